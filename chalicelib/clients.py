@@ -1,0 +1,90 @@
+"""The one place that builds boto3 clients.
+
+Clients are built on first use (not at import) and cached per (service, region, endpoint),
+so a Lambda cold start pays only for what it calls, and tests that point
+``AWS_ENDPOINT_URL`` at an emulator get clients for that endpoint. ``reset()`` drops the
+cache (tests call it between endpoints).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.config import Settings, get_settings
+
+_RETRY_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=5,
+    read_timeout=20,
+)
+
+_lock = threading.Lock()
+_clients: dict[tuple, Any] = {}
+_account_ids: dict[tuple, str] = {}
+
+
+def client(service: str, settings: Settings | None = None) -> Any:
+    """A cached boto3 client for ``service`` on the configured region and endpoint."""
+    settings = settings or get_settings()
+    key = (service, settings.region, settings.endpoint_url)
+    cached = _clients.get(key)
+    if cached is not None:
+        return cached
+    with _lock:
+        if key not in _clients:
+            session = boto3.session.Session()
+            _clients[key] = session.client(
+                service,
+                region_name=settings.region,
+                endpoint_url=settings.endpoint_url,
+                config=_RETRY_CONFIG,
+            )
+        return _clients[key]
+
+
+def reset() -> None:
+    """Forget every cached client and account id."""
+    with _lock:
+        _clients.clear()
+        _account_ids.clear()
+
+
+def account_id(settings: Settings | None = None) -> str:
+    """The AWS account id: ``AWS_ACCOUNT_ID`` if set, else STS GetCallerIdentity (cached)."""
+    settings = settings or get_settings()
+    if settings.account_id:
+        return settings.account_id
+    key = (settings.region, settings.endpoint_url)
+    if key not in _account_ids:
+        _account_ids[key] = client("sts", settings).get_caller_identity()["Account"]
+    return _account_ids[key]
+
+
+def partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def topic_arn(name: str, settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    return f"arn:{partition(settings.region)}:sns:{settings.region}:{account_id(settings)}:{name}"
+
+
+def role_arn(name: str, settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    return f"arn:{partition(settings.region)}:iam::{account_id(settings)}:role/{name}"
+
+
+def function_arn(name: str, settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    return (
+        f"arn:{partition(settings.region)}:lambda:{settings.region}:"
+        f"{account_id(settings)}:function:{name}"
+    )

@@ -1,0 +1,154 @@
+"""Configuration: every environment variable the service reads, read at call time.
+
+``get_settings()`` builds a frozen ``Settings`` from ``os.environ`` each time it is called
+(it is cheap), so tests and the command line can change the environment freely. Resource
+names follow the stage: ``resource_names(stage)`` is the single source of them for the
+app, the stack command and the IAM policy.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+APP_NAME = "rez-agent"
+DEFAULT_REGION = "us-east-1"
+
+# Environment variable names, in one place.
+ENV_STAGE = "STAGE"
+ENV_REGION = "AWS_REGION"
+ENV_DEFAULT_REGION = "AWS_DEFAULT_REGION"
+ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+ENV_LOCALSTACK_ENDPOINT = "LOCALSTACK_ENDPOINT"
+ENV_ACCOUNT_ID = "AWS_ACCOUNT_ID"
+ENV_TABLE = "SCHEDULES_TABLE_NAME"
+ENV_CREATION_TOPIC = "SCHEDULE_CREATION_TOPIC_NAME"
+ENV_WEB_ACTIONS_TOPIC = "WEB_ACTIONS_TOPIC_NAME"
+ENV_NOTIFICATIONS_TOPIC = "NOTIFICATIONS_TOPIC_NAME"
+ENV_EXECUTION_ROLE = "EVENTBRIDGE_EXECUTION_ROLE_NAME"
+ENV_GROUP = "SCHEDULE_GROUP_NAME"
+ENV_TARGET_FUNCTION_ARN = "TARGET_FUNCTION_ARN"
+ENV_DELETED_TTL_DAYS = "DELETED_SCHEDULE_TTL_DAYS"
+ENV_EXECUTION_TTL_DAYS = "EXECUTION_RECORD_TTL_DAYS"
+ENV_RECONCILE_MINUTES = "RECONCILE_INTERVAL_MINUTES"
+ENV_CONFLICT_RETRY_ATTEMPTS = "CONFLICT_RETRY_ATTEMPTS"
+ENV_CONFLICT_RETRY_DELAY = "CONFLICT_RETRY_DELAY_SECONDS"
+ENV_ROLE_PROPAGATION_ATTEMPTS = "ROLE_PROPAGATION_RETRY_ATTEMPTS"
+ENV_ROLE_PROPAGATION_DELAY = "ROLE_PROPAGATION_RETRY_DELAY_SECONDS"
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    """The names of one stage's resources (see DESIGN: Resources, per stage)."""
+
+    stage: str
+
+    @property
+    def table(self) -> str:
+        return f"{APP_NAME}-schedules-{self.stage}"
+
+    @property
+    def creation_topic(self) -> str:
+        return f"{APP_NAME}-schedule-creation-{self.stage}"
+
+    @property
+    def web_actions_topic(self) -> str:
+        return f"{APP_NAME}-web-actions-{self.stage}"
+
+    @property
+    def notifications_topic(self) -> str:
+        return f"{APP_NAME}-notifications-{self.stage}"
+
+    @property
+    def execution_role(self) -> str:
+        return f"{APP_NAME}-eventbridge-scheduler-execution-role-{self.stage}"
+
+    @property
+    def schedule_group(self) -> str:
+        return f"{APP_NAME}-{self.stage}"
+
+    @property
+    def custom_target_prefix(self) -> str:
+        """Custom targets must be named with this prefix (the IAM policy is scoped to it)."""
+        return f"{APP_NAME}-custom-{self.stage}-"
+
+    @property
+    def chalice_app(self) -> str:
+        return f"{APP_NAME}-schedules"
+
+    def function(self, function_name: str) -> str:
+        """Chalice names a deployed function ``<app>-<stage>-<function>``."""
+        return f"{self.chalice_app}-{self.stage}-{function_name}"
+
+
+def resource_names(stage: str) -> ResourceNames:
+    return ResourceNames(stage)
+
+
+class Settings(BaseModel):
+    """The service's configuration, frozen; build it with ``get_settings()``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str
+    region: str
+    endpoint_url: str | None
+    account_id: str | None
+    table_name: str
+    creation_topic_name: str
+    web_actions_topic_name: str
+    notifications_topic_name: str
+    execution_role_name: str
+    schedule_group_name: str
+    target_function_arn: str | None
+    deleted_ttl_days: int = 7
+    execution_ttl_days: int = 30
+    reconcile_interval_minutes: int = 15
+    conflict_retry_attempts: int = 15
+    conflict_retry_delay_seconds: float = 2.0
+    role_propagation_retry_attempts: int = 10
+    role_propagation_retry_delay_seconds: float = 3.0
+
+    @property
+    def names(self) -> ResourceNames:
+        return resource_names(self.stage)
+
+
+def _int(env: dict, key: str, default: int) -> int:
+    raw = env.get(key)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _float(env: dict, key: str, default: float) -> float:
+    raw = env.get(key)
+    return float(raw) if raw not in (None, "") else default
+
+
+def get_settings(environ: dict | None = None) -> Settings:
+    """Read the configuration from the environment now."""
+    env = os.environ if environ is None else environ
+    stage = env.get(ENV_STAGE) or "dev"
+    names = resource_names(stage)
+    endpoint = env.get(ENV_ENDPOINT_URL) or env.get(ENV_LOCALSTACK_ENDPOINT) or None
+    return Settings(
+        stage=stage,
+        region=env.get(ENV_REGION) or env.get(ENV_DEFAULT_REGION) or DEFAULT_REGION,
+        endpoint_url=endpoint,
+        account_id=env.get(ENV_ACCOUNT_ID) or None,
+        table_name=env.get(ENV_TABLE) or names.table,
+        creation_topic_name=env.get(ENV_CREATION_TOPIC) or names.creation_topic,
+        web_actions_topic_name=env.get(ENV_WEB_ACTIONS_TOPIC) or names.web_actions_topic,
+        notifications_topic_name=env.get(ENV_NOTIFICATIONS_TOPIC) or names.notifications_topic,
+        execution_role_name=env.get(ENV_EXECUTION_ROLE) or names.execution_role,
+        schedule_group_name=env.get(ENV_GROUP) or names.schedule_group,
+        target_function_arn=env.get(ENV_TARGET_FUNCTION_ARN) or None,
+        deleted_ttl_days=_int(env, ENV_DELETED_TTL_DAYS, 7),
+        execution_ttl_days=_int(env, ENV_EXECUTION_TTL_DAYS, 30),
+        reconcile_interval_minutes=_int(env, ENV_RECONCILE_MINUTES, 15),
+        conflict_retry_attempts=_int(env, ENV_CONFLICT_RETRY_ATTEMPTS, 15),
+        conflict_retry_delay_seconds=_float(env, ENV_CONFLICT_RETRY_DELAY, 2.0),
+        role_propagation_retry_attempts=_int(env, ENV_ROLE_PROPAGATION_ATTEMPTS, 10),
+        role_propagation_retry_delay_seconds=_float(env, ENV_ROLE_PROPAGATION_DELAY, 3.0),
+    )

@@ -1,0 +1,93 @@
+"""The one error hierarchy of the service.
+
+Every error a user can cause or see is a ``ServiceError`` with an HTTP status and a
+stable ``code``; ``app.py`` maps them to responses in one place. botocore errors are
+translated into these at the edge (repository, scheduler gateway, stack providers) and
+nowhere else.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of every error this service raises on purpose."""
+
+    status_code = 500
+    code = "InternalError"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationError(ServiceError):
+    """Bad input: names the field and the rule broken."""
+
+    status_code = 400
+    code = "ValidationError"
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.rule = message
+
+
+class InvalidExpression(ValidationError):
+    """A schedule expression (cron/rate/at) or timezone that AWS would reject."""
+
+
+class BadRequest(ServiceError):
+    """The request itself is malformed (JSON, content type)."""
+
+    status_code = 400
+    code = "BadRequest"
+
+
+class UnsupportedMediaType(ServiceError):
+    status_code = 415
+    code = "UnsupportedMediaType"
+
+
+class PayloadTooLarge(ServiceError):
+    status_code = 413
+    code = "PayloadTooLarge"
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    code = "NotFound"
+
+
+class Conflict(ServiceError):
+    """The resource exists already, or changed since it was read (optimistic concurrency)."""
+
+    status_code = 409
+    code = "Conflict"
+
+
+class AlreadyExists(Conflict):
+    code = "AlreadyExists"
+
+
+class VersionConflict(Conflict):
+    code = "VersionConflict"
+
+
+class NotOwned(Conflict):
+    """A resource exists in the cloud without this stage's ownership tags."""
+
+    code = "NotOwned"
+
+
+class UpstreamUnavailable(ServiceError):
+    """AWS throttled us or failed transiently; retrying later may succeed."""
+
+    status_code = 503
+    code = "UpstreamUnavailable"
+
+
+class UpstreamRejected(ServiceError):
+    """AWS rejected a request permanently (validation, access denied, limits)."""
+
+    status_code = 502
+    code = "UpstreamRejected"

@@ -1,0 +1,1 @@
+"""Integration test harness: emulator endpoints, scratch stacks, call recording, faults."""
