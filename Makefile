@@ -23,7 +23,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 test: venv ministack-venv
-	$(BIN)/python -m pytest tests integration
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest integration
 
 unit: venv
 	$(BIN)/python -m pytest tests

@@ -46,11 +46,32 @@ def client(service: str, settings: Settings | None = None) -> Any:
         return _clients[key]
 
 
+def resource(service: str, settings: Settings | None = None) -> Any:
+    """A boto3 resource (DynamoDB tables) on the configured region and endpoint."""
+    settings = settings or get_settings()
+    key = ("resource:" + service, settings.region, settings.endpoint_url)
+    cached = _clients.get(key)
+    if cached is not None:
+        return cached
+    with _lock:
+        if key not in _clients:
+            _clients[key] = boto3.session.Session().resource(
+                service,
+                region_name=settings.region,
+                endpoint_url=settings.endpoint_url,
+                config=_RETRY_CONFIG,
+            )
+        return _clients[key]
+
+
 def reset() -> None:
-    """Forget every cached client and account id."""
+    """Forget every cached client, resource and account id, and what was built on them."""
     with _lock:
         _clients.clear()
         _account_ids.clear()
+    from chalicelib import wiring  # built objects hold clients
+
+    wiring.reset()
 
 
 def account_id(settings: Settings | None = None) -> str:

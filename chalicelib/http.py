@@ -1,0 +1,141 @@
+"""HTTP plumbing for the views in app.py: body parsing, query parameters, identity, and
+the one place where service errors become responses."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import uuid
+from typing import Any, Callable
+
+from chalice import Response
+
+from chalicelib.errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    ServiceError,
+    UnsupportedMediaType,
+    ValidationError,
+)
+from chalicelib.models import is_schedule_id
+
+logger = logging.getLogger("rez_agent.http")
+
+MAX_BODY_BYTES = 300_000
+ANONYMOUS = "anonymous"
+CREATED_BY_HEADER = "x-created-by"
+IDEMPOTENCY_HEADER = "idempotency-key"
+IF_MATCH_HEADER = "if-match"
+
+
+def error_response(error: ServiceError) -> Response:
+    return Response(
+        body={"Code": error.code, "Message": error.message},
+        status_code=error.status_code,
+        headers={"Content-Type": "application/json"},
+    )
+
+
+def handles_errors(view: Callable) -> Callable:
+    """Translate service errors into ``{"Code", "Message"}`` responses; answer anything
+    unexpected with a 500 that names a request id and nothing internal."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except ServiceError as error:
+            if error.status_code >= 500:
+                logger.warning("upstream error: %s", error.message)
+            return error_response(error)
+        except Exception:
+            request_id = str(uuid.uuid4())
+            logger.exception("unexpected error (request %s)", request_id)
+            return Response(
+                body={"Code": "InternalError", "Message": f"internal error; request id {request_id}"},
+                status_code=500,
+                headers={"Content-Type": "application/json"},
+            )
+
+    return wrapper
+
+
+def json_object(request: Any) -> dict[str, Any]:
+    """The request body as a JSON object, or a 4xx that says what is wrong with it."""
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise UnsupportedMediaType(
+            f"Content-Type must be application/json, not {content_type or 'missing'}"
+        )
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    if not raw.strip():
+        raise BadRequest("request body is empty; expected a JSON object")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object")
+    return body
+
+
+def query(request: Any) -> dict[str, str]:
+    return dict(request.query_params or {})
+
+
+def int_param(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError(f"must be a whole number from {low} to {high}", field=name) from None
+    if not low <= value <= high:
+        raise ValidationError(f"must be from {low} to {high}", field=name)
+    return value
+
+
+def only_params(params: dict[str, str], allowed: set[str]) -> None:
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ValidationError(
+            f"unknown query parameter(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}",
+            field="query",
+        )
+
+
+def caller(request: Any) -> str:
+    """Who is asking: the IAM principal when API Gateway authenticated one, else the
+    X-Created-By header, else 'anonymous'."""
+    identity = (request.context or {}).get("identity") or {}
+    principal = identity.get("userArn") or identity.get("caller")
+    if principal:
+        return principal
+    claimed = (request.headers.get(CREATED_BY_HEADER) or "").strip()
+    if not claimed:
+        return ANONYMOUS
+    if len(claimed) > 128 or not claimed.isprintable():
+        raise ValidationError("must be 1-128 printable characters", field="X-Created-By")
+    return claimed
+
+
+def expected_version(request: Any) -> int | None:
+    """Optimistic concurrency: ``If-Match: <version>`` (quotes allowed)."""
+    raw = (request.headers.get(IF_MATCH_HEADER) or "").strip().strip('"')
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationError("must be the schedule's version number", field="If-Match")
+    return int(raw)
+
+
+def schedule_id(value: str) -> str:
+    """Ids are UUIDs: anything else cannot exist (404, not a lookup)."""
+    if not is_schedule_id(value):
+        raise NotFound(f"schedule {value} does not exist")
+    return value

@@ -1,0 +1,357 @@
+"""Domain models (pydantic v2). No boto3, no chalice.
+
+Three shapes, kept separate on purpose:
+- ``ScheduleDefinition``: what a client sends (HTTP body); strict, unknown fields rejected.
+- ``ScheduleCreationRequest``: the SNS command (create | update | pause | resume | delete).
+- ``Schedule``: the stored record: the definition plus status, owner, version, ARN, errors
+  and a summary of recent executions.
+``ExecutionRecord`` is one run of a schedule's target.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic import ValidationError as PydanticValidationError
+
+from chalicelib import expressions
+from chalicelib.errors import InvalidExpression, PayloadTooLarge, ValidationError
+
+NAME_PATTERN = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")
+MAX_PAYLOAD_BYTES = 256_000  # leaves room for the envelope under SNS's 262,144-byte limit
+MAX_DESCRIPTION = 512
+
+
+class ScheduleStatus(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DELETED = "deleted"
+    ERROR = "error"
+
+
+class TargetType(StrEnum):
+    WEB_ACTION = "web_action"
+    NOTIFICATION = "notification"
+    CUSTOM = "custom"
+
+
+class ScheduleState(StrEnum):
+    ENABLED = "ENABLED"
+    DISABLED = "DISABLED"
+
+
+class ActionAfterCompletion(StrEnum):
+    NONE = "NONE"
+    DELETE = "DELETE"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    PAUSE = "pause"
+    RESUME = "resume"
+    DELETE = "delete"
+
+
+class ExecutionOutcome(StrEnum):
+    STARTED = "started"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO 8601 with a Z, to the microsecond when present (sorts as text)."""
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+_ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def is_schedule_id(value: str) -> bool:
+    return bool(_ID_PATTERN.match(value or ""))
+
+
+class RetryPolicy(BaseModel):
+    """EventBridge Scheduler's target retry policy (AWS ranges)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    maximum_event_age_in_seconds: int = Field(86400, ge=60, le=86400)
+    maximum_retry_attempts: int = Field(185, ge=0, le=185)
+
+
+class ScheduleDefinition(BaseModel):
+    """The HTTP request body that defines a schedule."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    schedule_expression: str
+    timezone: str = "UTC"
+    target_type: TargetType
+    target_arn: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+    description: str | None = Field(None, max_length=MAX_DESCRIPTION)
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    flexible_window_minutes: int | None = Field(None, ge=1, le=1440)
+    retry_policy: RetryPolicy | None = None
+    action_after_completion: ActionAfterCompletion = ActionAfterCompletion.NONE
+    state: ScheduleState = ScheduleState.ENABLED
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_PATTERN.match(value):
+            raise ValueError("must be 1-64 characters of letters, digits, '-', '_' or '.'")
+        return value
+
+    @field_validator("schedule_expression")
+    @classmethod
+    def _expression(cls, value: str, info: ValidationInfo) -> str:
+        if not _trusted(info):
+            try:
+                expressions.parse_expression(value)
+            except InvalidExpression as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str, info: ValidationInfo) -> str:
+        if not _trusted(info):
+            try:
+                expressions.validate_timezone(value)
+            except InvalidExpression as exc:
+                raise ValueError(exc.rule) from None
+        return value
+
+    @field_validator("start_date", "end_date")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)  # a date without an offset is UTC
+        return value
+
+    @field_validator("payload")
+    @classmethod
+    def _payload_size(cls, value: dict[str, Any]) -> dict[str, Any]:
+        size = len(json.dumps(value, separators=(",", ":")).encode())
+        if size > MAX_PAYLOAD_BYTES:
+            raise PayloadTooLarge(
+                f"payload: serialized size {size} bytes exceeds the limit of "
+                f"{MAX_PAYLOAD_BYTES} bytes"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ScheduleDefinition":
+        if self.start_date and self.end_date and self.start_date >= self.end_date:
+            raise ValueError("start_date: must be before end_date")
+        if self.target_type is TargetType.CUSTOM and not self.target_arn:
+            raise ValueError("target_arn: required when target_type is custom")
+        if self.target_type is not TargetType.CUSTOM and self.target_arn:
+            raise ValueError("target_arn: allowed only when target_type is custom")
+        if self.target_arn:
+            _check_custom_target(self.target_arn)
+        return self
+
+    def to_storage(self) -> dict[str, Any]:
+        """A DynamoDB-friendly dict: the payload as JSON text (no floats in DynamoDB)."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        data["payload"] = json.dumps(self.payload, separators=(",", ":"))
+        return data
+
+    @classmethod
+    def from_storage(cls, data: dict[str, Any]) -> "ScheduleDefinition":
+        data = dict(data)
+        if isinstance(data.get("payload"), str):
+            data["payload"] = json.loads(data["payload"])
+        for key in ("flexible_window_minutes",):
+            if data.get(key) is not None:
+                data[key] = int(data[key])
+        if data.get("retry_policy"):
+            data["retry_policy"] = {k: int(v) for k, v in data["retry_policy"].items()}
+        return cls.model_validate(data, context={"trusted": True})
+
+
+_CUSTOM_ARN = re.compile(
+    r"^arn:aws[a-z\-]*:(sns|sqs|lambda):[a-z0-9\-]+:\d{12}:(function:)?(?P<name>[A-Za-z0-9_\-.]+)$"
+)
+
+
+def _check_custom_target(arn: str) -> None:
+    """Custom targets are SNS topics, SQS queues or Lambda functions named with the
+    stage's custom prefix (the IAM policy grants exactly those); the prefix is checked
+    by the service, which knows the stage."""
+    if not _CUSTOM_ARN.match(arn):
+        raise ValueError(
+            "target_arn: must be the ARN of an SNS topic, SQS queue or Lambda function"
+        )
+
+
+def custom_target_name(arn: str) -> str:
+    match = _CUSTOM_ARN.match(arn)
+    return match.group("name") if match else ""
+
+
+def _trusted(info: ValidationInfo) -> bool:
+    """Stored records are re-read without re-running the expression rules."""
+    return bool(info.context and info.context.get("trusted"))
+
+
+class ScheduleCreationRequest(BaseModel):
+    """The SNS command: converge schedule ``schedule_id`` after ``action``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Action
+    schedule_id: str
+    request_id: str
+    requested_by: str
+    requested_at: datetime
+    version: int = Field(ge=1)
+
+
+class PreviewRequest(BaseModel):
+    """The body of ``POST /api/expressions/preview``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schedule_expression: str
+    timezone: str = "UTC"
+    after: datetime | None = None
+    count: int = Field(10, ge=1, le=100)
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+
+    @field_validator("after", "start_date", "end_date")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class ExecutionSummary(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    total: int = 0
+    failed: int = 0
+    last_execution_id: str | None = None
+    last_scheduled_time: str | None = None
+    last_outcome: ExecutionOutcome | None = None
+
+
+class Schedule(BaseModel):
+    """The stored record of one schedule."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    definition: ScheduleDefinition
+    status: ScheduleStatus
+    pending_action: Action | None = None
+    created_by: str
+    created_date: str
+    updated_date: str
+    version: int = 1
+    eventbridge_arn: str | None = None
+    last_error: str | None = None
+    idempotency_key: str | None = None
+    ttl: int | None = None
+    executions: ExecutionSummary = Field(default_factory=ExecutionSummary)
+    last_drift: list[str] = Field(default_factory=list)
+    last_drift_repaired_at: str | None = None
+
+    @property
+    def desired_state(self) -> ScheduleState:
+        return self.definition.state
+
+    def to_api(self, next_fires: list[str] | None = None) -> dict[str, Any]:
+        """The record as clients see it: the definition's fields at top level."""
+        body = self.definition.model_dump(mode="json", exclude_none=True)
+        body.update(
+            id=self.id,
+            status=self.status.value,
+            pending_action=self.pending_action.value if self.pending_action else None,
+            created_by=self.created_by,
+            created_date=self.created_date,
+            updated_date=self.updated_date,
+            version=self.version,
+            eventbridge_arn=self.eventbridge_arn,
+            last_error=self.last_error,
+            executions=self.executions.model_dump(mode="json"),
+        )
+        if self.last_drift:
+            body["last_drift"] = self.last_drift
+            body["last_drift_repaired_at"] = self.last_drift_repaired_at
+        if next_fires is not None:
+            body["next_fire_times"] = next_fires
+        return body
+
+
+class ExecutionRecord(BaseModel):
+    """One invocation of a schedule's target, keyed by EventBridge's execution id."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schedule_id: str
+    execution_id: str
+    scheduled_time: str
+    started_at: str
+    attempt: int = 1
+    outcome: ExecutionOutcome = ExecutionOutcome.STARTED
+    duration_ms: int | None = None
+    error: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def parse_model(model: type[BaseModel], data: Any, context: dict | None = None):
+    """Validate ``data`` into ``model``; every problem becomes one ValidationError message
+    that names the field and the rule."""
+    try:
+        return model.model_validate(data, context=context)
+    except PydanticValidationError as exc:
+        raise ValidationError("; ".join(_describe(error) for error in exc.errors())) from None
+
+
+def _describe(error: dict) -> str:
+    location = ".".join(str(part) for part in error.get("loc", ()))
+    kind = error.get("type", "")
+    message = error.get("msg", "invalid")
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if kind == "extra_forbidden":
+        message = "unknown field"
+    elif kind == "missing":
+        message = "required field is missing"
+    if location and message.startswith(location.split(".")[0] + ":"):
+        return message  # the validator already named the field (or a part of it)
+    if not location:
+        return message
+    return f"{location}: {message}"

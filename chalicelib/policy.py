@@ -1,0 +1,167 @@
+"""The IAM policies of the app's functions: one declaration, written to ``.chalice/``.
+
+Each function gets only what it calls, scoped to this stage's resources by name. Chalice's
+automatic policy generation is off (it does not know EventBridge Scheduler), so
+``.chalice/policy-<stage>[-<function>].json`` are generated from here:
+
+    python -m chalicelib.policy --stage dev --write
+
+A unit test fails when a committed file and this declaration disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from chalicelib.config import ResourceNames, resource_names
+
+CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
+
+# The functions of app.py (Chalice names the REST API's function "api_handler").
+API = "api_handler"
+COMMAND = "schedule_command"
+TARGET = "schedule_target"
+RECONCILE = "reconcile"
+FUNCTIONS = (API, COMMAND, TARGET, RECONCILE)
+
+# What each function calls, by capability.
+TABLE_READ = ["dynamodb:GetItem", "dynamodb:Query"]
+TABLE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+SCHEDULE_WRITE = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"]
+SCHEDULE_READ = ["scheduler:GetSchedule"]
+
+GRANTS: dict[str, list[str]] = {
+    API: ["logs", "table_read", "table_write", "publish_commands"],
+    COMMAND: ["logs", "table_read", "table_write", "schedules_write", "pass_role"],
+    TARGET: ["logs", "table_read", "table_write", "publish_targets"],
+    RECONCILE: ["logs", "table_read", "table_write", "schedules_write", "schedules_list", "pass_role"],
+}
+
+
+def _statements(names: ResourceNames, function: str) -> dict[str, list[dict]]:
+    table = f"arn:aws:dynamodb:*:*:table/{names.table}"
+    group = names.schedule_group
+    return {
+        "logs": [
+            {
+                "Sid": "Logs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"arn:aws:logs:*:*:log-group:/aws/lambda/{names.function(function)}:*",
+            }
+        ],
+        "table_read": [
+            {
+                "Sid": "ReadSchedules",
+                "Effect": "Allow",
+                "Action": TABLE_READ,
+                "Resource": [table, f"{table}/index/*"],
+            }
+        ],
+        "table_write": [
+            {"Sid": "WriteSchedules", "Effect": "Allow", "Action": TABLE_WRITE, "Resource": table}
+        ],
+        "publish_commands": [
+            {
+                "Sid": "PublishCommands",
+                "Effect": "Allow",
+                "Action": "sns:Publish",
+                "Resource": f"arn:aws:sns:*:*:{names.creation_topic}",
+            }
+        ],
+        "publish_targets": [
+            {
+                "Sid": "PublishToTargets",
+                "Effect": "Allow",
+                "Action": "sns:Publish",
+                "Resource": [
+                    f"arn:aws:sns:*:*:{names.web_actions_topic}",
+                    f"arn:aws:sns:*:*:{names.notifications_topic}",
+                    f"arn:aws:sns:*:*:{names.custom_target_prefix}*",
+                ],
+            },
+            {
+                "Sid": "SendToCustomQueues",
+                "Effect": "Allow",
+                "Action": ["sqs:GetQueueUrl", "sqs:SendMessage"],
+                "Resource": f"arn:aws:sqs:*:*:{names.custom_target_prefix}*",
+            },
+            {
+                "Sid": "InvokeCustomFunctions",
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": f"arn:aws:lambda:*:*:function:{names.custom_target_prefix}*",
+            },
+        ],
+        "schedules_write": [
+            {
+                "Sid": "ManageSchedulesInGroup",
+                "Effect": "Allow",
+                "Action": SCHEDULE_WRITE + SCHEDULE_READ,
+                "Resource": f"arn:aws:scheduler:*:*:schedule/{group}/*",
+            }
+        ],
+        "schedules_list": [
+            {
+                # ListSchedules has no resource type: it cannot be scoped further.
+                "Sid": "ListSchedules",
+                "Effect": "Allow",
+                "Action": "scheduler:ListSchedules",
+                "Resource": "*",
+            }
+        ],
+        "pass_role": [
+            {
+                "Sid": "PassExecutionRoleToScheduler",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": f"arn:aws:iam::*:role/{names.execution_role}",
+                "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            }
+        ],
+    }
+
+
+def policy_for(stage: str, function: str) -> dict:
+    """The IAM policy document of one function of one stage."""
+    names = resource_names(stage)
+    available = _statements(names, function)
+    statements = [statement for grant in GRANTS[function] for statement in available[grant]]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def policy_filename(stage: str, function: str) -> str:
+    """The API handler uses the stage's default file; the others have their own."""
+    return f"policy-{stage}.json" if function == API else f"policy-{stage}-{function}.json"
+
+
+def render(document: dict) -> str:
+    return json.dumps(document, indent=2) + "\n"
+
+
+def write(stage: str, directory: Path = CHALICE_DIR) -> list[Path]:
+    written = []
+    for function in FUNCTIONS:
+        path = directory / policy_filename(stage, function)
+        path.write_text(render(policy_for(stage, function)))
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", required=True)
+    parser.add_argument("--write", action="store_true", help="write the files into .chalice/")
+    args = parser.parse_args(argv)
+    if args.write:
+        for path in write(args.stage):
+            print(path)
+    else:
+        print(render({f: policy_for(args.stage, f) for f in FUNCTIONS}), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

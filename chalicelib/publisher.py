@@ -1,0 +1,51 @@
+"""Publishing: commands to the schedule-creation topic, and fired schedules' messages to
+their targets (an SNS topic, an SQS queue or a Lambda function, by ARN)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.aws_errors import translate
+from chalicelib.models import ScheduleCreationRequest
+from chalicelib.service import message_json
+
+
+class AwsPublisher:
+    def __init__(self, client_for: Callable[[str], Any], creation_topic_arn: Callable[[], str]):
+        self._client_for = client_for
+        self._creation_topic_arn = creation_topic_arn
+
+    def publish_command(self, command: ScheduleCreationRequest) -> None:
+        self.publish(
+            self._creation_topic_arn(),
+            command.model_dump(mode="json"),
+            attributes={"action": command.action.value},
+        )
+
+    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict | None = None) -> None:
+        body = message_json(message)
+        service = target_arn.split(":")[2] if target_arn.count(":") >= 5 else ""
+        try:
+            if service == "sns":
+                request: dict[str, Any] = {"TopicArn": target_arn, "Message": body}
+                if attributes:
+                    request["MessageAttributes"] = {
+                        key: {"DataType": "String", "StringValue": value}
+                        for key, value in attributes.items()
+                    }
+                self._client_for("sns").publish(**request)
+            elif service == "sqs":
+                sqs = self._client_for("sqs")
+                _, _, _, _, account, name = target_arn.split(":", 5)
+                url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+                sqs.send_message(QueueUrl=url, MessageBody=body)
+            elif service == "lambda":
+                self._client_for("lambda").invoke(
+                    FunctionName=target_arn, InvocationType="Event", Payload=body.encode()
+                )
+            else:
+                raise ValueError(f"cannot publish to {target_arn!r}")
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc) from exc

@@ -1,0 +1,418 @@
+"""What the service does, independent of HTTP and Lambda plumbing.
+
+- ``ScheduleService``: the API side. Writes the record (``pending``), publishes a command,
+  answers at once.
+- ``CommandHandler``: the SNS side. Converges one schedule in EventBridge Scheduler to its
+  record. The record is the desired state and the command only says which record to look
+  at, so a redelivered, reordered or stale command is harmless.
+- ``TargetRunner``: what a schedule does when it fires: record the execution once per
+  execution id, then dispatch to the target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from datetime import datetime
+from typing import Any, Callable, Protocol
+
+from chalicelib import expressions
+from chalicelib.errors import (
+    AlreadyExists,
+    Conflict,
+    NotFound,
+    UpstreamRejected,
+    ValidationError,
+    VersionConflict,
+)
+from chalicelib.models import (
+    Action,
+    ExecutionOutcome,
+    ExecutionRecord,
+    Schedule,
+    ScheduleCreationRequest,
+    ScheduleDefinition,
+    ScheduleState,
+    ScheduleStatus,
+    TargetType,
+    custom_target_name,
+    iso,
+    new_id,
+    utcnow,
+)
+from chalicelib.repository import Page, ScheduleRepository
+from chalicelib.scheduler import SchedulerGateway
+
+logger = logging.getLogger("rez_agent.schedules")
+
+MAX_LIST_LIMIT = 100
+NEXT_FIRES_SHOWN = 5
+
+
+class CommandPublisher(Protocol):
+    def publish_command(self, command: ScheduleCreationRequest) -> None: ...
+
+
+class MessagePublisher(Protocol):
+    def publish(self, target_arn: str, message: dict[str, Any]) -> None: ...
+
+
+class ScheduleService:
+    """The API's operations on schedules."""
+
+    def __init__(
+        self,
+        repository: ScheduleRepository,
+        publisher: CommandPublisher,
+        custom_target_prefix: str,
+        deleted_ttl_days: int = 7,
+    ):
+        self._repository = repository
+        self._publisher = publisher
+        self._custom_target_prefix = custom_target_prefix
+        self._deleted_ttl_days = deleted_ttl_days
+
+    def create(
+        self,
+        definition: ScheduleDefinition,
+        created_by: str,
+        idempotency_key: str | None = None,
+    ) -> Schedule:
+        """Write a pending record and publish a create command.
+
+        With an idempotency key the id is derived from (creator, key): a retried request
+        finds its own record, re-publishes if still pending, and gets the same answer; the
+        same key with a different definition is a conflict."""
+        self._check_target(definition)
+        schedule_id = _derived_id(created_by, idempotency_key) if idempotency_key else new_id()
+        now = iso(utcnow())
+        schedule = Schedule(
+            id=schedule_id,
+            definition=definition,
+            status=ScheduleStatus.PENDING,
+            pending_action=Action.CREATE,
+            created_by=created_by,
+            created_date=now,
+            updated_date=now,
+            idempotency_key=idempotency_key,
+        )
+        try:
+            self._repository.create(schedule)
+        except AlreadyExists:
+            existing = self._repository.get(schedule_id)
+            if existing is None or existing.definition != definition:
+                raise Conflict(
+                    "Idempotency-Key was already used for a different schedule definition"
+                ) from None
+            if existing.status is ScheduleStatus.PENDING:
+                self._publish(existing, existing.pending_action or Action.CREATE, created_by)
+            return existing
+        self._publish(schedule, Action.CREATE, created_by)
+        return schedule
+
+    def get(self, schedule_id: str) -> Schedule:
+        schedule = self._repository.get(schedule_id)
+        if schedule is None:
+            raise NotFound(f"schedule {schedule_id} does not exist")
+        return schedule
+
+    def list(
+        self,
+        status: ScheduleStatus | None = None,
+        created_by: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page:
+        if created_by is not None:
+            page = self._repository.list_by_creator(created_by, limit, cursor)
+            if status is not None:
+                return Page([s for s in page if s.status is status], page.cursor)
+            return page
+        return self._repository.list_by_status(status, limit, cursor)
+
+    def update(
+        self, schedule_id: str, definition: ScheduleDefinition, requested_by: str,
+        expected_version: int | None = None,
+    ) -> Schedule:
+        """Replace the definition (PUT semantics)."""
+        self._check_target(definition)
+        return self._change(
+            schedule_id, Action.UPDATE, requested_by, expected_version,
+            lambda _current: definition,
+        )
+
+    def pause(self, schedule_id: str, requested_by: str, expected_version: int | None = None) -> Schedule:
+        return self._change(
+            schedule_id, Action.PAUSE, requested_by, expected_version,
+            lambda definition: definition.model_copy(update={"state": ScheduleState.DISABLED}),
+        )
+
+    def resume(self, schedule_id: str, requested_by: str, expected_version: int | None = None) -> Schedule:
+        return self._change(
+            schedule_id, Action.RESUME, requested_by, expected_version,
+            lambda definition: definition.model_copy(update={"state": ScheduleState.ENABLED}),
+        )
+
+    def delete(self, schedule_id: str, requested_by: str, expected_version: int | None = None) -> Schedule:
+        """Ask for deletion. Deleting a deleted schedule is not an error: it answers the
+        record as it is."""
+        current = self.get(schedule_id)
+        if current.status is ScheduleStatus.DELETED or current.pending_action is Action.DELETE:
+            if current.status is not ScheduleStatus.DELETED:
+                self._publish(current, Action.DELETE, requested_by)
+            return current
+        return self._change(
+            schedule_id, Action.DELETE, requested_by, expected_version, lambda d: d, current
+        )
+
+    def list_executions(self, schedule_id: str, limit: int, cursor: str | None) -> Page:
+        self.get(schedule_id)
+        return self._repository.list_executions(schedule_id, limit, cursor)
+
+    def next_fire_times(self, schedule: Schedule, count: int = NEXT_FIRES_SHOWN) -> list[str] | None:
+        """The next fire times of an active schedule (None for any other status)."""
+        if schedule.status is not ScheduleStatus.ACTIVE:
+            return None
+        definition = schedule.definition
+        start = definition.start_date or datetime.fromisoformat(schedule.created_date.replace("Z", "+00:00"))
+        try:
+            fires = expressions.next_fires(
+                definition.schedule_expression, definition.timezone, utcnow(), count,
+                start=start, end=definition.end_date,
+            )
+        except ValidationError:
+            return None  # a record stored under older rules: show it without a forecast
+        return [iso(moment.replace(microsecond=0)) for moment in fires]
+
+    # --- internals ------------------------------------------------------------------
+
+    def _change(
+        self,
+        schedule_id: str,
+        action: Action,
+        requested_by: str,
+        expected_version: int | None,
+        new_definition: Callable[[ScheduleDefinition], ScheduleDefinition],
+        current: Schedule | None = None,
+    ) -> Schedule:
+        current = current or self.get(schedule_id)
+        if current.status is ScheduleStatus.DELETED or current.pending_action is Action.DELETE:
+            raise Conflict(f"schedule {schedule_id} is deleted")
+        if expected_version is not None and expected_version != current.version:
+            raise VersionConflict(
+                f"schedule {schedule_id} is at version {current.version}, not {expected_version}"
+            )
+        changed = current.model_copy(
+            update={
+                "definition": new_definition(current.definition),
+                "status": ScheduleStatus.PENDING,
+                "pending_action": action,
+                "last_error": None,
+                "version": current.version + 1,
+                "updated_date": iso(utcnow()),
+            }
+        )
+        stored = self._repository.update(changed, expected_version=current.version)
+        self._publish(stored, action, requested_by)
+        return stored
+
+    def _publish(self, schedule: Schedule, action: Action, requested_by: str) -> None:
+        self._publisher.publish_command(
+            ScheduleCreationRequest(
+                action=action,
+                schedule_id=schedule.id,
+                request_id=str(uuid.uuid4()),
+                requested_by=requested_by,
+                requested_at=utcnow(),
+                version=schedule.version,
+            )
+        )
+
+    def _check_target(self, definition: ScheduleDefinition) -> None:
+        if definition.target_arn and not custom_target_name(definition.target_arn).startswith(
+            self._custom_target_prefix
+        ):
+            raise ValidationError(
+                f"the target's name must start with '{self._custom_target_prefix}'",
+                field="target_arn",
+            )
+
+
+def _derived_id(created_by: str, key: str) -> str:
+    digest = hashlib.sha256(f"{created_by}\n{key}".encode()).hexdigest()
+    return str(uuid.UUID(digest[:32], version=4))
+
+
+class CommandHandler:
+    """Converges EventBridge Scheduler to the records, one schedule per command."""
+
+    def __init__(self, repository: ScheduleRepository, gateway: SchedulerGateway, deleted_ttl_days: int = 7):
+        self._repository = repository
+        self._gateway = gateway
+        self._deleted_ttl_days = deleted_ttl_days
+
+    def handle(self, command: ScheduleCreationRequest) -> Schedule | None:
+        schedule = self._repository.get(command.schedule_id)
+        if schedule is None:
+            logger.warning("no record for schedule %s; nothing to do", command.schedule_id)
+            return None
+        return self.converge(schedule)
+
+    def converge(self, schedule: Schedule) -> Schedule:
+        """Apply the record's pending action, if any. Transient AWS failures propagate (the
+        event is retried); permanent rejections put the record in ``error``."""
+        if schedule.pending_action is None:
+            return schedule  # already applied: a redelivery
+        try:
+            if schedule.pending_action is Action.DELETE:
+                self._gateway.delete(schedule.id)
+                return self._repository.mark_deleted(schedule, self._deleted_ttl_days)
+            arn = self._apply(schedule)
+        except UpstreamRejected as exc:
+            logger.error("AWS rejected schedule %s: %s", schedule.id, exc.message)
+            return self._settle(schedule, ScheduleStatus.ERROR, last_error=exc.message)
+        status = (
+            ScheduleStatus.PAUSED
+            if schedule.desired_state is ScheduleState.DISABLED
+            else ScheduleStatus.ACTIVE
+        )
+        return self._settle(schedule, status, eventbridge_arn=arn)
+
+    def _apply(self, schedule: Schedule) -> str:
+        if schedule.pending_action is Action.CREATE:
+            try:
+                return self._gateway.create(schedule)
+            except AlreadyExists:
+                return self._gateway.update(schedule)  # a retried create: converge anyway
+        try:
+            return self._gateway.update(schedule)
+        except NotFound:
+            return self._gateway.create(schedule)  # gone out of band: re-create
+
+    def _settle(self, schedule: Schedule, status: ScheduleStatus, **changes: Any) -> Schedule:
+        settled = schedule.model_copy(
+            update={
+                "status": status,
+                "pending_action": None,
+                "last_error": None,
+                "updated_date": iso(utcnow()),
+                **changes,
+            }
+        )
+        try:
+            # the version stays: settling applies the version the user wrote
+            return self._repository.update(settled, expected_version=schedule.version)
+        except VersionConflict:
+            logger.info("schedule %s changed while applying; its own command follows", schedule.id)
+            return self._repository.get(schedule.id) or settled
+
+
+class TargetRunner:
+    """Runs when a schedule fires (invoked by EventBridge Scheduler)."""
+
+    def __init__(
+        self,
+        repository: ScheduleRepository,
+        publisher: MessagePublisher,
+        web_actions_topic_arn: Callable[[], str],
+        notifications_topic_arn: Callable[[], str],
+        execution_ttl_days: int = 30,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._repository = repository
+        self._publisher = publisher
+        self._web_actions_topic_arn = web_actions_topic_arn
+        self._notifications_topic_arn = notifications_topic_arn
+        self._execution_ttl_days = execution_ttl_days
+        self._clock = clock
+
+    def run(self, event: dict[str, Any]) -> dict[str, Any]:
+        invocation = parse_invocation(event)
+        started = self._clock()
+        record = ExecutionRecord(
+            schedule_id=invocation["schedule_id"],
+            execution_id=invocation["execution_id"],
+            scheduled_time=invocation["scheduled_time"],
+            started_at=iso(utcnow()),
+            attempt=invocation["attempt"],
+        )
+        if not self._repository.start_execution(record, self._execution_ttl_days):
+            logger.info("execution %s already recorded; skipping", record.execution_id)
+            return {"schedule_id": record.schedule_id, "execution_id": record.execution_id, "outcome": "duplicate"}
+        schedule = self._repository.get(record.schedule_id)
+        try:
+            if schedule is None or schedule.status is ScheduleStatus.DELETED:
+                raise NotFound(f"schedule {record.schedule_id} no longer exists")
+            target_arn = self._target_arn(schedule)
+            self._publisher.publish(target_arn, _dispatch_message(schedule, record))
+        except Exception as exc:
+            failed = record.model_copy(
+                update={
+                    "outcome": ExecutionOutcome.FAILED,
+                    "duration_ms": int((self._clock() - started) * 1000),
+                    "error": str(exc)[:1000],
+                }
+            )
+            self._repository.finish_execution(failed)
+            if isinstance(exc, NotFound):
+                return {"schedule_id": record.schedule_id, "execution_id": record.execution_id, "outcome": "failed"}
+            raise  # let EventBridge Scheduler retry by its retry policy
+        done = record.model_copy(
+            update={
+                "outcome": ExecutionOutcome.SUCCEEDED,
+                "duration_ms": int((self._clock() - started) * 1000),
+            }
+        )
+        self._repository.finish_execution(done)
+        return {"schedule_id": record.schedule_id, "execution_id": record.execution_id, "outcome": "succeeded"}
+
+    def _target_arn(self, schedule: Schedule) -> str:
+        kind = schedule.definition.target_type
+        if kind is TargetType.WEB_ACTION:
+            return self._web_actions_topic_arn()
+        if kind is TargetType.NOTIFICATION:
+            return self._notifications_topic_arn()
+        return schedule.definition.target_arn or ""
+
+
+def parse_invocation(event: dict[str, Any]) -> dict[str, Any]:
+    """Read the Input that EventBridge Scheduler sends (see scheduler.target_input)."""
+    if not isinstance(event, dict) or not event.get("schedule_id"):
+        raise ValidationError("the event has no schedule_id", field="schedule_id")
+    scheduled_time = str(event.get("scheduled_time") or "")
+    if not scheduled_time or scheduled_time.startswith("<aws."):
+        scheduled_time = iso(utcnow().replace(second=0, microsecond=0))
+    execution_id = str(event.get("execution_id") or "")
+    if not execution_id or execution_id.startswith("<aws."):
+        # not substituted (an emulator, or a manual invoke): one execution per scheduled time
+        execution_id = f"{event['schedule_id']}@{scheduled_time}"
+    try:
+        attempt = int(event.get("attempt") or 1)
+    except (TypeError, ValueError):
+        attempt = 1
+    return {
+        "schedule_id": str(event["schedule_id"]),
+        "scheduled_time": scheduled_time,
+        "execution_id": execution_id,
+        "attempt": attempt,
+    }
+
+
+def _dispatch_message(schedule: Schedule, record: ExecutionRecord) -> dict[str, Any]:
+    return {
+        "schedule_id": schedule.id,
+        "name": schedule.definition.name,
+        "target_type": schedule.definition.target_type.value,
+        "payload": schedule.definition.payload,
+        "scheduled_time": record.scheduled_time,
+        "execution_id": record.execution_id,
+        "attempt": record.attempt,
+    }
+
+
+def message_json(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), default=str)
+
