@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 
 from chalicelib import expressions, wiring
 from chalicelib.config import get_settings
@@ -168,6 +168,17 @@ def schedule_command(event):
 def schedule_target(event, context):
     """Invoked by EventBridge Scheduler when a schedule fires."""
     return wiring.target_runner().run(event)
+
+
+# --- the periodic reconcile ----------------------------------------------------------
+
+
+@app.schedule(Rate(_SETTINGS_AT_IMPORT.reconcile_interval_minutes, unit=Rate.MINUTES), name="reconcile")
+def reconcile(event):
+    """Repair schedules that drifted from their records; orphans are only reported."""
+    report = wiring.reconciler().run(prune=False)
+    app.log.info("reconcile: %s", json.dumps(report["counts"]))
+    return report
 
 
 def _status(raw: str | None) -> ScheduleStatus | None:

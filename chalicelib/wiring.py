@@ -11,6 +11,7 @@ from functools import lru_cache, partial
 from chalicelib import clients
 from chalicelib.config import Settings, get_settings
 from chalicelib.publisher import AwsPublisher
+from chalicelib.reconcile import ScheduleReconciler
 from chalicelib.repository import DynamoDBScheduleRepository
 from chalicelib.scheduler import EventBridgeSchedulerGateway, Target
 from chalicelib.service import CommandHandler, ScheduleService, TargetRunner
@@ -70,6 +71,11 @@ def target_runner(settings: Settings | None = None) -> TargetRunner:
         notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
         execution_ttl_days=settings.execution_ttl_days,
     )
+
+
+def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
+    settings = settings or get_settings()
+    return ScheduleReconciler(repository(settings), gateway(settings), command_handler(settings))
 
 
 def reset() -> None:
