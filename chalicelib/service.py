@@ -255,9 +255,12 @@ class CommandHandler:
         self._deleted_ttl_days = deleted_ttl_days
 
     def handle(self, command: ScheduleCreationRequest) -> Schedule | None:
-        schedule = self._repository.get(command.schedule_id)
+        return self.handle_id(command.schedule_id)
+
+    def handle_id(self, schedule_id: str) -> Schedule | None:
+        schedule = self._repository.get(schedule_id)
         if schedule is None:
-            logger.warning("no record for schedule %s; nothing to do", command.schedule_id)
+            logger.warning("no record for schedule %s; nothing to do", schedule_id)
             return None
         return self.converge(schedule)
 
