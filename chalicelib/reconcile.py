@@ -176,12 +176,15 @@ class ScheduleReconciler:
 
     def run(self, prune: bool = False, dry_run: bool = False) -> dict:
         plan = self.plan(prune=prune)
-        report = plan.to_dict()
-        if not dry_run:
-            outcomes = self.apply(plan)
-            report["applied"] = [
-                {"schedule_id": o.step.schedule_id, "action": o.step.action, "ok": o.ok, "detail": o.detail}
-                for o in outcomes
-            ]
-        return report
+        return report(plan, [] if dry_run else self.apply(plan), dry_run)
 
+
+def report(plan: Plan, outcomes: list[Outcome], dry_run: bool = False) -> dict:
+    """The drift report: the plan's steps and counts, and what applying them did."""
+    body = plan.to_dict()
+    body["dry_run"] = dry_run
+    body["applied"] = [
+        {"schedule_id": o.step.schedule_id, "action": o.step.action, "ok": o.ok, "detail": o.detail}
+        for o in outcomes
+    ]
+    return body

@@ -112,7 +112,7 @@ def test_dry_run_changes_nothing(chalice_client, aws, names):
     schedule_id = active_schedule(chalice_client, aws, names)
     scheduler().delete_schedule(Name=schedule_id, GroupName=names.schedule_group)
     report = wiring.reconciler().run(dry_run=True)
-    assert report["counts"] == {"create": 1} and "applied" not in report
+    assert report["counts"] == {"create": 1} and report["applied"] == []
     assert scheduler().list_schedules(GroupName=names.schedule_group)["Schedules"] == []
 
 
