@@ -9,17 +9,15 @@ botocore errors are translated here and nowhere else in the schedule path.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Iterator, Protocol
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.aws_errors import error_code, error_message, translate
-from chalicelib.errors import AlreadyExists, NotFound, UpstreamRejected
+from chalicelib.errors import AlreadyExists, NotFound
 from chalicelib.models import Schedule
-
-ROLE_NOT_ASSUMABLE = "The execution role you provide must allow AWS EventBridge Scheduler to assume the role"
+from chalicelib.retry import RetryPolicy
 
 TARGET_INPUT_TEMPLATE = {
     "scheduled_time": "<aws.scheduler.scheduled-time>",
@@ -54,16 +52,12 @@ class EventBridgeSchedulerGateway:
         client: Any,
         group_name: str,
         target: Target,
-        role_retry_attempts: int = 10,
-        role_retry_delay: float = 3.0,
-        sleep: Callable[[float], None] = time.sleep,
+        role_retry: RetryPolicy | None = None,
     ):
         self._client = client
         self.group_name = group_name
         self._target = target
-        self._role_retry_attempts = role_retry_attempts
-        self._role_retry_delay = role_retry_delay
-        self._sleep = sleep
+        self._role_retry = role_retry
 
     def request_for(self, schedule: Schedule) -> dict[str, Any]:
         """The full CreateSchedule/UpdateSchedule request for a record."""
@@ -101,16 +95,17 @@ class EventBridgeSchedulerGateway:
 
     def create(self, schedule: Schedule) -> str:
         """Create the schedule; AlreadyExists if a schedule of that name exists. The
-        ClientToken is derived from the id and version, so a retried call is one create."""
+        ClientToken is derived from the id and version, so a retried call is one create.
+        While a new execution role propagates through IAM, the call is retried (bounded)."""
         request = self.request_for(schedule)
         request["ClientToken"] = f"{schedule.id}-v{schedule.version}"
-        return self._call_with_role_retry("create_schedule", request)["ScheduleArn"]
+        return self._call("create_schedule", request, self._role_retry)["ScheduleArn"]
 
     def update(self, schedule: Schedule) -> str:
         """Replace the whole definition (UpdateSchedule resets what it is not sent)."""
         request = self.request_for(schedule)
         request["ClientToken"] = f"{schedule.id}-v{schedule.version}-u"
-        return self._call_with_role_retry("update_schedule", request)["ScheduleArn"]
+        return self._call("update_schedule", request, self._role_retry)["ScheduleArn"]
 
     def upsert(self, schedule: Schedule) -> str:
         try:
@@ -148,22 +143,10 @@ class EventBridgeSchedulerGateway:
             if not token:
                 return
 
-    def _call_with_role_retry(self, operation: str, request: dict) -> dict:
-        """A new execution role takes seconds to become assumable by the scheduler; that
-        one ValidationException is retried, boundedly. Nothing else is."""
-        attempt = 0
-        while True:
-            try:
-                return self._call(operation, request)
-            except UpstreamRejected as exc:
-                attempt += 1
-                if ROLE_NOT_ASSUMABLE not in exc.message or attempt >= self._role_retry_attempts:
-                    raise
-                self._sleep(self._role_retry_delay)
-
-    def _call(self, operation: str, request: dict) -> dict:
+    def _call(self, operation: str, request: dict, retry: RetryPolicy | None = None) -> dict:
+        method = getattr(self._client, operation)
         try:
-            return getattr(self._client, operation)(**request)
+            return retry.call(method, **request) if retry else method(**request)
         except ClientError as exc:
             code = error_code(exc)
             if code == "ResourceNotFoundException":
@@ -171,10 +154,8 @@ class EventBridgeSchedulerGateway:
             if code == "ConflictException":
                 raise AlreadyExists(error_message(exc)) from exc
             raise translate(exc) from exc
-        except Exception as exc:  # connection errors and timeouts
-            if type(exc).__module__.startswith("botocore"):
-                raise translate(exc) from exc
-            raise
+        except BotoCoreError as exc:  # connection errors and timeouts
+            raise translate(exc) from exc
 
 
 def observed_spec(response: dict) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from chalicelib import clients
 from chalicelib.config import Settings, get_settings
 from chalicelib.publisher import AwsPublisher
 from chalicelib.reconcile import ScheduleReconciler
+from chalicelib.retry import role_propagation_retry
 from chalicelib.repository import DynamoDBScheduleRepository
 from chalicelib.scheduler import EventBridgeSchedulerGateway, Target
 from chalicelib.service import CommandHandler, ScheduleService, TargetRunner
@@ -42,8 +43,7 @@ def gateway(settings: Settings) -> EventBridgeSchedulerGateway:
         clients.client("scheduler", settings),
         group_name=settings.schedule_group_name,
         target=Target(function_arn=function_arn, role_arn=clients.role_arn(settings.execution_role_name, settings)),
-        role_retry_attempts=settings.role_propagation_retry_attempts,
-        role_retry_delay=settings.role_propagation_retry_delay_seconds,
+        role_retry=role_propagation_retry(settings),
     )
 
 

@@ -103,3 +103,39 @@ def test_a_create_whose_schedule_exists_already_converges_to_the_record(chalice_
     # THEN the schedule has the record's definition
     observed = boto3.client("scheduler", region_name=REGION).get_schedule(Name=schedule_id, GroupName=names.schedule_group)
     assert observed["ScheduleExpression"] == "cron(0 6 * * ? *)"
+
+
+def test_create_rides_out_execution_role_propagation(chalice_client, aws, names, monkeypatch):
+    # GIVEN a new execution role the scheduler cannot assume for the first two attempts
+    monkeypatch.setenv("ROLE_PROPAGATION_RETRY_DELAY_SECONDS", "0")
+    client = clients.client("scheduler")
+    failures = {"left": 2}
+
+    def not_yet(**_):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ClientError({"Error": {"Code": "ValidationException", "Message":
+                "The execution role you provide must allow AWS EventBridge Scheduler to assume the role."}},
+                "CreateSchedule")
+
+    client.meta.events.register("before-call.scheduler.CreateSchedule", not_yet)
+    schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
+    # WHEN the command is handled
+    deliver_commands(chalice_client, aws, names)
+    # THEN the create was retried and the schedule is active
+    assert failures["left"] == 0
+    assert chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body["status"] == "active"
+
+
+def test_other_validation_errors_are_not_retried(chalice_client, aws, names):
+    calls = []
+    client = clients.client("scheduler")
+
+    def reject(**_):
+        calls.append(1)
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": "Invalid target"}}, "CreateSchedule")
+
+    client.meta.events.register("before-call.scheduler.CreateSchedule", reject)
+    post(chalice_client, "/api/schedules", TEE_TIMES)
+    deliver_commands(chalice_client, aws, names)
+    assert len(calls) == 1
