@@ -37,6 +37,8 @@ from chalicelib.service import MAX_LIST_LIMIT
 app = Chalice(app_name="rez-agent-schedules")
 app.log.setLevel(logging.INFO)
 logging.getLogger("rez_agent").setLevel(logging.INFO)
+if not logging.getLogger().handlers:  # the Lambda runtime installs one; some emulators do not
+    logging.basicConfig(level=logging.INFO)
 
 _SETTINGS_AT_IMPORT = get_settings()
 

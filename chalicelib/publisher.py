@@ -12,6 +12,9 @@ from chalicelib.models import ScheduleCreationRequest
 from chalicelib.service import message_json
 
 
+SUBJECT = "rez-agent schedules"
+
+
 class AwsPublisher:
     def __init__(self, client_for: Callable[[str], Any], creation_topic_arn: Callable[[], str]):
         self._client_for = client_for
@@ -29,7 +32,9 @@ class AwsPublisher:
         service = target_arn.split(":")[2] if target_arn.count(":") >= 5 else ""
         try:
             if service == "sns":
-                request: dict[str, Any] = {"TopicArn": target_arn, "Message": body}
+                # AWS sends Subject to subscribed functions even when none is set (as null);
+                # some emulators omit the key, which Chalice's SNS event needs: always set one.
+                request: dict[str, Any] = {"TopicArn": target_arn, "Message": body, "Subject": SUBJECT}
                 if attributes:
                     request["MessageAttributes"] = {
                         key: {"DataType": "String", "StringValue": value}
