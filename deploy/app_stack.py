@@ -1,0 +1,454 @@
+"""The app's CloudFormation stack: ``chalice package`` output, deployed the same way everywhere.
+
+    chalice package --stage S  ->  build/package/S/{sam.json, deployment.zip}
+    prepare_template()         ->  CodeUri = the zip in the artifacts bucket; function names
+                                   <app>-<stage>-<function>; the stage's environment
+    upload zip + template      ->  s3://rez-agent-artifacts-<account>-<region>/<stage>/...
+    create or update the stack ->  rez-agent-schedules-<stage> (SAM transform), wait, outputs
+
+Against AWS (``make deploy STAGE=dev``) and against an emulator (``make run``, the
+end-to-end test) this is the same code; only the endpoint differs. ``chalice deploy`` is not
+used because it cannot complete on the emulators (API Gateway ImportRestApi), and a
+CloudFormation stack also gives a rollback on failure and a delete that removes everything
+the app created, with no ``.chalice/deployed`` state to keep.
+
+The stage's own resources (table, topics, execution role, schedule group) are not in this
+stack: ``python -m chalicelib.cli stack deploy`` owns them and runs first.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, TextIO
+from urllib.parse import urlsplit
+
+from botocore.exceptions import ClientError
+
+from chalicelib import clients
+from chalicelib.config import (
+    APP_NAME,
+    ENV_CREATION_TOPIC,
+    ENV_EXECUTION_ROLE,
+    ENV_GROUP,
+    ENV_NOTIFICATIONS_TOPIC,
+    ENV_STAGE,
+    ENV_TABLE,
+    ENV_TARGET_FUNCTION_ARN,
+    ENV_WEB_ACTIONS_TOPIC,
+    Settings,
+    get_settings,
+    resource_names,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_DIR = ROOT / "build" / "package"
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+# Chalice's logical id for the REST API's function; its name in the app is "api_handler".
+API_HANDLER_LOGICAL_ID = "APIHandler"
+API_HANDLER_NAME = "api_handler"
+TARGET_FUNCTION = "schedule_target"
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+FINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+# A stack in one of these cannot be updated: delete it, then create it again.
+DEAD = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED"}
+NO_UPDATES = "No updates are to be performed"
+
+
+class DeployError(RuntimeError):
+    """The app could not be packaged or deployed; the message says why."""
+
+
+@dataclass(frozen=True)
+class AppOutputs:
+    """What a deployed app stack offers: where its API answers and which functions it has."""
+
+    stack_name: str
+    rest_api_id: str
+    api_stage: str
+    base_url: str
+    functions: dict[str, str] = field(default_factory=dict)  # short name -> function name
+
+
+def settings_for(stage: str, environ: dict | None = None) -> Settings:
+    """The configuration of ``stage`` (endpoint, region and credentials from the environment)."""
+    env = dict(os.environ if environ is None else environ)
+    env[ENV_STAGE] = stage
+    return get_settings(env)
+
+
+def stack_name(stage: str) -> str:
+    return f"{resource_names(stage).chalice_app}-{stage}"
+
+
+def function_name(stage: str, chalice_name: str) -> str:
+    """The deployed name of one of the app's functions: ``<app>-<stage>-<function>``."""
+    return resource_names(stage).function(chalice_name)
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    """The environment every function of ``stage`` gets (names derive from the stage)."""
+    names = resource_names(stage)
+    return {
+        ENV_STAGE: stage,
+        ENV_TABLE: names.table,
+        ENV_CREATION_TOPIC: names.creation_topic,
+        ENV_WEB_ACTIONS_TOPIC: names.web_actions_topic,
+        ENV_NOTIFICATIONS_TOPIC: names.notifications_topic,
+        ENV_EXECUTION_ROLE: names.execution_role,
+        ENV_GROUP: names.schedule_group,
+    }
+
+
+# --- package ----------------------------------------------------------------------------
+
+
+def chalice_executable() -> str:
+    beside = Path(sys.executable).parent / "chalice"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("chalice")
+    if not found:
+        raise DeployError("the chalice command is not installed: run `make venv`")
+    return found
+
+
+def package(stage: str, out_dir: Path | None = None, region: str | None = None) -> Path:
+    """``chalice package --stage S`` into ``out_dir`` (default ``build/package/<stage>``).
+
+    Chalice downloads the Lambda platform's wheels of requirements.txt from PyPI the first
+    time and caches the built dependencies in ``.chalice/deployments/`` (gitignored), so a
+    repeat costs about a second.
+    """
+    out_dir = Path(out_dir or BUILD_DIR / stage)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update(stage_environment(stage))
+    # chalice wants a region even to package; it makes no AWS call.
+    env["AWS_DEFAULT_REGION"] = region or settings_for(stage).region
+    result = subprocess.run(
+        [chalice_executable(), "--project-dir", str(ROOT), "package", "--stage", stage, str(out_dir)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0 or not (out_dir / "sam.json").exists():
+        raise DeployError(
+            f"chalice package --stage {stage} failed (exit {result.returncode}):\n"
+            f"{result.stdout}{result.stderr}"
+        )
+    return out_dir
+
+
+def chalice_name(logical_id: str) -> str:
+    """The function's name in app.py, from Chalice's CloudFormation logical id."""
+    if logical_id == API_HANDLER_LOGICAL_ID:
+        return API_HANDLER_NAME
+    from chalice.utils import to_cfn_resource_name
+
+    name = re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id).lower()
+    if to_cfn_resource_name(name) != logical_id:
+        raise DeployError(f"cannot tell the Chalice name of the function {logical_id}")
+    return name
+
+
+def prepare_template(template: dict[str, Any], stage: str, bucket: str, key: str) -> dict[str, Any]:
+    """The template CloudFormation gets: Chalice's, with the code in S3, the functions named
+    ``<app>-<stage>-<function>`` (the names the stage's IAM policies and the scheduler's
+    execution role are written for) and the stage's environment filled in where the Chalice
+    config does not set it."""
+    if template.get("Transform") != SAM_TRANSFORM:
+        raise DeployError("chalice package did not produce a SAM template")
+    prepared = copy.deepcopy(template)
+    environment = stage_environment(stage)
+    target_name = function_name(stage, TARGET_FUNCTION)
+    for logical_id, resource in prepared.get("Resources", {}).items():
+        if resource.get("Type") != SERVERLESS_FUNCTION:
+            continue
+        properties = resource.setdefault("Properties", {})
+        properties["CodeUri"] = {"Bucket": bucket, "Key": key}
+        properties["FunctionName"] = function_name(stage, chalice_name(logical_id))
+        variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
+        for name, value in environment.items():
+            variables.setdefault(name, value)
+        variables.setdefault(
+            ENV_TARGET_FUNCTION_ARN,
+            {"Fn::Sub": f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{target_name}"},
+        )
+    prepared["Description"] = f"{APP_NAME} schedules, stage {stage}: functions, REST API, SNS subscription"
+    return prepared
+
+
+def functions_of(template: dict[str, Any]) -> dict[str, str]:
+    """short name -> deployed function name, for the functions of a prepared template."""
+    found = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") == SERVERLESS_FUNCTION:
+            found[chalice_name(logical_id)] = resource["Properties"]["FunctionName"]
+    return found
+
+
+# --- artifacts --------------------------------------------------------------------------
+
+
+def artifacts_bucket(settings: Settings) -> str:
+    """One bucket per account and region for every stage's deployment packages."""
+    return f"{APP_NAME}-artifacts-{clients.account_id(settings)}-{settings.region}"
+
+
+def ensure_bucket(settings: Settings, bucket: str) -> None:
+    s3 = clients.client("s3", settings)
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    request: dict[str, Any] = {"Bucket": bucket}
+    if settings.region != "us-east-1":
+        request["CreateBucketConfiguration"] = {"LocationConstraint": settings.region}
+    s3.create_bucket(**request)
+    # New buckets block public access and encrypt (SSE-S3) by default; tag it as ours.
+    s3.put_bucket_tagging(
+        Bucket=bucket, Tagging={"TagSet": [{"Key": "app", "Value": APP_NAME}]}
+    )
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def upload(settings: Settings, bucket: str, key: str, path: Path | None = None, body: bytes | None = None) -> None:
+    """Put one object, skipping the upload when an object with that (content-derived) key exists."""
+    s3 = clients.client("s3", settings)
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise
+    if path is not None:
+        s3.upload_file(str(path), bucket, key)
+    else:
+        s3.put_object(Bucket=bucket, Key=key, Body=body or b"")
+
+
+def object_url(settings: Settings, bucket: str, key: str) -> str:
+    """A path-style URL CloudFormation accepts for TemplateURL, on AWS and on emulators."""
+    s3 = clients.client("s3", settings)
+    return f"{s3.meta.endpoint_url.rstrip('/')}/{bucket}/{key}"
+
+
+# --- the stack --------------------------------------------------------------------------
+
+
+def _describe(cfn, name: str) -> dict | None:
+    try:
+        return cfn.describe_stacks(StackName=name)["Stacks"][0]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+
+
+def _wait(cfn, name: str, since: float, out: TextIO, poll: float) -> dict | None:
+    """Wait until the stack settles, printing its events as they happen; None once deleted."""
+    seen: set[str] = set()
+    while True:
+        stack = _describe(cfn, name)
+        _print_events(cfn, stack["StackId"] if stack else name, since, seen, out)
+        if stack is None or stack["StackStatus"] == "DELETE_COMPLETE":
+            return None
+        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
+            return stack
+        time.sleep(poll)
+
+
+def _print_events(cfn, stack_id: str, since: float, seen: set[str], out: TextIO) -> None:
+    try:
+        events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+    except ClientError:
+        return
+    for event in reversed(events):
+        stamp = event.get("Timestamp")
+        if event["EventId"] in seen or (stamp is not None and stamp.timestamp() < since - 1):
+            continue
+        seen.add(event["EventId"])
+        reason = f"  {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
+        print(
+            f"  {event['LogicalResourceId']:<48} {event['ResourceStatus']}{reason}",
+            file=out,
+            flush=True,
+        )
+
+
+def _failure(cfn, name: str, stack: dict | None) -> DeployError:
+    reasons = []
+    try:
+        for event in cfn.describe_stack_events(StackName=stack["StackId"] if stack else name)["StackEvents"]:
+            if event["ResourceStatus"].endswith("FAILED") and event.get("ResourceStatusReason"):
+                reasons.append(f"{event['LogicalResourceId']}: {event['ResourceStatusReason']}")
+    except ClientError:
+        pass
+    status = stack["StackStatus"] if stack else "gone"
+    detail = "\n  ".join(reasons[:10]) or (stack or {}).get("StackStatusReason") or ""
+    return DeployError(f"stack {name} ended in {status}\n  {detail}")
+
+
+def deploy_app(
+    stage: str,
+    settings: Settings | None = None,
+    out: TextIO = sys.stdout,
+    package_dir: Path | None = None,
+) -> AppOutputs:
+    """Package the app and create or update its stack; return where it answers."""
+    settings = settings or settings_for(stage)
+    name = stack_name(stage)
+    poll = 0.5 if settings.endpoint_url else 5.0
+    started = time.monotonic()
+    print(f"packaging the app (chalice package --stage {stage}) ...", file=out, flush=True)
+    built = package(stage, package_dir, region=settings.region)
+    zip_path = built / "deployment.zip"
+    bucket = artifacts_bucket(settings)
+    code_key = f"{stage}/deployment-{_digest(zip_path)[:20]}.zip"
+    template = prepare_template(json.loads((built / "sam.json").read_text()), stage, bucket, code_key)
+    body = json.dumps(template, indent=1, sort_keys=True).encode()
+    (built / "template.json").write_bytes(body)
+    template_key = f"{stage}/template-{hashlib.sha256(body).hexdigest()[:20]}.json"
+    print(f"uploading to s3://{bucket}/{stage}/ ...", file=out, flush=True)
+    ensure_bucket(settings, bucket)
+    upload(settings, bucket, code_key, path=zip_path)
+    upload(settings, bucket, template_key, body=body)
+
+    cfn = clients.client("cloudformation", settings)
+    request = {
+        "StackName": name,
+        "TemplateURL": object_url(settings, bucket, template_key),
+        "Capabilities": CAPABILITIES,
+        "Tags": [{"Key": "app", "Value": APP_NAME}, {"Key": "stage", "Value": stage}],
+    }
+    stack = _describe(cfn, name)
+    if stack and stack["StackStatus"].endswith("_IN_PROGRESS"):
+        print(f"stack {name} is {stack['StackStatus']}; waiting for it ...", file=out, flush=True)
+        stack = _wait(cfn, name, time.time(), out, poll)
+    if stack and stack["StackStatus"] in DEAD:
+        print(f"stack {name} is {stack['StackStatus']}: deleting it first", file=out, flush=True)
+        since = time.time()
+        cfn.delete_stack(StackName=name)
+        _wait(cfn, name, since, out, poll)
+        stack = None
+    since = time.time()
+    if stack is None:
+        print(f"creating stack {name} ...", file=out, flush=True)
+        cfn.create_stack(**request)
+    else:
+        print(f"updating stack {name} ...", file=out, flush=True)
+        try:
+            cfn.update_stack(**request)
+        except ClientError as exc:
+            if NO_UPDATES not in str(exc):
+                raise
+            print("  no changes", file=out, flush=True)
+    stack = _wait(cfn, name, since, out, poll)
+    if stack is None or stack["StackStatus"] not in FINAL_OK:
+        raise _failure(cfn, name, stack)
+    outputs = app_outputs(stage, settings, stack)
+    print(f"app stack {name} ready in {time.monotonic() - started:.1f}s", file=out, flush=True)
+    return outputs
+
+
+def app_outputs(stage: str, settings: Settings | None = None, stack: dict | None = None) -> AppOutputs:
+    """Where the deployed app answers: BASE for ``curl $BASE/api/schedules``."""
+    settings = settings or settings_for(stage)
+    cfn = clients.client("cloudformation", settings)
+    name = stack_name(stage)
+    stack = stack or _describe(cfn, name)
+    if stack is None:
+        raise DeployError(f"stack {name} does not exist: deploy the app first")
+    values = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    api_id = values.get("RestAPIId")
+    endpoint_url = values.get("EndpointURL", "")
+    if not api_id or not endpoint_url:
+        raise DeployError(f"stack {name} has no RestAPIId/EndpointURL outputs")
+    api_stage = urlsplit(endpoint_url).path.strip("/") or "api"
+    if settings.endpoint_url:
+        # LocalStack and ministack both serve a REST API here.
+        base = f"{settings.endpoint_url.rstrip('/')}/_aws/execute-api/{api_id}/{api_stage}"
+    else:
+        base = endpoint_url.rstrip("/")
+    functions = {}
+    for resource in cfn.describe_stack_resources(StackName=name)["StackResources"]:
+        if resource["ResourceType"] == "AWS::Lambda::Function":
+            physical = resource["PhysicalResourceId"]
+            prefix = f"{resource_names(stage).chalice_app}-{stage}-"
+            short = physical[len(prefix):] if physical.startswith(prefix) else physical
+            functions[short] = physical
+    return AppOutputs(name, api_id, api_stage, base, dict(sorted(functions.items())))
+
+
+def destroy_app(stage: str, settings: Settings | None = None, out: TextIO = sys.stdout) -> None:
+    """Delete the app stack (a no-op when absent), then the stage's uploaded artifacts."""
+    settings = settings or settings_for(stage)
+    cfn = clients.client("cloudformation", settings)
+    name = stack_name(stage)
+    poll = 0.5 if settings.endpoint_url else 5.0
+    stack = _describe(cfn, name)
+    if stack is None:
+        print(f"stack {name}: absent", file=out, flush=True)
+    else:
+        print(f"deleting stack {name} ...", file=out, flush=True)
+        since = time.time()
+        cfn.delete_stack(StackName=name)
+        stack = _wait(cfn, name, since, out, poll)
+        if stack is not None:
+            raise _failure(cfn, name, stack)
+        print(f"stack {name}: deleted", file=out, flush=True)
+    _delete_artifacts(settings, stage, out)
+
+
+def _delete_artifacts(settings: Settings, stage: str, out: TextIO) -> None:
+    s3 = clients.client("s3", settings)
+    bucket = artifacts_bucket(settings)
+    try:
+        keys = _keys(s3, bucket, f"{stage}/")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket", "NotFound"):
+            return
+        raise
+    for start in range(0, len(keys), 1000):
+        s3.delete_objects(
+            Bucket=bucket,
+            Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True},
+        )
+    if keys:
+        print(f"deleted {len(keys)} artifact(s) under s3://{bucket}/{stage}/", file=out, flush=True)
+
+
+def _keys(s3, bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(obj["Key"] for obj in page.get("Contents", []))
+    return keys
+
+
+def describe(outputs: AppOutputs) -> Iterable[str]:
+    yield f"stack     {outputs.stack_name}"
+    yield f"functions {', '.join(outputs.functions.values())}"
+    yield f"BASE={outputs.base_url}"

@@ -1,0 +1,201 @@
+"""The whole service, end to end, brought up the way ``make run`` brings it up.
+
+On ministack (started here, on its own loopback port, so ``make run`` and the rest of the
+suite are left alone), or on the running endpoint named by ``LOCALSTACK_ENDPOINT`` /
+``AWS_ENDPOINT_URL``: deploy the stage's resources and the app (``chalice package`` +
+CloudFormation), then over HTTP create a ``rate(1 minute)`` web-action schedule, see it
+become active, see it fire (an execution record through
+``GET /api/schedules/{id}/executions``, and the web action's message on the web-actions
+topic through a subscribed SQS queue), delete it, and tear everything down.
+
+ministack checks schedules every 10 s and starts a rate schedule's clock at its creation, so
+the first execution comes 60-70 s after the schedule is created; the whole test takes about
+90 s and must finish within 3 minutes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from typing import Any, Callable
+
+import pytest
+
+from chalicelib import clients
+from chalicelib.config import resource_names
+from deploy import app_stack
+from deploy import run as local_run
+from deploy.emulator import launch_ministack
+from deploy.logs import LogFollower
+from integration import emulators
+
+STAGE = local_run.LOCAL_STAGE
+BUDGET_SECONDS = 180
+EXAMPLE = json.loads(local_run.EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def endpoint_url(tmp_path_factory) -> str:
+    """A LocalStack-compatible endpoint that runs Lambda functions, and this process pointed at it."""
+    external = emulators.external_endpoint()
+    started = None
+    if external is not None:
+        url = external.url
+    elif emulators.ministack_available():
+        log = tmp_path_factory.mktemp("ministack") / "ministack.log"
+        started = launch_ministack(log, port=emulators.free_port())
+        url = started.url
+    elif os.environ.get("REQUIRE_MINISTACK") == "1":
+        pytest.fail("ministack is required: run `make ministack-venv`")
+    else:
+        pytest.skip("no endpoint that runs Lambda functions: run `make ministack-venv`")
+    with pytest.MonkeyPatch.context() as patch:
+        for key in local_run.UNSET:  # e.g. tests/conftest.py's dev-stage names, in one session
+            patch.delenv(key, raising=False)
+        for key, value in local_run.emulator_environment(url).items():
+            patch.setenv(key, value)
+        clients.reset()
+        try:
+            yield url
+        finally:
+            clients.reset()
+            if started is not None:
+                started.stop()
+
+
+def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            return exc.code, json.loads(raw or b"null")
+        except ValueError:
+            return exc.code, raw.decode(errors="replace")
+
+
+def function_logs(outputs: app_stack.AppOutputs) -> str:
+    """Everything the deployed functions wrote to CloudWatch Logs (for a failure message)."""
+    text = io.StringIO()
+    groups = {f"/aws/lambda/{name}": short for short, name in outputs.functions.items()}
+    try:
+        LogFollower(clients.client("logs", app_stack.settings_for(STAGE)), groups, out=text, since_ms=0).poll()
+    except Exception as exc:  # diagnostics must not hide the failure
+        text.write(f"(could not read the logs: {exc})")
+    return text.getvalue()
+
+
+def eventually(
+    what: str, check: Callable[[], Any], timeout: float, log: io.StringIO,
+    outputs: app_stack.AppOutputs, every: float = 1.0,
+) -> Any:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout``,
+    with the deploy output and the functions' logs."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    pytest.fail(
+        f"{what}: not within {timeout:.0f}s (last: {last!r})\n"
+        f"--- functions' logs ---\n{function_logs(outputs)}\n--- deploy ---\n{log.getvalue()}"
+    )
+
+
+def test_schedule_created_over_http_fires_and_publishes_its_web_action(endpoint_url, tmp_path):
+    state = tmp_path / "stacks"  # the stack command's record of this endpoint's resources
+    started = time.monotonic()
+    log = io.StringIO()
+    settings = app_stack.settings_for(STAGE)
+    torn_down = False
+    tap = None
+    try:
+        outputs = local_run.bring_up(STAGE, log, state)
+        up_seconds = time.monotonic() - started
+        assert set(outputs.functions) >= {"api_handler", "schedule_command", "schedule_target"}
+        base = outputs.base_url
+        tap = local_run.topic_tap(STAGE, log)
+        tap.start()
+        web_actions: list[dict] = []
+        tap_poll = lambda: tap.poll(lambda label, message: web_actions.append(message) if label == "web-actions" else None)  # noqa: E731
+
+        status, created = http("POST", f"{base}/api/schedules", EXAMPLE)
+        assert status == 202, created
+        assert created["status"] == "pending"
+        schedule_id = created["id"]
+        created_at = time.monotonic()
+
+        def active():
+            code, body = http("GET", f"{base}/api/schedules/{schedule_id}")
+            return body if code == 200 and body.get("status") == "active" else None
+
+        record = eventually("the schedule becomes active", active, 30, log, outputs)
+        assert f"schedule/{resource_names(STAGE).schedule_group}/" in record["eventbridge_arn"]
+        assert schedule_id in record["eventbridge_arn"]
+
+        def executed():
+            tap_poll()
+            code, body = http("GET", f"{base}/api/schedules/{schedule_id}/executions")
+            done = [item for item in (body or {}).get("items", []) if item.get("outcome") == "succeeded"]
+            return done if code == 200 and done else None
+
+        executions = eventually("an execution is recorded", executed, 110, log, outputs, every=2)
+        fired_after = time.monotonic() - created_at
+        assert executions[0]["schedule_id"] == schedule_id
+
+        def published():
+            tap_poll()
+            return [m for m in web_actions if isinstance(m, dict) and m.get("schedule_id") == schedule_id]
+
+        messages = eventually("the web action reaches the web-actions topic", published, 20, log, outputs)
+        assert messages[0]["payload"] == EXAMPLE["payload"]
+        assert messages[0]["target_type"] == "web_action"
+        assert messages[0]["execution_id"] == executions[0]["execution_id"]
+
+        status, body = http("DELETE", f"{base}/api/schedules/{schedule_id}")
+        assert status == 202, body
+
+        def deleted():
+            code, body = http("GET", f"{base}/api/schedules/{schedule_id}")
+            return code == 404 or (code == 200 and body.get("status") == "deleted")
+
+        eventually("the schedule is deleted", deleted, 30, log, outputs)
+        scheduler = clients.client("scheduler", settings)
+        group = resource_names(STAGE).schedule_group
+        names = [s["Name"] for s in scheduler.list_schedules(GroupName=group).get("Schedules", [])]
+        assert not [name for name in names if schedule_id in name]
+
+        tap.stop()
+        tap = None
+        local_run.tear_down(STAGE, log, state)
+        torn_down = True
+        cfn = clients.client("cloudformation", settings)
+        assert not [
+            s for s in cfn.list_stacks()["StackSummaries"]
+            if s["StackName"] == app_stack.stack_name(STAGE) and s["StackStatus"] != "DELETE_COMPLETE"
+        ]
+        tables = clients.client("dynamodb", settings).list_tables()["TableNames"]
+        assert resource_names(STAGE).table not in tables
+
+        elapsed = time.monotonic() - started
+        print(f"up in {up_seconds:.1f}s, first execution {fired_after:.1f}s after create, total {elapsed:.1f}s")
+        assert elapsed < BUDGET_SECONDS, log.getvalue()
+    finally:
+        if tap is not None:
+            tap.stop()
+        if not torn_down:
+            try:
+                local_run.tear_down(STAGE, log, state)
+            except Exception as exc:  # the test already failed; say so, keep its error
+                print(f"tear down failed: {exc}\n{log.getvalue()}")

@@ -1,0 +1,97 @@
+"""The app's CloudFormation, linted offline: a template that CloudFormation would reject fails
+here, before any deploy.
+
+For every stage in ``.chalice/config.json``: ``chalice package --stage S`` (the same call
+``make deploy`` and ``make run`` make), then cfn-lint on Chalice's SAM template and on the
+template ``deploy.app_stack`` hands CloudFormation (code in S3, function names, stage
+environment). Chalice downloads the Lambda platform's wheels of requirements.txt from PyPI
+once and caches the built dependencies in ``.chalice/deployments/`` (gitignored); after
+that a stage packages in about a second and lints in one or two.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chalicelib.config import ENV_STAGE, ENV_TARGET_FUNCTION_ARN, resource_names
+from deploy import app_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / ".chalice" / "config.json"
+APP = ROOT / "app.py"
+STAGES = sorted(json.loads(CONFIG.read_text()).get("stages", {})) if CONFIG.exists() else []
+LINT_REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
+BUCKET = "rez-agent-artifacts-123456789012-us-east-1"
+FUNCTIONS = {"api_handler", "schedule_command", "schedule_target", "reconcile"}
+
+pytestmark = pytest.mark.skipif(not APP.exists() or not STAGES, reason="no Chalice app to package yet")
+
+
+def lint(template: dict, path: Path) -> list[str]:
+    from cfnlint.api import ManualArgs, lint_file
+
+    path.write_text(json.dumps(template, indent=1))
+    matches = lint_file(path, config=ManualArgs(regions=LINT_REGIONS))
+    return [f"{m.rule.id} {m.message} ({m.linenumber}:{m.columnnumber})" for m in matches]
+
+
+@pytest.fixture(scope="module", params=STAGES)
+def packaged(request, tmp_path_factory) -> tuple[str, dict, dict, Path]:
+    stage = request.param
+    out = app_stack.package(stage, tmp_path_factory.mktemp(f"package-{stage}") / "out", region="us-east-1")
+    chalice_template = json.loads((out / "sam.json").read_text())
+    prepared = app_stack.prepare_template(chalice_template, stage, BUCKET, f"{stage}/deployment-0123456789abcdef.zip")
+    return stage, chalice_template, prepared, out
+
+
+def test_chalice_package_output_lints(packaged, tmp_path):
+    _, chalice_template, _, _ = packaged
+    assert lint(chalice_template, tmp_path / "sam.json") == []
+
+
+def test_the_template_cloudformation_gets_lints(packaged, tmp_path):
+    _, _, prepared, _ = packaged
+    assert lint(prepared, tmp_path / "template.json") == []
+
+
+def test_the_package_holds_the_app_and_its_dependencies(packaged):
+    import zipfile
+
+    _, _, _, out = packaged
+    with zipfile.ZipFile(out / "deployment.zip") as package:
+        names = set(package.namelist())
+    assert {"app.py", "chalicelib/__init__.py", "chalicelib/config.py"} <= names
+    assert any(name.startswith("pydantic_core/") for name in names)
+    assert not any(name.startswith(("deploy/", "tests/", "integration/")) for name in names)
+
+
+def test_functions_are_named_as_the_stage_policies_and_execution_role_expect(packaged):
+    stage, _, prepared, _ = packaged
+    names = resource_names(stage)
+    assert set(app_stack.functions_of(prepared)) == FUNCTIONS
+    for short, deployed in app_stack.functions_of(prepared).items():
+        assert deployed == names.function(short)
+
+
+def test_every_function_knows_its_stage_and_the_target_function(packaged):
+    stage, _, prepared, _ = packaged
+    for logical_id, resource in prepared["Resources"].items():
+        if resource["Type"] != app_stack.SERVERLESS_FUNCTION:
+            continue
+        properties = resource["Properties"]
+        variables = properties["Environment"]["Variables"]
+        assert variables[ENV_STAGE] == stage, logical_id
+        for name, value in app_stack.stage_environment(stage).items():
+            assert variables[name] == value, (logical_id, name)
+        assert resource_names(stage).function("schedule_target") in variables[ENV_TARGET_FUNCTION_ARN]["Fn::Sub"]
+        assert properties["CodeUri"]["Bucket"] == BUCKET
+
+
+def test_the_command_handler_subscribes_to_the_stage_creation_topic(packaged):
+    stage, _, prepared, _ = packaged
+    events = prepared["Resources"]["ScheduleCommand"]["Properties"]["Events"]
+    (subscription,) = [e for e in events.values() if e["Type"] == "SNS"]
+    assert subscription["Properties"]["Topic"]["Fn::Sub"].endswith(":" + resource_names(stage).creation_topic)
