@@ -36,32 +36,23 @@ _account_ids: dict[tuple, str] = {}
 
 def client(service: str, settings: Settings | None = None) -> Any:
     """A cached boto3 client for ``service`` on the configured region and endpoint."""
-    settings = settings or get_settings()
-    key = (service, settings.region, settings.endpoint_url)
-    cached = _clients.get(key)
-    if cached is not None:
-        return cached
-    with _lock:
-        if key not in _clients:
-            _clients[key] = _shared_session().client(
-                service,
-                region_name=settings.region,
-                endpoint_url=settings.endpoint_url,
-                config=_RETRY_CONFIG,
-            )
-        return _clients[key]
+    return _cached("client", service, settings or get_settings())
 
 
 def resource(service: str, settings: Settings | None = None) -> Any:
     """A boto3 resource (DynamoDB tables) on the configured region and endpoint."""
-    settings = settings or get_settings()
-    key = ("resource:" + service, settings.region, settings.endpoint_url)
+    return _cached("resource", service, settings or get_settings())
+
+
+def _cached(kind: str, service: str, settings: Settings) -> Any:
+    key = (kind, service, settings.region, settings.endpoint_url)
     cached = _clients.get(key)
     if cached is not None:
         return cached
     with _lock:
         if key not in _clients:
-            _clients[key] = _shared_session().resource(
+            build = getattr(_shared_session(), kind)
+            _clients[key] = build(
                 service,
                 region_name=settings.region,
                 endpoint_url=settings.endpoint_url,

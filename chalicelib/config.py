@@ -152,3 +152,10 @@ def get_settings(environ: dict | None = None) -> Settings:
         role_propagation_retry_attempts=_int(env, ENV_ROLE_PROPAGATION_ATTEMPTS, 10),
         role_propagation_retry_delay_seconds=_float(env, ENV_ROLE_PROPAGATION_DELAY, 3.0),
     )
+
+
+def settings_for(stage: str, environ: dict | None = None) -> Settings:
+    """The configuration with ``stage`` as the stage (the rest from the environment)."""
+    env = dict(os.environ if environ is None else environ)
+    env[ENV_STAGE] = stage
+    return get_settings(env)

@@ -1,12 +1,15 @@
-"""The IAM policies of the app's functions: one declaration, written to ``.chalice/``.
+"""The IAM policies of the app's functions, and each stage's Chalice configuration: one
+declaration, written to ``.chalice/``.
 
 Each function gets only what it calls, scoped to this stage's resources by name. Chalice's
 automatic policy generation is off (it does not know EventBridge Scheduler), so
-``.chalice/policy-<stage>[-<function>].json`` are generated from here:
+``.chalice/policy-<stage>[-<function>].json`` and the stage's entry in
+``.chalice/config.json`` are generated from here:
 
     python -m chalicelib.policy --stage dev --write
 
-A unit test fails when a committed file and this declaration disagree.
+``make deploy`` does the same for a stage that has no files yet. A unit test fails when a
+committed file and this declaration disagree.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
+from chalicelib import config
 from chalicelib.config import ResourceNames, resource_names
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
@@ -141,13 +145,54 @@ def render(document: dict) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+LAMBDA_TIMEOUTS = {COMMAND: 60, TARGET: 30, RECONCILE: 300}
+
+
+def stage_config(stage: str) -> dict:
+    """The stage's entry in .chalice/config.json: its environment and policy files."""
+    names = resource_names(stage)
+    return {
+        "api_gateway_stage": "api",
+        "autogen_policy": False,
+        "iam_policy_file": policy_filename(stage, API),
+        "environment_variables": {
+            config.ENV_STAGE: stage,
+            config.ENV_TABLE: names.table,
+            config.ENV_CREATION_TOPIC: names.creation_topic,
+            config.ENV_WEB_ACTIONS_TOPIC: names.web_actions_topic,
+            config.ENV_NOTIFICATIONS_TOPIC: names.notifications_topic,
+            config.ENV_EXECUTION_ROLE: names.execution_role,
+            config.ENV_GROUP: names.schedule_group,
+            config.ENV_RECONCILE_MINUTES: "15",
+        },
+        "lambda_functions": {
+            function: {"iam_policy_file": policy_filename(stage, function), "lambda_timeout": timeout}
+            for function, timeout in LAMBDA_TIMEOUTS.items()
+        },
+    }
+
+
 def write(stage: str, directory: Path = CHALICE_DIR) -> list[Path]:
+    """Write the stage's policy files and its entry in config.json; the paths written."""
     written = []
     for function in FUNCTIONS:
         path = directory / policy_filename(stage, function)
         path.write_text(render(policy_for(stage, function)))
         written.append(path)
+    config_path = directory / "config.json"
+    chalice_config = json.loads(config_path.read_text())
+    chalice_config.setdefault("stages", {})[stage] = stage_config(stage)
+    config_path.write_text(json.dumps(chalice_config, indent=2) + "\n")
+    written.append(config_path)
     return written
+
+
+def ensure_stage(stage: str, directory: Path = CHALICE_DIR) -> list[Path]:
+    """Write the stage's files only if it has none yet (a new stage being deployed)."""
+    chalice_config = json.loads((directory / "config.json").read_text())
+    if stage in chalice_config.get("stages", {}):
+        return []
+    return write(stage, directory)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from chalicelib import wiring
 from chalicelib.reconcile import report
-from chalicelib.stack.commands import settings_for
+from chalicelib.config import settings_for
 
 
 def register(commands: argparse._SubParsersAction) -> None:

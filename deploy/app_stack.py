@@ -34,20 +34,13 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
-from chalicelib import clients
+from chalicelib import clients, policy
 from chalicelib.config import (
     APP_NAME,
-    ENV_CREATION_TOPIC,
-    ENV_EXECUTION_ROLE,
-    ENV_GROUP,
-    ENV_NOTIFICATIONS_TOPIC,
-    ENV_STAGE,
-    ENV_TABLE,
     ENV_TARGET_FUNCTION_ARN,
-    ENV_WEB_ACTIONS_TOPIC,
     Settings,
-    get_settings,
     resource_names,
+    settings_for,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,13 +73,6 @@ class AppOutputs:
     functions: dict[str, str] = field(default_factory=dict)  # short name -> function name
 
 
-def settings_for(stage: str, environ: dict | None = None) -> Settings:
-    """The configuration of ``stage`` (endpoint, region and credentials from the environment)."""
-    env = dict(os.environ if environ is None else environ)
-    env[ENV_STAGE] = stage
-    return get_settings(env)
-
-
 def stack_name(stage: str) -> str:
     return f"{resource_names(stage).chalice_app}-{stage}"
 
@@ -98,16 +84,7 @@ def function_name(stage: str, chalice_name: str) -> str:
 
 def stage_environment(stage: str) -> dict[str, str]:
     """The environment every function of ``stage`` gets (names derive from the stage)."""
-    names = resource_names(stage)
-    return {
-        ENV_STAGE: stage,
-        ENV_TABLE: names.table,
-        ENV_CREATION_TOPIC: names.creation_topic,
-        ENV_WEB_ACTIONS_TOPIC: names.web_actions_topic,
-        ENV_NOTIFICATIONS_TOPIC: names.notifications_topic,
-        ENV_EXECUTION_ROLE: names.execution_role,
-        ENV_GROUP: names.schedule_group,
-    }
+    return dict(policy.stage_config(stage)["environment_variables"])
 
 
 # --- package ----------------------------------------------------------------------------
@@ -130,6 +107,8 @@ def package(stage: str, out_dir: Path | None = None, region: str | None = None) 
     time and caches the built dependencies in ``.chalice/deployments/`` (gitignored), so a
     repeat costs about a second.
     """
+    for path in policy.ensure_stage(stage):
+        print(f"wrote {path.relative_to(ROOT)} for the new stage {stage} (commit it)", file=sys.stderr)
     out_dir = Path(out_dir or BUILD_DIR / stage)
     if out_dir.exists():
         shutil.rmtree(out_dir)

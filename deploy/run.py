@@ -26,7 +26,7 @@ from typing import TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import clients
-from chalicelib.config import ENV_TARGET_FUNCTION_ARN, resource_names
+from chalicelib.config import ENV_TARGET_FUNCTION_ARN, resource_names, settings_for
 from chalicelib.stack.state import ENV_STACK_STATE_DIR
 from deploy import app_stack
 from deploy.emulator import alive, command_line, launch_ministack, stop_process_group
@@ -105,17 +105,17 @@ def bring_up(stage: str, out: TextIO = sys.stdout, state_dir: Path | None = None
     """The stage's resources, then the app, on the endpoint this process points at."""
     stack_command("deploy", stage, out, state_dir)
     clients.reset()
-    return app_stack.deploy_app(stage, app_stack.settings_for(stage), out)
+    return app_stack.deploy_app(stage, settings_for(stage), out)
 
 
 def tear_down(stage: str, out: TextIO = sys.stdout, state_dir: Path | None = None) -> None:
     """The reverse of ``bring_up``."""
-    app_stack.destroy_app(stage, app_stack.settings_for(stage), out)
+    app_stack.destroy_app(stage, settings_for(stage), out)
     stack_command("destroy", stage, out, state_dir)
 
 
 def topic_tap(stage: str, out: TextIO) -> TopicTap:
-    settings = app_stack.settings_for(stage)
+    settings = settings_for(stage)
     names = resource_names(stage)
     return TopicTap(
         clients.client("sns", settings),
@@ -130,7 +130,7 @@ def topic_tap(stage: str, out: TextIO) -> TopicTap:
 
 
 def log_follower(outputs: app_stack.AppOutputs, stage: str, out: TextIO, since_ms: int) -> LogFollower:
-    settings = app_stack.settings_for(stage)
+    settings = settings_for(stage)
     groups = {f"/aws/lambda/{name}": short for short, name in outputs.functions.items()}
     return LogFollower(clients.client("logs", settings), groups, out=out, since_ms=since_ms)
 

@@ -14,6 +14,8 @@ import pytest
 from chalicelib import clients
 from integration import emulators
 
+pytest_plugins = ("integration.stack_fixtures",)
+
 
 def _endpoint_kinds() -> list[str]:
     if emulators.external_endpoint() is not None:

@@ -17,7 +17,7 @@ from typing import Any
 from chalicelib import cli
 from chalicelib.config import resource_names
 from chalicelib.stack import Stack
-from chalicelib.stack.commands import settings_for
+from chalicelib.config import settings_for
 
 
 def unique_stage() -> str:

@@ -1,6 +1,4 @@
-"""Fixtures for stack lifecycle tests; import them into a test module:
-
-    from integration.stack_fixtures import faults, oob, recorder, scratch  # noqa: F401
+"""Fixtures for stack lifecycle tests (loaded for every integration test by conftest.py).
 
 ``scratch`` is a fresh stage, destroyed before and after the test; ``recorder`` records the
 AWS calls the code makes; ``faults`` injects AWS errors; ``oob`` changes and reads

@@ -26,7 +26,7 @@ from typing import Any, Callable
 import pytest
 
 from chalicelib import clients
-from chalicelib.config import resource_names
+from chalicelib.config import resource_names, settings_for
 from deploy import app_stack
 from deploy import run as local_run
 from deploy.emulator import launch_ministack
@@ -88,7 +88,7 @@ def function_logs(outputs: app_stack.AppOutputs) -> str:
     text = io.StringIO()
     groups = {f"/aws/lambda/{name}": short for short, name in outputs.functions.items()}
     try:
-        LogFollower(clients.client("logs", app_stack.settings_for(STAGE)), groups, out=text, since_ms=0).poll()
+        LogFollower(clients.client("logs", settings_for(STAGE)), groups, out=text, since_ms=0).poll()
     except Exception as exc:  # diagnostics must not hide the failure
         text.write(f"(could not read the logs: {exc})")
     return text.getvalue()
@@ -117,7 +117,7 @@ def test_schedule_created_over_http_fires_and_publishes_its_web_action(endpoint_
     state = tmp_path / "stacks"  # the stack command's record of this endpoint's resources
     started = time.monotonic()
     log = io.StringIO()
-    settings = app_stack.settings_for(STAGE)
+    settings = settings_for(STAGE)
     torn_down = False
     tap = None
     try:

@@ -12,15 +12,11 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import errors
-from integration.stack_fixtures import (  # noqa: F401  (fixtures)
+from integration.stack_fixtures import (
     MINISTACK_UNTAG_FIRST_KEY_ONLY,
     MOTO_DUPLICATE_GROUP_OVERWRITES,
     deviates_on,
-    faults,
-    oob,
     ours,
-    recorder,
-    scratch,
 )
 
 GROUP = "schedule-group"

@@ -3,7 +3,8 @@ the stage's target function; policy drift is reset."""
 
 from __future__ import annotations
 
-from integration.stack_fixtures import oob, ours, recorder, scratch  # noqa: F401  (fixtures)
+from integration.stack_fixtures import ours
+
 
 ROLE = "execution-role"
 

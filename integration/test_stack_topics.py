@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from integration.stack_fixtures import oob, ours, recorder, scratch  # noqa: F401  (fixtures)
+from integration.stack_fixtures import ours
 
 TOPICS = {
     "creation_topic": "schedule-creation-topic",

@@ -3,58 +3,44 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 
 import boto3
 
-from chalicelib.config import resource_names
+from chalicelib.config import ENV_STAGE, get_settings, resource_names
+from chalicelib.stack.engine import Stack
+from chalicelib.stack.state import StateStore
 
 STAGE = "dev"
 REGION = "us-east-1"
 
 
 def create_stage_resources(stage: str = STAGE) -> dict:
-    """The resources the app needs, created with the raw SDK (moto is active)."""
+    """The stage's resources, deployed by the stack command's own engine, plus an SQS queue
+    subscribed to each topic so tests can read what was published."""
+    settings = get_settings({**os.environ, ENV_STAGE: stage})
+    stack = Stack(settings, store=StateStore(tempfile.mkdtemp(prefix="stack-state-")))
+    result = stack.deploy(stack.plan_deploy())
+    assert result.converged, result.to_dict()
     names = resource_names(stage)
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    index_key = lambda hash_key: [  # noqa: E731
-        {"AttributeName": hash_key, "KeyType": "HASH"},
-        {"AttributeName": "created_date", "KeyType": "RANGE"},
-    ]
-    dynamodb.create_table(
-        TableName=names.table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"}
-            for name in ("id", "status", "created_date", "created_by")
-        ],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {"IndexName": "status-created_date-index", "KeySchema": index_key("status"),
-             "Projection": {"ProjectionType": "ALL"}},
-            {"IndexName": "created_by-index", "KeySchema": index_key("created_by"),
-             "Projection": {"ProjectionType": "ALL"}},
-        ],
-    )
     sns = boto3.client("sns", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
     topics, queues = {}, {}
     for topic in (names.creation_topic, names.web_actions_topic, names.notifications_topic):
-        arn = sns.create_topic(Name=topic)["TopicArn"]
+        arn = result.outputs[_TOPIC_OUTPUTS[topic.replace(f"-{stage}", "")]]
         url = sqs.create_queue(QueueName=f"{topic}-tap")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
         topics[topic], queues[topic] = arn, url
-    iam = boto3.client("iam", region_name=REGION)
-    role = iam.create_role(
-        RoleName=names.execution_role,
-        AssumeRolePolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"},
-                           "Action": "sts:AssumeRole"}],
-        }),
-    )["Role"]["Arn"]
-    boto3.client("scheduler", region_name=REGION).create_schedule_group(Name=names.schedule_group)
-    return {"topics": topics, "queues": queues, "role_arn": role}
+    return {"topics": topics, "queues": queues, "role_arn": result.outputs["execution_role_arn"]}
+
+
+_TOPIC_OUTPUTS = {
+    "rez-agent-schedule-creation": "creation_topic_arn",
+    "rez-agent-web-actions": "web_actions_topic_arn",
+    "rez-agent-notifications": "notifications_topic_arn",
+}
 
 
 class Tap:

@@ -23,6 +23,24 @@ def test_committed_policy_files_match_the_declaration(stage, function):
 
 
 @pytest.mark.parametrize("stage", sorted(CONFIG["stages"]))
+def test_committed_stage_config_matches_the_declaration(stage):
+    assert CONFIG["stages"][stage] == policy.stage_config(stage)
+
+
+def test_a_new_stage_gets_its_files_once(tmp_path):
+    # GIVEN a project with only the dev stage
+    (tmp_path / "config.json").write_text(json.dumps({"version": "2.0", "stages": {"dev": {}}}))
+    # WHEN a new stage is ensured, twice
+    written = policy.ensure_stage("prod", tmp_path)
+    again = policy.ensure_stage("prod", tmp_path)
+    # THEN its policy files and config entry exist, written once, and dev is untouched
+    assert len(written) == len(policy.FUNCTIONS) + 1 and again == []
+    stages = json.loads((tmp_path / "config.json").read_text())["stages"]
+    assert stages["prod"] == policy.stage_config("prod") and stages["dev"] == {}
+    assert json.loads((tmp_path / "policy-prod-schedule_command.json").read_text()) == policy.policy_for("prod", "schedule_command")
+
+
+@pytest.mark.parametrize("stage", sorted(CONFIG["stages"]))
 def test_chalice_config_points_each_function_at_its_own_policy(stage):
     config = CONFIG["stages"][stage]
     assert config["autogen_policy"] is False

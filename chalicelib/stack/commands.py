@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from typing import Any, Callable, TextIO
 
-from chalicelib.config import ENV_STAGE, Settings, get_settings
+from chalicelib.config import settings_for
 from chalicelib.stack.engine import Outcome, Result, Stack
 from chalicelib.stack.model import Plan, Unowned
 
@@ -48,13 +47,6 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stage", required=True, help="the stage, e.g. dev")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-
-
-def settings_for(stage: str, environ: dict | None = None) -> Settings:
-    """The configuration with ``stage`` as the stage (names still follow env overrides)."""
-    env = dict(os.environ if environ is None else environ)
-    env[ENV_STAGE] = stage
-    return get_settings(env)
 
 
 def plan_command(args: argparse.Namespace, out: TextIO) -> int:
