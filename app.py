@@ -38,7 +38,7 @@ app = Chalice(app_name="rez-agent-schedules")
 app.log.setLevel(logging.INFO)
 logging.getLogger("rez_agent").setLevel(logging.INFO)
 if not logging.getLogger().handlers:  # the Lambda runtime installs one; some emulators do not
-    logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=logging.WARNING)  # our INFO lines pass; botocore's chatter does not
 
 _SETTINGS_AT_IMPORT = get_settings()
 
