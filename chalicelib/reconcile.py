@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
+from chalicelib import expressions
 from chalicelib.errors import ServiceError, VersionConflict
 from chalicelib.models import Schedule, ScheduleStatus, iso, utcnow
 from chalicelib.repository import DynamoDBScheduleRepository
@@ -33,6 +34,20 @@ REPORT_ORPHAN = "orphan"  # no record: reported
 PRUNE = "prune"  # no record: deleted (with --prune)
 
 LIVE_STATUSES = (ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED)
+
+
+def has_fires_left(record: Schedule) -> bool:
+    """False once a schedule can never fire again (a past at(), a passed end date): AWS
+    may have deleted it after its last run (ActionAfterCompletion DELETE), which is not
+    drift to repair."""
+    definition = record.definition
+    try:
+        return bool(expressions.next_fires(
+            definition.schedule_expression, definition.timezone, utcnow(), 1,
+            start=definition.start_date, end=definition.end_date,
+        ))
+    except ServiceError:
+        return True  # cannot tell: treat as live
 
 
 @dataclass
@@ -116,10 +131,10 @@ class ScheduleReconciler:
             return Step(record.id, FINISH, f"pending {record.pending_action.value if record.pending_action else ''}".strip(), name=name)
         if record.status is ScheduleStatus.ERROR:
             return Step(record.id, NOOP, "in error: " + (record.last_error or ""), name=name)
-        if not in_cloud:
-            return Step(record.id, CREATE, "missing in the cloud", name=name)
-        observed = self._gateway.get(record.id)
+        observed = self._gateway.get(record.id) if in_cloud else None
         if observed is None:
+            if not has_fires_left(record):
+                return Step(record.id, NOOP, "complete: no fire times left", name=name)
             return Step(record.id, CREATE, "missing in the cloud", name=name)
         want = desired_spec(self._gateway.request_for(record))
         have = observed_spec(observed)

@@ -21,7 +21,15 @@ from typing import Any, Iterable, Protocol
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import AlreadyExists, ValidationError, VersionConflict
+from chalicelib.errors import (
+    AlreadyExists,
+    Conflict,
+    NotFound,
+    ServiceError,
+    UpstreamRejected,
+    ValidationError,
+    VersionConflict,
+)
 from chalicelib.aws_errors import error_code, translate
 from chalicelib.models import (
     ExecutionOutcome,
@@ -117,13 +125,13 @@ class DynamoDBScheduleRepository:
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise AlreadyExists(f"schedule {schedule.id} already exists") from exc
-            raise translate(exc) from exc
+            raise _upstream(exc) from exc
 
     def get(self, schedule_id: str) -> Schedule | None:
         try:
             item = self._table.get_item(Key={"id": schedule_id}, ConsistentRead=True).get("Item")
         except ClientError as exc:
-            raise translate(exc) from exc
+            raise _upstream(exc) from exc
         if not item or item.get("record_type", "schedule") != "schedule":
             return None
         return self._from_item(item)
@@ -163,7 +171,7 @@ class DynamoDBScheduleRepository:
                     f"schedule {schedule.id} changed since version {expected_version}; "
                     "read it again and retry"
                 ) from exc
-            raise translate(exc) from exc
+            raise _upstream(exc) from exc
         return self._from_item(result["Attributes"])
 
     def mark_deleted(self, schedule: Schedule, ttl_days: int) -> Schedule:
@@ -228,7 +236,7 @@ class DynamoDBScheduleRepository:
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False
-            raise translate(exc) from exc
+            raise _upstream(exc) from exc
 
     def finish_execution(self, record: ExecutionRecord) -> None:
         """Store the outcome and fold it into the schedule's execution summary."""
@@ -273,7 +281,7 @@ class DynamoDBScheduleRepository:
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return  # the schedule record expired: the execution record stands alone
-            raise translate(exc) from exc
+            raise _upstream(exc) from exc
 
     def get_execution(self, schedule_id: str, execution_id: str) -> ExecutionRecord | None:
         try:
@@ -281,7 +289,7 @@ class DynamoDBScheduleRepository:
                 Key={"id": execution_item_id(schedule_id, execution_id)}, ConsistentRead=True
             ).get("Item")
         except ClientError as exc:
-            raise translate(exc) from exc
+            raise _upstream(exc) from exc
         return ExecutionRecord.model_validate(_plain(item)) if item else None
 
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page:
@@ -339,7 +347,7 @@ class DynamoDBScheduleRepository:
         except ClientError as exc:
             if error_code(exc) == "ValidationException" and "ExclusiveStartKey" in request:
                 raise ValidationError("is not a cursor for this listing", field="cursor") from exc
-            raise translate(exc) from exc
+            raise _upstream(exc) from exc
         if len(items) > limit:
             items = items[:limit]
         if len(items) == limit and items:
@@ -393,6 +401,15 @@ class DynamoDBScheduleRepository:
 
 
 _RECORD_FIELDS = tuple(Schedule.model_fields) + ("record_type",)
+
+
+def _upstream(exc: Exception) -> ServiceError:
+    """A DynamoDB failure as the caller should see it: a missing table is the service's
+    fault, never a 404 of the schedule the client asked for."""
+    error = translate(exc, "schedules table")
+    if isinstance(error, (NotFound, Conflict)):
+        return UpstreamRejected(error.message)
+    return error
 
 
 def _index_key(item: dict, key: str) -> dict:

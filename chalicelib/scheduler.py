@@ -9,6 +9,7 @@ botocore errors are translated here and nowhere else in the schedule path.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol
 
@@ -16,7 +17,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.aws_errors import error_code, error_message, translate
 from chalicelib.errors import AlreadyExists, NotFound
-from chalicelib.models import Schedule
+from chalicelib import expressions
+from chalicelib.models import Schedule, ScheduleDefinition
 from chalicelib.retry import RetryPolicy
 
 TARGET_INPUT_TEMPLATE = {
@@ -59,7 +61,7 @@ class EventBridgeSchedulerGateway:
         self._target = target
         self._role_retry = role_retry
 
-    def request_for(self, schedule: Schedule) -> dict[str, Any]:
+    def request_for(self, schedule: Schedule, now: datetime | None = None) -> dict[str, Any]:
         """The full CreateSchedule/UpdateSchedule request for a record."""
         definition = schedule.definition
         target: dict[str, Any] = {
@@ -87,8 +89,9 @@ class EventBridgeSchedulerGateway:
         }
         if definition.description:
             request["Description"] = definition.description
-        if definition.start_date:
-            request["StartDate"] = definition.start_date
+        start = effective_start(definition, now or datetime.now(timezone.utc))
+        if start:
+            request["StartDate"] = start
         if definition.end_date:
             request["EndDate"] = definition.end_date
         return request
@@ -156,6 +159,25 @@ class EventBridgeSchedulerGateway:
             raise translate(exc) from exc
         except BotoCoreError as exc:  # connection errors and timeouts
             raise translate(exc) from exc
+
+
+# EventBridge Scheduler rejects a StartDate more than 5 minutes in the past.
+START_DATE_TOLERANCE = timedelta(minutes=4)
+
+
+def effective_start(definition: ScheduleDefinition, now: datetime) -> datetime | None:
+    """The StartDate to send. Once the record's start has passed (a re-create or an update
+    days later), AWS would reject it: a rate schedule gets the next start on its own phase
+    (start + k * interval), so it keeps firing at the same times; a cron schedule needs
+    none, since its fire times do not depend on the start."""
+    start = definition.start_date
+    if start is None or start >= now - START_DATE_TOLERANCE:
+        return start
+    parsed = expressions.parse_expression(definition.schedule_expression)
+    if isinstance(parsed, expressions.RateExpression):
+        steps = -(-(now - start) // parsed.interval)  # ceiling division
+        return start + steps * parsed.interval
+    return None
 
 
 def observed_spec(response: dict) -> dict[str, Any]:

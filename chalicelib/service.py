@@ -16,7 +16,7 @@ import json
 import logging
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol
 
 from chalicelib import expressions
@@ -24,6 +24,7 @@ from chalicelib.errors import (
     AlreadyExists,
     Conflict,
     NotFound,
+    ServiceError,
     UpstreamRejected,
     ValidationError,
     VersionConflict,
@@ -49,6 +50,7 @@ from chalicelib.scheduler import SchedulerGateway
 logger = logging.getLogger("rez_agent.schedules")
 
 MAX_LIST_LIMIT = 100
+START_DATE_GRACE = timedelta(minutes=5)
 NEXT_FIRES_SHOWN = 5
 
 
@@ -86,7 +88,7 @@ class ScheduleService:
         With an idempotency key the id is derived from (creator, key): a retried request
         finds its own record, re-publishes if still pending, and gets the same answer; the
         same key with a different definition is a conflict."""
-        self._check_target(definition)
+        self._check(definition)
         schedule_id = _derived_id(created_by, idempotency_key) if idempotency_key else new_id()
         now = iso(utcnow())
         schedule = Schedule(
@@ -138,7 +140,7 @@ class ScheduleService:
         expected_version: int | None = None,
     ) -> Schedule:
         """Replace the definition (PUT semantics)."""
-        self._check_target(definition)
+        self._check(definition)
         return self._change(
             schedule_id, Action.UPDATE, requested_by, expected_version,
             lambda _current: definition,
@@ -220,6 +222,17 @@ class ScheduleService:
         return stored
 
     def _publish(self, schedule: Schedule, action: Action, requested_by: str) -> None:
+        """Publish the command. The record is already written, so a failure here does not
+        fail the request: the next reconcile finishes a record left pending."""
+        try:
+            self._publish_command(schedule, action, requested_by)
+        except ServiceError as exc:
+            logger.warning(
+                "command %s for schedule %s not published (%s); reconcile will finish it",
+                action.value, schedule.id, exc.message,
+            )
+
+    def _publish_command(self, schedule: Schedule, action: Action, requested_by: str) -> None:
         self._publisher.publish_command(
             ScheduleCreationRequest(
                 action=action,
@@ -230,6 +243,20 @@ class ScheduleService:
                 version=schedule.version,
             )
         )
+
+    def _check(self, definition: ScheduleDefinition) -> None:
+        """Rules that depend on the stage or on the clock (the model checks the rest)."""
+        self._check_target(definition)
+        if expressions.parse_expression(definition.schedule_expression).kind == "at":
+            return  # AWS ignores StartDate and EndDate for one-time schedules
+        now = utcnow()
+        if definition.start_date and definition.start_date < now - START_DATE_GRACE:
+            raise ValidationError(
+                "must not be more than 5 minutes in the past (EventBridge Scheduler rejects it)",
+                field="start_date",
+            )
+        if definition.end_date and definition.end_date <= now:
+            raise ValidationError("must be in the future", field="end_date")
 
     def _check_target(self, definition: ScheduleDefinition) -> None:
         if definition.target_arn and not custom_target_name(definition.target_arn).startswith(
