@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -49,10 +48,8 @@ def endpoint_url(tmp_path_factory) -> str:
         log = tmp_path_factory.mktemp("ministack") / "ministack.log"
         started = launch_ministack(log, port=emulators.free_port())
         url = started.url
-    elif os.environ.get("REQUIRE_MINISTACK") == "1":
-        pytest.fail("ministack is required: run `make ministack-venv`")
     else:
-        pytest.skip("no endpoint that runs Lambda functions: run `make ministack-venv`")
+        pytest.fail("this test needs an endpoint that runs Lambda functions: run `make ministack-venv`")
     with pytest.MonkeyPatch.context() as patch:
         for key in local_run.UNSET:  # e.g. tests/conftest.py's dev-stage names, in one session
             patch.delenv(key, raising=False)
