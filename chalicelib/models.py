@@ -93,6 +93,25 @@ def is_schedule_id(value: str) -> bool:
     return bool(_ID_PATTERN.match(value or ""))
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2199, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+
+
+def bounded_utc(value: datetime | None) -> datetime | None:
+    """A timestamp in UTC (no offset = UTC) within the years AWS schedules know, 1970-2199."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    try:
+        value = value.astimezone(timezone.utc)
+    except OverflowError:
+        value = None
+    if value is None or not EARLIEST <= value <= LATEST:
+        raise ValueError("must be between 1970-01-01 and 2199-12-31 (UTC)")
+    return value
+
+
 class RetryPolicy(BaseModel):
     """EventBridge Scheduler's target retry policy (AWS ranges)."""
 
@@ -150,15 +169,19 @@ class ScheduleDefinition(BaseModel):
 
     @field_validator("start_date", "end_date")
     @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)  # a date without an offset is UTC
-        return value
+    def _dates(cls, value: datetime | None) -> datetime | None:
+        return bounded_utc(value)
 
     @field_validator("payload")
     @classmethod
     def _payload_size(cls, value: dict[str, Any]) -> dict[str, Any]:
-        size = len(json.dumps(value, separators=(",", ":")).encode())
+        try:
+            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        except ValueError:
+            raise ValueError("numbers must be finite (no NaN or Infinity)") from None
+        except RecursionError:
+            raise ValueError("is nested too deeply") from None
+        size = len(text.encode())
         if size > MAX_PAYLOAD_BYTES:
             raise PayloadTooLarge(
                 f"payload: serialized size {size} bytes exceeds the limit of "
@@ -249,10 +272,8 @@ class PreviewRequest(BaseModel):
 
     @field_validator("after", "start_date", "end_date")
     @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value
+    def _dates(cls, value: datetime | None) -> datetime | None:
+        return bounded_utc(value)
 
 
 class ExecutionSummary(BaseModel):

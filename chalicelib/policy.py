@@ -30,22 +30,26 @@ TARGET = "schedule_target"
 RECONCILE = "reconcile"
 FUNCTIONS = (API, COMMAND, TARGET, RECONCILE)
 
-# What each function calls, by capability.
-TABLE_READ = ["dynamodb:GetItem", "dynamodb:Query"]
-TABLE_WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
 SCHEDULE_WRITE = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"]
-SCHEDULE_READ = ["scheduler:GetSchedule"]
 
+# What each function calls: its DynamoDB actions, then its other capabilities.
+TABLE_ACTIONS: dict[str, list[str]] = {
+    API: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+    COMMAND: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    TARGET: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    RECONCILE: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+}
 GRANTS: dict[str, list[str]] = {
-    API: ["logs", "table_read", "table_write", "publish_commands"],
-    COMMAND: ["logs", "table_read", "table_write", "schedules_write", "pass_role"],
-    TARGET: ["logs", "table_read", "table_write", "publish_targets"],
-    RECONCILE: ["logs", "table_read", "table_write", "schedules_write", "schedules_list", "pass_role"],
+    API: ["logs", "table", "publish_commands"],
+    COMMAND: ["logs", "table", "schedules_write", "pass_role"],
+    TARGET: ["logs", "table", "publish_targets"],
+    RECONCILE: ["logs", "table", "schedules_write", "schedules_read", "pass_role"],
 }
 
 
 def _statements(names: ResourceNames, function: str) -> dict[str, list[dict]]:
     table = f"arn:aws:dynamodb:*:*:table/{names.table}"
+    log_group = f"arn:aws:logs:*:*:log-group:/aws/lambda/{names.function(function)}"
     group = names.schedule_group
     return {
         "logs": [
@@ -53,19 +57,16 @@ def _statements(names: ResourceNames, function: str) -> dict[str, list[dict]]:
                 "Sid": "Logs",
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"arn:aws:logs:*:*:log-group:/aws/lambda/{names.function(function)}:*",
+                "Resource": [log_group, f"{log_group}:*"],
             }
         ],
-        "table_read": [
+        "table": [
             {
-                "Sid": "ReadSchedules",
+                "Sid": "ScheduleRecords",
                 "Effect": "Allow",
-                "Action": TABLE_READ,
-                "Resource": [table, f"{table}/index/*"],
+                "Action": TABLE_ACTIONS[function],
+                "Resource": [table, f"{table}/index/*"] if "dynamodb:Query" in TABLE_ACTIONS[function] else table,
             }
-        ],
-        "table_write": [
-            {"Sid": "WriteSchedules", "Effect": "Allow", "Action": TABLE_WRITE, "Resource": table}
         ],
         "publish_commands": [
             {
@@ -103,11 +104,17 @@ def _statements(names: ResourceNames, function: str) -> dict[str, list[dict]]:
             {
                 "Sid": "ManageSchedulesInGroup",
                 "Effect": "Allow",
-                "Action": SCHEDULE_WRITE + SCHEDULE_READ,
+                "Action": SCHEDULE_WRITE,
                 "Resource": f"arn:aws:scheduler:*:*:schedule/{group}/*",
             }
         ],
-        "schedules_list": [
+        "schedules_read": [
+            {
+                "Sid": "ReadSchedulesInGroup",
+                "Effect": "Allow",
+                "Action": "scheduler:GetSchedule",
+                "Resource": f"arn:aws:scheduler:*:*:schedule/{group}/*",
+            },
             {
                 # ListSchedules has no resource type: it cannot be scoped further.
                 "Sid": "ListSchedules",

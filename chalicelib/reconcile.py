@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from chalicelib import expressions
-from chalicelib.errors import ServiceError, VersionConflict
-from chalicelib.models import Schedule, ScheduleStatus, iso, utcnow
+from chalicelib.errors import ServiceError
+from chalicelib.models import Schedule, ScheduleStatus, utcnow
 from chalicelib.repository import DynamoDBScheduleRepository
 from chalicelib.scheduler import EventBridgeSchedulerGateway, desired_spec, observed_spec
 from chalicelib.service import CommandHandler
@@ -57,6 +57,7 @@ class Step:
     reason: str
     fields: list[str] = field(default_factory=list)
     name: str | None = None
+    version: int | None = None  # the record's version when planned
 
 
 @dataclass
@@ -126,6 +127,11 @@ class ScheduleReconciler:
         return Plan(steps)
 
     def _step_for(self, record: Schedule, in_cloud: bool) -> Step:
+        step = self._classify(record, in_cloud)
+        step.version = record.version
+        return step
+
+    def _classify(self, record: Schedule, in_cloud: bool) -> Step:
         name = record.definition.name
         if record.status is ScheduleStatus.PENDING:
             return Step(record.id, FINISH, f"pending {record.pending_action.value if record.pending_action else ''}".strip(), name=name)
@@ -144,50 +150,52 @@ class ScheduleReconciler:
         return Step(record.id, NOOP, "in sync", name=name)
 
     def apply(self, plan: Plan) -> list[Outcome]:
+        """Carry out the plan. One schedule's failure is reported and does not stop the
+        others."""
         outcomes = []
         for step in plan.steps:
             if step.action in (NOOP, REPORT_ORPHAN):
                 continue
             try:
                 outcomes.append(self._apply_step(step))
-            except ServiceError as exc:
-                logger.error("reconcile %s %s failed: %s", step.action, step.schedule_id, exc.message)
-                outcomes.append(Outcome(step, False, exc.message))
+            except Exception as exc:  # noqa: BLE001 - reported per schedule, the run goes on
+                message = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
+                logger.error("reconcile %s %s failed: %s", step.action, step.schedule_id, message)
+                outcomes.append(Outcome(step, False, message))
         return outcomes
 
     def _apply_step(self, step: Step) -> Outcome:
-        if step.action in (DELETE, PRUNE):
-            self._gateway.delete(step.schedule_id)
-            gone = self._gateway.get(step.schedule_id) is None
-            return Outcome(step, gone, "deleted" if gone else "still present after delete")
+        """Re-read the record first: a user may have changed it since the plan, and then
+        the plan no longer applies (their own command converges it)."""
         record = self._repository.get(step.schedule_id)
+        if step.action == PRUNE:
+            if record is not None:
+                return Outcome(step, True, "skipped: a record appeared since the plan")
+            return self._delete(step)
+        if step.action == DELETE:
+            if record is None or record.status is not ScheduleStatus.DELETED:
+                return Outcome(step, True, "skipped: the record changed since the plan")
+            return self._delete(step)
         if record is None:
             return Outcome(step, False, "record disappeared")
         if step.action == FINISH:
             settled = self._handler.converge(record)
             return Outcome(step, settled.status is not ScheduleStatus.PENDING, f"now {settled.status.value}")
-        if step.action == CREATE:
-            arn = self._gateway.upsert(record)
-        else:
-            arn = self._gateway.update(record)
+        if record.version != step.version or record.status not in LIVE_STATUSES:
+            return Outcome(step, True, "skipped: the record changed since the plan")
+        arn = self._gateway.upsert(record, repair=True) if step.action == CREATE else self._gateway.update(record)
         observed = self._gateway.get(step.schedule_id)
-        converged = observed is not None and not [
-            key for key, value in desired_spec(self._gateway.request_for(record)).items()
-            if observed_spec(observed).get(key) != value
-        ]
-        self._note_drift(record, step, arn)
+        converged = observed is not None and observed_spec(observed) == desired_spec(
+            self._gateway.request_for(record)
+        )
+        description = step.reason + (f": {', '.join(step.fields)}" if step.fields else "")
+        self._repository.note_drift(record.id, [description], arn, expected_version=record.version)
         return Outcome(step, converged, "converged" if converged else "differs after repair")
 
-    def _note_drift(self, record: Schedule, step: Step, arn: str) -> None:
-        """Remember on the record what drift was repaired, and when."""
-        description = [f"{step.reason}" + (f": {', '.join(step.fields)}" if step.fields else "")]
-        noted = record.model_copy(
-            update={"last_drift": description, "last_drift_repaired_at": iso(utcnow()), "eventbridge_arn": arn}
-        )
-        try:
-            self._repository.update(noted, expected_version=record.version)
-        except VersionConflict:
-            pass  # the user changed it meanwhile; their command converges it
+    def _delete(self, step: Step) -> Outcome:
+        self._gateway.delete(step.schedule_id)
+        gone = self._gateway.get(step.schedule_id) is None
+        return Outcome(step, gone, "deleted" if gone else "still present after delete")
 
     def run(self, prune: bool = False, dry_run: bool = False) -> dict:
         plan = self.plan(prune=prune)

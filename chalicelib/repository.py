@@ -16,6 +16,7 @@ import binascii
 import heapq
 import json
 import time
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Iterable, Protocol
 
@@ -44,6 +45,9 @@ from chalicelib.models import (
 STATUS_INDEX = "status-created_date-index"
 CREATOR_INDEX = "created_by-index"
 EXECUTION_PREFIX = "execution#"
+MAX_CURSOR_LENGTH = 4096
+# Longer than the target function's timeout: a run "started" this long ago has died.
+STALE_EXECUTION = timedelta(minutes=5)
 LISTED_BY_DEFAULT = (
     ScheduleStatus.PENDING,
     ScheduleStatus.ACTIVE,
@@ -68,7 +72,9 @@ class ScheduleRepository(Protocol):
     def list_by_status(
         self, status: ScheduleStatus | None, limit: int, cursor: str | None = None
     ) -> Page: ...
-    def list_by_creator(self, created_by: str, limit: int, cursor: str | None = None) -> Page: ...
+    def list_by_creator(
+        self, created_by: str, limit: int, cursor: str | None = None, status: ScheduleStatus | None = None
+    ) -> Page: ...
     def start_execution(self, record: ExecutionRecord, ttl_days: int) -> bool: ...
     def finish_execution(self, record: ExecutionRecord) -> None: ...
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page: ...
@@ -80,10 +86,12 @@ def encode_cursor(state: Any) -> str:
 
 
 def decode_cursor(cursor: str) -> Any:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise ValidationError("is not a cursor this service issued", field="cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         return json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise ValidationError("is not a cursor this service issued", field="cursor") from None
 
 
@@ -186,6 +194,25 @@ class DynamoDBScheduleRepository:
         )
         return self.update(deleted, expected_version=schedule.version)
 
+    def note_drift(self, schedule_id: str, notes: list[str], arn: str, expected_version: int) -> bool:
+        """Remember on the record which drift was repaired, and when; only these fields are
+        written, and only if the record is still at ``expected_version``."""
+        try:
+            self._table.update_item(
+                Key={"id": schedule_id},
+                UpdateExpression="SET last_drift = :notes, last_drift_repaired_at = :at, eventbridge_arn = :arn",
+                ConditionExpression="attribute_exists(id) AND #version = :expected",
+                ExpressionAttributeNames={"#version": "version"},
+                ExpressionAttributeValues={
+                    ":notes": notes, ":at": iso(utcnow()), ":arn": arn, ":expected": expected_version,
+                },
+            )
+            return True
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False  # changed meanwhile: its own command converges it
+            raise _upstream(exc) from exc
+
     def list_by_status(
         self, status: ScheduleStatus | None, limit: int, cursor: str | None = None
     ) -> Page:
@@ -194,8 +221,11 @@ class DynamoDBScheduleRepository:
             return self._query_page(STATUS_INDEX, "status", status.value, limit, cursor)
         return self._merged_page(LISTED_BY_DEFAULT, limit, cursor)
 
-    def list_by_creator(self, created_by: str, limit: int, cursor: str | None = None) -> Page:
-        return self._query_page(CREATOR_INDEX, "created_by", created_by, limit, cursor)
+    def list_by_creator(
+        self, created_by: str, limit: int, cursor: str | None = None, status: ScheduleStatus | None = None
+    ) -> Page:
+        """Newest first; every status but ``deleted`` unless one is named."""
+        return self._query_page(CREATOR_INDEX, "created_by", created_by, limit, cursor, status=status)
 
     def iter_by_status(self, status: ScheduleStatus) -> Iterable[Schedule]:
         """Every record with ``status`` (for the reconciler), page by page."""
@@ -210,8 +240,11 @@ class DynamoDBScheduleRepository:
     # --- execution records ----------------------------------------------------------
 
     def start_execution(self, record: ExecutionRecord, ttl_days: int) -> bool:
-        """Record that an execution started. False when this execution id is already
-        recorded by this or a later attempt, or already succeeded: a redelivery."""
+        """Claim this execution id. False when it is already claimed: it succeeded, or a run
+        started less than ``STALE_EXECUTION`` ago is still going (a duplicate delivery).
+        A failed run, or one that started long ago and never finished (its function timed
+        out), is claimed again, whatever attempt number the retry carries: Lambda's own
+        retries of an asynchronous invoke resend the same event."""
         item = {
             "id": execution_item_id(record.schedule_id, record.execution_id),
             "record_type": "execution",
@@ -224,12 +257,13 @@ class DynamoDBScheduleRepository:
             self._table.put_item(
                 Item=item,
                 ConditionExpression=(
-                    "attribute_not_exists(id) OR "
-                    "(outcome = :failed AND attempt < :attempt)"
+                    "attribute_not_exists(id) OR outcome = :failed OR "
+                    "(outcome = :started AND started_at < :stale)"
                 ),
                 ExpressionAttributeValues={
                     ":failed": ExecutionOutcome.FAILED.value,
-                    ":attempt": record.attempt,
+                    ":started": ExecutionOutcome.STARTED.value,
+                    ":stale": iso(utcnow() - STALE_EXECUTION),
                 },
             )
             return True
@@ -283,15 +317,6 @@ class DynamoDBScheduleRepository:
                 return  # the schedule record expired: the execution record stands alone
             raise _upstream(exc) from exc
 
-    def get_execution(self, schedule_id: str, execution_id: str) -> ExecutionRecord | None:
-        try:
-            item = self._table.get_item(
-                Key={"id": execution_item_id(schedule_id, execution_id)}, ConsistentRead=True
-            ).get("Item")
-        except ClientError as exc:
-            raise _upstream(exc) from exc
-        return ExecutionRecord.model_validate(_plain(item)) if item else None
-
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page:
         page = self._query_page(
             STATUS_INDEX, "status", EXECUTION_PREFIX + schedule_id, limit, cursor, raw=True
@@ -308,31 +333,42 @@ class DynamoDBScheduleRepository:
         limit: int,
         cursor: str | None,
         raw: bool = False,
+        status: ScheduleStatus | None = None,
     ) -> Page:
-        start = decode_cursor(cursor) if cursor else None
-        if start is not None and (not isinstance(start, dict) or "id" not in start):
-            raise ValidationError("is not a cursor for this listing", field="cursor")
-        items, last_key = self._query(index, key, value, limit, start)
+        start = _start_key(decode_cursor(cursor), key) if cursor else None
+        items, last_key = self._query(index, key, value, limit, start, status)
         converted = items if raw else [self._from_item(item) for item in items]
         return Page(converted, encode_cursor(last_key) if last_key else None)
 
     def _query(
-        self, index: str, key: str, value: str, limit: int, start: dict | None
+        self,
+        index: str,
+        key: str,
+        value: str,
+        limit: int,
+        start: dict | None,
+        status: ScheduleStatus | None = None,
     ) -> tuple[list[dict], dict | None]:
-        """Up to ``limit`` items newest first, and the key to continue from."""
+        """Up to ``limit`` items newest first, and the key to continue from (None when
+        nothing is left: one item more than asked for is read to know)."""
+        want = limit + 1
         request: dict[str, Any] = {
             "IndexName": index,
             "KeyConditionExpression": "#k = :v",
             "ExpressionAttributeNames": {"#k": key},
             "ExpressionAttributeValues": {":v": value},
             "ScanIndexForward": False,
-            "Limit": limit,
+            "Limit": want,
         }
         if key == "created_by":
-            # the creator index holds only schedule records; hide deleted ones
-            request["FilterExpression"] = "#s <> :deleted"
+            # the creator index holds only schedule records: filter by status there
             request["ExpressionAttributeNames"]["#s"] = "status"
-            request["ExpressionAttributeValues"][":deleted"] = ScheduleStatus.DELETED.value
+            if status is None:
+                request["FilterExpression"] = "#s <> :deleted"
+                request["ExpressionAttributeValues"][":deleted"] = ScheduleStatus.DELETED.value
+            else:
+                request["FilterExpression"] = "#s = :status"
+                request["ExpressionAttributeValues"][":status"] = status.value
         items: list[dict] = []
         try:
             while True:
@@ -341,19 +377,17 @@ class DynamoDBScheduleRepository:
                 response = self._table.query(**request)
                 items.extend(_plain(item) for item in response.get("Items", []))
                 start = response.get("LastEvaluatedKey")
-                if len(items) >= limit or not start:
+                if len(items) >= want or not start:
                     break
-                request["Limit"] = limit - len(items)
+                request["Limit"] = want - len(items)
         except ClientError as exc:
             if error_code(exc) == "ValidationException" and "ExclusiveStartKey" in request:
                 raise ValidationError("is not a cursor for this listing", field="cursor") from exc
             raise _upstream(exc) from exc
-        if len(items) > limit:
-            items = items[:limit]
-        if len(items) == limit and items:
-            # continue after the last item returned (a filter may have read past it)
-            start = _index_key(items[-1], key)
-        return items, _plain(start) if start else None
+        if len(items) <= limit:
+            return items, None
+        items = items[:limit]
+        return items, _index_key(items[-1], key)
 
     def _merged_page(self, statuses: Iterable[ScheduleStatus], limit: int, cursor: str | None) -> Page:
         """Merge several status partitions newest first. The cursor holds, per status, the
@@ -361,6 +395,10 @@ class DynamoDBScheduleRepository:
         state = decode_cursor(cursor) if cursor else {s.value: {} for s in statuses}
         if not isinstance(state, dict) or not set(state) <= {s.value for s in statuses}:
             raise ValidationError("is not a cursor for this listing", field="cursor")
+        state = {
+            status: start if start is None or start == {} else _start_key(start, "status")
+            for status, start in state.items()
+        }
         candidates: list[tuple[str, str, dict, str]] = []
         exhausted: dict[str, bool] = {}
         for status, start in state.items():
@@ -410,6 +448,16 @@ def _upstream(exc: Exception) -> ServiceError:
     if isinstance(error, (NotFound, Conflict)):
         return UpstreamRejected(error.message)
     return error
+
+
+def _start_key(value: Any, key: str) -> dict:
+    """A decoded cursor position, checked: exactly the index's key attributes, as text."""
+    expected = {"id", key, "created_date"}
+    if not isinstance(value, dict) or set(value) != expected or not all(
+        isinstance(part, str) for part in value.values()
+    ):
+        raise ValidationError("is not a cursor for this listing", field="cursor")
+    return value
 
 
 def _index_key(item: dict, key: str) -> dict:

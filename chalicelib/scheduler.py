@@ -9,6 +9,7 @@ botocore errors are translated here and nowhere else in the schedule path.
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol
@@ -96,23 +97,28 @@ class EventBridgeSchedulerGateway:
             request["EndDate"] = definition.end_date
         return request
 
-    def create(self, schedule: Schedule) -> str:
+    def create(self, schedule: Schedule, repair: bool = False) -> str:
         """Create the schedule; AlreadyExists if a schedule of that name exists. The
-        ClientToken is derived from the id and version, so a retried call is one create.
+        ClientToken is derived from the id and version, so a retried call is one create;
+        a ``repair`` (re-creating a schedule deleted out of band) gets a token of its own,
+        since AWS may answer a reused token with the earlier result without creating.
         While a new execution role propagates through IAM, the call is retried (bounded)."""
         request = self.request_for(schedule)
         request["ClientToken"] = f"{schedule.id}-v{schedule.version}"
+        if repair:
+            request["ClientToken"] += f"-r{time.time_ns() // 1_000_000}"
         return self._call("create_schedule", request, self._role_retry)["ScheduleArn"]
 
     def update(self, schedule: Schedule) -> str:
-        """Replace the whole definition (UpdateSchedule resets what it is not sent)."""
+        """Replace the whole definition (UpdateSchedule resets what it is not sent). A
+        repeated update is harmless, so no ClientToken is derived: a reused token could be
+        answered with an earlier result instead of applying this one."""
         request = self.request_for(schedule)
-        request["ClientToken"] = f"{schedule.id}-v{schedule.version}-u"
         return self._call("update_schedule", request, self._role_retry)["ScheduleArn"]
 
-    def upsert(self, schedule: Schedule) -> str:
+    def upsert(self, schedule: Schedule, repair: bool = False) -> str:
         try:
-            return self.create(schedule)
+            return self.create(schedule, repair=repair)
         except AlreadyExists:
             return self.update(schedule)
 
@@ -180,20 +186,28 @@ def effective_start(definition: ScheduleDefinition, now: datetime) -> datetime |
     return None
 
 
+# What AWS fills in when a schedule is created without a retry policy.
+DEFAULT_RETRY_POLICY = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+
+
 def observed_spec(response: dict) -> dict[str, Any]:
-    """The parts of a GetSchedule answer that we set, normalised for comparison."""
+    """The parts of a GetSchedule answer that we set, normalised for comparison. StartDate
+    is left out: once passed it is sent moved (see ``effective_start``), not as stored."""
     target = response.get("Target", {})
     window = response.get("FlexibleTimeWindow", {"Mode": "OFF"})
-    spec = {
+    return {
         "ScheduleExpression": response.get("ScheduleExpression"),
         "ScheduleExpressionTimezone": response.get("ScheduleExpressionTimezone") or "UTC",
         "State": response.get("State", "ENABLED"),
         "TargetArn": target.get("Arn"),
         "RoleArn": target.get("RoleArn"),
         "Input": _normalised_json(target.get("Input")),
+        "RetryPolicy": target.get("RetryPolicy") or DEFAULT_RETRY_POLICY,
         "FlexibleWindow": window.get("MaximumWindowInMinutes") if window.get("Mode") == "FLEXIBLE" else None,
+        "Description": response.get("Description") or None,
+        "EndDate": _utc(response.get("EndDate")),
+        "ActionAfterCompletion": response.get("ActionAfterCompletion") or "NONE",
     }
-    return spec
 
 
 def desired_spec(request: dict) -> dict[str, Any]:
@@ -206,8 +220,21 @@ def desired_spec(request: dict) -> dict[str, Any]:
         "TargetArn": request["Target"]["Arn"],
         "RoleArn": request["Target"]["RoleArn"],
         "Input": _normalised_json(request["Target"]["Input"]),
+        "RetryPolicy": request["Target"].get("RetryPolicy") or DEFAULT_RETRY_POLICY,
         "FlexibleWindow": window.get("MaximumWindowInMinutes") if window["Mode"] == "FLEXIBLE" else None,
+        "Description": request.get("Description"),
+        "EndDate": _utc(request.get("EndDate")),
+        "ActionAfterCompletion": request["ActionAfterCompletion"],
     }
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Timestamps compare to the second, in UTC (AWS stores seconds)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
 
 
 def _normalised_json(text: str | None) -> Any:

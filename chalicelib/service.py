@@ -50,6 +50,7 @@ from chalicelib.scheduler import SchedulerGateway
 logger = logging.getLogger("rez_agent.schedules")
 
 MAX_LIST_LIMIT = 100
+MAX_CONVERGE_ROUNDS = 5
 START_DATE_GRACE = timedelta(minutes=5)
 NEXT_FIRES_SHOWN = 5
 
@@ -129,10 +130,7 @@ class ScheduleService:
         cursor: str | None = None,
     ) -> Page:
         if created_by is not None:
-            page = self._repository.list_by_creator(created_by, limit, cursor)
-            if status is not None:
-                return Page([s for s in page if s.status is status], page.cursor)
-            return page
+            return self._repository.list_by_creator(created_by, limit, cursor, status)
         return self._repository.list_by_status(status, limit, cursor)
 
     def update(
@@ -140,10 +138,11 @@ class ScheduleService:
         expected_version: int | None = None,
     ) -> Schedule:
         """Replace the definition (PUT semantics)."""
-        self._check(definition)
+        current = self.get(schedule_id)
+        self._check(definition, current=current.definition)
         return self._change(
             schedule_id, Action.UPDATE, requested_by, expected_version,
-            lambda _current: definition,
+            lambda _current: definition, current,
         )
 
     def pause(self, schedule_id: str, requested_by: str, expected_version: int | None = None) -> Schedule:
@@ -244,13 +243,15 @@ class ScheduleService:
             )
         )
 
-    def _check(self, definition: ScheduleDefinition) -> None:
-        """Rules that depend on the stage or on the clock (the model checks the rest)."""
+    def _check(self, definition: ScheduleDefinition, current: ScheduleDefinition | None = None) -> None:
+        """Rules that depend on the stage or on the clock (the model checks the rest). An
+        update that keeps the stored start date keeps it even once it has passed."""
         self._check_target(definition)
         if expressions.parse_expression(definition.schedule_expression).kind == "at":
             return  # AWS ignores StartDate and EndDate for one-time schedules
         now = utcnow()
-        if definition.start_date and definition.start_date < now - START_DATE_GRACE:
+        start_changed = current is None or definition.start_date != current.start_date
+        if start_changed and definition.start_date and definition.start_date < now - START_DATE_GRACE:
             raise ValidationError(
                 "must not be more than 5 minutes in the past (EventBridge Scheduler rejects it)",
                 field="start_date",
@@ -291,7 +292,7 @@ class CommandHandler:
             return None
         return self.converge(schedule)
 
-    def converge(self, schedule: Schedule) -> Schedule:
+    def converge(self, schedule: Schedule, rounds: int = MAX_CONVERGE_ROUNDS) -> Schedule:
         """Apply the record's pending action, if any. Transient AWS failures propagate (the
         event is retried); permanent rejections put the record in ``error``."""
         if schedule.pending_action is None:
@@ -299,17 +300,20 @@ class CommandHandler:
         try:
             if schedule.pending_action is Action.DELETE:
                 self._gateway.delete(schedule.id)
-                return self._repository.mark_deleted(schedule, self._deleted_ttl_days)
+                try:
+                    return self._repository.mark_deleted(schedule, self._deleted_ttl_days)
+                except VersionConflict:
+                    return self._reassert(schedule.id, rounds - 1)
             arn = self._apply(schedule)
         except UpstreamRejected as exc:
             logger.error("AWS rejected schedule %s: %s", schedule.id, exc.message)
-            return self._settle(schedule, ScheduleStatus.ERROR, last_error=exc.message)
+            return self._settle(schedule, ScheduleStatus.ERROR, rounds, last_error=exc.message)
         status = (
             ScheduleStatus.PAUSED
             if schedule.desired_state is ScheduleState.DISABLED
             else ScheduleStatus.ACTIVE
         )
-        return self._settle(schedule, status, eventbridge_arn=arn)
+        return self._settle(schedule, status, rounds, eventbridge_arn=arn)
 
     def _apply(self, schedule: Schedule) -> str:
         if schedule.pending_action is Action.CREATE:
@@ -320,9 +324,9 @@ class CommandHandler:
         try:
             return self._gateway.update(schedule)
         except NotFound:
-            return self._gateway.create(schedule)  # gone out of band: re-create
+            return self._gateway.create(schedule, repair=True)  # gone out of band: re-create
 
-    def _settle(self, schedule: Schedule, status: ScheduleStatus, **changes: Any) -> Schedule:
+    def _settle(self, schedule: Schedule, status: ScheduleStatus, rounds: int, **changes: Any) -> Schedule:
         settled = schedule.model_copy(
             update={
                 "status": status,
@@ -336,8 +340,26 @@ class CommandHandler:
             # the version stays: settling applies the version the user wrote
             return self._repository.update(settled, expected_version=schedule.version)
         except VersionConflict:
-            logger.info("schedule %s changed while applying; its own command follows", schedule.id)
-            return self._repository.get(schedule.id) or settled
+            return self._reassert(schedule.id, rounds - 1)
+
+    def _reassert(self, schedule_id: str, rounds: int) -> Schedule | None:
+        """The record changed while this handler wrote to EventBridge, and that write may
+        have landed after the newer change's own: apply the current record again, so the
+        last write to the cloud is always the newest record's."""
+        current = self._repository.get(schedule_id)
+        if current is None or rounds <= 0:
+            return current
+        logger.info("schedule %s changed while applying; applying version %s", schedule_id, current.version)
+        if current.pending_action is not None:
+            return self.converge(current, rounds)
+        if current.status is ScheduleStatus.DELETED:
+            self._gateway.delete(current.id)
+        elif current.status in (ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED):
+            try:
+                self._gateway.update(current)
+            except NotFound:
+                self._gateway.create(current, repair=True)
+        return current
 
 
 class TargetRunner:

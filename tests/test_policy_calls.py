@@ -1,0 +1,125 @@
+"""Each function's IAM policy grants exactly the AWS actions the function calls.
+
+Every AWS call the app makes is recorded (a botocore hook on the clients' session) while
+each function runs through its paths; the calls must be allowed by that function's policy,
+and every action the policy grants must have been called.
+"""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from chalicelib import clients, policy, wiring
+from tests.support import REGION
+from tests.test_api import TEE_TIMES
+
+# Calls that need no IAM permission.
+FREE = {"sts:GetCallerIdentity"}
+# Actions AWS checks on our behalf inside another call: passing the execution role.
+IMPLIED = {"scheduler:CreateSchedule": "iam:PassRole", "scheduler:UpdateSchedule": "iam:PassRole"}
+# Granted for the Lambda runtime's own use (it writes the function's logs).
+RUNTIME = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+class Recorder:
+    def __init__(self):
+        self.function = None
+        self.calls: dict[str, set[str]] = {}
+
+    def __call__(self, event_name: str, **_):
+        _, service, operation = event_name.split(".")
+        if self.function:
+            self.calls.setdefault(self.function, set()).add(f"{service}:{operation}")
+
+    def run(self, function: str, action):
+        self.function = function
+        try:
+            return action()
+        finally:
+            self.function = None
+
+
+def granted(function: str) -> set[str]:
+    actions = set()
+    for statement in policy.policy_for("dev", function)["Statement"]:
+        action = statement["Action"]
+        actions.update([action] if isinstance(action, str) else action)
+    return actions
+
+
+@pytest.fixture
+def recorder(aws):
+    clients.reset()  # clients built from here on carry the hook
+    hook = Recorder()
+    clients._shared_session()._session.register("before-call", hook)
+    return hook
+
+
+def exercise_every_function(client, aws, names, recorder):
+    """Drive each function through the paths that call AWS."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue = sqs.create_queue(QueueName="rez-agent-custom-dev-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name="rez-agent-custom-dev-alerts")["TopicArn"]
+
+    def api(method, path, body=None, headers=None):
+        return recorder.run("api_handler", lambda: getattr(client.http, method)(
+            path, headers={"Content-Type": "application/json", **(headers or {})},
+            **({"body": json.dumps(body)} if body is not None else {})))
+
+    def commands():
+        for command in aws["tap"].drain(names.creation_topic):
+            event = client.events.generate_sns_event(message=json.dumps(command))
+            recorder.run("schedule_command", lambda: client.lambda_.invoke("schedule_command", event))
+
+    def fire(schedule_id, execution_id):
+        event = {"schedule_id": schedule_id, "execution_id": execution_id,
+                 "scheduled_time": "2026-11-24T11:00:00Z", "attempt": "1"}
+        recorder.run("schedule_target", lambda: client.lambda_.invoke("schedule_target", event))
+
+    web = api("post", "/api/schedules", TEE_TIMES, {"X-Created-By": "alice"}).json_body["id"]
+    note = api("post", "/api/schedules", {**TEE_TIMES, "target_type": "notification"}).json_body["id"]
+    to_queue = api("post", "/api/schedules", {**TEE_TIMES, "target_type": "custom", "target_arn": queue_arn}).json_body["id"]
+    to_topic = api("post", "/api/schedules", {**TEE_TIMES, "target_type": "custom", "target_arn": topic_arn}).json_body["id"]
+    commands()
+    api("get", "/api/schedules")
+    api("get", "/api/schedules?created_by=alice")
+    api("get", f"/api/schedules/{web}")
+    api("post", f"/api/schedules/{web}/pause")
+    api("put", f"/api/schedules/{note}", {**TEE_TIMES, "target_type": "notification", "schedule_expression": "rate(1 hour)"})
+    commands()
+    for index, schedule_id in enumerate((web, note, to_queue, to_topic)):
+        fire(schedule_id, f"e{index}")
+    api("get", f"/api/schedules/{web}/executions")
+    api("delete", f"/api/schedules/{to_topic}")
+    commands()
+    # drift for the periodic reconcile: one deleted, one changed, a create and a delete left pending
+    scheduler = boto3.client("scheduler", region_name=REGION)
+    scheduler.delete_schedule(Name=to_queue, GroupName=names.schedule_group)
+    current = scheduler.get_schedule(Name=note, GroupName=names.schedule_group)
+    scheduler.update_schedule(Name=note, GroupName=names.schedule_group, ScheduleExpression="rate(9 minutes)",
+                              FlexibleTimeWindow={"Mode": "OFF"}, Target=current["Target"])
+    api("post", "/api/schedules", TEE_TIMES)
+    api("delete", f"/api/schedules/{web}")
+    aws["tap"].drain(names.creation_topic)  # their commands are lost
+    recorder.run("reconcile", lambda: client.lambda_.invoke("reconcile", client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])))
+
+
+def test_each_function_calls_only_what_its_policy_grants_and_uses_all_of_it(chalice_client, aws, names, recorder):
+    # GIVEN every function run through its paths
+    exercise_every_function(chalice_client, aws, names, recorder)
+    wiring.reset()
+    for function in policy.FUNCTIONS:
+        called = recorder.calls.get(function, set()) - FREE
+        called |= {IMPLIED[call] for call in called if call in IMPLIED}
+        allowed = granted(function)
+        # THEN nothing was called that its policy does not grant
+        assert called <= allowed, f"{function} calls {sorted(called - allowed)} without a grant"
+        # AND the policy grants nothing it does not call (beyond the runtime's logs, and
+        # custom Lambda targets, which moto cannot invoke)
+        unused = allowed - called - RUNTIME - {"lambda:InvokeFunction"}
+        assert not unused, f"{function} is granted {sorted(unused)} but never calls them"
