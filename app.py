@@ -12,7 +12,7 @@ import logging
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import expressions, wiring
+from chalicelib import expressions, names, wiring
 from chalicelib.config import get_settings
 from chalicelib.errors import ServiceError, ValidationError
 from chalicelib.http import (
@@ -150,7 +150,7 @@ def preview_expression():
 # --- the schedule-command handler ----------------------------------------------------
 
 
-@app.on_sns_message(topic=_SETTINGS_AT_IMPORT.creation_topic_name, name="schedule_command")
+@app.on_sns_message(topic=_SETTINGS_AT_IMPORT.creation_topic_name, name=names.SCHEDULE_COMMAND)
 def schedule_command(event):
     """Apply one command. A message that does not parse is logged and dropped (retrying
     cannot fix it); a transient AWS failure raises so Lambda retries the event."""
@@ -166,7 +166,7 @@ def schedule_command(event):
 # --- the schedule target -------------------------------------------------------------
 
 
-@app.lambda_function(name="schedule_target")
+@app.lambda_function(name=names.SCHEDULE_TARGET)
 def schedule_target(event, context):
     """Invoked by EventBridge Scheduler when a schedule fires."""
     return wiring.target_runner().run(event)
@@ -175,7 +175,7 @@ def schedule_target(event, context):
 # --- the periodic reconcile ----------------------------------------------------------
 
 
-@app.schedule(Rate(_SETTINGS_AT_IMPORT.reconcile_interval_minutes, unit=Rate.MINUTES), name="reconcile")
+@app.schedule(Rate(_SETTINGS_AT_IMPORT.reconcile_interval_minutes, unit=Rate.MINUTES), name=names.RECONCILE)
 def reconcile(event):
     """Repair schedules that drifted from their records; orphans are only reported."""
     report = wiring.reconciler().run(prune=False)

@@ -19,12 +19,12 @@ from chalicelib.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
+from chalicelib.identity import Caller, anonymous
 from chalicelib.models import is_schedule_id
 
 logger = logging.getLogger("rez_agent.http")
 
 MAX_BODY_BYTES = 300_000
-ANONYMOUS = "anonymous"
 CREATED_BY_HEADER = "x-created-by"
 IDEMPOTENCY_HEADER = "idempotency-key"
 IF_MATCH_HEADER = "if-match"
@@ -115,19 +115,19 @@ def only_params(params: dict[str, str], allowed: set[str]) -> None:
         )
 
 
-def caller(request: Any) -> str:
+def caller(request: Any) -> Caller:
     """Who is asking: the IAM principal when API Gateway authenticated one, else the
-    X-Created-By header, else 'anonymous'."""
+    X-Created-By header, else anonymous."""
     identity = (request.context or {}).get("identity") or {}
     principal = identity.get("userArn") or identity.get("caller")
     if principal:
-        return principal
+        return Caller(principal)
     claimed = (request.headers.get(CREATED_BY_HEADER) or "").strip()
     if not claimed:
-        return ANONYMOUS
+        return anonymous()
     if len(claimed) > 128 or not claimed.isprintable():
         raise ValidationError("must be 1-128 printable characters", field="X-Created-By")
-    return claimed
+    return Caller(claimed)
 
 
 def expected_version(request: Any) -> int | None:

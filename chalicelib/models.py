@@ -41,6 +41,7 @@ class ScheduleStatus(StrEnum):
     PAUSED = "paused"
     DELETED = "deleted"
     ERROR = "error"
+    COMPLETED = "completed"  # can never fire again (a past at(), a passed end date)
 
 
 class TargetType(StrEnum):
@@ -71,6 +72,12 @@ class ExecutionOutcome(StrEnum):
     STARTED = "started"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    UNDELIVERED = "undelivered"  # EventBridge Scheduler gave up before reaching the target
+
+
+class ExecutionTrigger(StrEnum):
+    SCHEDULED = "scheduled"  # EventBridge Scheduler fired it
+    MANUAL = "manual"  # POST /api/schedules/{id}/run
 
 
 def utcnow() -> datetime:
@@ -344,7 +351,9 @@ class ExecutionRecord(BaseModel):
     scheduled_time: str
     started_at: str
     attempt: int = 1
+    trigger: ExecutionTrigger = ExecutionTrigger.SCHEDULED
     outcome: ExecutionOutcome = ExecutionOutcome.STARTED
+    claim_expires_at: str | None = None  # a started run is someone's until then
     duration_ms: int | None = None
     error: str | None = None
 

@@ -32,6 +32,7 @@ from chalicelib.errors import (
     VersionConflict,
 )
 from chalicelib.aws_errors import error_code, translate
+from chalicelib.names import CREATOR_INDEX, STATUS_INDEX
 from chalicelib.models import (
     ExecutionOutcome,
     ExecutionRecord,
@@ -42,8 +43,6 @@ from chalicelib.models import (
     utcnow,
 )
 
-STATUS_INDEX = "status-created_date-index"
-CREATOR_INDEX = "created_by-index"
 EXECUTION_PREFIX = "execution#"
 MAX_CURSOR_LENGTH = 4096
 # Longer than the target function's timeout: a run "started" this long ago has died.

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol
 
 from chalicelib import expressions
+from chalicelib.identity import Caller
 from chalicelib.errors import (
     AlreadyExists,
     Conflict,
@@ -81,7 +82,7 @@ class ScheduleService:
     def create(
         self,
         definition: ScheduleDefinition,
-        created_by: str,
+        caller: Caller,
         idempotency_key: str | None = None,
     ) -> Schedule:
         """Write a pending record and publish a create command.
@@ -90,6 +91,7 @@ class ScheduleService:
         finds its own record, re-publishes if still pending, and gets the same answer; the
         same key with a different definition is a conflict."""
         self._check(definition)
+        created_by = caller.principal
         schedule_id = _derived_id(created_by, idempotency_key) if idempotency_key else new_id()
         now = iso(utcnow())
         schedule = Schedule(
@@ -111,9 +113,9 @@ class ScheduleService:
                     "Idempotency-Key was already used for a different schedule definition"
                 ) from None
             if existing.status is ScheduleStatus.PENDING:
-                self._publish(existing, existing.pending_action or Action.CREATE, created_by)
+                self._publish(existing, existing.pending_action or Action.CREATE, caller)
             return existing
-        self._publish(schedule, Action.CREATE, created_by)
+        self._publish(schedule, Action.CREATE, caller)
         return schedule
 
     def get(self, schedule_id: str) -> Schedule:
@@ -134,39 +136,39 @@ class ScheduleService:
         return self._repository.list_by_status(status, limit, cursor)
 
     def update(
-        self, schedule_id: str, definition: ScheduleDefinition, requested_by: str,
+        self, schedule_id: str, definition: ScheduleDefinition, caller: Caller,
         expected_version: int | None = None,
     ) -> Schedule:
         """Replace the definition (PUT semantics)."""
         current = self.get(schedule_id)
         self._check(definition, current=current.definition)
         return self._change(
-            schedule_id, Action.UPDATE, requested_by, expected_version,
+            schedule_id, Action.UPDATE, caller, expected_version,
             lambda _current: definition, current,
         )
 
-    def pause(self, schedule_id: str, requested_by: str, expected_version: int | None = None) -> Schedule:
+    def pause(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
         return self._change(
-            schedule_id, Action.PAUSE, requested_by, expected_version,
+            schedule_id, Action.PAUSE, caller, expected_version,
             lambda definition: definition.model_copy(update={"state": ScheduleState.DISABLED}),
         )
 
-    def resume(self, schedule_id: str, requested_by: str, expected_version: int | None = None) -> Schedule:
+    def resume(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
         return self._change(
-            schedule_id, Action.RESUME, requested_by, expected_version,
+            schedule_id, Action.RESUME, caller, expected_version,
             lambda definition: definition.model_copy(update={"state": ScheduleState.ENABLED}),
         )
 
-    def delete(self, schedule_id: str, requested_by: str, expected_version: int | None = None) -> Schedule:
+    def delete(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
         """Ask for deletion. Deleting a deleted schedule is not an error: it answers the
         record as it is."""
         current = self.get(schedule_id)
         if current.status is ScheduleStatus.DELETED or current.pending_action is Action.DELETE:
             if current.status is not ScheduleStatus.DELETED:
-                self._publish(current, Action.DELETE, requested_by)
+                self._publish(current, Action.DELETE, caller)
             return current
         return self._change(
-            schedule_id, Action.DELETE, requested_by, expected_version, lambda d: d, current
+            schedule_id, Action.DELETE, caller, expected_version, lambda d: d, current
         )
 
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None) -> Page:
@@ -194,7 +196,7 @@ class ScheduleService:
         self,
         schedule_id: str,
         action: Action,
-        requested_by: str,
+        caller: Caller,
         expected_version: int | None,
         new_definition: Callable[[ScheduleDefinition], ScheduleDefinition],
         current: Schedule | None = None,
@@ -217,27 +219,27 @@ class ScheduleService:
             }
         )
         stored = self._repository.update(changed, expected_version=current.version)
-        self._publish(stored, action, requested_by)
+        self._publish(stored, action, caller)
         return stored
 
-    def _publish(self, schedule: Schedule, action: Action, requested_by: str) -> None:
+    def _publish(self, schedule: Schedule, action: Action, caller: Caller) -> None:
         """Publish the command. The record is already written, so a failure here does not
         fail the request: the next reconcile finishes a record left pending."""
         try:
-            self._publish_command(schedule, action, requested_by)
+            self._publish_command(schedule, action, caller)
         except ServiceError as exc:
             logger.warning(
                 "command %s for schedule %s not published (%s); reconcile will finish it",
                 action.value, schedule.id, exc.message,
             )
 
-    def _publish_command(self, schedule: Schedule, action: Action, requested_by: str) -> None:
+    def _publish_command(self, schedule: Schedule, action: Action, caller: Caller) -> None:
         self._publisher.publish_command(
             ScheduleCreationRequest(
                 action=action,
                 schedule_id=schedule.id,
                 request_id=str(uuid.uuid4()),
-                requested_by=requested_by,
+                requested_by=caller.principal,
                 requested_at=utcnow(),
                 version=schedule.version,
             )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache, partial
 
-from chalicelib import clients
+from chalicelib import clients, names
 from chalicelib.config import Settings, get_settings
 from chalicelib.publisher import AwsPublisher
 from chalicelib.reconcile import ScheduleReconciler
@@ -17,7 +17,6 @@ from chalicelib.repository import DynamoDBScheduleRepository
 from chalicelib.scheduler import EventBridgeSchedulerGateway, Target
 from chalicelib.service import CommandHandler, ScheduleService, TargetRunner
 
-TARGET_FUNCTION = "schedule_target"
 
 
 @lru_cache(maxsize=8)
@@ -37,7 +36,7 @@ def publisher(settings: Settings) -> AwsPublisher:
 @lru_cache(maxsize=8)
 def gateway(settings: Settings) -> EventBridgeSchedulerGateway:
     function_arn = settings.target_function_arn or clients.function_arn(
-        settings.names.function(TARGET_FUNCTION), settings
+        settings.names.function(names.SCHEDULE_TARGET), settings
     )
     return EventBridgeSchedulerGateway(
         clients.client("scheduler", settings),

@@ -8,6 +8,7 @@ import uuid
 import boto3
 import pytest
 
+from chalicelib.identity import Caller
 from chalicelib import wiring
 from chalicelib.config import get_settings
 from chalicelib.models import ScheduleDefinition, ScheduleStatus
@@ -33,7 +34,7 @@ def deploy_schedule(settings, **changes):
         name="nightly", schedule_expression="cron(0 6 * * ? *)", timezone="America/New_York",
         target_type="web_action", payload={"action": "check"}, **changes,
     )
-    schedule = wiring.schedule_service(settings).create(definition, "lifecycle-test")
+    schedule = wiring.schedule_service(settings).create(definition, Caller("lifecycle-test"))
     return wiring.command_handler(settings).handle_id(schedule.id)
 
 

@@ -1,0 +1,18 @@
+"""Names declared once: the app's functions and the schedules table's indexes.
+
+Every consumer (app.py's decorators, the IAM policies, the execution role, the packaged
+template, the repository and the stack's table) reads them from here.
+"""
+
+from __future__ import annotations
+
+# The app's Lambda functions, by their names in app.py (Chalice names the REST API's
+# function "api_handler").
+API_HANDLER = "api_handler"
+SCHEDULE_COMMAND = "schedule_command"
+SCHEDULE_TARGET = "schedule_target"
+RECONCILE = "reconcile"
+
+# The schedules table's global secondary indexes.
+STATUS_INDEX = "status-created_date-index"
+CREATOR_INDEX = "created_by-index"
