@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
-
 APP_NAME = "rez-agent"
 DEFAULT_REGION = "us-east-1"
 
@@ -87,10 +85,12 @@ def resource_names(stage: str) -> ResourceNames:
     return ResourceNames(stage)
 
 
-class Settings(BaseModel):
-    """The service's configuration, frozen; build it with ``get_settings()``."""
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration, frozen and hashable; build it with ``get_settings()``.
 
-    model_config = ConfigDict(frozen=True)
+    A plain dataclass, not a pydantic model: the app builds one at import (a decorator
+    argument reads it), and pydantic would add its own import time to every cold start."""
 
     stage: str
     region: str
