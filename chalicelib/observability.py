@@ -236,7 +236,7 @@ def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
         _describe(kind, event, keys, response, None, _elapsed(started))
         return response
     finally:
-        _flush()
+        flush_metrics()
         _State.correlation_id = None
 
 
@@ -265,7 +265,8 @@ class _annotated:
         return self._manager.__exit__(*exc)
 
 
-def _flush() -> None:
+def flush_metrics() -> None:
+    """Print the invocation's metrics as one EMF document (the middleware calls it)."""
     built = _State.metrics
     if built is not None and built.metric_set:
         built.flush_metrics()
