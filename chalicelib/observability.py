@@ -47,6 +47,7 @@ LOGGER_PARENTS = (SERVICE, "rez_agent", "chalicelib")
 ENV_TRACING = "POWERTOOLS_TRACE_DISABLED"
 ENV_XRAY_DAEMON = "AWS_XRAY_DAEMON_ADDRESS"
 ENV_LAMBDA_FUNCTION = "AWS_LAMBDA_FUNCTION_NAME"
+ENV_TRACE_HEADER = "_X_AMZN_TRACE_ID"
 
 # Event names, as they appear in the ``event`` field of a log line.
 API_REQUEST = "api_request"
@@ -242,7 +243,7 @@ def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
 
 def _segment(keys: dict[str, Any]) -> AbstractContextManager[Any]:
     active = tracer()
-    if active is None:
+    if active is None or not os.environ.get(ENV_TRACE_HEADER):  # no trace for this invocation
         return nullcontext()
     return _annotated(active, keys)
 
