@@ -163,6 +163,6 @@ def main(port: int | None = None, out: TextIO = sys.stdout) -> int:
     except KeyboardInterrupt:
         print("\nstopped", file=out, flush=True)
     finally:
-        server.shutdown() if hasattr(server, "shutdown") else None
+        server.server.server_close()
         stop()
     return 0
