@@ -327,13 +327,16 @@ def _keys_for(kind: str, event: Any) -> dict[str, Any]:
             "version": message.get("version"),
         }
     if kind == EXECUTION:
+        from chalicelib.service import parse_invocation  # the ids the run records, as it reads them
+
         raw = event.event
+        invocation = parse_invocation(raw)
         return {
-            "correlation_id": str(raw.get("execution_id") or "") or None,
-            "schedule_id": raw.get("schedule_id"),
-            "execution_id": raw.get("execution_id"),
-            "slot": raw.get("scheduled_time"),
-            "attempt": raw.get("attempt"),
+            "correlation_id": invocation["execution_id"],
+            "schedule_id": invocation["schedule_id"],
+            "execution_id": invocation["execution_id"],
+            "slot": invocation["scheduled_time"],
+            "attempt": invocation["attempt"],
             "trigger": raw.get("trigger"),
         }
     raw = event.to_dict() if hasattr(event, "to_dict") else {}

@@ -212,7 +212,7 @@ def test_an_execution_line_has_slot_attempt_outcome_and_duration(chalice_client,
     # THEN one execution line per invocation, correlated by the execution id
     first, second = events(lines(), "execution")
     assert (first["schedule_id"], first["slot"], first["attempt"], first["outcome"]) == (
-        schedule_id, "2026-11-24T11:00:00Z", "2", "succeeded",
+        schedule_id, "2026-11-24T11:00:00Z", 2, "succeeded",
     )
     assert first["correlation_id"] == "exec-1" and first["function_name"] == "schedule_target"
     assert isinstance(first["duration_ms"], int)
@@ -225,6 +225,19 @@ def test_an_execution_line_has_slot_attempt_outcome_and_duration(chalice_client,
     [latency] = assert_metric(found, "StartLatency", "Milliseconds", [["stage"]])
     assert latency["document"]["StartLatency"][0] >= first["start_latency_ms"]
     assert_metric(found, "DispatchDuration", "Milliseconds", [["stage"]])
+
+
+def test_a_run_without_substituted_ids_is_correlated_by_the_id_its_record_gets(chalice_client, aws, names, lines):
+    # GIVEN an emulator that passes the scheduler's placeholders through unsubstituted
+    schedule_id = active_schedule(chalice_client, aws, names)
+    event = {"schedule_id": schedule_id, "scheduled_time": "2026-11-24T11:00:00Z",
+             "execution_id": "<aws.scheduler.execution-id>", "attempt": "<aws.scheduler.attempt-number>"}
+    # WHEN it fires
+    chalice_client.lambda_.invoke("schedule_target", event)
+    # THEN the line's correlation id is the execution id the record shows
+    [record] = chalice_client.http.get(f"/api/schedules/{schedule_id}/executions").json_body["items"]
+    [line] = events(lines(), "execution")
+    assert line["correlation_id"] == record["execution_id"] == line["execution_id"]
 
 
 def test_a_failed_execution_is_an_error_line_with_the_reason(chalice_client, aws, names, lines, emf):
