@@ -29,9 +29,10 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime, timezone
-from typing import IO, TYPE_CHECKING, Any, Callable
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, Any
 
 from chalicelib import names
 from chalicelib.config import ENV_STAGE, resource_names
@@ -88,7 +89,7 @@ class _State:
     tracer_checked = False
     cold_start = True
     correlation_id: str | None = None
-    annotations: dict[str, Any] = {}
+    annotations: dict[str, Any] = {}  # noqa: RUF012 - replaced, never mutated in place
     stream: IO[str] | None = None
 
 
@@ -162,7 +163,7 @@ def correlation_id() -> str:
 
 def annotate(**fields: Any) -> None:
     """Add fields (a failure's ``reason``, say) to the current invocation's summary line."""
-    _State.annotations.update(fields)
+    _State.annotations = {**_State.annotations, **fields}
 
 
 # --- metrics the timeline and the alert sweep report ------------------------------------
@@ -196,10 +197,10 @@ def _add(name: str, unit: str, value: float, dimensions: dict[str, str]) -> None
     if not dimensions:
         metrics().add_metric(name=name, unit=unit, value=value)
         return
-    from aws_lambda_powertools.metrics import single_metric
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
     with single_metric(
-        name=name, unit=unit, value=value, namespace=NAMESPACE, default_dimensions={"stage": stage()}
+        name=name, unit=MetricUnit(unit), value=value, namespace=NAMESPACE, default_dimensions={"stage": stage()}
     ) as metric:
         for key, dimension in dimensions.items():
             metric.add_dimension(name=key, value=dimension)
@@ -262,7 +263,7 @@ class _annotated:
                 subsegment.put_annotation(key=key, value=str(self._keys[key]))
         return subsegment
 
-    def __exit__(self, *exc: Any) -> Any:
+    def __exit__(self, *exc: object) -> Any:
         return self._manager.__exit__(*exc)
 
 
@@ -295,11 +296,11 @@ def _context(event: Any) -> Any:
 
 
 def _function(context: Any, kind: str) -> str:
-    deployed = getattr(context, "function_name", None)
+    deployed = str(getattr(context, "function_name", None) or "")
     if not deployed:
         return names.API_HANDLER if kind == API_REQUEST else "unknown"
     prefix = resource_names(stage()).function("")
-    return deployed[len(prefix):] if deployed.startswith(prefix) else deployed
+    return deployed.removeprefix(prefix)
 
 
 def _keys_for(kind: str, event: Any) -> dict[str, Any]:
@@ -327,7 +328,9 @@ def _keys_for(kind: str, event: Any) -> dict[str, Any]:
             "version": message.get("version"),
         }
     if kind == EXECUTION:
-        from chalicelib.service import parse_invocation  # the ids the run records, as it reads them
+        from chalicelib.service import (
+            parse_invocation,  # the ids the run records, as it reads them
+        )
 
         raw = event.event
         invocation = parse_invocation(raw)
@@ -457,8 +460,8 @@ def _start_latency_ms(slot: Any, duration_ms: int) -> int | None:
     except ValueError:
         return None
     if scheduled.tzinfo is None:
-        scheduled = scheduled.replace(tzinfo=timezone.utc)
-    started = datetime.now(timezone.utc).timestamp() * 1000 - duration_ms
+        scheduled = scheduled.replace(tzinfo=UTC)
+    started = datetime.now(UTC).timestamp() * 1000 - duration_ms
     return max(0, int(started - scheduled.timestamp() * 1000))
 
 

@@ -21,8 +21,9 @@ import os
 import socket
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_ENV = ROOT / ".run" / "env"
@@ -37,8 +38,7 @@ def read_env_file(path: Path) -> dict[str, str]:
     values = {}
     for raw in path.read_text().splitlines():
         line = raw.strip()
-        if line.startswith("export "):
-            line = line[len("export "):]
+        line = line.removeprefix("export ")
         if "=" in line and not line.startswith("#"):
             key, value = line.split("=", 1)
             values[key.strip()] = value.strip().strip("'\"")
@@ -116,10 +116,10 @@ def start_moto(out: TextIO) -> tuple[str, Callable[[], None]]:
 
 def deploy_stage_resources(out: TextIO) -> None:
     """The local stage's table, topics, execution role and schedule group, on this endpoint."""
-    from chalicelib.config import get_settings
-
     from ops.stack.engine import Stack
     from ops.stack.state import StateStore
+
+    from chalicelib.config import get_settings
 
     stack = Stack(get_settings(), store=StateStore(tempfile.mkdtemp(prefix="rez-agent-local-")))
     result = stack.deploy(stack.plan_deploy())
@@ -130,7 +130,7 @@ def deploy_stage_resources(out: TextIO) -> None:
 
 def serve(port: int | None = None, out: TextIO = sys.stdout, use_run: bool = True) -> tuple[Any, str, Callable[[], None]]:
     """Build the server (not yet serving): (server, base url, cleanup)."""
-    stop: Callable[[], None] = lambda: None  # noqa: E731
+    stop: Callable[[], None] = lambda: None
     run_env = read_env_file(RUN_ENV) if use_run and RUN_ENV.exists() else {}
     endpoint = run_env.get("AWS_ENDPOINT_URL")
     if endpoint and answers(endpoint):

@@ -57,7 +57,7 @@ def describe(line: dict[str, Any]) -> str | None:
         status = f" ({line['status']})" if line.get("status") else ""
         return (
             f"command {line.get('action')} v{line.get('version')} -> {outcome}{status}"
-            f"  {_short(line.get('schedule_id'))}{reason if not status else reason}"
+            f"  {_short(line.get('schedule_id'))}{reason}"
         )
     if event == "execution":
         latency = f", started {line['start_latency_ms']} ms after its slot" if "start_latency_ms" in line else ""

@@ -132,7 +132,7 @@ def test_a_500_names_the_request_id_its_error_lines_carry(chalice_client, aws, l
 
 def test_a_command_line_has_action_schedule_version_outcome_and_the_sns_message_id(chalice_client, aws, names, lines, emf):
     created = post(chalice_client, "/api/schedules", TEE_TIMES).json_body
-    command, event = command_event(chalice_client, aws, names)
+    _, event = command_event(chalice_client, aws, names)
     # WHEN the command handler applies it
     chalice_client.lambda_.invoke("schedule_command", event)
     # THEN one command line says so, correlated by the SNS message id
