@@ -138,6 +138,7 @@ class Settings:
     execution_role_name: str
     schedule_group_name: str
     target_function_arn: str | None
+    names: ResourceNames
     deleted_ttl_days: int = 7
     execution_ttl_days: int = 30
     reconcile_interval_minutes: int = 15
@@ -145,8 +146,6 @@ class Settings:
     conflict_retry_delay_seconds: float = 2.0
     role_propagation_retry_attempts: int = 10
     role_propagation_retry_delay_seconds: float = 3.0
-
-    names: ResourceNames
 
 
 def _int(env: dict, key: str, default: int) -> int:

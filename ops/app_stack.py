@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 
 from chalicelib import clients, names
-from ops import policy
+from ops import monitoring, policy
 from chalicelib.config import (
     APP_NAME,
     ENV_ACCOUNT_ID,
@@ -149,7 +149,8 @@ def prepare_template(template: dict[str, Any], stage: str, bucket: str, key: str
     ``<app>-<stage>-<function>`` (the names the stage's IAM policies and the scheduler's
     execution role are written for), the stage's resource names (the ones in force now,
     which the policies were generated from, whatever an older Chalice config says) and the
-    account id (so no function asks STS for it)."""
+    account id (so no function asks STS for it); plus the stage's alarm topic, alarms and
+    dashboard, and X-Ray on the API when the stage traces (``ops.monitoring``)."""
     if template.get("Transform") != SAM_TRANSFORM:
         raise DeployError("chalice package did not produce a SAM template")
     prepared = copy.deepcopy(template)
@@ -168,7 +169,10 @@ def prepare_template(template: dict[str, Any], stage: str, bucket: str, key: str
             ENV_TARGET_FUNCTION_ARN,
             {"Fn::Sub": f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{target_name}"},
         )
-    prepared["Description"] = f"{APP_NAME} schedules, stage {stage}: functions, REST API, SNS subscription"
+    monitoring.add_monitoring(prepared, stage, tracing=policy.tracing(stage))
+    prepared["Description"] = (
+        f"{APP_NAME} schedules, stage {stage}: functions, REST API, SNS subscription, alarms, dashboard"
+    )
     return prepared
 
 
