@@ -69,13 +69,14 @@ def port_is_free(port: int) -> bool:
 
 def choose_port(requested: int | None, out: TextIO) -> int:
     """The requested port (default 8000) when free; otherwise one the system picks, and why."""
-    wanted = requested or DEFAULT_PORT
-    if port_is_free(wanted):
+    wanted = DEFAULT_PORT if requested is None else requested
+    if wanted and port_is_free(wanted):
         return wanted
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((LOOPBACK, 0))
         chosen = int(probe.getsockname()[1])
-    print(f"port {wanted} is taken on {LOOPBACK}; serving on {chosen} instead", file=out, flush=True)
+    if wanted:
+        print(f"port {wanted} is taken on {LOOPBACK}; serving on {chosen} instead", file=out, flush=True)
     return chosen
 
 
