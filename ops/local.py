@@ -117,10 +117,9 @@ def start_moto(out: TextIO) -> tuple[str, Callable[[], None]]:
 
 def deploy_stage_resources(out: TextIO) -> None:
     """The local stage's table, topics, execution role and schedule group, on this endpoint."""
+    from chalicelib.config import get_settings
     from ops.stack.engine import Stack
     from ops.stack.state import StateStore
-
-    from chalicelib.config import get_settings
 
     stack = Stack(get_settings(), store=StateStore(tempfile.mkdtemp(prefix="rez-agent-local-")))
     result = stack.deploy(stack.plan_deploy())

@@ -15,14 +15,17 @@ from pathlib import Path
 from ops import local
 
 ROOT = Path(__file__).resolve().parent.parent
+# ``make local`` with .run/env pointed at a file that does not exist, on a free port.
+SERVE_WITHOUT_A_RUN = (
+    "import sys; from ops import local; local.RUN_ENV = local.Path(sys.argv[1]); sys.exit(local.main(port=0))"
+)
 
 
 def test_make_local_serves_the_api_against_an_embedded_moto(tmp_path):
     # GIVEN no run going (a project directory without .run/env is what the subprocess sees)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "SCHEDULE", "STAGE"))}
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from ops import local; local.RUN_ENV = local.Path(sys.argv[1]); "
-         "sys.exit(local.main(port=0))", str(tmp_path / "no-env")],
+        [sys.executable, "-c", SERVE_WITHOUT_A_RUN, str(tmp_path / "no-env")],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     try:
