@@ -296,3 +296,11 @@ def test_every_app_logger_writes_through_the_one_handler(chalice_client, aws, li
     written = {line["message"]: line for line in lines()}
     for name in ("chalicelib.retry", "rez_agent.schedules", "rez-agent-schedules", "chalicelib.anything.new"):
         assert written[f"hello from {name}"]["service"] == "rez-agent-schedules"
+
+
+def test_off_lambda_there_is_no_tracer_and_xray_is_never_imported(chalice_client, aws, lines):
+    import sys
+
+    post(chalice_client, "/api/schedules", TEE_TIMES)
+    assert observability.tracer() is None
+    assert "aws_xray_sdk" not in sys.modules
