@@ -148,17 +148,17 @@ class Settings:
     role_propagation_retry_delay_seconds: float = 3.0
 
 
-def _int(env: dict, key: str, default: int) -> int:
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
     raw = env.get(key)
     return int(raw) if raw not in (None, "") else default
 
 
-def _float(env: dict, key: str, default: float) -> float:
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
     raw = env.get(key)
     return float(raw) if raw not in (None, "") else default
 
 
-def get_settings(environ: dict | None = None) -> Settings:
+def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the configuration from the environment now."""
     env = os.environ if environ is None else environ
     stage = env.get(ENV_STAGE) or "dev"
@@ -187,7 +187,7 @@ def get_settings(environ: dict | None = None) -> Settings:
     )
 
 
-def settings_for(stage: str, environ: dict | None = None) -> Settings:
+def settings_for(stage: str, environ: Mapping[str, str] | None = None) -> Settings:
     """The configuration with ``stage`` as the stage (the rest from the environment)."""
     env = dict(os.environ if environ is None else environ)
     env[ENV_STAGE] = stage

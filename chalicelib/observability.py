@@ -29,8 +29,8 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
@@ -249,22 +249,14 @@ def _segment(keys: dict[str, Any]) -> AbstractContextManager[Any]:
     return _annotated(active, keys)
 
 
-class _annotated:
+@contextmanager
+def _annotated(active: Tracer, keys: dict[str, Any]) -> Iterator[Any]:
     """An X-Ray subsegment for the handler, annotated with the schedule id and action."""
-
-    def __init__(self, active: Tracer, keys: dict[str, Any]):
-        self._manager = active.provider.in_subsegment("## handler")
-        self._keys = keys
-
-    def __enter__(self) -> Any:
-        subsegment = self._manager.__enter__()
+    with active.provider.in_subsegment("## handler") as subsegment:
         for key in ("schedule_id", "action"):
-            if self._keys.get(key) is not None:
-                subsegment.put_annotation(key=key, value=str(self._keys[key]))
-        return subsegment
-
-    def __exit__(self, *exc: object) -> Any:
-        return self._manager.__exit__(*exc)
+            if keys.get(key) is not None:
+                subsegment.put_annotation(key=key, value=str(keys[key]))
+        yield subsegment
 
 
 def flush_metrics() -> None:

@@ -128,9 +128,13 @@ def deploy_stage_resources(out: TextIO) -> None:
     print("created the local stage's table, topics, execution role and schedule group", file=out, flush=True)
 
 
+def _nothing() -> None:
+    """Nothing to stop: the emulator belongs to ``make run``."""
+
+
 def serve(port: int | None = None, out: TextIO = sys.stdout, use_run: bool = True) -> tuple[Any, str, Callable[[], None]]:
     """Build the server (not yet serving): (server, base url, cleanup)."""
-    stop: Callable[[], None] = lambda: None
+    stop: Callable[[], None] = _nothing
     run_env = read_env_file(RUN_ENV) if use_run and RUN_ENV.exists() else {}
     endpoint = run_env.get("AWS_ENDPOINT_URL")
     if endpoint and answers(endpoint):

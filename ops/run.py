@@ -21,8 +21,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
