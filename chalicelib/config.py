@@ -9,8 +9,8 @@ app, the stack command and the IAM policy.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 APP_NAME = "rez-agent"
 DEFAULT_REGION = "us-east-1"
