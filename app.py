@@ -10,6 +10,7 @@ loaded on first use (chalicelib.lazy), so a cold start's ``import app`` stays ne
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from chalice import Chalice, Rate, Response
 
@@ -28,9 +29,12 @@ from chalicelib.http import (
 )
 from chalicelib.lazy import lazy_module
 
-expressions = lazy_module("chalicelib.expressions")
-models = lazy_module("chalicelib.models")
-service = lazy_module("chalicelib.service")
+if TYPE_CHECKING:
+    from chalicelib import expressions, models, service
+else:  # loaded by the first request that reads one of their names
+    expressions = lazy_module("chalicelib.expressions")
+    models = lazy_module("chalicelib.models")
+    service = lazy_module("chalicelib.service")
 
 app = Chalice(app_name="rez-agent-schedules")
 # JSON log lines, EMF metrics and traces for every function, present and future.
