@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib import observability
 from ops.log_lines import RED, render
-from tests.test_api import TEE_TIMES, post
+from tests.support import TEE_TIMES, post
 
 TS = 1_795_969_371_490
 

@@ -15,8 +15,7 @@ import boto3
 import pytest
 
 from chalicelib import observability, wiring
-from tests.support import REGION, STAGE
-from tests.test_api import TEE_TIMES, post
+from tests.support import REGION, STAGE, TEE_TIMES, post
 
 
 @pytest.fixture
