@@ -37,6 +37,7 @@ ENV_CONFLICT_RETRY_ATTEMPTS = "CONFLICT_RETRY_ATTEMPTS"
 ENV_CONFLICT_RETRY_DELAY = "CONFLICT_RETRY_DELAY_SECONDS"
 ENV_ROLE_PROPAGATION_ATTEMPTS = "ROLE_PROPAGATION_RETRY_ATTEMPTS"
 ENV_ROLE_PROPAGATION_DELAY = "ROLE_PROPAGATION_RETRY_DELAY_SECONDS"
+ENV_MAX_SCHEDULES_PER_OWNER = "MAX_SCHEDULES_PER_OWNER"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Settings(BaseModel):
     conflict_retry_delay_seconds: float = 2.0
     role_propagation_retry_attempts: int = 10
     role_propagation_retry_delay_seconds: float = 3.0
+    max_schedules_per_owner: int = 1000
 
     @property
     def names(self) -> ResourceNames:
@@ -151,6 +153,7 @@ def get_settings(environ: dict | None = None) -> Settings:
         conflict_retry_delay_seconds=_float(env, ENV_CONFLICT_RETRY_DELAY, 2.0),
         role_propagation_retry_attempts=_int(env, ENV_ROLE_PROPAGATION_ATTEMPTS, 10),
         role_propagation_retry_delay_seconds=_float(env, ENV_ROLE_PROPAGATION_DELAY, 3.0),
+        max_schedules_per_owner=_int(env, ENV_MAX_SCHEDULES_PER_OWNER, 1000),
     )
 
 

@@ -43,6 +43,7 @@ SCHEDULES_KEY_SCHEMA = {"hash": key("id")}
 SCHEDULES_INDEXES = {
     "status-created_date-index": index(key("status"), key("created_date")),
     "created_by-index": index(key("created_by"), key("created_date")),
+    "live-created_date-index": index(key("live"), key("created_date")),
 }
 
 
