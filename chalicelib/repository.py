@@ -300,6 +300,8 @@ class DynamoDBScheduleRepository:
             "(attribute_not_exists(#kind) OR #kind = :schedule)",
             "#status <> :deleted",
             "(attribute_not_exists(#action) OR #action <> :delete)",
+            # a resent attempt of this very request fails here and finds its own token
+            "(attribute_not_exists(#request) OR #request <> :request)",
         ]
         if owner is not None:
             names["#owner"] = "owner"
