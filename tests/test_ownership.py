@@ -16,8 +16,7 @@ from chalicelib import wiring
 from chalicelib.errors import NotFound, TooManySchedules, ValidationError
 from chalicelib.identity import Caller
 from chalicelib.models import ScheduleDefinition, ScheduleStatus, is_schedule_id
-from tests.support import REGION
-from tests.test_api import JSON, TEE_TIMES, deliver_commands, post
+from tests.support import JSON, REGION, TEE_TIMES, deliver_commands, post
 
 ALICE = {"X-Created-By": "alice"}
 MALLORY = {"X-Created-By": "mallory"}

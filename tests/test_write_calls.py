@@ -15,8 +15,7 @@ import pytest
 from chalicelib import wiring
 from chalicelib.identity import Caller
 from tests.aws_calls import AwsCalls, lose_first_response
-from tests.support import REGION
-from tests.test_api import JSON, TEE_TIMES, deliver_commands, post
+from tests.support import JSON, REGION, TEE_TIMES, deliver_commands, post
 
 ALICE = {"X-Created-By": "alice"}
 
