@@ -15,9 +15,10 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -69,7 +70,7 @@ def run() -> list[dict[str, Any]]:
 def _measure() -> list[dict[str, Any]]:
     from chalicelib import clients, wiring
     from chalicelib.identity import Caller
-    from chalicelib.models import ScheduleDefinition, ScheduleState
+    from chalicelib.models import Action, ScheduleDefinition, ScheduleState
     from tests.aws_calls import AwsCalls
     from tests.support import create_stage_resources
 
@@ -99,12 +100,7 @@ def _measure() -> list[dict[str, Any]]:
             current.model_copy(update={"definition": target, "version": current.version + 1}),
             expected_version=current.version,
         )
-        service._publish(stored, service_action(state, new), owner)
-
-    def service_action(state: ScheduleState | None, new: ScheduleDefinition | None) -> Any:
-        from chalicelib.models import Action
-
-        return Action.UPDATE if new is not None else Action.PAUSE
+        service._publish(stored, Action.UPDATE if new is not None else Action.PAUSE, owner)
 
     put_now = per_call(lambda sid: service.update(sid, changed, owner))
     put_before = per_call(lambda sid: baseline_change(sid, None, changed))

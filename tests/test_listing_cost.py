@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.identity import Caller
-from chalicelib.models import ScheduleDefinition, ScheduleStatus, Schedule, iso, new_id, utcnow
+from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id, utcnow
 from tests.aws_calls import AwsCalls
 
 STATUSES = [ScheduleStatus.PENDING, ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED, ScheduleStatus.ERROR]
@@ -63,7 +63,7 @@ def test_the_default_list_reads_at_most_1_2_items_per_item_at_any_page_size(aws,
     for caller, expected in ((Caller("alice"), 30), (ADMIN, 40)):
         # WHEN the caller pages through its default list
         names, read, queries, pages = page_through(
-            calls, lambda n, c: service.list(caller, limit=n, cursor=c), limit
+            calls, lambda n, c, who=caller: service.list(who, limit=n, cursor=c), limit
         )
         # THEN every schedule it may see appears once, newest first
         assert len(names) == expected and len(set(names)) == expected

@@ -25,7 +25,7 @@ ADMIN = Caller("root-of-ops", is_admin=True)
 
 def table_snapshot(names):
     items = boto3.resource("dynamodb", region_name=REGION).Table(names.table).scan()["Items"]
-    return sorted((json.dumps(item, sort_keys=True, default=str) for item in items))
+    return sorted(json.dumps(item, sort_keys=True, default=str) for item in items)
 
 
 @pytest.fixture
