@@ -112,7 +112,7 @@ def _measure() -> list[dict[str, Any]]:
     # --- items read per item listed -----------------------------------------------------
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
     lister = Caller("bench-lister")
-    _store(table, lister.principal, 120)
+    _store(table, lister.principal, 240)
 
     def read_per_item(list_page: Callable[[int, Any], tuple[int, Any]], limit: int, pages: int | None) -> float:
         calls.reset()
@@ -136,7 +136,7 @@ def _measure() -> list[dict[str, Any]]:
     def old_page(limit: int, cursor: Any) -> tuple[int, Any]:
         return _baseline_merged_page(table, limit, cursor)
 
-    for label, limit, pages in (("page of 50", 50, 1), ("full paging by 10", 10, None), ("full paging by 1", 1, None)):
+    for label, limit, pages in (("page of 50", 50, 1), ("full paging by 10", 10, None), ("first 60 pages by 1", 1, 60)):
         before = read_per_item(old_page, limit, pages)
         for who, lister_page in (("own", new_page), ("admin, all", admin_page)):
             now = read_per_item(lister_page, limit, pages)
