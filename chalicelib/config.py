@@ -38,6 +38,7 @@ ENV_CONFLICT_RETRY_ATTEMPTS = "CONFLICT_RETRY_ATTEMPTS"
 ENV_CONFLICT_RETRY_DELAY = "CONFLICT_RETRY_DELAY_SECONDS"
 ENV_ROLE_PROPAGATION_ATTEMPTS = "ROLE_PROPAGATION_RETRY_ATTEMPTS"
 ENV_ROLE_PROPAGATION_DELAY = "ROLE_PROPAGATION_RETRY_DELAY_SECONDS"
+ENV_MAX_SCHEDULES_PER_OWNER = "MAX_SCHEDULES_PER_OWNER"
 
 
 # Each resource name can be overridden by its environment variable; every consumer (the
@@ -145,6 +146,7 @@ class Settings(BaseModel):
     conflict_retry_delay_seconds: float = 2.0
     role_propagation_retry_attempts: int = 10
     role_propagation_retry_delay_seconds: float = 3.0
+    max_schedules_per_owner: int = 1000
 
     names: ResourceNames
 
@@ -185,6 +187,7 @@ def get_settings(environ: dict | None = None) -> Settings:
         conflict_retry_delay_seconds=_float(env, ENV_CONFLICT_RETRY_DELAY, 2.0),
         role_propagation_retry_attempts=_int(env, ENV_ROLE_PROPAGATION_ATTEMPTS, 10),
         role_propagation_retry_delay_seconds=_float(env, ENV_ROLE_PROPAGATION_DELAY, 3.0),
+        max_schedules_per_owner=_int(env, ENV_MAX_SCHEDULES_PER_OWNER, 1000),
     )
 
 

@@ -97,4 +97,6 @@ def scheduler():
 
 
 def table_items(names):
-    return boto3.resource("dynamodb", region_name=REGION).Table(names.table).scan()["Items"]
+    """The schedule records (not the per-owner counts kept beside them)."""
+    items = boto3.resource("dynamodb", region_name=REGION).Table(names.table).scan()["Items"]
+    return [item for item in items if item.get("record_type") != "owner_count"]

@@ -104,4 +104,5 @@ def test_a_missing_table_is_the_services_fault_not_a_404(chalice_client, aws, na
     boto3.client("dynamodb", region_name=REGION).delete_table(TableName=names.table)
     response = chalice_client.http.get("/api/schedules/00000000-0000-4000-8000-000000000000")
     assert response.status_code == 502
-    assert "schedules table" in response.json_body["Message"]
+    assert "request id" in response.json_body["Message"]
+    assert "ResourceNotFoundException" not in response.json_body["Message"]

@@ -29,10 +29,16 @@ class Recorder:
         self.function = None
         self.calls: dict[str, set[str]] = {}
 
-    def __call__(self, event_name: str, **_):
+    def __call__(self, event_name: str, params: dict | None = None, **_):
         _, service, operation = event_name.split(".")
-        if self.function:
-            self.calls.setdefault(self.function, set()).add(f"{service}:{operation}")
+        if not self.function:
+            return
+        actions = {f"{service}:{operation}"}
+        if operation == "TransactWriteItems":
+            # IAM checks each step's own action (PutItem, UpdateItem, ...), not the transaction
+            steps = json.loads((params or {}).get("body") or "{}").get("TransactItems", [])
+            actions = {f"dynamodb:{next(iter(step))}Item" for step in steps}
+        self.calls.setdefault(self.function, set()).update(actions)
 
     def run(self, function: str, action):
         self.function = function
@@ -80,13 +86,13 @@ def exercise_every_function(client, aws, names, recorder):
                  "scheduled_time": "2026-11-24T11:00:00Z", "attempt": "1"}
         recorder.run("schedule_target", lambda: client.lambda_.invoke("schedule_target", event))
 
-    web = api("post", "/api/schedules", TEE_TIMES, {"X-Created-By": "alice"}).json_body["id"]
+    web = api("post", "/api/schedules", TEE_TIMES).json_body["id"]
     note = api("post", "/api/schedules", {**TEE_TIMES, "target_type": "notification"}).json_body["id"]
     to_queue = api("post", "/api/schedules", {**TEE_TIMES, "target_type": "custom", "target_arn": queue_arn}).json_body["id"]
     to_topic = api("post", "/api/schedules", {**TEE_TIMES, "target_type": "custom", "target_arn": topic_arn}).json_body["id"]
     commands()
     api("get", "/api/schedules")
-    api("get", "/api/schedules?created_by=alice")
+    api("get", "/api/schedules?created_by=anonymous")
     api("get", f"/api/schedules/{web}")
     api("post", f"/api/schedules/{web}/pause")
     api("put", f"/api/schedules/{note}", {**TEE_TIMES, "target_type": "notification", "schedule_expression": "rate(1 hour)"})
