@@ -8,6 +8,7 @@ Clients built after ``clients.reset()`` are new objects: hook them again.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from boto3.exceptions import ResourceNotExistsError
@@ -22,10 +23,8 @@ def cached_clients(service: str) -> list[Any]:
     """The cached client for ``service`` and, where boto3 has one, its resource's client."""
     found = [clients.client(service)]
     if service in _RESOURCE_SERVICES:
-        try:
+        with contextlib.suppress(ResourceNotExistsError):
             found.append(clients.resource(service).meta.client)
-        except ResourceNotExistsError:
-            pass
     return found
 
 

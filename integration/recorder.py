@@ -10,8 +10,9 @@ own raw clients and are never recorded.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from integration.hooks import cached_clients, operation_of
 
@@ -69,7 +70,7 @@ class CallRecorder:
         self._unique_id = f"call-recorder-{next(_ids)}"
         self._clients: list[Any] = []
 
-    def attach(self) -> "CallRecorder":
+    def attach(self) -> CallRecorder:
         """Hook the current cached clients; call again after ``clients.reset()``."""
         for service in self.services:
             for client in cached_clients(service):

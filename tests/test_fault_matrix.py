@@ -32,12 +32,13 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import zlib
 import tempfile
+import zlib
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -46,8 +47,6 @@ from moto import mock_aws
 from chalicelib import clients, wiring
 from chalicelib.config import ENV_REGION, ENV_STAGE, get_settings, resource_names
 from chalicelib.scheduler import desired_spec, observed_spec
-from chalicelib.stack.engine import Stack, stage_providers
-from chalicelib.stack.state import StateStore
 from integration.faults import (
     ACCESS_DENIED,
     HTTP_500,
@@ -58,6 +57,8 @@ from integration.faults import (
     FaultInjector,
 )
 from integration.recorder import APP_SERVICES, STACK_SERVICES, CallRecorder, CallSite
+from ops.stack.engine import Stack, stage_providers
+from ops.stack.state import StateStore
 from tests.support import REGION, STAGE, Tap, create_stage_resources
 
 JSON = {"Content-Type": "application/json"}
@@ -127,7 +128,7 @@ class World:
         """Each published command to the handler; a failed invocation is delivered again."""
         for command in self.aws["tap"].drain(self.names.creation_topic):
             event = self.client.events.generate_sns_event(message=json.dumps(command))
-            self._invoke(run, "schedule_command", lambda _attempt: event)
+            self._invoke(run, "schedule_command", lambda _attempt, event=event: event)
         return run
 
     def fire(self, run: Run, schedule_id: str, execution_id: str) -> Run:

@@ -1,4 +1,4 @@
-"""``python -m chalicelib.cli stack ...`` end to end on moto in process (fast)."""
+"""``python -m ops stack ...`` end to end on moto in process (fast)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import cli, clients, config
-from chalicelib.stack.state import ENV_STACK_STATE_DIR
+from chalicelib import clients, config
 from integration.faults import FaultInjector
+from ops import cli
+from ops.stack.state import ENV_STACK_STATE_DIR
 
 STAGE = "unit"
 GROUP = f"rez-agent-{STAGE}"
