@@ -206,7 +206,7 @@ class World:
             if status in ("pending", "error"):
                 found.append(f"{schedule_id[:8]} is {status} ({item.get('last_error', '')})")
             elif status == "deleted" and schedule_id in cloud:
-                found.append(f"{schedule_id[:8]} is deleted but its schedule lives")
+                found.append(f"{ORPHAN} schedule {schedule_id[:8]}: its record is deleted")
             elif status in ("active", "paused"):
                 if schedule_id not in cloud:
                     found.append(f"{schedule_id[:8]} is {status} but has no schedule")
@@ -218,8 +218,8 @@ class World:
                 if differs:
                     found.append(f"{schedule_id[:8]} differs from its record: {', '.join(differs)}")
         for name in cloud:
-            if records.get(name, {}).get("status") not in ("active", "paused"):
-                found.append(f"{ORPHAN} schedule {name[:8]}")
+            if name not in records:
+                found.append(f"{ORPHAN} schedule {name[:8]}: no record")
         return found
 
 
