@@ -8,8 +8,7 @@ import boto3
 import pytest
 
 from chalicelib.errors import UpstreamUnavailable
-from tests.support import REGION
-from tests.test_api import TEE_TIMES, deliver_commands, post
+from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
 
 ALWAYS = 1_000  # a fault that lasts until cleared
