@@ -17,10 +17,11 @@ equals its EventBridge schedule (status not pending, not error), no schedule liv
 a record, no request's record is lost, every fire ran exactly once. The outcome of each
 cell goes into the table printed at the end of the run.
 
-Runs on moto in process (the ``aws`` fixture): the matrix is a few hundred small cells, and
-in process each costs a fraction of a second where a server round trip per call would
-cost several times more; the injector works the same on any endpoint (it hooks the
-clients, not the emulator).
+Runs on moto in process, with the stage deployed once by the helpers conftest's ``aws``
+fixture uses and reset between cells (deploying it for each of a few hundred cells would
+cost more than the cells): in process a cell costs a fraction of a second, where moto's
+server would add an HTTP round trip to each of its calls. Nothing here depends on moto:
+the injector hooks the clients, not the emulator, and works the same on any endpoint.
 
 Known gaps are listed once, in ``KNOWN_GAPS``, as strict expected failures: when a fix
 lands, its cells pass, pytest reports them as XPASS(strict) failures, and the entries are
