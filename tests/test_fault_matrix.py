@@ -514,9 +514,9 @@ FULL = os.environ.get("FAULT_MATRIX") == "full"
 def variants_for(path: str, site: CallSite) -> tuple[str, ...]:
     """Which variants a call site gets (all of them with ``FAULT_MATRIX=full``).
 
-    The three transient variants reach the code as the same kind of error (503 class), so
-    ``make test`` gives each call site one of them, picked by a hash of the site (stable
-    when other sites are added). A write also gets AccessDenied and a lost response; a
+    The three transient variants are retried alike (the full matrix shows the same outcome
+    for all three on every call site), so ``make test`` gives each call site one of them,
+    picked by a hash of the site (stable when other sites are added). A write also gets AccessDenied and a lost response; a
     read, whose lost answer is simply read again, gets one of AccessDenied or the
     transient one, by the same hash."""
     if FULL:
