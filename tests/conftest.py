@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from chalicelib import clients
 from chalicelib.config import resource_names
+from integration.faults import FaultInjector
 from tests.support import REGION, STAGE, Tap, create_stage_resources
 
 with open(os.path.join(os.path.dirname(__file__), "..", ".chalice", "config.json")) as fh:
@@ -55,3 +56,11 @@ def chalice_client(aws):
 
     with Client(app_module.app, stage_name=STAGE) as client:
         yield client
+
+
+@pytest.fixture
+def faults(aws):
+    """AWS faults on the stage's cached clients (``integration.faults``); cleared after."""
+    injector = FaultInjector()
+    yield injector
+    injector.clear()

@@ -7,9 +7,7 @@ import json
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
-from chalicelib import clients
 from chalicelib.errors import UpstreamUnavailable
 from tests.support import JSON, REGION, TEE_TIMES, deliver_commands, post, scheduler, table_items
 
@@ -310,16 +308,11 @@ def test_custom_target_receives_the_message(chalice_client, aws, names):
     assert json.loads(message["Body"])["payload"] == {"action": "check_tee_times"}
 
 
-def test_retry_after_a_failed_attempt_is_recorded_again(chalice_client, aws, names):
+def test_retry_after_a_failed_attempt_is_recorded_again(chalice_client, aws, names, faults):
     # GIVEN a schedule whose first publish is throttled
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
     deliver_commands(chalice_client, aws, names)
-    sns = clients.client("sns")
-
-    def throttle(**_):
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "Publish")
-
-    sns.meta.events.register("before-call.sns.Publish", throttle)
+    faults.fail("sns", "Publish", "ThrottlingException", message="slow down")
     event = {"schedule_id": schedule_id, "execution_id": "x", "scheduled_time": "2026-11-24T11:00:00Z", "attempt": "1"}
     # WHEN the target runs: it fails so that the scheduler retries
     with pytest.raises(UpstreamUnavailable):
@@ -327,7 +320,6 @@ def test_retry_after_a_failed_attempt_is_recorded_again(chalice_client, aws, nam
     failed = chalice_client.http.get(f"/api/schedules/{schedule_id}/executions").json_body["items"]
     assert (failed[0]["outcome"], failed[0]["error"]) == ("failed", "ThrottlingException: slow down")
     # WHEN the scheduler retries with attempt 2 and publishing works again
-    sns.meta.events.unregister("before-call.sns.Publish", throttle)
     result = chalice_client.lambda_.invoke("schedule_target", {**event, "attempt": "2"}).payload
     # THEN the retry succeeds and is what the record shows
     assert result["outcome"] == "succeeded"

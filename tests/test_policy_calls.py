@@ -1,7 +1,7 @@
 """Each function's IAM policy grants exactly the AWS actions the function calls.
 
-Every AWS call the app makes is recorded (a botocore hook on the clients' session) while
-each function runs through its paths; the calls must be allowed by that function's policy,
+Every AWS call the app makes is recorded (the shared call recorder on the cached clients)
+while each function runs through its paths; the calls must be allowed by that function's policy,
 and every action the policy grants must have been called.
 """
 
@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from chalicelib import clients, wiring
+from integration.recorder import CallRecorder
 from ops import policy
 from tests.support import REGION, TEE_TIMES
 
@@ -24,28 +25,24 @@ IMPLIED = {"scheduler:CreateSchedule": "iam:PassRole", "scheduler:UpdateSchedule
 RUNTIME = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
 
 
-class Recorder:
-    def __init__(self):
-        self.function = None
+class FunctionCalls:
+    """The calls each function makes: what the recorder saw while the function ran."""
+
+    def __init__(self, recorder: CallRecorder):
+        self.recorder = recorder
         self.calls: dict[str, set[str]] = {}
 
-    def __call__(self, event_name: str, params: dict | None = None, **_):
-        _, service, operation = event_name.split(".")
-        if not self.function:
-            return
-        actions = {f"{service}:{operation}"}
-        if operation == "TransactWriteItems":
-            # IAM checks each step's own action (PutItem, UpdateItem, ...), not the transaction
-            steps = json.loads((params or {}).get("body") or "{}").get("TransactItems", [])
-            actions = {f"dynamodb:{next(iter(step))}Item" for step in steps}
-        self.calls.setdefault(self.function, set()).update(actions)
-
     def run(self, function: str, action):
-        self.function = function
+        self.recorder.clear()
         try:
             return action()
         finally:
-            self.function = None
+            made = set()
+            for call in self.recorder.calls:
+                # IAM checks each step of a transaction under its own action, not the transaction
+                made.update(f"{call.service}:{step}" for step in call.steps or (call.operation,))
+            self.calls.setdefault(function, set()).update(made)
+            self.recorder.clear()
 
 
 def granted(function: str) -> set[str]:
@@ -58,10 +55,10 @@ def granted(function: str) -> set[str]:
 
 @pytest.fixture
 def recorder(aws):
-    clients.reset()  # clients built from here on carry the hook
-    hook = Recorder()
-    clients._shared_session()._session.register("before-call", hook)
-    return hook
+    clients.reset()  # the functions build their objects on the recorded clients
+    calls = CallRecorder(("dynamodb", "sns", "scheduler", "sts", "sqs", "lambda")).attach()
+    yield FunctionCalls(calls)
+    calls.detach()
 
 
 def exercise_every_function(client, aws, names, recorder):

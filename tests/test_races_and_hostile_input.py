@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from chalicelib import wiring
+from chalicelib.errors import UpstreamUnavailable
 from chalicelib.models import Action, Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id, utcnow
 from tests.support import JSON, REGION, TEE_TIMES, deliver_commands, post
 
@@ -104,22 +105,13 @@ def test_a_put_that_keeps_a_passed_start_date_is_accepted(chalice_client, aws, n
     assert response.status_code == 400
 
 
-def test_a_lambda_retry_of_a_failed_run_runs_again(chalice_client, aws, names, monkeypatch):
+def test_a_lambda_retry_of_a_failed_run_runs_again(chalice_client, aws, names, faults):
     # GIVEN a run that failed (Lambda retries the same event: same execution id and attempt)
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
     deliver_commands(chalice_client, aws, names)
-    publisher = wiring.publisher(wiring.get_settings())
-    original, failures = publisher.publish, {"left": 1}
-
-    def flaky(*args, **kwargs):
-        if failures["left"]:
-            failures["left"] -= 1
-            raise RuntimeError("connection reset")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(publisher, "publish", flaky)
+    faults.timeout("sns", "Publish")
     event = {"schedule_id": schedule_id, "execution_id": "x1", "scheduled_time": "2026-11-24T11:00:00Z", "attempt": "1"}
-    with pytest.raises(RuntimeError):
+    with pytest.raises(UpstreamUnavailable):
         chalice_client.lambda_.invoke("schedule_target", event)
     # WHEN the same event arrives again THEN it runs and succeeds
     assert chalice_client.lambda_.invoke("schedule_target", event).payload["outcome"] == "succeeded"
