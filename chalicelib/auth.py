@@ -17,9 +17,10 @@ put in the request context, never from a header the caller writes (outside ``non
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from chalice import CognitoUserPoolAuthorizer, CORSConfig, IAMAuthorizer
+from chalice.app import CognitoUserPoolAuthorizer, CORSConfig, IAMAuthorizer
 
 from chalicelib.config import AUTH_COGNITO, AUTH_IAM, AUTH_NONE, Settings
 from chalicelib.errors import Unauthenticated, ValidationError

@@ -141,6 +141,8 @@ def authenticate(
             refusal = error
     if refusal is None:
         return get_response(request)
+    source = ((request.context or {}).get("identity") or {}).get("sourceIp") if request else None
+    logger.info("refused %s: %s %s (from %s)", refusal.status_code, refusal.code, refusal.message, source)
     response = error_response(refusal)
     if cors is not None:
         response.headers.update(cors.get_access_control_headers())
