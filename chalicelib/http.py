@@ -28,7 +28,6 @@ logger = logging.getLogger("rez_agent.http")
 
 MAX_BODY_BYTES = 300_000
 CREATED_BY_HEADER = auth.CREATED_BY_HEADER
-IDEMPOTENCY_HEADER = "idempotency-key"
 IF_MATCH_HEADER = "if-match"
 
 
