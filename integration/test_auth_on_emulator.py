@@ -26,9 +26,9 @@ from botocore.awsrequest import AWSRequest
 
 from chalicelib import clients
 from chalicelib.config import resource_names, settings_for
-from deploy import run as local_run
-from deploy.emulator import launch_ministack
-from integration import emulators
+from ops import emulator as emulators
+from ops import run as local_run
+from ops.emulator import launch_ministack
 
 STAGE = "dev"  # a deployed stage: its declaration says auth iam
 EXAMPLE = json.loads(local_run.EXAMPLE)

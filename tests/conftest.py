@@ -18,7 +18,14 @@ from moto import mock_aws
 
 from chalicelib import clients
 from chalicelib.config import resource_names
-from tests.support import REGION, STAGE, Tap, create_stage_resources
+from tests.support import (
+    PACKAGE_BUCKET,
+    PACKAGED_STAGES,
+    REGION,
+    STAGE,
+    Tap,
+    create_stage_resources,
+)
 
 _CONFIG_PATH = os.path.join(os.path.dirname(__file__), "..", ".chalice", "config.json")
 with open(_CONFIG_PATH) as fh:
@@ -79,3 +86,18 @@ def chalice_client(aws, unit_test_project):
 
     with Client(app_module.app, stage_name=STAGE, project_dir=unit_test_project) as client:
         yield client
+
+
+@pytest.fixture(scope="session", params=PACKAGED_STAGES)
+def packaged(request, tmp_path_factory):
+    """``chalice package --stage S`` for each declared stage, once per session: (stage,
+    Chalice's template, the template CloudFormation gets, the output directory)."""
+    from pathlib import Path
+
+    from ops import app_stack
+
+    stage = request.param
+    out = app_stack.package(stage, tmp_path_factory.mktemp(f"package-{stage}") / "out", region=REGION)
+    chalice_template = json.loads((Path(out) / "sam.json").read_text())
+    prepared = app_stack.prepare_template(chalice_template, stage, PACKAGE_BUCKET, f"{stage}/deployment-0123456789abcdef.zip")
+    return stage, chalice_template, prepared, out

@@ -66,7 +66,7 @@ def test_an_iam_mode_stage_is_the_default():
         (f"arn:aws:iam::{ACCOUNT}:role/Ops", f"arn:aws:sts::{ACCOUNT}:assumed-role/Ops/carol", True),
         (f"arn:aws:iam::{ACCOUNT}:role/team/Ops", f"arn:aws:sts::{ACCOUNT}:assumed-role/Ops/dave", True),
         (f"arn:aws:iam::{ACCOUNT}:role/Ops", f"arn:aws:sts::{ACCOUNT}:assumed-role/Operators/carol", False),
-        (f"arn:aws:iam::{ACCOUNT}:role/Ops", f"arn:aws:sts::999999999999:assumed-role/Ops/carol", False),
+        (f"arn:aws:iam::{ACCOUNT}:role/Ops", "arn:aws:sts::999999999999:assumed-role/Ops/carol", False),
         (f"arn:aws:iam::{ACCOUNT}:role/Ops", f"arn:aws:iam::{ACCOUNT}:user/Ops", False),
         ("", ALICE, False),
     ],

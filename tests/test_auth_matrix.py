@@ -7,15 +7,24 @@ untouched.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from chalicelib import clients
-from tests.gateway_events import Answer, Identity, api_event, cognito, iam, invoke, nobody
+from tests.gateway_events import (
+    Answer,
+    Identity,
+    api_event,
+    cognito,
+    iam,
+    invoke,
+    nobody,
+)
 from tests.support import REGION, Tap, create_stage_resources
 
 ACCOUNT = "111122223333"
