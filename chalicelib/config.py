@@ -9,8 +9,9 @@ app, the stack command and the IAM policy.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Mapping
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -45,10 +46,11 @@ ENV_ADMIN_COGNITO_GROUP = "ADMIN_COGNITO_GROUP"
 ENV_CORS_ALLOWED_ORIGINS = "CORS_ALLOWED_ORIGINS"
 
 # How the API authenticates its callers (see chalicelib/auth.py and docs/security.md).
-AUTH_IAM = "iam"
-AUTH_COGNITO = "cognito"
-AUTH_NONE = "none"
-AUTH_MODES = (AUTH_IAM, AUTH_COGNITO, AUTH_NONE)
+AuthMode = Literal["iam", "cognito", "none"]
+AUTH_IAM: Final = "iam"
+AUTH_COGNITO: Final = "cognito"
+AUTH_NONE: Final = "none"
+AUTH_MODES: tuple[AuthMode, ...] = (AUTH_IAM, AUTH_COGNITO, AUTH_NONE)
 
 
 # Each resource name can be overridden by its environment variable; every consumer (the
@@ -156,7 +158,7 @@ class Settings(BaseModel):
     conflict_retry_delay_seconds: float = 2.0
     role_propagation_retry_attempts: int = 10
     role_propagation_retry_delay_seconds: float = 3.0
-    auth_mode: Literal["iam", "cognito", "none"] = AUTH_IAM
+    auth_mode: AuthMode = AUTH_IAM
     cognito_user_pool_arns: tuple[str, ...] = ()
     admin_principals: tuple[str, ...] = ()
     admin_cognito_group: str | None = None
@@ -180,14 +182,11 @@ def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in (env.get(key) or "").split(",") if item.strip())
 
 
-def _auth_mode(env: Mapping[str, str]) -> Literal["iam", "cognito", "none"]:
+def _auth_mode(env: Mapping[str, str]) -> AuthMode:
     raw = (env.get(ENV_AUTH_MODE) or AUTH_IAM).strip().lower()
-    if raw == AUTH_COGNITO:
-        return AUTH_COGNITO
-    if raw == AUTH_NONE:
-        return AUTH_NONE
-    if raw == AUTH_IAM:
-        return AUTH_IAM
+    for mode in AUTH_MODES:
+        if raw == mode:
+            return mode
     raise ValueError(f"{ENV_AUTH_MODE} must be one of {', '.join(AUTH_MODES)}, not {raw!r}")
 
 

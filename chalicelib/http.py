@@ -7,7 +7,8 @@ import functools
 import json
 import logging
 import uuid
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from chalice import Response
 

@@ -27,15 +27,15 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
 from chalicelib import clients, names
-from ops import policy
 from chalicelib.config import (
     APP_NAME,
     AUTH_COGNITO,
@@ -47,6 +47,7 @@ from chalicelib.config import (
     resource_names,
     settings_for,
 )
+from ops import policy
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / "build" / "package"

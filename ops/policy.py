@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from chalicelib import config, names as function_names
+from chalicelib import config
+from chalicelib import names as function_names
 from chalicelib.config import ResourceNames, resource_names
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"

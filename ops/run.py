@@ -27,7 +27,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import clients
 from chalicelib.config import AUTH_NONE, ENV_TARGET_FUNCTION_ARN, resource_names, settings_for
-from ops.stack.state import ENV_STACK_STATE_DIR
 from ops import app_stack, policy
 from ops.emulator import (
     alive,
@@ -37,6 +36,7 @@ from ops.emulator import (
     stop_process_group,
 )
 from ops.logs import LogFollower, TopicTap
+from ops.stack.state import ENV_STACK_STATE_DIR
 
 ROOT = app_stack.ROOT
 RUN_DIR = ROOT / ".run"

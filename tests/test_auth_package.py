@@ -66,7 +66,11 @@ def test_every_function_is_told_the_stage_auth_mode(packaged):
 
 
 def test_the_stage_is_throttled(packaged):
+    # GIVEN a packaged stage (declared with the default throttle: 50 per second, bursts of 100)
     stage, _, prepared, _ = packaged
+    access = policy.stage_access(stage)
+    assert (access.throttle_rate, access.throttle_burst) == (50.0, 100)
+    # THEN API Gateway throttles every method of its API stage at that rate
     settings = prepared["Resources"][app_stack.REST_API_LOGICAL_ID]["Properties"]["MethodSettings"]
     assert settings == [
         {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": 50.0, "ThrottlingBurstLimit": 100}
