@@ -14,17 +14,12 @@ from chalicelib import auth
 from chalicelib.config import get_settings
 from chalicelib.errors import Unauthenticated, ValidationError
 from tests.gateway_events import api_event, cognito, iam, invoke, nobody
+from tests.support import TEE_TIMES
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "111122223333"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
 POOL = f"arn:aws:cognito-idp:us-east-1:{ACCOUNT}:userpool/us-east-1_Example1"
-TEE_TIMES = {
-    "name": "tee-times",
-    "schedule_expression": "cron(0 6 * * ? *)",
-    "target_type": "web_action",
-    "payload": {"action": "check_tee_times"},
-}
 
 
 def settings(**env: str):

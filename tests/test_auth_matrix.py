@@ -25,7 +25,7 @@ from tests.gateway_events import (
     invoke,
     nobody,
 )
-from tests.support import REGION, Tap, create_stage_resources
+from tests.support import REGION, TEE_TIMES, Tap, create_stage_resources
 
 ACCOUNT = "111122223333"
 ADMIN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ScheduleAdmins"
@@ -50,13 +50,6 @@ CALLERS: dict[str, dict[str, Identity]] = {
 MODES = sorted(CALLERS)
 CALLER_KINDS = ("owner", "other", "admin", "anonymous")
 
-TEE_TIMES = {
-    "name": "tee-times",
-    "schedule_expression": "cron(0 6 * * ? *)",
-    "timezone": "America/New_York",
-    "target_type": "web_action",
-    "payload": {"action": "check_tee_times"},
-}
 CHANGED = {**TEE_TIMES, "schedule_expression": "cron(30 7 * * ? *)"}
 PREVIEW = {"schedule_expression": "rate(1 hour)", "count": 2}
 
