@@ -386,7 +386,8 @@ def _describe(error: dict) -> str:
         message = "unknown field"
     elif kind == "missing":
         message = "required field is missing"
-    if location and message.startswith(location.split(".")[0] + ":"):
+    field = location.split(".")[0]
+    if location and message.startswith((f"{field}:", f"{field}.")):
         return message  # the validator already named the field (or a part of it)
     if not location:
         return message

@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import boto3
+import pytest
 
 from chalicelib import wiring
 from chalicelib.models import ScheduleDefinition
@@ -100,3 +101,16 @@ def test_a_missing_table_is_the_services_fault_not_a_404(chalice_client, aws, na
     assert response.status_code == 502
     assert "request id" in response.json_body["Message"]
     assert "ResourceNotFoundException" not in response.json_body["Message"]
+
+
+def test_a_rejected_expression_names_its_field_once():
+    # GIVEN a definition whose cron minutes are out of range
+    from chalicelib.errors import ValidationError
+    from chalicelib.models import ScheduleDefinition, parse_model
+
+    # WHEN it is validated THEN the message names the part and the rule, the field only once
+    with pytest.raises(ValidationError) as raised:
+        parse_model(ScheduleDefinition, {
+            "name": "x", "schedule_expression": "cron(61 6 * * ? *)", "target_type": "web_action",
+        })
+    assert raised.value.message == "schedule_expression.minutes: value 61 is out of range 0-59"
