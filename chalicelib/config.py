@@ -37,6 +37,11 @@ ENV_CONFLICT_RETRY_ATTEMPTS = "CONFLICT_RETRY_ATTEMPTS"
 ENV_CONFLICT_RETRY_DELAY = "CONFLICT_RETRY_DELAY_SECONDS"
 ENV_ROLE_PROPAGATION_ATTEMPTS = "ROLE_PROPAGATION_RETRY_ATTEMPTS"
 ENV_ROLE_PROPAGATION_DELAY = "ROLE_PROPAGATION_RETRY_DELAY_SECONDS"
+ENV_RECONCILE_CONCURRENCY = "RECONCILE_CONCURRENCY"
+ENV_RECONCILE_SPOT_CHECKS = "RECONCILE_SPOT_CHECKS"
+ENV_ERROR_RETRY_BASE = "ERROR_RETRY_BASE_SECONDS"
+ENV_ERROR_RETRY_CAP = "ERROR_RETRY_CAP_SECONDS"
+ENV_DENIED_RETRY_LIMIT = "DENIED_RETRY_LIMIT"
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,11 @@ class Settings(BaseModel):
     conflict_retry_delay_seconds: float = 2.0
     role_propagation_retry_attempts: int = 10
     role_propagation_retry_delay_seconds: float = 3.0
+    reconcile_concurrency: int = 16
+    reconcile_spot_checks: int = 5
+    error_retry_base_seconds: float = 60.0
+    error_retry_cap_seconds: float = 21600.0
+    denied_retry_limit: int = 10
 
     @property
     def names(self) -> ResourceNames:
@@ -151,6 +161,11 @@ def get_settings(environ: dict | None = None) -> Settings:
         conflict_retry_delay_seconds=_float(env, ENV_CONFLICT_RETRY_DELAY, 2.0),
         role_propagation_retry_attempts=_int(env, ENV_ROLE_PROPAGATION_ATTEMPTS, 10),
         role_propagation_retry_delay_seconds=_float(env, ENV_ROLE_PROPAGATION_DELAY, 3.0),
+        reconcile_concurrency=max(1, _int(env, ENV_RECONCILE_CONCURRENCY, 16)),
+        reconcile_spot_checks=max(0, _int(env, ENV_RECONCILE_SPOT_CHECKS, 5)),
+        error_retry_base_seconds=_float(env, ENV_ERROR_RETRY_BASE, 60.0),
+        error_retry_cap_seconds=_float(env, ENV_ERROR_RETRY_CAP, 21600.0),
+        denied_retry_limit=_int(env, ENV_DENIED_RETRY_LIMIT, 10),
     )
 
 

@@ -91,3 +91,11 @@ class UpstreamRejected(ServiceError):
 
     status_code = 502
     code = "UpstreamRejected"
+
+
+class UpstreamDenied(UpstreamRejected):
+    """AWS denied the call (AccessDenied). Right after a deploy this can be a policy that
+    IAM has not propagated yet, so it is retried for a bounded time before it is treated as
+    permanent."""
+
+    code = "UpstreamDenied"

@@ -18,7 +18,8 @@ import json
 import time
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Iterable, Protocol
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -34,6 +35,7 @@ from chalicelib.errors import (
 from chalicelib.aws_errors import error_code, translate
 from chalicelib.names import CREATOR_INDEX, STATUS_INDEX
 from chalicelib.models import (
+    Action,
     ExecutionOutcome,
     ExecutionRecord,
     Schedule,
@@ -53,6 +55,36 @@ LISTED_BY_DEFAULT = (
     ScheduleStatus.PAUSED,
     ScheduleStatus.ERROR,
 )
+
+
+SUMMARY_FIELDS = (
+    "id", "status", "version", "pending_action", "eventbridge_modified", "next_retry_at",
+    "record_type",
+)
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """The few fields of a schedule record the reconcile plans with."""
+
+    id: str
+    status: ScheduleStatus
+    version: int
+    pending_action: Action | None
+    eventbridge_modified: str | None
+    next_retry_at: str | None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> "RecordSummary":
+        pending = item.get("pending_action")
+        return cls(
+            id=item["id"],
+            status=ScheduleStatus(item["status"]),
+            version=int(item.get("version", 1)),
+            pending_action=Action(pending) if pending else None,
+            eventbridge_modified=item.get("eventbridge_modified"),
+            next_retry_at=item.get("next_retry_at"),
+        )
 
 
 class Page(list):
@@ -193,24 +225,74 @@ class DynamoDBScheduleRepository:
         )
         return self.update(deleted, expected_version=schedule.version)
 
-    def note_drift(self, schedule_id: str, notes: list[str], arn: str, expected_version: int) -> bool:
-        """Remember on the record which drift was repaired, and when; only these fields are
-        written, and only if the record is still at ``expected_version``."""
+    def note_drift(
+        self, schedule_id: str, notes: list[str], arn: str, expected_version: int,
+        modified: str | None = None,
+    ) -> bool:
+        """Remember on the record which drift was repaired, and when, and the schedule's
+        modification marker after the repair; only these fields are written, and only if
+        the record is still at ``expected_version`` (False when it changed meanwhile)."""
+        values: dict[str, Any] = {
+            ":notes": notes, ":at": iso(utcnow()), ":arn": arn, ":expected": expected_version,
+        }
+        expression = "SET last_drift = :notes, last_drift_repaired_at = :at, eventbridge_arn = :arn"
+        if modified is not None:
+            expression += ", eventbridge_modified = :modified"
+            values[":modified"] = modified
+        else:
+            expression += " REMOVE eventbridge_modified"
+        return self._conditional_update(schedule_id, expression, values, expected_version)
+
+    def note_applied(self, schedule_id: str, modified: str, expected_version: int) -> bool:
+        """Record the modification marker of a schedule found to match the record at
+        ``expected_version`` (False when the record changed meanwhile)."""
+        return self._conditional_update(
+            schedule_id, "SET eventbridge_modified = :modified",
+            {":modified": modified, ":expected": expected_version}, expected_version,
+        )
+
+    def _conditional_update(
+        self, schedule_id: str, expression: str, values: dict[str, Any], expected_version: int
+    ) -> bool:
         try:
             self._table.update_item(
                 Key={"id": schedule_id},
-                UpdateExpression="SET last_drift = :notes, last_drift_repaired_at = :at, eventbridge_arn = :arn",
+                UpdateExpression=expression,
                 ConditionExpression="attribute_exists(id) AND #version = :expected",
                 ExpressionAttributeNames={"#version": "version"},
-                ExpressionAttributeValues={
-                    ":notes": notes, ":at": iso(utcnow()), ":arn": arn, ":expected": expected_version,
-                },
+                ExpressionAttributeValues={**values, ":expected": expected_version},
             )
             return True
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
-                return False  # changed meanwhile: its own command converges it
+                return False
             raise _upstream(exc) from exc
+
+    def iter_summaries(self, status: ScheduleStatus, page_size: int = 1000) -> Iterator[RecordSummary]:
+        """Every record with ``status``, reduced to what the reconcile plans with, in pages
+        of ``page_size`` (one Query each); the full record is read only where needed."""
+        request: dict[str, Any] = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#s = :v",
+            "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(SUMMARY_FIELDS))),
+            "ExpressionAttributeNames": {
+                "#s": "status", **{f"#p{i}": name for i, name in enumerate(SUMMARY_FIELDS)},
+            },
+            "ExpressionAttributeValues": {":v": status.value},
+            "Limit": page_size,
+        }
+        while True:
+            try:
+                response = self._table.query(**request)
+            except ClientError as exc:
+                raise _upstream(exc) from exc
+            for item in response.get("Items", []):
+                if item.get("record_type", "schedule") == "schedule":
+                    yield RecordSummary.from_item(_plain(item))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return
+            request["ExclusiveStartKey"] = start
 
     def list_by_status(
         self, status: ScheduleStatus | None, limit: int, cursor: str | None = None

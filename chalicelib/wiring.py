@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache, partial
 
 from chalicelib import clients, names
+from chalicelib.backoff import ErrorBackoff
 from chalicelib.config import Settings, get_settings
 from chalicelib.publisher import AwsPublisher
 from chalicelib.reconcile import ScheduleReconciler
@@ -58,7 +59,12 @@ def schedule_service(settings: Settings | None = None) -> ScheduleService:
 
 def command_handler(settings: Settings | None = None) -> CommandHandler:
     settings = settings or get_settings()
-    return CommandHandler(repository(settings), gateway(settings), settings.deleted_ttl_days)
+    return CommandHandler(
+        repository(settings), gateway(settings), settings.deleted_ttl_days,
+        backoff=ErrorBackoff(
+            settings.error_retry_base_seconds, settings.error_retry_cap_seconds, settings.denied_retry_limit,
+        ),
+    )
 
 
 def target_runner(settings: Settings | None = None) -> TargetRunner:
@@ -74,7 +80,10 @@ def target_runner(settings: Settings | None = None) -> TargetRunner:
 
 def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
     settings = settings or get_settings()
-    return ScheduleReconciler(repository(settings), gateway(settings), command_handler(settings))
+    return ScheduleReconciler(
+        repository(settings), gateway(settings), command_handler(settings),
+        concurrency=settings.reconcile_concurrency, spot_checks=settings.reconcile_spot_checks,
+    )
 
 
 def reset() -> None:

@@ -1,0 +1,34 @@
+"""When a record in ``error`` is tried again.
+
+A denied call (``UpstreamDenied``) may be an IAM policy still propagating, so it is retried
+soon and then less and less often: ``base * 2**(n-1)`` seconds after the n-th failure,
+capped, for ``denied_limit`` failures. Any other rejection (and a denial that outlived its
+bound) is retried only at the cap: the reconcile still tries it now and then, since the
+cause may have been fixed outside the service, but it costs one call per cap period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.errors import ServiceError, UpstreamDenied
+from chalicelib.models import iso
+
+
+@dataclass(frozen=True)
+class ErrorBackoff:
+    base_seconds: float = 60.0
+    cap_seconds: float = 21600.0
+    denied_limit: int = 10
+
+    def delay(self, error: ServiceError, failures: int) -> float:
+        """Seconds before the next try after the ``failures``-th failure in a row."""
+        if isinstance(error, UpstreamDenied) and failures <= self.denied_limit:
+            return float(min(self.base_seconds * 2 ** max(0, failures - 1), self.cap_seconds))
+        return float(self.cap_seconds)
+
+    def next_retry(self, error: ServiceError, previous_failures: int, now: datetime) -> tuple[int, str]:
+        """The failure count and the time of the next try, after one more failure."""
+        failures = previous_failures + 1
+        return failures, iso(now + timedelta(seconds=self.delay(error, failures)))
