@@ -57,10 +57,10 @@ LISTED_BY_DEFAULT = (
 )
 
 
-SUMMARY_FIELDS = (
-    "id", "status", "version", "pending_action", "eventbridge_modified", "next_retry_at",
-    "record_type",
-)
+# What the reconcile reads of each record: the fewest attributes (a Query's cost grows with
+# what it returns); pending and error records also say what they wait for.
+SUMMARY_FIELDS = ("id", "version", "eventbridge_modified")
+WAITING_FIELDS = SUMMARY_FIELDS + ("pending_action", "next_retry_at")
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,11 @@ class RecordSummary:
     next_retry_at: str | None
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> "RecordSummary":
+    def from_item(cls, item: dict[str, Any], status: ScheduleStatus) -> "RecordSummary":
         pending = item.get("pending_action")
         return cls(
             id=item["id"],
-            status=ScheduleStatus(item["status"]),
+            status=status,
             version=int(item.get("version", 1)),
             pending_action=Action(pending) if pending else None,
             eventbridge_modified=item.get("eventbridge_modified"),
@@ -271,13 +271,12 @@ class DynamoDBScheduleRepository:
     def iter_summaries(self, status: ScheduleStatus, page_size: int = 1000) -> Iterator[RecordSummary]:
         """Every record with ``status``, reduced to what the reconcile plans with, in pages
         of ``page_size`` (one Query each); the full record is read only where needed."""
+        fields = SUMMARY_FIELDS if status in (ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED) else WAITING_FIELDS
         request: dict[str, Any] = {
             "IndexName": STATUS_INDEX,
             "KeyConditionExpression": "#s = :v",
-            "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(SUMMARY_FIELDS))),
-            "ExpressionAttributeNames": {
-                "#s": "status", **{f"#p{i}": name for i, name in enumerate(SUMMARY_FIELDS)},
-            },
+            "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(fields))),
+            "ExpressionAttributeNames": {"#s": "status", **{f"#p{i}": name for i, name in enumerate(fields)}},
             "ExpressionAttributeValues": {":v": status.value},
             "Limit": page_size,
         }
@@ -287,8 +286,7 @@ class DynamoDBScheduleRepository:
             except ClientError as exc:
                 raise _upstream(exc) from exc
             for item in response.get("Items", []):
-                if item.get("record_type", "schedule") == "schedule":
-                    yield RecordSummary.from_item(_plain(item))
+                yield RecordSummary.from_item(_plain(item), status)
             start = response.get("LastEvaluatedKey")
             if not start:
                 return
