@@ -228,8 +228,8 @@ class ScheduleReconciler:
     def _check(self, summary: RecordSummary, in_cloud: bool) -> Step:
         """Read one live record and its schedule, and say what to do."""
         record = self._repository.get(summary.id)
-        if record is None or record.version != summary.version or record.status not in LIVE_STATUSES:
-            return Step(summary.id, NOOP, "changed since listed: its own command converges it", version=summary.version)
+        if record is None or record.status not in LIVE_STATUSES:
+            return Step(summary.id, NOOP, "changed since listed: its own command converges it")
         observed = self._gateway.get(record.id) if in_cloud else None
         step = self._classify(record, observed)
         step.version = record.version

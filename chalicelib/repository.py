@@ -59,8 +59,8 @@ LISTED_BY_DEFAULT = (
 
 # What the reconcile reads of each record: the fewest attributes (a Query's cost grows with
 # what it returns); pending and error records also say what they wait for.
-SUMMARY_FIELDS = ("id", "version", "eventbridge_modified")
-WAITING_FIELDS = SUMMARY_FIELDS + ("pending_action", "next_retry_at")
+SUMMARY_FIELDS = ("id", "eventbridge_modified")
+WAITING_FIELDS = SUMMARY_FIELDS + ("version", "pending_action", "next_retry_at")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class RecordSummary:
 
     id: str
     status: ScheduleStatus
-    version: int
+    version: int | None  # read for pending and error records only
     pending_action: Action | None
     eventbridge_modified: str | None
     next_retry_at: str | None
@@ -80,7 +80,7 @@ class RecordSummary:
         return cls(
             id=item["id"],
             status=status,
-            version=int(item.get("version", 1)),
+            version=int(item["version"]) if "version" in item else None,
             pending_action=Action(pending) if pending else None,
             eventbridge_modified=item.get("eventbridge_modified"),
             next_retry_at=item.get("next_retry_at"),
@@ -268,9 +268,10 @@ class DynamoDBScheduleRepository:
                 return False
             raise _upstream(exc) from exc
 
-    def iter_summaries(self, status: ScheduleStatus, page_size: int = 1000) -> Iterator[RecordSummary]:
-        """Every record with ``status``, reduced to what the reconcile plans with, in pages
-        of ``page_size`` (one Query each); the full record is read only where needed."""
+    def iter_summaries(self, status: ScheduleStatus, page_size: int | None = None) -> Iterator[RecordSummary]:
+        """Every record with ``status``, reduced to what the reconcile plans with, one Query
+        a page: as large as DynamoDB returns (1 MB of records read) unless ``page_size``
+        says otherwise. The full record is read only where needed."""
         fields = SUMMARY_FIELDS if status in (ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED) else WAITING_FIELDS
         request: dict[str, Any] = {
             "IndexName": STATUS_INDEX,
@@ -278,8 +279,9 @@ class DynamoDBScheduleRepository:
             "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(fields))),
             "ExpressionAttributeNames": {"#s": "status", **{f"#p{i}": name for i, name in enumerate(fields)}},
             "ExpressionAttributeValues": {":v": status.value},
-            "Limit": page_size,
         }
+        if page_size:
+            request["Limit"] = page_size
         while True:
             try:
                 response = self._table.query(**request)
