@@ -258,3 +258,25 @@ def test_a_failed_record_read_leaves_that_schedule_unchecked(chalice_client, aws
     assert report["counts"] == {"create": 1}
     assert [item["subject"] for item in report["unchecked"]] == [ids[0]]
     assert cloud(names, ids[1]) is not None and cloud(names, ids[0]) is None
+
+
+def test_the_cli_prints_what_could_not_be_checked_and_exits_1(chalice_client, aws, names):
+    import io
+
+    from ops import cli
+
+    # GIVEN a schedule changed out of band whose read fails
+    schedule_id = active_schedule(chalice_client, aws, names)
+    current = cloud(names, schedule_id)
+    raw_scheduler().update_schedule(Name=schedule_id, GroupName=names.schedule_group,
+                                    ScheduleExpression="rate(3 minutes)", FlexibleTimeWindow={"Mode": "OFF"},
+                                    Target=current["Target"])
+    undo = fail("GetSchedule", "ThrottlingException", "Rate exceeded", only=schedule_id)
+    # WHEN the operator runs the reconcile
+    out = io.StringIO()
+    code = cli.main(["reconcile", "--stage", "dev"], out=out, err=io.StringIO())
+    undo()
+    # THEN the output names the unchecked schedule and why, and the exit status says so
+    assert code == 1
+    assert f"UNCHECKED {schedule_id}: ThrottlingException: Rate exceeded" in out.getvalue()
+    assert "0 schedule(s) in sync, 0 to change, 0 orphan(s), 1 unchecked" in out.getvalue()
