@@ -179,7 +179,7 @@ def schedule_target(event, context):
 def reconcile(event):
     """Repair schedules that drifted from their records; orphans are only reported."""
     report = wiring.reconciler().run(prune=False)
-    app.log.info("reconcile: %s", json.dumps(report["counts"]))
+    app.log.info("reconcile: %s, %d unchecked", json.dumps(report["counts"]), report["unchecked_count"])
     return report
 
 

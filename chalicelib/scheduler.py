@@ -50,7 +50,7 @@ class ScheduleSummary:
     modified: str | None
 
 
-def modification_marker(response: dict) -> str | None:
+def modification_marker(response: dict[str, Any]) -> str | None:
     """A schedule's LastModificationDate (from GetSchedule or ListSchedules) as UTC text."""
     moment = response.get("LastModificationDate")
     if moment is None:
@@ -156,7 +156,7 @@ class EventBridgeSchedulerGateway:
         except NotFound:
             return
 
-    def matches(self, schedule: Schedule, observed: dict) -> bool:
+    def matches(self, schedule: Schedule, observed: dict[str, Any]) -> bool:
         """Whether a GetSchedule answer is what the record asks for."""
         return observed_spec(observed) == desired_spec(self.request_for(schedule))
 
