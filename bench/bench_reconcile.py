@@ -31,9 +31,10 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -58,7 +59,7 @@ class Emulator:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._saved: dict[str, str | None] = {}
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         self._server.start()
         host, port = self._server.get_host_and_port()
         env = {

@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
+
 from chalicelib import expressions
 from chalicelib.errors import ServiceError
 from chalicelib.models import Action, Schedule, ScheduleStatus, iso, utcnow

@@ -60,7 +60,7 @@ LISTED_BY_DEFAULT = (
 # What the reconcile reads of each record: the fewest attributes (a Query's cost grows with
 # what it returns); pending and error records also say what they wait for.
 SUMMARY_FIELDS = ("id", "eventbridge_modified")
-WAITING_FIELDS = SUMMARY_FIELDS + ("version", "pending_action", "next_retry_at")
+WAITING_FIELDS = (*SUMMARY_FIELDS, "version", "pending_action", "next_retry_at")
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class RecordSummary:
     next_retry_at: str | None
 
     @classmethod
-    def from_item(cls, item: dict[str, Any], status: ScheduleStatus) -> "RecordSummary":
+    def from_item(cls, item: dict[str, Any], status: ScheduleStatus) -> RecordSummary:
         pending = item.get("pending_action")
         return cls(
             id=item["id"],

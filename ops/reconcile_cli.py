@@ -7,8 +7,8 @@ import json
 from typing import TextIO
 
 from chalicelib import wiring
-from chalicelib.reconcile import report
 from chalicelib.config import settings_for
+from chalicelib.reconcile import report
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -13,8 +13,7 @@ from chalicelib import aws_errors, errors, wiring
 from chalicelib.backoff import ErrorBackoff
 from chalicelib.config import get_settings
 from chalicelib.models import iso, utcnow
-from tests.support import REGION
-from tests.test_api import TEE_TIMES, deliver_commands, post
+from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
 
 def raw_scheduler():

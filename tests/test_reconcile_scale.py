@@ -19,8 +19,7 @@ from chalicelib import clients, wiring
 from chalicelib.config import get_settings
 from chalicelib.models import Action, Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id, utcnow
 from chalicelib.reconcile import ScheduleReconciler
-from tests.support import REGION
-from tests.test_api import TEE_TIMES
+from tests.support import REGION, TEE_TIMES
 
 
 class Calls:
