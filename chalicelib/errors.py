@@ -96,6 +96,4 @@ class UpstreamRejected(ServiceError):
 class UpstreamDenied(UpstreamRejected):
     """AWS denied the call (AccessDenied). Right after a deploy this can be a policy that
     IAM has not propagated yet, so it is retried for a bounded time before it is treated as
-    permanent."""
-
-    code = "UpstreamDenied"
+    permanent. Clients see it as the ``UpstreamRejected`` it is."""
