@@ -79,6 +79,13 @@ class NotOwned(Conflict):
     code = "NotOwned"
 
 
+class TooManySchedules(ServiceError):
+    """The caller already owns as many live schedules as one owner may."""
+
+    status_code = 429
+    code = "TooManySchedules"
+
+
 class UpstreamUnavailable(ServiceError):
     """AWS throttled us or failed transiently; retrying later may succeed."""
 
@@ -97,3 +104,10 @@ class UpstreamDenied(UpstreamRejected):
     """AWS denied the call (AccessDenied). Right after a deploy this can be a policy that
     IAM has not propagated yet, so it is retried for a bounded time before it is treated as
     permanent. Clients see it as the ``UpstreamRejected`` it is."""
+
+
+class Unauthenticated(ServiceError):
+    """The request carries no identity the stage's authentication mode accepts."""
+
+    status_code = 401
+    code = "Unauthenticated"
