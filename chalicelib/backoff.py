@@ -1,8 +1,8 @@
 """When a record in ``error`` is tried again.
 
 A denied call (``UpstreamDenied``) may be an IAM policy still propagating, so it is retried
-soon and then less and less often: ``base * 2**(n-1)`` seconds after the n-th failure,
-capped, for ``denied_limit`` failures. Any other rejection (and a denial that outlived its
+soon and then less and less often: at the next reconcile after the first failure, then
+``base * 2**(n-2)`` seconds after the n-th, capped, for ``denied_limit`` failures. Any other rejection (and a denial that outlived its
 bound) is retried only at the cap: the reconcile still tries it now and then, since the
 cause may have been fixed outside the service, but it costs one call per cap period.
 """
@@ -25,7 +25,9 @@ class ErrorBackoff:
     def delay(self, error: ServiceError, failures: int) -> float:
         """Seconds before the next try after the ``failures``-th failure in a row."""
         if isinstance(error, UpstreamDenied) and failures <= self.denied_limit:
-            return float(min(self.base_seconds * 2 ** max(0, failures - 1), self.cap_seconds))
+            if failures <= 1:
+                return 0.0
+            return float(min(self.base_seconds * 2 ** (failures - 2), self.cap_seconds))
         return float(self.cap_seconds)
 
     def next_retry(self, error: ServiceError, previous_failures: int, now: datetime) -> tuple[int, str]:

@@ -127,10 +127,10 @@ def test_access_denied_is_classified_as_retryable_and_validation_is_not():
 def test_error_retries_back_off_exponentially_for_a_bounded_time_then_at_the_cap():
     backoff = ErrorBackoff(base_seconds=60, cap_seconds=3600, denied_limit=8)
     denied, invalid = errors.UpstreamDenied("denied"), errors.UpstreamRejected("invalid")
-    assert [backoff.delay(denied, n) for n in range(1, 10)] == [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+    assert [backoff.delay(denied, n) for n in range(1, 11)] == [0, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
     assert backoff.delay(invalid, 1) == 3600
     failures, at = backoff.next_retry(denied, 2, utcnow())
-    assert failures == 3 and at > iso(utcnow() + timedelta(seconds=230))
+    assert failures == 3 and at > iso(utcnow() + timedelta(seconds=110))
 
 
 def test_a_delete_whose_delete_schedule_was_denied_ends_with_the_schedule_gone(chalice_client, aws, names):
@@ -153,14 +153,18 @@ def test_a_delete_whose_delete_schedule_was_denied_ends_with_the_schedule_gone(c
 
 
 def test_a_denied_create_is_retried_by_the_reconcile_once_its_backoff_is_due(chalice_client, aws, names, monkeypatch):
-    # GIVEN a create denied once (a policy still propagating)
+    # GIVEN a create denied twice (a policy still propagating)
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    undo = fail("CreateSchedule", "AccessDeniedException")
+    undo = fail("CreateSchedule", "AccessDeniedException", times=2)
     deliver_commands(chalice_client, aws, names)
+    first = wiring.repository(get_settings()).get(schedule_id)
+    assert (first.status.value, first.error_retries) == ("error", 1)
+    assert first.next_retry_at <= iso(utcnow())  # the first retry: at the next reconcile
+    assert wiring.reconciler().run()["counts"] == {"retry": 1}
     undo()
-    # THEN the record is in error with its first retry a minute away
+    # THEN after the second denial the record is in error with its next retry a minute away
     stored = wiring.repository(get_settings()).get(schedule_id)
-    assert (stored.status.value, stored.error_retries) == ("error", 1)
+    assert (stored.status.value, stored.error_retries) == ("error", 2)
     assert iso(utcnow() + timedelta(seconds=50)) < stored.next_retry_at < iso(utcnow() + timedelta(seconds=70))
     # WHEN the reconcile runs before the retry is due THEN it leaves it
     assert wiring.reconciler().run()["counts"] == {"noop": 1}
@@ -188,11 +192,11 @@ def test_a_record_denied_again_backs_off_further(chalice_client, aws, names):
     # WHEN the reconcile's retry is denied again
     report = wiring.reconciler().run()
     undo()
-    # THEN the record stays in error with the next retry two minutes away
+    # THEN the record stays in error with the next retry a minute away
     assert report["applied"][0]["ok"] is False
     stored = wiring.repository(get_settings()).get(schedule_id)
     assert (stored.status.value, stored.error_retries) == ("error", 2)
-    assert iso(utcnow() + timedelta(seconds=110)) < stored.next_retry_at < iso(utcnow() + timedelta(seconds=130))
+    assert iso(utcnow() + timedelta(seconds=50)) < stored.next_retry_at < iso(utcnow() + timedelta(seconds=70))
 
 
 # --- reads that fail ----------------------------------------------------------------------
