@@ -60,7 +60,14 @@ from integration.faults import (
 from integration.recorder import APP_SERVICES, STACK_SERVICES, CallRecorder, CallSite
 from ops.stack.engine import Stack, stage_providers
 from ops.stack.state import StateStore
-from tests.support import REGION, STAGE, Tap, create_stage_resources
+from tests.support import (
+    REGION,
+    STAGE,
+    Tap,
+    create_stage_resources,
+    unit_test_environment,
+    unit_test_project,
+)
 
 JSON = {"Content-Type": "application/json"}
 DEFINITION = {
@@ -471,23 +478,6 @@ def run_cell(world: World, cell: Cell) -> tuple[str, list[str]]:
 # --- discovery and sampling --------------------------------------------------------------
 
 
-def _open_api_project() -> str:
-    """A project directory whose stage environment drives the API open (``AUTH_MODE=none``,
-    the caller from ``X-Created-By``), as the unit tests' ``chalice_client`` does: the test
-    client applies the stage's environment to each request."""
-    root = os.path.join(os.path.dirname(__file__), "..", ".chalice", "config.json")
-    with open(root) as fh:
-        config = json.load(fh)
-    config["stages"][STAGE]["environment_variables"] = {
-        **config["stages"][STAGE]["environment_variables"], "AUTH_MODE": "none",
-    }
-    project = tempfile.mkdtemp(prefix="fault-matrix-project-")
-    os.mkdir(os.path.join(project, ".chalice"))
-    with open(os.path.join(project, ".chalice", "config.json"), "w") as fh:
-        json.dump(config, fh)
-    return project
-
-
 @contextmanager
 def _stage() -> Iterator[World]:
     """The stage on moto, as the ``aws`` and ``chalice_client`` fixtures of conftest set it
@@ -501,7 +491,8 @@ def _stage() -> Iterator[World]:
         clients.reset()
         resources = create_stage_resources()
         resources["tap"] = Tap(resources["queues"])
-        with Client(app_module.app, stage_name=STAGE, project_dir=_open_api_project()) as client:
+        project = unit_test_project(unit_test_environment())
+        with Client(app_module.app, stage_name=STAGE, project_dir=project) as client:
             yield World(client, resources, resource_names(STAGE))
         clients.reset()
 
