@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAGE ?= dev
 
-.PHONY: venv ministack-venv test unit integration clean
+.PHONY: venv ministack-venv test unit integration clean bench
 
 venv: $(VENV)/.installed
 
@@ -31,6 +31,11 @@ unit: venv
 
 integration: venv ministack-venv
 	$(BIN)/python -m pytest integration
+
+# Every figure of bench/bench_*.py against its baseline and target; writes bench/results.json.
+# Not part of `make test` (minutes, not seconds).
+bench: venv
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build

@@ -58,6 +58,15 @@ CONFLICT_CODES = frozenset(
         "ConcurrentAccess",
     }
 )
+DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnrecognizedClientException",
+        "NotAuthorized",
+    }
+)
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -105,7 +114,18 @@ def translate(exc: BaseException, what: str | None = None) -> errors.ServiceErro
         return errors.NotFound(message)
     if code in CONFLICT_CODES:
         return errors.Conflict(message)
+    if code in DENIED_CODES:
+        return errors.UpstreamDenied(message)
     return errors.UpstreamRejected(message)
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether trying again later may succeed: throttling, 5xx, unreachable endpoints, and
+    a denied call (a policy still propagating). A validation error or a missing resource
+    is not."""
+    if not isinstance(error, errors.ServiceError):
+        error = translate(error)
+    return isinstance(error, (errors.UpstreamUnavailable, errors.UpstreamDenied))
 
 
 @contextlib.contextmanager

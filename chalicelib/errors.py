@@ -100,6 +100,12 @@ class UpstreamRejected(ServiceError):
     code = "UpstreamRejected"
 
 
+class UpstreamDenied(UpstreamRejected):
+    """AWS denied the call (AccessDenied). Right after a deploy this can be a policy that
+    IAM has not propagated yet, so it is retried for a bounded time before it is treated as
+    permanent. Clients see it as the ``UpstreamRejected`` it is."""
+
+
 class Unauthenticated(ServiceError):
     """The request carries no identity the stage's authentication mode accepts."""
 

@@ -319,6 +319,12 @@ class Schedule(BaseModel):
     executions: ExecutionSummary = Field(default_factory=ExecutionSummary)
     last_drift: list[str] = Field(default_factory=list)
     last_drift_repaired_at: str | None = None
+    # EventBridge's LastModificationDate of the schedule when it was last applied and read
+    # back matching this record: the reconcile reads a schedule again only when it differs.
+    eventbridge_modified: str | None = None
+    # A record in ``error`` is retried by the reconcile, with capped exponential backoff.
+    error_retries: int = 0
+    next_retry_at: str | None = None
 
     @property
     def desired_state(self) -> ScheduleState:

@@ -469,6 +469,7 @@ def _invocation(response: Any, error: BaseException | None, duration_ms: int) ->
         _drift_repairs(applied)
         fields["event"] = RECONCILE
         fields["counts"] = result.get("counts")
+        fields["unchecked"] = result.get("unchecked_count", 0)
     fields["outcome"] = "ok"
     logger().info(f"{fields['event']} done", extra=fields)
 

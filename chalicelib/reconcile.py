@@ -7,19 +7,38 @@ observed state.
 - a schedule changed out of band (expression, timezone, state, target, window): reset it;
 - a record stuck in ``pending`` (a crash between steps): finish it;
 - a deleted record whose schedule still exists: delete the schedule;
-- a schedule in our group with no record (an orphan): report it; delete it with ``prune``.
+- a schedule in our group with no record (an orphan): report it; delete it with ``prune``;
+- a record in ``error``: try it again once its ``next_retry_at`` has come (a pending
+  delete at every run: a deleted record's schedule must not live on).
 The service never touches a schedule outside its group.
+
+What it costs: the group is listed (100 schedules a ListSchedules page) while the records
+are queried (1,000 a page, a few fields each). A schedule is read (GetSchedule, and its
+record with GetItem) only when its LastModificationDate differs from the one recorded when
+it was last applied, or when it is one of a few picked at random (``spot_checks``) to
+catch what a marker cannot tell. Those reads run on a bounded thread pool. A read that
+fails leaves that schedule unchecked (reported) and the run goes on.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from typing import Any
+
 from chalicelib import expressions
 from chalicelib.errors import ServiceError
-from chalicelib.models import Schedule, ScheduleStatus, utcnow
-from chalicelib.repository import DynamoDBScheduleRepository
-from chalicelib.scheduler import EventBridgeSchedulerGateway, desired_spec, observed_spec
+from chalicelib.models import Action, Schedule, ScheduleStatus, iso, utcnow
+from chalicelib.repository import DynamoDBScheduleRepository, RecordSummary
+from chalicelib.scheduler import (
+    EventBridgeSchedulerGateway,
+    desired_spec,
+    modification_marker,
+    observed_spec,
+)
 from chalicelib.service import CommandHandler
 
 logger = logging.getLogger("rez_agent.reconcile")
@@ -32,8 +51,12 @@ FINISH = "finish"  # stuck pending
 DELETE = "delete"  # the record says deleted
 REPORT_ORPHAN = "orphan"  # no record: reported
 PRUNE = "prune"  # no record: deleted (with --prune)
+RETRY = "retry"  # in error: tried again
 
 LIVE_STATUSES = (ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED)
+LISTED_STATUSES = (ScheduleStatus.PENDING, *LIVE_STATUSES, ScheduleStatus.ERROR)
+DEFAULT_CONCURRENCY = 16
+DEFAULT_SPOT_CHECKS = 5
 
 
 def has_fires_left(record: Schedule) -> bool:
@@ -58,11 +81,24 @@ class Step:
     fields: list[str] = field(default_factory=list)
     name: str | None = None
     version: int | None = None  # the record's version when planned
+    # a schedule read and found in sync whose marker the record does not have yet: apply()
+    # records it, so the next run does not read it again
+    learned_modified: str | None = None
+
+
+@dataclass
+class Unchecked:
+    """A schedule (or a whole listing) that could not be checked in this run."""
+
+    subject: str
+    reason: str
 
 
 @dataclass
 class Plan:
     steps: list[Step]
+    unchecked: list[Unchecked] = field(default_factory=list)
+    schedules_read: int = 0  # schedules the plan read with GetSchedule (changed, or spot checks)
 
     @property
     def changes(self) -> list[Step]:
@@ -72,11 +108,17 @@ class Plan:
     def orphans(self) -> list[Step]:
         return [step for step in self.steps if step.action in (REPORT_ORPHAN, PRUNE)]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
         for step in self.steps:
             counts[step.action] = counts.get(step.action, 0) + 1
-        return {"steps": [asdict(step) for step in self.steps], "counts": counts}
+        return {
+            "steps": [asdict(step) for step in self.steps],
+            "counts": counts,
+            "unchecked": [asdict(item) for item in self.unchecked],
+            "unchecked_count": len(self.unchecked),
+            "schedules_read": self.schedules_read,
+        }
 
     def describe(self) -> str:
         lines = [
@@ -85,8 +127,12 @@ class Plan:
             for step in self.steps
             if step.action != NOOP
         ]
+        lines.extend(f"UNCHECKED {item.subject}: {item.reason}" for item in self.unchecked)
         in_sync = sum(1 for step in self.steps if step.action == NOOP)
-        lines.append(f"{in_sync} schedule(s) in sync, {len(self.changes)} to change, {len(self.orphans)} orphan(s)")
+        lines.append(
+            f"{in_sync} schedule(s) in sync, {len(self.changes)} to change, {len(self.orphans)} orphan(s), "
+            f"{len(self.unchecked)} unchecked"
+        )
         return "\n".join(lines)
 
 
@@ -97,47 +143,106 @@ class Outcome:
     detail: str = ""
 
 
+def _message(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
+
+
 class ScheduleReconciler:
     def __init__(
         self,
         repository: DynamoDBScheduleRepository,
         gateway: EventBridgeSchedulerGateway,
         handler: CommandHandler,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        spot_checks: int = DEFAULT_SPOT_CHECKS,
+        choose: Callable[[list[RecordSummary], int], list[RecordSummary]] | None = None,
     ):
         self._repository = repository
         self._gateway = gateway
         self._handler = handler
+        self._concurrency = max(1, concurrency)
+        self._spot_checks = max(0, spot_checks)
+        self._choose = choose or (lambda population, k: random.sample(population, k))
+
+    # --- plan -------------------------------------------------------------------------
 
     def plan(self, prune: bool = False) -> Plan:
-        cloud = set(self._gateway.list_names())
-        steps: list[Step] = []
-        recorded: set[str] = set()
-        for status in (ScheduleStatus.PENDING, *LIVE_STATUSES, ScheduleStatus.ERROR):
-            for record in self._repository.iter_by_status(status):
-                recorded.add(record.id)
-                steps.append(self._step_for(record, record.id in cloud))
-        for name in sorted(cloud - recorded):
-            record = self._repository.get(name)
-            if record is not None and record.status is ScheduleStatus.DELETED:
-                steps.append(Step(name, DELETE, "record is deleted but the schedule exists", name=record.definition.name))
-            elif record is not None:  # changed status since we listed: next run sees it
-                steps.append(Step(name, NOOP, f"record is {record.status.value}", name=record.definition.name))
-            else:
-                steps.append(Step(name, PRUNE if prune else REPORT_ORPHAN, "in our group with no record"))
-        return Plan(steps)
+        now = iso(utcnow())
+        plan = Plan([])
+        with ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="reconcile") as pool:
+            listing = pool.submit(lambda: {s.name: s.modified for s in self._gateway.list_summaries()})
+            records: dict[str, RecordSummary] = {}
+            for status in LISTED_STATUSES:
+                try:
+                    for summary in self._repository.iter_summaries(status):
+                        records[summary.id] = summary
+                except Exception as exc:  # noqa: BLE001 - reported, the rest goes on
+                    plan.unchecked.append(Unchecked(f"records with status {status.value}", _message(exc)))
+            cloud: dict[str, str | None] | None
+            try:
+                cloud = listing.result()
+            except Exception as exc:  # noqa: BLE001 - reported, the rest goes on
+                cloud = None
+                plan.unchecked.append(Unchecked("the schedule group's listing", _message(exc)))
 
-    def _step_for(self, record: Schedule, in_cloud: bool) -> Step:
-        step = self._classify(record, in_cloud)
+            reads: list[tuple[str, Future[Step]]] = []
+            in_sync: list[RecordSummary] = []
+            for summary in records.values():
+                if summary.status is ScheduleStatus.PENDING:
+                    action = summary.pending_action.value if summary.pending_action else ""
+                    plan.steps.append(Step(summary.id, FINISH, f"pending {action}".strip(), version=summary.version))
+                elif summary.status is ScheduleStatus.ERROR:
+                    plan.steps.append(self._error_step(summary, now))
+                elif cloud is None:
+                    plan.unchecked.append(Unchecked(summary.id, "the schedule group could not be listed"))
+                elif summary.id in cloud and cloud[summary.id] is not None and (
+                    cloud[summary.id] == summary.eventbridge_modified
+                ):
+                    in_sync.append(summary)
+                else:
+                    plan.schedules_read += summary.id in cloud
+                    reads.append((summary.id, pool.submit(self._check, summary, summary.id in cloud)))
+            spot = self._choose(in_sync, min(self._spot_checks, len(in_sync))) if in_sync else []
+            spot_ids = {summary.id for summary in spot}
+            for summary in in_sync:
+                if summary.id in spot_ids:
+                    plan.schedules_read += 1
+                    reads.append((summary.id, pool.submit(self._check, summary, True)))
+                else:
+                    plan.steps.append(Step(summary.id, NOOP, "unchanged since applied", version=summary.version))
+            for name in sorted(set(cloud or ()) - set(records)):
+                reads.append((name, pool.submit(self._check_unrecorded, name, prune)))
+            for subject, future in reads:
+                try:
+                    plan.steps.append(future.result())
+                except Exception as exc:  # noqa: BLE001 - this schedule is reported, the run goes on
+                    logger.error("reconcile could not check %s: %s", subject, _message(exc))
+                    plan.unchecked.append(Unchecked(subject, _message(exc)))
+        return plan
+
+    def _error_step(self, summary: RecordSummary, now: str) -> Step:
+        if summary.pending_action is Action.DELETE:
+            return Step(summary.id, RETRY, "in error while deleting: retried every run", version=summary.version)
+        if summary.next_retry_at is None or summary.next_retry_at <= now:
+            return Step(summary.id, RETRY, "in error: retry due", version=summary.version)
+        return Step(summary.id, NOOP, f"in error: next retry at {summary.next_retry_at}", version=summary.version)
+
+    def _check(self, summary: RecordSummary, in_cloud: bool) -> Step:
+        """Read one live record and its schedule, and say what to do."""
+        record = self._repository.get(summary.id)
+        if record is None or record.status not in LIVE_STATUSES:
+            return Step(summary.id, NOOP, "changed since listed: its own command converges it")
+        observed = self._gateway.get(record.id) if in_cloud else None
+        step = self._classify(record, observed)
         step.version = record.version
+        if step.action == NOOP and observed is not None:
+            marker = modification_marker(observed)
+            if marker is not None and marker != record.eventbridge_modified:
+                step.learned_modified = marker
         return step
 
-    def _classify(self, record: Schedule, in_cloud: bool) -> Step:
+    def _classify(self, record: Schedule, observed: dict[str, Any] | None) -> Step:
         name = record.definition.name
-        if record.status is ScheduleStatus.PENDING:
-            return Step(record.id, FINISH, f"pending {record.pending_action.value if record.pending_action else ''}".strip(), name=name)
-        if record.status is ScheduleStatus.ERROR:
-            return Step(record.id, NOOP, "in error: " + (record.last_error or ""), name=name)
-        observed = self._gateway.get(record.id) if in_cloud else None
         if observed is None:
             if not has_fires_left(record):
                 return Step(record.id, NOOP, "complete: no fire times left", name=name)
@@ -149,9 +254,21 @@ class ScheduleReconciler:
             return Step(record.id, RESET, "changed out of band", fields=changed, name=name)
         return Step(record.id, NOOP, "in sync", name=name)
 
+    def _check_unrecorded(self, name: str, prune: bool) -> Step:
+        """A schedule in the group whose record was not among the listed ones."""
+        record = self._repository.get(name)
+        if record is not None and record.status is ScheduleStatus.DELETED:
+            return Step(name, DELETE, "record is deleted but the schedule exists", name=record.definition.name)
+        if record is not None:  # changed status since we listed: next run sees it
+            return Step(name, NOOP, f"record is {record.status.value}", name=record.definition.name)
+        return Step(name, PRUNE if prune else REPORT_ORPHAN, "in our group with no record")
+
+    # --- apply ------------------------------------------------------------------------
+
     def apply(self, plan: Plan) -> list[Outcome]:
         """Carry out the plan. One schedule's failure is reported and does not stop the
         others."""
+        self._record_markers([step for step in plan.steps if step.learned_modified])
         outcomes = []
         for step in plan.steps:
             if step.action in (NOOP, REPORT_ORPHAN):
@@ -159,19 +276,38 @@ class ScheduleReconciler:
             try:
                 outcomes.append(self._apply_step(step))
             except Exception as exc:  # noqa: BLE001 - reported per schedule, the run goes on
-                message = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
+                message = _message(exc)
                 logger.error("reconcile %s %s failed: %s", step.action, step.schedule_id, message)
                 outcomes.append(Outcome(step, False, message))
         return outcomes
 
+    def _record_markers(self, steps: list[Step]) -> None:
+        """Remember the markers of schedules read and found in sync (conditional on the
+        version read: a record changed meanwhile gets its marker when that is applied)."""
+        def note(step: Step) -> None:
+            try:
+                self._repository.note_applied(step.schedule_id, step.learned_modified or "", step.version or 0)
+            except ServiceError as exc:
+                logger.warning("marker of %s not recorded: %s", step.schedule_id, exc.message)
+
+        if steps:
+            with ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="reconcile") as pool:
+                list(pool.map(note, steps))
+
     def _apply_step(self, step: Step) -> Outcome:
         """Re-read the record first: a user may have changed it since the plan, and then
-        the plan no longer applies (their own command converges it)."""
+        the plan no longer applies (their own command converges it). Re-check after every
+        write to the cloud, as the command handler does: a change that landed meanwhile is
+        applied again, so the newest record's write is the last."""
         record = self._repository.get(step.schedule_id)
         if step.action == PRUNE:
             if record is not None:
                 return Outcome(step, True, "skipped: a record appeared since the plan")
-            return self._delete(step)
+            outcome = self._delete(step)
+            if self._repository.get(step.schedule_id) is not None:
+                self._handler.reassert(step.schedule_id)
+                return Outcome(step, True, "a record appeared meanwhile: applied it")
+            return outcome
         if step.action == DELETE:
             if record is None or record.status is not ScheduleStatus.DELETED:
                 return Outcome(step, True, "skipped: the record changed since the plan")
@@ -181,28 +317,42 @@ class ScheduleReconciler:
         if step.action == FINISH:
             settled = self._handler.converge(record)
             return Outcome(step, settled.status is not ScheduleStatus.PENDING, f"now {settled.status.value}")
+        if step.action == RETRY:
+            return self._retry(step, record)
         if record.version != step.version or record.status not in LIVE_STATUSES:
             return Outcome(step, True, "skipped: the record changed since the plan")
         arn = self._gateway.upsert(record, repair=True) if step.action == CREATE else self._gateway.update(record)
         observed = self._gateway.get(step.schedule_id)
-        converged = observed is not None and observed_spec(observed) == desired_spec(
-            self._gateway.request_for(record)
-        )
+        converged = observed is not None and self._gateway.matches(record, observed)
         description = step.reason + (f": {', '.join(step.fields)}" if step.fields else "")
-        self._repository.note_drift(record.id, [description], arn, expected_version=record.version)
+        marker = modification_marker(observed) if observed is not None and converged else None
+        if not self._repository.note_drift(record.id, [description], arn, record.version, modified=marker):
+            current = self._handler.reassert(record.id)
+            version = current.version if current is not None else "none"
+            return Outcome(step, True, f"the record changed meanwhile: applied version {version} again")
         return Outcome(step, converged, "converged" if converged else "differs after repair")
+
+    def _retry(self, step: Step, record: Schedule) -> Outcome:
+        if record.status is not ScheduleStatus.ERROR or record.version != step.version:
+            return Outcome(step, True, "skipped: the record changed since the plan")
+        # a record put in error before the pending action was kept: apply its definition
+        attempt = record if record.pending_action else record.model_copy(update={"pending_action": Action.UPDATE})
+        settled = self._handler.converge(attempt)
+        ok = settled.status is not ScheduleStatus.ERROR
+        detail = f"now {settled.status.value}" + ("" if ok else f", next retry at {settled.next_retry_at}")
+        return Outcome(step, ok, detail)
 
     def _delete(self, step: Step) -> Outcome:
         self._gateway.delete(step.schedule_id)
         gone = self._gateway.get(step.schedule_id) is None
         return Outcome(step, gone, "deleted" if gone else "still present after delete")
 
-    def run(self, prune: bool = False, dry_run: bool = False) -> dict:
+    def run(self, prune: bool = False, dry_run: bool = False) -> dict[str, Any]:
         plan = self.plan(prune=prune)
         return report(plan, [] if dry_run else self.apply(plan), dry_run)
 
 
-def report(plan: Plan, outcomes: list[Outcome], dry_run: bool = False) -> dict:
+def report(plan: Plan, outcomes: list[Outcome], dry_run: bool = False) -> dict[str, Any]:
     """The drift report: the plan's steps and counts, and what applying them did."""
     body = plan.to_dict()
     body["dry_run"] = dry_run

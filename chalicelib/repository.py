@@ -17,7 +17,8 @@ import json
 import time
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, Iterable, Protocol
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
@@ -87,6 +88,36 @@ class ChangeResult:
     def __init__(self, applied: bool, schedule: Schedule | None):
         self.applied = applied
         self.schedule = schedule
+
+
+# What the reconcile reads of each record: the fewest attributes (a Query's cost grows with
+# what it returns); pending and error records also say what they wait for.
+SUMMARY_FIELDS = ("id", "eventbridge_modified")
+WAITING_FIELDS = (*SUMMARY_FIELDS, "version", "pending_action", "next_retry_at")
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """The few fields of a schedule record the reconcile plans with."""
+
+    id: str
+    status: ScheduleStatus
+    version: int | None  # read for pending and error records only
+    pending_action: Action | None
+    eventbridge_modified: str | None
+    next_retry_at: str | None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any], status: ScheduleStatus) -> RecordSummary:
+        pending = item.get("pending_action")
+        return cls(
+            id=item["id"],
+            status=status,
+            version=int(item["version"]) if "version" in item else None,
+            pending_action=Action(pending) if pending else None,
+            eventbridge_modified=item.get("eventbridge_modified"),
+            next_retry_at=item.get("next_retry_at"),
+        )
 
 
 class Page(list):
@@ -416,24 +447,74 @@ class DynamoDBScheduleRepository:
             raise _upstream(exc) from exc
         return deleted
 
-    def note_drift(self, schedule_id: str, notes: list[str], arn: str, expected_version: int) -> bool:
-        """Remember on the record which drift was repaired, and when; only these fields are
-        written, and only if the record is still at ``expected_version``."""
+    def note_drift(
+        self, schedule_id: str, notes: list[str], arn: str, expected_version: int,
+        modified: str | None = None,
+    ) -> bool:
+        """Remember on the record which drift was repaired, and when, and the schedule's
+        modification marker after the repair; only these fields are written, and only if
+        the record is still at ``expected_version`` (False when it changed meanwhile)."""
+        values: dict[str, Any] = {
+            ":notes": notes, ":at": iso(utcnow()), ":arn": arn, ":expected": expected_version,
+        }
+        expression = "SET last_drift = :notes, last_drift_repaired_at = :at, eventbridge_arn = :arn"
+        if modified is not None:
+            expression += ", eventbridge_modified = :modified"
+            values[":modified"] = modified
+        else:
+            expression += " REMOVE eventbridge_modified"
+        return self._conditional_update(schedule_id, expression, values, expected_version)
+
+    def note_applied(self, schedule_id: str, modified: str, expected_version: int) -> bool:
+        """Record the modification marker of a schedule found to match the record at
+        ``expected_version`` (False when the record changed meanwhile)."""
+        return self._conditional_update(
+            schedule_id, "SET eventbridge_modified = :modified",
+            {":modified": modified, ":expected": expected_version}, expected_version,
+        )
+
+    def _conditional_update(
+        self, schedule_id: str, expression: str, values: dict[str, Any], expected_version: int
+    ) -> bool:
         try:
             self._table.update_item(
                 Key={"id": schedule_id},
-                UpdateExpression="SET last_drift = :notes, last_drift_repaired_at = :at, eventbridge_arn = :arn",
+                UpdateExpression=expression,
                 ConditionExpression="attribute_exists(id) AND #version = :expected",
                 ExpressionAttributeNames={"#version": "version"},
-                ExpressionAttributeValues={
-                    ":notes": notes, ":at": iso(utcnow()), ":arn": arn, ":expected": expected_version,
-                },
+                ExpressionAttributeValues={**values, ":expected": expected_version},
             )
             return True
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
-                return False  # changed meanwhile: its own command converges it
+                return False
             raise _upstream(exc) from exc
+
+    def iter_summaries(self, status: ScheduleStatus, page_size: int | None = None) -> Iterator[RecordSummary]:
+        """Every record with ``status``, reduced to what the reconcile plans with, one Query
+        a page: as large as DynamoDB returns (1 MB of records read) unless ``page_size``
+        says otherwise. The full record is read only where needed."""
+        fields = SUMMARY_FIELDS if status in (ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED) else WAITING_FIELDS
+        request: dict[str, Any] = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#s = :v",
+            "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(fields))),
+            "ExpressionAttributeNames": {"#s": "status", **{f"#p{i}": name for i, name in enumerate(fields)}},
+            "ExpressionAttributeValues": {":v": status.value},
+        }
+        if page_size:
+            request["Limit"] = page_size
+        while True:
+            try:
+                response = self._table.query(**request)
+            except ClientError as exc:
+                raise _upstream(exc) from exc
+            for item in response.get("Items", []):
+                yield RecordSummary.from_item(_plain(item), status)
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return
+            request["ExclusiveStartKey"] = start
 
     def list_by_status(
         self, status: ScheduleStatus | None, limit: int, cursor: str | None = None

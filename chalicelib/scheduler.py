@@ -34,11 +34,32 @@ def target_input(schedule_id: str) -> str:
 
 
 class SchedulerGateway(Protocol):
-    def create(self, schedule: Schedule) -> str: ...
+    def create(self, schedule: Schedule, repair: bool = False) -> str: ...
     def update(self, schedule: Schedule) -> str: ...
     def get(self, schedule_id: str) -> dict | None: ...
     def delete(self, schedule_id: str) -> None: ...
     def list_names(self) -> Iterator[str]: ...
+    def confirm(self, schedule: Schedule) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class ScheduleSummary:
+    """One entry of ListSchedules: the name and when the schedule last changed."""
+
+    name: str
+    modified: str | None
+
+
+def modification_marker(response: dict[str, Any]) -> str | None:
+    """A schedule's LastModificationDate (from GetSchedule or ListSchedules) as UTC text."""
+    moment = response.get("LastModificationDate")
+    if moment is None:
+        return None
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return str(moment)
 
 
 @dataclass(frozen=True)
@@ -135,8 +156,26 @@ class EventBridgeSchedulerGateway:
         except NotFound:
             return
 
+    def matches(self, schedule: Schedule, observed: dict[str, Any]) -> bool:
+        """Whether a GetSchedule answer is what the record asks for."""
+        return observed_spec(observed) == desired_spec(self.request_for(schedule))
+
+    def confirm(self, schedule: Schedule) -> str | None:
+        """Read the schedule back after applying ``schedule``: its modification marker when
+        the cloud holds exactly the record's definition, else None (the reconcile will then
+        read it again)."""
+        observed = self.get(schedule.id)
+        if observed is None or not self.matches(schedule, observed):
+            return None
+        return modification_marker(observed)
+
     def list_names(self) -> Iterator[str]:
         """The names of every schedule in the group, page by page."""
+        for summary in self.list_summaries():
+            yield summary.name
+
+    def list_summaries(self) -> Iterator[ScheduleSummary]:
+        """Every schedule in the group with its modification marker, 100 a page."""
         token = None
         while True:
             request: dict[str, Any] = {"GroupName": self.group_name, "MaxResults": 100}
@@ -147,7 +186,7 @@ class EventBridgeSchedulerGateway:
             except NotFound:
                 return
             for summary in response.get("Schedules", []):
-                yield summary["Name"]
+                yield ScheduleSummary(summary["Name"], modification_marker(summary))
             token = response.get("NextToken")
             if not token:
                 return

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol
 
 from chalicelib import expressions
+from chalicelib.backoff import ErrorBackoff
 from chalicelib.identity import Caller
 from chalicelib.errors import (
     AlreadyExists,
@@ -342,10 +343,17 @@ def _derived_id(created_by: str, key: str) -> str:
 class CommandHandler:
     """Converges EventBridge Scheduler to the records, one schedule per command."""
 
-    def __init__(self, repository: ScheduleRepository, gateway: SchedulerGateway, deleted_ttl_days: int = 7):
+    def __init__(
+        self,
+        repository: ScheduleRepository,
+        gateway: SchedulerGateway,
+        deleted_ttl_days: int = 7,
+        backoff: ErrorBackoff | None = None,
+    ):
         self._repository = repository
         self._gateway = gateway
         self._deleted_ttl_days = deleted_ttl_days
+        self._backoff = backoff or ErrorBackoff()
 
     def handle(self, command: ScheduleCreationRequest) -> Schedule | None:
         return self.handle_id(command.schedule_id)
@@ -359,7 +367,10 @@ class CommandHandler:
 
     def converge(self, schedule: Schedule, rounds: int = MAX_CONVERGE_ROUNDS) -> Schedule:
         """Apply the record's pending action, if any. Transient AWS failures propagate (the
-        event is retried); permanent rejections put the record in ``error``."""
+        event is retried); rejections put the record in ``error``, keeping the pending
+        action, with the time the reconcile tries it again (``chalicelib.backoff``). After
+        the write the schedule is read back once: its modification marker, stored with the
+        record, lets the reconcile skip reading it while nothing changes."""
         if schedule.pending_action is None:
             return schedule  # already applied: a redelivery
         try:
@@ -372,13 +383,29 @@ class CommandHandler:
             arn = self._apply(schedule)
         except UpstreamRejected as exc:
             logger.error("AWS rejected schedule %s: %s", schedule.id, exc.message)
-            return self._settle(schedule, ScheduleStatus.ERROR, rounds, last_error=exc.message)
+            failures, retry_at = self._backoff.next_retry(exc, schedule.error_retries, utcnow())
+            return self._settle(
+                schedule, ScheduleStatus.ERROR, rounds, last_error=exc.message,
+                pending_action=schedule.pending_action, error_retries=failures, next_retry_at=retry_at,
+            )
         status = (
             ScheduleStatus.PAUSED
             if schedule.desired_state is ScheduleState.DISABLED
             else ScheduleStatus.ACTIVE
         )
-        return self._settle(schedule, status, rounds, eventbridge_arn=arn)
+        return self._settle(
+            schedule, status, rounds, eventbridge_arn=arn, eventbridge_modified=self._marker(schedule),
+            error_retries=0, next_retry_at=None,
+        )
+
+    def _marker(self, schedule: Schedule) -> str | None:
+        """The schedule's modification marker if it now matches the record; a failed read
+        only costs the reconcile one read later."""
+        try:
+            return self._gateway.confirm(schedule)
+        except ServiceError as exc:
+            logger.warning("schedule %s applied but not read back: %s", schedule.id, exc.message)
+            return None
 
     def _apply(self, schedule: Schedule) -> str:
         if schedule.pending_action is Action.CREATE:
@@ -406,6 +433,11 @@ class CommandHandler:
             return self._repository.update(settled, expected_version=schedule.version)
         except VersionConflict:
             return self._reassert(schedule.id, rounds - 1)
+
+    def reassert(self, schedule_id: str) -> Schedule | None:
+        """Apply the current record again (after another writer's stale write to the
+        cloud may have landed last)."""
+        return self._reassert(schedule_id, MAX_CONVERGE_ROUNDS)
 
     def _reassert(self, schedule_id: str, rounds: int) -> Schedule | None:
         """The record changed while this handler wrote to EventBridge, and that write may

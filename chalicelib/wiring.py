@@ -12,6 +12,7 @@ from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import clients, names
+from chalicelib.backoff import ErrorBackoff
 from chalicelib.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -75,7 +76,12 @@ def command_handler(settings: Settings | None = None) -> CommandHandler:
     from chalicelib.service import CommandHandler
 
     settings = settings or get_settings()
-    return CommandHandler(repository(settings), gateway(settings), settings.deleted_ttl_days)
+    return CommandHandler(
+        repository(settings), gateway(settings), settings.deleted_ttl_days,
+        backoff=ErrorBackoff(
+            settings.error_retry_base_seconds, settings.error_retry_cap_seconds, settings.denied_retry_limit,
+        ),
+    )
 
 
 def target_runner(settings: Settings | None = None) -> TargetRunner:
@@ -95,7 +101,10 @@ def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
     from chalicelib.reconcile import ScheduleReconciler
 
     settings = settings or get_settings()
-    return ScheduleReconciler(repository(settings), gateway(settings), command_handler(settings))
+    return ScheduleReconciler(
+        repository(settings), gateway(settings), command_handler(settings),
+        concurrency=settings.reconcile_concurrency, spot_checks=settings.reconcile_spot_checks,
+    )
 
 
 def reset() -> None:

@@ -44,9 +44,9 @@ TABLE_ACTIONS: dict[str, list[str]] = {
 }
 GRANTS: dict[str, list[str]] = {
     API: ["logs", "table", "publish_commands"],
-    COMMAND: ["logs", "table", "schedules_write", "pass_role"],
+    COMMAND: ["logs", "table", "schedules_write", "schedules_get", "pass_role"],
     TARGET: ["logs", "table", "publish_targets"],
-    RECONCILE: ["logs", "table", "schedules_write", "schedules_read", "pass_role"],
+    RECONCILE: ["logs", "table", "schedules_write", "schedules_get", "schedules_list", "pass_role"],
 }
 
 
@@ -111,13 +111,15 @@ def _statements(names: ResourceNames, function: str) -> dict[str, list[dict]]:
                 "Resource": f"arn:aws:scheduler:*:*:schedule/{group}/*",
             }
         ],
-        "schedules_read": [
+        "schedules_get": [
             {
                 "Sid": "ReadSchedulesInGroup",
                 "Effect": "Allow",
                 "Action": "scheduler:GetSchedule",
                 "Resource": f"arn:aws:scheduler:*:*:schedule/{group}/*",
             },
+        ],
+        "schedules_list": [
             {
                 # ListSchedules has no resource type: it cannot be scoped further.
                 "Sid": "ListSchedules",

@@ -7,8 +7,8 @@ import json
 from typing import TextIO
 
 from chalicelib import wiring
-from chalicelib.reconcile import report
 from chalicelib.config import settings_for
+from chalicelib.reconcile import report
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -17,7 +17,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="converge the stage's schedules with their records and print the drift",
         description=(
             "Re-create schedules missing in the cloud, reset ones changed out of band, finish "
-            "records stuck pending, and report schedules in the group that have no record."
+            "records stuck pending, retry records in error whose retry is due, and report "
+            "schedules in the group that have no record and schedules that could not be "
+            "checked. Exit 1 when a change failed or something could not be checked."
         ),
     )
     parser.add_argument("--stage", required=True, help="the stage, e.g. dev")
@@ -39,4 +41,4 @@ def reconcile_command(args: argparse.Namespace, out: TextIO) -> int:
         for outcome in outcomes:
             mark = "ok  " if outcome.ok else "FAIL"
             print(f"{mark} {outcome.step.action} {outcome.step.schedule_id}: {outcome.detail}", file=out)
-    return 1 if failed else 0
+    return 1 if failed or plan.unchecked else 0

@@ -562,10 +562,6 @@ LOST_CONDITIONAL_WRITE = (
     "and fails against our own write: the client gets 409 although the change is stored, "
     "and no command is sent"
 )
-ERROR_NEVER_RETRIED = (
-    "reconcile: one AccessDenied puts the record in error and the reconcile never retries "
-    "error records (a deleted record's schedule lives on)"
-)
 TARGET_CLAIM = (
     "runs: a failure after the target claimed the execution leaves the claim in place; "
     "the scheduler's retry is skipped as a duplicate, so the run is lost or never recorded "
@@ -579,15 +575,6 @@ TARGET_READ_OUTSIDE_TRY = (
 # Cell id -> the gap it shows. Measured with FAULT_MATRIX=full; ``make test`` runs the cells
 # its sampling picks, each listed one a strict expected failure.
 KNOWN_GAPS: dict[str, str] = {
-    "create:scheduler.CreateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
-    "update:scheduler.UpdateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
-    "pause:scheduler.UpdateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
-    "resume:scheduler.UpdateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
-    "delete:scheduler.DeleteSchedule#0:access-denied": ERROR_NEVER_RETRIED,
-    "delete:dynamodb.TransactWriteItems#0:access-denied": ERROR_NEVER_RETRIED,
-    "command:scheduler.UpdateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
-    "command:scheduler.CreateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
-    "reconcile:scheduler.CreateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
     "target:dynamodb.PutItem#0:lost-response": TARGET_CLAIM,
     "target:dynamodb.UpdateItem#0:throttling": TARGET_CLAIM,
     "target:dynamodb.UpdateItem#0:http500": TARGET_CLAIM,
