@@ -12,7 +12,6 @@ from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import clients, names
-from chalicelib.backoff import ErrorBackoff
 from chalicelib.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -73,6 +72,7 @@ def schedule_service(settings: Settings | None = None) -> ScheduleService:
 
 
 def command_handler(settings: Settings | None = None) -> CommandHandler:
+    from chalicelib.backoff import ErrorBackoff
     from chalicelib.service import CommandHandler
 
     settings = settings or get_settings()
