@@ -10,16 +10,18 @@ The AWS error message is kept in the translated error's message.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionError as BotoConnectionError,
     EndpointConnectionError,
     NoCredentialsError,
     ParamValidationError,
     ReadTimeoutError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
 )
 
 from chalicelib import errors

@@ -47,7 +47,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import ClassVar, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -56,9 +56,9 @@ from chalicelib.errors import InvalidExpression
 
 __all__ = [
     "MAX_EXPRESSION_LENGTH",
-    "MIN_YEAR",
-    "MAX_YEAR",
     "MAX_PREVIEW_COUNT",
+    "MAX_YEAR",
+    "MIN_YEAR",
     "AtExpression",
     "CronExpression",
     "DayOfMonth",
@@ -77,7 +77,6 @@ MAX_YEAR = 2199
 MAX_PREVIEW_COUNT = 100
 
 FIELD = "schedule_expression"
-UTC = timezone.utc
 
 _MONTH_NAMES = {
     name: number

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -81,12 +81,12 @@ class ExecutionTrigger(StrEnum):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(moment: datetime) -> str:
     """UTC ISO 8601 with a Z, to the microsecond when present (sorts as text)."""
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def new_id() -> str:
@@ -100,8 +100,8 @@ def is_schedule_id(value: str) -> bool:
     return bool(_ID_PATTERN.fullmatch(value or ""))
 
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2199, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2199, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def bounded_utc(value: datetime | None) -> datetime | None:
@@ -109,9 +109,9 @@ def bounded_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     try:
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
     except OverflowError:
         value = None
     if value is None or not EARLIEST <= value <= LATEST:
@@ -197,7 +197,7 @@ class ScheduleDefinition(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ScheduleDefinition":
+    def _consistent(self) -> ScheduleDefinition:
         if self.start_date and self.end_date and self.start_date >= self.end_date:
             raise ValueError("start_date: must be before end_date")
         if self.target_type is TargetType.CUSTOM and not self.target_arn:
@@ -215,7 +215,7 @@ class ScheduleDefinition(BaseModel):
         return data
 
     @classmethod
-    def from_storage(cls, data: dict[str, Any]) -> "ScheduleDefinition":
+    def from_storage(cls, data: dict[str, Any]) -> ScheduleDefinition:
         data = dict(data)
         if isinstance(data.get("payload"), str):
             data["payload"] = json.loads(data["payload"])

@@ -15,14 +15,16 @@ import base64
 import binascii
 import json
 import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from chalicelib.aws_errors import error_code, translate
 from chalicelib.errors import (
     AlreadyExists,
     Conflict,
@@ -32,8 +34,6 @@ from chalicelib.errors import (
     ValidationError,
     VersionConflict,
 )
-from chalicelib.aws_errors import error_code, translate
-from chalicelib.names import CREATOR_INDEX, LIVE_INDEX, STATUS_INDEX
 from chalicelib.models import (
     Action,
     ExecutionOutcome,
@@ -45,6 +45,7 @@ from chalicelib.models import (
     iso,
     utcnow,
 )
+from chalicelib.names import CREATOR_INDEX, LIVE_INDEX, STATUS_INDEX
 
 EXECUTION_PREFIX = "execution#"
 MAX_CURSOR_LENGTH = 4096

@@ -18,8 +18,9 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from chalicelib.aws_errors import error_code, error_message
 from chalicelib.config import Settings

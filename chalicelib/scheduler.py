@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib import expressions
 from chalicelib.aws_errors import error_code, error_message, translate
 from chalicelib.errors import AlreadyExists, NotFound
-from chalicelib import expressions
 from chalicelib.models import Schedule, ScheduleDefinition
 from chalicelib.retry import RetryPolicy
 
@@ -57,8 +58,8 @@ def modification_marker(response: dict[str, Any]) -> str | None:
         return None
     if isinstance(moment, datetime):
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return str(moment)
 
 
@@ -111,7 +112,7 @@ class EventBridgeSchedulerGateway:
         }
         if definition.description:
             request["Description"] = definition.description
-        start = effective_start(definition, now or datetime.now(timezone.utc))
+        start = effective_start(definition, now or datetime.now(UTC))
         if start:
             request["StartDate"] = start
         if definition.end_date:
@@ -272,8 +273,8 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def _normalised_json(text: str | None) -> Any:

@@ -16,12 +16,12 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from chalicelib import expressions
 from chalicelib.backoff import ErrorBackoff
-from chalicelib.identity import Caller
 from chalicelib.errors import (
     AlreadyExists,
     Conflict,
@@ -32,6 +32,7 @@ from chalicelib.errors import (
     ValidationError,
     VersionConflict,
 )
+from chalicelib.identity import Caller
 from chalicelib.models import (
     Action,
     ExecutionOutcome,

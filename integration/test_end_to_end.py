@@ -20,17 +20,18 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from chalicelib import clients
 from chalicelib.config import resource_names, settings_for
 from ops import app_stack
+from ops import emulator as emulators
 from ops import run as local_run
 from ops.emulator import launch_ministack
 from ops.logs import LogFollower
-from ops import emulator as emulators
 
 STAGE = local_run.LOCAL_STAGE
 BUDGET_SECONDS = 180

@@ -25,7 +25,8 @@ import argparse
 import logging
 import sys
 import traceback
-from typing import Sequence, TextIO
+from collections.abc import Sequence
+from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 

@@ -13,8 +13,9 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 

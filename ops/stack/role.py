@@ -9,10 +9,10 @@ band is deleted and a managed policy attached out of band is detached.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from chalicelib import clients
-from chalicelib import names
+from chalicelib import clients, names
 from ops.stack import policies
 from ops.stack.model import Desired, FieldChange
 from ops.stack.provider import ResourceProvider, Updater

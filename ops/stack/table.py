@@ -16,7 +16,8 @@ Managed attributes, compared as plain data:
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from chalicelib import names
 from ops.stack.model import Desired, FieldChange, Observed, Unowned
