@@ -10,9 +10,10 @@ loaded on first use (chalicelib.lazy), so a cold start's ``import app`` stays ne
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from chalice import Chalice, Rate, Response
+from chalice.app import Chalice, CloudWatchEvent, Rate, Request, Response, SNSEvent
 
 from chalicelib import auth, names, observability, wiring
 from chalicelib.config import get_settings
@@ -23,6 +24,7 @@ from chalicelib.http import (
     etag,
     expected_version,
     handles_errors,
+    idempotency_key,
     int_param,
     json_object,
     only_params,
@@ -49,7 +51,7 @@ app.api.cors = auth.cors_config(_SETTINGS_AT_IMPORT) or False
 
 
 @app.middleware("http")
-def _authenticate(request, get_response):
+def _authenticate(request: Request, get_response: Callable[[Request], Response]) -> Response:
     return authenticate(request, get_response, app.routes, app.api.cors or None)
 
 
@@ -58,11 +60,11 @@ def _authenticate(request, get_response):
 
 @app.route("/api/schedules", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @handles_errors
-def create_schedule():
+def create_schedule() -> Response:
     request = app.current_request
     definition = models.parse_model(models.ScheduleDefinition, json_object(request))
     schedule = wiring.schedule_service().create(
-        definition, caller(request), request.headers.get("idempotency-key")
+        definition, caller(request), idempotency_key(request)
     )
     return Response(
         body=schedule.to_api(),
@@ -73,7 +75,7 @@ def create_schedule():
 
 @app.route("/api/schedules", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
-def list_schedules():
+def list_schedules() -> dict[str, Any]:
     request = app.current_request
     params = query(request)
     only_params(params, {"status", "created_by", "limit", "cursor"})
@@ -90,7 +92,7 @@ def list_schedules():
 
 @app.route("/api/schedules/{id}", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
-def get_schedule(id):
+def get_schedule(id: str) -> Response:
     service = wiring.schedule_service()
     schedule = service.get(schedule_id(id), caller(app.current_request))
     return Response(
@@ -101,7 +103,7 @@ def get_schedule(id):
 
 @app.route("/api/schedules/{id}", methods=["PUT"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @handles_errors
-def update_schedule(id):
+def update_schedule(id: str) -> Response:
     request = app.current_request
     definition = models.parse_model(models.ScheduleDefinition, json_object(request))
     schedule = wiring.schedule_service().update(
@@ -112,7 +114,7 @@ def update_schedule(id):
 
 @app.route("/api/schedules/{id}/pause", methods=["POST"], authorizer=AUTHORIZER)
 @handles_errors
-def pause_schedule(id):
+def pause_schedule(id: str) -> Response:
     request = app.current_request
     schedule = wiring.schedule_service().pause(schedule_id(id), caller(request), expected_version(request))
     return Response(body=schedule.to_api(), status_code=202)
@@ -120,7 +122,7 @@ def pause_schedule(id):
 
 @app.route("/api/schedules/{id}/resume", methods=["POST"], authorizer=AUTHORIZER)
 @handles_errors
-def resume_schedule(id):
+def resume_schedule(id: str) -> Response:
     request = app.current_request
     schedule = wiring.schedule_service().resume(schedule_id(id), caller(request), expected_version(request))
     return Response(body=schedule.to_api(), status_code=202)
@@ -128,7 +130,7 @@ def resume_schedule(id):
 
 @app.route("/api/schedules/{id}", methods=["DELETE"], authorizer=AUTHORIZER)
 @handles_errors
-def delete_schedule(id):
+def delete_schedule(id: str) -> Response:
     request = app.current_request
     schedule = wiring.schedule_service().delete(schedule_id(id), caller(request), expected_version(request))
     return Response(body=schedule.to_api(), status_code=202)
@@ -136,7 +138,7 @@ def delete_schedule(id):
 
 @app.route("/api/schedules/{id}/executions", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
-def list_executions(id):
+def list_executions(id: str) -> dict[str, Any]:
     request = app.current_request
     params = query(request)
     only_params(params, {"limit", "cursor"})
@@ -152,7 +154,7 @@ def list_executions(id):
 
 @app.route("/api/expressions/preview", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @handles_errors
-def preview_expression():
+def preview_expression() -> dict[str, Any]:
     request = models.parse_model(models.PreviewRequest, json_object(app.current_request))
     return expressions.preview(
         request.schedule_expression,
@@ -168,7 +170,7 @@ def preview_expression():
 
 
 @app.on_sns_message(topic=_SETTINGS_AT_IMPORT.creation_topic_name, name=names.SCHEDULE_COMMAND)
-def schedule_command(event):
+def schedule_command(event: SNSEvent) -> dict[str, Any]:
     """Apply one command. A message that does not parse is logged and dropped (retrying
     cannot fix it); a transient AWS failure raises so Lambda retries the event."""
     try:
@@ -187,7 +189,7 @@ def schedule_command(event):
 
 
 @app.lambda_function(name=names.SCHEDULE_TARGET)
-def schedule_target(event, context):
+def schedule_target(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Invoked by EventBridge Scheduler when a schedule fires."""
     return wiring.target_runner().run(event)
 
@@ -196,7 +198,7 @@ def schedule_target(event, context):
 
 
 @app.schedule(Rate(_SETTINGS_AT_IMPORT.reconcile_interval_minutes, unit=Rate.MINUTES), name=names.RECONCILE)
-def reconcile(event):
+def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
     """Repair schedules that drifted from their records; orphans are only reported."""
     return wiring.reconciler().run(prune=False)
 

@@ -74,7 +74,8 @@ DENIED_CODES = frozenset(
 def error_code(exc: BaseException) -> str | None:
     """The AWS error code of a botocore ``ClientError`` (None for anything else)."""
     if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code")
+        code: str | None = exc.response.get("Error", {}).get("Code")
+        return code
     return None
 
 
@@ -86,7 +87,8 @@ def error_message(exc: BaseException) -> str:
 
 def http_status(exc: BaseException) -> int | None:
     if isinstance(exc, ClientError):
-        return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        status: int | None = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return status
     return None
 
 

@@ -15,7 +15,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import ErrorDetails
 
 from chalicelib import expressions
 from chalicelib.errors import InvalidExpression, PayloadTooLarge, ValidationError
@@ -373,7 +374,10 @@ class ExecutionRecord(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-def parse_model(model: type[BaseModel], data: Any, context: dict | None = None):
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:
     """Validate ``data`` into ``model``; every problem becomes one ValidationError message
     that names the field and the rule."""
     try:
@@ -382,7 +386,7 @@ def parse_model(model: type[BaseModel], data: Any, context: dict | None = None):
         raise ValidationError("; ".join(_describe(error) for error in exc.errors())) from None
 
 
-def _describe(error: dict) -> str:
+def _describe(error: ErrorDetails) -> str:
     location = ".".join(str(part) for part in error.get("loc", ()))
     kind = error.get("type", "")
     message = error.get("msg", "invalid")

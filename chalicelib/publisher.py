@@ -27,7 +27,7 @@ class AwsPublisher:
             attributes={"action": command.action.value},
         )
 
-    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict | None = None) -> None:
+    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict[str, Any] | None = None) -> None:
         body = message_json(message)
         service = target_arn.split(":")[2] if target_arn.count(":") >= 5 else ""
         try:

@@ -121,10 +121,10 @@ class RecordSummary:
         )
 
 
-class Page(list):
+class Page(list[Any]):
     """A page of results plus the cursor of the next page (None on the last)."""
 
-    def __init__(self, items: Iterable = (), cursor: str | None = None):
+    def __init__(self, items: Iterable[Any] = (), cursor: str | None = None):
         super().__init__(items)
         self.cursor = cursor
 
@@ -156,6 +156,14 @@ class ScheduleRepository(Protocol):
     def start_execution(self, record: ExecutionRecord, ttl_days: int) -> bool: ...
     def finish_execution(self, record: ExecutionRecord) -> None: ...
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page: ...
+    # What the reconciler reads and writes besides the service's calls.
+    def iter_summaries(self, status: ScheduleStatus, page_size: int | None = None) -> Iterator[RecordSummary]: ...
+    def iter_by_status(self, status: ScheduleStatus) -> Iterable[Schedule]: ...
+    def note_drift(
+        self, schedule_id: str, notes: list[str], arn: str, expected_version: int,
+        modified: str | None = None,
+    ) -> bool: ...
+    def note_applied(self, schedule_id: str, modified: str, expected_version: int) -> bool: ...
 
 
 def encode_cursor(state: Any) -> str:
@@ -671,9 +679,9 @@ class DynamoDBScheduleRepository:
         key: str,
         value: str,
         limit: int,
-        start: dict | None,
+        start: dict[str, Any] | None,
         status: ScheduleStatus | None = None,
-    ) -> tuple[list[dict], dict | None]:
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """Up to ``limit`` items newest first, and the key to continue from (None when
         nothing is left: one item more than asked for is read to know)."""
         want = limit + 1
@@ -694,7 +702,7 @@ class DynamoDBScheduleRepository:
             else:
                 request["FilterExpression"] = "#s = :status"
                 request["ExpressionAttributeValues"][":status"] = status.value
-        items: list[dict] = []
+        items: list[dict[str, Any]] = []
         try:
             while True:
                 if start:
@@ -741,7 +749,7 @@ class DynamoDBScheduleRepository:
             request["ExpressionAttributeValues"].update(values)
         start = _start_key(decode_cursor(cursor), key) if cursor else None
         want = limit + 1 if limit >= LOOKAHEAD_MIN_LIMIT else limit
-        items: list[dict] = []
+        items: list[dict[str, Any]] = []
         try:
             while True:
                 if start:
@@ -785,7 +793,7 @@ class DynamoDBScheduleRepository:
         return Schedule.model_validate(data)
 
 
-_RECORD_FIELDS = tuple(Schedule.model_fields) + ("record_type", "owner", "live")
+_RECORD_FIELDS = (*Schedule.model_fields, "record_type", "owner", "live")
 _DESERIALIZER = TypeDeserializer()
 
 
@@ -820,7 +828,7 @@ def _upstream(exc: Exception) -> ServiceError:
     return error
 
 
-def _start_key(value: Any, key: str) -> dict:
+def _start_key(value: Any, key: str) -> dict[str, Any]:
     """A decoded cursor position, checked: exactly the index's key attributes, as text."""
     expected = {"id", key, "created_date"}
     if not isinstance(value, dict) or set(value) != expected or not all(
@@ -830,6 +838,6 @@ def _start_key(value: Any, key: str) -> dict:
     return value
 
 
-def _index_key(item: dict, key: str) -> dict:
+def _index_key(item: dict[str, Any], key: str) -> dict[str, Any]:
     return {"id": item["id"], key: item[key], "created_date": item["created_date"]}
 

@@ -99,7 +99,7 @@ def retry_on(
 ) -> RetryPolicy:
     """A bounded retry policy: ``retry_on(is_conflict, 15, 2.0).call(fn, **kwargs)``."""
     return RetryPolicy(
-        name=name or getattr(predicate, "__name__", "retry"),
+        name=name or str(getattr(predicate, "__name__", "retry")),
         predicate=predicate,
         attempts=max(1, attempts),
         delay=max(0.0, delay),

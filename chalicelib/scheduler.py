@@ -37,10 +37,15 @@ def target_input(schedule_id: str) -> str:
 class SchedulerGateway(Protocol):
     def create(self, schedule: Schedule, repair: bool = False) -> str: ...
     def update(self, schedule: Schedule) -> str: ...
-    def get(self, schedule_id: str) -> dict | None: ...
+    def get(self, schedule_id: str) -> dict[str, Any] | None: ...
     def delete(self, schedule_id: str) -> None: ...
     def list_names(self) -> Iterator[str]: ...
     def confirm(self, schedule: Schedule) -> str | None: ...
+    # What the reconciler calls besides the service's calls.
+    def request_for(self, schedule: Schedule, now: datetime | None = None) -> dict[str, Any]: ...
+    def upsert(self, schedule: Schedule, repair: bool = False) -> str: ...
+    def matches(self, schedule: Schedule, observed: dict[str, Any]) -> bool: ...
+    def list_summaries(self) -> Iterator[ScheduleSummary]: ...
 
 
 @dataclass(frozen=True)
@@ -129,14 +134,16 @@ class EventBridgeSchedulerGateway:
         request["ClientToken"] = f"{schedule.id}-v{schedule.version}"
         if repair:
             request["ClientToken"] += f"-r{time.time_ns() // 1_000_000}"
-        return self._call("create_schedule", request, self._role_retry)["ScheduleArn"]
+        arn: str = self._call("create_schedule", request, self._role_retry)["ScheduleArn"]
+        return arn
 
     def update(self, schedule: Schedule) -> str:
         """Replace the whole definition (UpdateSchedule resets what it is not sent). A
         repeated update is harmless, so no ClientToken is derived: a reused token could be
         answered with an earlier result instead of applying this one."""
         request = self.request_for(schedule)
-        return self._call("update_schedule", request, self._role_retry)["ScheduleArn"]
+        arn: str = self._call("update_schedule", request, self._role_retry)["ScheduleArn"]
+        return arn
 
     def upsert(self, schedule: Schedule, repair: bool = False) -> str:
         try:
@@ -144,7 +151,7 @@ class EventBridgeSchedulerGateway:
         except AlreadyExists:
             return self.update(schedule)
 
-    def get(self, schedule_id: str) -> dict | None:
+    def get(self, schedule_id: str) -> dict[str, Any] | None:
         try:
             return self._call("get_schedule", {"Name": schedule_id, "GroupName": self.group_name})
         except NotFound:
@@ -192,7 +199,7 @@ class EventBridgeSchedulerGateway:
             if not token:
                 return
 
-    def _call(self, operation: str, request: dict, retry: RetryPolicy | None = None) -> dict:
+    def _call(self, operation: str, request: dict[str, Any], retry: RetryPolicy | None = None) -> dict[str, Any]:
         method = getattr(self._client, operation)
         try:
             return retry.call(method, **request) if retry else method(**request)
@@ -230,7 +237,7 @@ def effective_start(definition: ScheduleDefinition, now: datetime) -> datetime |
 DEFAULT_RETRY_POLICY = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
 
 
-def observed_spec(response: dict) -> dict[str, Any]:
+def observed_spec(response: dict[str, Any]) -> dict[str, Any]:
     """The parts of a GetSchedule answer that we set, normalised for comparison. StartDate
     is left out: once passed it is sent moved (see ``effective_start``), not as stored."""
     target = response.get("Target", {})
@@ -250,7 +257,7 @@ def observed_spec(response: dict) -> dict[str, Any]:
     }
 
 
-def desired_spec(request: dict) -> dict[str, Any]:
+def desired_spec(request: dict[str, Any]) -> dict[str, Any]:
     """The same normalised view of a request built by ``request_for``."""
     window = request["FlexibleTimeWindow"]
     return {
