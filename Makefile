@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAGE ?= dev
 
-.PHONY: venv ministack-venv test unit integration clean bench
+.PHONY: venv ministack-venv lint test unit integration clean bench
 
 venv: $(VENV)/.installed
 
@@ -22,7 +22,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-test: venv ministack-venv
+# ruff, then mypy (strict on app.py, chalicelib/ and ops/); both configured in pyproject.toml.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: venv ministack-venv lint
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest integration
 

@@ -87,7 +87,7 @@ def function_logs(outputs: app_stack.AppOutputs) -> str:
     groups = {f"/aws/lambda/{name}": short for short, name in outputs.functions.items()}
     try:
         LogFollower(clients.client("logs", settings_for(STAGE)), groups, out=text, since_ms=0).poll()
-    except Exception as exc:  # diagnostics must not hide the failure
+    except Exception as exc:  # noqa: BLE001 - diagnostics must not hide the failure
         text.write(f"(could not read the logs: {exc})")
     return text.getvalue()
 
@@ -249,5 +249,5 @@ def test_schedule_created_over_http_fires_and_publishes_its_web_action(endpoint_
         if not torn_down:
             try:
                 local_run.tear_down(STAGE, log, state)
-            except Exception as exc:  # the test already failed; say so, keep its error
+            except Exception as exc:  # noqa: BLE001 - the test already failed; say so, keep its error
                 print(f"tear down failed: {exc}\n{log.getvalue()}")

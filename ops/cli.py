@@ -72,6 +72,6 @@ def main(
     except (DeployError, ClientError, BotoCoreError) as exc:
         print(f"error: {exc}", file=err)
         return EXIT_FAILED
-    except Exception:  # an unexpected failure: show where, exit non-zero
+    except Exception:  # noqa: BLE001 - an unexpected failure: show where, exit non-zero
         traceback.print_exc(file=err)
         return EXIT_FAILED

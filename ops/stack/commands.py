@@ -12,7 +12,7 @@ from ops.stack.engine import Outcome, Result, Stack
 from ops.stack.model import Plan, Unowned
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``stack`` command and its subcommands to the top-level parser."""
     stack = commands.add_parser(
         "stack",

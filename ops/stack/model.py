@@ -10,7 +10,7 @@ plan prints before anything changes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Absent:
     name: str
 
 
-ReadResult = Union[Observed, Unowned, Absent]
+ReadResult = Observed | Unowned | Absent
 
 
 @dataclass(frozen=True)
