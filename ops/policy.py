@@ -284,7 +284,7 @@ def write_if_changed(stage: str, directory: Path = CHALICE_DIR) -> list[Path]:
     return changed
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "policy",
         help="print the stage's IAM policies, or write them and its Chalice config",
