@@ -81,7 +81,9 @@ def list_schedules():
 def get_schedule(id):
     service = wiring.schedule_service()
     schedule = service.get(schedule_id(id))
-    return schedule.to_api(next_fires=service.next_fire_times(schedule))
+    body = schedule.to_api(next_fires=service.next_fire_times(schedule))
+    body.update(wiring.timeline_service().summary(schedule))
+    return body
 
 
 @app.route("/api/schedules/{id}", methods=["PUT"], content_types=["application/json", "text/plain"])
@@ -130,6 +132,35 @@ def list_executions(id):
     return {"items": [record.to_api() for record in page], "next_cursor": page.cursor}
 
 
+@app.route("/api/schedules/{id}/run", methods=["POST"])
+@handles_errors
+def run_schedule_now(id):
+    request = app.current_request
+    run = wiring.run_now_service().run(schedule_id(id), caller(request), request.headers.get("idempotency-key"))
+    return Response(body=run, status_code=202, headers={"Content-Type": "application/json"})
+
+
+@app.route("/api/schedules/{id}/history", methods=["GET"])
+@handles_errors
+def schedule_history(id):
+    params = query(app.current_request)
+    only_params(params, {"limit", "cursor"})
+    schedule = wiring.schedule_service().get(schedule_id(id))
+    page = wiring.activity(get_settings()).list_history(
+        schedule.id, int_param(params, "limit", 50, 1, MAX_LIST_LIMIT), params.get("cursor")
+    )
+    return {"items": list(page), "next_cursor": page.cursor}
+
+
+@app.route("/api/schedules/{id}/timeline", methods=["GET"])
+@handles_errors
+def schedule_timeline(id):
+    params = query(app.current_request)
+    only_params(params, {"from", "to", "cursor"})
+    schedule = wiring.schedule_service().get(schedule_id(id))
+    return wiring.timeline_service().timeline(schedule, params.get("from"), params.get("to"), params.get("cursor"))
+
+
 # --- expressions ---------------------------------------------------------------------
 
 
@@ -170,6 +201,17 @@ def schedule_command(event):
 def schedule_target(event, context):
     """Invoked by EventBridge Scheduler when a schedule fires."""
     return wiring.target_runner().run(event)
+
+
+# --- the periodic alert sweep -------------------------------------------------------
+
+
+@app.schedule(Rate(_SETTINGS_AT_IMPORT.alert_sweep_interval_minutes, unit=Rate.MINUTES), name=names.ALERT_SWEEP)
+def alert_sweep(event):
+    """Publish one alert per missed, late or failed slot (see chalicelib.alerts)."""
+    report = wiring.alert_sweep().run()
+    app.log.info("alert sweep: %s", json.dumps(report.to_dict()))
+    return report.to_dict()
 
 
 # --- the periodic reconcile ----------------------------------------------------------

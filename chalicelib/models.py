@@ -128,6 +128,21 @@ class RetryPolicy(BaseModel):
     maximum_retry_attempts: int = Field(185, ge=0, le=185)
 
 
+class AlertSettings(BaseModel):
+    """When the alert sweep tells the notifications topic about a schedule, and when it
+    pauses one that keeps failing (``null`` turns a rule off)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    on_missed: bool = True
+    on_late: bool = False
+    after_failures: int | None = Field(1, ge=1, le=1000)
+    pause_after_failures: int | None = Field(None, ge=1, le=1000)
+
+
+DEFAULT_ALERTS = AlertSettings()
+
+
 class ScheduleDefinition(BaseModel):
     """The HTTP request body that defines a schedule."""
 
@@ -146,6 +161,7 @@ class ScheduleDefinition(BaseModel):
     retry_policy: RetryPolicy | None = None
     action_after_completion: ActionAfterCompletion = ActionAfterCompletion.NONE
     state: ScheduleState = ScheduleState.ENABLED
+    alerts: AlertSettings | None = None
 
     @field_validator("name")
     @classmethod
@@ -293,6 +309,22 @@ class ExecutionSummary(BaseModel):
     last_outcome: ExecutionOutcome | None = None
 
 
+class LastChange(BaseModel):
+    """The change the API last wrote on a record: who asked for what, when, at which
+    version. The command handler turns it into a history entry when it settles that
+    version, so the API's write path makes no extra call for the history."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    action: str
+    by: str
+    at: str
+    version: int
+    fields: list[str] = Field(default_factory=list)
+    reason: str | None = None
+    previous_state: ScheduleState | None = None
+
+
 class Schedule(BaseModel):
     """The stored record of one schedule."""
 
@@ -313,6 +345,7 @@ class Schedule(BaseModel):
     executions: ExecutionSummary = Field(default_factory=ExecutionSummary)
     last_drift: list[str] = Field(default_factory=list)
     last_drift_repaired_at: str | None = None
+    last_change: LastChange | None = None
 
     @property
     def desired_state(self) -> ScheduleState:

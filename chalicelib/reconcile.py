@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from chalicelib import expressions
+from chalicelib.activity import ActivityStore
 from chalicelib.errors import ServiceError
 from chalicelib.models import Schedule, ScheduleStatus, utcnow
 from chalicelib.repository import DynamoDBScheduleRepository
@@ -33,6 +34,7 @@ DELETE = "delete"  # the record says deleted
 REPORT_ORPHAN = "orphan"  # no record: reported
 PRUNE = "prune"  # no record: deleted (with --prune)
 
+RECONCILER = "rez-agent:reconcile"  # who repairs drift, in the history
 LIVE_STATUSES = (ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED)
 
 
@@ -103,10 +105,12 @@ class ScheduleReconciler:
         repository: DynamoDBScheduleRepository,
         gateway: EventBridgeSchedulerGateway,
         handler: CommandHandler,
+        activity: ActivityStore | None = None,
     ):
         self._repository = repository
         self._gateway = gateway
         self._handler = handler
+        self._activity = activity
 
     def plan(self, prune: bool = False) -> Plan:
         cloud = set(self._gateway.list_names())
@@ -190,6 +194,8 @@ class ScheduleReconciler:
         )
         description = step.reason + (f": {', '.join(step.fields)}" if step.fields else "")
         self._repository.note_drift(record.id, [description], arn, expected_version=record.version)
+        if self._activity is not None:
+            self._activity.record_repair(record, step.fields or [step.action], description, by=RECONCILER)
         return Outcome(step, converged, "converged" if converged else "differs after repair")
 
     def _delete(self, step: Step) -> Outcome:

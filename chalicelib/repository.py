@@ -322,6 +322,10 @@ class DynamoDBScheduleRepository:
         )
         return Page([ExecutionRecord.model_validate(item) for item in page], page.cursor)
 
+    def list_partition(self, partition: str, limit: int, cursor: str | None = None) -> Page:
+        """Raw items of one ``status`` partition, newest first (history entries)."""
+        return self._query_page(STATUS_INDEX, "status", partition, limit, cursor, raw=True)
+
     # --- internals ----------------------------------------------------------------
 
     def _query_page(

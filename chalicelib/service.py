@@ -34,6 +34,8 @@ from chalicelib.models import (
     Action,
     ExecutionOutcome,
     ExecutionRecord,
+    ExecutionTrigger,
+    LastChange,
     Schedule,
     ScheduleCreationRequest,
     ScheduleDefinition,
@@ -103,6 +105,7 @@ class ScheduleService:
             created_date=now,
             updated_date=now,
             idempotency_key=idempotency_key,
+            last_change=LastChange(action=Action.CREATE.value, by=created_by, at=now, version=1),
         )
         try:
             self._repository.create(schedule)
@@ -147,10 +150,14 @@ class ScheduleService:
             lambda _current: definition, current,
         )
 
-    def pause(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
+    def pause(
+        self, schedule_id: str, caller: Caller, expected_version: int | None = None,
+        reason: str | None = None,
+    ) -> Schedule:
         return self._change(
             schedule_id, Action.PAUSE, caller, expected_version,
             lambda definition: definition.model_copy(update={"state": ScheduleState.DISABLED}),
+            reason=reason,
         )
 
     def resume(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
@@ -200,6 +207,7 @@ class ScheduleService:
         expected_version: int | None,
         new_definition: Callable[[ScheduleDefinition], ScheduleDefinition],
         current: Schedule | None = None,
+        reason: str | None = None,
     ) -> Schedule:
         current = current or self.get(schedule_id)
         if current.status is ScheduleStatus.DELETED or current.pending_action is Action.DELETE:
@@ -208,14 +216,21 @@ class ScheduleService:
             raise VersionConflict(
                 f"schedule {schedule_id} is at version {current.version}, not {expected_version}"
             )
+        definition = new_definition(current.definition)
+        now = iso(utcnow())
         changed = current.model_copy(
             update={
-                "definition": new_definition(current.definition),
+                "definition": definition,
                 "status": ScheduleStatus.PENDING,
                 "pending_action": action,
                 "last_error": None,
                 "version": current.version + 1,
-                "updated_date": iso(utcnow()),
+                "updated_date": now,
+                "last_change": LastChange(
+                    action=action.value, by=caller.principal, at=now, version=current.version + 1,
+                    fields=changed_fields(current.definition, definition), reason=reason,
+                    previous_state=current.definition.state,
+                ),
             }
         )
         stored = self._repository.update(changed, expected_version=current.version)
@@ -271,18 +286,36 @@ class ScheduleService:
             )
 
 
+def changed_fields(before: ScheduleDefinition, after: ScheduleDefinition) -> list[str]:
+    """The definition's fields that differ, by name."""
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return sorted(key for key in new if old.get(key) != new.get(key))
+
+
 def _derived_id(created_by: str, key: str) -> str:
     digest = hashlib.sha256(f"{created_by}\n{key}".encode()).hexdigest()
     return str(uuid.UUID(digest[:32], version=4))
 
 
+class ChangeRecorder(Protocol):
+    """Where the command handler notes what it settled (chalicelib.activity)."""
+
+    def record_change(self, schedule: Schedule, expires_at: int | None = None) -> bool: ...
+    def watch(self, schedule_id: str, now: datetime) -> None: ...
+    def unwatch(self, schedule_id: str) -> None: ...
+
+
 class CommandHandler:
     """Converges EventBridge Scheduler to the records, one schedule per command."""
 
-    def __init__(self, repository: ScheduleRepository, gateway: SchedulerGateway, deleted_ttl_days: int = 7):
+    def __init__(
+        self, repository: ScheduleRepository, gateway: SchedulerGateway, deleted_ttl_days: int = 7,
+        recorder: ChangeRecorder | None = None,
+    ):
         self._repository = repository
         self._gateway = gateway
         self._deleted_ttl_days = deleted_ttl_days
+        self._recorder = recorder
 
     def handle(self, command: ScheduleCreationRequest) -> Schedule | None:
         return self.handle_id(command.schedule_id)
@@ -302,6 +335,7 @@ class CommandHandler:
         try:
             if schedule.pending_action is Action.DELETE:
                 self._gateway.delete(schedule.id)
+                self._note(schedule, ScheduleStatus.DELETED)
                 try:
                     return self._repository.mark_deleted(schedule, self._deleted_ttl_days)
                 except VersionConflict:
@@ -315,7 +349,23 @@ class CommandHandler:
             if schedule.desired_state is ScheduleState.DISABLED
             else ScheduleStatus.ACTIVE
         )
+        self._note(schedule, status)
         return self._settle(schedule, status, rounds, eventbridge_arn=arn)
+
+    def _note(self, schedule: Schedule, status: ScheduleStatus) -> None:
+        """Before the record settles (a failure here retries the command): the history entry
+        of the change being applied, and the alert sweep's watch of an active schedule.
+        Both writes are idempotent."""
+        if self._recorder is None:
+            return
+        change = schedule.last_change
+        if change is not None and change.version == schedule.version:
+            expires = int(time.time()) + self._deleted_ttl_days * 86400 if status is ScheduleStatus.DELETED else None
+            self._recorder.record_change(schedule, expires_at=expires)
+        if status is ScheduleStatus.ACTIVE:
+            self._recorder.watch(schedule.id, utcnow())
+        else:
+            self._recorder.unwatch(schedule.id)
 
     def _apply(self, schedule: Schedule) -> str:
         if schedule.pending_action is Action.CREATE:
@@ -392,6 +442,7 @@ class TargetRunner:
             scheduled_time=invocation["scheduled_time"],
             started_at=iso(utcnow()),
             attempt=invocation["attempt"],
+            trigger=invocation["trigger"],
         )
         if not self._repository.start_execution(record, self._execution_ttl_days):
             logger.info("execution %s already recorded; skipping", record.execution_id)
@@ -452,6 +503,7 @@ def parse_invocation(event: dict[str, Any]) -> dict[str, Any]:
         "scheduled_time": scheduled_time,
         "execution_id": execution_id,
         "attempt": attempt,
+        "trigger": ExecutionTrigger.MANUAL if event.get("trigger") == "manual" else ExecutionTrigger.SCHEDULED,
     }
 
 
@@ -464,6 +516,7 @@ def _dispatch_message(schedule: Schedule, record: ExecutionRecord) -> dict[str, 
         "scheduled_time": record.scheduled_time,
         "execution_id": record.execution_id,
         "attempt": record.attempt,
+        "trigger": record.trigger.value,
     }
 
 

@@ -9,13 +9,17 @@ from __future__ import annotations
 from functools import lru_cache, partial
 
 from chalicelib import clients, names
+from chalicelib.activity import ActivityStore
+from chalicelib.alerts import AlertSweep
 from chalicelib.config import Settings, get_settings
 from chalicelib.publisher import AwsPublisher
 from chalicelib.reconcile import ScheduleReconciler
 from chalicelib.retry import role_propagation_retry
+from chalicelib.run_now import LambdaTargetInvoker, RunNowService
 from chalicelib.repository import DynamoDBScheduleRepository
 from chalicelib.scheduler import EventBridgeSchedulerGateway, Target
 from chalicelib.service import CommandHandler, ScheduleService, TargetRunner
+from chalicelib.timeline import TimelineService
 
 
 
@@ -34,10 +38,21 @@ def publisher(settings: Settings) -> AwsPublisher:
 
 
 @lru_cache(maxsize=8)
-def gateway(settings: Settings) -> EventBridgeSchedulerGateway:
-    function_arn = settings.target_function_arn or clients.function_arn(
+def activity(settings: Settings) -> ActivityStore:
+    table = clients.resource("dynamodb", settings).Table(settings.table_name)
+    return ActivityStore(repository(settings), table, history_ttl_days=settings.history_ttl_days)
+
+
+def target_function_arn(settings: Settings) -> str:
+    """The stage's target function: what EventBridge Scheduler and run-now invoke."""
+    return settings.target_function_arn or clients.function_arn(
         settings.names.function(names.SCHEDULE_TARGET), settings
     )
+
+
+@lru_cache(maxsize=8)
+def gateway(settings: Settings) -> EventBridgeSchedulerGateway:
+    function_arn = target_function_arn(settings)
     return EventBridgeSchedulerGateway(
         clients.client("scheduler", settings),
         group_name=settings.schedule_group_name,
@@ -58,7 +73,9 @@ def schedule_service(settings: Settings | None = None) -> ScheduleService:
 
 def command_handler(settings: Settings | None = None) -> CommandHandler:
     settings = settings or get_settings()
-    return CommandHandler(repository(settings), gateway(settings), settings.deleted_ttl_days)
+    return CommandHandler(
+        repository(settings), gateway(settings), settings.deleted_ttl_days, recorder=activity(settings)
+    )
 
 
 def target_runner(settings: Settings | None = None) -> TargetRunner:
@@ -74,12 +91,40 @@ def target_runner(settings: Settings | None = None) -> TargetRunner:
 
 def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
     settings = settings or get_settings()
-    return ScheduleReconciler(repository(settings), gateway(settings), command_handler(settings))
+    return ScheduleReconciler(
+        repository(settings), gateway(settings), command_handler(settings), activity=activity(settings)
+    )
+
+
+def timeline_service(settings: Settings | None = None) -> TimelineService:
+    settings = settings or get_settings()
+    return TimelineService(activity(settings), grace_seconds=settings.late_grace_seconds)
+
+
+def run_now_service(settings: Settings | None = None) -> RunNowService:
+    settings = settings or get_settings()
+    invoker = LambdaTargetInvoker(
+        client_for=partial(_client, "lambda", settings=settings),
+        function_arn=partial(target_function_arn, settings),
+    )
+    return RunNowService(repository(settings), activity(settings), invoker)
+
+
+def alert_sweep(settings: Settings | None = None) -> AlertSweep:
+    settings = settings or get_settings()
+    return AlertSweep(
+        repository(settings),
+        activity(settings),
+        publisher(settings),
+        notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
+        pauser=schedule_service(settings),
+        grace_seconds=settings.late_grace_seconds,
+    )
 
 
 def reset() -> None:
     """Forget every built object (tests call it with clients.reset())."""
-    for cached in (repository, publisher, gateway):
+    for cached in (repository, publisher, gateway, activity):
         cached.cache_clear()
 
 
