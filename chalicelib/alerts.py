@@ -103,7 +103,7 @@ class AlertSweep:
         notifications_topic_arn: Callable[[], str],
         pauser: Pauser,
         grace_seconds: int = 120,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] | None = None,
     ):
         self._repository = repository
         self._activity = activity
@@ -111,7 +111,7 @@ class AlertSweep:
         self._topic_arn = notifications_topic_arn
         self._pauser = pauser
         self._grace = timedelta(seconds=grace_seconds)
-        self._clock = clock
+        self._clock: Callable[[], datetime] = clock or (lambda: utcnow())
 
     def run(self) -> SweepReport:
         now = self._clock()

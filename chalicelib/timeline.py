@@ -135,10 +135,10 @@ class TimelineService:
     """The timeline, the history-backed states and the record's health."""
 
     def __init__(self, activity: ActivityStore, grace_seconds: int = 120,
-                 clock: Callable[[], datetime] = utcnow):
+                 clock: Callable[[], datetime] | None = None):
         self._activity = activity
         self._grace = timedelta(seconds=grace_seconds)
-        self._clock = clock
+        self._clock: Callable[[], datetime] = clock or (lambda: utcnow())
 
     def timeline(self, schedule: Schedule, start: str | None, end: str | None,
                  cursor: str | None = None) -> dict[str, Any]:
