@@ -63,6 +63,10 @@ def state_after(schedule: Schedule, action: str) -> str:
     return DELETED_STATE if action == "delete" else schedule.definition.state.value
 
 
+class AlertInFlight(Exception):
+    """Another sweep holds the claim on this alert and has not published it yet."""
+
+
 class ActivityStore:
     """History entries, alert watches and alert markers in the schedules table."""
 
@@ -264,8 +268,8 @@ class ActivityStore:
     def claim_alert(self, schedule_id: str, slot: str, kind: str, now: datetime,
                     claim_seconds: int, ttl_days: int) -> str | None:
         """Claim the right to publish one alert: a token, or None when the alert was
-        published already or another sweep is publishing it now. A claim whose publish
-        failed (released, or expired with its sweep) is claimed again."""
+        published already. ``AlertInFlight`` when another sweep holds the claim now. A claim
+        whose publish failed (released, or expired with its sweep) is claimed again."""
         token = str(uuid.uuid4())
         try:
             self._table.put_item(
@@ -285,9 +289,17 @@ class ActivityStore:
             )
             return token
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return None
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise _upstream(exc) from exc
+        try:
+            marker = self._table.get_item(
+                Key={"id": alert_marker_id(schedule_id, slot, kind)}, ConsistentRead=True
+            ).get("Item")
+        except ClientError as exc:
             raise _upstream(exc) from exc
+        if marker is not None and not marker.get("published"):
+            raise AlertInFlight(f"alert {kind} of {schedule_id} at {slot} is being published")
+        return None
 
     def settle_alert(self, schedule_id: str, slot: str, kind: str, token: str, published: bool) -> None:
         """Mark a claimed alert published, or release the claim so the next sweep retries."""

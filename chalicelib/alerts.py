@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol
 
-from chalicelib.activity import ActivityStore
+from chalicelib.activity import ActivityStore, AlertInFlight
 from chalicelib.errors import Conflict, ServiceError
 from chalicelib.identity import Caller
 from chalicelib.models import (
@@ -169,8 +169,8 @@ class AlertSweep:
                 elif event.state in (SUCCEEDED, LATE):
                     failures = 0
                 reached = event.time
-        except _PublishFailed:
-            stopped = True
+        except (_PublishFailed, AlertInFlight):
+            stopped = True  # the watermark stays before this slot: a later sweep finishes it
         due = now if stopped else self._next_due(schedule, reached)
         if due is None:
             self._activity.unwatch(schedule_id)
