@@ -335,7 +335,9 @@ def history_view(item: dict[str, Any]) -> dict[str, Any]:
 def state_at(history: list[dict[str, Any]], moment: str, current: ScheduleState | str) -> str:
     """The schedule's state (ENABLED, DISABLED, DELETED) at ``moment``, from the history
     entries from some time before it on (oldest first) and the record's current state."""
-    before = [entry for entry in history if entry["at"] <= moment]
+    when = _moment(moment)
+    history = sorted(history, key=lambda entry: _moment(str(entry["at"])))
+    before = [entry for entry in history if _moment(str(entry["at"])) <= when]
     if before:
         return str(before[-1]["state"])
     for entry in history:
@@ -344,3 +346,7 @@ def state_at(history: list[dict[str, Any]], moment: str, current: ScheduleState 
         if entry["action"] == "create":
             return "ABSENT"
     return current.value if isinstance(current, ScheduleState) else current
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -137,7 +137,8 @@ class AlertSweep:
         checked = parse_time(str(watch["checked_until"]))
         window = timedelta(minutes=schedule.definition.flexible_window_minutes or 0)
         cut = now - window - self._grace
-        records = self._activity.executions_between(schedule_id, checked - LATE_LOOKBACK - window, now)
+        since = checked - LATE_LOOKBACK - window if settings.on_late else checked
+        records = self._activity.executions_between(schedule_id, since, now)
         events, more = self._events(schedule, checked, cut, records, now)
         failures = int(watch.get("consecutive_failures") or 0)
         reached = checked
