@@ -29,6 +29,7 @@ from chalicelib.errors import Conflict, ServiceError
 from chalicelib.identity import Caller
 from chalicelib.models import (
     DEFAULT_ALERTS,
+    Action,
     ExecutionRecord,
     ExecutionTrigger,
     Schedule,
@@ -127,8 +128,9 @@ class AlertSweep:
     def _check(self, watch: dict[str, Any], now: datetime, report: SweepReport) -> None:
         schedule_id = str(watch["schedule_id"])
         schedule = self._repository.get(schedule_id)
-        if schedule is None or schedule.status not in (ScheduleStatus.ACTIVE, ScheduleStatus.PENDING):
-            self._activity.unwatch(schedule_id)
+        leaving = schedule is not None and schedule.pending_action in (Action.PAUSE, Action.DELETE)
+        if schedule is None or leaving or schedule.status not in (ScheduleStatus.ACTIVE, ScheduleStatus.PENDING):
+            self._activity.unwatch(schedule_id)  # being paused or deleted: nothing to alert
             return
         if schedule.status is ScheduleStatus.PENDING:
             return  # a change is being applied; its handler watches it again

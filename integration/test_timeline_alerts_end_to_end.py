@@ -23,7 +23,7 @@ from datetime import datetime
 from chalicelib import clients
 from chalicelib.config import ENV_LATE_GRACE_SECONDS, resource_names, settings_for
 from integration.test_end_to_end import STAGE, endpoint_url, eventually, http  # noqa: F401 - fixture
-from deploy import run as local_run
+from ops import run as local_run
 
 EVERY_MINUTE = "cron(* * * * ? *)"
 GRACE_SECONDS = "5"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 import boto3
 import pytest
@@ -17,6 +15,7 @@ from tests.timeline_support import (  # noqa: F401 - the clock fixture
     change,
     clock,
     create,
+    create_target_function,
     timeline_of,
 )
 
@@ -110,16 +109,7 @@ def test_a_drift_repair_is_in_the_history(chalice_client, aws, names, clock):
 def target_function(aws):
     """The stage's target function exists (moto accepts asynchronous invokes of it), and
     every Invoke the app makes is observed."""
-    iam = boto3.client("iam", region_name=REGION)
-    role = iam.create_role(RoleName="target-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
-    settings = get_settings()
-    boto3.client("lambda", region_name=REGION).create_function(
-        FunctionName=settings.names.function("schedule_target"), Runtime="python3.11", Role=role,
-        Handler="app.handler", Code={"ZipFile": code.getvalue()},
-    )
+    create_target_function()
     invokes: list[dict] = []
     asked: list[dict] = []
 

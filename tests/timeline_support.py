@@ -3,10 +3,13 @@ schedules and runs made at chosen times through the app's own paths."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import boto3
 import pytest
 
 from chalicelib import activity, alerts, repository, run_now, service, timeline, wiring
@@ -113,3 +116,16 @@ def sweeper(clock: Clock) -> AlertSweep:
         notifications_topic_arn=lambda: wiring.clients.topic_arn(settings.notifications_topic_name, settings),
         pauser=wiring.schedule_service(settings), grace_seconds=settings.late_grace_seconds, clock=clock,
     )
+
+
+def create_target_function() -> str:
+    """The stage's target function, in moto (which accepts asynchronous invokes of it)."""
+    iam = boto3.client("iam", region_name=get_settings().region)
+    role = iam.create_role(RoleName="target-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return event\n")
+    return boto3.client("lambda", region_name=get_settings().region).create_function(
+        FunctionName=get_settings().names.function("schedule_target"), Runtime="python3.11", Role=role,
+        Handler="app.handler", Code={"ZipFile": code.getvalue()},
+    )["FunctionArn"]
