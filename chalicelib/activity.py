@@ -24,7 +24,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.aws_errors import error_code
-from chalicelib.models import ExecutionRecord, LastChange, Schedule, ScheduleState, iso, utcnow
+from chalicelib.models import (
+    ExecutionRecord,
+    LastChange,
+    Schedule,
+    ScheduleState,
+    iso,
+    utcnow,
+)
 from chalicelib.names import STATUS_INDEX
 from chalicelib.repository import (
     EXECUTION_PREFIX,
@@ -117,7 +124,8 @@ class ActivityStore:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return None
             raise _upstream(exc) from exc
-        return _plain(item)
+        stored: dict[str, Any] = _plain(item)
+        return stored
 
     def find_run(self, schedule_id: str, execution_id: str) -> dict[str, Any] | None:
         try:

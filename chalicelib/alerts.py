@@ -20,9 +20,10 @@ claims and publishes it again; a claim left by a sweep that died expires after
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from chalicelib.activity import ActivityStore, AlertInFlight
 from chalicelib.errors import Conflict, ServiceError
@@ -43,7 +44,6 @@ from chalicelib.timeline import (
     MISSED,
     RUNNING,
     SUCCEEDED,
-    Slot,
     expected_slots,
     parse_time,
     run_state,
@@ -62,7 +62,8 @@ ALERT_KINDS = ("missed", "late", "failed", "paused")
 
 
 class AlertPublisher(Protocol):
-    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict | None = None) -> None: ...
+    def publish(self, target_arn: str, message: dict[str, Any],
+                attributes: dict[str, str] | None = None) -> None: ...
 
 
 class Pauser(Protocol):
@@ -198,10 +199,9 @@ class AlertSweep:
             else:
                 by_slot.setdefault(slot_key(moment), []).append(record)
         for slot in slots:
-            runs = by_slot.get(slot_key(slot.time), [])
-            record = _latest(runs)
-            events.append(_Event(slot.time, slot_state(slot, record, "ENABLED", now),
-                                 ExecutionTrigger.SCHEDULED, record))
+            latest = _latest(by_slot.get(slot_key(slot.time), []))
+            events.append(_Event(slot.time, slot_state(slot, latest, "ENABLED", now),
+                                 ExecutionTrigger.SCHEDULED, latest))
         events.sort(key=lambda event: event.time)
         return events, more
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -19,7 +20,14 @@ from chalicelib.activity import ActivityStore
 from chalicelib.aws_errors import translate
 from chalicelib.errors import Conflict, NotFound, ServiceError, UpstreamRejected
 from chalicelib.identity import Caller
-from chalicelib.models import Action, ExecutionTrigger, Schedule, ScheduleStatus, iso, utcnow
+from chalicelib.models import (
+    Action,
+    ExecutionTrigger,
+    Schedule,
+    ScheduleStatus,
+    iso,
+    utcnow,
+)
 from chalicelib.repository import ScheduleRepository
 
 MANUAL_PREFIX = "manual-"

@@ -17,9 +17,10 @@ Manual runs (run-now) are entries of their own, with ``trigger: manual``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from chalicelib import expressions
 from chalicelib.activity import DELETED_STATE, ActivityStore, state_at
@@ -61,8 +62,8 @@ def parse_time(value: datetime | str) -> datetime:
     else:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def slot_key(moment: datetime) -> str:
@@ -187,15 +188,15 @@ class TimelineService:
             runs = by_slot.pop(key, [])
             if not runs and state in (DELETED_STATE, "ABSENT"):
                 continue  # the schedule did not exist then: not a slot
-            record = pick_run(runs) if runs else None
+            chosen = pick_run(runs) if runs else None
             entry: dict[str, Any] = {
                 "time": key,
                 "trigger": ExecutionTrigger.SCHEDULED.value,
-                "state": slot_state(slot, record, state, now),
+                "state": slot_state(slot, chosen, state, now),
                 "deadline": iso(slot.deadline),
             }
-            if record is not None:
-                entry["execution"] = run_view(record)
+            if chosen is not None:
+                entry["execution"] = run_view(chosen)
             entries.append(entry)
         for leftovers in by_slot.values():  # runs at times the plan does not have
             record = pick_run(leftovers)
@@ -282,6 +283,6 @@ def _param(raw: str, field: str) -> datetime:
         moment = parse_time(raw.strip().replace(" ", "+"))
     except (ValueError, OverflowError):
         raise ValidationError("must be an ISO 8601 date-time (2026-01-31T06:00:00Z)", field=field) from None
-    if not datetime(1970, 1, 1, tzinfo=timezone.utc) <= moment <= datetime(2199, 12, 31, tzinfo=timezone.utc):
+    if not datetime(1970, 1, 1, tzinfo=UTC) <= moment <= datetime(2199, 12, 31, tzinfo=UTC):
         raise ValidationError("must be between 1970 and 2199", field=field)
     return moment

@@ -55,3 +55,4 @@ def chalice_client(aws):
 
     with Client(app_module.app, stage_name=STAGE) as client:
         yield client
+from tests.timeline_support import clock  # noqa: E402,F401 - the service clock fixture (timeline, history, alerts)

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import boto3
 import pytest
 
 from chalicelib import clients
 from chalicelib.models import ExecutionOutcome, iso
-from tests.support import REGION
 from tests.test_command_handler import fail_with
-from tests.timeline_support import (  # noqa: F401 - the clock fixture
-    clock,
+from tests.timeline_support import (
     create,
     fire,
     record_run,
@@ -164,7 +161,7 @@ def test_pause_after_failures_pauses_through_the_normal_path_with_the_reason(cha
     assert report.paused == [sid]
     assert chalice_client.http.get(f"/api/schedules/{sid}").json_body["status"] == "paused"
     assert scheduler().get_schedule(Name=sid, GroupName=names.schedule_group)["State"] == "DISABLED"
-    [paused, created] = chalice_client.http.get(f"/api/schedules/{sid}/history").json_body["items"]
+    [paused, _created] = chalice_client.http.get(f"/api/schedules/{sid}/history").json_body["items"]
     assert (paused["action"], paused["by"]) == ("pause", "rez-agent:alert-sweep")
     assert paused["reason"] == "paused after 2 consecutive failed runs"
     # AND alerts: each failure, and the pause, once

@@ -11,9 +11,8 @@ from chalicelib import clients, wiring
 from chalicelib.config import get_settings
 from tests.support import REGION
 from tests.test_api import JSON, deliver_commands, scheduler
-from tests.timeline_support import (  # noqa: F401 - the clock fixture
+from tests.timeline_support import (
     change,
-    clock,
     create,
     create_target_function,
     timeline_of,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.models import ExecutionOutcome
-from tests.timeline_support import (  # noqa: F401 - the clock fixture
+from tests.timeline_support import (
     change,
-    clock,
     create,
     fire,
     record_run,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -21,7 +21,7 @@ from tests.test_api import JSON, deliver_commands, post
 
 
 def at(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 class Clock:
@@ -33,11 +33,11 @@ class Clock:
     def __call__(self) -> datetime:
         return self.now
 
-    def set(self, text: str) -> "Clock":
+    def set(self, text: str) -> Clock:
         self.now = at(text)
         return self
 
-    def advance(self, **delta: float) -> "Clock":
+    def advance(self, **delta: float) -> Clock:
         self.now = self.now + timedelta(**delta)
         return self
 
