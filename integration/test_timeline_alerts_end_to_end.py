@@ -90,7 +90,7 @@ def test_failed_and_missed_slots_alert_once_and_run_now_runs(endpoint_url, tmp_p
             return lambda: http("GET", f"{base}/api/schedules/{schedule_id}")[1].get("status") == "active"
 
         eventually("the schedules become active", lambda: active(failing["id"])() and active(silent["id"])(),
-                   30, log, outputs)
+                   90, log, outputs)  # command handlers start cold on a loaded machine
         # out of band: disable the second one in EventBridge Scheduler
         scheduler = clients.client("scheduler", settings)
         observed = scheduler.get_schedule(Name=silent["id"], GroupName=names.schedule_group)
