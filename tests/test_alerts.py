@@ -154,7 +154,7 @@ def test_pause_after_failures_pauses_through_the_normal_path_with_the_reason(cha
     clock.set("2026-03-02T02:30:00Z")
     report = sweeper(clock).run()
     sweeper(clock).run()
-    from tests.test_api import deliver_commands, scheduler
+    from tests.support import deliver_commands, scheduler
 
     deliver_commands(chalice_client, aws, names)
     # THEN the schedule is paused, in EventBridge too, and its history says why

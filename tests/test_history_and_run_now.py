@@ -9,8 +9,7 @@ import pytest
 
 from chalicelib import clients, wiring
 from chalicelib.config import get_settings
-from tests.support import REGION
-from tests.test_api import JSON, deliver_commands, scheduler
+from tests.support import JSON, REGION, deliver_commands, scheduler
 from tests.timeline_support import (
     change,
     create,

@@ -17,8 +17,7 @@ from chalicelib import alerts, clients, wiring
 from chalicelib.errors import ServiceError
 from chalicelib.models import utcnow
 from ops import policy
-from tests.support import REGION
-from tests.test_api import TEE_TIMES
+from tests.support import REGION, TEE_TIMES
 from tests.timeline_support import create_target_function
 
 # Calls that need no IAM permission.

@@ -17,7 +17,7 @@ from chalicelib.alerts import AlertSweep
 from chalicelib.config import get_settings
 from chalicelib.models import ExecutionOutcome, ExecutionRecord, iso
 from chalicelib.timeline import TimelineService
-from tests.test_api import JSON, deliver_commands, post
+from tests.support import JSON, deliver_commands, post
 
 
 def at(text: str) -> datetime:
