@@ -146,5 +146,5 @@ def test_failed_and_missed_slots_alert_once_and_run_now_runs(endpoint_url, tmp_p
             tap.stop()
         try:
             local_run.tear_down(STAGE, log, state)
-        except Exception as exc:  # the test already failed; say so, keep its error
+        except Exception as exc:  # noqa: BLE001 - the test already failed; say so, keep its error
             print(f"tear down failed: {exc}\n{log.getvalue()}")
