@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from chalice import Chalice, Rate, Response
 
@@ -134,7 +135,7 @@ def list_executions(id):
 
 @app.route("/api/schedules/{id}/run", methods=["POST"])
 @handles_errors
-def run_schedule_now(id):
+def run_schedule_now(id: str) -> Response:
     request = app.current_request
     run = wiring.run_now_service().run(schedule_id(id), caller(request), request.headers.get("idempotency-key"))
     return Response(body=run, status_code=202, headers={"Content-Type": "application/json"})
@@ -142,7 +143,7 @@ def run_schedule_now(id):
 
 @app.route("/api/schedules/{id}/history", methods=["GET"])
 @handles_errors
-def schedule_history(id):
+def schedule_history(id: str) -> dict[str, Any]:
     params = query(app.current_request)
     only_params(params, {"limit", "cursor"})
     schedule = wiring.schedule_service().get(schedule_id(id))
@@ -154,7 +155,7 @@ def schedule_history(id):
 
 @app.route("/api/schedules/{id}/timeline", methods=["GET"])
 @handles_errors
-def schedule_timeline(id):
+def schedule_timeline(id: str) -> dict[str, Any]:
     params = query(app.current_request)
     only_params(params, {"from", "to", "cursor"})
     schedule = wiring.schedule_service().get(schedule_id(id))
@@ -207,7 +208,7 @@ def schedule_target(event, context):
 
 
 @app.schedule(Rate(_SETTINGS_AT_IMPORT.alert_sweep_interval_minutes, unit=Rate.MINUTES), name=names.ALERT_SWEEP)
-def alert_sweep(event):
+def alert_sweep(event: Any) -> dict[str, Any]:
     """Publish one alert per missed, late or failed slot (see chalicelib.alerts)."""
     report = wiring.alert_sweep().run()
     app.log.info("alert sweep: %s", json.dumps(report.to_dict()))

@@ -140,7 +140,7 @@ class AlertSettings(BaseModel):
     pause_after_failures: int | None = Field(None, ge=1, le=1000)
 
 
-DEFAULT_ALERTS = AlertSettings()
+DEFAULT_ALERTS = AlertSettings.model_validate({})
 
 
 class ScheduleDefinition(BaseModel):
