@@ -232,3 +232,20 @@ def test_the_sweep_reads_only_schedules_with_a_slot_due(chalice_client, aws, nam
     # THEN the same calls per schedule as for twelve slots
     assert one.slots == 12 and len(counter.calls) == len(hour_calls)
     assert sorted(set(counter.calls)) == ["dynamodb.GetItem", "dynamodb.Query", "dynamodb.UpdateItem"]
+
+
+@pytest.mark.parametrize(
+    "alerts_field, message",
+    [
+        ({"after_failures": 0}, "alerts.after_failures: Input should be greater than or equal to 1"),
+        ({"pause_after_failures": "often"}, "alerts.pause_after_failures: Input should be a valid integer"),
+        ({"on_missing": True}, "alerts.on_missing: unknown field"),
+    ],
+)
+def test_bad_alert_settings_are_400s_naming_the_field(chalice_client, aws, names, alerts_field, message):
+    from tests.support import post, table_items
+
+    response = post(chalice_client, "/api/schedules", {**HOURLY, "alerts": alerts_field})
+    assert response.status_code == 400
+    assert message in response.json_body["Message"]
+    assert table_items(names) == []
