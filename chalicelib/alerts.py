@@ -56,7 +56,7 @@ logger = logging.getLogger("rez_agent.alerts")
 SWEEPER = "rez-agent:alert-sweep"  # who pauses a failing schedule, in its history
 CLAIM_SECONDS = 60  # longer than one publish takes; a dead sweep's claim expires then
 MARKER_TTL_DAYS = 35
-LATE_LOOKBACK = timedelta(hours=1)  # a run found late this long after its slot still alerts
+LATE_LOOKBACK = timedelta(hours=1)  # a run that starts this long after its slot still alerts
 SLOTS_PER_SWEEP = 1000
 ALERT_KINDS = ("missed", "late", "failed", "paused")
 
@@ -140,7 +140,7 @@ class AlertSweep:
         checked = parse_time(str(watch["checked_until"]))
         window = timedelta(minutes=schedule.definition.flexible_window_minutes or 0)
         cut = now - window - self._grace
-        since = checked - LATE_LOOKBACK - window if settings.on_late else checked
+        since = checked - LATE_LOOKBACK - window
         records = self._activity.executions_between(schedule_id, since, now)
         events, more = self._events(schedule, checked, cut, records, now)
         failures = int(watch.get("consecutive_failures") or 0)
@@ -148,8 +148,7 @@ class AlertSweep:
         stopped = more
         pause_tried = False
         try:
-            if settings.on_late:
-                self._late_found_since(schedule, checked, records, now, report)
+            self._late_found_since(schedule, checked, records, now, report)
             for event in events:
                 if event.state == RUNNING:
                     stopped = True
@@ -207,16 +206,24 @@ class AlertSweep:
 
     def _late_found_since(self, schedule: Schedule, checked: datetime, records: list[ExecutionRecord],
                           now: datetime, report: SweepReport) -> None:
-        """Runs of slots already checked (alerted as missed then) that have since started late."""
+        """Runs of slots already checked (judged missed at their deadline) that started since:
+        alerted ``late`` when it succeeded (if asked), ``failed`` when it failed."""
+        settings = schedule.definition.alerts or DEFAULT_ALERTS
         window = timedelta(minutes=schedule.definition.flexible_window_minutes or 0)
         for record in records:
             moment = parse_time(record.scheduled_time)
             if record.trigger is ExecutionTrigger.MANUAL or moment > checked:
                 continue
             deadline = moment + window + self._grace
-            if run_state(record, deadline, now) == LATE:
+            if parse_time(record.started_at) <= deadline:
+                continue  # started in time: its slot was judged with it
+            state = run_state(record, deadline, now)
+            if state == LATE and settings.on_late:
                 self._alert(schedule, "late", _Event(moment, LATE, record.trigger, record), now, report,
                             "the run started after the slot's deadline")
+            elif state == FAILED and settings.after_failures:
+                self._alert(schedule, "failed", _Event(moment, FAILED, record.trigger, record), now, report,
+                            "the run started after the slot's deadline and failed")
 
     def _next_due(self, schedule: Schedule, reached: datetime) -> datetime | None:
         upcoming = expected_slots(schedule, reached + timedelta(microseconds=1),

@@ -249,3 +249,22 @@ def test_bad_alert_settings_are_400s_naming_the_field(chalice_client, aws, names
     assert response.status_code == 400
     assert message in response.json_body["Message"]
     assert table_items(names) == []
+
+
+def test_a_run_that_starts_after_its_slot_was_judged_missed_still_alerts_when_it_fails(chalice_client, aws, names, clock):
+    # GIVEN an hourly schedule whose 01:00 run had not started by its deadline (alerted missed)
+    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    clock.set("2026-03-02T01:03:00Z")
+    sweeper(clock).run()
+    assert [a["kind"] for a in alerts(aws, names)] == ["missed"]
+    # AND the run started at 01:10 and failed
+    record_run(clock, sid, "2026-03-02T01:00:00Z", "2026-03-02T01:10:00Z", ExecutionOutcome.FAILED)
+    # WHEN the schedule is next examined (its 02:00 slot ran on time), twice
+    fire(chalice_client, clock, sid, "2026-03-02T02:00:00Z", "2026-03-02T02:00:02Z")
+    clock.set("2026-03-02T02:03:00Z")
+    sweeper(clock).run()
+    sweeper(clock).run()
+    # THEN the failure of the 01:00 slot is alerted, once
+    [failed] = alerts(aws, names)
+    assert (failed["kind"], failed["slot"], failed["state"]) == ("failed", "2026-03-02T01:00:00Z", "failed")
+    assert failed["reason"] == "the run started after the slot's deadline and failed"
