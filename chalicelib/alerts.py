@@ -5,9 +5,10 @@ whose ``created_date`` is when its next unchecked slot is due (the slot's time p
 flexible window plus the grace). A sweep
 1. queries the watches that are due (one query for all of them; schedules with nothing
    due are not read at all);
-2. for each due schedule reads its record (one GetItem) and the executions from its
-   watermark on (one Query, whatever the number of slots), classifies each slot since the
-   watermark, and alerts;
+2. for each due schedule reads its record (one GetItem) and the executions since an hour
+   before its watermark (one Query, whatever the number of slots: the hour finds runs that
+   started after their slot was judged), classifies each slot since the watermark, and
+   alerts;
 3. moves the watermark and the next due time on (one conditional UpdateItem).
 
 Each alert is published once: a marker ``<schedule>#alert#<slot>#<kind>`` is claimed with a
