@@ -13,11 +13,13 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import expressions, names, wiring
+from chalicelib import auth, expressions, names, wiring
 from chalicelib.config import get_settings
 from chalicelib.errors import ServiceError, ValidationError
 from chalicelib.http import (
+    authenticate,
     caller,
+    etag,
     expected_version,
     handles_errors,
     int_param,
@@ -42,12 +44,20 @@ if not logging.getLogger().handlers:  # the Lambda runtime installs one; some em
     logging.basicConfig(level=logging.WARNING)  # our INFO lines pass; botocore's chatter does not
 
 _SETTINGS_AT_IMPORT = get_settings()
+# The stage's authentication (AUTH_MODE, chalicelib/auth.py): every route carries AUTHORIZER.
+AUTHORIZER = auth.route_authorizer(_SETTINGS_AT_IMPORT)
+app.api.cors = auth.cors_config(_SETTINGS_AT_IMPORT) or False
+
+
+@app.middleware("http")
+def _authenticate(request, get_response):
+    return authenticate(request, get_response, app.routes, app.api.cors or None)
 
 
 # --- schedules -----------------------------------------------------------------------
 
 
-@app.route("/api/schedules", methods=["POST"], content_types=["application/json", "text/plain"])
+@app.route("/api/schedules", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @handles_errors
 def create_schedule():
     request = app.current_request
@@ -62,13 +72,15 @@ def create_schedule():
     )
 
 
-@app.route("/api/schedules", methods=["GET"])
+@app.route("/api/schedules", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def list_schedules():
-    params = query(app.current_request)
+    request = app.current_request
+    params = query(request)
     only_params(params, {"status", "created_by", "limit", "cursor"})
     status = _status(params.get("status"))
     page = wiring.schedule_service().list(
+        caller(request),
         status=status,
         created_by=params.get("created_by"),
         limit=int_param(params, "limit", 50, 1, MAX_LIST_LIMIT),
@@ -77,17 +89,20 @@ def list_schedules():
     return {"items": [schedule.to_api() for schedule in page], "next_cursor": page.cursor}
 
 
-@app.route("/api/schedules/{id}", methods=["GET"])
+@app.route("/api/schedules/{id}", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def get_schedule(id):
     service = wiring.schedule_service()
-    schedule = service.get(schedule_id(id))
+    schedule = service.get(schedule_id(id), caller(app.current_request))
     body = schedule.to_api(next_fires=service.next_fire_times(schedule))
     body.update(wiring.timeline_service().summary(schedule))
-    return body
+    return Response(
+        body=body,
+        headers={"ETag": etag(schedule.version), "Content-Type": "application/json"},
+    )
 
 
-@app.route("/api/schedules/{id}", methods=["PUT"], content_types=["application/json", "text/plain"])
+@app.route("/api/schedules/{id}", methods=["PUT"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @handles_errors
 def update_schedule(id):
     request = app.current_request
@@ -98,7 +113,7 @@ def update_schedule(id):
     return Response(body=schedule.to_api(), status_code=202)
 
 
-@app.route("/api/schedules/{id}/pause", methods=["POST"])
+@app.route("/api/schedules/{id}/pause", methods=["POST"], authorizer=AUTHORIZER)
 @handles_errors
 def pause_schedule(id):
     request = app.current_request
@@ -106,7 +121,7 @@ def pause_schedule(id):
     return Response(body=schedule.to_api(), status_code=202)
 
 
-@app.route("/api/schedules/{id}/resume", methods=["POST"])
+@app.route("/api/schedules/{id}/resume", methods=["POST"], authorizer=AUTHORIZER)
 @handles_errors
 def resume_schedule(id):
     request = app.current_request
@@ -114,7 +129,7 @@ def resume_schedule(id):
     return Response(body=schedule.to_api(), status_code=202)
 
 
-@app.route("/api/schedules/{id}", methods=["DELETE"])
+@app.route("/api/schedules/{id}", methods=["DELETE"], authorizer=AUTHORIZER)
 @handles_errors
 def delete_schedule(id):
     request = app.current_request
@@ -122,18 +137,20 @@ def delete_schedule(id):
     return Response(body=schedule.to_api(), status_code=202)
 
 
-@app.route("/api/schedules/{id}/executions", methods=["GET"])
+@app.route("/api/schedules/{id}/executions", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def list_executions(id):
-    params = query(app.current_request)
+    request = app.current_request
+    params = query(request)
     only_params(params, {"limit", "cursor"})
     page = wiring.schedule_service().list_executions(
-        schedule_id(id), int_param(params, "limit", 50, 1, MAX_LIST_LIMIT), params.get("cursor")
+        schedule_id(id), caller(request), int_param(params, "limit", 50, 1, MAX_LIST_LIMIT),
+        params.get("cursor"),
     )
     return {"items": [record.to_api() for record in page], "next_cursor": page.cursor}
 
 
-@app.route("/api/schedules/{id}/run", methods=["POST"])
+@app.route("/api/schedules/{id}/run", methods=["POST"], authorizer=AUTHORIZER)
 @handles_errors
 def run_schedule_now(id: str) -> Response:
     request = app.current_request
@@ -141,31 +158,33 @@ def run_schedule_now(id: str) -> Response:
     return Response(body=run, status_code=202, headers={"Content-Type": "application/json"})
 
 
-@app.route("/api/schedules/{id}/history", methods=["GET"])
+@app.route("/api/schedules/{id}/history", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def schedule_history(id: str) -> dict[str, Any]:
-    params = query(app.current_request)
+    request = app.current_request
+    params = query(request)
     only_params(params, {"limit", "cursor"})
-    schedule = wiring.schedule_service().get(schedule_id(id))
+    schedule = wiring.schedule_service().get(schedule_id(id), caller(request))
     page = wiring.activity(get_settings()).list_history(
         schedule.id, int_param(params, "limit", 50, 1, MAX_LIST_LIMIT), params.get("cursor")
     )
     return {"items": list(page), "next_cursor": page.cursor}
 
 
-@app.route("/api/schedules/{id}/timeline", methods=["GET"])
+@app.route("/api/schedules/{id}/timeline", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def schedule_timeline(id: str) -> dict[str, Any]:
-    params = query(app.current_request)
+    request = app.current_request
+    params = query(request)
     only_params(params, {"from", "to", "cursor"})
-    schedule = wiring.schedule_service().get(schedule_id(id))
+    schedule = wiring.schedule_service().get(schedule_id(id), caller(request))
     return wiring.timeline_service().timeline(schedule, params.get("from"), params.get("to"), params.get("cursor"))
 
 
 # --- expressions ---------------------------------------------------------------------
 
 
-@app.route("/api/expressions/preview", methods=["POST"], content_types=["application/json", "text/plain"])
+@app.route("/api/expressions/preview", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @handles_errors
 def preview_expression():
     request = parse_model(PreviewRequest, json_object(app.current_request))

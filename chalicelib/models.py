@@ -10,6 +10,7 @@ Three shapes, kept separate on purpose:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -30,7 +31,7 @@ from pydantic import ValidationError as PydanticValidationError
 from chalicelib import expressions
 from chalicelib.errors import InvalidExpression, PayloadTooLarge, ValidationError
 
-NAME_PATTERN = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")
+NAME_PATTERN = re.compile(r"[0-9A-Za-z_.\-]{1,64}")
 MAX_PAYLOAD_BYTES = 256_000  # leaves room for the envelope under SNS's 262,144-byte limit
 MAX_DESCRIPTION = 512
 
@@ -93,11 +94,11 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-_ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def is_schedule_id(value: str) -> bool:
-    return bool(_ID_PATTERN.match(value or ""))
+    return bool(_ID_PATTERN.fullmatch(value or ""))
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -166,7 +167,7 @@ class ScheduleDefinition(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not NAME_PATTERN.match(value):
+        if not NAME_PATTERN.fullmatch(value):
             raise ValueError("must be 1-64 characters of letters, digits, '-', '_' or '.'")
         return value
 
@@ -244,7 +245,7 @@ class ScheduleDefinition(BaseModel):
 
 
 _CUSTOM_ARN = re.compile(
-    r"^arn:aws[a-z\-]*:(sns|sqs|lambda):[a-z0-9\-]+:\d{12}:(function:)?(?P<name>[A-Za-z0-9_\-.]+)$"
+    r"arn:aws[a-z\-]*:(sns|sqs|lambda):(?P<region>[a-z0-9\-]+):(?P<account>[0-9]{12}):(function:)?(?P<name>[A-Za-z0-9_\-.]+)"
 )
 
 
@@ -252,15 +253,21 @@ def _check_custom_target(arn: str) -> None:
     """Custom targets are SNS topics, SQS queues or Lambda functions named with the
     stage's custom prefix (the IAM policy grants exactly those); the prefix is checked
     by the service, which knows the stage."""
-    if not _CUSTOM_ARN.match(arn):
+    if not _CUSTOM_ARN.fullmatch(arn):
         raise ValueError(
             "target_arn: must be the ARN of an SNS topic, SQS queue or Lambda function"
         )
 
 
 def custom_target_name(arn: str) -> str:
-    match = _CUSTOM_ARN.match(arn)
+    match = _CUSTOM_ARN.fullmatch(arn)
     return match.group("name") if match else ""
+
+
+def custom_target_place(arn: str) -> tuple[str, str]:
+    """The (region, account id) of a custom target's ARN (empty strings if it is none)."""
+    match = _CUSTOM_ARN.fullmatch(arn)
+    return (match.group("region"), match.group("account")) if match else ("", "")
 
 
 def _trusted(info: ValidationInfo) -> bool:
@@ -319,10 +326,19 @@ class LastChange(BaseModel):
     action: str
     by: str
     at: str
-    version: int
+    version: int | None = None  # None: the version the same write gave the record
     fields: list[str] = Field(default_factory=list)
     reason: str | None = None
     previous_state: ScheduleState | None = None
+
+
+def definition_digest(definition: ScheduleDefinition) -> dict[str, str]:
+    """Each field of a definition as a short digest (the state as it is)."""
+    digest: dict[str, str] = {}
+    for field, value in definition.model_dump(mode="json").items():
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+        digest[field] = text if field == "state" else hashlib.sha256(text.encode()).hexdigest()[:16]
+    return digest
 
 
 class Schedule(BaseModel):
@@ -346,6 +362,9 @@ class Schedule(BaseModel):
     last_drift: list[str] = Field(default_factory=list)
     last_drift_repaired_at: str | None = None
     last_change: LastChange | None = None
+    # what the command handler last applied, per definition field (a digest; the state as
+    # it is): the next change's history entry names the fields it changed from this
+    applied: dict[str, str] = Field(default_factory=dict)
 
     @property
     def desired_state(self) -> ScheduleState:

@@ -73,7 +73,7 @@ class RunNowService:
 
     def run(self, schedule_id: str, caller: Caller, idempotency_key: str | None = None) -> dict[str, Any]:
         schedule = self._repository.get(schedule_id)
-        if schedule is None:
+        if schedule is None or not (caller.is_admin or schedule.created_by == caller.principal):
             raise NotFound(f"schedule {schedule_id} does not exist")
         if schedule.status is ScheduleStatus.DELETED or schedule.pending_action is Action.DELETE:
             raise Conflict(f"schedule {schedule_id} is deleted")
