@@ -239,7 +239,7 @@ class AlertSweep:
             return
         reason = f"paused after {failures} consecutive failed runs"
         try:
-            self._pauser.pause(schedule.id, Caller(SWEEPER), reason=reason)
+            self._pauser.pause(schedule.id, Caller(SWEEPER, is_admin=True), reason=reason)  # the service acts on any schedule
         except Conflict as exc:  # deleted or changed meanwhile: nothing to pause
             logger.info("not pausing %s: %s", schedule.id, exc.message)
         except ServiceError:

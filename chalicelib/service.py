@@ -425,7 +425,7 @@ class CommandHandler:
             applied = schedule.applied
             noted = change.model_copy(update={
                 "version": schedule.version,
-                "fields": [f for f in digest if applied and applied.get(f) != digest[f]] or change.fields,
+                "fields": sorted(f for f in digest if applied and applied.get(f) != digest[f]) or change.fields,
                 "previous_state": ScheduleState(applied["state"].strip('"')) if applied.get("state") else None,
             })
             expires = int(time.time()) + self._deleted_ttl_days * 86400 if status is ScheduleStatus.DELETED else None

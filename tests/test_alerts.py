@@ -9,7 +9,6 @@ import pytest
 
 from chalicelib import clients
 from chalicelib.models import ExecutionOutcome, iso
-from tests.test_command_handler import fail_with
 from tests.timeline_support import (
     create,
     fire,
@@ -91,13 +90,13 @@ def test_concurrent_sweeps_alert_once(chalice_client, aws, names, clock):
     assert alerts(aws, names) == []
 
 
-def test_an_alert_whose_publish_failed_is_published_by_the_next_sweep(chalice_client, aws, names, clock):
+def test_an_alert_whose_publish_failed_is_published_by_the_next_sweep(chalice_client, aws, names, clock, faults):
     # GIVEN a missed slot, and SNS failing during the first sweep
     create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     clock.set("2026-03-02T01:03:00Z")
-    undo = fail_with("sns", "Publish", "InternalError", "try again")
+    faults.fail("sns", "Publish", "InternalError", 1_000, "try again")
     failed = sweeper(clock).run()
-    undo()
+    faults.clear()
     assert failed.alerts == [] and alerts(aws, names) == []
     # WHEN the next sweep runs
     clock.set("2026-03-02T01:04:00Z")

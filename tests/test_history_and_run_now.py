@@ -26,14 +26,16 @@ HOURLY = {
 }
 
 
-def history(client, sid, query=""):
-    response = client.http.get(f"/api/schedules/{sid}/history{query}")
+def history(client, sid, query="", principal=None):
+    headers = {"X-Created-By": principal} if principal else {}
+    response = client.http.get(f"/api/schedules/{sid}/history{query}", headers=headers)
     assert response.status_code == 200, response.json_body
     return response.json_body
 
 
-def test_every_change_is_in_the_history_newest_first_with_who_and_when(chalice_client, aws, names, clock):
-    # GIVEN a schedule created by alice, updated, paused, resumed and deleted by bob
+def test_every_change_is_in_the_history_newest_first_with_who_and_when(chalice_client, aws, names, clock, monkeypatch):
+    # GIVEN a schedule created by alice, updated, paused, resumed and deleted by bob (an admin)
+    monkeypatch.setenv("ADMIN_PRINCIPALS", "bob")
     clock.set("2026-03-02T00:30:00Z")
     sid = chalice_client.http.post(
         "/api/schedules", headers={**JSON, "X-Created-By": "alice"}, body=json.dumps(HOURLY)
@@ -51,7 +53,7 @@ def test_every_change_is_in_the_history_newest_first_with_who_and_when(chalice_c
         assert getattr(chalice_client.http, method)(path, headers={**JSON, "X-Created-By": "bob"}, **kwargs).status_code == 202
         deliver_commands(chalice_client, aws, names, times=2)  # a redelivery writes nothing twice
     # WHEN the history is read
-    items = history(chalice_client, sid)["items"]
+    items = history(chalice_client, sid, principal="alice")["items"]
     # THEN every change is there once, newest first, with who, when, version and fields
     assert [(i["action"], i["by"], i["at"]) for i in items] == [
         ("delete", "bob", "2026-03-02T04:00:00Z"),
@@ -64,8 +66,8 @@ def test_every_change_is_in_the_history_newest_first_with_who_and_when(chalice_c
     assert items[2]["fields"] == ["state"] and items[2]["state"] == "DISABLED"
     assert [i["version"] for i in items] == [5, 4, 3, 2, 1]
     # AND it pages with a cursor
-    first = history(chalice_client, sid, "?limit=2")
-    second = history(chalice_client, sid, f"?limit=2&cursor={first['next_cursor']}")
+    first = history(chalice_client, sid, "?limit=2", principal="alice")
+    second = history(chalice_client, sid, f"?limit=2&cursor={first['next_cursor']}", principal="alice")
     assert [i["action"] for i in first["items"] + second["items"]] == ["delete", "resume", "pause", "update"]
 
 
@@ -104,9 +106,11 @@ def test_a_drift_repair_is_in_the_history(chalice_client, aws, names, clock):
 
 
 @pytest.fixture
-def target_function(aws):
+def target_function(aws, monkeypatch):
     """The stage's target function exists (moto accepts asynchronous invokes of it), and
-    every Invoke the app makes is observed."""
+    every Invoke the app makes is observed. carol and dave are admins (they may run anyone's
+    schedule)."""
+    monkeypatch.setenv("ADMIN_PRINCIPALS", "carol,dave")
     create_target_function()
     invokes: list[dict] = []
     asked: list[dict] = []
@@ -199,17 +203,23 @@ def test_run_now_of_a_deleted_schedule_is_409_and_of_an_unknown_one_404(chalice_
     assert target_function == []
 
 
-def test_a_failed_invoke_is_not_remembered_so_the_retry_runs(chalice_client, aws, names, clock, target_function):
+def test_a_failed_invoke_is_not_remembered_so_the_retry_runs(chalice_client, aws, names, clock, target_function, faults):
     # GIVEN Lambda throttles the first invoke
-    from tests.test_command_handler import fail_with
-
     sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
-    undo = fail_with("lambda", "Invoke", "TooManyRequestsException", "Rate exceeded")
+    faults.fail("lambda", "Invoke", "TooManyRequestsException", 1_000, "Rate exceeded")
     first = run_now(chalice_client, sid, key="k1")
-    undo()
+    faults.clear()
     # THEN the request fails with 503 and the retry with the same key runs it
     assert first.status_code == 503
     second = run_now(chalice_client, sid, key="k1")
     assert second.status_code == 202
     assert len(target_function) == 1
     assert [i["action"] for i in history(chalice_client, sid)["items"]] == ["run", "create"]
+
+
+def test_run_now_of_someone_elses_schedule_is_404(chalice_client, aws, names, clock, target_function):
+    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    assert run_now(chalice_client, sid, principal="mallory").status_code == 404
+    assert chalice_client.http.get(f"/api/schedules/{sid}/timeline", headers={"X-Created-By": "mallory"}).status_code == 404
+    assert chalice_client.http.get(f"/api/schedules/{sid}/history", headers={"X-Created-By": "mallory"}).status_code == 404
+    assert target_function == []

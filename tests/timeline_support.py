@@ -100,7 +100,8 @@ def record_run(clock: Clock, schedule_id: str, slot: str, started: str, outcome:
 def timeline_of(clock: Clock, schedule_id: str, start: str | None = None, end: str | None = None,
                 cursor: str | None = None) -> dict:
     settings = get_settings()
-    schedule = wiring.schedule_service(settings).get(schedule_id)
+    schedule = wiring.repository(settings).get(schedule_id)
+    assert schedule is not None
     service_ = TimelineService(wiring.activity(settings), settings.late_grace_seconds, clock=clock)
     return service_.timeline(schedule, start, end, cursor)
 
