@@ -418,6 +418,13 @@ class CommandHandler:
         Both writes are idempotent."""
         if self._recorder is None:
             return
+        try:
+            self._record(schedule, status)
+        except UpstreamRejected as exc:  # the schedule's change goes on; a retry cannot help
+            logger.error("history or alert watch of schedule %s not written: %s", schedule.id, exc.message)
+
+    def _record(self, schedule: Schedule, status: ScheduleStatus) -> None:
+        assert self._recorder is not None
         change = schedule.last_change
         if change is not None and change.version in (None, schedule.version):
             # the note was written with the version it describes, in one write
