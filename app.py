@@ -169,7 +169,7 @@ def schedule_command(event):
 @app.lambda_function(name=names.SCHEDULE_TARGET)
 def schedule_target(event, context):
     """Invoked by EventBridge Scheduler when a schedule fires."""
-    return wiring.target_runner().run(event)
+    return wiring.target_runner().run(event, context)
 
 
 # --- the periodic reconcile ----------------------------------------------------------

@@ -15,7 +15,8 @@ from chalicelib.reconcile import ScheduleReconciler
 from chalicelib.retry import role_propagation_retry
 from chalicelib.repository import DynamoDBScheduleRepository
 from chalicelib.scheduler import EventBridgeSchedulerGateway, Target
-from chalicelib.service import CommandHandler, ScheduleService, TargetRunner
+from chalicelib.runs import RunStore, TargetRunner
+from chalicelib.service import CommandHandler, ScheduleService
 
 
 
@@ -63,13 +64,24 @@ def command_handler(settings: Settings | None = None) -> CommandHandler:
 
 def target_runner(settings: Settings | None = None) -> TargetRunner:
     settings = settings or get_settings()
+    return _target_runner(settings)
+
+
+@lru_cache(maxsize=8)
+def _target_runner(settings: Settings) -> TargetRunner:
+    """One per configuration: it keeps the definitions it has read (by version)."""
     return TargetRunner(
-        repository(settings),
+        run_store(settings),
         publisher(settings),
         web_actions_topic_arn=partial(clients.topic_arn, settings.web_actions_topic_name, settings),
         notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
-        execution_ttl_days=settings.execution_ttl_days,
     )
+
+
+@lru_cache(maxsize=8)
+def run_store(settings: Settings) -> RunStore:
+    table = clients.resource("dynamodb", settings).Table(settings.table_name)
+    return RunStore(table, ttl_days=settings.execution_ttl_days)
 
 
 def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
@@ -79,7 +91,7 @@ def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
 
 def reset() -> None:
     """Forget every built object (tests call it with clients.reset())."""
-    for cached in (repository, publisher, gateway):
+    for cached in (repository, publisher, gateway, _target_runner, run_store):
         cached.cache_clear()
 
 
