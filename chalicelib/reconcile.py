@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from chalicelib import expressions
+from chalicelib.completion import has_fires_left
 from chalicelib.errors import ServiceError
 from chalicelib.models import Schedule, ScheduleStatus, utcnow
 from chalicelib.repository import DynamoDBScheduleRepository
@@ -32,22 +32,9 @@ FINISH = "finish"  # stuck pending
 DELETE = "delete"  # the record says deleted
 REPORT_ORPHAN = "orphan"  # no record: reported
 PRUNE = "prune"  # no record: deleted (with --prune)
+COMPLETE = "complete"  # no fire time left: the record becomes completed
 
 LIVE_STATUSES = (ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED)
-
-
-def has_fires_left(record: Schedule) -> bool:
-    """False once a schedule can never fire again (a past at(), a passed end date): AWS
-    may have deleted it after its last run (ActionAfterCompletion DELETE), which is not
-    drift to repair."""
-    definition = record.definition
-    try:
-        return bool(expressions.next_fires(
-            definition.schedule_expression, definition.timezone, utcnow(), 1,
-            start=definition.start_date, end=definition.end_date,
-        ))
-    except ServiceError:
-        return True  # cannot tell: treat as live
 
 
 @dataclass
@@ -137,6 +124,8 @@ class ScheduleReconciler:
             return Step(record.id, FINISH, f"pending {record.pending_action.value if record.pending_action else ''}".strip(), name=name)
         if record.status is ScheduleStatus.ERROR:
             return Step(record.id, NOOP, "in error: " + (record.last_error or ""), name=name)
+        if record.status is ScheduleStatus.ACTIVE and not has_fires_left(record):
+            return Step(record.id, COMPLETE, "no fire times left", name=name)
         observed = self._gateway.get(record.id) if in_cloud else None
         if observed is None:
             if not has_fires_left(record):
@@ -183,6 +172,10 @@ class ScheduleReconciler:
             return Outcome(step, settled.status is not ScheduleStatus.PENDING, f"now {settled.status.value}")
         if record.version != step.version or record.status not in LIVE_STATUSES:
             return Outcome(step, True, "skipped: the record changed since the plan")
+        if step.action == COMPLETE:
+            completed = self._handler.complete(record)
+            return Outcome(step, completed is not None and completed.status is ScheduleStatus.COMPLETED,
+                           "completed" if completed else "record disappeared")
         arn = self._gateway.upsert(record, repair=True) if step.action == CREATE else self._gateway.update(record)
         observed = self._gateway.get(step.schedule_id)
         converged = observed is not None and observed_spec(observed) == desired_spec(

@@ -52,6 +52,7 @@ LISTED_BY_DEFAULT = (
     ScheduleStatus.ACTIVE,
     ScheduleStatus.PAUSED,
     ScheduleStatus.ERROR,
+    ScheduleStatus.COMPLETED,
 )
 
 

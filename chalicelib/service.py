@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol
 
 from chalicelib import expressions
+from chalicelib.completion import has_fires_left
 from chalicelib.identity import Caller
 from chalicelib.errors import (
     AlreadyExists,
@@ -240,9 +241,15 @@ class ScheduleService:
         """Rules that depend on the stage or on the clock (the model checks the rest). An
         update that keeps the stored start date keeps it even once it has passed."""
         self._check_target(definition)
-        if expressions.parse_expression(definition.schedule_expression).kind == "at":
-            return  # AWS ignores StartDate and EndDate for one-time schedules
         now = utcnow()
+        if expressions.parse_expression(definition.schedule_expression).kind == "at":
+            # AWS ignores StartDate and EndDate for one-time schedules
+            if not has_fires_left(definition, now):
+                raise ValidationError(
+                    "an at() time must be in the future (a one-time schedule whose time has passed never fires)",
+                    field="schedule_expression",
+                )
+            return
         start_changed = current is None or definition.start_date != current.start_date
         if start_changed and definition.start_date and definition.start_date < now - START_DATE_GRACE:
             raise ValidationError(
@@ -250,7 +257,11 @@ class ScheduleService:
                 field="start_date",
             )
         if definition.end_date and definition.end_date <= now:
-            raise ValidationError("must be in the future", field="end_date")
+            raise ValidationError("must be in the future (a schedule whose end date has passed never fires)", field="end_date")
+        if not has_fires_left(definition, now):
+            raise ValidationError(
+                "has no fire time left between start_date and end_date", field="schedule_expression"
+            )
 
     def _check_target(self, definition: ScheduleDefinition) -> None:
         if definition.target_arn and not custom_target_name(definition.target_arn).startswith(
@@ -304,9 +315,23 @@ class CommandHandler:
         status = (
             ScheduleStatus.PAUSED
             if schedule.desired_state is ScheduleState.DISABLED
-            else ScheduleStatus.ACTIVE
+            else ScheduleStatus.ACTIVE if has_fires_left(schedule) else ScheduleStatus.COMPLETED
         )
         return self._settle(schedule, status, rounds, eventbridge_arn=arn)
+
+    def complete(self, schedule: Schedule) -> Schedule | None:
+        """Show an active schedule that can never fire again as ``completed`` (its version
+        stays: nothing the user wrote changed). A record changed meanwhile is left to its
+        own command."""
+        if schedule.status is not ScheduleStatus.ACTIVE or has_fires_left(schedule):
+            return schedule
+        try:
+            return self._repository.update(
+                schedule.model_copy(update={"status": ScheduleStatus.COMPLETED, "updated_date": iso(utcnow())}),
+                expected_version=schedule.version,
+            )
+        except VersionConflict:
+            return self._repository.get(schedule.id)
 
     def _apply(self, schedule: Schedule) -> str:
         if schedule.pending_action is Action.CREATE:
