@@ -172,6 +172,17 @@ def schedule_target(event, context):
     return wiring.target_runner().run(event, context)
 
 
+# --- dead letters ---------------------------------------------------------------------
+
+
+@app.on_sqs_message(queue=_SETTINGS_AT_IMPORT.dead_letter_queue_name, name=names.DEAD_LETTERS)
+def dead_letters(event):
+    """Record each run EventBridge Scheduler or Lambda gave up on as an execution of its
+    schedule (``undelivered`` or ``failed``, with the reason)."""
+    results = wiring.dead_letter_recorder().record_batch(record.to_dict() for record in event)
+    return {"recorded": results}
+
+
 # --- the periodic reconcile ----------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ ENV_WEB_ACTIONS_TOPIC = "WEB_ACTIONS_TOPIC_NAME"
 ENV_NOTIFICATIONS_TOPIC = "NOTIFICATIONS_TOPIC_NAME"
 ENV_EXECUTION_ROLE = "EVENTBRIDGE_EXECUTION_ROLE_NAME"
 ENV_GROUP = "SCHEDULE_GROUP_NAME"
+ENV_DEAD_LETTER_QUEUE = "DEAD_LETTER_QUEUE_NAME"
 ENV_TARGET_FUNCTION_ARN = "TARGET_FUNCTION_ARN"
 ENV_DELETED_TTL_DAYS = "DELETED_SCHEDULE_TTL_DAYS"
 ENV_EXECUTION_TTL_DAYS = "EXECUTION_RECORD_TTL_DAYS"
@@ -70,6 +71,11 @@ class ResourceNames:
         return f"{APP_NAME}-{self.stage}"
 
     @property
+    def dead_letter_queue(self) -> str:
+        """Runs EventBridge Scheduler or Lambda gave up on (see chalicelib.dead_letters)."""
+        return f"{APP_NAME}-dead-letters-{self.stage}"
+
+    @property
     def custom_target_prefix(self) -> str:
         """Custom targets must be named with this prefix (the IAM policy is scoped to it)."""
         return f"{APP_NAME}-custom-{self.stage}-"
@@ -102,6 +108,7 @@ class Settings(BaseModel):
     notifications_topic_name: str
     execution_role_name: str
     schedule_group_name: str
+    dead_letter_queue_name: str
     target_function_arn: str | None
     deleted_ttl_days: int = 7
     execution_ttl_days: int = 30
@@ -143,6 +150,7 @@ def get_settings(environ: dict | None = None) -> Settings:
         notifications_topic_name=env.get(ENV_NOTIFICATIONS_TOPIC) or names.notifications_topic,
         execution_role_name=env.get(ENV_EXECUTION_ROLE) or names.execution_role,
         schedule_group_name=env.get(ENV_GROUP) or names.schedule_group,
+        dead_letter_queue_name=env.get(ENV_DEAD_LETTER_QUEUE) or names.dead_letter_queue,
         target_function_arn=env.get(ENV_TARGET_FUNCTION_ARN) or None,
         deleted_ttl_days=_int(env, ENV_DELETED_TTL_DAYS, 7),
         execution_ttl_days=_int(env, ENV_EXECUTION_TTL_DAYS, 30),

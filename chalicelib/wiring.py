@@ -10,6 +10,7 @@ from functools import lru_cache, partial
 
 from chalicelib import clients, names
 from chalicelib.config import Settings, get_settings
+from chalicelib.dead_letters import DeadLetterRecorder
 from chalicelib.publisher import AwsPublisher
 from chalicelib.reconcile import ScheduleReconciler
 from chalicelib.retry import role_propagation_retry
@@ -42,7 +43,11 @@ def gateway(settings: Settings) -> EventBridgeSchedulerGateway:
     return EventBridgeSchedulerGateway(
         clients.client("scheduler", settings),
         group_name=settings.schedule_group_name,
-        target=Target(function_arn=function_arn, role_arn=clients.role_arn(settings.execution_role_name, settings)),
+        target=Target(
+            function_arn=function_arn,
+            role_arn=clients.role_arn(settings.execution_role_name, settings),
+            dead_letter_arn=clients.queue_arn(settings.dead_letter_queue_name, settings),
+        ),
         role_retry=role_propagation_retry(settings),
     )
 
@@ -82,6 +87,10 @@ def _target_runner(settings: Settings) -> TargetRunner:
 def run_store(settings: Settings) -> RunStore:
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
     return RunStore(table, ttl_days=settings.execution_ttl_days)
+
+
+def dead_letter_recorder(settings: Settings | None = None) -> DeadLetterRecorder:
+    return DeadLetterRecorder(run_store(settings or get_settings()))
 
 
 def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
