@@ -186,7 +186,7 @@ class RunStore:
             ).get("Item")
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, "schedules table") from exc
-        return _plain(item) if item else None
+        return _plain_dict(item) if item else None
 
     # --- the claim ----------------------------------------------------------------
 
@@ -234,7 +234,7 @@ class RunStore:
             return "started less than 5 minutes ago"
         return f"already {outcome}"
 
-    def _schedule_claim(self, schedule: Schedule, invocation: Invocation, previous: dict | None) -> dict:
+    def _schedule_claim(self, schedule: Schedule, invocation: Invocation, previous: dict[str, Any] | None) -> dict[str, Any]:
         names = {"#version": "version", "#x": "executions", "#last_id": "last_execution_id",
                  "#last_time": "last_scheduled_time", "#last_outcome": "last_outcome"}
         values: dict[str, Any] = {":version": schedule.version, ":id": invocation.execution_id,
@@ -258,7 +258,7 @@ class RunStore:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
 
-    def _execution_claim(self, invocation: Invocation, claim: Claim, previous: dict | None) -> dict:
+    def _execution_claim(self, invocation: Invocation, claim: Claim, previous: dict[str, Any] | None) -> dict[str, Any]:
         entry = {"attempt": invocation.attempt, "started_at": iso(claim.started_at)}
         if claim.request_id:
             entry["request_id"] = claim.request_id
@@ -303,7 +303,7 @@ class RunStore:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
 
-    def _record(self, invocation: Invocation, claim: Claim, previous: dict | None, mine: bool = False) -> ExecutionRecord:
+    def _record(self, invocation: Invocation, claim: Claim, previous: dict[str, Any] | None, mine: bool = False) -> ExecutionRecord:
         if mine and previous is not None:
             return ExecutionRecord.model_validate(previous)
         attempts = (int(previous.get("attempts", 1)) if previous else 0) + 1
@@ -358,7 +358,7 @@ class RunStore:
         raise UpstreamRejected(f"the outcome of execution {record.execution_id} was cancelled: {reasons}")
 
     def _summary_update(self, record: ExecutionRecord, outcome: ExecutionOutcome, count_new: bool,
-                        failed: bool, unfail: bool = False) -> dict:
+                        failed: bool, unfail: bool = False) -> dict[str, Any]:
         names = {"#x": "executions", "#last_id": "last_execution_id", "#last_time": "last_scheduled_time",
                  "#last_outcome": "last_outcome"}
         values: dict[str, Any] = {":id": record.execution_id, ":t": record.scheduled_time, ":o": outcome.value,
@@ -443,7 +443,7 @@ class RunStore:
 
     # --- internals ----------------------------------------------------------------------
 
-    def _transact(self, items: list[dict], token: str | None = None) -> list[dict] | None:
+    def _transact(self, items: list[dict[str, Any]], token: str | None = None) -> list[dict[str, Any]] | None:
         """Write ``items`` at once; None when done, else the cancellation reasons (one per
         item). The request token makes a retry of a write that landed a no-op on AWS."""
         request: dict[str, Any] = {"TransactItems": items}
@@ -463,20 +463,20 @@ class RunStore:
             raise translate(exc, "schedules table") from exc
 
 
-def _failed_check(reason: dict) -> bool:
+def _failed_check(reason: dict[str, Any]) -> bool:
     return reason.get("Code") == "ConditionalCheckFailed"
 
 
 _deserializer = TypeDeserializer()
 
 
-def _plain_item(item: dict | None) -> dict[str, Any] | None:
+def _plain_item(item: dict[str, Any] | None) -> dict[str, Any] | None:
     """An item from a cancellation reason (DynamoDB's typed JSON) as plain values."""
     if not item:
         return None
     typed = all(isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _TYPE_KEYS
                 for value in item.values())
-    return _plain({key: _deserializer.deserialize(value) for key, value in item.items()} if typed else item)
+    return _plain_dict({key: _deserializer.deserialize(value) for key, value in item.items()} if typed else item)
 
 
 _TYPE_KEYS = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
@@ -488,7 +488,12 @@ def _plain(value: Any) -> Any:
     return plain(value)
 
 
-def _schedule_from(item: dict) -> Schedule | None:
+def _plain_dict(value: dict[str, Any]) -> dict[str, Any]:
+    plain: dict[str, Any] = _plain(value)
+    return plain
+
+
+def _schedule_from(item: dict[str, Any]) -> Schedule | None:
     data = _plain_item(item)
     if not data or data.get("record_type", "schedule") != "schedule":
         return None
