@@ -29,7 +29,8 @@ API = function_names.API_HANDLER
 COMMAND = function_names.SCHEDULE_COMMAND
 TARGET = function_names.SCHEDULE_TARGET
 RECONCILE = function_names.RECONCILE
-FUNCTIONS = (API, COMMAND, TARGET, RECONCILE)
+DEAD_LETTERS = function_names.DEAD_LETTERS
+FUNCTIONS = (API, COMMAND, TARGET, RECONCILE, DEAD_LETTERS)
 
 SCHEDULE_WRITE = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"]
 
@@ -37,14 +38,17 @@ SCHEDULE_WRITE = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "sched
 TABLE_ACTIONS: dict[str, list[str]] = {
     API: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
     COMMAND: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    TARGET: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    # TransactWriteItems is authorised as the actions inside it (UpdateItem here)
+    TARGET: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     RECONCILE: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+    DEAD_LETTERS: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
 }
 GRANTS: dict[str, list[str]] = {
     API: ["logs", "table", "publish_commands"],
     COMMAND: ["logs", "table", "schedules_write", "pass_role"],
-    TARGET: ["logs", "table", "publish_targets"],
+    TARGET: ["logs", "table", "publish_targets", "failure_destination"],
     RECONCILE: ["logs", "table", "schedules_write", "schedules_read", "pass_role"],
+    DEAD_LETTERS: ["logs", "table", "read_dead_letters"],
 }
 
 
@@ -91,7 +95,7 @@ def _statements(names: ResourceNames, function: str) -> dict[str, list[dict]]:
             {
                 "Sid": "SendToCustomQueues",
                 "Effect": "Allow",
-                "Action": ["sqs:GetQueueUrl", "sqs:SendMessage"],
+                "Action": "sqs:SendMessage",
                 "Resource": f"arn:aws:sqs:*:*:{names.custom_target_prefix}*",
             },
             {
@@ -100,6 +104,25 @@ def _statements(names: ResourceNames, function: str) -> dict[str, list[dict]]:
                 "Action": "lambda:InvokeFunction",
                 "Resource": f"arn:aws:lambda:*:*:function:{names.custom_target_prefix}*",
             },
+        ],
+        "failure_destination": [
+            {
+                # Lambda sends the record of an invocation that failed every attempt (the
+                # function's on-failure destination) with the function's own role.
+                "Sid": "SendFailuresToDeadLetters",
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": f"arn:aws:sqs:*:*:{names.dead_letter_queue}",
+            }
+        ],
+        "read_dead_letters": [
+            {
+                # The SQS event source reads and deletes with the function's role.
+                "Sid": "ReadDeadLetters",
+                "Effect": "Allow",
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                "Resource": f"arn:aws:sqs:*:*:{names.dead_letter_queue}",
+            }
         ],
         "schedules_write": [
             {
@@ -153,7 +176,7 @@ def render(document: dict) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-LAMBDA_TIMEOUTS = {COMMAND: 60, TARGET: 30, RECONCILE: 300}
+LAMBDA_TIMEOUTS = {COMMAND: 60, TARGET: 30, RECONCILE: 300, DEAD_LETTERS: 30}
 
 
 def stage_config(stage: str) -> dict:

@@ -25,7 +25,7 @@ APP = ROOT / "app.py"
 STAGES = sorted(json.loads(CONFIG.read_text()).get("stages", {})) if CONFIG.exists() else []
 LINT_REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
 BUCKET = "rez-agent-artifacts-123456789012-us-east-1"
-FUNCTIONS = {"api_handler", "schedule_command", "schedule_target", "reconcile"}
+FUNCTIONS = {"api_handler", "schedule_command", "schedule_target", "reconcile", "dead_letters"}
 
 pytestmark = pytest.mark.skipif(not APP.exists() or not STAGES, reason="no Chalice app to package yet")
 
