@@ -14,7 +14,7 @@ from typing import Iterable
 
 from chalicelib import clients
 
-STACK_SERVICES = ("scheduler", "dynamodb", "sns", "iam", "sts")
+STACK_SERVICES = ("scheduler", "dynamodb", "sns", "sqs", "iam", "sts")
 READ_ONLY_PREFIXES = ("Get", "List", "Describe")
 _ids = itertools.count()
 
