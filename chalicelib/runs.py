@@ -246,7 +246,7 @@ class RunStore:
             sets.append("#x.#total = if_not_exists(#x.#total, :zero) + :one")
         elif previous.get("outcome") in RETRYABLE_OUTCOMES:
             names["#failed"] = "failed"
-            values.update({":zero": 0, ":one": 1})
+            values[":one"] = 1
             sets.append("#x.#failed = if_not_exists(#x.#failed, :one) - :one")
         return {"Update": {
             "TableName": self._name,
@@ -358,11 +358,10 @@ class RunStore:
         raise UpstreamRejected(f"the outcome of execution {record.execution_id} was cancelled: {reasons}")
 
     def _summary_update(self, record: ExecutionRecord, outcome: ExecutionOutcome, count_new: bool,
-                        failed: bool, unfail: bool = False) -> dict[str, Any]:
+                        failed: bool) -> dict[str, Any]:
         names = {"#x": "executions", "#last_id": "last_execution_id", "#last_time": "last_scheduled_time",
                  "#last_outcome": "last_outcome"}
-        values: dict[str, Any] = {":id": record.execution_id, ":t": record.scheduled_time, ":o": outcome.value,
-                                  ":zero": 0, ":one": 1}
+        values: dict[str, Any] = {":id": record.execution_id, ":t": record.scheduled_time, ":o": outcome.value}
         sets = ["#x.#last_id = :id", "#x.#last_time = :t", "#x.#last_outcome = :o"]
         if count_new:
             names["#total"] = "total"
@@ -370,9 +369,8 @@ class RunStore:
         if failed:
             names["#failed"] = "failed"
             sets.append("#x.#failed = if_not_exists(#x.#failed, :zero) + :one")
-        elif unfail:
-            names["#failed"] = "failed"
-            sets.append("#x.#failed = if_not_exists(#x.#failed, :one) - :one")
+        if count_new or failed:
+            values.update({":zero": 0, ":one": 1})  # AWS rejects a value the expression does not use
         return {"Update": {
             "TableName": self._name,
             "Key": {"id": record.schedule_id},

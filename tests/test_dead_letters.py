@@ -13,8 +13,15 @@ from chalicelib import clients, wiring
 from chalicelib.dead_letters import read_dead_letter
 from chalicelib.scheduler import desired_spec, observed_spec
 from tests.support import REGION
+from tests.aws_rules import enforce_dynamodb_rules
 from tests.test_api import TEE_TIMES, deliver_commands, post
 
+
+
+@pytest.fixture(autouse=True)
+def aws_rules(aws):
+    """DynamoDB's request rules that moto does not enforce (see tests/aws_rules.py)."""
+    enforce_dynamodb_rules()
 
 def scheduler_dead_letter(schedule_id: str, execution_id: str = "b1f0c1de-0000-4000-8000-000000000001") -> tuple[str, dict]:
     """What EventBridge Scheduler sends its DLQ: the target's Input as the body (our event,

@@ -18,7 +18,14 @@ from chalicelib import clients, wiring
 from chalicelib.errors import UpstreamUnavailable
 from chalicelib.runs import RunStore, TargetRunner
 from tests.support import REGION
+from tests.aws_rules import enforce_dynamodb_rules
 from tests.test_api import TEE_TIMES, deliver_commands, post
+
+
+@pytest.fixture(autouse=True)
+def aws_rules(aws):
+    """DynamoDB's request rules that moto does not enforce (see tests/aws_rules.py)."""
+    enforce_dynamodb_rules()
 
 T0 = datetime(2026, 11, 24, 11, 0, 5, tzinfo=timezone.utc)
 
