@@ -175,6 +175,7 @@ def launch_ministack(
     )
     if pid_file is not None:
         pid_file.write_text(f"{process.pid}\n")
+        temporary_folder_file(pid_file).write_text(f"{temporary}\n")
     url = f"http://{LOOPBACK}:{port}"
 
     def stop() -> None:
@@ -187,6 +188,8 @@ def launch_ministack(
             if pid_file is not None:
                 with contextlib.suppress(FileNotFoundError):
                     pid_file.unlink()
+                with contextlib.suppress(FileNotFoundError):
+                    temporary_folder_file(pid_file).unlink()
 
     try:
         wait_until_up(url + "/_ministack/health", timeout=60)
@@ -194,6 +197,22 @@ def launch_ministack(
         stop()
         raise
     return Endpoint(url=url, kind="ministack", reset_path="/_ministack/reset", stop=stop)
+
+
+def temporary_folder_file(pid_file: Path) -> Path:
+    """Where a launch with a pid file records ministack's temporary folder, so a later
+    ``make stop`` can remove it even when the run that started ministack is gone."""
+    return pid_file.with_suffix(".tmpdir")
+
+
+def remove_temporary_folder(pid_file: Path) -> None:
+    record = temporary_folder_file(pid_file)
+    with contextlib.suppress(OSError):
+        folder = Path(record.read_text().strip())
+        if folder.name.startswith("rez-agent-ministack-"):
+            shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        record.unlink()
 
 
 def stop_process_group(pid: int, wait=None, timeout: float = 10.0) -> bool:

@@ -29,7 +29,13 @@ from chalicelib import clients
 from chalicelib.config import ENV_TARGET_FUNCTION_ARN, resource_names, settings_for
 from ops.stack.state import ENV_STACK_STATE_DIR
 from ops import app_stack
-from ops.emulator import alive, command_line, launch_ministack, stop_process_group
+from ops.emulator import (
+    alive,
+    command_line,
+    launch_ministack,
+    remove_temporary_folder,
+    stop_process_group,
+)
 from ops.logs import LogFollower, TopicTap
 
 ROOT = app_stack.ROOT
@@ -179,6 +185,7 @@ def _clear_stale(out: TextIO) -> bool:
     if emulator and alive(emulator) and _is_our_ministack(emulator):
         print(f"stopping ministack left by an earlier run (pid {emulator})", file=out, flush=True)
         stop_process_group(emulator)
+    remove_temporary_folder(EMULATOR_PID_FILE)
     for path in (PID_FILE, EMULATOR_PID_FILE, ENV_FILE):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
@@ -282,6 +289,7 @@ def stop(out: TextIO = sys.stdout, timeout: float = 30.0) -> int:
     if emulator and alive(emulator) and _is_our_ministack(emulator):
         stop_process_group(emulator)
         stopped.append(f"ministack (pid {emulator})")
+    remove_temporary_folder(EMULATOR_PID_FILE)  # ministack unpacks every function it ran there
     for path in (PID_FILE, EMULATOR_PID_FILE, ENV_FILE):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
