@@ -12,9 +12,8 @@ import pytest
 from chalicelib import wiring
 from chalicelib.completion import has_fires_left
 from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id
-from tests.support import REGION
 from tests.aws_rules import enforce_dynamodb_rules
-from tests.test_api import TEE_TIMES, deliver_commands, post, table_items
+from tests.support import REGION, TEE_TIMES, deliver_commands, post, table_items
 
 
 @pytest.fixture(autouse=True)

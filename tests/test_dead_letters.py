@@ -12,9 +12,8 @@ import pytest
 from chalicelib import clients, wiring
 from chalicelib.dead_letters import read_dead_letter
 from chalicelib.scheduler import desired_spec, observed_spec
-from tests.support import REGION
 from tests.aws_rules import enforce_dynamodb_rules
-from tests.test_api import TEE_TIMES, deliver_commands, post
+from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
 
 

@@ -17,9 +17,8 @@ from botocore.exceptions import ClientError
 from chalicelib import clients, wiring
 from chalicelib.errors import UpstreamUnavailable
 from chalicelib.runs import RunStore, TargetRunner
-from tests.support import REGION
 from tests.aws_rules import enforce_dynamodb_rules
-from tests.test_api import TEE_TIMES, deliver_commands, post
+from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
 
 @pytest.fixture(autouse=True)
