@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from chalicelib.errors import ServiceError
 from chalicelib.models import ExecutionOutcome

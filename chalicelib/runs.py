@@ -26,9 +26,10 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
@@ -116,7 +117,7 @@ class Claim:
     expires_at: datetime
 
     @classmethod
-    def for_invocation(cls, context: Any, now: datetime) -> "Claim":
+    def for_invocation(cls, context: Any, now: datetime) -> Claim:
         remaining = DEFAULT_REMAINING_MS
         request_id = None
         if context is not None:

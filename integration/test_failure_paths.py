@@ -18,7 +18,8 @@ from __future__ import annotations
 import io
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -72,7 +73,7 @@ def deployed(endpoint, tmp_path_factory) -> Any:
     finally:
         try:
             local_run.tear_down(STAGE, log, state)
-        except Exception as exc:  # the tests' own failures matter more
+        except Exception as exc:  # noqa: BLE001 - the tests' own failures matter more
             print(f"tear down failed: {exc}\n{log.getvalue()}")
 
 

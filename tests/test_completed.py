@@ -4,7 +4,7 @@ they become so, listed by that status, and neither drift nor re-created by the r
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -21,7 +21,7 @@ def aws_rules(aws):
     """DynamoDB's request rules that moto does not enforce (see tests/aws_rules.py)."""
     enforce_dynamodb_rules()
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 @pytest.mark.parametrize(

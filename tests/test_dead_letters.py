@@ -16,7 +16,6 @@ from tests.aws_rules import enforce_dynamodb_rules
 from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
 
-
 @pytest.fixture(autouse=True)
 def aws_rules(aws):
     """DynamoDB's request rules that moto does not enforce (see tests/aws_rules.py)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import boto3
@@ -26,7 +26,7 @@ def aws_rules(aws):
     """DynamoDB's request rules that moto does not enforce (see tests/aws_rules.py)."""
     enforce_dynamodb_rules()
 
-T0 = datetime(2026, 11, 24, 11, 0, 5, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 11, 0, 5, tzinfo=UTC)
 
 
 class Killed(BaseException):
