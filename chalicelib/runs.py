@@ -493,11 +493,13 @@ def _plain_dict(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _schedule_from(item: dict[str, Any]) -> Schedule | None:
+    """A schedule record from a cancellation reason, read the way the repository reads one."""
+    from chalicelib.repository import DynamoDBScheduleRepository
+
     data = _plain_item(item)
     if not data or data.get("record_type", "schedule") != "schedule":
         return None
-    data["definition"] = ScheduleDefinition.from_storage(data["definition"])
-    return Schedule.model_validate(data)
+    return DynamoDBScheduleRepository._from_item(data)
 
 
 def _parse(value: str) -> datetime:

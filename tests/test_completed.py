@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from chalicelib import wiring
+from chalicelib.identity import ANONYMOUS
 from chalicelib.completion import has_fires_left
 from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id
 from tests.aws_rules import enforce_dynamodb_rules
@@ -55,7 +56,7 @@ def test_a_schedule_that_would_never_fire_is_refused_on_create_and_update(chalic
 def stored(status: ScheduleStatus, expression: str, **definition) -> Schedule:
     """A record written before its time passed (the API refuses a past one now)."""
     schedule = Schedule(
-        id=new_id(), created_by="x", created_date=iso(NOW), updated_date=iso(NOW), status=status,
+        id=new_id(), created_by=ANONYMOUS, created_date=iso(NOW), updated_date=iso(NOW), status=status,
         definition=ScheduleDefinition.model_validate({**TEE_TIMES, "schedule_expression": expression, **definition}),
     )
     wiring.repository(wiring.get_settings()).create(schedule)

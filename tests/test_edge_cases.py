@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import boto3
 
 from chalicelib import wiring
+from chalicelib.identity import ANONYMOUS
 from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, new_id
 from chalicelib.scheduler import effective_start
 from tests.support import JSON, REGION, TEE_TIMES, deliver_commands, post, table_items
@@ -81,7 +82,7 @@ def test_a_one_time_schedule_deleted_by_aws_after_its_run_is_not_recreated(chali
     # (stored active: a past at() is refused by the API, so it was created before its time)
     body = {**TEE_TIMES, "schedule_expression": "at(2026-01-01T06:00:00)", "action_after_completion": "DELETE"}
     schedule = Schedule(
-        id=new_id(), created_by="x", created_date=iso(NOW), updated_date=iso(NOW), status=ScheduleStatus.ACTIVE,
+        id=new_id(), created_by=ANONYMOUS, created_date=iso(NOW), updated_date=iso(NOW), status=ScheduleStatus.ACTIVE,
         definition=ScheduleDefinition.model_validate(body),
     )
     wiring.repository(wiring.get_settings()).create(schedule)
