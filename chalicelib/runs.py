@@ -61,6 +61,8 @@ CLAIM_MARGIN = timedelta(seconds=5)
 LEGACY_STALE = timedelta(minutes=5)
 CACHED_DEFINITIONS = 512
 MAX_CLAIM_ROUNDS = 4
+# Writes of a dispatched run's outcome before the invocation fails (and Lambda retries it).
+OUTCOME_WRITES = 2
 RETRYABLE_OUTCOMES = (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED)
 
 
@@ -560,11 +562,19 @@ class TargetRunner:
             if isinstance(exc, (NotFound, UpstreamRejected)):
                 return {**answer, "outcome": "failed", "reason": _describe(exc)}
             raise  # transient: Lambda retries the invocation, which claims the run again
-        try:
-            self._store.finish(record, claim, ExecutionOutcome.SUCCEEDED, self._elapsed(started))
-        except ServiceError as exc:
-            # dispatched: a retry would send it twice; the claim lapses and says "started"
-            logger.error("execution %s dispatched but its outcome was not stored: %s", record.execution_id, exc.message)
+        for attempt in range(1, OUTCOME_WRITES + 1):
+            try:
+                self._store.finish(record, claim, ExecutionOutcome.SUCCEEDED, self._elapsed(started))
+                break
+            except ServiceError as exc:
+                # dispatched, but not yet recorded: try once more here; if that fails too,
+                # fail the invocation, so Lambda's retry (once the claim lapses) runs it again
+                # and records it: the target may get the message twice, with the same
+                # execution id, and the history stays exact
+                logger.error("execution %s dispatched, outcome not stored (write %d): %s",
+                             record.execution_id, attempt, exc.message)
+                if attempt == OUTCOME_WRITES:
+                    raise
         return {**answer, "outcome": "succeeded"}
 
     def _elapsed(self, started: float) -> int:

@@ -558,15 +558,6 @@ ERROR_NEVER_RETRIED = (
     "reconcile: one AccessDenied puts the record in error and the reconcile never retries "
     "error records (a deleted record's schedule lives on)"
 )
-TARGET_CLAIM = (
-    "runs: a failure after the target claimed the execution leaves the claim in place; "
-    "the scheduler's retry is skipped as a duplicate, so the run is lost or never recorded "
-    "as finished"
-)
-TARGET_READ_OUTSIDE_TRY = (
-    "runs: the target's GetItem is outside the try: when it fails, the claim stays and the "
-    "retry is skipped as a duplicate, so the run is lost"
-)
 
 # Cell id -> the gap it shows. Measured with FAULT_MATRIX=full; ``make test`` runs the cells
 # its sampling picks, each listed one a strict expected failure.
@@ -580,15 +571,6 @@ KNOWN_GAPS: dict[str, str] = {
     "command:scheduler.UpdateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
     "command:scheduler.CreateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
     "reconcile:scheduler.CreateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
-    "target:dynamodb.PutItem#0:lost-response": TARGET_CLAIM,
-    "target:dynamodb.UpdateItem#0:throttling": TARGET_CLAIM,
-    "target:dynamodb.UpdateItem#0:http500": TARGET_CLAIM,
-    "target:dynamodb.UpdateItem#0:access-denied": TARGET_CLAIM,
-    "target:dynamodb.UpdateItem#0:timeout": TARGET_CLAIM,
-    "target:dynamodb.GetItem#0:throttling": TARGET_READ_OUTSIDE_TRY,
-    "target:dynamodb.GetItem#0:http500": TARGET_READ_OUTSIDE_TRY,
-    "target:dynamodb.GetItem#0:access-denied": TARGET_READ_OUTSIDE_TRY,
-    "target:dynamodb.GetItem#0:timeout": TARGET_READ_OUTSIDE_TRY,
 }
 
 

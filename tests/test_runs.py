@@ -192,27 +192,43 @@ def test_the_summary_counts_runs_not_attempts_even_when_the_outcome_write_fails(
     runner, store, _, clock = runner_parts
     schedule_id = active_schedule(chalice_client, aws, names)
     table_client = store._client
-    state = {"left": 1}
+    failures = {"left": 0}
 
     def fail_outcome(params, **_):
-        # the claim carries "-c" in its token, the outcome "-f"
-        if "-f" in params.get("ClientRequestToken", "") and state["left"]:
-            state["left"] -= 1
+        # the claim's request token ends "-c<n>", the outcome's "-f<outcome>"
+        if "-f" in params.get("ClientRequestToken", "") and failures["left"]:
+            failures["left"] -= 1
             raise ClientError({"Error": {"Code": "InternalServerError", "Message": "boom"}}, "TransactWriteItems")
 
-    table_client.meta.events.register("before-call.dynamodb.TransactWriteItems", fail_outcome)
+    table_client.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", fail_outcome)
     try:
-        # GIVEN three runs, the first of which could not store its outcome
+        # GIVEN a run whose outcome write fails once: it is written again at once
+        failures["left"] = 1
+        assert runner.run(event_for(schedule_id, "exec-0"), Context("req-0"))["outcome"] == "succeeded"
+        # AND a run whose outcome write fails twice: the invocation fails, so Lambda retries it
+        clock.moment = T0 + timedelta(minutes=1)
+        failures["left"] = 2
+        with pytest.raises(UpstreamUnavailable):
+            runner.run(event_for(schedule_id, "exec-1"), Context("req-1"))
+        # WHEN a duplicate comes while its claim holds, and Lambda's retry a minute later
+        assert runner.run(event_for(schedule_id, "exec-1"), Context("dup-1"))["outcome"] == "duplicate"
+        clock.moment = T0 + timedelta(minutes=2)
+        assert runner.run(event_for(schedule_id, "exec-1"), Context("req-1"))["outcome"] == "succeeded"
+        # AND one more run, and a duplicate of each
+        assert runner.run(event_for(schedule_id, "exec-2"), Context("req-2"))["outcome"] == "succeeded"
         for index in range(3):
-            clock.moment = T0 + timedelta(minutes=index)
-            assert runner.run(event_for(schedule_id, f"exec-{index}"), Context(f"req-{index}"))["outcome"] == "succeeded"
-            # AND a duplicate of each
             assert runner.run(event_for(schedule_id, f"exec-{index}"), Context(f"dup-{index}"))["outcome"] == "duplicate"
     finally:
-        table_client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", fail_outcome)
-    # THEN the summary counts three runs, exactly
+        table_client.meta.events.unregister("provide-client-params.dynamodb.TransactWriteItems", fail_outcome)
+    # THEN every run is recorded succeeded, and the summary counts three runs, exactly
+    recorded = {item["execution_id"]: item for item in executions(chalice_client, schedule_id)}
+    assert {key: item["outcome"] for key, item in recorded.items()} == {
+        "exec-0": "succeeded", "exec-1": "succeeded", "exec-2": "succeeded"}
+    assert recorded["exec-1"]["attempts"] == 2
     assert summary(chalice_client, schedule_id)["total"] == 3
-    assert len(aws["tap"].drain(names.web_actions_topic)) == 3
+    # AND the run retried after its outcome was lost reached its target twice, with one id
+    messages = [message["execution_id"] for message in aws["tap"].drain(names.web_actions_topic)]
+    assert sorted(messages) == ["exec-0", "exec-1", "exec-1", "exec-2"]
 
 
 class LostFirstResponse:
