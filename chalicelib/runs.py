@@ -559,9 +559,12 @@ class TargetRunner:
             self._publisher.publish(self._target_arn(schedule), dispatch_message(schedule, record))
         except Exception as exc:
             self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), _describe(exc))
-            if isinstance(exc, (NotFound, UpstreamRejected)):
+            if isinstance(exc, NotFound):  # the target does not exist: retrying cannot help
                 return {**answer, "outcome": "failed", "reason": _describe(exc)}
-            raise  # transient: Lambda retries the invocation, which claims the run again
+            # anything else may pass (a throttle, a policy still propagating): Lambda retries
+            # the invocation, which claims the run again; after its last retry the dead-letter
+            # queue gets the failure, already recorded here
+            raise
         for attempt in range(1, OUTCOME_WRITES + 1):
             try:
                 self._store.finish(record, claim, ExecutionOutcome.SUCCEEDED, self._elapsed(started))
