@@ -2,17 +2,19 @@
 
 Views are thin: read the request, call one service method, shape the answer. The service
 objects are built on first use (chalicelib.wiring), errors become responses in one place
-(chalicelib.http.handles_errors).
+(chalicelib.http.handles_errors), and every function's logs, metrics and traces come from one
+middleware (chalicelib.observability). The models, the expression engine and the service are
+loaded on first use (chalicelib.lazy), so a cold start's ``import app`` stays near bare Chalice.
 """
 
 from __future__ import annotations
 
 import json
-import logging
+from typing import TYPE_CHECKING
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import auth, expressions, names, wiring
+from chalicelib import auth, names, observability, wiring
 from chalicelib.config import get_settings
 from chalicelib.errors import ServiceError, ValidationError
 from chalicelib.http import (
@@ -27,20 +29,18 @@ from chalicelib.http import (
     query,
     schedule_id,
 )
-from chalicelib.models import (
-    PreviewRequest,
-    ScheduleCreationRequest,
-    ScheduleDefinition,
-    ScheduleStatus,
-    parse_model,
-)
-from chalicelib.service import MAX_LIST_LIMIT
+from chalicelib.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from chalicelib import expressions, models, service
+else:  # loaded by the first request that reads one of their names
+    expressions = lazy_module("chalicelib.expressions")
+    models = lazy_module("chalicelib.models")
+    service = lazy_module("chalicelib.service")
 
 app = Chalice(app_name="rez-agent-schedules")
-app.log.setLevel(logging.INFO)
-logging.getLogger("rez_agent").setLevel(logging.INFO)
-if not logging.getLogger().handlers:  # the Lambda runtime installs one; some emulators do not
-    logging.basicConfig(level=logging.WARNING)  # our INFO lines pass; botocore's chatter does not
+# JSON log lines, EMF metrics and traces for every function, present and future.
+app.register_middleware(observability.middleware, "all")
 
 _SETTINGS_AT_IMPORT = get_settings()
 # The stage's authentication (AUTH_MODE, chalicelib/auth.py): every route carries AUTHORIZER.
@@ -60,7 +60,7 @@ def _authenticate(request, get_response):
 @handles_errors
 def create_schedule():
     request = app.current_request
-    definition = parse_model(ScheduleDefinition, json_object(request))
+    definition = models.parse_model(models.ScheduleDefinition, json_object(request))
     schedule = wiring.schedule_service().create(
         definition, caller(request), request.headers.get("idempotency-key")
     )
@@ -82,7 +82,7 @@ def list_schedules():
         caller(request),
         status=status,
         created_by=params.get("created_by"),
-        limit=int_param(params, "limit", 50, 1, MAX_LIST_LIMIT),
+        limit=int_param(params, "limit", 50, 1, service.MAX_LIST_LIMIT),
         cursor=params.get("cursor"),
     )
     return {"items": [schedule.to_api() for schedule in page], "next_cursor": page.cursor}
@@ -103,7 +103,7 @@ def get_schedule(id):
 @handles_errors
 def update_schedule(id):
     request = app.current_request
-    definition = parse_model(ScheduleDefinition, json_object(request))
+    definition = models.parse_model(models.ScheduleDefinition, json_object(request))
     schedule = wiring.schedule_service().update(
         schedule_id(id), definition, caller(request), expected_version(request)
     )
@@ -141,7 +141,7 @@ def list_executions(id):
     params = query(request)
     only_params(params, {"limit", "cursor"})
     page = wiring.schedule_service().list_executions(
-        schedule_id(id), caller(request), int_param(params, "limit", 50, 1, MAX_LIST_LIMIT),
+        schedule_id(id), caller(request), int_param(params, "limit", 50, 1, service.MAX_LIST_LIMIT),
         params.get("cursor"),
     )
     return {"items": [record.to_api() for record in page], "next_cursor": page.cursor}
@@ -153,7 +153,7 @@ def list_executions(id):
 @app.route("/api/expressions/preview", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @handles_errors
 def preview_expression():
-    request = parse_model(PreviewRequest, json_object(app.current_request))
+    request = models.parse_model(models.PreviewRequest, json_object(app.current_request))
     return expressions.preview(
         request.schedule_expression,
         request.timezone,
@@ -172,11 +172,14 @@ def schedule_command(event):
     """Apply one command. A message that does not parse is logged and dropped (retrying
     cannot fix it); a transient AWS failure raises so Lambda retries the event."""
     try:
-        command = parse_model(ScheduleCreationRequest, json.loads(event.message))
+        command = models.parse_model(models.ScheduleCreationRequest, json.loads(event.message))
     except (ValueError, ServiceError) as exc:
         app.log.error("dropping a command that does not parse: %s", exc)
+        observability.annotate(reason=f"the message does not parse: {exc}")
         return {"outcome": "dropped"}
     schedule = wiring.command_handler().handle(command)
+    if schedule is not None and schedule.last_error:
+        observability.annotate(reason=schedule.last_error)
     return {"outcome": "applied", "status": schedule.status.value if schedule else None}
 
 
@@ -206,16 +209,14 @@ def dead_letters(event):
 @app.schedule(Rate(_SETTINGS_AT_IMPORT.reconcile_interval_minutes, unit=Rate.MINUTES), name=names.RECONCILE)
 def reconcile(event):
     """Repair schedules that drifted from their records; orphans are only reported."""
-    report = wiring.reconciler().run(prune=False)
-    app.log.info("reconcile: %s", json.dumps(report["counts"]))
-    return report
+    return wiring.reconciler().run(prune=False)
 
 
-def _status(raw: str | None) -> ScheduleStatus | None:
+def _status(raw: str | None) -> models.ScheduleStatus | None:
     if raw is None:
         return None
     try:
-        return ScheduleStatus(raw)
+        return models.ScheduleStatus(raw)
     except ValueError:
-        allowed = ", ".join(status.value for status in ScheduleStatus)
+        allowed = ", ".join(status.value for status in models.ScheduleStatus)
         raise ValidationError(f"must be one of {allowed}", field="status") from None

@@ -1,34 +1,41 @@
 """Builds the service objects from configuration, once per configuration.
 
 ``app.py`` asks for them here on first use, so importing the app creates no AWS client,
-and tests that change the environment get objects for the new endpoint.
+and tests that change the environment get objects for the new endpoint. The modules behind
+them (pydantic models, the repository, the gateway) are imported on first use too: a cold
+start pays for them in the first request, not in ``import app``.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache, partial
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import clients, names
 from chalicelib.config import Settings, get_settings
-from chalicelib.dead_letters import DeadLetterRecorder
-from chalicelib.publisher import AwsPublisher
-from chalicelib.reconcile import ScheduleReconciler
-from chalicelib.retry import role_propagation_retry
-from chalicelib.repository import DynamoDBScheduleRepository
-from chalicelib.scheduler import EventBridgeSchedulerGateway, Target
-from chalicelib.runs import RunStore, TargetRunner
-from chalicelib.service import CommandHandler, ScheduleService
 
+if TYPE_CHECKING:
+    from chalicelib.publisher import AwsPublisher
+    from chalicelib.reconcile import ScheduleReconciler
+    from chalicelib.repository import DynamoDBScheduleRepository
+    from chalicelib.scheduler import EventBridgeSchedulerGateway
+    from chalicelib.dead_letters import DeadLetterRecorder
+    from chalicelib.runs import RunStore, TargetRunner
+    from chalicelib.service import CommandHandler, ScheduleService
 
 
 @lru_cache(maxsize=8)
 def repository(settings: Settings) -> DynamoDBScheduleRepository:
+    from chalicelib.repository import DynamoDBScheduleRepository
+
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
     return DynamoDBScheduleRepository(table)
 
 
 @lru_cache(maxsize=8)
 def publisher(settings: Settings) -> AwsPublisher:
+    from chalicelib.publisher import AwsPublisher
+
     return AwsPublisher(
         client_for=partial(_client, settings=settings),
         creation_topic_arn=partial(clients.topic_arn, settings.creation_topic_name, settings),
@@ -37,6 +44,9 @@ def publisher(settings: Settings) -> AwsPublisher:
 
 @lru_cache(maxsize=8)
 def gateway(settings: Settings) -> EventBridgeSchedulerGateway:
+    from chalicelib.retry import role_propagation_retry
+    from chalicelib.scheduler import EventBridgeSchedulerGateway, Target
+
     function_arn = settings.target_function_arn or clients.function_arn(
         settings.names.function(names.SCHEDULE_TARGET), settings
     )
@@ -53,6 +63,8 @@ def gateway(settings: Settings) -> EventBridgeSchedulerGateway:
 
 
 def schedule_service(settings: Settings | None = None) -> ScheduleService:
+    from chalicelib.service import ScheduleService
+
     settings = settings or get_settings()
     return ScheduleService(
         repository(settings),
@@ -66,6 +78,8 @@ def schedule_service(settings: Settings | None = None) -> ScheduleService:
 
 
 def command_handler(settings: Settings | None = None) -> CommandHandler:
+    from chalicelib.service import CommandHandler
+
     settings = settings or get_settings()
     return CommandHandler(repository(settings), gateway(settings), settings.deleted_ttl_days)
 
@@ -78,6 +92,8 @@ def target_runner(settings: Settings | None = None) -> TargetRunner:
 @lru_cache(maxsize=8)
 def _target_runner(settings: Settings) -> TargetRunner:
     """One per configuration: it keeps the definitions it has read (by version)."""
+    from chalicelib.runs import TargetRunner
+
     return TargetRunner(
         run_store(settings),
         publisher(settings),
@@ -88,15 +104,21 @@ def _target_runner(settings: Settings) -> TargetRunner:
 
 @lru_cache(maxsize=8)
 def run_store(settings: Settings) -> RunStore:
+    from chalicelib.runs import RunStore
+
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
     return RunStore(table, ttl_days=settings.execution_ttl_days)
 
 
 def dead_letter_recorder(settings: Settings | None = None) -> DeadLetterRecorder:
+    from chalicelib.dead_letters import DeadLetterRecorder
+
     return DeadLetterRecorder(run_store(settings or get_settings()))
 
 
 def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
+    from chalicelib.reconcile import ScheduleReconciler
+
     settings = settings or get_settings()
     return ScheduleReconciler(repository(settings), gateway(settings), command_handler(settings))
 
@@ -107,5 +129,5 @@ def reset() -> None:
         cached.cache_clear()
 
 
-def _client(service: str, settings: Settings):
+def _client(service: str, settings: Settings) -> Any:
     return clients.client(service, settings)
