@@ -222,7 +222,18 @@ def schedule_command(event):
 @app.lambda_function(name=names.SCHEDULE_TARGET)
 def schedule_target(event, context):
     """Invoked by EventBridge Scheduler when a schedule fires."""
-    return wiring.target_runner().run(event)
+    return wiring.target_runner().run(event, context)
+
+
+# --- dead letters ---------------------------------------------------------------------
+
+
+@app.on_sqs_message(queue=_SETTINGS_AT_IMPORT.dead_letter_queue_name, name=names.DEAD_LETTERS)
+def dead_letters(event):
+    """Record each run EventBridge Scheduler or Lambda gave up on as an execution of its
+    schedule (``undelivered`` or ``failed``, with the reason)."""
+    results = wiring.dead_letter_recorder().record_batch(record.to_dict() for record in event)
+    return {"recorded": results}
 
 
 # --- the periodic alert sweep -------------------------------------------------------

@@ -408,7 +408,9 @@ class ExecutionRecord(BaseModel):
     execution_id: str
     scheduled_time: str
     started_at: str
-    attempt: int = 1
+    attempt: int = 1  # EventBridge Scheduler's attempt number of the latest claim
+    attempts: int = 1  # how many invocations claimed this run (Lambda retries included)
+    attempt_log: list[dict[str, Any]] = Field(default_factory=list)  # each claim: attempt, started_at, request_id
     trigger: ExecutionTrigger = ExecutionTrigger.SCHEDULED
     outcome: ExecutionOutcome = ExecutionOutcome.STARTED
     claim_expires_at: str | None = None  # a started run is someone's until then

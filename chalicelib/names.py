@@ -13,6 +13,7 @@ SCHEDULE_COMMAND = "schedule_command"
 SCHEDULE_TARGET = "schedule_target"
 RECONCILE = "reconcile"
 ALERT_SWEEP = "alert_sweep"
+DEAD_LETTERS = "dead_letters"  # records what the dead-letter queue receives
 
 # The schedules table's global secondary indexes.
 STATUS_INDEX = "status-created_date-index"
