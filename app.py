@@ -14,7 +14,7 @@ from chalice import Chalice, Rate, Response
 
 from chalicelib import expressions, names, wiring
 from chalicelib.config import get_settings
-from chalicelib.errors import ServiceError, ValidationError
+from chalicelib.errors import ValidationError
 from chalicelib.http import (
     caller,
     expected_version,
@@ -23,11 +23,11 @@ from chalicelib.http import (
     json_object,
     only_params,
     query,
+    resource_url,
     schedule_id,
 )
 from chalicelib.models import (
     PreviewRequest,
-    ScheduleCreationRequest,
     ScheduleDefinition,
     ScheduleStatus,
     parse_model,
@@ -57,7 +57,7 @@ def create_schedule():
     return Response(
         body=schedule.to_api(),
         status_code=202,
-        headers={"Location": f"/api/schedules/{schedule.id}", "Content-Type": "application/json"},
+        headers={"Location": resource_url(request, schedule.id), "Content-Type": "application/json"},
     )
 
 
@@ -152,15 +152,10 @@ def preview_expression():
 
 @app.on_sns_message(topic=_SETTINGS_AT_IMPORT.creation_topic_name, name=names.SCHEDULE_COMMAND)
 def schedule_command(event):
-    """Apply one command. A message that does not parse is logged and dropped (retrying
-    cannot fix it); a transient AWS failure raises so Lambda retries the event."""
-    try:
-        command = parse_model(ScheduleCreationRequest, json.loads(event.message))
-    except (ValueError, ServiceError) as exc:
-        app.log.error("dropping a command that does not parse: %s", exc)
-        return {"outcome": "dropped"}
-    schedule = wiring.command_handler().handle(command)
-    return {"outcome": "applied", "status": schedule.status.value if schedule else None}
+    """Apply one message: the published contract (create/update/pause/resume/delete) or an
+    internal command. A message the sender must fix is rejected to the notifications topic;
+    a transient AWS failure raises so Lambda retries the event."""
+    return wiring.topic_messages().handle(event.to_dict()["Records"][0]["Sns"])
 
 
 # --- the schedule target -------------------------------------------------------------

@@ -75,7 +75,9 @@ def json_object(request: Any) -> dict[str, Any]:
     if not raw.strip():
         raise BadRequest("request body is empty; expected a JSON object")
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+        body = json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        raise BadRequest(f"request body is not valid: {exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
     except RecursionError:
@@ -87,6 +89,40 @@ def json_object(request: Any) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON value")
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names the same key twice (which one wins is up to the parser)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in body:
+            raise DuplicateKey(f"the key {key!r} appears more than once in one object")
+        body[key] = value
+    return body
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """JSON as the API reads it: no NaN or Infinity, no key twice in one object."""
+    return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+
+
+def resource_url(request: Any, *parts: str) -> str:
+    """The absolute URL of a resource below the requested one, as the client reached it:
+    its Host, the path it sent (API Gateway's context path carries the stage or the custom
+    domain's base path), then ``parts``."""
+    headers = request.headers or {}
+    context = request.context or {}
+    host = headers.get("host") or context.get("domainName") or "localhost"
+    path = context.get("path") or getattr(request, "path", "") or ""
+    if not path.startswith("/"):
+        path = "/" + path
+    scheme = (headers.get("x-forwarded-proto") or "").split(",")[0].strip()
+    if not scheme:
+        scheme = "http" if host.split(":")[0] in ("localhost", "127.0.0.1", "::1") else "https"
+    return f"{scheme}://{host}{path.rstrip('/')}/" + "/".join(parts)
 
 
 def query(request: Any) -> dict[str, str]:

@@ -382,6 +382,9 @@ def _describe(error: dict) -> str:
         message = "required field is missing"
     if location and message.startswith(location.split(".")[0] + ":"):
         return message  # the validator already named the field (or a part of it)
+    parts = location.split(".")
+    if len(parts) > 1 and message.startswith(parts[-1] + ":"):
+        return ".".join(parts[:-1]) + "." + message  # a nested model's validator named it
     if not location:
         return message
     return f"{location}: {message}"

@@ -16,6 +16,7 @@ from chalicelib.retry import role_propagation_retry
 from chalicelib.repository import DynamoDBScheduleRepository
 from chalicelib.scheduler import EventBridgeSchedulerGateway, Target
 from chalicelib.service import CommandHandler, ScheduleService, TargetRunner
+from chalicelib.sns_messages import TopicMessageHandler
 
 
 
@@ -59,6 +60,16 @@ def schedule_service(settings: Settings | None = None) -> ScheduleService:
 def command_handler(settings: Settings | None = None) -> CommandHandler:
     settings = settings or get_settings()
     return CommandHandler(repository(settings), gateway(settings), settings.deleted_ttl_days)
+
+
+def topic_messages(settings: Settings | None = None) -> TopicMessageHandler:
+    settings = settings or get_settings()
+    return TopicMessageHandler(
+        schedules=partial(schedule_service, settings),
+        commands=partial(command_handler, settings),
+        publisher=partial(publisher, settings),
+        notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
+    )
 
 
 def target_runner(settings: Settings | None = None) -> TargetRunner:
