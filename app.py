@@ -12,7 +12,7 @@ import logging
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import expressions, names, wiring
+from chalicelib import apidocs, expressions, names, wiring
 from chalicelib.config import get_settings
 from chalicelib.errors import ValidationError
 from chalicelib.http import (
@@ -32,6 +32,20 @@ from chalicelib.models import (
     ScheduleStatus,
     parse_model,
 )
+from chalicelib.openapi import (
+    CREATED_BY,
+    CURSOR,
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    LOCATION,
+    ExecutionPage,
+    Param,
+    PreviewView,
+    SchedulePage,
+    ScheduleView,
+    api,
+    limit_param,
+)
 from chalicelib.service import MAX_LIST_LIMIT
 
 app = Chalice(app_name="rez-agent-schedules")
@@ -47,6 +61,11 @@ _SETTINGS_AT_IMPORT = get_settings()
 
 
 @app.route("/api/schedules", methods=["POST"], content_types=["application/json", "text/plain"])
+@api.operation(
+    "Create a schedule",
+    request=ScheduleDefinition, response=ScheduleView, status=202,
+    headers=(IDEMPOTENCY_KEY, CREATED_BY), response_headers=(LOCATION,), errors=(409,),
+)
 @handles_errors
 def create_schedule():
     request = app.current_request
@@ -62,6 +81,16 @@ def create_schedule():
 
 
 @app.route("/api/schedules", methods=["GET"])
+@api.operation(
+    "List schedules, newest first",
+    response=SchedulePage,
+    query=(
+        Param("status", "Only schedules with this status.", {"type": "string", "enum": [s.value for s in ScheduleStatus]}),
+        Param("created_by", "Only schedules this principal created.", {"type": "string"}),
+        limit_param(MAX_LIST_LIMIT),
+        CURSOR,
+    ),
+)
 @handles_errors
 def list_schedules():
     params = query(app.current_request)
@@ -77,6 +106,7 @@ def list_schedules():
 
 
 @app.route("/api/schedules/{id}", methods=["GET"])
+@api.operation("Get a schedule, with its next fire times when active", response=ScheduleView)
 @handles_errors
 def get_schedule(id):
     service = wiring.schedule_service()
@@ -85,6 +115,10 @@ def get_schedule(id):
 
 
 @app.route("/api/schedules/{id}", methods=["PUT"], content_types=["application/json", "text/plain"])
+@api.operation(
+    "Replace a schedule's definition",
+    request=ScheduleDefinition, response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+)
 @handles_errors
 def update_schedule(id):
     request = app.current_request
@@ -96,6 +130,9 @@ def update_schedule(id):
 
 
 @app.route("/api/schedules/{id}/pause", methods=["POST"])
+@api.operation(
+    "Pause a schedule", response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,)
+)
 @handles_errors
 def pause_schedule(id):
     request = app.current_request
@@ -104,6 +141,9 @@ def pause_schedule(id):
 
 
 @app.route("/api/schedules/{id}/resume", methods=["POST"])
+@api.operation(
+    "Resume a paused schedule", response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,)
+)
 @handles_errors
 def resume_schedule(id):
     request = app.current_request
@@ -112,6 +152,10 @@ def resume_schedule(id):
 
 
 @app.route("/api/schedules/{id}", methods=["DELETE"])
+@api.operation(
+    "Delete a schedule (deleting a deleted one answers it as it is)",
+    response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+)
 @handles_errors
 def delete_schedule(id):
     request = app.current_request
@@ -120,6 +164,10 @@ def delete_schedule(id):
 
 
 @app.route("/api/schedules/{id}/executions", methods=["GET"])
+@api.operation(
+    "List a schedule's executions, newest first",
+    response=ExecutionPage, query=(limit_param(MAX_LIST_LIMIT), CURSOR),
+)
 @handles_errors
 def list_executions(id):
     params = query(app.current_request)
@@ -134,6 +182,10 @@ def list_executions(id):
 
 
 @app.route("/api/expressions/preview", methods=["POST"], content_types=["application/json", "text/plain"])
+@api.operation(
+    "Validate an expression and list its next fire times", tag="expressions",
+    request=PreviewRequest, response=PreviewView,
+)
 @handles_errors
 def preview_expression():
     request = parse_model(PreviewRequest, json_object(app.current_request))
@@ -145,6 +197,23 @@ def preview_expression():
         start_date=request.start_date,
         end_date=request.end_date,
     )
+
+
+# --- the API's own description ------------------------------------------------------
+
+
+@app.route("/api/openapi.json", methods=["GET"])
+@api.operation("This document (OpenAPI 3.1)", tag="meta", response=None, secured=False)
+@handles_errors
+def openapi_document():
+    return apidocs.document_for(app, app.current_request)
+
+
+@app.route("/api/docs", methods=["GET"])
+@api.operation("A page to read this document and try its operations", tag="meta", media_type="text/html", secured=False)
+@handles_errors
+def api_docs():
+    return Response(body=apidocs.page(), status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
 # --- the schedule-command handler ----------------------------------------------------

@@ -109,6 +109,16 @@ def loads_strict(text: str | bytes) -> Any:
     return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
 
 
+def base_url(request: Any) -> str:
+    """The API's root URL as the client reached it (with the stage or base path, if any)."""
+    here = resource_url(request).rstrip("/")
+    route = (getattr(request, "path", "") or "").rstrip("/")
+    context_path = ((request.context or {}).get("path") or "").rstrip("/")
+    if route and context_path.endswith(route):
+        return here[: len(here) - len(route)]
+    return here
+
+
 def resource_url(request: Any, *parts: str) -> str:
     """The absolute URL of a resource below the requested one, as the client reached it:
     its Host, the path it sent (API Gateway's context path carries the stage or the custom

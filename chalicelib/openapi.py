@@ -1,0 +1,338 @@
+"""The API's OpenAPI 3.1 document, generated from the routes and the pydantic models.
+
+Each view in ``app.py`` is declared once with ``@api.operation(...)`` (summary, request
+model, response model, query parameters, headers, errors); ``document()`` joins those
+declarations with the Chalice routes (``app.routes``: paths, methods, path parameters) and
+the models' JSON Schemas (``model_json_schema``). Changing a route or a model changes the
+document; a route nobody declared, or a declaration no route serves, is reported by
+``undeclared()`` / ``unrouted()`` (the tests fail on either).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.models import (
+    Action,
+    ExecutionRecord,
+    ExecutionSummary,
+    ScheduleDefinition,
+    ScheduleStatus,
+)
+
+OPENAPI_VERSION = "3.1.0"
+TITLE = "rez-agent schedules"
+API_VERSION = "1.0.0"
+SCHEMA_REF = "#/components/schemas/{model}"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# --- response models: what the views answer ---------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    """Every error: a stable code and a message naming the field and the rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    Code: str = Field(description="ValidationError, BadRequest, NotFound, Conflict, VersionConflict, ...")
+    Message: str
+
+
+class ScheduleView(ScheduleDefinition):
+    """A schedule as clients see it: its definition's fields, then the service's."""
+
+    id: str = Field(description="the schedule id (a UUID)")
+    status: ScheduleStatus
+    pending_action: Action | None = Field(None, description="the change being applied, if any")
+    created_by: str
+    created_date: str
+    updated_date: str
+    version: int = Field(description="send it back in If-Match to change exactly this version")
+    eventbridge_arn: str | None = None
+    last_error: str | None = None
+    executions: ExecutionSummary
+    last_drift: list[str] | None = Field(None, description="fields the last reconcile repaired")
+    last_drift_repaired_at: str | None = None
+    next_fire_times: list[str] | None = Field(
+        None, description="the next fire times (UTC) of an active schedule; GET only"
+    )
+
+
+class SchedulePage(BaseModel):
+    items: list[ScheduleView]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last")
+
+
+class ExecutionPage(BaseModel):
+    items: list[ExecutionRecord]
+    next_cursor: str | None
+
+
+class PreviewView(BaseModel):
+    valid: bool
+    schedule_expression: str
+    timezone: str
+    next: list[str] = Field(description="the next fire times, UTC ISO 8601 with Z")
+    warnings: list[str]
+
+
+# --- declarations --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query parameter or a request header."""
+
+    name: str
+    description: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Operation:
+    view_name: str
+    summary: str
+    description: str = ""
+    tag: str = "schedules"
+    request: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    media_type: str = "application/json"
+    query: tuple[Param, ...] = ()
+    headers: tuple[Param, ...] = ()
+    response_headers: tuple[Param, ...] = ()
+    errors: tuple[int, ...] = ()
+    secured: bool = True
+
+
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "A retried create with the same key (from the same caller) answers the same schedule; "
+    "the same key with a different definition is a 409.",
+    {"type": "string", "minLength": 1, "maxLength": 256},
+)
+IF_MATCH = Param(
+    "If-Match",
+    "The schedule's version this change applies to (quotes allowed); another version is a 409.",
+    {"type": "string", "pattern": r'^"?[0-9]+"?$'},
+)
+CREATED_BY = Param(
+    "X-Created-By",
+    "Who is asking, on a stage without authentication (ignored when the stage authenticates).",
+    {"type": "string", "minLength": 1, "maxLength": 128},
+)
+LOCATION = Param("Location", "The new schedule's full URL.", {"type": "string", "format": "uri"})
+
+
+def limit_param(maximum: int) -> Param:
+    return Param("limit", "Items per page.", {"type": "integer", "minimum": 1, "maximum": maximum, "default": 50})
+
+
+CURSOR = Param("cursor", "The next_cursor of the previous page.", {"type": "string"})
+
+_ERROR_TEXT = {
+    400: "The request breaks a rule; the message names the field and the rule.",
+    404: "No such schedule.",
+    409: "A conflict: the schedule is deleted, changed since the version sent, or the key was used.",
+    413: "The body or the payload is too large.",
+    415: "The body is not application/json.",
+    502: "AWS rejected the request.",
+    503: "AWS is unavailable or throttling; retry later.",
+}
+_ALWAYS = (502, 503)
+_PATH_PARAM = re.compile(r"{([^}]+)}")
+
+
+class Registry:
+    """Declarations of the API's operations, keyed by view function name."""
+
+    def __init__(self) -> None:
+        self._operations: dict[str, Operation] = {}
+
+    def operation(self, summary: str, **details: Any) -> Callable[[F], F]:
+        def register(view: F) -> F:
+            name = view.__name__
+            if name in self._operations:
+                raise ValueError(f"the view {name} is declared twice")
+            self._operations[name] = Operation(view_name=name, summary=summary, **details)
+            return view
+
+        return register
+
+    @property
+    def operations(self) -> dict[str, Operation]:
+        return dict(self._operations)
+
+    def undeclared(self, routes: dict[str, dict[str, Any]]) -> list[str]:
+        """``METHOD path`` of every route without a declaration."""
+        return sorted(
+            f"{method} {path}"
+            for path, methods in routes.items()
+            for method, entry in methods.items()
+            if entry.view_name not in self._operations
+        )
+
+    def unrouted(self, routes: dict[str, dict[str, Any]]) -> list[str]:
+        """Declared views that no route serves."""
+        served = {entry.view_name for methods in routes.values() for entry in methods.values()}
+        return sorted(set(self._operations) - served)
+
+    def document(
+        self,
+        routes: dict[str, dict[str, Any]],
+        auth_mode: str = "none",
+        server_url: str | None = None,
+    ) -> dict[str, Any]:
+        schemas: dict[str, Any] = {}
+        schemas["ErrorBody"] = _schema(ErrorBody, "serialization", schemas)
+        paths: dict[str, Any] = {}
+        for path in sorted(routes):
+            for method in sorted(routes[path]):
+                entry = routes[path][method]
+                declared = self._operations.get(entry.view_name)
+                if declared is None:
+                    continue
+                paths.setdefault(path, {})[method.lower()] = _operation(
+                    path, method, declared, schemas, auth_mode
+                )
+        document: dict[str, Any] = {
+            "openapi": OPENAPI_VERSION,
+            "info": {
+                "title": TITLE,
+                "version": API_VERSION,
+                "description": "Schedules that fire web actions, notifications or custom targets "
+                "through EventBridge Scheduler. Writes answer 202: the schedule is pending until "
+                "the command handler applies it.",
+            },
+            "paths": paths,
+            "components": {"schemas": dict(sorted(schemas.items()))},
+        }
+        if server_url:
+            document["servers"] = [{"url": server_url}]
+        scheme = _security_scheme(auth_mode)
+        if scheme:
+            document["components"]["securitySchemes"] = {auth_mode: scheme}
+        return document
+
+
+def _operation(path: str, method: str, op: Operation, schemas: dict[str, Any], auth_mode: str) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = []
+    for name in _PATH_PARAM.findall(path):
+        parameters.append(
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "description": "the schedule id",
+                "schema": {"type": "string", "format": "uuid"},
+            }
+        )
+    for param in op.query:
+        parameters.append(_param(param, "query"))
+    for param in op.headers:
+        parameters.append(_param(param, "header"))
+    operation: dict[str, Any] = {
+        "operationId": op.view_name,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "responses": {},
+    }
+    if op.description:
+        operation["description"] = op.description
+    if parameters:
+        operation["parameters"] = parameters
+    if op.request is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(op.request, "validation", schemas)}},
+        }
+    success: dict[str, Any] = {"description": op.summary}
+    if op.response is not None:
+        success["content"] = {op.media_type: {"schema": _ref(op.response, "serialization", schemas)}}
+    elif op.media_type == "application/json":
+        success["content"] = {op.media_type: {"schema": {"type": "object"}}}
+    else:
+        success["content"] = {op.media_type: {"schema": {"type": "string"}}}
+    if op.response_headers:
+        success["headers"] = {
+            header.name: {"description": header.description, "schema": header.schema, "required": True}
+            for header in op.response_headers
+        }
+    operation["responses"][str(op.status)] = success
+    errors = set(op.errors) | set(_ALWAYS)
+    if parameters or op.request is not None:
+        errors.add(400)
+    if op.request is not None:
+        errors |= {413, 415}
+    if any(p["in"] == "path" for p in parameters):
+        errors.add(404)
+    for status in sorted(errors):
+        operation["responses"][str(status)] = {
+            "description": _ERROR_TEXT[status],
+            "content": {"application/json": {"schema": {"$ref": SCHEMA_REF.format(model="ErrorBody")}}},
+        }
+    if op.secured and _security_scheme(auth_mode):
+        operation["security"] = [{auth_mode: []}]
+    elif _security_scheme(auth_mode):
+        operation["security"] = [{}]
+    return operation
+
+
+def _param(param: Param, where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": param.name, "in": where, "description": param.description, "schema": param.schema}
+    if param.required:
+        out["required"] = True
+    return out
+
+
+def _ref(model: type[BaseModel], mode: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    schemas[model.__name__] = _schema(model, mode, schemas)
+    return {"$ref": SCHEMA_REF.format(model=model.__name__)}
+
+
+def _schema(model: type[BaseModel], mode: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=SCHEMA_REF, mode=mode)  # type: ignore[arg-type]
+    for name, definition in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    return schema
+
+
+def _security_scheme(auth_mode: str) -> dict[str, Any] | None:
+    if auth_mode == "iam":
+        return {
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header",
+            "description": "AWS Signature Version 4 with the caller's IAM credentials (service execute-api).",
+            "x-amazon-apigateway-authtype": "awsSigv4",
+        }
+    if auth_mode == "cognito":
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A Cognito user pool token in the Authorization header.",
+        }
+    return None
+
+
+def auth_mode_of(settings: Any) -> str:
+    """The stage's authentication (``none`` unless the configuration names one)."""
+    return str(getattr(settings, "auth_mode", None) or "none")
+
+
+def paths_and_methods(document: dict[str, Any]) -> Iterable[tuple[str, str]]:
+    for path, methods in document.get("paths", {}).items():
+        for method in methods:
+            yield path, method.upper()
+
+
+
+api = Registry()
