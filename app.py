@@ -25,6 +25,7 @@ from chalicelib.http import (
     query,
     resource_url,
     schedule_id,
+    text_param,
 )
 from chalicelib.models import (
     PreviewRequest,
@@ -55,6 +56,9 @@ if not logging.getLogger().handlers:  # the Lambda runtime installs one; some em
     logging.basicConfig(level=logging.WARNING)  # our INFO lines pass; botocore's chatter does not
 
 _SETTINGS_AT_IMPORT = get_settings()
+# The operations that take a schedule's id: the document links every answer with one to them.
+MAX_CREATED_BY_FILTER = 256
+SCHEDULE_LINKS = ("get_schedule", "update_schedule", "pause_schedule", "resume_schedule", "delete_schedule", "list_executions")
 
 
 # --- schedules -----------------------------------------------------------------------
@@ -64,7 +68,7 @@ _SETTINGS_AT_IMPORT = get_settings()
 @api.operation(
     "Create a schedule",
     request=ScheduleDefinition, response=ScheduleView, status=202,
-    headers=(IDEMPOTENCY_KEY, CREATED_BY), response_headers=(LOCATION,), errors=(409,),
+    headers=(IDEMPOTENCY_KEY, CREATED_BY), response_headers=(LOCATION,), errors=(409,), links=SCHEDULE_LINKS,
 )
 @handles_errors
 def create_schedule():
@@ -86,7 +90,10 @@ def create_schedule():
     response=SchedulePage,
     query=(
         Param("status", "Only schedules with this status.", {"type": "string", "enum": [s.value for s in ScheduleStatus]}),
-        Param("created_by", "Only schedules this principal created.", {"type": "string"}),
+        Param(
+            "created_by", "Only schedules this principal created.",
+            {"type": "string", "minLength": 1, "maxLength": MAX_CREATED_BY_FILTER},
+        ),
         limit_param(MAX_LIST_LIMIT),
         CURSOR,
     ),
@@ -98,7 +105,7 @@ def list_schedules():
     status = _status(params.get("status"))
     page = wiring.schedule_service().list(
         status=status,
-        created_by=params.get("created_by"),
+        created_by=text_param(params, "created_by", MAX_CREATED_BY_FILTER),
         limit=int_param(params, "limit", 50, 1, MAX_LIST_LIMIT),
         cursor=params.get("cursor"),
     )
@@ -106,7 +113,7 @@ def list_schedules():
 
 
 @app.route("/api/schedules/{id}", methods=["GET"])
-@api.operation("Get a schedule, with its next fire times when active", response=ScheduleView)
+@api.operation("Get a schedule, with its next fire times when active", response=ScheduleView, links=SCHEDULE_LINKS)
 @handles_errors
 def get_schedule(id):
     service = wiring.schedule_service()
@@ -118,6 +125,7 @@ def get_schedule(id):
 @api.operation(
     "Replace a schedule's definition",
     request=ScheduleDefinition, response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    links=SCHEDULE_LINKS,
 )
 @handles_errors
 def update_schedule(id):
@@ -131,7 +139,8 @@ def update_schedule(id):
 
 @app.route("/api/schedules/{id}/pause", methods=["POST"])
 @api.operation(
-    "Pause a schedule", response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,)
+    "Pause a schedule", response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    links=SCHEDULE_LINKS,
 )
 @handles_errors
 def pause_schedule(id):
@@ -142,7 +151,8 @@ def pause_schedule(id):
 
 @app.route("/api/schedules/{id}/resume", methods=["POST"])
 @api.operation(
-    "Resume a paused schedule", response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,)
+    "Resume a paused schedule", response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    links=SCHEDULE_LINKS,
 )
 @handles_errors
 def resume_schedule(id):

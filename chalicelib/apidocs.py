@@ -18,7 +18,13 @@ PAGE = Path(__file__).with_name("docs_page.html")
 
 
 def document_for(app: Any, request: Any) -> dict[str, Any]:
-    return api.document(app.routes, auth_mode_of(get_settings()), server_url=base_url(request))
+    return _document(app, auth_mode_of(get_settings()), base_url(request))
+
+
+@lru_cache(maxsize=16)
+def _document(app: Any, auth_mode: str, server_url: str) -> dict[str, Any]:
+    """Routes and models are fixed once the app is imported: generate once per server."""
+    return api.document(app.routes, auth_mode, server_url=server_url)
 
 
 @lru_cache(maxsize=1)

@@ -152,6 +152,16 @@ def int_param(params: dict[str, str], name: str, default: int, low: int, high: i
     return value
 
 
+def text_param(params: dict[str, str], name: str, max_length: int) -> str | None:
+    """An optional text parameter: 1 to ``max_length`` printable characters."""
+    raw = params.get(name)
+    if raw is None:
+        return None
+    if not 1 <= len(raw) <= max_length or not raw.isprintable():
+        raise ValidationError(f"must be 1-{max_length} printable characters", field=name)
+    return raw
+
+
 def only_params(params: dict[str, str], allowed: set[str]) -> None:
     unknown = sorted(set(params) - allowed)
     if unknown:

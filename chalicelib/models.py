@@ -133,9 +133,13 @@ class ScheduleDefinition(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
-    schedule_expression: str
-    timezone: str = "UTC"
+    name: str = Field(json_schema_extra={"pattern": NAME_PATTERN.pattern})
+    schedule_expression: str = Field(
+        description="cron(minutes hours day-of-month month day-of-week year), rate(value unit) "
+        "or at(yyyy-mm-ddThh:mm:ss), as EventBridge Scheduler reads them",
+        json_schema_extra={"examples": ["cron(0 6 * * ? *)", "rate(5 minutes)", "at(2030-01-01T09:00:00)"]},
+    )
+    timezone: str = Field("UTC", description="an IANA time zone name", json_schema_extra={"examples": ["America/New_York"]})
     target_type: TargetType
     target_arn: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict)

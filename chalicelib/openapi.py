@@ -110,6 +110,7 @@ class Operation:
     response_headers: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()
     secured: bool = True
+    links: tuple[str, ...] = ()  # views that take this answer's ``id`` as their ``{id}``
 
 
 IDEMPOTENCY_KEY = Param(
@@ -170,6 +171,14 @@ class Registry:
     def operations(self) -> dict[str, Operation]:
         return dict(self._operations)
 
+    def _routed_views(self, routes: dict[str, dict[str, Any]]) -> set[str]:
+        return {
+            entry.view_name
+            for methods in routes.values()
+            for entry in methods.values()
+            if entry.view_name in self._operations
+        }
+
     def undeclared(self, routes: dict[str, dict[str, Any]]) -> list[str]:
         """``METHOD path`` of every route without a declaration."""
         return sorted(
@@ -200,7 +209,7 @@ class Registry:
                 if declared is None:
                     continue
                 paths.setdefault(path, {})[method.lower()] = _operation(
-                    path, method, declared, schemas, auth_mode
+                    path, method, declared, schemas, auth_mode, self._routed_views(routes)
                 )
         document: dict[str, Any] = {
             "openapi": OPENAPI_VERSION,
@@ -222,7 +231,9 @@ class Registry:
         return document
 
 
-def _operation(path: str, method: str, op: Operation, schemas: dict[str, Any], auth_mode: str) -> dict[str, Any]:
+def _operation(
+    path: str, method: str, op: Operation, schemas: dict[str, Any], auth_mode: str, routed: set[str]
+) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = []
     for name in _PATH_PARAM.findall(path):
         parameters.append(
@@ -265,6 +276,13 @@ def _operation(path: str, method: str, op: Operation, schemas: dict[str, Any], a
             header.name: {"description": header.description, "schema": header.schema, "required": True}
             for header in op.response_headers
         }
+    links = {
+        target: {"operationId": target, "parameters": {"id": "$response.body#/id"}}
+        for target in op.links
+        if target in routed
+    }
+    if links:
+        success["links"] = links
     operation["responses"][str(op.status)] = success
     errors = set(op.errors) | set(_ALWAYS)
     if parameters or op.request is not None:

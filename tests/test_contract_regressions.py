@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tracemalloc
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 
@@ -125,3 +126,11 @@ def test_distinct_previews_allocate_a_bounded_amount():
     # THEN a full cache holds under 8 KiB per expression, and more previews do not grow it
     assert full < size * 8 * 1024
     assert after - full < 256 * 1024
+
+
+@pytest.mark.parametrize("value", ["", "x" * 257, "tab\there"])
+def test_a_created_by_filter_that_cannot_be_a_key_is_a_400(chalice_client, aws, value):
+    # an empty value reached DynamoDB, which refused it: a 502 before
+    response = chalice_client.http.get(f"/api/schedules?created_by={quote(value)}")
+    assert response.status_code == 400
+    assert response.json_body["Message"].startswith("created_by: must be 1-256 printable characters")
