@@ -333,10 +333,10 @@ def _security_scheme(auth_mode: str) -> dict[str, Any] | None:
         }
     if auth_mode == "cognito":
         return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "A Cognito user pool token in the Authorization header.",
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header",
+            "description": "A Cognito user pool ID or access token, as is, in the Authorization header.",
         }
     return None
 

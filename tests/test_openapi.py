@@ -135,7 +135,7 @@ def test_the_stage_auth_scheme_is_in_the_document():
     assert iam["paths"]["/api/schedules"]["get"]["security"] == [{"iam": []}]
     assert iam["paths"]["/api/openapi.json"]["get"]["security"] == [{}]
     cognito = api.document(ROUTES, auth_mode="cognito")
-    assert cognito["components"]["securitySchemes"]["cognito"]["scheme"] == "bearer"
+    assert cognito["components"]["securitySchemes"]["cognito"]["name"] == "Authorization"
     none = api.document(ROUTES)
     assert "securitySchemes" not in none["components"]
     assert "security" not in none["paths"]["/api/schedules"]["get"]
