@@ -35,38 +35,38 @@ integration: venv ministack-venv
 clean:
 	rm -rf $(VENV) .pytest_cache build
 
-# --- run locally; deploy to AWS (deploy/, docs/local-run.md, docs/deploy.md) ---------------
+# --- run locally; deploy to AWS (python -m ops; docs/deploy.md) ---------------------------
 .PHONY: run stop deploy destroy
 
 # The whole service on ministack (or on the running endpoint LOCALSTACK_ENDPOINT names), in
 # the foreground, streaming the functions' logs until Ctrl-C. RUN_PORT picks ministack's port.
 run: venv $(if $(LOCALSTACK_ENDPOINT),,ministack-venv)
-	@$(BIN)/python -m deploy run $(if $(RUN_PORT),--port $(RUN_PORT))
+	@$(BIN)/python -m ops run $(if $(RUN_PORT),--port $(RUN_PORT))
 
 # Stop a run left in the background (its pids are in .run/).
 stop:
-	@if [ -x $(BIN)/python ]; then $(BIN)/python -m deploy stop; else echo "nothing was running"; fi
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m ops stop; else echo "nothing was running"; fi
 
 # AWS (credentials and AWS_REGION from the environment): the stage's resources, then the app.
 deploy: venv
-	$(BIN)/python -m chalicelib.cli stack deploy --stage $(STAGE)
-	$(BIN)/python -m deploy app deploy --stage $(STAGE)
+	$(BIN)/python -m ops stack deploy --stage $(STAGE)
+	$(BIN)/python -m ops app deploy --stage $(STAGE)
 
 destroy: venv
-	$(BIN)/python -m deploy app destroy --stage $(STAGE)
-	$(BIN)/python -m chalicelib.cli stack destroy --stage $(STAGE)
+	$(BIN)/python -m ops app destroy --stage $(STAGE)
+	$(BIN)/python -m ops stack destroy --stage $(STAGE)
 
-# --- the stage's AWS resources alone (chalicelib/stack); STACK_FLAGS=--adopt to take over ---
+# --- the stage's AWS resources alone (ops/stack); STACK_FLAGS=--adopt to take over ---------
 .PHONY: stack-plan stack-deploy stack-destroy integration-stack
 
 stack-plan: venv
-	$(BIN)/python -m chalicelib.cli stack plan --stage $(STAGE)
+	$(BIN)/python -m ops stack plan --stage $(STAGE)
 
 stack-deploy: venv
-	$(BIN)/python -m chalicelib.cli stack deploy --stage $(STAGE) $(STACK_FLAGS)
+	$(BIN)/python -m ops stack deploy --stage $(STAGE) $(STACK_FLAGS)
 
 stack-destroy: venv
-	$(BIN)/python -m chalicelib.cli stack destroy --stage $(STAGE)
+	$(BIN)/python -m ops stack destroy --stage $(STAGE)
 
 # The stack lifecycle suite alone, on moto and ministack.
 integration-stack: venv ministack-venv

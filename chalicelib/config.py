@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
@@ -39,35 +40,55 @@ ENV_ROLE_PROPAGATION_ATTEMPTS = "ROLE_PROPAGATION_RETRY_ATTEMPTS"
 ENV_ROLE_PROPAGATION_DELAY = "ROLE_PROPAGATION_RETRY_DELAY_SECONDS"
 
 
+# Each resource name can be overridden by its environment variable; every consumer (the
+# functions, the IAM policies, the execution role, the packaged template, the stack) reads
+# the names through ``resource_names``, so an override is honoured everywhere at once.
+NAME_OVERRIDES = {
+    "table": ENV_TABLE,
+    "creation_topic": ENV_CREATION_TOPIC,
+    "web_actions_topic": ENV_WEB_ACTIONS_TOPIC,
+    "notifications_topic": ENV_NOTIFICATIONS_TOPIC,
+    "execution_role": ENV_EXECUTION_ROLE,
+    "schedule_group": ENV_GROUP,
+}
+
+
 @dataclass(frozen=True)
 class ResourceNames:
-    """The names of one stage's resources (see DESIGN: Resources, per stage)."""
+    """The names of one stage's resources (see DESIGN: Resources, per stage), with the
+    overrides in force (environment variable -> name)."""
 
     stage: str
+    overrides: tuple[tuple[str, str], ...] = ()
+
+    def _named(self, variable: str, default: str) -> str:
+        return dict(self.overrides).get(variable) or default
 
     @property
     def table(self) -> str:
-        return f"{APP_NAME}-schedules-{self.stage}"
+        return self._named(ENV_TABLE, f"{APP_NAME}-schedules-{self.stage}")
 
     @property
     def creation_topic(self) -> str:
-        return f"{APP_NAME}-schedule-creation-{self.stage}"
+        return self._named(ENV_CREATION_TOPIC, f"{APP_NAME}-schedule-creation-{self.stage}")
 
     @property
     def web_actions_topic(self) -> str:
-        return f"{APP_NAME}-web-actions-{self.stage}"
+        return self._named(ENV_WEB_ACTIONS_TOPIC, f"{APP_NAME}-web-actions-{self.stage}")
 
     @property
     def notifications_topic(self) -> str:
-        return f"{APP_NAME}-notifications-{self.stage}"
+        return self._named(ENV_NOTIFICATIONS_TOPIC, f"{APP_NAME}-notifications-{self.stage}")
 
     @property
     def execution_role(self) -> str:
-        return f"{APP_NAME}-eventbridge-scheduler-execution-role-{self.stage}"
+        return self._named(
+            ENV_EXECUTION_ROLE, f"{APP_NAME}-eventbridge-scheduler-execution-role-{self.stage}"
+        )
 
     @property
     def schedule_group(self) -> str:
-        return f"{APP_NAME}-{self.stage}"
+        return self._named(ENV_GROUP, f"{APP_NAME}-{self.stage}")
 
     @property
     def custom_target_prefix(self) -> str:
@@ -82,9 +103,23 @@ class ResourceNames:
         """Chalice names a deployed function ``<app>-<stage>-<function>``."""
         return f"{self.chalice_app}-{self.stage}-{function_name}"
 
+    def environment(self) -> dict[str, str]:
+        """The environment variables that carry these names to the functions."""
+        return {variable: getattr(self, attribute) for attribute, variable in NAME_OVERRIDES.items()}
 
-def resource_names(stage: str) -> ResourceNames:
-    return ResourceNames(stage)
+    def overridden(self) -> dict[str, str]:
+        """Only the names that differ from the stage's defaults (environment -> name)."""
+        return dict(self.overrides)
+
+
+def resource_names(stage: str, environ: Mapping[str, str] | None = None) -> ResourceNames:
+    """The stage's resource names, with the overrides set in ``environ`` (default: the
+    process environment)."""
+    env = os.environ if environ is None else environ
+    overrides = tuple(
+        (variable, env[variable]) for variable in NAME_OVERRIDES.values() if env.get(variable)
+    )
+    return ResourceNames(stage, overrides)
 
 
 class Settings(BaseModel):
@@ -111,9 +146,7 @@ class Settings(BaseModel):
     role_propagation_retry_attempts: int = 10
     role_propagation_retry_delay_seconds: float = 3.0
 
-    @property
-    def names(self) -> ResourceNames:
-        return resource_names(self.stage)
+    names: ResourceNames
 
 
 def _int(env: dict, key: str, default: int) -> int:
@@ -130,19 +163,20 @@ def get_settings(environ: dict | None = None) -> Settings:
     """Read the configuration from the environment now."""
     env = os.environ if environ is None else environ
     stage = env.get(ENV_STAGE) or "dev"
-    names = resource_names(stage)
+    names = resource_names(stage, env)
     endpoint = env.get(ENV_ENDPOINT_URL) or env.get(ENV_LOCALSTACK_ENDPOINT) or None
     return Settings(
         stage=stage,
         region=env.get(ENV_REGION) or env.get(ENV_DEFAULT_REGION) or DEFAULT_REGION,
         endpoint_url=endpoint,
         account_id=env.get(ENV_ACCOUNT_ID) or None,
-        table_name=env.get(ENV_TABLE) or names.table,
-        creation_topic_name=env.get(ENV_CREATION_TOPIC) or names.creation_topic,
-        web_actions_topic_name=env.get(ENV_WEB_ACTIONS_TOPIC) or names.web_actions_topic,
-        notifications_topic_name=env.get(ENV_NOTIFICATIONS_TOPIC) or names.notifications_topic,
-        execution_role_name=env.get(ENV_EXECUTION_ROLE) or names.execution_role,
-        schedule_group_name=env.get(ENV_GROUP) or names.schedule_group,
+        names=names,
+        table_name=names.table,
+        creation_topic_name=names.creation_topic,
+        web_actions_topic_name=names.web_actions_topic,
+        notifications_topic_name=names.notifications_topic,
+        execution_role_name=names.execution_role,
+        schedule_group_name=names.schedule_group,
         target_function_arn=env.get(ENV_TARGET_FUNCTION_ARN) or None,
         deleted_ttl_days=_int(env, ENV_DELETED_TTL_DAYS, 7),
         execution_ttl_days=_int(env, ENV_EXECUTION_TTL_DAYS, 30),

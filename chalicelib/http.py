@@ -26,7 +26,6 @@ logger = logging.getLogger("rez_agent.http")
 
 MAX_BODY_BYTES = 300_000
 CREATED_BY_HEADER = "x-created-by"
-IDEMPOTENCY_HEADER = "idempotency-key"
 IF_MATCH_HEADER = "if-match"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import clients
-from integration import emulators
+from ops import emulator as emulators
 
 pytest_plugins = ("integration.stack_fixtures",)
 
@@ -29,7 +29,7 @@ def endpoint(request) -> emulators.Endpoint:
     if request.param == "external":
         yield emulators.external_endpoint()
         return
-    started = emulators.start_moto() if request.param == "moto" else emulators.start_ministack()
+    started = emulators.start_moto() if request.param == "moto" else emulators.launch_ministack()
     try:
         yield started
     finally:

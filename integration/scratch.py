@@ -2,7 +2,7 @@
 
 Each test gets a stage name of its own (``t`` + 8 hex digits, short enough for IAM's
 64-character role names), so tests never see each other's resources. The command line
-runs in this process (``chalicelib.cli.main``), so its AWS calls go through the cached
+runs in this process (``ops.cli.main``), so its AWS calls go through the cached
 clients the call recorder and the fault injector hook.
 """
 
@@ -14,9 +14,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import cli
+from ops import cli
 from chalicelib.config import resource_names
-from chalicelib.stack import Stack
+from ops.stack import Stack
 from chalicelib.config import settings_for
 
 

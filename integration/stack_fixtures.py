@@ -13,7 +13,7 @@ import logging
 import pytest
 
 from chalicelib import config
-from chalicelib.stack.state import ENV_STACK_STATE_DIR
+from ops.stack.state import ENV_STACK_STATE_DIR
 from integration.faults import FaultInjector
 from integration.out_of_band import OutOfBand
 from integration.recorder import CallRecorder

@@ -26,11 +26,11 @@ import pytest
 
 from chalicelib import clients
 from chalicelib.config import resource_names, settings_for
-from deploy import app_stack
-from deploy import run as local_run
-from deploy.emulator import launch_ministack
-from deploy.logs import LogFollower
-from integration import emulators
+from ops import app_stack
+from ops import run as local_run
+from ops.emulator import launch_ministack
+from ops.logs import LogFollower
+from ops import emulator as emulators
 
 STAGE = local_run.LOCAL_STAGE
 BUDGET_SECONDS = 180

@@ -9,8 +9,8 @@ import tempfile
 import boto3
 
 from chalicelib.config import ENV_STAGE, get_settings, resource_names
-from chalicelib.stack.engine import Stack
-from chalicelib.stack.state import StateStore
+from ops.stack.engine import Stack
+from ops.stack.state import StateStore
 
 STAGE = "dev"
 REGION = "us-east-1"

@@ -7,8 +7,8 @@ import io
 import pytest
 from botocore.exceptions import ClientError
 
-from deploy import app_stack, run
-from deploy.logs import LogFollower, shorten
+from ops import app_stack, run
+from ops.logs import LogFollower, shorten
 
 
 def sam(functions: dict[str, dict]) -> dict:
@@ -31,14 +31,18 @@ def test_chalice_names_come_back_from_logical_ids():
     assert app_stack.chalice_name("Reconcile") == "reconcile"
 
 
-def test_prepare_points_at_s3_names_functions_and_keeps_configured_environment():
+def test_prepare_points_at_s3_names_functions_and_sets_the_names_in_force():
+    # GIVEN a Chalice template whose configured environment names an older table
     template = sam(
         {
             "APIHandler": {},
             "ScheduleTarget": {"Environment": {"Variables": {"STAGE": "dev", "SCHEDULES_TABLE_NAME": "custom"}}},
         }
     )
+    # WHEN it is prepared for CloudFormation
     prepared = app_stack.prepare_template(template, "dev", "bucket", "dev/code.zip")
+    # THEN the code is in S3, the functions are named for the stage, and every function gets
+    # the names the policies were generated from (not the stale configured one)
     assert template["Resources"]["APIHandler"]["Properties"]["CodeUri"] == "./deployment.zip"  # not mutated
     api = prepared["Resources"]["APIHandler"]["Properties"]
     target = prepared["Resources"]["ScheduleTarget"]["Properties"]
@@ -46,7 +50,9 @@ def test_prepare_points_at_s3_names_functions_and_keeps_configured_environment()
     assert api["FunctionName"] == "rez-agent-schedules-dev-api_handler"
     assert target["FunctionName"] == "rez-agent-schedules-dev-schedule_target"
     assert api["Environment"]["Variables"]["SCHEDULES_TABLE_NAME"] == "rez-agent-schedules-dev"
-    assert target["Environment"]["Variables"]["SCHEDULES_TABLE_NAME"] == "custom"
+    assert target["Environment"]["Variables"]["SCHEDULES_TABLE_NAME"] == "rez-agent-schedules-dev"
+    # AND the account id comes from CloudFormation, so no function calls STS for it
+    assert target["Environment"]["Variables"]["AWS_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
     assert app_stack.functions_of(prepared) == {
         "api_handler": "rez-agent-schedules-dev-api_handler",
         "schedule_target": "rez-agent-schedules-dev-schedule_target",

@@ -3,7 +3,7 @@ here, before any deploy.
 
 For every stage in ``.chalice/config.json``: ``chalice package --stage S`` (the same call
 ``make deploy`` and ``make run`` make), then cfn-lint on Chalice's SAM template and on the
-template ``deploy.app_stack`` hands CloudFormation (code in S3, function names, stage
+template ``ops.app_stack`` hands CloudFormation (code in S3, function names, stage
 environment). Chalice downloads the Lambda platform's wheels of requirements.txt from PyPI
 once and caches the built dependencies in ``.chalice/deployments/`` (gitignored); after
 that a stage packages in about a second and lints in one or two.
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.config import ENV_STAGE, ENV_TARGET_FUNCTION_ARN, resource_names
-from deploy import app_stack
+from ops import app_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / ".chalice" / "config.json"
@@ -65,7 +65,53 @@ def test_the_package_holds_the_app_and_its_dependencies(packaged):
         names = set(package.namelist())
     assert {"app.py", "chalicelib/__init__.py", "chalicelib/config.py"} <= names
     assert any(name.startswith("pydantic_core/") for name in names)
-    assert not any(name.startswith(("deploy/", "tests/", "integration/")) for name in names)
+    assert not any(name.startswith(("ops/", "tests/", "integration/", "bench/")) for name in names)
+
+
+def test_the_package_holds_exactly_the_modules_the_functions_import(packaged):
+    # GIVEN the modules app.py reaches through its imports (at any depth, in any function)
+    import zipfile
+
+    _, _, _, out = packaged
+    reachable = runtime_modules()
+    # WHEN the deployment package is opened
+    with zipfile.ZipFile(out / "deployment.zip") as package:
+        packaged_modules = {
+            name for name in package.namelist() if name.startswith("chalicelib/") and name.endswith(".py")
+        }
+    # THEN it holds those modules and nothing else of ours
+    assert packaged_modules == reachable
+
+
+def runtime_modules() -> set[str]:
+    """The files of every chalicelib module app.py imports, directly or not (read from the
+    source, so an import inside a function counts), plus the packages' __init__ files."""
+    import ast
+
+    seen: set[str] = set()
+    pending = [ROOT / "app.py"]
+    while pending:
+        tree = ast.parse(pending.pop().read_text())
+        for node in ast.walk(tree):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            for target in targets:
+                if not target.startswith("chalicelib"):
+                    continue
+                parts = target.split(".")
+                for depth in range(1, len(parts) + 1):
+                    for candidate in (
+                        ROOT.joinpath(*parts[:depth]).with_suffix(".py"),
+                        ROOT.joinpath(*parts[:depth], "__init__.py"),
+                    ):
+                        relative = candidate.relative_to(ROOT).as_posix()
+                        if candidate.exists() and relative not in seen:
+                            seen.add(relative)
+                            pending.append(candidate)
+    return seen
 
 
 def test_functions_are_named_as_the_stage_policies_and_execution_role_expect(packaged):

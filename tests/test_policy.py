@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chalicelib import policy
+from ops import policy
 
 CONFIG = json.loads((policy.CHALICE_DIR / "config.json").read_text())
 
@@ -18,7 +18,7 @@ def test_committed_policy_files_match_the_declaration(stage, function):
     path = policy.CHALICE_DIR / policy.policy_filename(stage, function)
     # THEN it is exactly what the declaration renders (regenerate with --write)
     assert path.read_text() == policy.render(policy.policy_for(stage, function)), (
-        f"{path.name} is stale: run python -m chalicelib.policy --stage {stage} --write"
+        f"{path.name} is stale: run python -m ops.policy --stage {stage} --write"
     )
 
 
@@ -30,9 +30,9 @@ def test_committed_stage_config_matches_the_declaration(stage):
 def test_a_new_stage_gets_its_files_once(tmp_path):
     # GIVEN a project with only the dev stage
     (tmp_path / "config.json").write_text(json.dumps({"version": "2.0", "stages": {"dev": {}}}))
-    # WHEN a new stage is ensured, twice
-    written = policy.ensure_stage("prod", tmp_path)
-    again = policy.ensure_stage("prod", tmp_path)
+    # WHEN a new stage's files are brought in line, twice
+    written = policy.write_if_changed("prod", tmp_path)
+    again = policy.write_if_changed("prod", tmp_path)
     # THEN its policy files and config entry exist, written once, and dev is untouched
     assert len(written) == len(policy.FUNCTIONS) + 1 and again == []
     stages = json.loads((tmp_path / "config.json").read_text())["stages"]

@@ -12,7 +12,8 @@ import json
 import boto3
 import pytest
 
-from chalicelib import clients, policy, wiring
+from chalicelib import clients, wiring
+from ops import policy
 from tests.support import REGION
 from tests.test_api import TEE_TIMES
 

@@ -1,4 +1,4 @@
-"""``python -m chalicelib.cli stack ...`` end to end on moto in process (fast)."""
+"""``python -m ops stack ...`` end to end on moto in process (fast)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from chalicelib import cli, clients, config
-from chalicelib.stack.role import ExecutionRoleProvider
-from chalicelib.stack.state import ENV_STACK_STATE_DIR
+from chalicelib import clients, config
+from ops import cli
+from ops.stack.role import ExecutionRoleProvider
+from ops.stack.state import ENV_STACK_STATE_DIR
 
 STAGE = "unit"
 GROUP = f"rez-agent-{STAGE}"

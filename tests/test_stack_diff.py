@@ -8,10 +8,10 @@ import pytest
 
 from chalicelib.config import get_settings
 from chalicelib.errors import NotOwned, ValidationError
-from chalicelib.stack import policies
-from chalicelib.stack.engine import Stack
-from chalicelib.stack.group import ScheduleGroupProvider
-from chalicelib.stack.model import (
+from ops.stack import policies
+from ops.stack.engine import Stack
+from ops.stack.group import ScheduleGroupProvider
+from ops.stack.model import (
     Absent,
     Create,
     Delete,
@@ -22,10 +22,10 @@ from chalicelib.stack.model import (
     Unowned,
     Update,
 )
-from chalicelib.stack.role import ExecutionRoleProvider
-from chalicelib.stack.state import StateStore
-from chalicelib.stack.table import TableProvider
-from chalicelib.stack.tags import is_owned, tag_changes
+from ops.stack.role import ExecutionRoleProvider
+from ops.stack.state import StateStore
+from ops.stack.table import TableProvider
+from ops.stack.tags import is_owned, tag_changes
 
 ACCOUNT = "111122223333"
 SETTINGS = get_settings({"STAGE": "unit", "AWS_ACCOUNT_ID": ACCOUNT, "AWS_REGION": "eu-west-1"})

@@ -8,8 +8,8 @@ from botocore.stub import ANY, Stubber
 
 from chalicelib import errors
 from chalicelib.config import get_settings
-from chalicelib.stack.group import ScheduleGroupProvider
-from chalicelib.stack.model import Absent, Delete, Observed, Unowned
+from ops.stack.group import ScheduleGroupProvider
+from ops.stack.model import Absent, Delete, Observed, Unowned
 
 NAME = "rez-agent-unit"
 ARN = f"arn:aws:scheduler:us-east-1:111122223333:schedule-group/{NAME}"

@@ -7,8 +7,8 @@ import json
 from typing import Any, Callable, TextIO
 
 from chalicelib.config import settings_for
-from chalicelib.stack.engine import Outcome, Result, Stack
-from chalicelib.stack.model import Plan, Unowned
+from ops.stack.engine import Outcome, Result, Stack
+from ops.stack.model import Plan, Unowned
 
 
 def register(commands: argparse._SubParsersAction) -> None:

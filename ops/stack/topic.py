@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import clients
-from chalicelib.stack.model import Desired
-from chalicelib.stack.provider import ResourceProvider
-from chalicelib.stack.tags import from_tag_list, to_tag_list
+from ops.stack.model import Desired
+from ops.stack.provider import ResourceProvider
+from ops.stack.tags import from_tag_list, to_tag_list
 
 
 class TopicProvider(ResourceProvider):

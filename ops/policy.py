@@ -6,7 +6,7 @@ automatic policy generation is off (it does not know EventBridge Scheduler), so
 ``.chalice/policy-<stage>[-<function>].json`` and the stage's entry in
 ``.chalice/config.json`` are generated from here:
 
-    python -m chalicelib.policy --stage dev --write
+    python -m ops policy --stage dev --write
 
 ``make deploy`` does the same for a stage that has no files yet. A unit test fails when a
 committed file and this declaration disagree.
@@ -17,17 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TextIO
 
-from chalicelib import config
+from chalicelib import config, names as function_names
 from chalicelib.config import ResourceNames, resource_names
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 
-# The functions of app.py (Chalice names the REST API's function "api_handler").
-API = "api_handler"
-COMMAND = "schedule_command"
-TARGET = "schedule_target"
-RECONCILE = "reconcile"
+# The functions of app.py.
+API = function_names.API_HANDLER
+COMMAND = function_names.SCHEDULE_COMMAND
+TARGET = function_names.SCHEDULE_TARGET
+RECONCILE = function_names.RECONCILE
 FUNCTIONS = (API, COMMAND, TARGET, RECONCILE)
 
 SCHEDULE_WRITE = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"]
@@ -164,12 +165,7 @@ def stage_config(stage: str) -> dict:
         "iam_policy_file": policy_filename(stage, API),
         "environment_variables": {
             config.ENV_STAGE: stage,
-            config.ENV_TABLE: names.table,
-            config.ENV_CREATION_TOPIC: names.creation_topic,
-            config.ENV_WEB_ACTIONS_TOPIC: names.web_actions_topic,
-            config.ENV_NOTIFICATIONS_TOPIC: names.notifications_topic,
-            config.ENV_EXECUTION_ROLE: names.execution_role,
-            config.ENV_GROUP: names.schedule_group,
+            **names.overridden(),
             config.ENV_RECONCILE_MINUTES: "15",
         },
         "lambda_functions": {
@@ -194,26 +190,40 @@ def write(stage: str, directory: Path = CHALICE_DIR) -> list[Path]:
     return written
 
 
-def ensure_stage(stage: str, directory: Path = CHALICE_DIR) -> list[Path]:
-    """Write the stage's files only if it has none yet (a new stage being deployed)."""
-    chalice_config = json.loads((directory / "config.json").read_text())
-    if stage in chalice_config.get("stages", {}):
-        return []
-    return write(stage, directory)
+def write_if_changed(stage: str, directory: Path = CHALICE_DIR) -> list[Path]:
+    """Bring the stage's policy files and config entry in line with the names in force
+    (a new stage, or a renamed resource); the paths that changed."""
+    changed = []
+    for function in FUNCTIONS:
+        path = directory / policy_filename(stage, function)
+        text = render(policy_for(stage, function))
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            changed.append(path)
+    config_path = directory / "config.json"
+    chalice_config = json.loads(config_path.read_text())
+    if chalice_config.get("stages", {}).get(stage) != stage_config(stage):
+        chalice_config.setdefault("stages", {})[stage] = stage_config(stage)
+        config_path.write_text(json.dumps(chalice_config, indent=2) + "\n")
+        changed.append(config_path)
+    return changed
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", required=True)
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        "policy",
+        help="print the stage's IAM policies, or write them and its Chalice config",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    parser.add_argument("--stage", required=True, help="the stage, e.g. dev")
     parser.add_argument("--write", action="store_true", help="write the files into .chalice/")
-    args = parser.parse_args(argv)
+    parser.set_defaults(handler=policy_command)
+
+
+def policy_command(args: argparse.Namespace, out: TextIO) -> int:
     if args.write:
         for path in write(args.stage):
-            print(path)
+            print(path, file=out)
     else:
-        print(render({f: policy_for(args.stage, f) for f in FUNCTIONS}), end="")
+        print(render({f: policy_for(args.stage, f) for f in FUNCTIONS}), end="", file=out)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -14,13 +14,13 @@ from typing import Any, Callable
 
 from chalicelib.config import Settings
 from chalicelib.errors import NotOwned, ValidationError
-from chalicelib.stack.group import ScheduleGroupProvider
-from chalicelib.stack.model import Absent, Delete, Noop, Observed, Plan, ReadResult, Step
-from chalicelib.stack.provider import ResourceProvider
-from chalicelib.stack.role import ExecutionRoleProvider
-from chalicelib.stack.state import StackState, StateStore
-from chalicelib.stack.table import TableProvider
-from chalicelib.stack.topic import TopicProvider
+from ops.stack.group import ScheduleGroupProvider
+from ops.stack.model import Absent, Delete, Noop, Observed, Plan, ReadResult, Step
+from ops.stack.provider import ResourceProvider
+from ops.stack.role import ExecutionRoleProvider
+from ops.stack.state import StackState, StateStore
+from ops.stack.table import TableProvider
+from ops.stack.topic import TopicProvider
 
 # Logical ids: the stack's own names for its resources (also the logical-id tag).
 EXECUTION_ROLE = "execution-role"

@@ -16,9 +16,9 @@ from typing import Any, Callable
 
 from chalicelib.config import Settings
 from chalicelib.retry import RetryPolicy, conflict_retry
-from chalicelib.stack.model import Desired
-from chalicelib.stack.provider import ResourceProvider
-from chalicelib.stack.tags import from_tag_list, to_tag_list
+from ops.stack.model import Desired
+from ops.stack.provider import ResourceProvider
+from ops.stack.tags import from_tag_list, to_tag_list
 
 DELETING = "DELETING"
 

@@ -59,7 +59,6 @@ class LogFollower:
         start = since_ms if since_ms is not None else int(time.time() * 1000)
         self._high: dict[str, int] = {group: start for group in groups}
         self._seen: dict[str, dict[tuple, int]] = {group: {} for group in groups}
-        self.printed = 0
 
     def poll(self) -> int:
         """Print what arrived since the last poll; returns how many lines were printed."""
@@ -74,7 +73,6 @@ class LogFollower:
             for part in line.splitlines() or [""]:
                 print(f"{_clock(ts)} [{label}] {part}", file=self._out, flush=True)
             count += 1
-        self.printed += count
         return count
 
     def _new_events(self, group: str) -> list[tuple[int, str]]:

@@ -12,13 +12,11 @@ import json
 from typing import Any, Iterator, Mapping
 
 from chalicelib import clients
-from chalicelib.config import resource_names
-from chalicelib.stack import policies
-from chalicelib.stack.model import Desired, FieldChange
-from chalicelib.stack.provider import ResourceProvider, Updater
-from chalicelib.stack.tags import from_tag_list, to_tag_list
-
-TARGET_FUNCTION = "schedule_target"
+from chalicelib import names
+from ops.stack import policies
+from ops.stack.model import Desired, FieldChange
+from ops.stack.provider import ResourceProvider, Updater
+from ops.stack.tags import from_tag_list, to_tag_list
 
 
 class ExecutionRoleProvider(ResourceProvider):
@@ -29,7 +27,7 @@ class ExecutionRoleProvider(ResourceProvider):
         return self.client("iam")
 
     def target_function_arn(self) -> str:
-        function = resource_names(self.settings.stage).function(TARGET_FUNCTION)
+        function = self.settings.names.function(names.SCHEDULE_TARGET)
         return clients.function_arn(function, self.settings)
 
     def desired_attrs(self) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 1. the endpoint: ministack started on 127.0.0.1 (port 4566 when free), or the running
    LocalStack-compatible endpoint named by ``LOCALSTACK_ENDPOINT``;
-2. ``python -m chalicelib.cli stack deploy --stage local``: table, topics, role, group;
-3. the app: ``deploy.app_stack.deploy_app`` (the same path as ``make deploy`` on AWS);
+2. ``python -m ops stack deploy --stage local``: table, topics, role, group;
+3. the app: ``ops.app_stack.deploy_app`` (the same path as ``make deploy`` on AWS);
 4. ``BASE=...`` and a curl to paste, then the functions' logs and the messages published to
    the web-actions and notifications topics, as they happen.
 
@@ -27,10 +27,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import clients
 from chalicelib.config import ENV_TARGET_FUNCTION_ARN, resource_names, settings_for
-from chalicelib.stack.state import ENV_STACK_STATE_DIR
-from deploy import app_stack
-from deploy.emulator import alive, command_line, launch_ministack, stop_process_group
-from deploy.logs import LogFollower, TopicTap
+from ops.stack.state import ENV_STACK_STATE_DIR
+from ops import app_stack
+from ops.emulator import (
+    alive,
+    command_line,
+    launch_ministack,
+    remove_temporary_folder,
+    stop_process_group,
+)
+from ops.logs import LogFollower, TopicTap
 
 ROOT = app_stack.ROOT
 RUN_DIR = ROOT / ".run"
@@ -82,12 +88,12 @@ def point_at(url: str) -> None:
 
 
 def stack_command(action: str, stage: str, out: TextIO, state_dir: Path | None = None) -> None:
-    """``python -m chalicelib.cli stack <action> --stage <stage>``, its output indented.
+    """``python -m ops stack <action> --stage <stage>``, its output indented.
 
     ``state_dir`` keeps the stack's record of what it deployed (STACK_STATE_DIR) apart from
     the one for AWS in ``.rez-agent/``: an emulator's resources come and go with it."""
-    command = [sys.executable, "-m", "chalicelib.cli", "stack", action, "--stage", stage]
-    print(f"$ python -m chalicelib.cli stack {action} --stage {stage}", file=out, flush=True)
+    command = [sys.executable, "-m", "ops", "stack", action, "--stage", stage]
+    print(f"$ python -m ops stack {action} --stage {stage}", file=out, flush=True)
     env = dict(os.environ)
     if state_dir is not None:
         env[ENV_STACK_STATE_DIR] = str(state_dir)
@@ -162,7 +168,7 @@ def _read_pid(path: Path) -> int | None:
 
 def _is_runner(pid: int) -> bool:
     line = command_line(pid)
-    return "deploy" in line and " run" in line
+    return "-m ops" in line and " run" in line
 
 
 def _is_our_ministack(pid: int) -> bool:
@@ -179,6 +185,7 @@ def _clear_stale(out: TextIO) -> bool:
     if emulator and alive(emulator) and _is_our_ministack(emulator):
         print(f"stopping ministack left by an earlier run (pid {emulator})", file=out, flush=True)
         stop_process_group(emulator)
+    remove_temporary_folder(EMULATOR_PID_FILE)
     for path in (PID_FILE, EMULATOR_PID_FILE, ENV_FILE):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
@@ -215,7 +222,7 @@ def run(port: int | None = None, out: TextIO = sys.stdout, poll_seconds: float =
             where = f"the endpoint at {url}"
         else:
             print("starting ministack ...", file=out, flush=True)
-            endpoint = launch_ministack(EMULATOR_LOG, EMULATOR_PID_FILE, port)
+            endpoint = launch_ministack(EMULATOR_LOG, EMULATOR_PID_FILE, port, prefer_default_port=True)
             url = endpoint.url
             shutil.rmtree(STACK_STATE, ignore_errors=True)  # a new ministack holds nothing
             where = f"ministack at {url} (its log: .run/ministack.log)"
@@ -282,6 +289,7 @@ def stop(out: TextIO = sys.stdout, timeout: float = 30.0) -> int:
     if emulator and alive(emulator) and _is_our_ministack(emulator):
         stop_process_group(emulator)
         stopped.append(f"ministack (pid {emulator})")
+    remove_temporary_folder(EMULATOR_PID_FILE)  # ministack unpacks every function it ran there
     for path in (PID_FILE, EMULATOR_PID_FILE, ENV_FILE):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()

@@ -1,10 +1,10 @@
 """The stage's AWS resources (execution role, table, topics, schedule group) as code.
 
 Each resource has a provider (``read`` / ``diff`` / ``apply``); ``Stack`` plans and applies
-them in dependency order; ``python -m chalicelib.cli stack ...`` is the command line.
+them in dependency order; ``python -m ops stack ...`` is the command line.
 """
 
-from chalicelib.stack.engine import Result, Stack, stage_providers
-from chalicelib.stack.model import Plan
+from ops.stack.engine import Result, Stack, stage_providers
+from ops.stack.model import Plan
 
 __all__ = ["Plan", "Result", "Stack", "stage_providers"]

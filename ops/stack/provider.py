@@ -17,8 +17,8 @@ from typing import Any, Callable, Mapping
 from chalicelib import aws_errors, clients
 from chalicelib.config import Settings
 from chalicelib.errors import UpstreamUnavailable
-from chalicelib.stack import tags as tagging
-from chalicelib.stack.model import (
+from ops.stack import tags as tagging
+from ops.stack.model import (
     Absent,
     Create,
     Delete,

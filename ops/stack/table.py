@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from chalicelib.stack.model import Desired, FieldChange, Observed, Unowned
-from chalicelib.stack.provider import ResourceProvider, Updater
-from chalicelib.stack.tags import from_tag_list, to_tag_list
+from chalicelib import names
+from ops.stack.model import Desired, FieldChange, Observed, Unowned
+from ops.stack.provider import ResourceProvider, Updater
+from ops.stack.tags import from_tag_list, to_tag_list
 
 PAY_PER_REQUEST = "PAY_PER_REQUEST"
 TTL_ATTRIBUTE = "ttl"
@@ -41,8 +42,8 @@ def index(hash_key: dict, range_key: dict | None = None, projection: str = "ALL"
 
 SCHEDULES_KEY_SCHEMA = {"hash": key("id")}
 SCHEDULES_INDEXES = {
-    "status-created_date-index": index(key("status"), key("created_date")),
-    "created_by-index": index(key("created_by"), key("created_date")),
+    names.STATUS_INDEX: index(key("status"), key("created_date")),
+    names.CREATOR_INDEX: index(key("created_by"), key("created_date")),
 }
 
 

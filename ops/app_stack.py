@@ -13,7 +13,7 @@ CloudFormation stack also gives a rollback on failure and a delete that removes 
 the app created, with no ``.chalice/deployed`` state to keep.
 
 The stage's own resources (table, topics, execution role, schedule group) are not in this
-stack: ``python -m chalicelib.cli stack deploy`` owns them and runs first.
+stack: ``python -m ops stack deploy`` owns them and runs first.
 """
 
 from __future__ import annotations
@@ -34,9 +34,11 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
-from chalicelib import clients, policy
+from chalicelib import clients, names
+from ops import policy
 from chalicelib.config import (
     APP_NAME,
+    ENV_ACCOUNT_ID,
     ENV_TARGET_FUNCTION_ARN,
     Settings,
     resource_names,
@@ -47,10 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / "build" / "package"
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
-# Chalice's logical id for the REST API's function; its name in the app is "api_handler".
+# Chalice's logical id for the REST API's function (``names.API_HANDLER`` in the app).
 API_HANDLER_LOGICAL_ID = "APIHandler"
-API_HANDLER_NAME = "api_handler"
-TARGET_FUNCTION = "schedule_target"
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
 FINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 # A stack in one of these cannot be updated: delete it, then create it again.
@@ -67,7 +67,6 @@ class AppOutputs:
     """What a deployed app stack offers: where its API answers and which functions it has."""
 
     stack_name: str
-    rest_api_id: str
     api_stage: str
     base_url: str
     functions: dict[str, str] = field(default_factory=dict)  # short name -> function name
@@ -83,8 +82,9 @@ def function_name(stage: str, chalice_name: str) -> str:
 
 
 def stage_environment(stage: str) -> dict[str, str]:
-    """The environment every function of ``stage`` gets (names derive from the stage)."""
-    return dict(policy.stage_config(stage)["environment_variables"])
+    """The environment every function of ``stage`` gets (its resource names, from
+    ``chalicelib.config.resource_names``)."""
+    return {**policy.stage_config(stage)["environment_variables"], **resource_names(stage).environment()}
 
 
 # --- package ----------------------------------------------------------------------------
@@ -107,8 +107,8 @@ def package(stage: str, out_dir: Path | None = None, region: str | None = None) 
     time and caches the built dependencies in ``.chalice/deployments/`` (gitignored), so a
     repeat costs about a second.
     """
-    for path in policy.ensure_stage(stage):
-        print(f"wrote {path.relative_to(ROOT)} for the new stage {stage} (commit it)", file=sys.stderr)
+    for path in policy.write_if_changed(stage):
+        print(f"wrote {path.relative_to(ROOT)} for stage {stage} (commit it)", file=sys.stderr)
     out_dir = Path(out_dir or BUILD_DIR / stage)
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -135,7 +135,7 @@ def package(stage: str, out_dir: Path | None = None, region: str | None = None) 
 def chalice_name(logical_id: str) -> str:
     """The function's name in app.py, from Chalice's CloudFormation logical id."""
     if logical_id == API_HANDLER_LOGICAL_ID:
-        return API_HANDLER_NAME
+        return names.API_HANDLER
     from chalice.utils import to_cfn_resource_name
 
     name = re.sub(r"(?<!^)(?=[A-Z])", "_", logical_id).lower()
@@ -147,13 +147,14 @@ def chalice_name(logical_id: str) -> str:
 def prepare_template(template: dict[str, Any], stage: str, bucket: str, key: str) -> dict[str, Any]:
     """The template CloudFormation gets: Chalice's, with the code in S3, the functions named
     ``<app>-<stage>-<function>`` (the names the stage's IAM policies and the scheduler's
-    execution role are written for) and the stage's environment filled in where the Chalice
-    config does not set it."""
+    execution role are written for), the stage's resource names (the ones in force now,
+    which the policies were generated from, whatever an older Chalice config says) and the
+    account id (so no function asks STS for it)."""
     if template.get("Transform") != SAM_TRANSFORM:
         raise DeployError("chalice package did not produce a SAM template")
     prepared = copy.deepcopy(template)
     environment = stage_environment(stage)
-    target_name = function_name(stage, TARGET_FUNCTION)
+    target_name = function_name(stage, names.SCHEDULE_TARGET)
     for logical_id, resource in prepared.get("Resources", {}).items():
         if resource.get("Type") != SERVERLESS_FUNCTION:
             continue
@@ -161,8 +162,8 @@ def prepare_template(template: dict[str, Any], stage: str, bucket: str, key: str
         properties["CodeUri"] = {"Bucket": bucket, "Key": key}
         properties["FunctionName"] = function_name(stage, chalice_name(logical_id))
         variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
-        for name, value in environment.items():
-            variables.setdefault(name, value)
+        variables.update(environment)
+        variables[ENV_ACCOUNT_ID] = {"Ref": "AWS::AccountId"}
         variables.setdefault(
             ENV_TARGET_FUNCTION_ARN,
             {"Fn::Sub": f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{target_name}"},
@@ -379,7 +380,7 @@ def app_outputs(stage: str, settings: Settings | None = None, stack: dict | None
             prefix = f"{resource_names(stage).chalice_app}-{stage}-"
             short = physical[len(prefix):] if physical.startswith(prefix) else physical
             functions[short] = physical
-    return AppOutputs(name, api_id, api_stage, base, dict(sorted(functions.items())))
+    return AppOutputs(name, api_stage, base, dict(sorted(functions.items())))
 
 
 def destroy_app(stage: str, settings: Settings | None = None, out: TextIO = sys.stdout) -> None:

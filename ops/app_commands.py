@@ -1,0 +1,41 @@
+"""``app deploy|destroy|outputs``, ``run`` and ``stop``: the app's stack and the local run."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from ops import app_stack, run
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    app = commands.add_parser("app", help="the app's CloudFormation stack")
+    actions = app.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, text in (
+        ("deploy", "package the app and create or update its stack"),
+        ("destroy", "delete the app's stack and its uploaded packages"),
+        ("outputs", "print where a deployed stage answers"),
+    ):
+        sub = actions.add_parser(action, help=text)
+        sub.add_argument("--stage", required=True, help="the stage, e.g. dev")
+    app.set_defaults(handler=app_command)
+
+    start = commands.add_parser("run", help="the whole service locally, until Ctrl-C")
+    start.add_argument("--port", type=int, default=None, help="ministack's port (default 4566 if free)")
+    start.set_defaults(handler=lambda args, out: run.run(port=args.port, out=out))
+
+    stop = commands.add_parser("stop", help="stop a run left in the background")
+    stop.set_defaults(handler=lambda args, out: run.stop(out=out))
+
+
+def app_command(args: argparse.Namespace, out: TextIO) -> int:
+    if args.action == "deploy":
+        outputs = app_stack.deploy_app(args.stage, out=out)
+    elif args.action == "destroy":
+        app_stack.destroy_app(args.stage, out=out)
+        return 0
+    else:
+        outputs = app_stack.app_outputs(args.stage)
+    for line in app_stack.describe(outputs):
+        print(line, file=out)
+    return 0
