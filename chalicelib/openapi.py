@@ -209,7 +209,7 @@ class Registry:
                 if declared is None:
                     continue
                 paths.setdefault(path, {})[method.lower()] = _operation(
-                    path, method, declared, schemas, auth_mode, self._routed_views(routes)
+                    path, declared, schemas, auth_mode, self._routed_views(routes)
                 )
         document: dict[str, Any] = {
             "openapi": OPENAPI_VERSION,
@@ -232,7 +232,7 @@ class Registry:
 
 
 def _operation(
-    path: str, method: str, op: Operation, schemas: dict[str, Any], auth_mode: str, routed: set[str]
+    path: str, op: Operation, schemas: dict[str, Any], auth_mode: str, routed: set[str]
 ) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = []
     for name in _PATH_PARAM.findall(path):

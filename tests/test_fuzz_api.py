@@ -111,8 +111,8 @@ def test_generated_requests_find_no_failure(served: LocalApi):
 
             @settings(quick, max_examples=examples)
             @hypothesis.given(case=strategy)
-            def run(case: schemathesis.Case) -> None:
-                driver.send(case, realistic=mode is GenerationMode.POSITIVE)
+            def run(case: schemathesis.Case, realistic: bool = mode is GenerationMode.POSITIVE) -> None:
+                driver.send(case, realistic=realistic)
 
             try:
                 run()
