@@ -107,15 +107,8 @@ def test_generated_requests_find_no_failure(served: LocalApi):
     operations = [result.ok() for result in schema.get_all_operations()]
     for operation in operations:
         for mode, examples in EXAMPLES_PER_OPERATION.items():
-            strategy = operation.as_strategy(generation_mode=mode)
-
-            @settings(quick, max_examples=examples)
-            @hypothesis.given(case=strategy)
-            def run(case: schemathesis.Case, realistic: bool = mode is GenerationMode.POSITIVE) -> None:
-                driver.send(case, realistic=realistic)
-
             try:
-                run()
+                _generate(driver, operation, mode, settings(quick, max_examples=examples))
             except hypothesis.errors.Unsatisfiable:
                 # no invalid request exists for an operation without parameters or body
                 assert mode is GenerationMode.NEGATIVE and not operation.body and not any(
@@ -169,3 +162,12 @@ def _realistic(case: schemathesis.Case) -> None:
     if body.get("target_type") == "custom" and pick % 3:
         body["target_type"] = "notification"
         body.pop("target_arn", None)
+
+
+def _generate(driver: Driver, operation: schemathesis.APIOperation, mode: GenerationMode, how: settings) -> None:
+    @how
+    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: schemathesis.Case) -> None:
+        driver.send(case, realistic=mode is GenerationMode.POSITIVE)
+
+    run()
