@@ -25,9 +25,12 @@ from chalicelib.config import resource_names, settings_for
 from ops import emulator as emulators
 from ops import run as local_run
 from ops.emulator import launch_ministack
+from integration.test_end_to_end import function_logs
 from rez_client import main as client
+from rez_client.api import Api
 
 STAGE = local_run.LOCAL_STAGE
+CLIENT_TIMEOUT = 120  # a cold API function on a busy emulator host takes tens of seconds
 NAMES = resource_names(STAGE)
 DEFINITION = {
     "name": "nightly-report",
@@ -69,7 +72,9 @@ def deployed(tmp_path_factory) -> Iterator[dict[str, Any]]:
                 TopicArn=clients.topic_arn(NAMES.notifications_topic, settings),
                 Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"},
             )
-            yield {"url": url, "outputs": outputs, "env": environment, "queue": queue, "log": log}
+            # the client fetches the deployed API's document once; every command then uses it
+            document = Api(outputs.base_url, timeout=CLIENT_TIMEOUT).document()
+            yield {"url": url, "outputs": outputs, "env": environment, "queue": queue, "log": log, "document": document}
         finally:
             try:
                 local_run.tear_down(STAGE, log, state)
@@ -89,6 +94,12 @@ def aws_cli(deployed: dict[str, Any], *args: str) -> str:
     return result.stdout.strip()
 
 
+# ministack leaves an SNS record's Subject and MessageAttributes out when the publisher set
+# none (AWS sends null and {}); Chalice's SNS event needs both keys, so every publish here
+# sets them, as the README does.
+OWNER = ["--message-attributes", '{"created_by": {"DataType": "String", "StringValue": "report-pipeline"}}']
+
+
 def creation_topic(deployed: dict[str, Any]) -> str:
     # the README's line: the topic's ARN from its name
     return aws_cli(
@@ -99,11 +110,16 @@ def creation_topic(deployed: dict[str, Any]) -> str:
 
 def api(deployed: dict[str, Any], *argv: str) -> tuple[int, Any, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = client(["--base", deployed["outputs"].base_url, *argv], stdout=out, stderr=err)
+    code = client(
+        ["--base", deployed["outputs"].base_url, "--timeout", str(CLIENT_TIMEOUT), *argv],
+        document=deployed["document"], stdout=out, stderr=err,
+    )
     return code, (json.loads(out.getvalue()) if out.getvalue() else None), err.getvalue()
 
 
-def eventually(what: str, check: Callable[[], Any], timeout: float = 45, every: float = 1.0) -> Any:
+def eventually(
+    deployed: dict[str, Any], what: str, check: Callable[[], Any], timeout: float = 90, every: float = 1.0
+) -> Any:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -111,7 +127,10 @@ def eventually(what: str, check: Callable[[], Any], timeout: float = 45, every: 
         if last:
             return last
         time.sleep(every)
-    pytest.fail(f"{what}: not within {timeout:.0f}s (last: {last!r})")
+    pytest.fail(
+        f"{what}: not within {timeout:.0f}s (last: {last!r})\n"
+        f"--- functions' logs ---\n{function_logs(deployed['outputs'])}"
+    )
 
 
 def schedules_named(deployed: dict[str, Any], name: str) -> list[dict[str, Any]]:
@@ -136,11 +155,10 @@ def test_the_readme_sns_messages_create_and_delete_a_schedule(deployed):
     # WHEN the README's create is published, with a created_by attribute
     message = json.dumps({"action": "create", "schedule": DEFINITION})
     aws_cli(
-        deployed, "sns", "publish", "--topic-arn", topic, "--message", message,
-        "--message-attributes", '{"created_by": {"DataType": "String", "StringValue": "report-pipeline"}}',
+        deployed, "sns", "publish", "--topic-arn", topic, "--subject", "create", "--message", message, *OWNER
     )
     # THEN one schedule appears, owned by the publisher, and becomes active
-    [created] = eventually("the schedule is created", lambda: schedules_named(deployed, DEFINITION["name"]))
+    [created] = eventually(deployed, "the schedule is created", lambda: schedules_named(deployed, DEFINITION["name"]))
     assert created["created_by"] == "report-pipeline"
     schedule_id = created["id"]
 
@@ -148,18 +166,18 @@ def test_the_readme_sns_messages_create_and_delete_a_schedule(deployed):
         code, body, _ = api(deployed, "get", schedule_id)
         return body if code == 0 and body["status"] == "active" else None
 
-    eventually("the schedule becomes active", active)
+    eventually(deployed, "the schedule becomes active", active)
 
     # WHEN the README's delete is published
-    aws_cli(deployed, "sns", "publish", "--topic-arn", topic,
-            "--message", json.dumps({"action": "delete", "schedule_id": schedule_id}))
+    aws_cli(deployed, "sns", "publish", "--topic-arn", topic, "--subject", "delete",
+            "--message", json.dumps({"action": "delete", "schedule_id": schedule_id}), *OWNER)
 
     # THEN the schedule is deleted, in the record and in EventBridge Scheduler
     def deleted() -> Any:
         code, body, _ = api(deployed, "get", schedule_id)
         return code == 0 and body["status"] == "deleted"
 
-    eventually("the schedule is deleted", deleted)
+    eventually(deployed, "the schedule is deleted", deleted)
     scheduler = clients.client("scheduler", settings_for(STAGE))
     names = [s["Name"] for s in scheduler.list_schedules(GroupName=NAMES.schedule_group).get("Schedules", [])]
     assert schedule_id not in names
@@ -191,8 +209,8 @@ def test_a_redelivered_create_makes_one_schedule(deployed):
 def test_an_invalid_message_is_rejected_to_the_notifications_topic(deployed):
     topic = creation_topic(deployed)
     bad = {"action": "create", "schedule": {**DEFINITION, "name": "bad", "schedule_expression": "rate(0 minutes)"}}
-    aws_cli(deployed, "sns", "publish", "--topic-arn", topic, "--message", json.dumps(bad))
-    events = eventually("a rejected event is published", lambda: rejected(deployed), every=2)
+    aws_cli(deployed, "sns", "publish", "--topic-arn", topic, "--subject", "create", "--message", json.dumps(bad), *OWNER)
+    events = eventually(deployed, "a rejected event is published", lambda: rejected(deployed), every=2)
     assert events[0]["request"] == bad
     assert events[0]["reason"].startswith("schedule.schedule_expression:")
     assert schedules_named(deployed, "bad") == []
@@ -202,7 +220,7 @@ def test_the_client_drives_the_deployed_api(deployed):
     code, created, err = api(deployed, "create", "--body", json.dumps({**DEFINITION, "name": "by-client"}))
     assert code == 0, err
     schedule_id = created["id"]
-    eventually("active", lambda: api(deployed, "get", schedule_id)[1]["status"] == "active")
+    eventually(deployed, "active", lambda: api(deployed, "get", schedule_id)[1]["status"] == "active")
     code, updated, err = api(
         deployed, "update", schedule_id, "--if-match", str(created["version"]),
         "--body", json.dumps({**DEFINITION, "name": "by-client", "schedule_expression": "rate(2 hours)"}),
@@ -210,7 +228,7 @@ def test_the_client_drives_the_deployed_api(deployed):
     assert code == 0, err
     assert updated["schedule_expression"] == "rate(2 hours)"
     assert api(deployed, "pause", schedule_id)[1]["state"] == "DISABLED"
-    eventually("paused", lambda: api(deployed, "get", schedule_id)[1]["status"] == "paused")
+    eventually(deployed, "paused", lambda: api(deployed, "get", schedule_id)[1]["status"] == "paused")
     assert api(deployed, "resume", schedule_id)[1]["state"] == "ENABLED"
     code, page, _ = api(deployed, "executions", schedule_id)
     assert code == 0 and page["items"] == []
@@ -219,4 +237,4 @@ def test_the_client_drives_the_deployed_api(deployed):
     code, _, err = api(deployed, "get", str(uuid.uuid4()))
     assert code == 1 and "404 NotFound" in err
     assert api(deployed, "delete", schedule_id)[0] == 0
-    eventually("deleted", lambda: api(deployed, "get", schedule_id)[1]["status"] == "deleted")
+    eventually(deployed, "deleted", lambda: api(deployed, "get", schedule_id)[1]["status"] == "deleted")

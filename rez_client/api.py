@@ -106,6 +106,7 @@ def _region_of(url: str) -> str | None:
 class Api:
     base: str
     auth: Auth = field(default_factory=Auth)
+    timeout: float = TIMEOUT_SECONDS
 
     def __post_init__(self) -> None:
         self.base = self.base.rstrip("/")
@@ -136,7 +137,7 @@ class Api:
         sent = self.auth.headers_for(method, url, data, sent)
         request = urllib.request.Request(url, data=data, method=method, headers=sent)
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return Answer(response.status, dict(response.headers.items()), _decode(response.read()))
         except urllib.error.HTTPError as error:
             payload = _decode(error.read())

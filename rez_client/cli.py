@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-from rez_client.api import AUTH_MODES, Api, Auth, ClientError, Operation, operations
+from rez_client.api import AUTH_MODES, TIMEOUT_SECONDS, Api, Auth, ClientError, Operation, operations
 from rez_client.commands import COMMANDS, Command
 from rez_client.output import render
 
@@ -49,7 +49,8 @@ def main(
                 build_parser(None).print_help(out)
                 return 0
             raise UsageError(f"--base (or {ENV_BASE}) is required: the API's URL")
-        api = Api(base, Auth(options.auth, options.token or os.environ.get(ENV_TOKEN), options.region))
+        auth = Auth(options.auth, options.token or os.environ.get(ENV_TOKEN), options.region)
+        api = Api(base, auth, timeout=options.timeout)
         known = operations(document if document is not None else api.document())
         parser = build_parser(known)
         try:
@@ -77,6 +78,7 @@ def global_parser(add_help: bool = False) -> argparse.ArgumentParser:
     parser.add_argument("--auth", choices=AUTH_MODES, default="none", help="how to authenticate (default none)")
     parser.add_argument("--token", help=f"the Cognito token for --auth cognito (default: ${ENV_TOKEN})")
     parser.add_argument("--region", help="the region to sign for with --auth sigv4 (default: from the URL)")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS, help="seconds to wait for an answer")
     return parser
 
 

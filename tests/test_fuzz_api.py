@@ -36,7 +36,7 @@ from tests.local_api import LocalApi, local_api
 MIN_REQUESTS = 2000
 TIME_BOUND_SECONDS = 180
 WALL_CLOCK_GUARD_SECONDS = 600
-EXAMPLES_PER_OPERATION = {GenerationMode.POSITIVE: 110, GenerationMode.NEGATIVE: 55}
+EXAMPLES_PER_OPERATION = {GenerationMode.POSITIVE: 120, GenerationMode.NEGATIVE: 55}
 STATEFUL_SCENARIOS = 60
 STATEFUL_STEPS = 12
 # Valid bodies need a valid expression and time zone, which a JSON Schema cannot say: half of
