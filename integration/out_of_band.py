@@ -160,6 +160,9 @@ class OutOfBand:
     def tag_role(self, name: str, tags: dict[str, str]) -> None:
         self.iam.tag_role(RoleName=name, Tags=_tag_list(tags))
 
+    def untag_role(self, name: str, keys: list[str]) -> None:
+        self.iam.untag_role(RoleName=name, TagKeys=keys)
+
     def trust_policy(self, name: str) -> dict:
         return self.role(name)["AssumeRolePolicyDocument"]
 

@@ -13,7 +13,6 @@ import pytest
 
 from chalicelib import errors
 from integration.stack_fixtures import (
-    MINISTACK_UNTAG_FIRST_KEY_ONLY,
     MOTO_DUPLICATE_GROUP_OVERWRITES,
     deviates_on,
     ours,
@@ -72,34 +71,6 @@ def test_plan_prints_the_changes_and_changes_nothing(scratch, recorder, oob):
     assert {s["action"] for s in plan.json["steps"]} == {"create"}
     assert recorder.mutating == []
     assert oob.group(scratch.names.schedule_group) is None
-
-
-@pytest.mark.parametrize(
-    "drift",
-    ["value changed", "ownership tag removed", "one tag added", "several tags added"],
-)
-def test_group_tags_changed_out_of_band_are_reset(scratch, oob, aws, request, drift):
-    if drift == "several tags added":
-        deviates_on(request, aws.kind, MINISTACK_UNTAG_FIRST_KEY_ONLY)
-    # GIVEN a deployed group whose tags were edited in the console
-    assert scratch.deploy().exit_code == 0
-    name = scratch.names.schedule_group
-    if drift == "value changed":
-        oob.tag_group(name, {"rez-agent:logical-id": "something-else"})
-    elif drift == "ownership tag removed":
-        oob.untag_group(name, ["rez-agent:app"])
-    elif drift == "one tag added":
-        oob.tag_group(name, {"team": "payments"})
-    else:
-        oob.tag_group(name, {"team": "payments", "cost-center": "42", "env": "x"})
-    assert oob.group_tags(name) != ours(scratch.stage, GROUP)
-
-    # WHEN the stack is deployed again (adopting: a changed ownership tag makes it not ours)
-    again = scratch.deploy("--adopt")
-
-    # THEN the cloud reports exactly our tags again
-    assert again.exit_code == 0, again
-    assert oob.group_tags(name) == ours(scratch.stage, GROUP)
 
 
 def test_extra_tag_drift_alone_keeps_the_group_ours_and_needs_no_adopt(scratch, oob):
@@ -256,56 +227,6 @@ def test_a_group_deleted_between_plan_and_delete_is_a_noop(scratch, oob, faults)
     assert result.converged
     assert oob.group(scratch.names.schedule_group) is None
     assert oob.role(scratch.names.execution_role) is None
-
-
-@pytest.mark.parametrize(
-    "foreign_tags",
-    [
-        {"team": "payments"},
-        {"rez-agent:app": "rez-agent", "rez-agent:stage": "prod", "rez-agent:logical-id": GROUP},
-    ],
-    ids=["someone-elses", "another-stages"],
-)
-def test_foreign_group_needs_adopt_which_rewrites_ownership_tags(
-    scratch, oob, recorder, foreign_tags
-):
-    # GIVEN a group with our name that is not ours
-    name = scratch.names.schedule_group
-    oob.create_group(name, foreign_tags)
-
-    # WHEN the stack is deployed without --adopt
-    refused = scratch.deploy()
-
-    # THEN it exits 3 naming the group and --adopt, and changed nothing at all
-    assert refused.exit_code == 3, refused
-    assert name in refused.err and "--adopt" in refused.err
-    assert recorder.mutating == []
-    assert oob.group_tags(name) == foreign_tags
-
-    # WHEN it is deployed with --adopt
-    adopted = scratch.deploy("--adopt")
-
-    # THEN the group is ours: our ownership tags, nothing else
-    assert adopted.exit_code == 0, adopted
-    step = next(s for s in adopted.json["steps"] if s["name"] == name)
-    assert (step["action"], step["adopt"]) == ("update", True)
-    assert oob.group_tags(name) == ours(scratch.stage, GROUP)
-
-
-def test_destroy_leaves_a_group_that_is_not_ours(scratch, oob):
-    # GIVEN a group with our name that belongs to someone else
-    name = scratch.names.schedule_group
-    oob.create_group(name, {"team": "payments"})
-
-    # WHEN the stack is destroyed
-    destroyed = scratch.destroy()
-
-    # THEN it succeeds and the foreign group is untouched
-    assert destroyed.exit_code == 0, destroyed
-    step = next(s for s in destroyed.json["steps"] if s["name"] == name)
-    assert step["action"] == "noop" and "not ours" in step["note"]
-    assert oob.group_tags(name) == {"team": "payments"}
-    oob.delete_group(name)
 
 
 def test_a_group_created_by_someone_else_after_the_plan_is_a_conflict(

@@ -97,19 +97,6 @@ def test_index_deleted_out_of_band_is_rebuilt_and_items_are_kept(scratch, oob):
     assert item and item["status"] == {"S": "active"}
 
 
-def test_table_tags_changed_out_of_band_are_reset(scratch, oob):
-    # GIVEN a deployed table with a tag changed and two tags added out of band
-    assert scratch.deploy().exit_code == 0
-    name = scratch.names.table
-    oob.tag_table(name, {"rez-agent:logical-id": "other", "team": "payments", "env": "x"})
-
-    # WHEN the stack is deployed with --adopt (the changed tag made it not ours)
-    assert scratch.deploy("--adopt").exit_code == 0
-
-    # THEN the cloud reports exactly our tags
-    assert oob.table_tags(name) == ours(scratch.stage, TABLE)
-
-
 def test_table_deleted_out_of_band_is_recreated(scratch, oob):
     # GIVEN a deployed table deleted out of band
     assert scratch.deploy().exit_code == 0
@@ -120,17 +107,11 @@ def test_table_deleted_out_of_band_is_recreated(scratch, oob):
     assert_table_as_specified(oob, scratch.names.table, scratch.stage)
 
 
-def test_foreign_table_needs_adopt(scratch, oob, recorder):
+def test_adopting_a_foreign_table_completes_it_in_place_and_keeps_its_items(scratch, oob):
     # GIVEN a table with our name and key that is someone else's, holding an item
     name = scratch.names.table
     oob.create_table(name, tags={"team": "payments"})
     oob.put_item(name, {"id": {"S": "keep-me"}})
-
-    # WHEN deployed without --adopt THEN it exits 3 naming the table, changing nothing
-    refused = scratch.deploy()
-    assert refused.exit_code == 3, refused
-    assert name in refused.err and "--adopt" in refused.err
-    assert recorder.mutating == []
 
     # WHEN deployed with --adopt THEN it is ours, completed in place, the item kept
     assert scratch.deploy("--adopt").exit_code == 0

@@ -61,3 +61,40 @@ class Tap:
             for message in batch:
                 messages.append(json.loads(message["Body"]))
                 self._sqs.delete_message(QueueUrl=self._queues[topic], ReceiptHandle=message["ReceiptHandle"])
+
+
+# --- the API, driven the way a client drives it ------------------------------------------
+
+TEE_TIMES = {
+    "name": "tee-times",
+    "schedule_expression": "cron(0 6 * * ? *)",
+    "timezone": "America/New_York",
+    "target_type": "web_action",
+    "payload": {"action": "check_tee_times"},
+}
+JSON = {"Content-Type": "application/json"}
+
+
+def post(client, path, body, headers=None):
+    raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.http.post(path, headers={**JSON, **(headers or {})}, body=raw)
+
+
+def deliver_commands(client, aws, names, times=1):
+    """Deliver every published command to the handler (``times`` times each)."""
+    commands = aws["tap"].drain(names.creation_topic)
+    for command in commands:
+        for _ in range(times):
+            result = client.lambda_.invoke(
+                "schedule_command", client.events.generate_sns_event(message=json.dumps(command))
+            )
+            assert result.payload["outcome"] == "applied"
+    return commands
+
+
+def scheduler():
+    return boto3.client("scheduler", region_name=REGION)
+
+
+def table_items(names):
+    return boto3.resource("dynamodb", region_name=REGION).Table(names.table).scan()["Items"]

@@ -10,8 +10,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import clients
 from chalicelib.errors import UpstreamUnavailable
-from tests.support import REGION
-from tests.test_api import TEE_TIMES, deliver_commands, post
+from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
 
 def fail_with(service: str, operation: str, code: str, message: str):

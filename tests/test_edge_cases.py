@@ -12,8 +12,7 @@ from botocore.exceptions import ClientError
 from chalicelib import clients, wiring
 from chalicelib.models import ScheduleDefinition
 from chalicelib.scheduler import effective_start
-from tests.support import REGION
-from tests.test_api import JSON, TEE_TIMES, deliver_commands, post, table_items
+from tests.support import JSON, REGION, TEE_TIMES, deliver_commands, post, table_items
 
 
 def iso(moment: datetime) -> str:

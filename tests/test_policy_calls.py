@@ -14,8 +14,7 @@ import pytest
 
 from chalicelib import clients, wiring
 from ops import policy
-from tests.support import REGION
-from tests.test_api import TEE_TIMES
+from tests.support import REGION, TEE_TIMES
 
 # Calls that need no IAM permission.
 FREE = {"sts:GetCallerIdentity"}

@@ -10,8 +10,7 @@ import pytest
 
 from chalicelib import wiring
 from chalicelib.models import Action, Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id, utcnow
-from tests.support import REGION
-from tests.test_api import JSON, TEE_TIMES, deliver_commands, post
+from tests.support import JSON, REGION, TEE_TIMES, deliver_commands, post
 
 
 def cloud(names, schedule_id):

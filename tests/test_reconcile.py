@@ -5,8 +5,7 @@ from __future__ import annotations
 import boto3
 
 from chalicelib import wiring
-from tests.support import REGION
-from tests.test_api import TEE_TIMES, deliver_commands, post
+from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
 
 def scheduler():
