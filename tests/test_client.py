@@ -18,7 +18,7 @@ from rez_client import main
 from rez_client.api import Auth, operations, sigv4_headers
 from rez_client.commands import COMMANDS, META_PATHS
 from tests.local_api import local_api
-from tests.test_api import TEE_TIMES
+from tests.support import TEE_TIMES
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = registry.document(app_module.app.routes)

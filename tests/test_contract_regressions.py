@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib import expressions
 from chalicelib.http import base_url, resource_url
-from tests.test_api import TEE_TIMES, post, table_items
+from tests.support import TEE_TIMES, post, table_items
 
 JSON = {"Content-Type": "application/json"}
 

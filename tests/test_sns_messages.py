@@ -9,8 +9,7 @@ import uuid
 
 import boto3
 
-from tests.support import REGION
-from tests.test_api import TEE_TIMES, deliver_commands, table_items
+from tests.support import REGION, TEE_TIMES, deliver_commands, table_items
 
 
 def sns_event(client, message, message_id=None, created_by=None):
