@@ -166,3 +166,9 @@ def test_cognito_sends_the_token_and_needs_one(monkeypatch):
     monkeypatch.delenv("REZ_TOKEN", raising=False)
     code, _, err = cli("http://127.0.0.1:9", "--auth", "cognito", "list", document=DOCUMENT)
     assert code == 1 and "needs a token" in err
+
+
+def test_the_lambda_code_never_imports_the_client():
+    sources = [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")]
+    importing = [str(path.relative_to(ROOT)) for path in sources if "rez_client" in path.read_text()]
+    assert importing == []
