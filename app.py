@@ -12,11 +12,13 @@ import logging
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import apidocs, expressions, names, wiring
+from chalicelib import apidocs, auth, expressions, names, wiring
 from chalicelib.config import get_settings
 from chalicelib.errors import ValidationError
 from chalicelib.http import (
+    authenticate,
     caller,
+    etag,
     expected_version,
     handles_errors,
     int_param,
@@ -36,6 +38,7 @@ from chalicelib.models import (
 from chalicelib.openapi import (
     CREATED_BY,
     CURSOR,
+    ETAG,
     IDEMPOTENCY_KEY,
     IF_MATCH,
     LOCATION,
@@ -56,19 +59,29 @@ if not logging.getLogger().handlers:  # the Lambda runtime installs one; some em
     logging.basicConfig(level=logging.WARNING)  # our INFO lines pass; botocore's chatter does not
 
 _SETTINGS_AT_IMPORT = get_settings()
-# The operations that take a schedule's id: the document links every answer with one to them.
+# The stage's authentication (AUTH_MODE, chalicelib/auth.py): every route carries AUTHORIZER.
+AUTHORIZER = auth.route_authorizer(_SETTINGS_AT_IMPORT)
+app.api.cors = auth.cors_config(_SETTINGS_AT_IMPORT) or False
+
+
+@app.middleware("http")
+def _authenticate(request, get_response):
+    return authenticate(request, get_response, app.routes, app.api.cors or None)
+
+
 MAX_CREATED_BY_FILTER = 256
+# The operations that take a schedule's id: the document links every answer with one to them.
 SCHEDULE_LINKS = ("get_schedule", "update_schedule", "pause_schedule", "resume_schedule", "delete_schedule", "list_executions")
 
 
 # --- schedules -----------------------------------------------------------------------
 
 
-@app.route("/api/schedules", methods=["POST"], content_types=["application/json", "text/plain"])
+@app.route("/api/schedules", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @api.operation(
     "Create a schedule",
     request=ScheduleDefinition, response=ScheduleView, status=202,
-    headers=(IDEMPOTENCY_KEY, CREATED_BY), response_headers=(LOCATION,), errors=(409,), links=SCHEDULE_LINKS,
+    headers=(IDEMPOTENCY_KEY, CREATED_BY), response_headers=(LOCATION,), errors=(409, 429), links=SCHEDULE_LINKS,
 )
 @handles_errors
 def create_schedule():
@@ -84,7 +97,7 @@ def create_schedule():
     )
 
 
-@app.route("/api/schedules", methods=["GET"])
+@app.route("/api/schedules", methods=["GET"], authorizer=AUTHORIZER)
 @api.operation(
     "List schedules, newest first",
     response=SchedulePage,
@@ -97,13 +110,16 @@ def create_schedule():
         limit_param(MAX_LIST_LIMIT),
         CURSOR,
     ),
+    headers=(CREATED_BY,),
 )
 @handles_errors
 def list_schedules():
-    params = query(app.current_request)
+    request = app.current_request
+    params = query(request)
     only_params(params, {"status", "created_by", "limit", "cursor"})
     status = _status(params.get("status"))
     page = wiring.schedule_service().list(
+        caller(request),
         status=status,
         created_by=text_param(params, "created_by", MAX_CREATED_BY_FILTER),
         limit=int_param(params, "limit", 50, 1, MAX_LIST_LIMIT),
@@ -112,16 +128,22 @@ def list_schedules():
     return {"items": [schedule.to_api() for schedule in page], "next_cursor": page.cursor}
 
 
-@app.route("/api/schedules/{id}", methods=["GET"])
-@api.operation("Get a schedule, with its next fire times when active", response=ScheduleView, links=SCHEDULE_LINKS)
+@app.route("/api/schedules/{id}", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation(
+    "Get a schedule, with its next fire times when active",
+    response=ScheduleView, headers=(CREATED_BY,), response_headers=(ETAG,), links=SCHEDULE_LINKS,
+)
 @handles_errors
 def get_schedule(id):
     service = wiring.schedule_service()
-    schedule = service.get(schedule_id(id))
-    return schedule.to_api(next_fires=service.next_fire_times(schedule))
+    schedule = service.get(schedule_id(id), caller(app.current_request))
+    return Response(
+        body=schedule.to_api(next_fires=service.next_fire_times(schedule)),
+        headers={"ETag": etag(schedule.version), "Content-Type": "application/json"},
+    )
 
 
-@app.route("/api/schedules/{id}", methods=["PUT"], content_types=["application/json", "text/plain"])
+@app.route("/api/schedules/{id}", methods=["PUT"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @api.operation(
     "Replace a schedule's definition",
     request=ScheduleDefinition, response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
@@ -137,7 +159,7 @@ def update_schedule(id):
     return Response(body=schedule.to_api(), status_code=202)
 
 
-@app.route("/api/schedules/{id}/pause", methods=["POST"])
+@app.route("/api/schedules/{id}/pause", methods=["POST"], authorizer=AUTHORIZER)
 @api.operation(
     "Pause a schedule", response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
     links=SCHEDULE_LINKS,
@@ -149,7 +171,7 @@ def pause_schedule(id):
     return Response(body=schedule.to_api(), status_code=202)
 
 
-@app.route("/api/schedules/{id}/resume", methods=["POST"])
+@app.route("/api/schedules/{id}/resume", methods=["POST"], authorizer=AUTHORIZER)
 @api.operation(
     "Resume a paused schedule", response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
     links=SCHEDULE_LINKS,
@@ -161,7 +183,7 @@ def resume_schedule(id):
     return Response(body=schedule.to_api(), status_code=202)
 
 
-@app.route("/api/schedules/{id}", methods=["DELETE"])
+@app.route("/api/schedules/{id}", methods=["DELETE"], authorizer=AUTHORIZER)
 @api.operation(
     "Delete a schedule (deleting a deleted one answers it as it is)",
     response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
@@ -173,17 +195,19 @@ def delete_schedule(id):
     return Response(body=schedule.to_api(), status_code=202)
 
 
-@app.route("/api/schedules/{id}/executions", methods=["GET"])
+@app.route("/api/schedules/{id}/executions", methods=["GET"], authorizer=AUTHORIZER)
 @api.operation(
     "List a schedule's executions, newest first",
-    response=ExecutionPage, query=(limit_param(MAX_LIST_LIMIT), CURSOR),
+    response=ExecutionPage, query=(limit_param(MAX_LIST_LIMIT), CURSOR), headers=(CREATED_BY,),
 )
 @handles_errors
 def list_executions(id):
-    params = query(app.current_request)
+    request = app.current_request
+    params = query(request)
     only_params(params, {"limit", "cursor"})
     page = wiring.schedule_service().list_executions(
-        schedule_id(id), int_param(params, "limit", 50, 1, MAX_LIST_LIMIT), params.get("cursor")
+        schedule_id(id), caller(request), int_param(params, "limit", 50, 1, MAX_LIST_LIMIT),
+        params.get("cursor"),
     )
     return {"items": [record.to_api() for record in page], "next_cursor": page.cursor}
 
@@ -191,7 +215,7 @@ def list_executions(id):
 # --- expressions ---------------------------------------------------------------------
 
 
-@app.route("/api/expressions/preview", methods=["POST"], content_types=["application/json", "text/plain"])
+@app.route("/api/expressions/preview", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @api.operation(
     "Validate an expression and list its next fire times", tag="expressions",
     request=PreviewRequest, response=PreviewView,
@@ -212,15 +236,15 @@ def preview_expression():
 # --- the API's own description ------------------------------------------------------
 
 
-@app.route("/api/openapi.json", methods=["GET"])
-@api.operation("This document (OpenAPI 3.1)", tag="meta", response=None, secured=False)
+@app.route("/api/openapi.json", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation("This document (OpenAPI 3.1)", tag="meta", response=None)
 @handles_errors
 def openapi_document():
     return apidocs.document_for(app, app.current_request)
 
 
-@app.route("/api/docs", methods=["GET"])
-@api.operation("A page to read this document and try its operations", tag="meta", media_type="text/html", secured=False)
+@app.route("/api/docs", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation("A page to read this document and try its operations", tag="meta", media_type="text/html")
 @handles_errors
 def api_docs():
     return Response(body=apidocs.page(), status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})

@@ -79,6 +79,13 @@ class NotOwned(Conflict):
     code = "NotOwned"
 
 
+class TooManySchedules(ServiceError):
+    """The caller already owns as many live schedules as one owner may."""
+
+    status_code = 429
+    code = "TooManySchedules"
+
+
 class UpstreamUnavailable(ServiceError):
     """AWS throttled us or failed transiently; retrying later may succeed."""
 
@@ -91,3 +98,10 @@ class UpstreamRejected(ServiceError):
 
     status_code = 502
     code = "UpstreamRejected"
+
+
+class Unauthenticated(ServiceError):
+    """The request carries no identity the stage's authentication mode accepts."""
+
+    status_code = 401
+    code = "Unauthenticated"

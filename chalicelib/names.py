@@ -16,3 +16,5 @@ RECONCILE = "reconcile"
 # The schedules table's global secondary indexes.
 STATUS_INDEX = "status-created_date-index"
 CREATOR_INDEX = "created_by-index"
+# Sparse: only schedule records that are not deleted carry its key (the default listing).
+LIVE_INDEX = "live-created_date-index"

@@ -126,9 +126,11 @@ IF_MATCH = Param(
 )
 CREATED_BY = Param(
     "X-Created-By",
-    "Who is asking, on a stage without authentication (ignored when the stage authenticates).",
+    "Who is asking, on a stage without authentication (ignored when the stage authenticates): "
+    "a caller sees and changes only its own schedules.",
     {"type": "string", "minLength": 1, "maxLength": 128},
 )
+ETAG = Param("ETag", "The schedule's version, quoted: send it back as If-Match.", {"type": "string"})
 LOCATION = Param("Location", "The new schedule's full URL.", {"type": "string", "format": "uri"})
 
 
@@ -141,13 +143,17 @@ CURSOR = Param("cursor", "The next_cursor of the previous page.", {"type": "stri
 _ERROR_TEXT = {
     400: "The request breaks a rule; the message names the field and the rule.",
     404: "No such schedule.",
+    401: "The request carries no identity the stage accepts.",
+    403: "API Gateway's authorizer refused the request (its own body: {\"message\": ...}).",
     409: "A conflict: the schedule is deleted, changed since the version sent, or the key was used.",
     413: "The body or the payload is too large.",
     415: "The body is not application/json.",
+    429: "The caller has as many live schedules as the stage allows.",
     502: "AWS rejected the request.",
     503: "AWS is unavailable or throttling; retry later.",
 }
 _ALWAYS = (502, 503)
+_GATEWAY_REFUSAL = {"type": "object", "properties": {"message": {"type": ["string", "null"]}}}
 _PATH_PARAM = re.compile(r"{([^}]+)}")
 
 
@@ -291,10 +297,13 @@ def _operation(
         errors |= {413, 415}
     if any(p["in"] == "path" for p in parameters):
         errors.add(404)
+    if op.secured and _security_scheme(auth_mode):
+        errors |= {401, 403}
     for status in sorted(errors):
+        body = _GATEWAY_REFUSAL if status == 403 else {"$ref": SCHEMA_REF.format(model="ErrorBody")}
         operation["responses"][str(status)] = {
             "description": _ERROR_TEXT[status],
-            "content": {"application/json": {"schema": {"$ref": SCHEMA_REF.format(model="ErrorBody")}}},
+            "content": {"application/json": {"schema": body}},
         }
     if op.secured and _security_scheme(auth_mode):
         operation["security"] = [{auth_mode: []}]

@@ -108,10 +108,13 @@ def creation_topic(deployed: dict[str, Any]) -> str:
     )
 
 
-def api(deployed: dict[str, Any], *argv: str) -> tuple[int, Any, str]:
+def api(deployed: dict[str, Any], *argv: str, owner: str | None = None) -> tuple[int, Any, str]:
+    """The client; ``owner`` is who asks (a caller sees only its own schedules on the open
+    local stage, where X-Created-By names the caller)."""
     out, err = io.StringIO(), io.StringIO()
+    as_owner = ["--x-created-by", owner] if owner else []
     code = client(
-        ["--base", deployed["outputs"].base_url, "--timeout", str(CLIENT_TIMEOUT), *argv],
+        ["--base", deployed["outputs"].base_url, "--timeout", str(CLIENT_TIMEOUT), *argv, *as_owner],
         document=deployed["document"], stdout=out, stderr=err,
     )
     return code, (json.loads(out.getvalue()) if out.getvalue() else None), err.getvalue()
@@ -133,8 +136,8 @@ def eventually(
     )
 
 
-def schedules_named(deployed: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    code, body, err = api(deployed, "list", "--limit", "100")
+def schedules_named(deployed: dict[str, Any], name: str, owner: str) -> list[dict[str, Any]]:
+    code, body, err = api(deployed, "list", "--limit", "100", owner=owner)
     assert code == 0, err
     return [item for item in body["items"] if item["name"] == name]
 
@@ -158,12 +161,12 @@ def test_the_readme_sns_messages_create_and_delete_a_schedule(deployed):
         deployed, "sns", "publish", "--topic-arn", topic, "--subject", "create", "--message", message, *OWNER
     )
     # THEN one schedule appears, owned by the publisher, and becomes active
-    [created] = eventually(deployed, "the schedule is created", lambda: schedules_named(deployed, DEFINITION["name"]))
+    [created] = eventually(deployed, "the schedule is created", lambda: schedules_named(deployed, DEFINITION["name"], "report-pipeline"))
     assert created["created_by"] == "report-pipeline"
     schedule_id = created["id"]
 
     def active() -> Any:
-        code, body, _ = api(deployed, "get", schedule_id)
+        code, body, _ = api(deployed, "get", schedule_id, owner="report-pipeline")
         return body if code == 0 and body["status"] == "active" else None
 
     eventually(deployed, "the schedule becomes active", active)
@@ -174,7 +177,7 @@ def test_the_readme_sns_messages_create_and_delete_a_schedule(deployed):
 
     # THEN the schedule is deleted, in the record and in EventBridge Scheduler
     def deleted() -> Any:
-        code, body, _ = api(deployed, "get", schedule_id)
+        code, body, _ = api(deployed, "get", schedule_id, owner="report-pipeline")
         return code == 0 and body["status"] == "deleted"
 
     eventually(deployed, "the schedule is deleted", deleted)
@@ -203,7 +206,7 @@ def test_a_redelivered_create_makes_one_schedule(deployed):
     # THEN both deliveries answer the same schedule, and only one exists
     assert answers[0]["outcome"] == answers[1]["outcome"] == "accepted", answers
     assert answers[0]["schedule_id"] == answers[1]["schedule_id"]
-    assert [s["id"] for s in schedules_named(deployed, "redelivered")] == [answers[0]["schedule_id"]]
+    assert [s["id"] for s in schedules_named(deployed, "redelivered", "sns")] == [answers[0]["schedule_id"]]
 
 
 def test_an_invalid_message_is_rejected_to_the_notifications_topic(deployed):
@@ -213,7 +216,7 @@ def test_an_invalid_message_is_rejected_to_the_notifications_topic(deployed):
     events = eventually(deployed, "a rejected event is published", lambda: rejected(deployed), every=2)
     assert events[0]["request"] == bad
     assert events[0]["reason"].startswith("schedule.schedule_expression:")
-    assert schedules_named(deployed, "bad") == []
+    assert schedules_named(deployed, "bad", "report-pipeline") == []
 
 
 def test_the_client_drives_the_deployed_api(deployed):

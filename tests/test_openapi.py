@@ -131,9 +131,12 @@ def test_a_new_route_and_its_model_change_the_document():
 def test_the_stage_auth_scheme_is_in_the_document():
     iam = api.document(ROUTES, auth_mode="iam")
     validate(iam)
+    refusals = iam["paths"]["/api/schedules"]["get"]["responses"]
+    assert refusals["401"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+    assert "403" in refusals
     assert iam["components"]["securitySchemes"]["iam"]["x-amazon-apigateway-authtype"] == "awsSigv4"
     assert iam["paths"]["/api/schedules"]["get"]["security"] == [{"iam": []}]
-    assert iam["paths"]["/api/openapi.json"]["get"]["security"] == [{}]
+    assert iam["paths"]["/api/openapi.json"]["get"]["security"] == [{"iam": []}]
     cognito = api.document(ROUTES, auth_mode="cognito")
     assert cognito["components"]["securitySchemes"]["cognito"]["name"] == "Authorization"
     none = api.document(ROUTES)

@@ -24,6 +24,11 @@ def publish(client, message, message_id=None, created_by=None):
     return client.lambda_.invoke("schedule_command", sns_event(client, message, message_id, created_by)).payload
 
 
+def get(client, schedule_id, owner="sns"):
+    """The record, read as its owner (a caller sees only its own schedules)."""
+    return client.http.get(f"/api/schedules/{schedule_id}", headers={"X-Created-By": owner}).json_body
+
+
 def schedules_in_eventbridge(names):
     scheduler = boto3.client("scheduler", region_name=REGION)
     return scheduler.list_schedules(GroupName=names.schedule_group)["Schedules"]
@@ -36,7 +41,7 @@ def test_a_create_message_becomes_a_schedule_owned_by_sns(chalice_client, aws, n
     deliver_commands(chalice_client, aws, names)
     # THEN the schedule exists, is active, and was created by "sns"
     assert result["outcome"] == "accepted"
-    record = chalice_client.http.get(f"/api/schedules/{result['schedule_id']}").json_body
+    record = get(chalice_client, result["schedule_id"])
     assert record["status"] == "active"
     assert record["created_by"] == "sns"
     assert record["schedule_expression"] == TEE_TIMES["schedule_expression"]
@@ -45,7 +50,7 @@ def test_a_create_message_becomes_a_schedule_owned_by_sns(chalice_client, aws, n
 
 def test_the_created_by_attribute_names_the_owner(chalice_client, aws):
     result = publish(chalice_client, {"action": "create", "schedule": TEE_TIMES}, created_by="pipeline-7")
-    record = chalice_client.http.get(f"/api/schedules/{result['schedule_id']}").json_body
+    record = get(chalice_client, result["schedule_id"], owner="pipeline-7")
     assert record["created_by"] == "pipeline-7"
 
 
@@ -93,7 +98,7 @@ def test_update_pause_resume_and_delete_by_message(chalice_client, aws, names):
     # THEN EventBridge followed each, and the schedule is gone
     assert result["outcome"] == "accepted"
     assert schedules_in_eventbridge(names) == []
-    assert chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body["status"] == "deleted"
+    assert get(chalice_client, schedule_id)["status"] == "deleted"
 
 
 def rejected_events(aws, names):
