@@ -60,7 +60,14 @@ from integration.faults import (
 from integration.recorder import APP_SERVICES, STACK_SERVICES, CallRecorder, CallSite
 from ops.stack.engine import Stack, stage_providers
 from ops.stack.state import StateStore
-from tests.support import REGION, STAGE, Tap, create_stage_resources
+from tests.support import (
+    REGION,
+    STAGE,
+    Tap,
+    create_stage_resources,
+    unit_test_environment,
+    unit_test_project,
+)
 
 JSON = {"Content-Type": "application/json"}
 DEFINITION = {
@@ -484,7 +491,8 @@ def _stage() -> Iterator[World]:
         clients.reset()
         resources = create_stage_resources()
         resources["tap"] = Tap(resources["queues"])
-        with Client(app_module.app, stage_name=STAGE) as client:
+        project = unit_test_project(unit_test_environment())
+        with Client(app_module.app, stage_name=STAGE, project_dir=project) as client:
             yield World(client, resources, resource_names(STAGE))
         clients.reset()
 
@@ -576,7 +584,7 @@ KNOWN_GAPS: dict[str, str] = {
     "pause:scheduler.UpdateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
     "resume:scheduler.UpdateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
     "delete:scheduler.DeleteSchedule#0:access-denied": ERROR_NEVER_RETRIED,
-    "delete:dynamodb.UpdateItem#1:access-denied": ERROR_NEVER_RETRIED,
+    "delete:dynamodb.TransactWriteItems#0:access-denied": ERROR_NEVER_RETRIED,
     "command:scheduler.UpdateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
     "command:scheduler.CreateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
     "reconcile:scheduler.CreateSchedule#0:access-denied": ERROR_NEVER_RETRIED,
