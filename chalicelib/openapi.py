@@ -165,10 +165,9 @@ class Registry:
 
     def operation(self, summary: str, **details: Any) -> Callable[[F], F]:
         def register(view: F) -> F:
-            name = view.__name__
-            if name in self._operations:
-                raise ValueError(f"the view {name} is declared twice")
-            self._operations[name] = Operation(view_name=name, summary=summary, **details)
+            # keyed by name, so importing app.py again (as packaging does) re-declares in place;
+            # Chalice itself refuses two views of one name
+            self._operations[view.__name__] = Operation(view_name=view.__name__, summary=summary, **details)
             return view
 
         return register
