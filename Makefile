@@ -39,9 +39,17 @@ clean:
 .PHONY: run stop deploy destroy
 
 # The whole service on ministack (or on the running endpoint LOCALSTACK_ENDPOINT names), in
-# the foreground, streaming the functions' logs until Ctrl-C. RUN_PORT picks ministack's port.
+# the foreground, streaming the functions' logs until Ctrl-C. RUN_PORT picks ministack's port;
+# VERBOSE=1 streams the raw JSON lines instead of one readable line per event.
 run: venv $(if $(LOCALSTACK_ENDPOINT),,ministack-venv)
-	@$(BIN)/python -m ops run $(if $(RUN_PORT),--port $(RUN_PORT))
+	@$(BIN)/python -m ops run $(if $(RUN_PORT),--port $(RUN_PORT)) $(if $(VERBOSE),--verbose)
+
+# The API alone, served by `chalice local` on 127.0.0.1 (LOCAL_PORT, default 8000): against
+# the emulator a `make run` started (.run/env), else an embedded moto server with the local
+# stage's resources (the API answers; no function applies the commands).
+.PHONY: local
+local: venv
+	@$(BIN)/python -m ops local $(if $(LOCAL_PORT),--port $(LOCAL_PORT))
 
 # Stop a run left in the background (its pids are in .run/).
 stop:

@@ -2,17 +2,19 @@
 
 Views are thin: read the request, call one service method, shape the answer. The service
 objects are built on first use (chalicelib.wiring), errors become responses in one place
-(chalicelib.http.handles_errors).
+(chalicelib.http.handles_errors), and every function's logs, metrics and traces come from one
+middleware (chalicelib.observability). The models, the expression engine and the service are
+loaded on first use (chalicelib.lazy), so a cold start's ``import app`` stays near bare Chalice.
 """
 
 from __future__ import annotations
 
 import json
-import logging
+from typing import TYPE_CHECKING
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import apidocs, auth, expressions, names, wiring
+from chalicelib import apidocs, auth, names, observability, wiring
 from chalicelib.config import get_settings
 from chalicelib.errors import ValidationError
 from chalicelib.http import (
@@ -29,34 +31,30 @@ from chalicelib.http import (
     schedule_id,
     text_param,
 )
-from chalicelib.models import (
-    PreviewRequest,
-    ScheduleDefinition,
-    ScheduleStatus,
-    parse_model,
-)
 from chalicelib.openapi import (
     CREATED_BY,
     CURSOR,
     ETAG,
     IDEMPOTENCY_KEY,
     IF_MATCH,
+    LIST_LIMIT_MAX,
     LOCATION,
-    ExecutionPage,
     Param,
-    PreviewView,
-    SchedulePage,
-    ScheduleView,
     api,
     limit_param,
 )
-from chalicelib.service import MAX_LIST_LIMIT
+from chalicelib.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from chalicelib import expressions, models, service
+else:  # loaded by the first request that reads one of their names
+    expressions = lazy_module("chalicelib.expressions")
+    models = lazy_module("chalicelib.models")
+    service = lazy_module("chalicelib.service")
 
 app = Chalice(app_name="rez-agent-schedules")
-app.log.setLevel(logging.INFO)
-logging.getLogger("rez_agent").setLevel(logging.INFO)
-if not logging.getLogger().handlers:  # the Lambda runtime installs one; some emulators do not
-    logging.basicConfig(level=logging.WARNING)  # our INFO lines pass; botocore's chatter does not
+# JSON log lines, EMF metrics and traces for every function, present and future.
+app.register_middleware(observability.middleware, "all")
 
 _SETTINGS_AT_IMPORT = get_settings()
 # The stage's authentication (AUTH_MODE, chalicelib/auth.py): every route carries AUTHORIZER.
@@ -80,13 +78,13 @@ SCHEDULE_LINKS = ("get_schedule", "update_schedule", "pause_schedule", "resume_s
 @app.route("/api/schedules", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @api.operation(
     "Create a schedule",
-    request=ScheduleDefinition, response=ScheduleView, status=202,
+    request="ScheduleDefinition", response="ScheduleView", status=202,
     headers=(IDEMPOTENCY_KEY, CREATED_BY), response_headers=(LOCATION,), errors=(409, 429), links=SCHEDULE_LINKS,
 )
 @handles_errors
 def create_schedule():
     request = app.current_request
-    definition = parse_model(ScheduleDefinition, json_object(request))
+    definition = models.parse_model(models.ScheduleDefinition, json_object(request))
     schedule = wiring.schedule_service().create(
         definition, caller(request), request.headers.get("idempotency-key")
     )
@@ -100,14 +98,14 @@ def create_schedule():
 @app.route("/api/schedules", methods=["GET"], authorizer=AUTHORIZER)
 @api.operation(
     "List schedules, newest first",
-    response=SchedulePage,
+    response="SchedulePage",
     query=(
-        Param("status", "Only schedules with this status.", {"type": "string", "enum": [s.value for s in ScheduleStatus]}),
+        Param("status", "Only schedules with this status.", {"$ref": "#/components/schemas/ScheduleStatus"}),
         Param(
             "created_by", "Only schedules this principal created.",
             {"type": "string", "minLength": 1, "maxLength": MAX_CREATED_BY_FILTER},
         ),
-        limit_param(MAX_LIST_LIMIT),
+        limit_param(LIST_LIMIT_MAX),
         CURSOR,
     ),
     headers=(CREATED_BY,),
@@ -122,7 +120,7 @@ def list_schedules():
         caller(request),
         status=status,
         created_by=text_param(params, "created_by", MAX_CREATED_BY_FILTER),
-        limit=int_param(params, "limit", 50, 1, MAX_LIST_LIMIT),
+        limit=int_param(params, "limit", 50, 1, service.MAX_LIST_LIMIT),
         cursor=params.get("cursor"),
     )
     return {"items": [schedule.to_api() for schedule in page], "next_cursor": page.cursor}
@@ -131,7 +129,7 @@ def list_schedules():
 @app.route("/api/schedules/{id}", methods=["GET"], authorizer=AUTHORIZER)
 @api.operation(
     "Get a schedule, with its next fire times when active",
-    response=ScheduleView, headers=(CREATED_BY,), response_headers=(ETAG,), links=SCHEDULE_LINKS,
+    response="ScheduleView", headers=(CREATED_BY,), response_headers=(ETAG,), links=SCHEDULE_LINKS,
 )
 @handles_errors
 def get_schedule(id):
@@ -146,13 +144,13 @@ def get_schedule(id):
 @app.route("/api/schedules/{id}", methods=["PUT"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @api.operation(
     "Replace a schedule's definition",
-    request=ScheduleDefinition, response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    request="ScheduleDefinition", response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
     links=SCHEDULE_LINKS,
 )
 @handles_errors
 def update_schedule(id):
     request = app.current_request
-    definition = parse_model(ScheduleDefinition, json_object(request))
+    definition = models.parse_model(models.ScheduleDefinition, json_object(request))
     schedule = wiring.schedule_service().update(
         schedule_id(id), definition, caller(request), expected_version(request)
     )
@@ -161,7 +159,7 @@ def update_schedule(id):
 
 @app.route("/api/schedules/{id}/pause", methods=["POST"], authorizer=AUTHORIZER)
 @api.operation(
-    "Pause a schedule", response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    "Pause a schedule", response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
     links=SCHEDULE_LINKS,
 )
 @handles_errors
@@ -173,7 +171,7 @@ def pause_schedule(id):
 
 @app.route("/api/schedules/{id}/resume", methods=["POST"], authorizer=AUTHORIZER)
 @api.operation(
-    "Resume a paused schedule", response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    "Resume a paused schedule", response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
     links=SCHEDULE_LINKS,
 )
 @handles_errors
@@ -186,7 +184,7 @@ def resume_schedule(id):
 @app.route("/api/schedules/{id}", methods=["DELETE"], authorizer=AUTHORIZER)
 @api.operation(
     "Delete a schedule (deleting a deleted one answers it as it is)",
-    response=ScheduleView, status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
 )
 @handles_errors
 def delete_schedule(id):
@@ -198,7 +196,7 @@ def delete_schedule(id):
 @app.route("/api/schedules/{id}/executions", methods=["GET"], authorizer=AUTHORIZER)
 @api.operation(
     "List a schedule's executions, newest first",
-    response=ExecutionPage, query=(limit_param(MAX_LIST_LIMIT), CURSOR), headers=(CREATED_BY,),
+    response="ExecutionPage", query=(limit_param(LIST_LIMIT_MAX), CURSOR), headers=(CREATED_BY,),
 )
 @handles_errors
 def list_executions(id):
@@ -206,7 +204,7 @@ def list_executions(id):
     params = query(request)
     only_params(params, {"limit", "cursor"})
     page = wiring.schedule_service().list_executions(
-        schedule_id(id), caller(request), int_param(params, "limit", 50, 1, MAX_LIST_LIMIT),
+        schedule_id(id), caller(request), int_param(params, "limit", 50, 1, service.MAX_LIST_LIMIT),
         params.get("cursor"),
     )
     return {"items": [record.to_api() for record in page], "next_cursor": page.cursor}
@@ -218,11 +216,11 @@ def list_executions(id):
 @app.route("/api/expressions/preview", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @api.operation(
     "Validate an expression and list its next fire times", tag="expressions",
-    request=PreviewRequest, response=PreviewView,
+    request="PreviewRequest", response="PreviewView",
 )
 @handles_errors
 def preview_expression():
-    request = parse_model(PreviewRequest, json_object(app.current_request))
+    request = models.parse_model(models.PreviewRequest, json_object(app.current_request))
     return expressions.preview(
         request.schedule_expression,
         request.timezone,
@@ -276,16 +274,14 @@ def schedule_target(event, context):
 @app.schedule(Rate(_SETTINGS_AT_IMPORT.reconcile_interval_minutes, unit=Rate.MINUTES), name=names.RECONCILE)
 def reconcile(event):
     """Repair schedules that drifted from their records; orphans are only reported."""
-    report = wiring.reconciler().run(prune=False)
-    app.log.info("reconcile: %s", json.dumps(report["counts"]))
-    return report
+    return wiring.reconciler().run(prune=False)
 
 
-def _status(raw: str | None) -> ScheduleStatus | None:
+def _status(raw: str | None) -> models.ScheduleStatus | None:
     if raw is None:
         return None
     try:
-        return ScheduleStatus(raw)
+        return models.ScheduleStatus(raw)
     except ValueError:
-        allowed = ", ".join(status.value for status in ScheduleStatus)
+        allowed = ", ".join(status.value for status in models.ScheduleStatus)
         raise ValidationError(f"must be one of {allowed}", field="status") from None

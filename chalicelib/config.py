@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 APP_NAME = "rez-agent"
 DEFAULT_REGION = "us-east-1"
 
@@ -136,10 +134,12 @@ def resource_names(stage: str, environ: Mapping[str, str] | None = None) -> Reso
     return ResourceNames(stage, overrides)
 
 
-class Settings(BaseModel):
-    """The service's configuration, frozen; build it with ``get_settings()``."""
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration, frozen and hashable; build it with ``get_settings()``.
 
-    model_config = ConfigDict(frozen=True)
+    A plain dataclass, not a pydantic model: the app builds one at import (a decorator
+    argument reads it), and pydantic would add its own import time to every cold start."""
 
     stage: str
     region: str
@@ -152,6 +152,7 @@ class Settings(BaseModel):
     execution_role_name: str
     schedule_group_name: str
     target_function_arn: str | None
+    names: ResourceNames
     deleted_ttl_days: int = 7
     execution_ttl_days: int = 30
     reconcile_interval_minutes: int = 15
@@ -166,15 +167,13 @@ class Settings(BaseModel):
     admin_cognito_group: str | None = None
     cors_allowed_origins: tuple[str, ...] = ()
 
-    names: ResourceNames
 
-
-def _int(env: dict, key: str, default: int) -> int:
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
     raw = env.get(key)
     return int(raw) if raw not in (None, "") else default
 
 
-def _float(env: dict, key: str, default: float) -> float:
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
     raw = env.get(key)
     return float(raw) if raw not in (None, "") else default
 
@@ -192,7 +191,7 @@ def _auth_mode(env: Mapping[str, str]) -> AuthMode:
     raise ValueError(f"{ENV_AUTH_MODE} must be one of {', '.join(AUTH_MODES)}, not {raw!r}")
 
 
-def get_settings(environ: dict | None = None) -> Settings:
+def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the configuration from the environment now."""
     env = os.environ if environ is None else environ
     stage = env.get(ENV_STAGE) or "dev"
@@ -227,7 +226,7 @@ def get_settings(environ: dict | None = None) -> Settings:
     )
 
 
-def settings_for(stage: str, environ: dict | None = None) -> Settings:
+def settings_for(stage: str, environ: Mapping[str, str] | None = None) -> Settings:
     """The configuration with ``stage`` as the stage (the rest from the environment)."""
     env = dict(os.environ if environ is None else environ)
     env[ENV_STAGE] = stage

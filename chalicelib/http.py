@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,7 +22,7 @@ from chalicelib.errors import (
     ValidationError,
 )
 from chalicelib.identity import Caller
-from chalicelib.models import is_schedule_id
+from chalicelib.observability import correlation_id
 
 logger = logging.getLogger("rez_agent.http")
 
@@ -42,7 +41,8 @@ def error_response(error: ServiceError) -> Response:
 
 def handles_errors(view: Callable) -> Callable:
     """Translate service errors into ``{"Code", "Message"}`` responses; answer anything
-    unexpected with a 500 that names a request id and nothing internal."""
+    unexpected with a 500 that names the request id its log lines carry (API Gateway's
+    request id, the ``correlation_id`` of the invocation) and nothing internal."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -51,12 +51,12 @@ def handles_errors(view: Callable) -> Callable:
         except ServiceError as error:
             if error.status_code >= 500:
                 # AWS's own text stays in the log: the client gets the code and a request id
-                request_id = str(uuid.uuid4())
+                request_id = correlation_id()
                 logger.warning("upstream error (request %s): %s", request_id, error.message)
                 return _server_error(error.status_code, error.code, request_id)
             return error_response(error)
         except Exception:
-            request_id = str(uuid.uuid4())
+            request_id = correlation_id()
             logger.exception("unexpected error (request %s)", request_id)
             return _server_error(500, "InternalError", request_id)
 
@@ -236,6 +236,8 @@ def expected_version(request: Any) -> int | None:
 
 def schedule_id(value: str) -> str:
     """Ids are UUIDs: anything else cannot exist (404, not a lookup)."""
+    from chalicelib.models import is_schedule_id  # pydantic: on first use, not at import
+
     if not is_schedule_id(value):
         raise NotFound(f"schedule {value} does not exist")
     return value

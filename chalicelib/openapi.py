@@ -15,15 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from chalicelib.models import (
-    Action,
-    ExecutionRecord,
-    ExecutionSummary,
-    ScheduleDefinition,
-    ScheduleStatus,
-)
 
 OPENAPI_VERSION = "3.1.0"
 TITLE = "rez-agent schedules"
@@ -31,56 +22,6 @@ API_VERSION = "1.0.0"
 SCHEMA_REF = "#/components/schemas/{model}"
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-# --- response models: what the views answer ---------------------------------------------
-
-
-class ErrorBody(BaseModel):
-    """Every error: a stable code and a message naming the field and the rule."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    Code: str = Field(description="ValidationError, BadRequest, NotFound, Conflict, VersionConflict, ...")
-    Message: str
-
-
-class ScheduleView(ScheduleDefinition):
-    """A schedule as clients see it: its definition's fields, then the service's."""
-
-    id: str = Field(description="the schedule id (a UUID)")
-    status: ScheduleStatus
-    pending_action: Action | None = Field(None, description="the change being applied, if any")
-    created_by: str
-    created_date: str
-    updated_date: str
-    version: int = Field(description="send it back in If-Match to change exactly this version")
-    eventbridge_arn: str | None = None
-    last_error: str | None = None
-    executions: ExecutionSummary
-    last_drift: list[str] | None = Field(None, description="fields the last reconcile repaired")
-    last_drift_repaired_at: str | None = None
-    next_fire_times: list[str] | None = Field(
-        None, description="the next fire times (UTC) of an active schedule; GET only"
-    )
-
-
-class SchedulePage(BaseModel):
-    items: list[ScheduleView]
-    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last")
-
-
-class ExecutionPage(BaseModel):
-    items: list[ExecutionRecord]
-    next_cursor: str | None
-
-
-class PreviewView(BaseModel):
-    valid: bool
-    schedule_expression: str
-    timezone: str
-    next: list[str] = Field(description="the next fire times, UTC ISO 8601 with Z")
-    warnings: list[str]
-
 
 # --- declarations --------------------------------------------------------------------------
 
@@ -101,8 +42,8 @@ class Operation:
     summary: str
     description: str = ""
     tag: str = "schedules"
-    request: type[BaseModel] | None = None
-    response: type[BaseModel] | None = None
+    request: str | None = None  # a model's name, in chalicelib.models or chalicelib.api_models
+    response: str | None = None
     status: int = 200
     media_type: str = "application/json"
     query: tuple[Param, ...] = ()
@@ -138,6 +79,7 @@ def limit_param(maximum: int) -> Param:
     return Param("limit", "Items per page.", {"type": "integer", "minimum": 1, "maximum": maximum, "default": 50})
 
 
+LIST_LIMIT_MAX = 100  # chalicelib.service.MAX_LIST_LIMIT (a test holds them equal); no import at cold start
 CURSOR = Param("cursor", "The next_cursor of the previous page.", {"type": "string"})
 
 _ERROR_TEXT = {
@@ -205,7 +147,7 @@ class Registry:
         server_url: str | None = None,
     ) -> dict[str, Any]:
         schemas: dict[str, Any] = {}
-        schemas["ErrorBody"] = _schema(ErrorBody, "serialization", schemas)
+        schemas["ErrorBody"] = _schema("ErrorBody", "serialization", schemas)
         paths: dict[str, Any] = {}
         for path in sorted(routes):
             for method in sorted(routes[path]):
@@ -318,13 +260,18 @@ def _param(param: Param, where: str) -> dict[str, Any]:
     return out
 
 
-def _ref(model: type[BaseModel], mode: str, schemas: dict[str, Any]) -> dict[str, Any]:
-    schemas[model.__name__] = _schema(model, mode, schemas)
-    return {"$ref": SCHEMA_REF.format(model=model.__name__)}
+def _ref(name: str, mode: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    schemas[name] = _schema(name, mode, schemas)
+    return {"$ref": SCHEMA_REF.format(model=name)}
 
 
-def _schema(model: type[BaseModel], mode: str, schemas: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=SCHEMA_REF, mode=mode)  # type: ignore[arg-type]
+def _schema(name: str, mode: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON Schema; the models load here, not when app.py declares its views
+    (a cold start imports no pydantic)."""
+    from chalicelib import api_models, models
+
+    model = getattr(api_models, name, None) or getattr(models, name)
+    schema: dict[str, Any] = model.model_json_schema(ref_template=SCHEMA_REF, mode=mode)
     for name, definition in schema.pop("$defs", {}).items():
         schemas.setdefault(name, definition)
     return schema

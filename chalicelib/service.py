@@ -475,7 +475,8 @@ class TargetRunner:
             )
             self._repository.finish_execution(failed)
             if isinstance(exc, NotFound):
-                return {"schedule_id": record.schedule_id, "execution_id": record.execution_id, "outcome": "failed"}
+                return {"schedule_id": record.schedule_id, "execution_id": record.execution_id, "outcome": "failed",
+                        "error": failed.error}
             raise  # let EventBridge Scheduler retry by its retry policy
         done = record.model_copy(
             update={

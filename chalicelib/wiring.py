@@ -1,33 +1,40 @@
 """Builds the service objects from configuration, once per configuration.
 
 ``app.py`` asks for them here on first use, so importing the app creates no AWS client,
-and tests that change the environment get objects for the new endpoint.
+and tests that change the environment get objects for the new endpoint. The modules behind
+them (pydantic models, the repository, the gateway) are imported on first use too: a cold
+start pays for them in the first request, not in ``import app``.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache, partial
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import clients, names
 from chalicelib.config import Settings, get_settings
-from chalicelib.publisher import AwsPublisher
-from chalicelib.reconcile import ScheduleReconciler
-from chalicelib.retry import role_propagation_retry
-from chalicelib.repository import DynamoDBScheduleRepository
-from chalicelib.scheduler import EventBridgeSchedulerGateway, Target
-from chalicelib.service import CommandHandler, ScheduleService, TargetRunner
-from chalicelib.sns_messages import TopicMessageHandler
 
+if TYPE_CHECKING:
+    from chalicelib.publisher import AwsPublisher
+    from chalicelib.reconcile import ScheduleReconciler
+    from chalicelib.repository import DynamoDBScheduleRepository
+    from chalicelib.scheduler import EventBridgeSchedulerGateway
+    from chalicelib.service import CommandHandler, ScheduleService, TargetRunner
+    from chalicelib.sns_messages import TopicMessageHandler
 
 
 @lru_cache(maxsize=8)
 def repository(settings: Settings) -> DynamoDBScheduleRepository:
+    from chalicelib.repository import DynamoDBScheduleRepository
+
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
     return DynamoDBScheduleRepository(table)
 
 
 @lru_cache(maxsize=8)
 def publisher(settings: Settings) -> AwsPublisher:
+    from chalicelib.publisher import AwsPublisher
+
     return AwsPublisher(
         client_for=partial(_client, settings=settings),
         creation_topic_arn=partial(clients.topic_arn, settings.creation_topic_name, settings),
@@ -36,6 +43,9 @@ def publisher(settings: Settings) -> AwsPublisher:
 
 @lru_cache(maxsize=8)
 def gateway(settings: Settings) -> EventBridgeSchedulerGateway:
+    from chalicelib.retry import role_propagation_retry
+    from chalicelib.scheduler import EventBridgeSchedulerGateway, Target
+
     function_arn = settings.target_function_arn or clients.function_arn(
         settings.names.function(names.SCHEDULE_TARGET), settings
     )
@@ -48,6 +58,8 @@ def gateway(settings: Settings) -> EventBridgeSchedulerGateway:
 
 
 def schedule_service(settings: Settings | None = None) -> ScheduleService:
+    from chalicelib.service import ScheduleService
+
     settings = settings or get_settings()
     return ScheduleService(
         repository(settings),
@@ -61,11 +73,15 @@ def schedule_service(settings: Settings | None = None) -> ScheduleService:
 
 
 def command_handler(settings: Settings | None = None) -> CommandHandler:
+    from chalicelib.service import CommandHandler
+
     settings = settings or get_settings()
     return CommandHandler(repository(settings), gateway(settings), settings.deleted_ttl_days)
 
 
 def topic_messages(settings: Settings | None = None) -> TopicMessageHandler:
+    from chalicelib.sns_messages import TopicMessageHandler
+
     settings = settings or get_settings()
     return TopicMessageHandler(
         schedules=partial(schedule_service, settings),
@@ -76,6 +92,8 @@ def topic_messages(settings: Settings | None = None) -> TopicMessageHandler:
 
 
 def target_runner(settings: Settings | None = None) -> TargetRunner:
+    from chalicelib.service import TargetRunner
+
     settings = settings or get_settings()
     return TargetRunner(
         repository(settings),
@@ -87,6 +105,8 @@ def target_runner(settings: Settings | None = None) -> TargetRunner:
 
 
 def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
+    from chalicelib.reconcile import ScheduleReconciler
+
     settings = settings or get_settings()
     return ScheduleReconciler(repository(settings), gateway(settings), command_handler(settings))
 
@@ -97,5 +117,5 @@ def reset() -> None:
         cached.cache_clear()
 
 
-def _client(service: str, settings: Settings):
+def _client(service: str, settings: Settings) -> Any:
     return clients.client(service, settings)

@@ -91,6 +91,37 @@ def function_logs(outputs: app_stack.AppOutputs) -> str:
     return text.getvalue()
 
 
+def json_lines(outputs: app_stack.AppOutputs, function: str) -> list[dict[str, Any]]:
+    """The JSON log lines one deployed function wrote to CloudWatch Logs, parsed."""
+    logs = clients.client("logs", settings_for(STAGE))
+    found: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"logGroupName": f"/aws/lambda/{outputs.functions[function]}"}
+    for _ in range(50):
+        try:
+            page = logs.filter_log_events(**request)
+        except logs.exceptions.ResourceNotFoundException:
+            return found
+        for event in page.get("events", []):
+            for text in event["message"].splitlines():
+                try:
+                    line = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(line, dict):
+                    found.append(line)
+        if not page.get("nextToken"):
+            break
+        request["nextToken"] = page["nextToken"]
+    return found
+
+
+def event_lines(outputs: app_stack.AppOutputs, function: str, event: str, schedule_id: str) -> list[dict[str, Any]]:
+    return [
+        line for line in json_lines(outputs, function)
+        if line.get("event") == event and line.get("schedule_id") == schedule_id
+    ]
+
+
 def eventually(
     what: str, check: Callable[[], Any], timeout: float, log: io.StringIO,
     outputs: app_stack.AppOutputs, every: float = 1.0,
@@ -159,6 +190,29 @@ def test_schedule_created_over_http_fires_and_publishes_its_web_action(endpoint_
         assert messages[0]["payload"] == EXAMPLE["payload"]
         assert messages[0]["target_type"] == "web_action"
         assert messages[0]["execution_id"] == executions[0]["execution_id"]
+
+        # The functions' CloudWatch logs hold one JSON line per event, all with this schedule id.
+        [create_line] = eventually(
+            "the create's JSON line in api_handler's logs",
+            lambda: [line for line in event_lines(outputs, "api_handler", "api_request", schedule_id)
+                     if line.get("method") == "POST"],
+            20, log, outputs,
+        )
+        assert (create_line["route"], create_line["status"]) == ("/api/schedules", 202)
+        assert create_line["service"] == "rez-agent-schedules" and create_line["correlation_id"]
+        [command_line] = eventually(
+            "the command's JSON line in schedule_command's logs",
+            lambda: event_lines(outputs, "schedule_command", "command", schedule_id), 20, log, outputs,
+        )
+        assert (command_line["action"], command_line["version"], command_line["outcome"]) == ("create", 1, "applied")
+        recorded = {execution["execution_id"] for execution in executions}
+        run_lines = eventually(
+            "the execution's JSON line in schedule_target's logs, correlated by its execution id",
+            lambda: [line for line in event_lines(outputs, "schedule_target", "execution", schedule_id)
+                     if line.get("correlation_id") in recorded],
+            30, log, outputs,
+        )
+        assert {line["outcome"] for line in run_lines} == {"succeeded"}
 
         status, body = http("DELETE", f"{base}/api/schedules/{schedule_id}")
         assert status == 202, body

@@ -1,11 +1,12 @@
-"""``app deploy|destroy|outputs``, ``run`` and ``stop``: the app's stack and the local run."""
+"""``app deploy|destroy|outputs``, ``run``, ``stop`` and ``local``: the app's stack, the local
+run, and the API alone."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TextIO
 
-from ops import app_stack, run
+from ops import app_stack, local, run
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,7 +31,12 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
     start = commands.add_parser("run", help="the whole service locally, until Ctrl-C")
     start.add_argument("--port", type=int, default=None, help="ministack's port (default 4566 if free)")
-    start.set_defaults(handler=lambda args, out: run.run(port=args.port, out=out))
+    start.add_argument("--verbose", action="store_true", help="the functions' raw JSON lines, every one")
+    start.set_defaults(handler=lambda args, out: run.run(port=args.port, out=out, verbose=args.verbose))
+
+    serve = commands.add_parser("local", help="the API alone on 127.0.0.1 (chalice local), until Ctrl-C")
+    serve.add_argument("--port", type=int, default=None, help="the API's port (default 8000 if free)")
+    serve.set_defaults(handler=lambda args, out: local.main(port=args.port, out=out))
 
     stop = commands.add_parser("stop", help="stop a run left in the background")
     stop.set_defaults(handler=lambda args, out: run.stop(out=out))

@@ -47,7 +47,7 @@ from chalicelib.config import (
     resource_names,
     settings_for,
 )
-from ops import policy
+from ops import monitoring, policy
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / "build" / "package"
@@ -188,7 +188,8 @@ def prepare_template(template: dict[str, Any], stage: str, bucket: str, key: str
     ``<app>-<stage>-<function>`` (the names the stage's IAM policies and the scheduler's
     execution role are written for), the stage's resource names (the ones in force now,
     which the policies were generated from, whatever an older Chalice config says) and the
-    account id (so no function asks STS for it)."""
+    account id (so no function asks STS for it); plus the stage's alarm topic, alarms and
+    dashboard, and X-Ray on the API when the stage traces (``ops.monitoring``)."""
     if template.get("Transform") != SAM_TRANSFORM:
         raise DeployError("chalice package did not produce a SAM template")
     prepared = copy.deepcopy(template)
@@ -208,7 +209,10 @@ def prepare_template(template: dict[str, Any], stage: str, bucket: str, key: str
             {"Fn::Sub": f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{target_name}"},
         )
     _lock_down_api(prepared, stage)
-    prepared["Description"] = f"{APP_NAME} schedules, stage {stage}: functions, REST API, SNS subscription"
+    monitoring.add_monitoring(prepared, stage, tracing=policy.tracing(stage))
+    prepared["Description"] = (
+        f"{APP_NAME} schedules, stage {stage}: functions, REST API, SNS subscription, alarms, dashboard"
+    )
     return prepared
 
 

@@ -18,6 +18,8 @@ from typing import Any, Callable, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ops.log_lines import render
+
 # Lines the Lambda platform adds around each invocation; REPORT is kept, shortened.
 _PLATFORM_PREFIXES = ("START RequestId:", "END RequestId:", "INIT_START", "EXTENSION")
 
@@ -50,12 +52,16 @@ class LogFollower:
         since_ms: int | None = None,
         overlap_ms: int = 15_000,
         raw: bool = False,
+        readable: bool = False,
+        color: bool = False,
     ):
         self._logs = logs_client
         self._groups = groups
         self._out = out
         self._overlap = overlap_ms
         self._raw = raw
+        self._readable = readable  # one line per event from the JSON (ops.log_lines)
+        self._color = color
         start = since_ms if since_ms is not None else int(time.time() * 1000)
         self._high: dict[str, int] = {group: start for group in groups}
         self._seen: dict[str, dict[tuple, int]] = {group: {} for group in groups}
@@ -67,6 +73,12 @@ class LogFollower:
         for group, label in self._groups.items():
             batch.extend((ts, label, msg) for ts, msg in self._new_events(group))
         for ts, label, message in sorted(batch, key=lambda item: item[0]):
+            if self._readable and not self._raw:
+                shown = [render(part, label, ts, color=self._color) for part in message.splitlines()]
+                for text in (text for text in shown if text is not None):
+                    print(text, file=self._out, flush=True)
+                    count += 1
+                continue
             line = message.rstrip("\n") if self._raw else shorten(message)
             if line is None:
                 continue

@@ -216,11 +216,23 @@ def stage_access(stage: str) -> StageAccess:
     return STAGE_ACCESS.get(stage, StageAccess())
 
 
+def tracing(stage: str, directory: Path = CHALICE_DIR) -> bool:
+    """Whether the stage runs X-Ray active tracing: the ``"xray"`` its entry in config.json
+    sets (edit it there to change), else on for every stage but ``local`` (the emulator)."""
+    try:
+        current = json.loads((directory / "config.json").read_text()).get("stages", {}).get(stage, {})
+    except (OSError, ValueError):
+        current = {}
+    configured = current.get("xray")
+    return configured if isinstance(configured, bool) else stage != "local"
+
+
 def stage_config(stage: str) -> dict:
-    """The stage's entry in .chalice/config.json: its environment and policy files."""
+    """The stage's entry in .chalice/config.json: its environment, policy files and tracing."""
     names = resource_names(stage)
     return {
         "api_gateway_stage": "api",
+        "xray": tracing(stage),
         "autogen_policy": False,
         "iam_policy_file": policy_filename(stage, API),
         "environment_variables": {

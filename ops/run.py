@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -29,6 +30,7 @@ from chalicelib import clients
 from chalicelib.config import AUTH_NONE, ENV_TARGET_FUNCTION_ARN, resource_names, settings_for
 from ops import app_stack, policy
 from ops.emulator import (
+    DEFAULT_PORT,
     alive,
     command_line,
     launch_ministack,
@@ -56,6 +58,12 @@ EXAMPLE = (
 
 def curl_create() -> str:
     return f"curl -X POST $BASE/api/schedules -H 'Content-Type: application/json' -d '{EXAMPLE}'"
+
+
+def capture_id(curl: str) -> str:
+    """The curl with ``-s``, its answer's ``id`` kept in ``ID`` for the next commands."""
+    quiet = curl.replace("curl -X", "curl -s -X", 1)
+    return f"ID=$({quiet} | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"id\"])')"
 
 
 def emulator_environment(url: str, region: str = REGION) -> dict[str, str]:
@@ -135,10 +143,18 @@ def topic_tap(stage: str, out: TextIO) -> TopicTap:
     )
 
 
-def log_follower(outputs: app_stack.AppOutputs, stage: str, out: TextIO, since_ms: int) -> LogFollower:
+def log_follower(
+    outputs: app_stack.AppOutputs, stage: str, out: TextIO, since_ms: int, verbose: bool = False
+) -> LogFollower:
+    """One readable line per event (failures marked, red on a terminal); with ``verbose``
+    every line the functions wrote, raw JSON included."""
     settings = settings_for(stage)
     groups = {f"/aws/lambda/{name}": short for short, name in outputs.functions.items()}
-    return LogFollower(clients.client("logs", settings), groups, out=out, since_ms=since_ms)
+    color = bool(getattr(out, "isatty", lambda: False)())
+    return LogFollower(
+        clients.client("logs", settings), groups, out=out, since_ms=since_ms,
+        raw=verbose, readable=not verbose, color=color,
+    )
 
 
 def open_api_notice(stage: str) -> str:
@@ -162,14 +178,15 @@ Functions: {", ".join(outputs.functions)}
 
 BASE={outputs.base_url}
 
-Create a schedule that fires every minute (paste both lines):
-  {curl_create()}
+Create a schedule that fires every minute (paste both lines; ID keeps its id):
+  {capture_id(curl_create())}
 Then:
-  curl $BASE/api/schedules                      # its status goes pending -> active
-  curl $BASE/api/schedules/<id>/executions      # one execution a minute
-In another shell, `source .run/env` sets BASE and points the aws CLI / boto3 here.
-Below: the functions' logs, and every message published to the web-actions and
-notifications topics. Ctrl-C (or `make stop`) stops everything this started.
+  curl $BASE/api/schedules/$ID                  # its status goes pending -> active
+  curl $BASE/api/schedules/$ID/executions       # one execution a minute
+In another shell, `source .run/env` sets BASE and points boto3 here (README: Looking inside).
+Below: one line per event of the functions (failures marked !!; `make run VERBOSE=1` for
+the raw JSON), and every message published to the web-actions and notifications topics.
+Ctrl-C (or `make stop`) stops everything this started.
 """
 
 
@@ -214,7 +231,7 @@ def _raise_stop(signum, frame):  # noqa: ARG001
     raise _Stop()
 
 
-def run(port: int | None = None, out: TextIO = sys.stdout, poll_seconds: float = 1.0) -> int:
+def run(port: int | None = None, out: TextIO = sys.stdout, poll_seconds: float = 1.0, verbose: bool = False) -> int:
     RUN_DIR.mkdir(exist_ok=True)
     if not _clear_stale(out):
         return 1
@@ -238,6 +255,13 @@ def run(port: int | None = None, out: TextIO = sys.stdout, poll_seconds: float =
             print("starting ministack ...", file=out, flush=True)
             endpoint = launch_ministack(EMULATOR_LOG, EMULATOR_PID_FILE, port, prefer_default_port=True)
             url = endpoint.url
+            chosen = urlsplit(url).port
+            if not port and chosen != DEFAULT_PORT:
+                print(
+                    f"port {DEFAULT_PORT} on 127.0.0.1 is taken (another emulator or run?): "
+                    f"ministack is on port {chosen} instead (RUN_PORT=N picks one)",
+                    file=out, flush=True,
+                )
             shutil.rmtree(STACK_STATE, ignore_errors=True)  # a new ministack holds nothing
             where = f"ministack at {url} (its log: .run/ministack.log)"
         point_at(url)
@@ -247,7 +271,7 @@ def run(port: int | None = None, out: TextIO = sys.stdout, poll_seconds: float =
         env_lines = {**emulator_environment(url), "BASE": outputs.base_url}
         ENV_FILE.write_text("".join(f"export {k}={v}\n" for k, v in env_lines.items()))
         print(banner(outputs, where, time.monotonic() - started), file=out, flush=True)
-        follower = log_follower(outputs, LOCAL_STAGE, out, since_ms)
+        follower = log_follower(outputs, LOCAL_STAGE, out, since_ms, verbose)
         emulator_pid = _read_pid(EMULATOR_PID_FILE)
         while True:
             try:

@@ -78,7 +78,11 @@ def test_headers_parameters_and_errors_are_documented(document):
         assert "409" in ops[(path, method)]["responses"]
     listing = {p["name"]: p for p in ops[("/api/schedules", "get")]["parameters"]}
     assert listing["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}
-    assert "deleted" in listing["status"]["schema"]["enum"]
+    assert listing["status"]["schema"] == {"$ref": "#/components/schemas/ScheduleStatus"}
+    assert "deleted" in document["components"]["schemas"]["ScheduleStatus"]["enum"]
+    from chalicelib.service import MAX_LIST_LIMIT
+
+    assert listing["limit"]["schema"]["maximum"] == MAX_LIST_LIMIT
     get = ops[("/api/schedules/{id}", "get")]
     assert get["parameters"][0] == {
         "name": "id", "in": "path", "required": True, "description": "the schedule id",
@@ -109,7 +113,7 @@ def test_a_new_route_and_its_model_change_the_document():
     scratch = Chalice(app_name="scratch")
 
     @scratch.route("/things/{id}", methods=["PUT"])
-    @registry.operation("Replace a thing", request=PreviewRequest, response=PreviewRequest, headers=(IF_MATCH,))
+    @registry.operation("Replace a thing", request="PreviewRequest", response="PreviewRequest", headers=(IF_MATCH,))
     def replace_thing(id):
         return {}
 

@@ -1,0 +1,76 @@
+"""``make run``'s stream: the functions' JSON lines rendered one readable line per event."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from chalicelib import observability
+from ops.log_lines import RED, render
+from tests.support import TEE_TIMES, post
+
+TS = 1_795_969_371_490
+
+
+@pytest.fixture
+def written():
+    stream = io.StringIO()
+    observability.configure(stream=stream)
+    yield lambda: [line for line in stream.getvalue().splitlines() if line.strip()]
+    observability.configure()
+
+
+def shown(lines: list[str], label: str, **options: Any) -> list[str]:
+    return [text for text in (render(line, label, TS, **options) for line in lines) if text is not None]
+
+
+def test_each_event_is_one_readable_line_with_function_event_schedule_and_outcome(chalice_client, aws, names, written):
+    # GIVEN a schedule created, its command applied, and one run
+    schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
+    [command] = aws["tap"].drain(names.creation_topic)
+    chalice_client.lambda_.invoke("schedule_command", chalice_client.events.generate_sns_event(message=json.dumps(command)))
+    chalice_client.lambda_.invoke(
+        "schedule_target", {"schedule_id": schedule_id, "scheduled_time": "2026-11-24T11:00:00Z", "execution_id": "e-1", "attempt": "1"}
+    )
+    # WHEN the stream is rendered
+    lines = shown(written(), "label")
+    # THEN one line per event, each naming the function, the event, the schedule and the outcome
+    short = f"schedule {schedule_id[:8]}"
+    [api] = [line for line in lines if "POST /api/schedules 202" in line]
+    [applied] = [line for line in lines if "command create v1 -> applied" in line]
+    [run] = [line for line in lines if "run of the 11:00:00 slot, attempt 1 -> succeeded" in line]
+    assert api.split()[1] == "api_handler" and short in api
+    assert applied.split()[1] == "schedule_command" and short in applied
+    assert run.split()[1] == "schedule_target" and short in run
+    assert len(lines) == 3
+
+
+def test_failures_are_marked_and_red_on_a_terminal(chalice_client, aws, written):
+    post(chalice_client, "/api/schedules", {**TEE_TIMES, "schedule_expression": "rate(0 minutes)"})
+    [plain] = shown(written(), "api_handler")
+    [colored] = shown(written(), "api_handler", color=True)
+    assert "!! POST /api/schedules 400" in plain and "schedule_expression" in plain
+    assert colored.startswith(RED)
+
+
+def test_platform_lines_and_metrics_are_hidden_unless_verbose():
+    noise = [
+        "START RequestId: 1 Version: $LATEST",
+        "END RequestId: 1",
+        "REPORT RequestId: 1\tDuration: 3.1 ms\tBilled Duration: 4 ms",
+        json.dumps({"_aws": {"Timestamp": TS, "CloudWatchMetrics": []}, "stage": "local"}),
+        json.dumps({"level": "INFO", "event": "reconcile", "counts": {"noop": 4}, "function_name": "reconcile"}),
+    ]
+    assert shown(noise, "api_handler") == []
+    verbose = shown(noise, "api_handler", verbose=True)
+    assert len(verbose) == len(noise)
+    assert json.loads(verbose[3].split("] ", 1)[1])["stage"] == "local"
+
+
+def test_a_reconcile_that_repaired_something_is_shown():
+    line = json.dumps({"level": "INFO", "event": "reconcile", "counts": {"noop": 3, "create": 1}, "function_name": "reconcile"})
+    [text] = shown([line], "reconcile")
+    assert "reconcile: 1 create" in text
