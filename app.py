@@ -9,7 +9,6 @@ loaded on first use (chalicelib.lazy), so a cold start's ``import app`` stays ne
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from chalice import Chalice, Rate, Response
@@ -256,7 +255,11 @@ def schedule_command(event):
     """Apply one message: the published contract (create/update/pause/resume/delete) or an
     internal command. A message the sender must fix is rejected to the notifications topic;
     a transient AWS failure raises so Lambda retries the event."""
-    return wiring.topic_messages().handle(event.to_dict()["Records"][0]["Sns"])
+    result = wiring.topic_messages().handle(event.to_dict()["Records"][0]["Sns"])
+    reason = result.get("reason") or result.get("last_error")
+    if reason:
+        observability.annotate(reason=reason)
+    return result
 
 
 # --- the schedule target -------------------------------------------------------------

@@ -137,7 +137,10 @@ class TopicMessageHandler:
             if "request_id" in data:
                 command = parse_model(ScheduleCreationRequest, data)
                 schedule = self._commands().handle(command)
-                return {"outcome": "applied", "status": schedule.status.value if schedule else None}
+                applied: dict[str, Any] = {"outcome": "applied", "status": schedule.status.value if schedule else None}
+                if schedule is not None and schedule.last_error:
+                    applied["last_error"] = schedule.last_error
+                return applied
             message = parse_model(ScheduleMessage, data)
             caller = caller_from(record.get("MessageAttributes") or {})
             schedule = self._apply(message, caller, message_id)
