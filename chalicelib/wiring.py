@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chalicelib.dead_letters import DeadLetterRecorder
     from chalicelib.runs import RunStore, TargetRunner
     from chalicelib.service import CommandHandler, ScheduleService
+    from chalicelib.sns_messages import TopicMessageHandler
     from chalicelib.timeline import TimelineService
 
 
@@ -104,6 +105,18 @@ def command_handler(settings: Settings | None = None) -> CommandHandler:
             settings.error_retry_base_seconds, settings.error_retry_cap_seconds, settings.denied_retry_limit,
         ),
         recorder=activity(settings),
+    )
+
+
+def topic_messages(settings: Settings | None = None) -> TopicMessageHandler:
+    from chalicelib.sns_messages import TopicMessageHandler
+
+    settings = settings or get_settings()
+    return TopicMessageHandler(
+        schedules=partial(schedule_service, settings),
+        commands=partial(command_handler, settings),
+        publisher=partial(publisher, settings),
+        notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
     )
 
 
