@@ -12,11 +12,13 @@ import logging
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import expressions, names, wiring
+from chalicelib import auth, expressions, names, wiring
 from chalicelib.config import get_settings
 from chalicelib.errors import ServiceError, ValidationError
 from chalicelib.http import (
+    authenticate,
     caller,
+    etag,
     expected_version,
     handles_errors,
     int_param,
@@ -41,12 +43,20 @@ if not logging.getLogger().handlers:  # the Lambda runtime installs one; some em
     logging.basicConfig(level=logging.WARNING)  # our INFO lines pass; botocore's chatter does not
 
 _SETTINGS_AT_IMPORT = get_settings()
+# The stage's authentication (AUTH_MODE, chalicelib/auth.py): every route carries AUTHORIZER.
+AUTHORIZER = auth.route_authorizer(_SETTINGS_AT_IMPORT)
+app.api.cors = auth.cors_config(_SETTINGS_AT_IMPORT) or False
+
+
+@app.middleware("http")
+def _authenticate(request, get_response):
+    return authenticate(request, get_response, app.routes, app.api.cors or None)
 
 
 # --- schedules -----------------------------------------------------------------------
 
 
-@app.route("/api/schedules", methods=["POST"], content_types=["application/json", "text/plain"])
+@app.route("/api/schedules", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @handles_errors
 def create_schedule():
     request = app.current_request
@@ -61,7 +71,7 @@ def create_schedule():
     )
 
 
-@app.route("/api/schedules", methods=["GET"])
+@app.route("/api/schedules", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def list_schedules():
     params = query(app.current_request)
@@ -76,15 +86,18 @@ def list_schedules():
     return {"items": [schedule.to_api() for schedule in page], "next_cursor": page.cursor}
 
 
-@app.route("/api/schedules/{id}", methods=["GET"])
+@app.route("/api/schedules/{id}", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def get_schedule(id):
     service = wiring.schedule_service()
     schedule = service.get(schedule_id(id))
-    return schedule.to_api(next_fires=service.next_fire_times(schedule))
+    return Response(
+        body=schedule.to_api(next_fires=service.next_fire_times(schedule)),
+        headers={"ETag": etag(schedule.version), "Content-Type": "application/json"},
+    )
 
 
-@app.route("/api/schedules/{id}", methods=["PUT"], content_types=["application/json", "text/plain"])
+@app.route("/api/schedules/{id}", methods=["PUT"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @handles_errors
 def update_schedule(id):
     request = app.current_request
@@ -95,7 +108,7 @@ def update_schedule(id):
     return Response(body=schedule.to_api(), status_code=202)
 
 
-@app.route("/api/schedules/{id}/pause", methods=["POST"])
+@app.route("/api/schedules/{id}/pause", methods=["POST"], authorizer=AUTHORIZER)
 @handles_errors
 def pause_schedule(id):
     request = app.current_request
@@ -103,7 +116,7 @@ def pause_schedule(id):
     return Response(body=schedule.to_api(), status_code=202)
 
 
-@app.route("/api/schedules/{id}/resume", methods=["POST"])
+@app.route("/api/schedules/{id}/resume", methods=["POST"], authorizer=AUTHORIZER)
 @handles_errors
 def resume_schedule(id):
     request = app.current_request
@@ -111,7 +124,7 @@ def resume_schedule(id):
     return Response(body=schedule.to_api(), status_code=202)
 
 
-@app.route("/api/schedules/{id}", methods=["DELETE"])
+@app.route("/api/schedules/{id}", methods=["DELETE"], authorizer=AUTHORIZER)
 @handles_errors
 def delete_schedule(id):
     request = app.current_request
@@ -119,7 +132,7 @@ def delete_schedule(id):
     return Response(body=schedule.to_api(), status_code=202)
 
 
-@app.route("/api/schedules/{id}/executions", methods=["GET"])
+@app.route("/api/schedules/{id}/executions", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def list_executions(id):
     params = query(app.current_request)
@@ -133,7 +146,7 @@ def list_executions(id):
 # --- expressions ---------------------------------------------------------------------
 
 
-@app.route("/api/expressions/preview", methods=["POST"], content_types=["application/json", "text/plain"])
+@app.route("/api/expressions/preview", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @handles_errors
 def preview_expression():
     request = parse_model(PreviewRequest, json_object(app.current_request))

@@ -9,8 +9,9 @@ app, the stack command and the IAM policy.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -38,6 +39,18 @@ ENV_CONFLICT_RETRY_ATTEMPTS = "CONFLICT_RETRY_ATTEMPTS"
 ENV_CONFLICT_RETRY_DELAY = "CONFLICT_RETRY_DELAY_SECONDS"
 ENV_ROLE_PROPAGATION_ATTEMPTS = "ROLE_PROPAGATION_RETRY_ATTEMPTS"
 ENV_ROLE_PROPAGATION_DELAY = "ROLE_PROPAGATION_RETRY_DELAY_SECONDS"
+ENV_AUTH_MODE = "AUTH_MODE"
+ENV_COGNITO_USER_POOL_ARNS = "COGNITO_USER_POOL_ARNS"
+ENV_ADMIN_PRINCIPALS = "ADMIN_PRINCIPALS"
+ENV_ADMIN_COGNITO_GROUP = "ADMIN_COGNITO_GROUP"
+ENV_CORS_ALLOWED_ORIGINS = "CORS_ALLOWED_ORIGINS"
+
+# How the API authenticates its callers (see chalicelib/auth.py and docs/security.md).
+AuthMode = Literal["iam", "cognito", "none"]
+AUTH_IAM: Final = "iam"
+AUTH_COGNITO: Final = "cognito"
+AUTH_NONE: Final = "none"
+AUTH_MODES: tuple[AuthMode, ...] = (AUTH_IAM, AUTH_COGNITO, AUTH_NONE)
 
 
 # Each resource name can be overridden by its environment variable; every consumer (the
@@ -145,6 +158,11 @@ class Settings(BaseModel):
     conflict_retry_delay_seconds: float = 2.0
     role_propagation_retry_attempts: int = 10
     role_propagation_retry_delay_seconds: float = 3.0
+    auth_mode: AuthMode = AUTH_IAM
+    cognito_user_pool_arns: tuple[str, ...] = ()
+    admin_principals: tuple[str, ...] = ()
+    admin_cognito_group: str | None = None
+    cors_allowed_origins: tuple[str, ...] = ()
 
     names: ResourceNames
 
@@ -157,6 +175,19 @@ def _int(env: dict, key: str, default: int) -> int:
 def _float(env: dict, key: str, default: float) -> float:
     raw = env.get(key)
     return float(raw) if raw not in (None, "") else default
+
+
+def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    """A comma-separated list; blanks dropped."""
+    return tuple(item.strip() for item in (env.get(key) or "").split(",") if item.strip())
+
+
+def _auth_mode(env: Mapping[str, str]) -> AuthMode:
+    raw = (env.get(ENV_AUTH_MODE) or AUTH_IAM).strip().lower()
+    for mode in AUTH_MODES:
+        if raw == mode:
+            return mode
+    raise ValueError(f"{ENV_AUTH_MODE} must be one of {', '.join(AUTH_MODES)}, not {raw!r}")
 
 
 def get_settings(environ: dict | None = None) -> Settings:
@@ -185,6 +216,11 @@ def get_settings(environ: dict | None = None) -> Settings:
         conflict_retry_delay_seconds=_float(env, ENV_CONFLICT_RETRY_DELAY, 2.0),
         role_propagation_retry_attempts=_int(env, ENV_ROLE_PROPAGATION_ATTEMPTS, 10),
         role_propagation_retry_delay_seconds=_float(env, ENV_ROLE_PROPAGATION_DELAY, 3.0),
+        auth_mode=_auth_mode(env),
+        cognito_user_pool_arns=_list(env, ENV_COGNITO_USER_POOL_ARNS),
+        admin_principals=_list(env, ENV_ADMIN_PRINCIPALS),
+        admin_cognito_group=(env.get(ENV_ADMIN_COGNITO_GROUP) or "").strip() or None,
+        cors_allowed_origins=_list(env, ENV_CORS_ALLOWED_ORIGINS),
     )
 
 

@@ -91,3 +91,10 @@ class UpstreamRejected(ServiceError):
 
     status_code = 502
     code = "UpstreamRejected"
+
+
+class Unauthenticated(ServiceError):
+    """The request carries no identity the stage's authentication mode accepts."""
+
+    status_code = 401
+    code = "Unauthenticated"

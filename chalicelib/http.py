@@ -7,10 +7,13 @@ import functools
 import json
 import logging
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from chalice import Response
 
+from chalicelib import auth
+from chalicelib.config import get_settings
 from chalicelib.errors import (
     BadRequest,
     NotFound,
@@ -19,13 +22,13 @@ from chalicelib.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
-from chalicelib.identity import Caller, anonymous
+from chalicelib.identity import Caller
 from chalicelib.models import is_schedule_id
 
 logger = logging.getLogger("rez_agent.http")
 
 MAX_BODY_BYTES = 300_000
-CREATED_BY_HEADER = "x-created-by"
+CREATED_BY_HEADER = auth.CREATED_BY_HEADER
 IF_MATCH_HEADER = "if-match"
 
 
@@ -115,24 +118,46 @@ def only_params(params: dict[str, str], allowed: set[str]) -> None:
 
 
 def caller(request: Any) -> Caller:
-    """Who is asking: the IAM principal when API Gateway authenticated one, else the
-    X-Created-By header, else anonymous."""
-    identity = (request.context or {}).get("identity") or {}
-    principal = identity.get("userArn") or identity.get("caller")
-    if principal:
-        return Caller(principal)
-    claimed = (request.headers.get(CREATED_BY_HEADER) or "").strip()
-    if not claimed:
-        return anonymous()
-    if len(claimed) > 128 or not claimed.isprintable():
-        raise ValidationError("must be 1-128 printable characters", field="X-Created-By")
-    return Caller(claimed)
+    """Who is asking, as the stage's authorizer established it (chalicelib.auth): the IAM
+    principal or the Cognito user; ``X-Created-By`` (else anonymous) only on an open stage."""
+    return auth.caller_from(request.context, request.headers, get_settings())
+
+
+def authenticate(
+    request: Any, get_response: Callable[[Any], Any], routes: Mapping[str, Any], cors: Any = None
+) -> Any:
+    """For the app's HTTP middleware: a request reaches a view only with a caller the stage
+    accepts, and a path no route serves answers 404 in the API's error format (with the
+    stage's CORS headers, so a browser can read why)."""
+    refusal: ServiceError | None = None
+    if request is None:
+        refusal = NotFound("no route serves this request")
+    elif request.context.get("resourcePath") not in routes:
+        refusal = NotFound(f"no route serves {request.method} {request.path}")
+    else:
+        try:
+            caller(request)
+        except ServiceError as error:
+            refusal = error
+    if refusal is None:
+        return get_response(request)
+    source = ((request.context or {}).get("identity") or {}).get("sourceIp") if request else None
+    logger.info("refused %s: %s %s (from %s)", refusal.status_code, refusal.code, refusal.message, source)
+    response = error_response(refusal)
+    if cors is not None:
+        response.headers.update(cors.get_access_control_headers())
+    return response
+
+
+def etag(version: int) -> str:
+    """The ``ETag`` of a schedule: its version, quoted (what ``If-Match`` takes back)."""
+    return f'"{version}"'
 
 
 def expected_version(request: Any) -> int | None:
     """Optimistic concurrency: ``If-Match: <version>`` (quotes allowed)."""
     raw = (request.headers.get(IF_MATCH_HEADER) or "").strip().strip('"')
-    if not raw:
+    if not raw or raw == "*":  # "*": any current version
         return None
     if not raw.isdigit():
         raise ValidationError("must be the schedule's version number", field="If-Match")

@@ -18,6 +18,14 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     ):
         sub = actions.add_parser(action, help=text)
         sub.add_argument("--stage", required=True, help="the stage, e.g. dev")
+        if action == "deploy":
+            sub.add_argument(
+                "--allow-open-api",
+                action="store_true",
+                default=None,
+                help="deploy a stage other than local whose declaration says auth none "
+                f"(or set {app_stack.ENV_ALLOW_OPEN_API}=1)",
+            )
     app.set_defaults(handler=app_command)
 
     start = commands.add_parser("run", help="the whole service locally, until Ctrl-C")
@@ -30,7 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
 def app_command(args: argparse.Namespace, out: TextIO) -> int:
     if args.action == "deploy":
-        outputs = app_stack.deploy_app(args.stage, out=out)
+        outputs = app_stack.deploy_app(args.stage, out=out, allow_open_api=args.allow_open_api)
     elif args.action == "destroy":
         app_stack.destroy_app(args.stage, out=out)
         return 0

@@ -27,23 +27,27 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
 from chalicelib import clients, names
-from ops import policy
 from chalicelib.config import (
     APP_NAME,
+    AUTH_COGNITO,
+    AUTH_IAM,
+    AUTH_NONE,
     ENV_ACCOUNT_ID,
     ENV_TARGET_FUNCTION_ARN,
     Settings,
     resource_names,
     settings_for,
 )
+from ops import policy
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / "build" / "package"
@@ -56,6 +60,11 @@ FINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 # A stack in one of these cannot be updated: delete it, then create it again.
 DEAD = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED"}
 NO_UPDATES = "No updates are to be performed"
+# Set to 1 to package or deploy a stage other than local whose declaration says auth none.
+ENV_ALLOW_OPEN_API = "REZ_AGENT_ALLOW_OPEN_API"
+REST_API_LOGICAL_ID = "RestAPI"
+SERVERLESS_API = "AWS::Serverless::Api"
+GATEWAY_RESPONSES = "x-amazon-apigateway-gateway-responses"
 
 
 class DeployError(RuntimeError):
@@ -100,13 +109,43 @@ def chalice_executable() -> str:
     return found
 
 
-def package(stage: str, out_dir: Path | None = None, region: str | None = None) -> Path:
+def open_api_allowed(flag: bool | None = None) -> bool:
+    """``--allow-open-api``, else ``REZ_AGENT_ALLOW_OPEN_API=1`` in the environment."""
+    if flag is not None:
+        return flag
+    return os.environ.get(ENV_ALLOW_OPEN_API, "").strip().lower() in ("1", "true", "yes")
+
+
+def check_access(stage: str, allow_open_api: bool | None = None, out: TextIO | None = None) -> policy.StageAccess:
+    """The stage's access declaration, refused when it cannot be deployed as written, or
+    when it would publish an open API anywhere but the local stage without being told to."""
+    access = policy.stage_access(stage)
+    problems = access.problems()
+    if problems:
+        raise DeployError(f"stage {stage}'s access declaration (ops/policy.py STAGE_ACCESS): " + "; ".join(problems))
+    if access.auth == AUTH_NONE and stage != policy.LOCAL_STAGE:
+        if not open_api_allowed(allow_open_api):
+            raise DeployError(
+                f"stage {stage} declares auth none: its API would answer anyone who can reach it, "
+                f"with no authentication. Only the {policy.LOCAL_STAGE} stage runs open. Declare "
+                f"auth iam or cognito for it in ops/policy.py STAGE_ACCESS, or, to publish it open "
+                f"anyway, pass --allow-open-api (or set {ENV_ALLOW_OPEN_API}=1)."
+            )
+        print(f"warning: stage {stage} is packaged with an OPEN API (auth none), as asked", file=out or sys.stderr, flush=True)
+    return access
+
+
+def package(
+    stage: str, out_dir: Path | None = None, region: str | None = None, allow_open_api: bool | None = None
+) -> Path:
     """``chalice package --stage S`` into ``out_dir`` (default ``build/package/<stage>``).
 
     Chalice downloads the Lambda platform's wheels of requirements.txt from PyPI the first
     time and caches the built dependencies in ``.chalice/deployments/`` (gitignored), so a
-    repeat costs about a second.
+    repeat costs about a second. A stage other than local declared with ``auth none`` is
+    refused unless ``allow_open_api`` (see ``check_access``).
     """
+    check_access(stage, allow_open_api)
     for path in policy.write_if_changed(stage):
         print(f"wrote {path.relative_to(ROOT)} for stage {stage} (commit it)", file=sys.stderr)
     out_dir = Path(out_dir or BUILD_DIR / stage)
@@ -168,8 +207,91 @@ def prepare_template(template: dict[str, Any], stage: str, bucket: str, key: str
             ENV_TARGET_FUNCTION_ARN,
             {"Fn::Sub": f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{target_name}"},
         )
+    _lock_down_api(prepared, stage)
     prepared["Description"] = f"{APP_NAME} schedules, stage {stage}: functions, REST API, SNS subscription"
     return prepared
+
+
+def _lock_down_api(template: dict[str, Any], stage: str) -> None:
+    """The REST API as the stage's access declaration says: every method behind the
+    authorizer (a template where one is not is refused), API Gateway's stage throttle, and
+    its own answers (no route, no credentials, throttled) in the API's ``{"Code", "Message"}``
+    format."""
+    api = template.get("Resources", {}).get(REST_API_LOGICAL_ID)
+    if not api or api.get("Type") != SERVERLESS_API:
+        return  # no REST API in this app
+    access = policy.stage_access(stage)
+    properties = api.setdefault("Properties", {})
+    definition = properties.get("DefinitionBody") or {}
+    unguarded = unguarded_methods(definition)
+    if access.auth != AUTH_NONE and unguarded:
+        raise DeployError(
+            f"stage {stage} declares auth {access.auth}, but these methods have no authorizer: "
+            + ", ".join(unguarded)
+        )
+    properties["MethodSettings"] = [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": access.throttle_rate,
+            "ThrottlingBurstLimit": access.throttle_burst,
+        }
+    ]
+    definition[GATEWAY_RESPONSES] = gateway_responses(access)
+
+
+def unguarded_methods(definition: dict[str, Any]) -> list[str]:
+    """``METHOD /path`` of every method without an authorizer, CORS preflights aside (API
+    Gateway answers those itself, and browsers send them without credentials)."""
+    found = []
+    for path, methods in sorted(definition.get("paths", {}).items()):
+        for method, operation in sorted(methods.items()):
+            if method == "options" and operation.get("x-amazon-apigateway-integration", {}).get("type") == "mock":
+                continue
+            if not operation.get("security"):
+                found.append(f"{method.upper()} {path}")
+    return found
+
+
+def gateway_responses(access: policy.StageAccess) -> dict[str, Any]:
+    """API Gateway's own answers, in the API's error format (and CORS-readable)."""
+    headers = {"gatewayresponse.header.Content-Type": "'application/json'"}
+    if access.cors_origins:
+        headers["gatewayresponse.header.Access-Control-Allow-Origin"] = f"'{access.cors_origins[0]}'"
+    credentials = {
+        AUTH_IAM: "sign it with AWS Signature Version 4",
+        AUTH_COGNITO: "send a Cognito user pool token in the Authorization header",
+    }.get(access.auth, "check the method and path")
+
+    def answer(status: str | None, code: str, message: str) -> dict[str, Any]:
+        response: dict[str, Any] = {
+            "responseParameters": dict(headers),
+            "responseTemplates": {"application/json": json.dumps({"Code": code, "Message": "MESSAGE"}).replace('"MESSAGE"', message)},
+        }
+        if status:
+            response["statusCode"] = status
+        return response
+
+    def text(value: str) -> str:
+        return json.dumps(value)
+
+    return {
+        "MISSING_AUTHENTICATION_TOKEN": answer(
+            "403", "Forbidden",
+            text(f"no route serves this method and path, or the request carries no credentials: {credentials}"),
+        ),
+        "UNAUTHORIZED": answer("401", "Unauthenticated", text(f"the request is not authenticated: {credentials}")),
+        "ACCESS_DENIED": answer("403", "AccessDenied", "$context.error.messageString"),
+        "INVALID_SIGNATURE": answer("403", "InvalidSignature", "$context.error.messageString"),
+        "EXPIRED_TOKEN": answer("403", "ExpiredToken", "$context.error.messageString"),
+        "THROTTLED": answer(
+            "429", "TooManyRequests",
+            text(f"this API takes {access.throttle_rate:g} requests per second (bursts of "
+                 f"{access.throttle_burst}); retry later"),
+        ),
+        "DEFAULT_4XX": answer(None, "$context.error.responseType", "$context.error.messageString"),
+        "DEFAULT_5XX": answer(None, "$context.error.responseType", "$context.error.messageString"),
+    }
 
 
 def functions_of(template: dict[str, Any]) -> dict[str, str]:
@@ -297,6 +419,7 @@ def deploy_app(
     settings: Settings | None = None,
     out: TextIO = sys.stdout,
     package_dir: Path | None = None,
+    allow_open_api: bool | None = None,
 ) -> AppOutputs:
     """Package the app and create or update its stack; return where it answers."""
     settings = settings or settings_for(stage)
@@ -304,7 +427,7 @@ def deploy_app(
     poll = 0.5 if settings.endpoint_url else 5.0
     started = time.monotonic()
     print(f"packaging the app (chalice package --stage {stage}) ...", file=out, flush=True)
-    built = package(stage, package_dir, region=settings.region)
+    built = package(stage, package_dir, region=settings.region, allow_open_api=allow_open_api)
     zip_path = built / "deployment.zip"
     bucket = artifacts_bucket(settings)
     code_key = f"{stage}/deployment-{_digest(zip_path)[:20]}.zip"

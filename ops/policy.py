@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from chalicelib import config, names as function_names
+from chalicelib import config
+from chalicelib import names as function_names
 from chalicelib.config import ResourceNames, resource_names
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
@@ -155,6 +157,64 @@ def render(document: dict) -> str:
 
 LAMBDA_TIMEOUTS = {COMMAND: 60, TARGET: 30, RECONCILE: 300}
 
+LOCAL_STAGE = "local"
+
+
+@dataclass(frozen=True)
+class StageAccess:
+    """Who may call a stage's API, and how fast (docs/security.md).
+
+    ``auth``: ``iam`` (SigV4), ``cognito`` (tokens of ``cognito_user_pool_arns``) or ``none``
+    (open: the local stage only). Admins act on every schedule: ``admin_principals`` are IAM
+    ARNs (a role's ARN covers its sessions) or Cognito ``sub``s, ``admin_cognito_group`` a
+    group. ``cors_origins``: the one browser origin allowed, if any. ``throttle_rate`` and
+    ``throttle_burst``: API Gateway's stage throttle, requests per second."""
+
+    auth: str = config.AUTH_IAM
+    cognito_user_pool_arns: tuple[str, ...] = ()
+    admin_principals: tuple[str, ...] = ()
+    admin_cognito_group: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    throttle_rate: float = 50.0
+    throttle_burst: int = 100
+
+    def environment(self) -> dict[str, str]:
+        """What the functions read (chalicelib.config): the mode always, the rest when set."""
+        variables = {config.ENV_AUTH_MODE: self.auth}
+        for variable, values in (
+            (config.ENV_COGNITO_USER_POOL_ARNS, self.cognito_user_pool_arns),
+            (config.ENV_ADMIN_PRINCIPALS, self.admin_principals),
+            (config.ENV_ADMIN_COGNITO_GROUP, (self.admin_cognito_group,) if self.admin_cognito_group else ()),
+            (config.ENV_CORS_ALLOWED_ORIGINS, self.cors_origins),
+        ):
+            if values:
+                variables[variable] = ",".join(values)
+        return variables
+
+    def problems(self) -> list[str]:
+        """What makes this declaration impossible to deploy as written."""
+        found = []
+        if self.auth not in config.AUTH_MODES:
+            found.append(f"auth must be one of {', '.join(config.AUTH_MODES)}, not {self.auth!r}")
+        if self.auth == config.AUTH_COGNITO and not self.cognito_user_pool_arns:
+            found.append("auth cognito needs cognito_user_pool_arns (the user pool ARNs)")
+        if len(self.cors_origins) > 1:
+            found.append("cors_origins allows one origin (API Gateway answers preflights with a fixed one)")
+        if self.throttle_rate <= 0 or self.throttle_burst <= 0:
+            found.append("throttle_rate and throttle_burst must be positive")
+        return found
+
+
+# Every stage authenticates with IAM unless declared here; only the local stage runs open.
+# After a change: python -m ops policy --stage <stage> --write (and commit .chalice/).
+STAGE_ACCESS: dict[str, StageAccess] = {
+    LOCAL_STAGE: StageAccess(auth=config.AUTH_NONE),
+}
+
+
+def stage_access(stage: str) -> StageAccess:
+    return STAGE_ACCESS.get(stage, StageAccess())
+
 
 def stage_config(stage: str) -> dict:
     """The stage's entry in .chalice/config.json: its environment and policy files."""
@@ -167,6 +227,7 @@ def stage_config(stage: str) -> dict:
             config.ENV_STAGE: stage,
             **names.overridden(),
             config.ENV_RECONCILE_MINUTES: "15",
+            **stage_access(stage).environment(),
         },
         "lambda_functions": {
             function: {"iam_policy_file": policy_filename(stage, function), "lambda_timeout": timeout}

@@ -26,9 +26,8 @@ from typing import TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import clients
-from chalicelib.config import ENV_TARGET_FUNCTION_ARN, resource_names, settings_for
-from ops.stack.state import ENV_STACK_STATE_DIR
-from ops import app_stack
+from chalicelib.config import AUTH_NONE, ENV_TARGET_FUNCTION_ARN, resource_names, settings_for
+from ops import app_stack, policy
 from ops.emulator import (
     alive,
     command_line,
@@ -37,6 +36,7 @@ from ops.emulator import (
     stop_process_group,
 )
 from ops.logs import LogFollower, TopicTap
+from ops.stack.state import ENV_STACK_STATE_DIR
 
 ROOT = app_stack.ROOT
 RUN_DIR = ROOT / ".run"
@@ -141,10 +141,24 @@ def log_follower(outputs: app_stack.AppOutputs, stage: str, out: TextIO, since_m
     return LogFollower(clients.client("logs", settings), groups, out=out, since_ms=since_ms)
 
 
+def open_api_notice(stage: str) -> str:
+    """What a run says about who can call its API."""
+    auth = policy.stage_access(stage).auth
+    if auth != AUTH_NONE:
+        return f"The API of stage {stage} authenticates every call ({auth})."
+    return (
+        f"The local API is OPEN: stage {stage} has no authentication (auth none); anyone who can\n"
+        "reach this port can call it, and X-Created-By names the caller. Deployed stages\n"
+        "authenticate every call (README: Who may call; docs/security.md)."
+    )
+
+
 def banner(outputs: app_stack.AppOutputs, where: str, seconds: float) -> str:
     return f"""
 rez-agent schedules (stage {LOCAL_STAGE}) is up on {where}, in {seconds:.0f}s.
 Functions: {", ".join(outputs.functions)}
+
+{open_api_notice(LOCAL_STAGE)}
 
 BASE={outputs.base_url}
 

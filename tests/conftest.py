@@ -2,6 +2,10 @@
 
 The stage's environment (from .chalice/config.json, stage ``dev``) is set before ``app`` is
 imported, because a decorator argument (the SNS topic) reads it.
+
+The unit tests drive the API open, as the ``local`` stage runs (``AUTH_MODE=none``: the
+caller is ``X-Created-By``); the authentication tests (tests/test_auth_*.py) switch the mode
+and pass the identity in the request context as API Gateway's authorizer does.
 """
 
 from __future__ import annotations
@@ -14,20 +18,33 @@ from moto import mock_aws
 
 from chalicelib import clients
 from chalicelib.config import resource_names
-from tests.support import REGION, STAGE, Tap, create_stage_resources
+from tests.support import (
+    PACKAGE_BUCKET,
+    PACKAGED_STAGES,
+    REGION,
+    STAGE,
+    Tap,
+    create_stage_resources,
+)
 
-with open(os.path.join(os.path.dirname(__file__), "..", ".chalice", "config.json")) as fh:
+_CONFIG_PATH = os.path.join(os.path.dirname(__file__), "..", ".chalice", "config.json")
+with open(_CONFIG_PATH) as fh:
     _STAGE_ENV = json.load(fh)["stages"][STAGE]["environment_variables"]
 
+UNIT_TEST_ENV = {**_STAGE_ENV, "AUTH_MODE": "none"}
+
 for _key, _value in {
-    **_STAGE_ENV,
+    **UNIT_TEST_ENV,
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
 }.items():
     os.environ[_key] = _value
-for _key in ("AWS_ENDPOINT_URL", "LOCALSTACK_ENDPOINT", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+for _key in (
+    "AWS_ENDPOINT_URL", "LOCALSTACK_ENDPOINT", "AWS_PROFILE", "AWS_SESSION_TOKEN",
+    "COGNITO_USER_POOL_ARNS", "ADMIN_PRINCIPALS", "ADMIN_COGNITO_GROUP", "CORS_ALLOWED_ORIGINS",
+):
     os.environ.pop(_key, None)
 
 
@@ -47,11 +64,40 @@ def names():
     return resource_names(STAGE)
 
 
+@pytest.fixture(scope="session")
+def unit_test_project(tmp_path_factory):
+    """A project directory whose .chalice/config.json is the real one with the unit tests'
+    environment for the stage (the test client applies the stage's environment to each
+    request)."""
+    project = tmp_path_factory.mktemp("project")
+    (project / ".chalice").mkdir()
+    with open(_CONFIG_PATH) as fh:
+        chalice_config = json.load(fh)
+    chalice_config["stages"][STAGE]["environment_variables"] = UNIT_TEST_ENV
+    (project / ".chalice" / "config.json").write_text(json.dumps(chalice_config))
+    return str(project)
+
+
 @pytest.fixture
-def chalice_client(aws):
+def chalice_client(aws, unit_test_project):
     from chalice.test import Client
 
     import app as app_module
 
-    with Client(app_module.app, stage_name=STAGE) as client:
+    with Client(app_module.app, stage_name=STAGE, project_dir=unit_test_project) as client:
         yield client
+
+
+@pytest.fixture(scope="session", params=PACKAGED_STAGES)
+def packaged(request, tmp_path_factory):
+    """``chalice package --stage S`` for each declared stage, once per session: (stage,
+    Chalice's template, the template CloudFormation gets, the output directory)."""
+    from pathlib import Path
+
+    from ops import app_stack
+
+    stage = request.param
+    out = app_stack.package(stage, tmp_path_factory.mktemp(f"package-{stage}") / "out", region=REGION)
+    chalice_template = json.loads((Path(out) / "sam.json").read_text())
+    prepared = app_stack.prepare_template(chalice_template, stage, PACKAGE_BUCKET, f"{stage}/deployment-0123456789abcdef.zip")
+    return stage, chalice_template, prepared, out

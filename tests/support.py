@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from pathlib import Path
 
 import boto3
 
@@ -14,6 +15,10 @@ from ops.stack.state import StateStore
 
 STAGE = "dev"
 REGION = "us-east-1"
+PACKAGE_BUCKET = "rez-agent-artifacts-123456789012-us-east-1"
+_CHALICE_CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
+# Every stage the project declares, each packaged once per test session (``packaged``).
+PACKAGED_STAGES = sorted(json.loads(_CHALICE_CONFIG.read_text()).get("stages", {})) if _CHALICE_CONFIG.exists() else []
 
 
 def create_stage_resources(stage: str = STAGE) -> dict:

@@ -18,13 +18,14 @@ import pytest
 
 from chalicelib.config import ENV_STAGE, ENV_TARGET_FUNCTION_ARN, resource_names
 from ops import app_stack
+from tests.support import PACKAGE_BUCKET, PACKAGED_STAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / ".chalice" / "config.json"
 APP = ROOT / "app.py"
-STAGES = sorted(json.loads(CONFIG.read_text()).get("stages", {})) if CONFIG.exists() else []
+STAGES = PACKAGED_STAGES
 LINT_REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
-BUCKET = "rez-agent-artifacts-123456789012-us-east-1"
+BUCKET = PACKAGE_BUCKET
 FUNCTIONS = {"api_handler", "schedule_command", "schedule_target", "reconcile"}
 
 pytestmark = pytest.mark.skipif(not APP.exists() or not STAGES, reason="no Chalice app to package yet")
@@ -38,13 +39,7 @@ def lint(template: dict, path: Path) -> list[str]:
     return [f"{m.rule.id} {m.message} ({m.linenumber}:{m.columnnumber})" for m in matches]
 
 
-@pytest.fixture(scope="module", params=STAGES)
-def packaged(request, tmp_path_factory) -> tuple[str, dict, dict, Path]:
-    stage = request.param
-    out = app_stack.package(stage, tmp_path_factory.mktemp(f"package-{stage}") / "out", region="us-east-1")
-    chalice_template = json.loads((out / "sam.json").read_text())
-    prepared = app_stack.prepare_template(chalice_template, stage, BUCKET, f"{stage}/deployment-0123456789abcdef.zip")
-    return stage, chalice_template, prepared, out
+# ``packaged`` (tests/conftest.py): each stage packaged once per session.
 
 
 def test_chalice_package_output_lints(packaged, tmp_path):

@@ -1,0 +1,232 @@
+"""Who may do what, route by route: every route of the API x {owner, other caller, admin,
+anonymous}, with the caller passed the way API Gateway's authorizer passes it (IAM: the
+signer's ARN in ``requestContext.identity``; Cognito: the token's claims in
+``requestContext.authorizer.claims``). A refusal must leave the table and the command topic
+untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib import clients
+from tests.gateway_events import (
+    Answer,
+    Identity,
+    api_event,
+    cognito,
+    iam,
+    invoke,
+    nobody,
+)
+from tests.support import REGION, TEE_TIMES, Tap, create_stage_resources
+
+ACCOUNT = "111122223333"
+ADMIN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ScheduleAdmins"
+ADMIN_GROUP = "schedule-admins"
+USER_POOL = f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_Example1"
+
+CALLERS: dict[str, dict[str, Identity]] = {
+    "iam": {
+        "owner": iam("owner", f"arn:aws:iam::{ACCOUNT}:user/alice"),
+        "other": iam("other", f"arn:aws:iam::{ACCOUNT}:user/bob"),
+        # a session of a role listed as admin
+        "admin": iam("admin", f"arn:aws:sts::{ACCOUNT}:assumed-role/ScheduleAdmins/carol"),
+        "anonymous": nobody(),
+    },
+    "cognito": {
+        "owner": cognito("owner", "0d6f3e8a-1111-4c55-9a11-6a3b5e0c0001", "alice"),
+        "other": cognito("other", "0d6f3e8a-2222-4c55-9a11-6a3b5e0c0002", "bob", groups="readers"),
+        "admin": cognito("admin", "0d6f3e8a-3333-4c55-9a11-6a3b5e0c0003", "carol", groups=f"readers,{ADMIN_GROUP}"),
+        "anonymous": nobody(),
+    },
+}
+MODES = sorted(CALLERS)
+CALLER_KINDS = ("owner", "other", "admin", "anonymous")
+
+CHANGED = {**TEE_TIMES, "schedule_expression": "cron(30 7 * * ? *)"}
+PREVIEW = {"schedule_expression": "rate(1 hour)", "count": 2}
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method of one route, and how to call it about the owner's schedule."""
+
+    name: str
+    method: str
+    resource: str
+    body: Any = None
+    query: Callable[[str], dict[str, str]] | None = None  # from the owner's principal
+    reads_schedule: bool = False  # a 200 lists or shows the owner's schedule
+    writes: bool = False
+
+
+ROUTES = [
+    Route("create", "POST", "/api/schedules", body=TEE_TIMES, writes=True),
+    Route("list", "GET", "/api/schedules", reads_schedule=True),
+    Route("list_by_owner", "GET", "/api/schedules", query=lambda owner: {"created_by": owner}, reads_schedule=True),
+    Route("get", "GET", "/api/schedules/{id}", reads_schedule=True),
+    Route("update", "PUT", "/api/schedules/{id}", body=CHANGED, writes=True),
+    Route("pause", "POST", "/api/schedules/{id}/pause", writes=True),
+    Route("resume", "POST", "/api/schedules/{id}/resume", writes=True),
+    Route("delete", "DELETE", "/api/schedules/{id}", writes=True),
+    Route("executions", "GET", "/api/schedules/{id}/executions"),
+    Route("preview", "POST", "/api/expressions/preview", body=PREVIEW),
+]
+
+# What each caller gets; the owner's schedule exists. "list" is what the caller sees by
+# default (their own schedules); "list_by_owner" asks for the owner's schedules by name.
+OK = {"create": 202, "list": 200, "list_by_owner": 200, "get": 200, "update": 202, "pause": 202,
+      "resume": 202, "delete": 202, "executions": 200, "preview": 200}
+EXPECTED: dict[tuple[str, str], int | None] = {}
+for _route in ROUTES:
+    EXPECTED[(_route.name, "owner")] = OK[_route.name]
+    EXPECTED[(_route.name, "admin")] = OK[_route.name]
+    EXPECTED[(_route.name, "anonymous")] = 401
+    # another caller: a schedule of someone else does not exist for them (404, no leak);
+    # creating and previewing are theirs to do; a list never shows the owner's schedule
+    EXPECTED[(_route.name, "other")] = 404 if "{id}" in _route.resource else OK[_route.name]
+EXPECTED[("list_by_owner", "other")] = None  # refused or empty: never the owner's schedule
+
+# The cells that need the service's ownership checks; they pass once those land, and then
+# these marks must go (strict: an unexpected pass fails).
+NEEDS_SERVICE_ENFORCEMENT = {
+    (route, "other")
+    for route in ("list", "list_by_owner", "get", "update", "pause", "resume", "delete", "executions")
+}
+SERVICE_ENFORCEMENT = "service enforcement lands with the records branch"
+
+
+# Cognito: the same rules, shown on the routes that read and change one schedule.
+COGNITO_ROUTES = {"create", "get", "update", "delete"}
+
+
+def _cells():
+    for mode in MODES:
+        for route in ROUTES:
+            if mode == "cognito" and route.name not in COGNITO_ROUTES:
+                continue
+            for kind in CALLER_KINDS:
+                marks = []
+                if (route.name, kind) in NEEDS_SERVICE_ENFORCEMENT:
+                    marks.append(pytest.mark.xfail(strict=True, reason=SERVICE_ENFORCEMENT))
+                yield pytest.param(mode, route, kind, id=f"{mode}-{route.name}-{kind}", marks=marks)
+
+
+@pytest.fixture(scope="module")
+def moto_stage():
+    """The stage's resources on moto, once for the module (each test empties the table)."""
+    with mock_aws():
+        clients.reset()
+        resources = create_stage_resources()
+        resources["tap"] = Tap(resources["queues"])
+        yield resources
+        clients.reset()
+
+
+@pytest.fixture
+def aws(moto_stage, names):
+    table = boto3.resource("dynamodb", region_name=REGION).Table(names.table)
+    for item in table.scan(ProjectionExpression="id")["Items"]:
+        table.delete_item(Key={"id": item["id"]})
+    for topic in moto_stage["queues"]:
+        moto_stage["tap"].drain(topic)
+    return moto_stage
+
+
+@pytest.fixture
+def stage_auth(aws, monkeypatch):
+    """The API handler with the stage's authentication set to ``mode``."""
+    import app as app_module
+
+    def configure(mode: str):
+        monkeypatch.setenv("AUTH_MODE", mode)
+        monkeypatch.setenv("ADMIN_PRINCIPALS", ADMIN_ROLE)
+        monkeypatch.setenv("ADMIN_COGNITO_GROUP", ADMIN_GROUP)
+        monkeypatch.setenv("COGNITO_USER_POOL_ARNS", USER_POOL)
+        return app_module.app
+
+    return configure
+
+
+def _call(app, identity: Identity, route: Route, schedule_id: str | None, owner: str) -> Answer:
+    event = api_event(
+        identity,
+        route.method,
+        route.resource,
+        path_parameters={"id": schedule_id} if "{id}" in route.resource and schedule_id else None,
+        body=route.body,
+        query=route.query(owner) if route.query else None,
+    )
+    return invoke(app, event)
+
+
+def _table(names) -> list[dict]:
+    items = boto3.resource("dynamodb", region_name=REGION).Table(names.table).scan()["Items"]
+    return sorted(items, key=lambda item: item["id"])
+
+
+@pytest.mark.parametrize("mode, route, kind", list(_cells()))
+def test_who_may_call_what(stage_auth, aws, names, mode, route, kind):
+    # GIVEN the stage authenticates with `mode`, and the owner has a schedule
+    app = stage_auth(mode)
+    callers = CALLERS[mode]
+    owner = callers["owner"]
+    created = invoke(app, api_event(owner, "POST", "/api/schedules", body=TEE_TIMES))
+    assert created.status == 202, created.body
+    schedule_id = created.body["id"]
+    assert created.body["created_by"] == owner.principal
+    aws["tap"].drain(names.creation_topic)
+    before = _table(names)
+
+    # WHEN the caller calls the route
+    answer = _call(app, callers[kind], route, schedule_id, owner.principal)
+
+    # THEN the answer is the one this caller gets
+    expected = EXPECTED[(route.name, kind)]
+    commands = aws["tap"].drain(names.creation_topic)
+    if expected is None:
+        assert not (answer.status == 200 and _shows(answer, schedule_id)), answer.body
+        expected_refusal = True
+    else:
+        assert answer.status == expected, answer.body
+        expected_refusal = expected >= 400
+    if answer.status >= 400:
+        assert set(answer.body) == {"Code", "Message"}, answer.body
+    if expected_refusal:
+        # AND a refusal wrote nothing and published nothing
+        assert _table(names) == before
+        assert commands == []
+    elif route.reads_schedule:
+        # AND what the caller reads is the owner's schedule exactly when it may see it
+        if kind == "owner" or (kind == "admin" and route.name != "list"):
+            assert _shows(answer, schedule_id), answer.body
+        elif kind == "other":
+            assert not _shows(answer, schedule_id), answer.body
+    if not expected_refusal and route.writes and "{id}" in route.resource:
+        # AND a change by the owner or an admin leaves the owner the owner
+        stored = {item["id"]: item for item in _table(names)}[schedule_id]
+        assert stored["created_by"] == owner.principal
+
+
+def _shows(answer: Answer, schedule_id: str) -> bool:
+    body = answer.body or {}
+    if "items" in body:
+        return any(item["id"] == schedule_id for item in body["items"])
+    return body.get("id") == schedule_id
+
+
+def test_the_matrix_covers_every_route_of_the_api():
+    # GIVEN the app's routes
+    import app as app_module
+
+    declared = {(method, path) for path, methods in app_module.app.routes.items() for method in methods}
+    # THEN every one of them has a row in the matrix
+    covered = {(route.method, route.resource) for route in ROUTES}
+    assert declared == covered
