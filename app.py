@@ -12,7 +12,7 @@ import logging
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import auth, expressions, names, wiring
+from chalicelib import console, auth, expressions, names, wiring
 from chalicelib.config import get_settings
 from chalicelib.errors import ServiceError, ValidationError
 from chalicelib.http import (
@@ -141,6 +141,26 @@ def list_executions(id):
         schedule_id(id), int_param(params, "limit", 50, 1, MAX_LIST_LIMIT), params.get("cursor")
     )
     return {"items": [record.to_api() for record in page], "next_cursor": page.cursor}
+
+
+# --- the console (static files; no data, so no authorizer) ---------------------------
+
+
+@app.route("/", methods=["GET"])
+@handles_errors
+def console_page() -> Response:
+    body, headers = console.asset(console.PAGE)
+    return Response(body=body, status_code=200, headers=headers)
+
+
+@app.route("/console/{name}", methods=["GET"])
+@handles_errors
+def console_asset(name: str) -> Response:
+    if name == console.CONFIG:
+        return Response(body=console.page_config(get_settings()), status_code=200,
+                        headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
+    body, headers = console.asset(name)
+    return Response(body=body, status_code=200, headers=headers)
 
 
 # --- expressions ---------------------------------------------------------------------
