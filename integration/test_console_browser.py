@@ -26,7 +26,7 @@ STAGE = local_run.LOCAL_STAGE
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "build" / "test-output" / "console"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-WAIT_MS = 30_000
+WAIT_MS = 60_000  # the emulator starts a function per cold request: seconds each on a busy machine
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_a_person_manages_a_schedule_through_the_console(base_url, browser):
     page.on("pageerror", lambda error: errors.append(str(error)))
 
     # GIVEN the console at the API's root
-    page.goto(f"{base_url}/")
+    page.goto(f"{base_url}/", wait_until="domcontentloaded")
     page.get_by_role("heading", name="Schedules").wait_for()
     assert "Open local stage" in page.locator("#auth").text_content()
 
@@ -145,9 +145,9 @@ def test_a_person_manages_a_schedule_through_the_console(base_url, browser):
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete").click()
     page.get_by_role("heading", name="Schedules").wait_for()
-    page.goto(schedule_url)
+    page.goto(schedule_url, wait_until="domcontentloaded")
     page.locator("h2 .badge", has_text="deleted").wait_for(timeout=60_000)
-    page.goto(f"{base_url}/#/")
+    page.goto(f"{base_url}/#/", wait_until="domcontentloaded")
     page.get_by_role("heading", name="Schedules").wait_for()
     shot(page, "4-list")
     assert errors == []
@@ -157,7 +157,7 @@ def test_the_console_is_usable_by_keyboard_and_at_double_zoom(base_url, browser)
     # GIVEN the console at 200% zoom (half the CSS width of a 1280 px screen)
     page = browser.new_page(viewport={"width": 640, "height": 900}, device_scale_factor=2)
     page.set_default_timeout(WAIT_MS)
-    page.goto(f"{base_url}/#/new")
+    page.goto(f"{base_url}/#/new", wait_until="domcontentloaded")
     page.get_by_role("heading", name="New schedule").wait_for()
     # WHEN a person moves through the form with the keyboard only
     page.keyboard.press("Tab")  # the skip link
