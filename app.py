@@ -74,10 +74,12 @@ def create_schedule():
 @app.route("/api/schedules", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def list_schedules():
-    params = query(app.current_request)
+    request = app.current_request
+    params = query(request)
     only_params(params, {"status", "created_by", "limit", "cursor"})
     status = _status(params.get("status"))
     page = wiring.schedule_service().list(
+        caller(request),
         status=status,
         created_by=params.get("created_by"),
         limit=int_param(params, "limit", 50, 1, MAX_LIST_LIMIT),
@@ -90,7 +92,7 @@ def list_schedules():
 @handles_errors
 def get_schedule(id):
     service = wiring.schedule_service()
-    schedule = service.get(schedule_id(id))
+    schedule = service.get(schedule_id(id), caller(app.current_request))
     return Response(
         body=schedule.to_api(next_fires=service.next_fire_times(schedule)),
         headers={"ETag": etag(schedule.version), "Content-Type": "application/json"},
@@ -135,10 +137,12 @@ def delete_schedule(id):
 @app.route("/api/schedules/{id}/executions", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def list_executions(id):
-    params = query(app.current_request)
+    request = app.current_request
+    params = query(request)
     only_params(params, {"limit", "cursor"})
     page = wiring.schedule_service().list_executions(
-        schedule_id(id), int_param(params, "limit", 50, 1, MAX_LIST_LIMIT), params.get("cursor")
+        schedule_id(id), caller(request), int_param(params, "limit", 50, 1, MAX_LIST_LIMIT),
+        params.get("cursor"),
     )
     return {"items": [record.to_api() for record in page], "next_cursor": page.cursor}
 

@@ -79,6 +79,13 @@ class NotOwned(Conflict):
     code = "NotOwned"
 
 
+class TooManySchedules(ServiceError):
+    """The caller already owns as many live schedules as one owner may."""
+
+    status_code = 429
+    code = "TooManySchedules"
+
+
 class UpstreamUnavailable(ServiceError):
     """AWS throttled us or failed transiently; retrying later may succeed."""
 

@@ -51,18 +51,32 @@ def handles_errors(view: Callable) -> Callable:
             return view(*args, **kwargs)
         except ServiceError as error:
             if error.status_code >= 500:
-                logger.warning("upstream error: %s", error.message)
+                # AWS's own text stays in the log: the client gets the code and a request id
+                request_id = str(uuid.uuid4())
+                logger.warning("upstream error (request %s): %s", request_id, error.message)
+                return _server_error(error.status_code, error.code, request_id)
             return error_response(error)
         except Exception:
             request_id = str(uuid.uuid4())
             logger.exception("unexpected error (request %s)", request_id)
-            return Response(
-                body={"Code": "InternalError", "Message": f"internal error; request id {request_id}"},
-                status_code=500,
-                headers={"Content-Type": "application/json"},
-            )
+            return _server_error(500, "InternalError", request_id)
 
     return wrapper
+
+
+_SERVER_MESSAGES = {
+    "UpstreamUnavailable": "a service this API depends on is unavailable; retry later",
+    "UpstreamRejected": "a service this API depends on refused the request",
+}
+
+
+def _server_error(status: int, code: str, request_id: str) -> Response:
+    message = _SERVER_MESSAGES.get(code, "internal error")
+    return Response(
+        body={"Code": code, "Message": f"{message}; request id {request_id}"},
+        status_code=status,
+        headers={"Content-Type": "application/json"},
+    )
 
 
 def json_object(request: Any) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from pydantic import ValidationError as PydanticValidationError
 from chalicelib import expressions
 from chalicelib.errors import InvalidExpression, PayloadTooLarge, ValidationError
 
-NAME_PATTERN = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")
+NAME_PATTERN = re.compile(r"[0-9A-Za-z_.\-]{1,64}")
 MAX_PAYLOAD_BYTES = 256_000  # leaves room for the envelope under SNS's 262,144-byte limit
 MAX_DESCRIPTION = 512
 
@@ -93,11 +93,11 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-_ID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def is_schedule_id(value: str) -> bool:
-    return bool(_ID_PATTERN.match(value or ""))
+    return bool(_ID_PATTERN.fullmatch(value or ""))
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -150,7 +150,7 @@ class ScheduleDefinition(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not NAME_PATTERN.match(value):
+        if not NAME_PATTERN.fullmatch(value):
             raise ValueError("must be 1-64 characters of letters, digits, '-', '_' or '.'")
         return value
 
@@ -228,7 +228,7 @@ class ScheduleDefinition(BaseModel):
 
 
 _CUSTOM_ARN = re.compile(
-    r"^arn:aws[a-z\-]*:(sns|sqs|lambda):[a-z0-9\-]+:\d{12}:(function:)?(?P<name>[A-Za-z0-9_\-.]+)$"
+    r"arn:aws[a-z\-]*:(sns|sqs|lambda):(?P<region>[a-z0-9\-]+):(?P<account>[0-9]{12}):(function:)?(?P<name>[A-Za-z0-9_\-.]+)"
 )
 
 
@@ -236,15 +236,21 @@ def _check_custom_target(arn: str) -> None:
     """Custom targets are SNS topics, SQS queues or Lambda functions named with the
     stage's custom prefix (the IAM policy grants exactly those); the prefix is checked
     by the service, which knows the stage."""
-    if not _CUSTOM_ARN.match(arn):
+    if not _CUSTOM_ARN.fullmatch(arn):
         raise ValueError(
             "target_arn: must be the ARN of an SNS topic, SQS queue or Lambda function"
         )
 
 
 def custom_target_name(arn: str) -> str:
-    match = _CUSTOM_ARN.match(arn)
+    match = _CUSTOM_ARN.fullmatch(arn)
     return match.group("name") if match else ""
+
+
+def custom_target_place(arn: str) -> tuple[str, str]:
+    """The (region, account id) of a custom target's ARN (empty strings if it is none)."""
+    match = _CUSTOM_ARN.fullmatch(arn)
+    return (match.group("region"), match.group("account")) if match else ("", "")
 
 
 def _trusted(info: ValidationInfo) -> bool:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import heapq
 import json
 import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Iterable, Protocol
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from chalicelib.errors import (
@@ -32,12 +32,14 @@ from chalicelib.errors import (
     VersionConflict,
 )
 from chalicelib.aws_errors import error_code, translate
-from chalicelib.names import CREATOR_INDEX, STATUS_INDEX
+from chalicelib.names import CREATOR_INDEX, LIVE_INDEX, STATUS_INDEX
 from chalicelib.models import (
+    Action,
     ExecutionOutcome,
     ExecutionRecord,
     Schedule,
     ScheduleDefinition,
+    ScheduleState,
     ScheduleStatus,
     iso,
     utcnow,
@@ -47,12 +49,44 @@ EXECUTION_PREFIX = "execution#"
 MAX_CURSOR_LENGTH = 4096
 # Longer than the target function's timeout: a run "started" this long ago has died.
 STALE_EXECUTION = timedelta(minutes=5)
-LISTED_BY_DEFAULT = (
-    ScheduleStatus.PENDING,
-    ScheduleStatus.ACTIVE,
-    ScheduleStatus.PAUSED,
-    ScheduleStatus.ERROR,
-)
+# Attributes of a schedule item that only serve its indexes and its writes:
+# - ``live``: LIVE_KEY on every record that is not deleted (the sparse live index);
+# - ``created_by``: only on records that are not deleted (the creator index stays sparse,
+#   so listing by creator never reads through deleted records); ``owner`` always holds it;
+# - ``last_request_id``: the token of the last request that changed the record, so a write
+#   retried after its response was lost recognises itself.
+LIVE_KEY = "live"
+# Page sizes from which reading one item ahead (to know a page is the last) stays within
+# 1.2 items read per item returned.
+LOOKAHEAD_MIN_LIMIT = 5
+OWNER_COUNTER_PREFIX = "owner#"
+
+
+class RecordExists(AlreadyExists):
+    """The id is taken by a write that was not this request's; ``existing`` is that record
+    (None when it is not a schedule record)."""
+
+    def __init__(self, message: str, existing: Schedule | None):
+        super().__init__(message)
+        self.existing = existing
+
+
+class OwnerAtCap(ServiceError):
+    """The owner already has ``cap`` live schedules (the service answers 429)."""
+
+    def __init__(self, owner: str, cap: int):
+        super().__init__(f"{owner} owns {cap} live schedules already")
+        self.cap = cap
+
+
+class ChangeResult:
+    """The outcome of one conditional change: ``applied`` (by this request, perhaps in an
+    earlier attempt whose response was lost) with the record as stored after it, or not
+    applied with the record as it was (``None`` when there is no schedule record)."""
+
+    def __init__(self, applied: bool, schedule: Schedule | None):
+        self.applied = applied
+        self.schedule = schedule
 
 
 class Page(list):
@@ -64,8 +98,20 @@ class Page(list):
 
 
 class ScheduleRepository(Protocol):
-    def create(self, schedule: Schedule) -> None: ...
+    def create(self, schedule: Schedule, request_id: str | None = None, cap: int | None = None) -> None: ...
     def get(self, schedule_id: str) -> Schedule | None: ...
+    def change(
+        self,
+        schedule_id: str,
+        action: Action,
+        request_id: str,
+        *,
+        owner: str | None = None,
+        expected_version: int | None = None,
+        definition: ScheduleDefinition | None = None,
+        state: ScheduleState | None = None,
+        start_date_unchanged: bool = False,
+    ) -> ChangeResult: ...
     def update(self, schedule: Schedule, expected_version: int) -> Schedule: ...
     def mark_deleted(self, schedule: Schedule, ttl_days: int) -> Schedule: ...
     def list_by_status(
@@ -74,6 +120,7 @@ class ScheduleRepository(Protocol):
     def list_by_creator(
         self, created_by: str, limit: int, cursor: str | None = None, status: ScheduleStatus | None = None
     ) -> Page: ...
+    def list_live(self, limit: int, cursor: str | None = None) -> Page: ...
     def start_execution(self, record: ExecutionRecord, ttl_days: int) -> bool: ...
     def finish_execution(self, record: ExecutionRecord) -> None: ...
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page: ...
@@ -123,16 +170,173 @@ class DynamoDBScheduleRepository:
 
     # --- schedule records -------------------------------------------------------------
 
-    def create(self, schedule: Schedule) -> None:
+    def create(self, schedule: Schedule, request_id: str | None = None, cap: int | None = None) -> None:
+        """Write a new record, only if its id is free. With ``cap``, the owner's live count
+        goes up by one in the same transaction, only while it is below ``cap``
+        (``OwnerAtCap``). A write that finds the id taken by itself (its first attempt
+        committed but the response was lost, and botocore sent it again) succeeds; taken by
+        another request: ``RecordExists`` carrying the record found."""
+        item = self._to_item(schedule)
+        if request_id:
+            item["last_request_id"] = request_id
+        put: dict[str, Any] = {
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(id)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        existing: dict[str, Any] | None
         try:
-            self._table.put_item(
-                Item=self._to_item(schedule),
-                ConditionExpression="attribute_not_exists(id)",
+            if cap is None:
+                self._table.put_item(**put)
+                return
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self._table.name, **put}},
+                    {"Update": self._count_change(schedule.created_by, +1, cap)},
+                ]
+            )
+            return
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "ConditionalCheckFailedException":
+                existing = _typed(exc.response.get("Item"))
+            elif code == "TransactionCanceledException":
+                reasons = exc.response.get("CancellationReasons") or []
+                if _failed_condition(reasons, 0):
+                    existing = _typed(reasons[0].get("Item"))
+                elif _failed_condition(reasons, 1):
+                    raise OwnerAtCap(schedule.created_by, cap or 0) from exc
+                else:
+                    raise _upstream(exc) from exc
+            else:
+                raise _upstream(exc) from exc
+            if request_id and existing and existing.get("last_request_id") == request_id:
+                return  # our own write, answered the first time
+            raise RecordExists(
+                f"schedule {schedule.id} already exists",
+                self._from_item(existing) if existing and _is_schedule_item(existing) else None,
+            ) from exc
+
+    def _count_change(self, owner: str, delta: int, cap: int | None = None) -> dict[str, Any]:
+        """The transaction step that moves ``owner``'s live-schedule count by ``delta``."""
+        step: dict[str, Any] = {
+            "TableName": self._table.name,
+            "Key": {"id": OWNER_COUNTER_PREFIX + owner},
+            "UpdateExpression": "ADD live_count :delta SET record_type = :kind, #owner = :owner",
+            "ExpressionAttributeNames": {"#owner": "owner"},
+            "ExpressionAttributeValues": {":delta": delta, ":kind": "owner_count", ":owner": owner},
+        }
+        if cap is not None:
+            step["ConditionExpression"] = "attribute_not_exists(live_count) OR live_count < :cap"
+            step["ExpressionAttributeValues"][":cap"] = cap
+        return step
+
+    def live_count(self, owner: str) -> int:
+        """How many live schedules ``owner`` holds, as counted by creates and settled deletes."""
+        try:
+            item = self._table.get_item(
+                Key={"id": OWNER_COUNTER_PREFIX + owner}, ConsistentRead=True
+            ).get("Item")
+        except ClientError as exc:
+            raise _upstream(exc) from exc
+        return int((item or {}).get("live_count", 0))
+
+    def change(
+        self,
+        schedule_id: str,
+        action: Action,
+        request_id: str,
+        *,
+        owner: str | None = None,
+        expected_version: int | None = None,
+        definition: ScheduleDefinition | None = None,
+        state: ScheduleState | None = None,
+        start_date_unchanged: bool = False,
+    ) -> ChangeResult:
+        """One conditional UpdateItem: the record becomes pending ``action`` at the next
+        version, with ``definition`` (replaced) or ``state`` (set), only if it is a live
+        schedule record not being deleted, owned by ``owner`` (None: anyone's), at
+        ``expected_version`` (None: any) and, with ``start_date_unchanged``, still holding
+        ``definition``'s start date. When the condition fails DynamoDB answers the record as
+        it was (ALL_OLD), so the caller can tell why without reading it again; a failure
+        against this request's own earlier attempt counts as applied."""
+        names: dict[str, str] = {
+            "#status": "status",
+            "#action": "pending_action",
+            "#version": "version",
+            "#updated": "updated_date",
+            "#request": "last_request_id",
+            "#error": "last_error",
+            "#kind": "record_type",
+        }
+        values: dict[str, Any] = {
+            ":pending": ScheduleStatus.PENDING.value,
+            ":action": action.value,
+            ":one": 1,
+            ":now": iso(utcnow()),
+            ":request": request_id,
+            ":deleted": ScheduleStatus.DELETED.value,
+            ":delete": Action.DELETE.value,
+            ":schedule": "schedule",
+        }
+        sets = [
+            "#status = :pending",
+            "#action = :action",
+            "#version = if_not_exists(#version, :one) + :one",
+            "#updated = :now",
+            "#request = :request",
+        ]
+        if definition is not None:
+            names["#def"] = "definition"
+            sets.append("#def = :def")
+            values[":def"] = definition.to_storage()
+        elif state is not None:
+            names["#def"] = "definition"
+            names["#state"] = "state"
+            sets.append("#def.#state = :state")
+            values[":state"] = state.value
+        conditions = [
+            "attribute_exists(id)",
+            "(attribute_not_exists(#kind) OR #kind = :schedule)",
+            "#status <> :deleted",
+            "(attribute_not_exists(#action) OR #action <> :delete)",
+            # a resent attempt of this very request fails here and finds its own token
+            "(attribute_not_exists(#request) OR #request <> :request)",
+        ]
+        if owner is not None:
+            names["#owner"] = "owner"
+            names["#creator"] = "created_by"
+            values[":owner"] = owner
+            conditions.append("(#owner = :owner OR #creator = :owner)")
+        if expected_version is not None:
+            values[":expected"] = expected_version
+            conditions.append("#version = :expected")
+        if start_date_unchanged and definition is not None:
+            names["#start"] = "start_date"
+            start = definition.to_storage().get("start_date")
+            if start is None:
+                conditions.append("attribute_not_exists(#def.#start)")
+            else:
+                values[":start"] = start
+                conditions.append("#def.#start = :start")
+        try:
+            result = self._table.update_item(
+                Key={"id": schedule_id},
+                UpdateExpression="SET " + ", ".join(sets) + " REMOVE #error",
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise AlreadyExists(f"schedule {schedule.id} already exists") from exc
-            raise _upstream(exc) from exc
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise _upstream(exc) from exc
+            old = _typed(exc.response.get("Item"))
+            if old is None or not _is_schedule_item(old):
+                return ChangeResult(False, None)
+            return ChangeResult(old.get("last_request_id") == request_id, self._from_item(old))
+        return ChangeResult(True, self._from_item(result["Attributes"]))
 
     def get(self, schedule_id: str) -> Schedule | None:
         try:
@@ -146,10 +350,24 @@ class DynamoDBScheduleRepository:
     def update(self, schedule: Schedule, expected_version: int) -> Schedule:
         """Write every field of ``schedule`` except the execution summary, only if the
         stored version is still ``expected_version``."""
+        try:
+            result = self._table.update_item(
+                **self._update_request(schedule, expected_version), ReturnValues="ALL_NEW"
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise _version_conflict(schedule.id, expected_version) from exc
+            raise _upstream(exc) from exc
+        return self._from_item(result["Attributes"])
+
+    def _update_request(self, schedule: Schedule, expected_version: int) -> dict[str, Any]:
         item = self._to_item(schedule)
         item.pop("id")
         item.pop("executions", None)
-        names, values, sets, removes = {}, {":expected": expected_version}, [], []
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":expected": expected_version}
+        sets: list[str] = []
+        removes: list[str] = []
         for index, field in enumerate(_RECORD_FIELDS):
             if field in ("id", "executions"):
                 continue
@@ -163,25 +381,17 @@ class DynamoDBScheduleRepository:
         if removes:
             expression += " REMOVE " + ", ".join(removes)
         names["#version"] = "version"
-        try:
-            result = self._table.update_item(
-                Key={"id": schedule.id},
-                UpdateExpression=expression,
-                ConditionExpression="attribute_exists(id) AND #version = :expected",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise VersionConflict(
-                    f"schedule {schedule.id} changed since version {expected_version}; "
-                    "read it again and retry"
-                ) from exc
-            raise _upstream(exc) from exc
-        return self._from_item(result["Attributes"])
+        return {
+            "Key": {"id": schedule.id},
+            "UpdateExpression": expression,
+            "ConditionExpression": "attribute_exists(id) AND #version = :expected",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
 
     def mark_deleted(self, schedule: Schedule, ttl_days: int) -> Schedule:
+        """Settle a deletion: the record becomes ``deleted`` (leaving the live and creator
+        indexes) and its owner's live count goes down, in one transaction."""
         deleted = schedule.model_copy(
             update={
                 "status": ScheduleStatus.DELETED,
@@ -191,7 +401,20 @@ class DynamoDBScheduleRepository:
                 "version": schedule.version + 1,
             }
         )
-        return self.update(deleted, expected_version=schedule.version)
+        write = {"TableName": self._table.name, **self._update_request(deleted, schedule.version)}
+        try:
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {"Update": write},
+                    {"Update": self._count_change(schedule.created_by, -1)},
+                ]
+            )
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if error_code(exc) == "TransactionCanceledException" and _failed_condition(reasons, 0):
+                raise _version_conflict(schedule.id, schedule.version) from exc
+            raise _upstream(exc) from exc
+        return deleted
 
     def note_drift(self, schedule_id: str, notes: list[str], arn: str, expected_version: int) -> bool:
         """Remember on the record which drift was repaired, and when; only these fields are
@@ -215,16 +438,37 @@ class DynamoDBScheduleRepository:
     def list_by_status(
         self, status: ScheduleStatus | None, limit: int, cursor: str | None = None
     ) -> Page:
-        """Newest first. With no status: every status but ``deleted``, merged."""
-        if status is not None:
-            return self._query_page(STATUS_INDEX, "status", status.value, limit, cursor)
-        return self._merged_page(LISTED_BY_DEFAULT, limit, cursor)
+        """Newest first. With no status: every live record (all but ``deleted``)."""
+        if status is None:
+            return self.list_live(limit, cursor)
+        return self._exact_page(STATUS_INDEX, "status", status.value, limit, cursor)
+
+    def list_live(self, limit: int, cursor: str | None = None) -> Page:
+        """Every record that is not deleted, newest first: one query on the sparse live
+        index, reading exactly the items returned."""
+        return self._exact_page(LIVE_INDEX, "live", LIVE_KEY, limit, cursor)
 
     def list_by_creator(
         self, created_by: str, limit: int, cursor: str | None = None, status: ScheduleStatus | None = None
     ) -> Page:
-        """Newest first; every status but ``deleted`` unless one is named."""
-        return self._query_page(CREATOR_INDEX, "created_by", created_by, limit, cursor, status=status)
+        """Newest first; every status but ``deleted`` unless one is named. Deleted records
+        are not in the creator index: those are read from the status index."""
+        if status is ScheduleStatus.DELETED:
+            return self._exact_page(
+                STATUS_INDEX, "status", status.value, limit, cursor,
+                filter_=(
+                    "(#owner = :owner OR #creator = :owner)",
+                    {"#owner": "owner", "#creator": "created_by"},
+                    {":owner": created_by},
+                ),
+            )
+        # records deleted before the creator index became sparse still carry created_by
+        filter_ = (
+            ("#s <> :deleted", {"#s": "status"}, {":deleted": ScheduleStatus.DELETED.value})
+            if status is None
+            else ("#s = :status", {"#s": "status"}, {":status": status.value})
+        )
+        return self._exact_page(CREATOR_INDEX, "created_by", created_by, limit, cursor, filter_=filter_)
 
     def iter_by_status(self, status: ScheduleStatus) -> Iterable[Schedule]:
         """Every record with ``status`` (for the reconciler), page by page."""
@@ -388,56 +632,101 @@ class DynamoDBScheduleRepository:
         items = items[:limit]
         return items, _index_key(items[-1], key)
 
-    def _merged_page(self, statuses: Iterable[ScheduleStatus], limit: int, cursor: str | None) -> Page:
-        """Merge several status partitions newest first. The cursor holds, per status, the
-        key after the last item returned from it (or ``null`` when it is exhausted)."""
-        state = decode_cursor(cursor) if cursor else {s.value: {} for s in statuses}
-        if not isinstance(state, dict) or not set(state) <= {s.value for s in statuses}:
-            raise ValidationError("is not a cursor for this listing", field="cursor")
-        state = {
-            status: start if start is None or start == {} else _start_key(start, "status")
-            for status, start in state.items()
+    def _exact_page(
+        self,
+        index: str,
+        key: str,
+        value: str,
+        limit: int,
+        cursor: str | None,
+        filter_: tuple[str, dict[str, str], dict[str, Any]] | None = None,
+    ) -> Page:
+        """Up to ``limit`` records newest first, reading at most 1.2 items per item
+        returned. From ``LOOKAHEAD_MIN_LIMIT`` up one item more is read, so the last page
+        has no cursor; below it that one item would cost more than the budget, so the
+        cursor is DynamoDB's own position and a last page can come back empty."""
+        request: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": "#k = :v",
+            "ExpressionAttributeNames": {"#k": key},
+            "ExpressionAttributeValues": {":v": value},
+            "ScanIndexForward": False,
         }
-        candidates: list[tuple[str, str, dict, str]] = []
-        exhausted: dict[str, bool] = {}
-        for status, start in state.items():
-            if start is None:
-                continue
-            items, last_key = self._query(STATUS_INDEX, "status", status, limit, start or None)
-            exhausted[status] = last_key is None
-            candidates.extend((item["created_date"], item["id"], item, status) for item in items)
-        chosen = heapq.nlargest(limit, candidates, key=lambda c: (c[0], c[1]))
-        next_state: dict[str, Any] = {}
-        for status, start in state.items():
-            if start is None:
-                continue
-            taken = [c for c in chosen if c[3] == status]
-            fetched = [c for c in candidates if c[3] == status]
-            if taken:
-                next_state[status] = _index_key(taken[-1][2], "status")
-                if exhausted[status] and len(taken) == len(fetched):
-                    next_state[status] = None
-            else:
-                next_state[status] = None if exhausted[status] and not fetched else start
-        more = any(value is not None for value in next_state.values())
-        page = [self._from_item(c[2]) for c in chosen]
-        return Page(page, encode_cursor(next_state) if more and page else None)
+        if filter_:
+            expression, names, values = filter_
+            request["FilterExpression"] = expression
+            request["ExpressionAttributeNames"].update(names)
+            request["ExpressionAttributeValues"].update(values)
+        start = _start_key(decode_cursor(cursor), key) if cursor else None
+        want = limit + 1 if limit >= LOOKAHEAD_MIN_LIMIT else limit
+        items: list[dict] = []
+        try:
+            while True:
+                if start:
+                    request["ExclusiveStartKey"] = start
+                request["Limit"] = want - len(items)
+                response = self._table.query(**request)
+                items.extend(_plain(item) for item in response.get("Items", []))
+                start = response.get("LastEvaluatedKey")
+                if len(items) >= want or not start:
+                    break
+        except ClientError as exc:
+            if error_code(exc) == "ValidationException" and "ExclusiveStartKey" in request:
+                raise ValidationError("is not a cursor for this listing", field="cursor") from exc
+            raise _upstream(exc) from exc
+        if len(items) > limit:
+            items = items[:limit]
+            next_cursor: str | None = encode_cursor(_index_key(items[-1], key))
+        elif want == limit and start:
+            next_cursor = encode_cursor(_index_key(_plain(start), key))
+        else:
+            next_cursor = None
+        return Page([self._from_item(item) for item in items], next_cursor)
 
     @staticmethod
     def _to_item(schedule: Schedule) -> dict[str, Any]:
         item = schedule.model_dump(mode="json", exclude_none=True, exclude={"definition"})
         item["definition"] = schedule.definition.to_storage()
         item["record_type"] = "schedule"
+        item["owner"] = schedule.created_by
+        if schedule.status is ScheduleStatus.DELETED:
+            item.pop("created_by")  # out of the creator index
+        else:
+            item["live"] = LIVE_KEY  # in the live index
         return item
 
     @staticmethod
     def _from_item(item: dict[str, Any]) -> Schedule:
         data = _plain(item)
         data["definition"] = ScheduleDefinition.from_storage(data["definition"])
+        data.setdefault("created_by", data.get("owner"))
         return Schedule.model_validate(data)
 
 
-_RECORD_FIELDS = tuple(Schedule.model_fields) + ("record_type",)
+_RECORD_FIELDS = tuple(Schedule.model_fields) + ("record_type", "owner", "live")
+_DESERIALIZER = TypeDeserializer()
+
+
+def _typed(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An item from an error response, which arrives in DynamoDB's typed JSON."""
+    if not item:
+        return None
+    plain: dict[str, Any] = _plain({key: _DESERIALIZER.deserialize(value) for key, value in item.items()})
+    return plain
+
+
+def _is_schedule_item(item: dict[str, Any]) -> bool:
+    return bool(item.get("record_type", "schedule") == "schedule")
+
+
+def _failed_condition(reasons: list[dict[str, Any]], position: int) -> bool:
+    return len(reasons) > position and reasons[position].get("Code") == "ConditionalCheckFailed"
+
+
+def _version_conflict(schedule_id: str, expected_version: int) -> VersionConflict:
+    return VersionConflict(
+        f"schedule {schedule_id} changed since version {expected_version}; read it again and retry"
+    )
 
 
 def _upstream(exc: Exception) -> ServiceError:

@@ -26,6 +26,7 @@ from chalicelib.errors import (
     Conflict,
     NotFound,
     ServiceError,
+    TooManySchedules,
     UpstreamRejected,
     ValidationError,
     VersionConflict,
@@ -41,11 +42,12 @@ from chalicelib.models import (
     ScheduleStatus,
     TargetType,
     custom_target_name,
+    custom_target_place,
     iso,
     new_id,
     utcnow,
 )
-from chalicelib.repository import Page, ScheduleRepository
+from chalicelib.repository import OwnerAtCap, Page, RecordExists, ScheduleRepository
 from chalicelib.scheduler import SchedulerGateway
 
 logger = logging.getLogger("rez_agent.schedules")
@@ -65,7 +67,12 @@ class MessagePublisher(Protocol):
 
 
 class ScheduleService:
-    """The API's operations on schedules."""
+    """The API's operations on schedules, on behalf of a ``Caller``.
+
+    A caller sees and changes only the schedules it owns (``created_by`` is its
+    principal); another owner's schedule answers 404 as if it did not exist. Admins act on
+    every schedule. The ownership rule is part of each conditional write, not a separate
+    read, so a change is one UpdateItem and one Publish."""
 
     def __init__(
         self,
@@ -73,11 +80,17 @@ class ScheduleService:
         publisher: CommandPublisher,
         custom_target_prefix: str,
         deleted_ttl_days: int = 7,
+        region: str | None = None,
+        account_id: Callable[[], str] | None = None,
+        max_schedules_per_owner: int | None = None,
     ):
         self._repository = repository
         self._publisher = publisher
         self._custom_target_prefix = custom_target_prefix
         self._deleted_ttl_days = deleted_ttl_days
+        self._region = region
+        self._account_id = account_id
+        self._max_per_owner = max_schedules_per_owner
 
     def create(
         self,
@@ -87,13 +100,15 @@ class ScheduleService:
     ) -> Schedule:
         """Write a pending record and publish a create command.
 
-        With an idempotency key the id is derived from (creator, key): a retried request
+        With an idempotency key the id is derived from (owner, key): a retried request
         finds its own record, re-publishes if still pending, and gets the same answer; the
-        same key with a different definition is a conflict."""
+        same key with a different definition is a conflict. Keys of different owners never
+        meet. An owner at the cap of live schedules gets ``TooManySchedules``."""
         self._check(definition)
         created_by = caller.principal
         schedule_id = _derived_id(created_by, idempotency_key) if idempotency_key else new_id()
         now = iso(utcnow())
+        request_id = str(uuid.uuid4())
         schedule = Schedule(
             id=schedule_id,
             definition=definition,
@@ -105,74 +120,85 @@ class ScheduleService:
             idempotency_key=idempotency_key,
         )
         try:
-            self._repository.create(schedule)
-        except AlreadyExists:
-            existing = self._repository.get(schedule_id)
-            if existing is None or existing.definition != definition:
+            self._repository.create(schedule, request_id=request_id, cap=self._max_per_owner)
+        except RecordExists as exc:
+            existing = exc.existing
+            if existing is None or existing.created_by != created_by or existing.definition != definition:
                 raise Conflict(
                     "Idempotency-Key was already used for a different schedule definition"
                 ) from None
             if existing.status is ScheduleStatus.PENDING:
                 self._publish(existing, existing.pending_action or Action.CREATE, caller)
             return existing
-        self._publish(schedule, Action.CREATE, caller)
+        except OwnerAtCap as exc:
+            raise TooManySchedules(
+                f"{caller.name} already has {exc.cap} schedules, the most one owner may have; "
+                "delete some before creating more"
+            ) from None
+        self._publish(schedule, Action.CREATE, caller, request_id)
         return schedule
 
-    def get(self, schedule_id: str) -> Schedule:
+    def get(self, schedule_id: str, caller: Caller) -> Schedule:
+        """The record, if ``caller`` may see it (its owner, or an admin); else 404. Every
+        route about one schedule reads it through here."""
         schedule = self._repository.get(schedule_id)
-        if schedule is None:
+        if schedule is None or not _may_see(caller, schedule):
             raise NotFound(f"schedule {schedule_id} does not exist")
         return schedule
 
     def list(
         self,
+        caller: Caller,
         status: ScheduleStatus | None = None,
         created_by: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page:
+        """The caller's own schedules, newest first; admins see every owner's, or one
+        owner's with ``created_by``; anyone else may name only themselves."""
+        if created_by is not None and not created_by.strip():
+            raise ValidationError("must not be empty", field="created_by")
+        if not caller.is_admin:
+            if created_by is not None and created_by != caller.principal:
+                raise ValidationError(
+                    "only admins may list another owner's schedules", field="created_by"
+                )
+            created_by = caller.principal
         if created_by is not None:
             return self._repository.list_by_creator(created_by, limit, cursor, status)
+        if status is None:
+            return self._repository.list_live(limit, cursor)
         return self._repository.list_by_status(status, limit, cursor)
 
     def update(
         self, schedule_id: str, definition: ScheduleDefinition, caller: Caller,
         expected_version: int | None = None,
     ) -> Schedule:
-        """Replace the definition (PUT semantics)."""
-        current = self.get(schedule_id)
-        self._check(definition, current=current.definition)
+        """Replace the definition (PUT semantics). A start date in the past is accepted
+        only if it is the one stored (the write's condition checks that)."""
+        start_passed = self._check(definition, start_may_be_stored=True)
         return self._change(
             schedule_id, Action.UPDATE, caller, expected_version,
-            lambda _current: definition, current,
+            definition=definition, start_date_unchanged=start_passed,
         )
 
     def pause(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
         return self._change(
-            schedule_id, Action.PAUSE, caller, expected_version,
-            lambda definition: definition.model_copy(update={"state": ScheduleState.DISABLED}),
+            schedule_id, Action.PAUSE, caller, expected_version, state=ScheduleState.DISABLED
         )
 
     def resume(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
         return self._change(
-            schedule_id, Action.RESUME, caller, expected_version,
-            lambda definition: definition.model_copy(update={"state": ScheduleState.ENABLED}),
+            schedule_id, Action.RESUME, caller, expected_version, state=ScheduleState.ENABLED
         )
 
     def delete(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
         """Ask for deletion. Deleting a deleted schedule is not an error: it answers the
         record as it is."""
-        current = self.get(schedule_id)
-        if current.status is ScheduleStatus.DELETED or current.pending_action is Action.DELETE:
-            if current.status is not ScheduleStatus.DELETED:
-                self._publish(current, Action.DELETE, caller)
-            return current
-        return self._change(
-            schedule_id, Action.DELETE, caller, expected_version, lambda d: d, current
-        )
+        return self._change(schedule_id, Action.DELETE, caller, expected_version)
 
-    def list_executions(self, schedule_id: str, limit: int, cursor: str | None) -> Page:
-        self.get(schedule_id)
+    def list_executions(self, schedule_id: str, caller: Caller, limit: int, cursor: str | None) -> Page:
+        self.get(schedule_id, caller)
         return self._repository.list_executions(schedule_id, limit, cursor)
 
     def next_fire_times(self, schedule: Schedule, count: int = NEXT_FIRES_SHOWN) -> list[str] | None:
@@ -198,77 +224,114 @@ class ScheduleService:
         action: Action,
         caller: Caller,
         expected_version: int | None,
-        new_definition: Callable[[ScheduleDefinition], ScheduleDefinition],
-        current: Schedule | None = None,
+        definition: ScheduleDefinition | None = None,
+        state: ScheduleState | None = None,
+        start_date_unchanged: bool = False,
     ) -> Schedule:
-        current = current or self.get(schedule_id)
+        """One conditional write, then the command. When the write's condition fails, the
+        record as it was (returned by the same call) says why: not there or not the
+        caller's (404), deleted (409; a DELETE answers it as it is), another version (409
+        VersionConflict), a start date in the past that is not the stored one (400)."""
+        request_id = str(uuid.uuid4())
+        result = self._repository.change(
+            schedule_id, action, request_id,
+            owner=None if caller.is_admin else caller.principal,
+            expected_version=expected_version,
+            definition=definition,
+            state=state,
+            start_date_unchanged=start_date_unchanged,
+        )
+        current = result.schedule
+        if result.applied and current is not None:
+            self._publish(current, action, caller, request_id)
+            return current
+        if current is None or not _may_see(caller, current):
+            raise NotFound(f"schedule {schedule_id} does not exist")
         if current.status is ScheduleStatus.DELETED or current.pending_action is Action.DELETE:
-            raise Conflict(f"schedule {schedule_id} is deleted")
+            if action is not Action.DELETE:
+                raise Conflict(f"schedule {schedule_id} is deleted")
+            if current.status is not ScheduleStatus.DELETED:
+                self._publish(current, Action.DELETE, caller)
+            return current
         if expected_version is not None and expected_version != current.version:
             raise VersionConflict(
                 f"schedule {schedule_id} is at version {current.version}, not {expected_version}"
             )
-        changed = current.model_copy(
-            update={
-                "definition": new_definition(current.definition),
-                "status": ScheduleStatus.PENDING,
-                "pending_action": action,
-                "last_error": None,
-                "version": current.version + 1,
-                "updated_date": iso(utcnow()),
-            }
-        )
-        stored = self._repository.update(changed, expected_version=current.version)
-        self._publish(stored, action, caller)
-        return stored
+        if definition is not None and start_date_unchanged and (
+            current.definition.start_date != definition.start_date
+        ):
+            raise ValidationError(
+                "must not be more than 5 minutes in the past (EventBridge Scheduler rejects it)",
+                field="start_date",
+            )
+        raise VersionConflict(f"schedule {schedule_id} changed while it was written; retry")
 
-    def _publish(self, schedule: Schedule, action: Action, caller: Caller) -> None:
+    def _publish(
+        self, schedule: Schedule, action: Action, caller: Caller, request_id: str | None = None
+    ) -> None:
         """Publish the command. The record is already written, so a failure here does not
         fail the request: the next reconcile finishes a record left pending."""
         try:
-            self._publish_command(schedule, action, caller)
+            self._publish_command(schedule, action, caller, request_id)
         except ServiceError as exc:
             logger.warning(
                 "command %s for schedule %s not published (%s); reconcile will finish it",
                 action.value, schedule.id, exc.message,
             )
 
-    def _publish_command(self, schedule: Schedule, action: Action, caller: Caller) -> None:
+    def _publish_command(
+        self, schedule: Schedule, action: Action, caller: Caller, request_id: str | None = None
+    ) -> None:
         self._publisher.publish_command(
             ScheduleCreationRequest(
                 action=action,
                 schedule_id=schedule.id,
-                request_id=str(uuid.uuid4()),
+                request_id=request_id or str(uuid.uuid4()),
                 requested_by=caller.principal,
                 requested_at=utcnow(),
                 version=schedule.version,
             )
         )
 
-    def _check(self, definition: ScheduleDefinition, current: ScheduleDefinition | None = None) -> None:
-        """Rules that depend on the stage or on the clock (the model checks the rest). An
-        update that keeps the stored start date keeps it even once it has passed."""
+    def _check(self, definition: ScheduleDefinition, start_may_be_stored: bool = False) -> bool:
+        """Rules that depend on the stage or on the clock (the model checks the rest).
+        Answers whether the start date has passed: an update may keep a passed start date
+        only if it is the stored one, which its write's condition checks."""
         self._check_target(definition)
         if expressions.parse_expression(definition.schedule_expression).kind == "at":
-            return  # AWS ignores StartDate and EndDate for one-time schedules
+            return False  # AWS ignores StartDate and EndDate for one-time schedules
         now = utcnow()
-        start_changed = current is None or definition.start_date != current.start_date
-        if start_changed and definition.start_date and definition.start_date < now - START_DATE_GRACE:
+        start_passed = bool(definition.start_date and definition.start_date < now - START_DATE_GRACE)
+        if start_passed and not start_may_be_stored:
             raise ValidationError(
                 "must not be more than 5 minutes in the past (EventBridge Scheduler rejects it)",
                 field="start_date",
             )
         if definition.end_date and definition.end_date <= now:
             raise ValidationError("must be in the future", field="end_date")
+        return start_passed
 
     def _check_target(self, definition: ScheduleDefinition) -> None:
-        if definition.target_arn and not custom_target_name(definition.target_arn).startswith(
-            self._custom_target_prefix
-        ):
+        """A custom target is named with the stage's prefix and lives in the stage's own
+        region and account (checked before anything is written)."""
+        if not definition.target_arn:
+            return
+        if not custom_target_name(definition.target_arn).startswith(self._custom_target_prefix):
             raise ValidationError(
                 f"the target's name must start with '{self._custom_target_prefix}'",
                 field="target_arn",
             )
+        region, account = custom_target_place(definition.target_arn)
+        if self._region is not None and region != self._region:
+            raise ValidationError(
+                f"must be in this stage's region {self._region}, not {region}", field="target_arn"
+            )
+        if self._account_id is not None and account != self._account_id():
+            raise ValidationError("must be in this stage's own AWS account", field="target_arn")
+
+
+def _may_see(caller: Caller, schedule: Schedule) -> bool:
+    return caller.is_admin or schedule.created_by == caller.principal
 
 
 def _derived_id(created_by: str, key: str) -> str:

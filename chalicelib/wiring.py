@@ -53,6 +53,9 @@ def schedule_service(settings: Settings | None = None) -> ScheduleService:
         publisher(settings),
         custom_target_prefix=settings.names.custom_target_prefix,
         deleted_ttl_days=settings.deleted_ttl_days,
+        region=settings.region,
+        account_id=partial(clients.account_id, settings),
+        max_schedules_per_owner=settings.max_schedules_per_owner,
     )
 
 

@@ -18,6 +18,9 @@ from moto import mock_aws
 
 from chalicelib import clients
 from chalicelib.config import resource_names
+from integration.faults import FaultInjector
+from tests.support import unit_test_environment
+from tests.support import unit_test_project as support_project
 from tests.support import (
     PACKAGE_BUCKET,
     PACKAGED_STAGES,
@@ -27,11 +30,7 @@ from tests.support import (
     create_stage_resources,
 )
 
-_CONFIG_PATH = os.path.join(os.path.dirname(__file__), "..", ".chalice", "config.json")
-with open(_CONFIG_PATH) as fh:
-    _STAGE_ENV = json.load(fh)["stages"][STAGE]["environment_variables"]
-
-UNIT_TEST_ENV = {**_STAGE_ENV, "AUTH_MODE": "none"}
+UNIT_TEST_ENV = unit_test_environment()
 
 for _key, _value in {
     **UNIT_TEST_ENV,
@@ -65,17 +64,9 @@ def names():
 
 
 @pytest.fixture(scope="session")
-def unit_test_project(tmp_path_factory):
-    """A project directory whose .chalice/config.json is the real one with the unit tests'
-    environment for the stage (the test client applies the stage's environment to each
-    request)."""
-    project = tmp_path_factory.mktemp("project")
-    (project / ".chalice").mkdir()
-    with open(_CONFIG_PATH) as fh:
-        chalice_config = json.load(fh)
-    chalice_config["stages"][STAGE]["environment_variables"] = UNIT_TEST_ENV
-    (project / ".chalice" / "config.json").write_text(json.dumps(chalice_config))
-    return str(project)
+def unit_test_project():
+    """The project as the Chalice test client sees it: the stage's environment for unit tests."""
+    return support_project(UNIT_TEST_ENV)
 
 
 @pytest.fixture
@@ -88,6 +79,12 @@ def chalice_client(aws, unit_test_project):
         yield client
 
 
+@pytest.fixture
+def faults(aws):
+    """AWS faults on the stage's cached clients (``integration.faults``); cleared after."""
+    injector = FaultInjector()
+    yield injector
+    injector.clear()
 @pytest.fixture(scope="session", params=PACKAGED_STAGES)
 def packaged(request, tmp_path_factory):
     """``chalice package --stage S`` for each declared stage, once per session: (stage,

@@ -102,4 +102,35 @@ def scheduler():
 
 
 def table_items(names):
-    return boto3.resource("dynamodb", region_name=REGION).Table(names.table).scan()["Items"]
+    """The schedule records (not the per-owner counts kept beside them)."""
+    items = boto3.resource("dynamodb", region_name=REGION).Table(names.table).scan()["Items"]
+    return [item for item in items if item.get("record_type") != "owner_count"]
+
+
+def unit_test_environment() -> dict[str, str]:
+    """The stage's environment from .chalice/config.json, served open (``AUTH_MODE=none``):
+    unit tests name their caller with X-Created-By; tests/test_auth_*.py cover the
+    authorizers."""
+    with open(os.path.join(os.path.dirname(__file__), "..", ".chalice", "config.json")) as fh:
+        stage_environment = json.load(fh)["stages"][STAGE]["environment_variables"]
+    return {**stage_environment, "AUTH_MODE": "none"}
+
+
+def unit_test_project(environment: dict[str, str]) -> str:
+    """A project directory whose .chalice/config.json is the real one with ``environment``
+    for the unit tests' stage (the Chalice test client applies the stage's environment to
+    each request); made once per process."""
+    key = json.dumps(environment, sort_keys=True)
+    if key not in _PROJECTS:
+        project = tempfile.mkdtemp(prefix="unit-test-project-")
+        os.mkdir(os.path.join(project, ".chalice"))
+        with open(os.path.join(os.path.dirname(__file__), "..", ".chalice", "config.json")) as fh:
+            chalice_config = json.load(fh)
+        chalice_config["stages"][STAGE]["environment_variables"] = environment
+        with open(os.path.join(project, ".chalice", "config.json"), "w") as fh:
+            json.dump(chalice_config, fh)
+        _PROJECTS[key] = project
+    return _PROJECTS[key]
+
+
+_PROJECTS: dict[str, str] = {}

@@ -96,13 +96,6 @@ EXPECTED[("list_by_owner", "other")] = None  # refused or empty: never the owner
 
 # The cells that need the service's ownership checks; they pass once those land, and then
 # these marks must go (strict: an unexpected pass fails).
-NEEDS_SERVICE_ENFORCEMENT = {
-    (route, "other")
-    for route in ("list", "list_by_owner", "get", "update", "pause", "resume", "delete", "executions")
-}
-SERVICE_ENFORCEMENT = "service enforcement lands with the records branch"
-
-
 # Cognito: the same rules, shown on the routes that read and change one schedule.
 COGNITO_ROUTES = {"create", "get", "update", "delete"}
 
@@ -113,10 +106,7 @@ def _cells():
             if mode == "cognito" and route.name not in COGNITO_ROUTES:
                 continue
             for kind in CALLER_KINDS:
-                marks = []
-                if (route.name, kind) in NEEDS_SERVICE_ENFORCEMENT:
-                    marks.append(pytest.mark.xfail(strict=True, reason=SERVICE_ENFORCEMENT))
-                yield pytest.param(mode, route, kind, id=f"{mode}-{route.name}-{kind}", marks=marks)
+                yield pytest.param(mode, route, kind, id=f"{mode}-{route.name}-{kind}")
 
 
 @pytest.fixture(scope="module")

@@ -6,32 +6,21 @@ import json
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
-from chalicelib import clients
 from chalicelib.errors import UpstreamUnavailable
 from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
 
-def fail_with(service: str, operation: str, code: str, message: str):
-    """Make every call of ``operation`` fail with an AWS error; returns the undo."""
-    client = clients.client(service)
-
-    def fail(**_):
-        raise ClientError({"Error": {"Code": code, "Message": message}}, operation)
-
-    event = f"before-call.{service}.{operation}"
-    client.meta.events.register(event, fail)
-    return lambda: client.meta.events.unregister(event, fail)
+ALWAYS = 1_000  # a fault that lasts until cleared
 
 
-def test_a_permanent_rejection_puts_the_record_in_error_with_the_reason(chalice_client, aws, names):
+def test_a_permanent_rejection_puts_the_record_in_error_with_the_reason(chalice_client, aws, names, faults):
     # GIVEN EventBridge Scheduler rejects the schedule
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    undo = fail_with("scheduler", "CreateSchedule", "ValidationException", "Invalid Schedule Expression")
+    faults.fail("scheduler", "CreateSchedule", "ValidationException", ALWAYS, "Invalid Schedule Expression")
     # WHEN the command is handled
     deliver_commands(chalice_client, aws, names)
-    undo()
+    faults.clear()
     # THEN the record says error, with AWS's reason, and no schedule exists
     record = chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body
     assert record["status"] == "error"
@@ -40,18 +29,18 @@ def test_a_permanent_rejection_puts_the_record_in_error_with_the_reason(chalice_
     assert schedules["Schedules"] == []
 
 
-def test_a_transient_failure_raises_so_lambda_retries_and_the_retry_finishes(chalice_client, aws, names):
+def test_a_transient_failure_raises_so_lambda_retries_and_the_retry_finishes(chalice_client, aws, names, faults):
     # GIVEN EventBridge Scheduler is throttling
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
     [command] = aws["tap"].drain(names.creation_topic)
     event = chalice_client.events.generate_sns_event(message=json.dumps(command))
-    undo = fail_with("scheduler", "CreateSchedule", "ThrottlingException", "Rate exceeded")
+    faults.throttle("scheduler", "CreateSchedule", ALWAYS)
     # WHEN the command is handled, THEN the handler raises and the record stays pending
     with pytest.raises(UpstreamUnavailable):
         chalice_client.lambda_.invoke("schedule_command", event)
     assert chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body["status"] == "pending"
     # WHEN Lambda retries after the throttling ends
-    undo()
+    faults.clear()
     chalice_client.lambda_.invoke("schedule_command", event)
     # THEN the schedule is active
     assert chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body["status"] == "active"
@@ -104,37 +93,21 @@ def test_a_create_whose_schedule_exists_already_converges_to_the_record(chalice_
     assert observed["ScheduleExpression"] == "cron(0 6 * * ? *)"
 
 
-def test_create_rides_out_execution_role_propagation(chalice_client, aws, names, monkeypatch):
+def test_create_rides_out_execution_role_propagation(chalice_client, aws, names, monkeypatch, faults):
     # GIVEN a new execution role the scheduler cannot assume for the first two attempts
     monkeypatch.setenv("ROLE_PROPAGATION_RETRY_DELAY_SECONDS", "0")
-    client = clients.client("scheduler")
-    failures = {"left": 2}
-
-    def not_yet(**_):
-        if failures["left"]:
-            failures["left"] -= 1
-            raise ClientError({"Error": {"Code": "ValidationException", "Message":
-                "The execution role you provide must allow AWS EventBridge Scheduler to assume the role."}},
-                "CreateSchedule")
-
-    client.meta.events.register("before-call.scheduler.CreateSchedule", not_yet)
+    not_yet = faults.fail("scheduler", "CreateSchedule", "ValidationException", 2,
+                          "The execution role you provide must allow AWS EventBridge Scheduler to assume the role.")
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
     # WHEN the command is handled
     deliver_commands(chalice_client, aws, names)
     # THEN the create was retried and the schedule is active
-    assert failures["left"] == 0
+    assert (not_yet.injected, not_yet.remaining) == (2, 0)
     assert chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body["status"] == "active"
 
 
-def test_other_validation_errors_are_not_retried(chalice_client, aws, names):
-    calls = []
-    client = clients.client("scheduler")
-
-    def reject(**_):
-        calls.append(1)
-        raise ClientError({"Error": {"Code": "ValidationException", "Message": "Invalid target"}}, "CreateSchedule")
-
-    client.meta.events.register("before-call.scheduler.CreateSchedule", reject)
+def test_other_validation_errors_are_not_retried(chalice_client, aws, names, faults):
+    reject = faults.fail("scheduler", "CreateSchedule", "ValidationException", ALWAYS, "Invalid target")
     post(chalice_client, "/api/schedules", TEE_TIMES)
     deliver_commands(chalice_client, aws, names)
-    assert len(calls) == 1
+    assert reject.injected == 1

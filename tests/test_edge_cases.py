@@ -7,9 +7,8 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import boto3
-from botocore.exceptions import ClientError
 
-from chalicelib import clients, wiring
+from chalicelib import wiring
 from chalicelib.models import ScheduleDefinition
 from chalicelib.scheduler import effective_start
 from tests.support import JSON, REGION, TEE_TIMES, deliver_commands, post, table_items
@@ -63,16 +62,11 @@ def test_a_passed_cron_start_is_not_sent():
     assert effective_start(definition, datetime(2026, 11, 23, tzinfo=timezone.utc)) is None
 
 
-def test_a_command_that_cannot_be_published_is_finished_by_reconcile(chalice_client, aws, names):
+def test_a_command_that_cannot_be_published_is_finished_by_reconcile(chalice_client, aws, names, faults):
     # GIVEN SNS is failing when the schedule is created
-    sns = clients.client("sns")
-
-    def unavailable(**_):
-        raise ClientError({"Error": {"Code": "InternalError", "Message": "SNS is down"}}, "Publish")
-
-    sns.meta.events.register("before-call.sns.Publish", unavailable)
+    faults.fail("sns", "Publish", "InternalError", 1_000, "SNS is down")
     response = post(chalice_client, "/api/schedules", TEE_TIMES)
-    sns.meta.events.unregister("before-call.sns.Publish", unavailable)
+    faults.clear()
     # THEN the request is still accepted (the record is durable) and it stays pending
     assert response.status_code == 202
     schedule_id = response.json_body["id"]
@@ -104,4 +98,5 @@ def test_a_missing_table_is_the_services_fault_not_a_404(chalice_client, aws, na
     boto3.client("dynamodb", region_name=REGION).delete_table(TableName=names.table)
     response = chalice_client.http.get("/api/schedules/00000000-0000-4000-8000-000000000000")
     assert response.status_code == 502
-    assert "schedules table" in response.json_body["Message"]
+    assert "request id" in response.json_body["Message"]
+    assert "ResourceNotFoundException" not in response.json_body["Message"]

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from chalicelib import wiring
+from chalicelib.errors import UpstreamUnavailable
 from chalicelib.models import Action, Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id, utcnow
 from tests.support import JSON, REGION, TEE_TIMES, deliver_commands, post
 
@@ -94,31 +95,23 @@ def test_a_put_that_keeps_a_passed_start_date_is_accepted(chalice_client, aws, n
     wiring.repository(wiring.get_settings()).create(schedule)
     body = {"name": "old", "schedule_expression": "rate(1 hour)", "target_type": "web_action",
             "start_date": iso(started), "description": "now described"}
-    # WHEN it is PUT back with only a new description, THEN it is accepted
-    response = chalice_client.http.put(f"/api/schedules/{schedule.id}", headers=JSON, body=json.dumps(body))
+    # WHEN its owner PUTs it back with only a new description, THEN it is accepted
+    owner = {**JSON, "X-Created-By": "x"}
+    response = chalice_client.http.put(f"/api/schedules/{schedule.id}", headers=owner, body=json.dumps(body))
     assert response.status_code == 202, response.json_body
     # AND moving the start to another past date is still refused
     body["start_date"] = iso(started - timedelta(days=1))
-    response = chalice_client.http.put(f"/api/schedules/{schedule.id}", headers=JSON, body=json.dumps(body))
+    response = chalice_client.http.put(f"/api/schedules/{schedule.id}", headers=owner, body=json.dumps(body))
     assert response.status_code == 400
 
 
-def test_a_lambda_retry_of_a_failed_run_runs_again(chalice_client, aws, names, monkeypatch):
+def test_a_lambda_retry_of_a_failed_run_runs_again(chalice_client, aws, names, faults):
     # GIVEN a run that failed (Lambda retries the same event: same execution id and attempt)
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
     deliver_commands(chalice_client, aws, names)
-    publisher = wiring.publisher(wiring.get_settings())
-    original, failures = publisher.publish, {"left": 1}
-
-    def flaky(*args, **kwargs):
-        if failures["left"]:
-            failures["left"] -= 1
-            raise RuntimeError("connection reset")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(publisher, "publish", flaky)
+    faults.timeout("sns", "Publish")
     event = {"schedule_id": schedule_id, "execution_id": "x1", "scheduled_time": "2026-11-24T11:00:00Z", "attempt": "1"}
-    with pytest.raises(RuntimeError):
+    with pytest.raises(UpstreamUnavailable):
         chalice_client.lambda_.invoke("schedule_target", event)
     # WHEN the same event arrives again THEN it runs and succeeds
     assert chalice_client.lambda_.invoke("schedule_target", event).payload["outcome"] == "succeeded"
@@ -163,7 +156,7 @@ def test_hostile_bodies_get_400(chalice_client, aws, names, path, body):
         "cursor=" + "W" * 5000,
         "cursor=eyJhY3RpdmUiOiJ4In0",  # {"active":"x"}
         "status=active&cursor=eyJpZCI6MS41fQ",  # {"id":1.5}
-        "created_by=a&cursor=eyJpZCI6IngifQ",  # {"id":"x"}
+        "created_by=anonymous&cursor=eyJpZCI6IngifQ",  # {"id":"x"}
     ],
 )
 def test_forged_cursors_get_400(chalice_client, aws, query):
@@ -175,15 +168,17 @@ def test_forged_cursors_get_400(chalice_client, aws, query):
 def test_creator_and_status_filters_combine_and_the_last_page_has_no_cursor(chalice_client, aws, names):
     ids = [post(chalice_client, "/api/schedules", {**TEE_TIMES, "name": f"n{i}"}, {"X-Created-By": "carol"}).json_body["id"] for i in range(4)]
     deliver_commands(chalice_client, aws, names)
-    chalice_client.http.post(f"/api/schedules/{ids[0]}/pause")
-    chalice_client.http.delete(f"/api/schedules/{ids[1]}")
+    carol = {"X-Created-By": "carol"}
+    chalice_client.http.post(f"/api/schedules/{ids[0]}/pause", headers=carol)
+    chalice_client.http.delete(f"/api/schedules/{ids[1]}", headers=carol)
     deliver_commands(chalice_client, aws, names)
-    active = chalice_client.http.get("/api/schedules?created_by=carol&status=active&limit=2").json_body
+    active = chalice_client.http.get("/api/schedules?created_by=carol&status=active&limit=5", headers=carol).json_body
     assert [item["name"] for item in active["items"]] == ["n3", "n2"]
     assert active["next_cursor"] is None  # exactly two: no empty page after them
-    deleted = chalice_client.http.get("/api/schedules?created_by=carol&status=deleted").json_body
+    deleted = chalice_client.http.get("/api/schedules?created_by=carol&status=deleted", headers=carol).json_body
     assert [item["id"] for item in deleted["items"]] == [ids[1]]
-    paused = chalice_client.http.get("/api/schedules?status=paused&limit=1").json_body
+    paused = chalice_client.http.get("/api/schedules?status=paused&limit=5", headers=carol).json_body
+    assert [item["id"] for item in paused["items"]] == [ids[0]]
     assert paused["next_cursor"] is None
 
 

@@ -7,12 +7,11 @@ import json
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chalicelib import clients, config
+from integration.faults import FaultInjector
 from ops import cli
-from ops.stack.role import ExecutionRoleProvider
 from ops.stack.state import ENV_STACK_STATE_DIR
 
 STAGE = "unit"
@@ -87,15 +86,16 @@ def test_deploy_over_a_foreign_group_exits_3_naming_it_and_adopt_takes_it_over(m
     }
 
 
-def test_an_aws_error_exits_1_with_a_message(moto, monkeypatch):
+def test_an_aws_error_exits_1_with_a_message(moto):
     # GIVEN IAM refuses to create the role
-    def access_denied(self, desired):
-        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "CreateRole")
-
-    monkeypatch.setattr(ExecutionRoleProvider, "_create", access_denied)
+    faults = FaultInjector()
+    faults.fail("iam", "CreateRole", "AccessDenied", message="not allowed")
 
     # WHEN deployed THEN exit 1 with the translated error, not a traceback
-    code, _, err = run("stack", "deploy", "--stage", STAGE)
+    try:
+        code, _, err = run("stack", "deploy", "--stage", STAGE)
+    finally:
+        faults.clear()
     assert code == cli.EXIT_FAILED
     assert err.startswith("error: UpstreamRejected:") and "Traceback" not in err
     assert "not allowed" in err

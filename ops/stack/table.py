@@ -44,6 +44,7 @@ SCHEDULES_KEY_SCHEMA = {"hash": key("id")}
 SCHEDULES_INDEXES = {
     names.STATUS_INDEX: index(key("status"), key("created_date")),
     names.CREATOR_INDEX: index(key("created_by"), key("created_date")),
+    names.LIVE_INDEX: index(key("live"), key("created_date")),
 }
 
 
