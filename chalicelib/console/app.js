@@ -44,7 +44,9 @@ function formatTime(iso, timeZone) {
   if (!iso) return "—";
   const moment = new Date(iso);
   if (Number.isNaN(moment.getTime())) return iso;
-  const options = { dateStyle: "medium", timeStyle: "short", timeZoneName: "short" };
+  const options = {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
+  };
   try {
     return new Intl.DateTimeFormat(undefined, timeZone ? { ...options, timeZone } : options).format(moment);
   } catch {
@@ -601,7 +603,10 @@ function showProblem(result, schedule) {
   if (first) first.focus();
 }
 
+let previewRequests = 0;
+
 async function updatePreview(form, preview) {
+  const request = ++previewRequests;  // answers can arrive out of order: only the latest counts
   const expression = document.getElementById("field-schedule_expression").value.trim();
   const timezone = document.getElementById("field-timezone").value.trim() || "UTC";
   if (!expression) return;
@@ -611,6 +616,7 @@ async function updatePreview(form, preview) {
   if (start) body.start_date = `${start}:00Z`;
   if (end) body.end_date = `${end}:00Z`;
   const result = await api("POST", "/api/expressions/preview", body);
+  if (request !== previewRequests) return;
   const heading = preview.querySelector("h3");
   preview.replaceChildren(heading);
   if (!result.ok) {
