@@ -137,13 +137,25 @@ function main() {
   return document.getElementById("main");
 }
 
-function show(...nodes) {
-  const area = main();
-  area.replaceChildren(...nodes);
+let routeGeneration = 0;
+
+// A page renders through the ``show`` of its own route: an answer that arrives after the
+// person moved on (a slow list behind a click on "New schedule") renders nothing.
+function viewFor(generation) {
+  const show = (...nodes) => {
+    if (generation === routeGeneration) main().replaceChildren(...nodes);
+  };
+  show.current = () => generation === routeGeneration;
+  return show;
+}
+
+function refreshLater(show, delay) {
+  if (show.current()) refreshTimer = setTimeout(route, delay);
 }
 
 async function route() {
   clearTimeout(refreshTimer);
+  const show = viewFor(++routeGeneration);
   if (authMode === "iam") {
     show(iamNotice());
     return;
@@ -151,10 +163,10 @@ async function route() {
   const hash = location.hash.replace(/^#/, "") || "/";
   const parts = hash.split("?")[0].split("/").filter(Boolean);
   try {
-    if (parts.length === 0) await listPage(new URLSearchParams(hash.split("?")[1] || ""));
-    else if (parts[0] === "new") await formPage(null);
-    else if (parts[0] === "s" && parts[2] === "edit") await formPage(parts[1]);
-    else if (parts[0] === "s") await schedulePage(parts[1]);
+    if (parts.length === 0) await listPage(show, new URLSearchParams(hash.split("?")[1] || ""));
+    else if (parts[0] === "new") await formPage(show, null);
+    else if (parts[0] === "s" && parts[2] === "edit") await formPage(show, parts[1]);
+    else if (parts[0] === "s") await schedulePage(show, parts[1]);
     else show(el("p", {}, "Nothing here. ", el("a", { href: "#/" }, "Back to the schedules")));
   } catch (error) {
     show(el("p", { class: "error", role: "alert" }, `The console could not reach the API: ${error.message}`));
@@ -163,7 +175,7 @@ async function route() {
 
 // --- the list --------------------------------------------------------------------------------
 
-async function listPage(params) {
+async function listPage(show, params) {
   setTitle("Schedules");
   const status = params.get("status") || "";
   const creator = params.get("created_by") || "";
@@ -225,9 +237,7 @@ async function listPage(params) {
     paging.append(el("a", { href: `#/?${next}`, rel: "next" }, "Next page"));
   }
   show(heading, filters, el("div", { class: "scroll" }, table), paging);
-  if (items.some((item) => item.status === "pending")) {
-    refreshTimer = setTimeout(route, 3000);
-  }
+  if (items.some((item) => item.status === "pending")) refreshLater(show, 3000);
 }
 
 function healthBadge(health) {
@@ -244,7 +254,7 @@ function lastRun(item) {
 
 // --- one schedule ----------------------------------------------------------------------------
 
-async function schedulePage(id) {
+async function schedulePage(show, id) {
   const result = await api("GET", `/api/schedules/${id}`);
   if (!result.ok) {
     show(el("p", { class: "error", role: "alert" }, problem(result)), el("a", { href: "#/" }, "Back to the schedules"));
@@ -282,7 +292,7 @@ async function schedulePage(id) {
     executionsSection(schedule, executions),
     historySection(schedule, history),
   );
-  if (schedule.status === "pending") refreshTimer = setTimeout(route, 2000);
+  if (schedule.status === "pending") refreshLater(show, 2000);
 }
 
 function definitionSection(schedule) {
@@ -503,7 +513,7 @@ function checkPayload() {
   }
 }
 
-async function formPage(id) {
+async function formPage(show, id) {
   let schedule = null;
   if (id) {
     const result = await api("GET", `/api/schedules/${id}`);
@@ -535,6 +545,7 @@ async function formPage(id) {
     (Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : ["UTC"]).map((zone) => el("option", { value: zone })));
   show(el("h2", { id: "form-title" }, schedule ? `Edit ${schedule.name}` : "New schedule"),
     el("div", { class: "form-layout" }, form, preview), zones);
+  if (!show.current()) return;
 
   let timer = null;
   const refreshPreview = () => {
