@@ -28,7 +28,7 @@ function el(tag, attrs = {}, ...children) {
     else if (key === "text") node.textContent = value;
     else node.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -143,7 +143,7 @@ let routeGeneration = 0;
 // person moved on (a slow list behind a click on "New schedule") renders nothing.
 function viewFor(generation) {
   const show = (...nodes) => {
-    if (generation === routeGeneration) main().replaceChildren(...nodes);
+    if (generation === routeGeneration) main().replaceChildren(...nodes.flat(Infinity).filter((node) => node != null));
   };
   show.current = () => generation === routeGeneration;
   return show;
