@@ -91,7 +91,7 @@ def test_a_person_manages_a_schedule_through_the_console(base_url, browser):
 
     # GIVEN the console at the API's root
     page.goto(f"{base_url}/", wait_until="domcontentloaded")
-    page.get_by_role("heading", name="Schedules").wait_for()
+    page.get_by_role("heading", name="Schedules", exact=True).wait_for()
     assert "Open local stage" in page.locator("#auth").text_content()
 
     # WHEN a person fills the form with an expression AWS would reject and submits it
@@ -120,6 +120,15 @@ def test_a_person_manages_a_schedule_through_the_console(base_url, browser):
     schedule_url = page.url
     shot(page, "2-schedule-active")
 
+    # AND the list shows it with its status, health and next fire time
+    page.get_by_role("link", name="Schedules", exact=True).click()
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="console-tee-times"))
+    row.wait_for()
+    assert "active" in row.text_content()
+    shot(page, "4-list")
+    page.goto(schedule_url, wait_until="domcontentloaded")
+    page.get_by_role("button", name="Pause").wait_for()
+
     # WHEN it is paused THEN it shows paused; WHEN resumed THEN active again
     page.get_by_role("button", name="Pause").click()
     page.locator("h2 .badge", has_text="paused").wait_for(timeout=60_000)
@@ -144,14 +153,14 @@ def test_a_person_manages_a_schedule_through_the_console(base_url, browser):
     # WHEN it is deleted (confirming the dialog) THEN the list no longer shows it
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete").click()
-    page.get_by_role("heading", name="Schedules").wait_for()
+    page.locator("#toast", has_text="Deleting console-tee-times").wait_for()
+    page.get_by_role("heading", name="Schedules", exact=True).wait_for()
     deadline = time.monotonic() + 60
     while page.get_by_role("link", name="console-tee-times").count():
         assert time.monotonic() < deadline, "the deleted schedule is still listed"
         time.sleep(2)
         page.reload()
-        page.get_by_role("heading", name="Schedules").wait_for()
-    shot(page, "4-list")
+        page.get_by_role("heading", name="Schedules", exact=True).wait_for()
     assert errors == []
 
 
