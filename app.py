@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import apidocs, auth, names, observability, wiring
+from chalicelib import apidocs, auth, console, names, observability, wiring
 from chalicelib.config import get_settings
 from chalicelib.errors import ValidationError
 from chalicelib.http import (
@@ -259,6 +259,31 @@ def schedule_timeline(id: str) -> dict[str, Any]:
     only_params(params, {"from", "to", "cursor"})
     schedule = wiring.schedule_service().get(schedule_id(id), caller(request))
     return wiring.timeline_service().timeline(schedule, params.get("from"), params.get("to"), params.get("cursor"))
+
+
+# --- the console (static files; no data, so no authorizer) ---------------------------
+
+
+@app.route("/", methods=["GET"])
+@api.operation("The schedule console (a web page)", tag="console", media_type="text/html", secured=False)
+@handles_errors
+def console_page() -> Response:
+    body, headers = console.asset(console.PAGE)
+    return Response(body=body, status_code=200, headers=headers)
+
+
+@app.route("/console/{name}", methods=["GET"])
+@api.operation(
+    "One of the console's files (app.js, style.css, config.json)", tag="console", media_type="text/plain",
+    secured=False, errors=(404,),
+)
+@handles_errors
+def console_asset(name: str) -> Response:
+    if name == console.CONFIG:
+        return Response(body=console.page_config(get_settings()), status_code=200,
+                        headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
+    body, headers = console.asset(name)
+    return Response(body=body, status_code=200, headers=headers)
 
 
 # --- expressions ---------------------------------------------------------------------

@@ -21,6 +21,7 @@ from chalicelib.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
+from chalicelib import names
 from chalicelib.identity import Caller
 from chalicelib.observability import correlation_id
 
@@ -204,6 +205,8 @@ def authenticate(
         refusal = NotFound("no route serves this request")
     elif request.context.get("resourcePath") not in routes:
         refusal = NotFound(f"no route serves {request.method} {request.path}")
+    elif request.context.get("resourcePath") in names.PUBLIC_PATHS:
+        return get_response(request)  # the console's files: no data, no caller needed
     else:
         try:
             caller(request)

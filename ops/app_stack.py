@@ -267,10 +267,13 @@ def _lock_down_api(template: dict[str, Any], stage: str) -> None:
 
 
 def unguarded_methods(definition: dict[str, Any]) -> list[str]:
-    """``METHOD /path`` of every method without an authorizer, CORS preflights aside (API
-    Gateway answers those itself, and browsers send them without credentials)."""
+    """``METHOD /path`` of every method without an authorizer, CORS preflights and the
+    console's public files aside (API Gateway answers preflights itself, browsers send them
+    without credentials, and the console page holds no data)."""
     found = []
     for path, methods in sorted(definition.get("paths", {}).items()):
+        if path in names.PUBLIC_PATHS:
+            continue
         for method, operation in sorted(methods.items()):
             if method == "options" and operation.get("x-amazon-apigateway-integration", {}).get("type") == "mock":
                 continue

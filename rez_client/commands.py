@@ -34,6 +34,7 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 # Operations that describe the API itself, not schedules: no command needed.
-META_PATHS = frozenset({"/api/openapi.json", "/api/docs"})
+# Operations that are pages or documents for people, not actions: no command.
+META_PATHS = frozenset({"/api/openapi.json", "/api/docs", "/", "/console/{name}"})
 
 BY_NAME = {command.name: command for command in COMMANDS}
