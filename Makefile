@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAGE ?= dev
 
-.PHONY: venv ministack-venv lint test unit integration clean bench
+.PHONY: venv ministack-venv lint browser test unit integration clean bench
 
 venv: $(VENV)/.installed
 
@@ -27,14 +27,19 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: venv ministack-venv lint
+# Chromium from the OS packages: Playwright drives it in the console's browser tests
+# (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: venv ministack-venv lint browser
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest integration
 
 unit: venv
 	$(BIN)/python -m pytest tests
 
-integration: venv ministack-venv
+integration: venv ministack-venv browser
 	$(BIN)/python -m pytest integration
 
 # Every figure of bench/bench_*.py against its baseline and target; writes bench/results.json.
