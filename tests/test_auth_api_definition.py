@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from chalice.deploy.swagger import SwaggerGenerator
 
+from chalicelib import names
+
 ROOT = Path(__file__).resolve().parent.parent
 POOLS = [
     "arn:aws:cognito-idp:us-east-1:111122223333:userpool/us-east-1_Example1",
@@ -30,9 +32,20 @@ def swagger_of_app(monkeypatch, **env: str) -> dict:
 
 
 def operations(swagger: dict):
+    """Every method of every /api route (the console's public files are tested below)."""
     for path, methods in swagger["paths"].items():
+        if path in names.PUBLIC_PATHS:
+            continue
         for method, operation in methods.items():
             yield path, method, operation
+
+
+def test_only_the_consoles_files_are_public_on_a_signed_stage(monkeypatch):
+    # GIVEN a stage that signs its API with IAM
+    swagger = swagger_of_app(monkeypatch, AUTH_MODE="iam", CORS_ALLOWED_ORIGINS="")
+    # THEN the console's page and files carry no authorizer, and they are all it serves openly
+    public = {path for path, methods in swagger["paths"].items() if not any("security" in op for op in methods.values())}
+    assert public == set(names.PUBLIC_PATHS)
 
 
 def test_cognito_mode_puts_the_user_pool_authorizer_on_every_method(monkeypatch):
