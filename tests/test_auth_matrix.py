@@ -15,8 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import names
-from chalicelib import clients
+from chalicelib import clients, names
 from tests.gateway_events import (
     Answer,
     Identity,
