@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAGE ?= dev
 
-.PHONY: venv ministack-venv browser test unit integration clean bench
+.PHONY: venv ministack-venv lint browser test unit integration clean bench
 
 venv: $(VENV)/.installed
 
@@ -22,12 +22,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# ruff, then mypy (strict on app.py, chalicelib/ and ops/); both configured in pyproject.toml.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 # Chromium from the OS packages: Playwright drives it in the console's browser tests
 # (Playwright's own browser download is not used).
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
 
-test: venv ministack-venv browser
+test: venv ministack-venv lint browser
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest integration
 

@@ -10,9 +10,10 @@ loaded on first use (chalicelib.lazy), so a cold start's ``import app`` stays ne
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalice import Chalice, Rate, Response
+from chalice.app import Chalice, CloudWatchEvent, Rate, Request, Response, SNSEvent, SQSEvent
 
 from chalicelib import apidocs, auth, console, names, observability, wiring
 from chalicelib.config import get_settings
@@ -23,6 +24,7 @@ from chalicelib.http import (
     etag,
     expected_version,
     handles_errors,
+    idempotency_key,
     int_param,
     json_object,
     only_params,
@@ -31,6 +33,7 @@ from chalicelib.http import (
     schedule_id,
     text_param,
 )
+from chalicelib.lazy import lazy_module
 from chalicelib.openapi import (
     CREATED_BY,
     CURSOR,
@@ -43,7 +46,6 @@ from chalicelib.openapi import (
     api,
     limit_param,
 )
-from chalicelib.lazy import lazy_module
 
 if TYPE_CHECKING:
     from chalicelib import expressions, models, service
@@ -63,7 +65,7 @@ app.api.cors = auth.cors_config(_SETTINGS_AT_IMPORT) or False
 
 
 @app.middleware("http")
-def _authenticate(request, get_response):
+def _authenticate(request: Request, get_response: Callable[[Request], Response]) -> Response:
     return authenticate(request, get_response, app.routes, app.api.cors or None)
 
 
@@ -82,11 +84,11 @@ SCHEDULE_LINKS = ("get_schedule", "update_schedule", "pause_schedule", "resume_s
     headers=(IDEMPOTENCY_KEY, CREATED_BY), response_headers=(LOCATION,), errors=(409, 429), links=SCHEDULE_LINKS,
 )
 @handles_errors
-def create_schedule():
+def create_schedule() -> Response:
     request = app.current_request
     definition = models.parse_model(models.ScheduleDefinition, json_object(request))
     schedule = wiring.schedule_service().create(
-        definition, caller(request), request.headers.get("idempotency-key")
+        definition, caller(request), idempotency_key(request)
     )
     return Response(
         body=schedule.to_api(),
@@ -111,7 +113,7 @@ def create_schedule():
     headers=(CREATED_BY,),
 )
 @handles_errors
-def list_schedules():
+def list_schedules() -> dict[str, Any]:
     request = app.current_request
     params = query(request)
     only_params(params, {"status", "created_by", "limit", "cursor"})
@@ -132,7 +134,7 @@ def list_schedules():
     response="ScheduleDetail", headers=(CREATED_BY,), response_headers=(ETAG,), links=SCHEDULE_LINKS,
 )
 @handles_errors
-def get_schedule(id):
+def get_schedule(id: str) -> Response:
     schedules = wiring.schedule_service()
     schedule = schedules.get(schedule_id(id), caller(app.current_request))
     body = schedule.to_api(next_fires=schedules.next_fire_times(schedule))
@@ -150,7 +152,7 @@ def get_schedule(id):
     links=SCHEDULE_LINKS,
 )
 @handles_errors
-def update_schedule(id):
+def update_schedule(id: str) -> Response:
     request = app.current_request
     definition = models.parse_model(models.ScheduleDefinition, json_object(request))
     schedule = wiring.schedule_service().update(
@@ -165,7 +167,7 @@ def update_schedule(id):
     links=SCHEDULE_LINKS,
 )
 @handles_errors
-def pause_schedule(id):
+def pause_schedule(id: str) -> Response:
     request = app.current_request
     schedule = wiring.schedule_service().pause(schedule_id(id), caller(request), expected_version(request))
     return Response(body=schedule.to_api(), status_code=202)
@@ -177,7 +179,7 @@ def pause_schedule(id):
     links=SCHEDULE_LINKS,
 )
 @handles_errors
-def resume_schedule(id):
+def resume_schedule(id: str) -> Response:
     request = app.current_request
     schedule = wiring.schedule_service().resume(schedule_id(id), caller(request), expected_version(request))
     return Response(body=schedule.to_api(), status_code=202)
@@ -189,7 +191,7 @@ def resume_schedule(id):
     response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
 )
 @handles_errors
-def delete_schedule(id):
+def delete_schedule(id: str) -> Response:
     request = app.current_request
     schedule = wiring.schedule_service().delete(schedule_id(id), caller(request), expected_version(request))
     return Response(body=schedule.to_api(), status_code=202)
@@ -201,7 +203,7 @@ def delete_schedule(id):
     response="ExecutionPage", query=(limit_param(LIST_LIMIT_MAX), CURSOR), headers=(CREATED_BY,),
 )
 @handles_errors
-def list_executions(id):
+def list_executions(id: str) -> dict[str, Any]:
     request = app.current_request
     params = query(request)
     only_params(params, {"limit", "cursor"})
@@ -220,7 +222,7 @@ def list_executions(id):
 @handles_errors
 def run_schedule_now(id: str) -> Response:
     request = app.current_request
-    run = wiring.run_now_service().run(schedule_id(id), caller(request), request.headers.get("idempotency-key"))
+    run = wiring.run_now_service().run(schedule_id(id), caller(request), idempotency_key(request))
     return Response(body=run, status_code=202, headers={"Content-Type": "application/json"})
 
 
@@ -295,7 +297,7 @@ def console_asset(name: str) -> Response:
     request="PreviewRequest", response="PreviewView",
 )
 @handles_errors
-def preview_expression():
+def preview_expression() -> dict[str, Any]:
     request = models.parse_model(models.PreviewRequest, json_object(app.current_request))
     return expressions.preview(
         request.schedule_expression,
@@ -313,14 +315,14 @@ def preview_expression():
 @app.route("/api/openapi.json", methods=["GET"], authorizer=AUTHORIZER)
 @api.operation("This document (OpenAPI 3.1)", tag="meta", response=None)
 @handles_errors
-def openapi_document():
+def openapi_document() -> dict[str, Any]:
     return apidocs.document_for(app, app.current_request)
 
 
 @app.route("/api/docs", methods=["GET"], authorizer=AUTHORIZER)
 @api.operation("A page to read this document and try its operations", tag="meta", media_type="text/html")
 @handles_errors
-def api_docs():
+def api_docs() -> Response:
     return Response(body=apidocs.page(), status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
@@ -328,7 +330,7 @@ def api_docs():
 
 
 @app.on_sns_message(topic=_SETTINGS_AT_IMPORT.creation_topic_name, name=names.SCHEDULE_COMMAND)
-def schedule_command(event):
+def schedule_command(event: SNSEvent) -> dict[str, Any]:
     """Apply one message: the published contract (create/update/pause/resume/delete) or an
     internal command. A message the sender must fix is rejected to the notifications topic;
     a transient AWS failure raises so Lambda retries the event."""
@@ -343,7 +345,7 @@ def schedule_command(event):
 
 
 @app.lambda_function(name=names.SCHEDULE_TARGET)
-def schedule_target(event, context):
+def schedule_target(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Invoked by EventBridge Scheduler when a schedule fires."""
     return wiring.target_runner().run(event, context)
 
@@ -352,7 +354,7 @@ def schedule_target(event, context):
 
 
 @app.on_sqs_message(queue=_SETTINGS_AT_IMPORT.dead_letter_queue_name, name=names.DEAD_LETTERS)
-def dead_letters(event):
+def dead_letters(event: SQSEvent) -> dict[str, Any]:
     """Record each run EventBridge Scheduler or Lambda gave up on as an execution of its
     schedule (``undelivered`` or ``failed``, with the reason)."""
     results = wiring.dead_letter_recorder().record_batch(record.to_dict() for record in event)
@@ -363,7 +365,7 @@ def dead_letters(event):
 
 
 @app.schedule(Rate(_SETTINGS_AT_IMPORT.alert_sweep_interval_minutes, unit=Rate.MINUTES), name=names.ALERT_SWEEP)
-def alert_sweep(event: Any) -> dict[str, Any]:
+def alert_sweep(event: CloudWatchEvent) -> dict[str, Any]:
     """Publish one alert per missed, late or failed slot (see chalicelib.alerts)."""
     report = wiring.alert_sweep().run()
     app.log.info("alert sweep: %s", json.dumps(report.to_dict()))
@@ -374,7 +376,7 @@ def alert_sweep(event: Any) -> dict[str, Any]:
 
 
 @app.schedule(Rate(_SETTINGS_AT_IMPORT.reconcile_interval_minutes, unit=Rate.MINUTES), name=names.RECONCILE)
-def reconcile(event):
+def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
     """Repair schedules that drifted from their records; orphans are only reported."""
     return wiring.reconciler().run(prune=False)
 

@@ -26,18 +26,17 @@ import argparse
 import random
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from croniter import croniter  # noqa: E402
+from croniter import croniter
 
-from chalicelib import expressions  # noqa: E402
-from chalicelib.errors import InvalidExpression  # noqa: E402
-from chalicelib.expressions import next_fires, parse_expression  # noqa: E402
+from chalicelib import expressions
+from chalicelib.errors import InvalidExpression
+from chalicelib.expressions import next_fires, parse_expression
 
-UTC = timezone.utc
 AFTER = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
 DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
 MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]

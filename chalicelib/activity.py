@@ -35,8 +35,8 @@ from chalicelib.models import (
 from chalicelib.names import STATUS_INDEX
 from chalicelib.repository import (
     EXECUTION_PREFIX,
-    DynamoDBScheduleRepository,
     Page,
+    ScheduleRepository,
     _plain,
     _upstream,
 )
@@ -77,7 +77,7 @@ class AlertInFlight(Exception):
 class ActivityStore:
     """History entries, alert watches and alert markers in the schedules table."""
 
-    def __init__(self, repository: DynamoDBScheduleRepository, table: Any, history_ttl_days: int = 90):
+    def __init__(self, repository: ScheduleRepository, table: Any, history_ttl_days: int = 90):
         self._repository = repository
         self._table = table
         self._history_ttl_days = history_ttl_days

@@ -39,6 +39,7 @@ from chalicelib.models import (
     iso,
     utcnow,
 )
+from chalicelib.repository import ScheduleRepository
 from chalicelib.timeline import (
     FAILED,
     LATE,
@@ -100,7 +101,7 @@ class _PublishFailed(Exception):
 class AlertSweep:
     def __init__(
         self,
-        repository: Any,
+        repository: ScheduleRepository,
         activity: ActivityStore,
         publisher: AlertPublisher,
         notifications_topic_arn: Callable[[], str],

@@ -10,16 +10,18 @@ The AWS error message is kept in the translated error's message.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionError as BotoConnectionError,
     EndpointConnectionError,
     NoCredentialsError,
     ParamValidationError,
     ReadTimeoutError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
 )
 
 from chalicelib import errors
@@ -74,7 +76,8 @@ DENIED_CODES = frozenset(
 def error_code(exc: BaseException) -> str | None:
     """The AWS error code of a botocore ``ClientError`` (None for anything else)."""
     if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code")
+        code: str | None = exc.response.get("Error", {}).get("Code")
+        return code
     return None
 
 
@@ -86,7 +89,8 @@ def error_message(exc: BaseException) -> str:
 
 def http_status(exc: BaseException) -> int | None:
     if isinstance(exc, ClientError):
-        return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        status: int | None = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return status
     return None
 
 

@@ -25,13 +25,13 @@ _RETRY_CONFIG = Config(
 )
 
 _lock = threading.Lock()
-_clients: dict[tuple, Any] = {}
+_clients: dict[tuple[str | None, ...], Any] = {}
 # One session for every client, and one loader of botocore's data files for every session:
 # a fresh session re-reads the endpoint and service JSON (~0.15 s a client). ``reset()``
 # drops the session (credentials are resolved again) but keeps the loaded data.
 _session: boto3.session.Session | None = None
 _data_loader = botocore.loaders.create_loader()
-_account_ids: dict[tuple, str] = {}
+_account_ids: dict[tuple[str | None, ...], str] = {}
 
 
 def client(service: str, settings: Settings | None = None) -> Any:

@@ -41,8 +41,9 @@ def _read(name: str) -> str:
     return (CONSOLE_DIR / name).read_text(encoding="utf-8")
 
 
-def asset(name: str) -> tuple[str, dict[str, str]]:
-    """The body and headers of one of the console's files; NotFound for any other name."""
+def asset(name: str) -> tuple[str, dict[str, str | list[str]]]:
+    """The body and headers (typed as a Chalice ``Response`` takes them) of one of the
+    console's files; NotFound for any other name."""
     content_type = ASSETS.get(name)
     if content_type is None:
         raise NotFound(f"the console has no file {name!r}")

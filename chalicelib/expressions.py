@@ -46,19 +46,20 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
-from typing import ClassVar, Union
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.errors import InvalidExpression
 
 __all__ = [
     "MAX_EXPRESSION_LENGTH",
-    "MIN_YEAR",
-    "MAX_YEAR",
     "MAX_PREVIEW_COUNT",
+    "MAX_YEAR",
+    "MIN_YEAR",
     "AtExpression",
     "CronExpression",
     "DayOfMonth",
@@ -82,7 +83,6 @@ PARSE_CACHE_SIZE = 1024
 DAYS_CACHE_SIZE = 48
 
 FIELD = "schedule_expression"
-UTC = timezone.utc
 
 _MONTH_NAMES = {
     name: number
@@ -116,13 +116,15 @@ class _FieldSpec:
     name: str
     low: int
     high: int
-    names: dict | None
+    names: dict[str, int] | None
     max_step: int
-    allowed: frozenset
+    allowed: frozenset[str]
     wildcards: str  # for messages
 
 
-def _spec(name, low, high, names, max_step, extra, wildcards):
+def _spec(
+    name: str, low: int, high: int, names: dict[str, int] | None, max_step: int, extra: str, wildcards: str
+) -> _FieldSpec:
     chars = set("0123456789,-*") | set(extra)
     if names:
         chars |= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -190,7 +192,7 @@ class DayOfWeek:
         wanted = self.days
         if len(wanted) == 7:
             return list(range(1, length + 1))
-        out = []
+        out: list[int] = []
         for day_of_week in wanted:
             d = 1 + (day_of_week - first) % 7
             out.extend(range(d, length + 1, 7))
@@ -210,7 +212,7 @@ class CronExpression:
     months: tuple[int, ...]
     day_of_week: DayOfWeek | None  # None when the field is "?"
     years: tuple[int, ...]
-    _days_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _days_cache: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def days_in(self, year: int, month: int) -> list[int]:
         """The days of ``year``-``month`` that match the day fields, sorted."""
@@ -218,6 +220,7 @@ class CronExpression:
         days = self._days_cache.get(key)
         if days is None:
             spec = self.day_of_month if self.day_of_month is not None else self.day_of_week
+            assert spec is not None, "parsing leaves exactly one of the day fields as '?'"
             days = spec.days_in(year, month)
             if len(self._days_cache) >= DAYS_CACHE_SIZE:
                 self._days_cache.clear()
@@ -257,7 +260,7 @@ class AtExpression:
         return self.expression
 
 
-Expression = Union[CronExpression, RateExpression, AtExpression]
+Expression = CronExpression | RateExpression | AtExpression
 
 _UNIT_MINUTES = {"minutes": 1, "hours": 60, "days": 1440}
 _UNITS = {
@@ -436,13 +439,13 @@ def _value(token: str, spec: _FieldSpec) -> int:
             "a value is missing (check for a stray ',', '-' or '/')", field=_field_name(spec)
         )
     if spec.names is not None and token.isalpha():
-        number = spec.names.get(token)
-        if number is None:
+        named = spec.names.get(token)
+        if named is None:
             kind = "month" if spec is _MONTH else "day"
             raise InvalidExpression(
                 f"{token!r} is not a {kind} name ({_range_label(spec)})", field=_field_name(spec)
             )
-        return number
+        return named
     raise InvalidExpression(
         f"{token!r} is not a value of {spec.name} ({_range_label(spec)})", field=_field_name(spec)
     )
@@ -734,6 +737,16 @@ def _as_utc(moment: datetime) -> datetime:
 
 # Outcome of placing a wall-clock time in a zone.
 _OK, _GAP, _REPEATED = 0, 1, 2
+# What preview notes about a wall time: (outcome, the wall time, its UTC instant or None).
+_Note = tuple[int, datetime, datetime | None]
+
+
+def _offset(naive: datetime, tz: tzinfo) -> timedelta:
+    """The UTC offset of a wall time in ``tz`` (its first occurrence)."""
+    offset = naive.replace(tzinfo=tz).utcoffset()
+    if offset is None:
+        raise TypeError(f"{tz!r} gives no UTC offset for {naive}")
+    return offset
 
 
 def _local_to_utc(naive: datetime, tz: tzinfo) -> tuple[datetime | None, int]:
@@ -741,6 +754,8 @@ def _local_to_utc(naive: datetime, tz: tzinfo) -> tuple[datetime | None, int]:
     occurrence (fold=0) in a repeated autumn hour."""
     off0 = naive.replace(tzinfo=tz).utcoffset()
     off1 = naive.replace(tzinfo=tz, fold=1).utcoffset()
+    if off0 is None or off1 is None:
+        raise TypeError(f"{tz!r} gives no UTC offset for {naive}")
     try:
         if off0 == off1:
             return (naive - off0).replace(tzinfo=UTC), _OK
@@ -756,7 +771,7 @@ def _local_to_utc(naive: datetime, tz: tzinfo) -> tuple[datetime | None, int]:
 # --------------------------------------------------------------------------------------
 
 
-def _iter_wall_times(cron: CronExpression, start: datetime):
+def _iter_wall_times(cron: CronExpression, start: datetime) -> Iterator[tuple[int, int, int, int, int]]:
     """Yield (year, month, day, hour, minute) wall times matching ``cron``, in order, from
     ``start`` (inclusive, minute precision). Field by field: a year, month or day that
     cannot match is skipped whole, so sparse schedules cost no more than dense ones."""
@@ -801,7 +816,10 @@ def _first_wall_minute(lower: datetime, strict: bool, tz: tzinfo) -> datetime | 
     return floor
 
 
-def _cron_fires(cron, tz, lower, strict, end, count, notes=None):
+def _cron_fires(
+    cron: CronExpression, tz: tzinfo, lower: datetime, strict: bool, end: datetime | None, count: int,
+    notes: list[_Note] | None = None,
+) -> list[datetime]:
     out: list[datetime] = []
     if count <= 0:
         return out
@@ -811,6 +829,7 @@ def _cron_fires(cron, tz, lower, strict, end, count, notes=None):
     utc_zone = _is_utc(tz)
     day_key = None
     day_offset = None  # the day's single UTC offset, or None when the day has a transition
+    fire: datetime | None
     for y, mo, d, h, mi in _iter_wall_times(cron, start):
         if utc_zone:
             fire = datetime(y, mo, d, h, mi, tzinfo=UTC)
@@ -832,7 +851,7 @@ def _cron_fires(cron, tz, lower, strict, end, count, notes=None):
                 if fire is None:
                     if state == _GAP:
                         # The instant the wall time would have named had clocks not moved.
-                        ghost = (naive - naive.replace(tzinfo=tz).utcoffset()).replace(tzinfo=UTC)
+                        ghost = (naive - _offset(naive, tz)).replace(tzinfo=UTC)
                         if end is not None and ghost > end:
                             return out
                         if notes is not None and (ghost > lower if strict else ghost >= lower):
@@ -865,7 +884,9 @@ def _day_offset(y: int, mo: int, d: int, tz: tzinfo) -> timedelta | None:
     return None
 
 
-def _rate_fires(rate: RateExpression, after, count, start, end) -> list[datetime]:
+def _rate_fires(
+    rate: RateExpression, after: datetime, count: int, start: datetime | None, end: datetime | None
+) -> list[datetime]:
     out: list[datetime] = []
     if count <= 0:
         return out
@@ -910,7 +931,10 @@ def next_fires(
     return _fires(expr, _zone(timezone), _as_utc(after), count, start, end, None)
 
 
-def _fires(expr, tz, after, count, start, end, notes):
+def _fires(
+    expr: Expression, tz: tzinfo, after: datetime, count: int, start: datetime | None, end: datetime | None,
+    notes: list[_Note] | None,
+) -> list[datetime]:
     start = _as_utc(start) if start is not None else None
     end = _as_utc(end) if end is not None else None
     if count <= 0:
@@ -945,7 +969,7 @@ def _clock(moment: datetime) -> str:
     return f"{moment.hour:02d}:{moment.minute:02d}"
 
 
-def _check_count(count) -> int:
+def _check_count(count: object) -> int:
     if isinstance(count, bool) or not isinstance(count, int):
         raise InvalidExpression(
             f"must be a whole number between 1 and {MAX_PREVIEW_COUNT}", field="count"
@@ -957,9 +981,9 @@ def _check_count(count) -> int:
     return count
 
 
-def _dst_warnings(notes, zone_name: str) -> list[str]:
+def _dst_warnings(notes: list[_Note], zone_name: str) -> list[str]:
     """Group the skipped (gap) and once-only (repeated hour) wall times by local date."""
-    groups: dict[tuple[int, date], list] = {}
+    groups: dict[tuple[int, date], list[tuple[datetime, datetime | None]]] = {}
     for state, wall, fire in notes:
         if state in (_GAP, _REPEATED):
             groups.setdefault((state, wall.date()), []).append((wall, fire))
@@ -979,10 +1003,12 @@ def _dst_warnings(notes, zone_name: str) -> list[str]:
             warnings.append(f"{what} in {zone_name} (clocks spring forward), {outcome}")
         else:
             if len(walls) == 1:
+                first = items[0][1]
+                assert first is not None, "a repeated wall time is noted with its first occurrence"
                 warnings.append(
                     f"{_clock(walls[0])} on {day.isoformat()} occurs twice in {zone_name} "
                     f"(clocks fall back); the schedule runs once, at the first occurrence "
-                    f"({_iso(items[0][1])})"
+                    f"({_iso(first)})"
                 )
             else:
                 warnings.append(
@@ -998,7 +1024,7 @@ def _elapsed(rate: RateExpression) -> str:
     return "hour" if hours == 1 else f"{hours} hours"
 
 
-def _rate_shift_warnings(rate: RateExpression, fires: list[datetime], tz, zone_name) -> list[str]:
+def _rate_shift_warnings(rate: RateExpression, fires: list[datetime], tz: tzinfo, zone_name: str) -> list[str]:
     if _is_utc(tz) or rate.unit == "minutes" or len(fires) < 2:
         return []
     warnings = []
@@ -1022,7 +1048,7 @@ def preview(
     count: int = 10,
     start_date: datetime | None = None,
     end_date: datetime | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Validate an expression and list its next fire times, with warnings a user should read.
 
     Returns ``{"valid": True, "schedule_expression", "timezone", "next": [ISO-8601 Z
@@ -1042,7 +1068,7 @@ def preview(
             field="start_date",
         )
 
-    notes: list = []
+    notes: list[_Note] = []
     fires = _fires(expr, tz, after, count, start, end, notes)
     warnings = _dst_warnings(notes, zone_name)
 

@@ -7,11 +7,11 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ParamSpec
 
-from chalice import Response
+from chalice.app import Response
 
-from chalicelib import auth
+from chalicelib import auth, names
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     BadRequest,
@@ -21,11 +21,11 @@ from chalicelib.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
-from chalicelib import names
 from chalicelib.identity import Caller
 from chalicelib.observability import correlation_id
 
 logger = logging.getLogger("rez_agent.http")
+P = ParamSpec("P")
 
 MAX_BODY_BYTES = 300_000
 CREATED_BY_HEADER = auth.CREATED_BY_HEADER
@@ -40,13 +40,13 @@ def error_response(error: ServiceError) -> Response:
     )
 
 
-def handles_errors(view: Callable) -> Callable:
+def handles_errors(view: Callable[P, Any]) -> Callable[P, Any]:
     """Translate service errors into ``{"Code", "Message"}`` responses; answer anything
     unexpected with a 500 that names the request id its log lines carry (API Gateway's
     request id, the ``correlation_id`` of the invocation) and nothing internal."""
 
     @functools.wraps(view)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
         try:
             return view(*args, **kwargs)
         except ServiceError as error:
@@ -195,8 +195,8 @@ def caller(request: Any) -> Caller:
 
 
 def authenticate(
-    request: Any, get_response: Callable[[Any], Any], routes: Mapping[str, Any], cors: Any = None
-) -> Any:
+    request: Any, get_response: Callable[[Any], Response], routes: Mapping[str, Any], cors: Any = None
+) -> Response:
     """For the app's HTTP middleware: a request reaches a view only with a caller the stage
     accepts, and a path no route serves answers 404 in the API's error format (with the
     stage's CORS headers, so a browser can read why)."""
@@ -220,6 +220,12 @@ def authenticate(
     if cors is not None:
         response.headers.update(cors.get_access_control_headers())
     return response
+
+
+def idempotency_key(request: Any) -> str | None:
+    """The client's ``Idempotency-Key`` header, None when it sent none."""
+    key: str | None = request.headers.get("idempotency-key")
+    return key
 
 
 def etag(version: int) -> str:

@@ -14,9 +14,9 @@ import hashlib
 import json
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import ErrorDetails
 
 from chalicelib import expressions
 from chalicelib.errors import InvalidExpression, PayloadTooLarge, ValidationError
@@ -82,12 +83,12 @@ class ExecutionTrigger(StrEnum):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(moment: datetime) -> str:
     """UTC ISO 8601 with a Z, to the microsecond when present (sorts as text)."""
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def new_id() -> str:
@@ -101,8 +102,8 @@ def is_schedule_id(value: str) -> bool:
     return bool(_ID_PATTERN.fullmatch(value or ""))
 
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2199, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2199, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def bounded_utc(value: datetime | None) -> datetime | None:
@@ -110,9 +111,9 @@ def bounded_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     try:
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
     except OverflowError:
         value = None
     if value is None or not EARLIEST <= value <= LATEST:
@@ -218,7 +219,7 @@ class ScheduleDefinition(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ScheduleDefinition":
+    def _consistent(self) -> ScheduleDefinition:
         if self.start_date and self.end_date and self.start_date >= self.end_date:
             raise ValueError("start_date: must be before end_date")
         if self.target_type is TargetType.CUSTOM and not self.target_arn:
@@ -236,7 +237,7 @@ class ScheduleDefinition(BaseModel):
         return data
 
     @classmethod
-    def from_storage(cls, data: dict[str, Any]) -> "ScheduleDefinition":
+    def from_storage(cls, data: dict[str, Any]) -> ScheduleDefinition:
         data = dict(data)
         if isinstance(data.get("payload"), str):
             data["payload"] = json.loads(data["payload"])
@@ -425,7 +426,10 @@ class ExecutionRecord(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-def parse_model(model: type[BaseModel], data: Any, context: dict | None = None):
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:
     """Validate ``data`` into ``model``; every problem becomes one ValidationError message
     that names the field and the rule."""
     try:
@@ -434,7 +438,7 @@ def parse_model(model: type[BaseModel], data: Any, context: dict | None = None):
         raise ValidationError("; ".join(_describe(error) for error in exc.errors())) from None
 
 
-def _describe(error: dict) -> str:
+def _describe(error: ErrorDetails) -> str:
     location = ".".join(str(part) for part in error.get("loc", ()))
     kind = error.get("type", "")
     message = error.get("msg", "invalid")

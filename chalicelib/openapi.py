@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-
 OPENAPI_VERSION = "3.1.0"
 TITLE = "rez-agent schedules"
 API_VERSION = "1.0.0"

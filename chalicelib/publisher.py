@@ -3,14 +3,14 @@ their targets (an SNS topic, an SQS queue or a Lambda function, by ARN)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.aws_errors import translate
 from chalicelib.models import ScheduleCreationRequest
 from chalicelib.service import message_json
-
 
 SUBJECT = "rez-agent schedules"
 
@@ -34,7 +34,7 @@ class AwsPublisher:
             attributes={"action": command.action.value},
         )
 
-    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict | None = None) -> None:
+    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict[str, Any] | None = None) -> None:
         body = message_json(message)
         service = target_arn.split(":")[2] if target_arn.count(":") >= 5 else ""
         try:

@@ -33,9 +33,9 @@ from chalicelib.activity import ActivityStore
 from chalicelib.completion import has_fires_left
 from chalicelib.errors import ServiceError
 from chalicelib.models import Action, Schedule, ScheduleStatus, iso, utcnow
-from chalicelib.repository import DynamoDBScheduleRepository, RecordSummary
+from chalicelib.repository import RecordSummary, ScheduleRepository
 from chalicelib.scheduler import (
-    EventBridgeSchedulerGateway,
+    SchedulerGateway,
     desired_spec,
     modification_marker,
     observed_spec,
@@ -139,8 +139,8 @@ def _message(exc: BaseException) -> str:
 class ScheduleReconciler:
     def __init__(
         self,
-        repository: DynamoDBScheduleRepository,
-        gateway: EventBridgeSchedulerGateway,
+        repository: ScheduleRepository,
+        gateway: SchedulerGateway,
         handler: CommandHandler,
         concurrency: int = DEFAULT_CONCURRENCY,
         spot_checks: int = DEFAULT_SPOT_CHECKS,
@@ -309,6 +309,8 @@ class ScheduleReconciler:
             return Outcome(step, False, "record disappeared")
         if step.action == FINISH:
             settled = self._handler.converge(record)
+            if settled is None:
+                return Outcome(step, False, "record disappeared")
             return Outcome(step, settled.status is not ScheduleStatus.PENDING, f"now {settled.status.value}")
         if step.action == RETRY:
             return self._retry(step, record)
@@ -337,6 +339,8 @@ class ScheduleReconciler:
         # a record put in error before the pending action was kept: apply its definition
         attempt = record if record.pending_action else record.model_copy(update={"pending_action": Action.UPDATE})
         settled = self._handler.converge(attempt)
+        if settled is None:
+            return Outcome(step, False, "record disappeared")
         ok = settled.status is not ScheduleStatus.ERROR
         detail = f"now {settled.status.value}" + ("" if ok else f", next retry at {settled.next_retry_at}")
         return Outcome(step, ok, detail)

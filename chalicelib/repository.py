@@ -15,14 +15,16 @@ import base64
 import binascii
 import json
 import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from chalicelib.aws_errors import error_code, translate
 from chalicelib.errors import (
     AlreadyExists,
     Conflict,
@@ -32,8 +34,6 @@ from chalicelib.errors import (
     ValidationError,
     VersionConflict,
 )
-from chalicelib.aws_errors import error_code, translate
-from chalicelib.names import CREATOR_INDEX, LIVE_INDEX, STATUS_INDEX
 from chalicelib.models import (
     Action,
     ExecutionOutcome,
@@ -46,6 +46,7 @@ from chalicelib.models import (
     iso,
     utcnow,
 )
+from chalicelib.names import CREATOR_INDEX, LIVE_INDEX, STATUS_INDEX
 
 EXECUTION_PREFIX = "execution#"
 MAX_CURSOR_LENGTH = 4096
@@ -121,10 +122,10 @@ class RecordSummary:
         )
 
 
-class Page(list):
+class Page(list[Any]):
     """A page of results plus the cursor of the next page (None on the last)."""
 
-    def __init__(self, items: Iterable = (), cursor: str | None = None):
+    def __init__(self, items: Iterable[Any] = (), cursor: str | None = None):
         super().__init__(items)
         self.cursor = cursor
 
@@ -157,6 +158,16 @@ class ScheduleRepository(Protocol):
     def start_execution(self, record: ExecutionRecord, ttl_days: int) -> bool: ...
     def finish_execution(self, record: ExecutionRecord) -> None: ...
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page: ...
+    # The raw items of one partition (the activity store's history entries).
+    def list_partition(self, partition: str, limit: int, cursor: str | None = None) -> Page: ...
+    # What the reconciler reads and writes besides the service's calls.
+    def iter_summaries(self, status: ScheduleStatus, page_size: int | None = None) -> Iterator[RecordSummary]: ...
+    def iter_by_status(self, status: ScheduleStatus) -> Iterable[Schedule]: ...
+    def note_drift(
+        self, schedule_id: str, notes: list[str], arn: str, expected_version: int,
+        modified: str | None = None,
+    ) -> bool: ...
+    def note_applied(self, schedule_id: str, modified: str, expected_version: int) -> bool: ...
 
 
 def encode_cursor(state: Any) -> str:
@@ -681,9 +692,9 @@ class DynamoDBScheduleRepository:
         key: str,
         value: str,
         limit: int,
-        start: dict | None,
+        start: dict[str, Any] | None,
         status: ScheduleStatus | None = None,
-    ) -> tuple[list[dict], dict | None]:
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """Up to ``limit`` items newest first, and the key to continue from (None when
         nothing is left: one item more than asked for is read to know)."""
         want = limit + 1
@@ -704,7 +715,7 @@ class DynamoDBScheduleRepository:
             else:
                 request["FilterExpression"] = "#s = :status"
                 request["ExpressionAttributeValues"][":status"] = status.value
-        items: list[dict] = []
+        items: list[dict[str, Any]] = []
         try:
             while True:
                 if start:
@@ -751,7 +762,7 @@ class DynamoDBScheduleRepository:
             request["ExpressionAttributeValues"].update(values)
         start = _start_key(decode_cursor(cursor), key) if cursor else None
         want = limit + 1 if limit >= LOOKAHEAD_MIN_LIMIT else limit
-        items: list[dict] = []
+        items: list[dict[str, Any]] = []
         try:
             while True:
                 if start:
@@ -795,7 +806,7 @@ class DynamoDBScheduleRepository:
         return Schedule.model_validate(data)
 
 
-_RECORD_FIELDS = tuple(Schedule.model_fields) + ("record_type", "owner", "live")
+_RECORD_FIELDS = (*Schedule.model_fields, "record_type", "owner", "live")
 _DESERIALIZER = TypeDeserializer()
 
 
@@ -830,7 +841,7 @@ def _upstream(exc: Exception) -> ServiceError:
     return error
 
 
-def _start_key(value: Any, key: str) -> dict:
+def _start_key(value: Any, key: str) -> dict[str, Any]:
     """A decoded cursor position, checked: exactly the index's key attributes, as text."""
     expected = {"id", key, "created_date"}
     if not isinstance(value, dict) or set(value) != expected or not all(
@@ -840,6 +851,6 @@ def _start_key(value: Any, key: str) -> dict:
     return value
 
 
-def _index_key(item: dict, key: str) -> dict:
+def _index_key(item: dict[str, Any], key: str) -> dict[str, Any]:
     return {"id": item["id"], key: item[key], "created_date": item["created_date"]}
 

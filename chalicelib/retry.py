@@ -18,8 +18,9 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from chalicelib.aws_errors import error_code, error_message
 from chalicelib.config import Settings
@@ -98,7 +99,7 @@ def retry_on(
 ) -> RetryPolicy:
     """A bounded retry policy: ``retry_on(is_conflict, 15, 2.0).call(fn, **kwargs)``."""
     return RetryPolicy(
-        name=name or getattr(predicate, "__name__", "retry"),
+        name=name or str(getattr(predicate, "__name__", "retry")),
         predicate=predicate,
         attempts=max(1, attempts),
         delay=max(0.0, delay),

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib import expressions
 from chalicelib.aws_errors import error_code, error_message, translate
 from chalicelib.errors import AlreadyExists, NotFound
-from chalicelib import expressions
 from chalicelib.models import Schedule, ScheduleDefinition
 from chalicelib.retry import RetryPolicy
 
@@ -36,10 +37,15 @@ def target_input(schedule_id: str) -> str:
 class SchedulerGateway(Protocol):
     def create(self, schedule: Schedule, repair: bool = False) -> str: ...
     def update(self, schedule: Schedule) -> str: ...
-    def get(self, schedule_id: str) -> dict | None: ...
+    def get(self, schedule_id: str) -> dict[str, Any] | None: ...
     def delete(self, schedule_id: str) -> None: ...
     def list_names(self) -> Iterator[str]: ...
     def confirm(self, schedule: Schedule) -> str | None: ...
+    # What the reconciler calls besides the service's calls.
+    def request_for(self, schedule: Schedule, now: datetime | None = None) -> dict[str, Any]: ...
+    def upsert(self, schedule: Schedule, repair: bool = False) -> str: ...
+    def matches(self, schedule: Schedule, observed: dict[str, Any]) -> bool: ...
+    def list_summaries(self) -> Iterator[ScheduleSummary]: ...
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,8 @@ def modification_marker(response: dict[str, Any]) -> str | None:
         return None
     if isinstance(moment, datetime):
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return str(moment)
 
 
@@ -114,7 +120,7 @@ class EventBridgeSchedulerGateway:
         }
         if definition.description:
             request["Description"] = definition.description
-        start = effective_start(definition, now or datetime.now(timezone.utc))
+        start = effective_start(definition, now or datetime.now(UTC))
         if start:
             request["StartDate"] = start
         if definition.end_date:
@@ -131,14 +137,16 @@ class EventBridgeSchedulerGateway:
         request["ClientToken"] = f"{schedule.id}-v{schedule.version}"
         if repair:
             request["ClientToken"] += f"-r{time.time_ns() // 1_000_000}"
-        return self._call("create_schedule", request, self._role_retry)["ScheduleArn"]
+        arn: str = self._call("create_schedule", request, self._role_retry)["ScheduleArn"]
+        return arn
 
     def update(self, schedule: Schedule) -> str:
         """Replace the whole definition (UpdateSchedule resets what it is not sent). A
         repeated update is harmless, so no ClientToken is derived: a reused token could be
         answered with an earlier result instead of applying this one."""
         request = self.request_for(schedule)
-        return self._call("update_schedule", request, self._role_retry)["ScheduleArn"]
+        arn: str = self._call("update_schedule", request, self._role_retry)["ScheduleArn"]
+        return arn
 
     def upsert(self, schedule: Schedule, repair: bool = False) -> str:
         try:
@@ -146,7 +154,7 @@ class EventBridgeSchedulerGateway:
         except AlreadyExists:
             return self.update(schedule)
 
-    def get(self, schedule_id: str) -> dict | None:
+    def get(self, schedule_id: str) -> dict[str, Any] | None:
         try:
             return self._call("get_schedule", {"Name": schedule_id, "GroupName": self.group_name})
         except NotFound:
@@ -194,7 +202,7 @@ class EventBridgeSchedulerGateway:
             if not token:
                 return
 
-    def _call(self, operation: str, request: dict, retry: RetryPolicy | None = None) -> dict:
+    def _call(self, operation: str, request: dict[str, Any], retry: RetryPolicy | None = None) -> dict[str, Any]:
         method = getattr(self._client, operation)
         try:
             return retry.call(method, **request) if retry else method(**request)
@@ -232,7 +240,7 @@ def effective_start(definition: ScheduleDefinition, now: datetime) -> datetime |
 DEFAULT_RETRY_POLICY = {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
 
 
-def observed_spec(response: dict) -> dict[str, Any]:
+def observed_spec(response: dict[str, Any]) -> dict[str, Any]:
     """The parts of a GetSchedule answer that we set, normalised for comparison. StartDate
     is left out: once passed it is sent moved (see ``effective_start``), not as stored."""
     target = response.get("Target", {})
@@ -253,7 +261,7 @@ def observed_spec(response: dict) -> dict[str, Any]:
     }
 
 
-def desired_spec(request: dict) -> dict[str, Any]:
+def desired_spec(request: dict[str, Any]) -> dict[str, Any]:
     """The same normalised view of a request built by ``request_for``."""
     window = request["FlexibleTimeWindow"]
     return {
@@ -277,8 +285,8 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def _normalised_json(text: str | None) -> Any:

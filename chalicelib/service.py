@@ -10,18 +10,19 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from chalicelib import expressions
 from chalicelib.backoff import ErrorBackoff
 from chalicelib.completion import has_fires_left
-from chalicelib.identity import Caller
 from chalicelib.errors import (
     AlreadyExists,
     Conflict,
@@ -32,6 +33,7 @@ from chalicelib.errors import (
     ValidationError,
     VersionConflict,
 )
+from chalicelib.identity import Caller
 from chalicelib.models import (
     Action,
     LastChange,
@@ -41,8 +43,8 @@ from chalicelib.models import (
     ScheduleState,
     ScheduleStatus,
     custom_target_name,
-    definition_digest,
     custom_target_place,
+    definition_digest,
     iso,
     new_id,
     utcnow,
@@ -202,7 +204,7 @@ class ScheduleService:
         self.get(schedule_id, caller)
         return self._repository.list_executions(schedule_id, limit, cursor)
 
-    def next_fire_times(self, schedule: Schedule, count: int = NEXT_FIRES_SHOWN) -> list[str] | None:
+    def next_fire_times(self, schedule: Schedule, count: int = NEXT_FIRES_SHOWN) -> builtins.list[str] | None:
         """The next fire times of an active schedule (None for any other status)."""
         if schedule.status is not ScheduleStatus.ACTIVE:
             return None
@@ -393,12 +395,13 @@ class CommandHandler:
             return None
         return self.converge(schedule)
 
-    def converge(self, schedule: Schedule, rounds: int = MAX_CONVERGE_ROUNDS) -> Schedule:
+    def converge(self, schedule: Schedule, rounds: int = MAX_CONVERGE_ROUNDS) -> Schedule | None:
         """Apply the record's pending action, if any. Transient AWS failures propagate (the
         event is retried); rejections put the record in ``error``, keeping the pending
         action, with the time the reconcile tries it again (``chalicelib.backoff``). After
         the write the schedule is read back once: its modification marker, stored with the
-        record, lets the reconcile skip reading it while nothing changes."""
+        record, lets the reconcile skip reading it while nothing changes. None when the
+        record disappeared while it was being applied."""
         if schedule.pending_action is None:
             return schedule  # already applied: a redelivery
         try:
@@ -492,7 +495,7 @@ class CommandHandler:
         except NotFound:
             return self._gateway.create(schedule, repair=True)  # gone out of band: re-create
 
-    def _settle(self, schedule: Schedule, status: ScheduleStatus, rounds: int, **changes: Any) -> Schedule:
+    def _settle(self, schedule: Schedule, status: ScheduleStatus, rounds: int, **changes: Any) -> Schedule | None:
         settled = schedule.model_copy(
             update={
                 "status": status,

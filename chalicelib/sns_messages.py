@@ -109,7 +109,7 @@ class Commands(Protocol):
 
 
 class Publisher(Protocol):
-    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict | None = None) -> None: ...
+    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict[str, Any] | None = None) -> None: ...
 
 
 class TopicMessageHandler:

@@ -17,13 +17,13 @@ from chalicelib.config import Settings, get_settings
 if TYPE_CHECKING:
     from chalicelib.activity import ActivityStore
     from chalicelib.alerts import AlertSweep
+    from chalicelib.dead_letters import DeadLetterRecorder
     from chalicelib.publisher import AwsPublisher
     from chalicelib.reconcile import ScheduleReconciler
     from chalicelib.repository import DynamoDBScheduleRepository
     from chalicelib.run_now import RunNowService
-    from chalicelib.scheduler import EventBridgeSchedulerGateway
-    from chalicelib.dead_letters import DeadLetterRecorder
     from chalicelib.runs import RunStore, TargetRunner
+    from chalicelib.scheduler import EventBridgeSchedulerGateway
     from chalicelib.service import CommandHandler, ScheduleService
     from chalicelib.sns_messages import TopicMessageHandler
     from chalicelib.timeline import TimelineService

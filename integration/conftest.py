@@ -8,7 +8,6 @@ make it; without it the ministack half fails, saying so).
 
 from __future__ import annotations
 
-
 import pytest
 
 from chalicelib import clients

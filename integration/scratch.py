@@ -14,10 +14,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.config import resource_names, settings_for
 from ops import cli
-from chalicelib.config import resource_names
 from ops.stack import Stack
-from chalicelib.config import settings_for
 
 
 def unique_stage() -> str:

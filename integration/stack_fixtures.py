@@ -13,11 +13,11 @@ import logging
 import pytest
 
 from chalicelib import config
-from ops.stack.state import ENV_STACK_STATE_DIR
 from integration.faults import FaultInjector
 from integration.out_of_band import OutOfBand
 from integration.recorder import CallRecorder
 from integration.scratch import ScratchStack
+from ops.stack.state import ENV_STACK_STATE_DIR
 
 # Environment variables that override a stage's resource names. The unit tests set the
 # dev stage's values process-wide, so a scratch stack clears them: names follow the stage.

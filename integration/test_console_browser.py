@@ -13,13 +13,15 @@ import io
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from chalicelib import clients
-from ops import emulator, run as local_run
+from ops import emulator
+from ops import run as local_run
 from ops.emulator import launch_ministack
 
 STAGE = local_run.LOCAL_STAGE

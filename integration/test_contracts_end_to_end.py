@@ -22,10 +22,10 @@ import pytest
 
 from chalicelib import clients
 from chalicelib.config import resource_names, settings_for
+from integration.test_end_to_end import function_logs
 from ops import emulator as emulators
 from ops import run as local_run
 from ops.emulator import launch_ministack
-from integration.test_end_to_end import function_logs
 from rez_client import main as client
 from rez_client.api import Api
 

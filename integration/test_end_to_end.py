@@ -20,17 +20,18 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from chalicelib import clients
 from chalicelib.config import resource_names, settings_for
 from ops import app_stack
+from ops import emulator as emulators
 from ops import run as local_run
 from ops.emulator import launch_ministack
 from ops.logs import LogFollower
-from ops import emulator as emulators
 
 STAGE = local_run.LOCAL_STAGE
 BUDGET_SECONDS = 180
@@ -86,7 +87,7 @@ def function_logs(outputs: app_stack.AppOutputs) -> str:
     groups = {f"/aws/lambda/{name}": short for short, name in outputs.functions.items()}
     try:
         LogFollower(clients.client("logs", settings_for(STAGE)), groups, out=text, since_ms=0).poll()
-    except Exception as exc:  # diagnostics must not hide the failure
+    except Exception as exc:  # noqa: BLE001 - diagnostics must not hide the failure
         text.write(f"(could not read the logs: {exc})")
     return text.getvalue()
 
@@ -248,5 +249,5 @@ def test_schedule_created_over_http_fires_and_publishes_its_web_action(endpoint_
         if not torn_down:
             try:
                 local_run.tear_down(STAGE, log, state)
-            except Exception as exc:  # the test already failed; say so, keep its error
+            except Exception as exc:  # noqa: BLE001 - the test already failed; say so, keep its error
                 print(f"tear down failed: {exc}\n{log.getvalue()}")

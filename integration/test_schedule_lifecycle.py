@@ -8,9 +8,9 @@ import uuid
 import boto3
 import pytest
 
-from chalicelib.identity import Caller
 from chalicelib import wiring
 from chalicelib.config import get_settings
+from chalicelib.identity import Caller
 from chalicelib.models import ScheduleDefinition, ScheduleStatus
 from tests.support import create_stage_resources
 

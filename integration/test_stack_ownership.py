@@ -10,8 +10,8 @@ is tested in the file of that resource.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from integration.stack_fixtures import ours
 
-
 ROLE = "execution-role"
 
 

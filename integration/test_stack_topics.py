@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from integration.stack_fixtures import ours
 
 TOPICS = {

@@ -9,7 +9,7 @@ from typing import TextIO
 from ops import app_stack, local, run
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     app = commands.add_parser("app", help="the app's CloudFormation stack")
     actions = app.add_subparsers(dest="action", required=True, metavar="ACTION")
     for action, text in (

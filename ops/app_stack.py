@@ -390,16 +390,17 @@ def object_url(settings: Settings, bucket: str, key: str) -> str:
 # --- the stack --------------------------------------------------------------------------
 
 
-def _describe(cfn, name: str) -> dict | None:
+def _describe(cfn: Any, name: str) -> dict[str, Any] | None:
     try:
-        return cfn.describe_stacks(StackName=name)["Stacks"][0]
+        stack: dict[str, Any] = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        return stack
     except ClientError as exc:
         if "does not exist" in str(exc):
             return None
         raise
 
 
-def _wait(cfn, name: str, since: float, out: TextIO, poll: float) -> dict | None:
+def _wait(cfn: Any, name: str, since: float, out: TextIO, poll: float) -> dict[str, Any] | None:
     """Wait until the stack settles, printing its events as they happen; None once deleted."""
     seen: set[str] = set()
     while True:
@@ -412,7 +413,7 @@ def _wait(cfn, name: str, since: float, out: TextIO, poll: float) -> dict | None
         time.sleep(poll)
 
 
-def _print_events(cfn, stack_id: str, since: float, seen: set[str], out: TextIO) -> None:
+def _print_events(cfn: Any, stack_id: str, since: float, seen: set[str], out: TextIO) -> None:
     try:
         events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
     except ClientError:
@@ -430,7 +431,7 @@ def _print_events(cfn, stack_id: str, since: float, seen: set[str], out: TextIO)
         )
 
 
-def _failure(cfn, name: str, stack: dict | None) -> DeployError:
+def _failure(cfn: Any, name: str, stack: dict[str, Any] | None) -> DeployError:
     reasons = []
     try:
         for event in cfn.describe_stack_events(StackName=stack["StackId"] if stack else name)["StackEvents"]:
@@ -506,7 +507,7 @@ def deploy_app(
     return outputs
 
 
-def app_outputs(stage: str, settings: Settings | None = None, stack: dict | None = None) -> AppOutputs:
+def app_outputs(stage: str, settings: Settings | None = None, stack: dict[str, Any] | None = None) -> AppOutputs:
     """Where the deployed app answers: BASE for ``curl $BASE/api/schedules``."""
     settings = settings or settings_for(stage)
     cfn = clients.client("cloudformation", settings)
@@ -573,7 +574,7 @@ def _delete_artifacts(settings: Settings, stage: str, out: TextIO) -> None:
         print(f"deleted {len(keys)} artifact(s) under s3://{bucket}/{stage}/", file=out, flush=True)
 
 
-def _keys(s3, bucket: str, prefix: str) -> list[str]:
+def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
     keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys.extend(obj["Key"] for obj in page.get("Contents", []))

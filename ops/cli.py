@@ -25,7 +25,8 @@ import argparse
 import logging
 import sys
 import traceback
-from typing import Sequence, TextIO
+from collections.abc import Sequence
+from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -71,6 +72,6 @@ def main(
     except (DeployError, ClientError, BotoCoreError) as exc:
         print(f"error: {exc}", file=err)
         return EXIT_FAILED
-    except Exception:  # an unexpected failure: show where, exit non-zero
+    except Exception:  # noqa: BLE001 - an unexpected failure: show where, exit non-zero
         traceback.print_exc(file=err)
         return EXIT_FAILED

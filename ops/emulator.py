@@ -28,9 +28,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 MINISTACK_VENV = ROOT / ".venv-ministack"
@@ -164,7 +164,7 @@ def launch_ministack(
     log = None
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(log_path, "wb")  # one run, one log
+        log = open(log_path, "wb")  # noqa: SIM115 - one run, one log; stop() closes it
     process = subprocess.Popen(
         [str(binary)],
         env=ministack_environment(port, temporary),
@@ -215,7 +215,7 @@ def remove_temporary_folder(pid_file: Path) -> None:
         record.unlink()
 
 
-def stop_process_group(pid: int, wait=None, timeout: float = 10.0) -> bool:
+def stop_process_group(pid: int, wait: Callable[..., object] | None = None, timeout: float = 10.0) -> bool:
     """SIGTERM the process group led by ``pid`` (a process we started with its own session),
     then SIGKILL it if it lingers. True if something was running."""
     try:

@@ -9,12 +9,14 @@ that is how to watch a schedule's web action being published.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -64,7 +66,7 @@ class LogFollower:
         self._color = color
         start = since_ms if since_ms is not None else int(time.time() * 1000)
         self._high: dict[str, int] = {group: start for group in groups}
-        self._seen: dict[str, dict[tuple, int]] = {group: {} for group in groups}
+        self._seen: dict[str, dict[tuple[Any, ...], int]] = {group: {} for group in groups}
 
     def poll(self) -> int:
         """Print what arrived since the last poll; returns how many lines were printed."""
@@ -106,12 +108,12 @@ class LogFollower:
             if not token:
                 break
         seen = self._seen[group]
-        occurrences: Counter = Counter()
+        occurrences: Counter[tuple[Any, ...]] = Counter()
         fresh = []
         for event in sorted(events, key=lambda e: (e["timestamp"], e.get("ingestionTime", 0))):
             base = (event.get("eventId"), event.get("logStreamName"), event["timestamp"], event["message"])
             occurrences[base] += 1
-            key = base + (occurrences[base],)
+            key = (*base, occurrences[base])
             if key in seen:
                 continue
             seen[key] = event["timestamp"]
@@ -188,14 +190,10 @@ class TopicTap:
     def stop(self) -> None:
         """Unsubscribe and delete the queues (best effort: the endpoint may be gone)."""
         for subscription in self._subscriptions:
-            try:
+            with contextlib.suppress(ClientError, BotoCoreError):
                 self._sns.unsubscribe(SubscriptionArn=subscription)
-            except (ClientError, BotoCoreError):
-                pass
         for url in self._queues.values():
-            try:
+            with contextlib.suppress(ClientError, BotoCoreError):
                 self._sqs.delete_queue(QueueUrl=url)
-            except (ClientError, BotoCoreError):
-                pass
         self._subscriptions.clear()
         self._queues.clear()

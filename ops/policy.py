@@ -18,7 +18,7 @@ import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from chalicelib import config
 from chalicelib import names as function_names
@@ -61,7 +61,7 @@ GRANTS: dict[str, list[str]] = {
 }
 
 
-def _statements(names: ResourceNames, function: str) -> dict[str, list[dict]]:
+def _statements(names: ResourceNames, function: str) -> dict[str, list[dict[str, Any]]]:
     table = f"arn:aws:dynamodb:*:*:table/{names.table}"
     log_group = f"arn:aws:logs:*:*:log-group:/aws/lambda/{names.function(function)}"
     group = names.schedule_group
@@ -187,7 +187,7 @@ def _statements(names: ResourceNames, function: str) -> dict[str, list[dict]]:
     }
 
 
-def policy_for(stage: str, function: str) -> dict:
+def policy_for(stage: str, function: str) -> dict[str, Any]:
     """The IAM policy document of one function of one stage."""
     names = resource_names(stage)
     available = _statements(names, function)
@@ -200,7 +200,7 @@ def policy_filename(stage: str, function: str) -> str:
     return f"policy-{stage}.json" if function == API else f"policy-{stage}-{function}.json"
 
 
-def render(document: dict) -> str:
+def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
@@ -276,7 +276,7 @@ def tracing(stage: str, directory: Path = CHALICE_DIR) -> bool:
     return configured if isinstance(configured, bool) else stage != "local"
 
 
-def stage_config(stage: str) -> dict:
+def stage_config(stage: str) -> dict[str, Any]:
     """The stage's entry in .chalice/config.json: its environment, policy files and tracing."""
     names = resource_names(stage)
     return {
@@ -332,7 +332,7 @@ def write_if_changed(stage: str, directory: Path = CHALICE_DIR) -> list[Path]:
     return changed
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "policy",
         help="print the stage's IAM policies, or write them and its Chalice config",

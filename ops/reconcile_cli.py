@@ -11,7 +11,7 @@ from chalicelib.config import settings_for
 from chalicelib.reconcile import report
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "reconcile",
         help="converge the stage's schedules with their records and print the drift",

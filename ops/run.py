@@ -21,7 +21,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from types import FrameType
+from typing import NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -228,7 +229,7 @@ class _Stop(Exception):
     pass
 
 
-def _raise_stop(signum, frame):  # noqa: ARG001
+def _raise_stop(signum: int, frame: FrameType | None) -> NoReturn:  # noqa: ARG001
     raise _Stop()
 
 

@@ -19,8 +19,6 @@ from moto import mock_aws
 from chalicelib import clients
 from chalicelib.config import resource_names
 from integration.faults import FaultInjector
-from tests.support import unit_test_environment
-from tests.support import unit_test_project as support_project
 from tests.support import (
     PACKAGE_BUCKET,
     PACKAGED_STAGES,
@@ -28,7 +26,9 @@ from tests.support import (
     STAGE,
     Tap,
     create_stage_resources,
+    unit_test_environment,
 )
+from tests.support import unit_test_project as support_project
 
 UNIT_TEST_ENV = unit_test_environment()
 

@@ -15,8 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import names
-from chalicelib import clients
+from chalicelib import clients, names
 from tests.gateway_events import (
     Answer,
     Identity,
@@ -26,8 +25,8 @@ from tests.gateway_events import (
     invoke,
     nobody,
 )
-from tests.timeline_support import create_target_function
 from tests.support import REGION, TEE_TIMES, Tap, create_stage_resources
+from tests.timeline_support import create_target_function
 
 ACCOUNT = "111122223333"
 ADMIN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ScheduleAdmins"

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from chalicelib.config import AUTH_IAM, AUTH_NONE, ENV_AUTH_MODE
 from chalicelib import names
+from chalicelib.config import AUTH_IAM, AUTH_NONE, ENV_AUTH_MODE
 from ops import app_stack, policy
 from ops import run as local_run
 from tests.support import PACKAGE_BUCKET, PACKAGED_STAGES

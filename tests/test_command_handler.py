@@ -10,7 +10,6 @@ import pytest
 from chalicelib.errors import UpstreamUnavailable
 from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
-
 ALWAYS = 1_000  # a fault that lasts until cleared
 
 

@@ -10,8 +10,8 @@ import boto3
 import pytest
 
 from chalicelib import wiring
-from chalicelib.identity import ANONYMOUS
 from chalicelib.completion import has_fires_left
+from chalicelib.identity import ANONYMOUS
 from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id
 from tests.aws_rules import enforce_dynamodb_rules
 from tests.support import REGION, TEE_TIMES, deliver_commands, post, table_items

@@ -4,7 +4,7 @@ a missing table, JSON that is not JSON."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -20,7 +20,7 @@ def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def test_a_start_date_more_than_five_minutes_ago_is_rejected_before_anything_is_written(chalice_client, aws, names):
@@ -48,10 +48,10 @@ def rate_definition(start: datetime) -> ScheduleDefinition:
 
 def test_a_passed_rate_start_moves_to_the_next_time_on_its_own_phase():
     # GIVEN a rate(6 hours) schedule that started 3 days and 1 hour ago
-    start = datetime(2026, 11, 20, 5, 0, tzinfo=timezone.utc)
-    now = datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
+    now = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
     # WHEN its request is built now, THEN StartDate is its next fire time, still at 05/11/17/23h
-    assert effective_start(rate_definition(start), now) == datetime(2026, 11, 23, 11, 0, tzinfo=timezone.utc)
+    assert effective_start(rate_definition(start), now) == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
     # AND a start that has not passed is sent as it is
     assert effective_start(rate_definition(now + timedelta(days=1)), now) == now + timedelta(days=1)
 
@@ -59,9 +59,9 @@ def test_a_passed_rate_start_moves_to_the_next_time_on_its_own_phase():
 def test_a_passed_cron_start_is_not_sent():
     definition = ScheduleDefinition(
         name="c", schedule_expression="cron(0 6 * * ? *)", target_type="web_action",
-        start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    assert effective_start(definition, datetime(2026, 11, 23, tzinfo=timezone.utc)) is None
+    assert effective_start(definition, datetime(2026, 11, 23, tzinfo=UTC)) is None
 
 
 def test_a_command_that_cannot_be_published_is_finished_by_reconcile(chalice_client, aws, names, faults):

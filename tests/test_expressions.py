@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,6 @@ from chalicelib.expressions import (
     validate_timezone,
 )
 
-UTC = timezone.utc
 ROOT = Path(__file__).resolve().parents[1]
 
 # --------------------------------------------------------------------------------------

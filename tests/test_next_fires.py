@@ -11,13 +11,11 @@ from __future__ import annotations
 import calendar
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from chalicelib.expressions import next_fires, parse_expression, preview
-
-UTC = timezone.utc
 
 
 def utc(*args) -> datetime:

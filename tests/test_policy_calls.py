@@ -87,7 +87,7 @@ def exercise_every_function(client, aws, names, recorder, monkeypatch):
     def commands():
         for command in aws["tap"].drain(names.creation_topic):
             event = client.events.generate_sns_event(message=json.dumps(command))
-            recorder.run("schedule_command", lambda: client.lambda_.invoke("schedule_command", event))
+            recorder.run("schedule_command", lambda event=event: client.lambda_.invoke("schedule_command", event))
 
     def fire(schedule_id, execution_id):
         event = {"schedule_id": schedule_id, "execution_id": execution_id,

@@ -7,6 +7,7 @@ import json
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chalicelib import clients, config
@@ -42,7 +43,7 @@ def test_plan_deploy_redeploy_destroy_round_trip(moto):
     code, out, _ = run("stack", "plan", "--stage", STAGE, "--json")
     assert code == 0
     assert [s["action"] for s in json.loads(out)["steps"]] == ["create"] * 7
-    with pytest.raises(Exception):
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
         boto3.client("scheduler", region_name="us-east-1").get_schedule_group(Name=GROUP)
 
     # WHEN it is deployed THEN it prints the plan, what it did and the outputs

@@ -246,7 +246,7 @@ def test_deploy_refuses_an_unowned_resource_before_changing_anything(tmp_path):
     desired = provider.desired()
     stack = Stack(SETTINGS, providers=[provider], store=_store(tmp_path))
     plan = Plan("unit", "deploy", (provider.diff(desired, Unowned(desired.name, "arn", {}, {})),))
-    with pytest.raises(NotOwned, match="schedule-group rez-agent-unit.*--adopt"):
+    with pytest.raises(NotOwned, match=r"schedule-group rez-agent-unit.*--adopt"):
         stack.deploy(plan)
 
 

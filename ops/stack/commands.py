@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from chalicelib.config import settings_for
 from ops.stack.engine import Outcome, Result, Stack
 from ops.stack.model import Plan, Unowned
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``stack`` command and its subcommands to the top-level parser."""
     stack = commands.add_parser(
         "stack",

@@ -9,8 +9,9 @@ operator did not allow (``--adopt``, data loss), so a refused command changes no
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.errors import NotOwned, ValidationError

@@ -12,7 +12,8 @@ Conflict once the retries run out.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalicelib.config import Settings
 from chalicelib.retry import RetryPolicy, conflict_retry

@@ -10,7 +10,7 @@ plan prints before anything changes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Absent:
     name: str
 
 
-ReadResult = Union[Observed, Unowned, Absent]
+ReadResult = Observed | Unowned | Absent
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Create(Step):
-    desired: Desired = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    desired: Desired = field(kw_only=True, repr=False, compare=False)
     action = "create"
 
 
@@ -102,7 +102,7 @@ class Update(Step):
     changes: tuple[FieldChange, ...] = ()
     adopt: bool = False
     arn: str = ""
-    desired: Desired = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    desired: Desired = field(kw_only=True, repr=False, compare=False)
     action = "update"
 
     def to_dict(self) -> dict[str, Any]:
@@ -131,7 +131,7 @@ class Replace(Step):
     reason: str = ""
     destroys_data: bool = False
     adopt: bool = False
-    desired: Desired = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    desired: Desired = field(kw_only=True, repr=False, compare=False)
     action = "replace"
 
     @property

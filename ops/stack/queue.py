@@ -63,19 +63,19 @@ class QueueProvider(ResourceProvider):
     def _delete(self, name: str) -> None:
         self.sqs.delete_queue(QueueUrl=self._url(name))
 
-    def _list_tags(self, name: str, arn: str) -> dict[str, str]:  # noqa: ARG002 - SQS addresses a queue by URL
+    def _list_tags(self, name: str, arn: str) -> dict[str, str]:
         return dict(self.sqs.list_queue_tags(QueueUrl=self._url(name)).get("Tags") or {})
 
-    def _tag(self, name: str, arn: str, tags: dict[str, str]) -> None:  # noqa: ARG002
+    def _tag(self, name: str, arn: str, tags: dict[str, str]) -> None:
         self.sqs.tag_queue(QueueUrl=self._url(name), Tags=tags)
 
-    def _untag(self, name: str, arn: str, keys: list[str]) -> None:  # noqa: ARG002
+    def _untag(self, name: str, arn: str, keys: list[str]) -> None:
         self.sqs.untag_queue(QueueUrl=self._url(name), TagKeys=keys)
 
     def _updaters(self) -> Mapping[str, Updater]:
         return {field: self._set_attribute for field in ATTRIBUTES}
 
-    def _set_attribute(self, name: str, arn: str, change: FieldChange) -> None:  # noqa: ARG002
+    def _set_attribute(self, name: str, arn: str, change: FieldChange) -> None:
         self.sqs.set_queue_attributes(
             QueueUrl=self._url(name), Attributes={ATTRIBUTES[change.field]: str(change.after)}
         )

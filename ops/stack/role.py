@@ -9,10 +9,10 @@ band is deleted and a managed policy attached out of band is detached.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-from chalicelib import clients
-from chalicelib import names
+from chalicelib import clients, names
 from ops.stack import policies
 from ops.stack.model import Desired, FieldChange
 from ops.stack.provider import ResourceProvider, Updater
@@ -104,7 +104,7 @@ class ExecutionRoleProvider(ResourceProvider):
     # -- tags ------------------------------------------------------------------------------
 
     def _list_tags(self, name: str, arn: str) -> dict[str, str]:
-        tags: list[dict] = []
+        tags: list[dict[str, Any]] = []
         for page in self.iam.get_paginator("list_role_tags").paginate(RoleName=name):
             tags.extend(page["Tags"])
         return from_tag_list(tags)
@@ -143,7 +143,7 @@ class ExecutionRoleProvider(ResourceProvider):
         for policy_arn in sorted(want - have):
             self.iam.attach_role_policy(RoleName=name, PolicyArn=policy_arn)
 
-    def _put_policy(self, name: str, policy: str, document: dict) -> None:
+    def _put_policy(self, name: str, policy: str, document: dict[str, Any]) -> None:
         self.iam.put_role_policy(
             RoleName=name, PolicyName=policy, PolicyDocument=json.dumps(document)
         )

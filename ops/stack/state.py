@@ -20,7 +20,7 @@ ENV_STACK_STATE_DIR = "STACK_STATE_DIR"
 DEFAULT_STATE_DIR = Path(".rez-agent") / "stacks"
 
 
-def state_dir(environ: dict | None = None) -> Path:
+def state_dir(environ: dict[str, Any] | None = None) -> Path:
     env = os.environ if environ is None else environ
     return Path(env.get(ENV_STACK_STATE_DIR) or DEFAULT_STATE_DIR)
 

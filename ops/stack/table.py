@@ -16,7 +16,8 @@ Managed attributes, compared as plain data:
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from chalicelib import names
 from ops.stack.model import Desired, FieldChange, Observed, Unowned
@@ -32,7 +33,7 @@ def key(attribute: str, type_: str = STRING) -> dict[str, str]:
     return {"attribute": attribute, "type": type_}
 
 
-def index(hash_key: dict, range_key: dict | None = None, projection: str = "ALL") -> dict:
+def index(hash_key: dict[str, Any], range_key: dict[str, Any] | None = None, projection: str = "ALL") -> dict[str, Any]:
     spec: dict[str, Any] = {"hash": hash_key}
     if range_key:
         spec["range"] = range_key
@@ -125,7 +126,7 @@ class TableProvider(ResourceProvider):
     # -- tags ------------------------------------------------------------------------------
 
     def _list_tags(self, name: str, arn: str) -> dict[str, str]:
-        tags: list[dict] = []
+        tags: list[dict[str, Any]] = []
         request: dict[str, Any] = {"ResourceArn": arn}
         while True:
             page = self.dynamodb.list_tags_of_resource(**request)
@@ -154,8 +155,8 @@ class TableProvider(ResourceProvider):
         self._wait_active(name)
 
     def _update_indexes(self, name: str, arn: str, change: FieldChange) -> None:
-        have: dict = change.before or {}
-        want: dict = change.after
+        have: dict[str, Any] = change.before or {}
+        want: dict[str, Any] = change.after
         stale = [n for n, spec in have.items() if want.get(n) != spec]
         missing = [n for n, spec in want.items() if have.get(n) != spec]
         for index_name in stale:
@@ -176,7 +177,7 @@ class TableProvider(ResourceProvider):
             )
             self._wait_active(name)
 
-    def _set_ttl(self, name: str, want: dict, have: dict | None) -> None:
+    def _set_ttl(self, name: str, want: dict[str, Any], have: dict[str, Any] | None) -> None:
         have = have or {}
         if have.get("enabled") and have.get("attribute") != want["attribute"]:
             # TTL cannot move to another attribute while enabled: switch it off first.
@@ -203,7 +204,7 @@ class TableProvider(ResourceProvider):
         self.wait_for(active, f"waiting for {self.label(name)} to become ACTIVE")
 
 
-def _key_spec(key_schema: list[dict], types: dict[str, str]) -> dict[str, Any]:
+def _key_spec(key_schema: list[dict[str, Any]], types: dict[str, str]) -> dict[str, Any]:
     role = {"HASH": "hash", "RANGE": "range"}
     return {
         role[part["KeyType"]]: key(part["AttributeName"], types.get(part["AttributeName"], "?"))
@@ -211,7 +212,7 @@ def _key_spec(key_schema: list[dict], types: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _index_spec(gsi: dict, types: dict[str, str]) -> dict[str, Any]:
+def _index_spec(gsi: dict[str, Any], types: dict[str, str]) -> dict[str, Any]:
     spec = _key_spec(gsi["KeySchema"], types)
     projection = gsi.get("Projection", {})
     spec["projection"] = projection.get("ProjectionType", "ALL")
@@ -243,7 +244,7 @@ def _index_request(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {"IndexName": name, "KeySchema": _key_schema(spec), "Projection": projection}
 
 
-def _describe_key(spec: dict | None) -> str:
+def _describe_key(spec: dict[str, Any] | None) -> str:
     if not spec:
         return "none"
     parts = (spec[role] for role in ("hash", "range") if role in spec)

@@ -12,8 +12,8 @@ are left out of every comparison.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from chalicelib.config import APP_NAME
 
