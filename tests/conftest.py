@@ -48,7 +48,7 @@ for _key in (
 
 
 @pytest.fixture
-def aws():
+def moto_stage():
     """moto for everything, with the stage's resources in place."""
     with mock_aws():
         clients.reset()
@@ -70,7 +70,7 @@ def unit_test_project():
 
 
 @pytest.fixture
-def chalice_client(aws, unit_test_project):
+def chalice_client(moto_stage, unit_test_project):
     from chalice.test import Client
 
     import app as app_module
@@ -80,7 +80,7 @@ def chalice_client(aws, unit_test_project):
 
 
 @pytest.fixture
-def faults(aws):
+def faults(moto_stage):
     """AWS faults on the stage's cached clients (``integration.faults``); cleared after."""
     injector = FaultInjector()
     yield injector

@@ -54,14 +54,14 @@ def granted(function: str) -> set[str]:
 
 
 @pytest.fixture
-def recorder(aws):
+def recorder(moto_stage):
     clients.reset()  # the functions build their objects on the recorded clients
     calls = CallRecorder(("dynamodb", "sns", "scheduler", "sts", "sqs", "lambda")).attach()
     yield FunctionCalls(calls)
     calls.detach()
 
 
-def exercise_every_function(client, aws, names, recorder):
+def exercise_every_function(client, moto_stage, names, recorder):
     """Drive each function through the paths that call AWS."""
     sqs = boto3.client("sqs", region_name=REGION)
     queue = sqs.create_queue(QueueName="rez-agent-custom-dev-inbox")["QueueUrl"]
@@ -74,7 +74,7 @@ def exercise_every_function(client, aws, names, recorder):
             **({"body": json.dumps(body)} if body is not None else {})))
 
     def commands():
-        for command in aws["tap"].drain(names.creation_topic):
+        for command in moto_stage["tap"].drain(names.creation_topic):
             event = client.events.generate_sns_event(message=json.dumps(command))
             recorder.run("schedule_command", lambda: client.lambda_.invoke("schedule_command", event))
 
@@ -107,14 +107,14 @@ def exercise_every_function(client, aws, names, recorder):
                               FlexibleTimeWindow={"Mode": "OFF"}, Target=current["Target"])
     api("post", "/api/schedules", TEE_TIMES)
     api("delete", f"/api/schedules/{web}")
-    aws["tap"].drain(names.creation_topic)  # their commands are lost
+    moto_stage["tap"].drain(names.creation_topic)  # their commands are lost
     recorder.run("reconcile", lambda: client.lambda_.invoke("reconcile", client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])))
 
 
-def test_each_function_calls_only_what_its_policy_grants_and_uses_all_of_it(chalice_client, aws, names, recorder):
+def test_each_function_calls_only_what_its_policy_grants_and_uses_all_of_it(chalice_client, moto_stage, names, recorder):
     # GIVEN every function run through its paths
-    exercise_every_function(chalice_client, aws, names, recorder)
+    exercise_every_function(chalice_client, moto_stage, names, recorder)
     wiring.reset()
     for function in policy.FUNCTIONS:
         called = recorder.calls.get(function, set()) - FREE
