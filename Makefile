@@ -26,8 +26,9 @@ test: venv ministack-venv
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest integration
 
+# The fast layer: every unit test but those marked slow (pyproject.toml).
 unit: venv
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -m "not slow"
 
 integration: venv ministack-venv
 	$(BIN)/python -m pytest integration

@@ -59,6 +59,29 @@ def moto_stage():
 
 
 @pytest.fixture
+def offline_client(unit_test_project):
+    """The API for routes that touch no AWS resource (the expression preview): moto keeps any
+    stray call in process, and the stage's resources are not created."""
+    from chalice.test import Client
+
+    import app as app_module
+
+    with mock_aws():
+        clients.reset()
+        with Client(app_module.app, stage_name=STAGE, project_dir=unit_test_project) as client:
+            yield client
+        clients.reset()
+
+
+def pytest_collection_modifyitems(items):
+    """A test that packages the app (the ``packaged`` fixture: ``chalice package`` per stage,
+    then cfn-lint) is slow wherever it lives."""
+    for item in items:
+        if "packaged" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
 def names():
     return resource_names(STAGE)
 

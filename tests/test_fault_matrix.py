@@ -69,6 +69,8 @@ from tests.support import (
     unit_test_project,
 )
 
+pytestmark = pytest.mark.slow  # the whole stage through a few hundred fault cells
+
 JSON = {"Content-Type": "application/json"}
 DEFINITION = {
     "name": "tee-times",

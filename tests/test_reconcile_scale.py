@@ -21,6 +21,8 @@ from chalicelib.models import Action, Schedule, ScheduleDefinition, ScheduleStat
 from chalicelib.reconcile import ScheduleReconciler
 from tests.support import REGION, TEE_TIMES
 
+pytestmark = pytest.mark.slow  # thousands of schedules on moto
+
 
 class Calls:
     """Every AWS call made through the service's clients, with the thread that made it."""
