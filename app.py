@@ -10,7 +10,7 @@ loaded on first use (chalicelib.lazy), so a cold start's ``import app`` stays ne
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Rate, Response
 
@@ -91,10 +91,12 @@ def list_schedules():
 @app.route("/api/schedules/{id}", methods=["GET"], authorizer=AUTHORIZER)
 @handles_errors
 def get_schedule(id):
-    service = wiring.schedule_service()
-    schedule = service.get(schedule_id(id), caller(app.current_request))
+    schedules = wiring.schedule_service()
+    schedule = schedules.get(schedule_id(id), caller(app.current_request))
+    body = schedule.to_api(next_fires=schedules.next_fire_times(schedule))
+    body.update(wiring.timeline_service().summary(schedule))
     return Response(
-        body=schedule.to_api(next_fires=service.next_fire_times(schedule)),
+        body=body,
         headers={"ETag": etag(schedule.version), "Content-Type": "application/json"},
     )
 
@@ -147,6 +149,37 @@ def list_executions(id):
     return {"items": [record.to_api() for record in page], "next_cursor": page.cursor}
 
 
+@app.route("/api/schedules/{id}/run", methods=["POST"], authorizer=AUTHORIZER)
+@handles_errors
+def run_schedule_now(id: str) -> Response:
+    request = app.current_request
+    run = wiring.run_now_service().run(schedule_id(id), caller(request), request.headers.get("idempotency-key"))
+    return Response(body=run, status_code=202, headers={"Content-Type": "application/json"})
+
+
+@app.route("/api/schedules/{id}/history", methods=["GET"], authorizer=AUTHORIZER)
+@handles_errors
+def schedule_history(id: str) -> dict[str, Any]:
+    request = app.current_request
+    params = query(request)
+    only_params(params, {"limit", "cursor"})
+    schedule = wiring.schedule_service().get(schedule_id(id), caller(request))
+    page = wiring.activity(get_settings()).list_history(
+        schedule.id, int_param(params, "limit", 50, 1, service.MAX_LIST_LIMIT), params.get("cursor")
+    )
+    return {"items": list(page), "next_cursor": page.cursor}
+
+
+@app.route("/api/schedules/{id}/timeline", methods=["GET"], authorizer=AUTHORIZER)
+@handles_errors
+def schedule_timeline(id: str) -> dict[str, Any]:
+    request = app.current_request
+    params = query(request)
+    only_params(params, {"from", "to", "cursor"})
+    schedule = wiring.schedule_service().get(schedule_id(id), caller(request))
+    return wiring.timeline_service().timeline(schedule, params.get("from"), params.get("to"), params.get("cursor"))
+
+
 # --- expressions ---------------------------------------------------------------------
 
 
@@ -190,6 +223,17 @@ def schedule_command(event):
 def schedule_target(event, context):
     """Invoked by EventBridge Scheduler when a schedule fires."""
     return wiring.target_runner().run(event)
+
+
+# --- the periodic alert sweep -------------------------------------------------------
+
+
+@app.schedule(Rate(_SETTINGS_AT_IMPORT.alert_sweep_interval_minutes, unit=Rate.MINUTES), name=names.ALERT_SWEEP)
+def alert_sweep(event: Any) -> dict[str, Any]:
+    """Publish one alert per missed, late or failed slot (see chalicelib.alerts)."""
+    report = wiring.alert_sweep().run()
+    app.log.info("alert sweep: %s", json.dumps(report.to_dict()))
+    return report.to_dict()
 
 
 # --- the periodic reconcile ----------------------------------------------------------

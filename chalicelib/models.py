@@ -10,6 +10,7 @@ Three shapes, kept separate on purpose:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -128,6 +129,21 @@ class RetryPolicy(BaseModel):
     maximum_retry_attempts: int = Field(185, ge=0, le=185)
 
 
+class AlertSettings(BaseModel):
+    """When the alert sweep tells the notifications topic about a schedule, and when it
+    pauses one that keeps failing (``null`` turns a rule off)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    on_missed: bool = True
+    on_late: bool = False
+    after_failures: int | None = Field(1, ge=1, le=1000)
+    pause_after_failures: int | None = Field(None, ge=1, le=1000)
+
+
+DEFAULT_ALERTS = AlertSettings.model_validate({})
+
+
 class ScheduleDefinition(BaseModel):
     """The HTTP request body that defines a schedule."""
 
@@ -146,6 +162,7 @@ class ScheduleDefinition(BaseModel):
     retry_policy: RetryPolicy | None = None
     action_after_completion: ActionAfterCompletion = ActionAfterCompletion.NONE
     state: ScheduleState = ScheduleState.ENABLED
+    alerts: AlertSettings | None = None
 
     @field_validator("name")
     @classmethod
@@ -299,6 +316,31 @@ class ExecutionSummary(BaseModel):
     last_outcome: ExecutionOutcome | None = None
 
 
+class LastChange(BaseModel):
+    """The change the API last wrote on a record: who asked for what, when, at which
+    version. The command handler turns it into a history entry when it settles that
+    version, so the API's write path makes no extra call for the history."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    action: str
+    by: str
+    at: str
+    version: int | None = None  # None: the version the same write gave the record
+    fields: list[str] = Field(default_factory=list)
+    reason: str | None = None
+    previous_state: ScheduleState | None = None
+
+
+def definition_digest(definition: ScheduleDefinition) -> dict[str, str]:
+    """Each field of a definition as a short digest (the state as it is)."""
+    digest: dict[str, str] = {}
+    for field, value in definition.model_dump(mode="json").items():
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+        digest[field] = text if field == "state" else hashlib.sha256(text.encode()).hexdigest()[:16]
+    return digest
+
+
 class Schedule(BaseModel):
     """The stored record of one schedule."""
 
@@ -325,6 +367,10 @@ class Schedule(BaseModel):
     # A record in ``error`` is retried by the reconcile, with capped exponential backoff.
     error_retries: int = 0
     next_retry_at: str | None = None
+    last_change: LastChange | None = None
+    # what the command handler last applied, per definition field (a digest; the state as
+    # it is): the next change's history entry names the fields it changed from this
+    applied: dict[str, str] = Field(default_factory=dict)
 
     @property
     def desired_state(self) -> ScheduleState:

@@ -12,6 +12,7 @@ API_HANDLER = "api_handler"
 SCHEDULE_COMMAND = "schedule_command"
 SCHEDULE_TARGET = "schedule_target"
 RECONCILE = "reconcile"
+ALERT_SWEEP = "alert_sweep"
 
 # The schedules table's global secondary indexes.
 STATUS_INDEX = "status-created_date-index"

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from chalicelib import expressions
+from chalicelib.activity import ActivityStore
 from chalicelib.errors import ServiceError
 from chalicelib.models import Action, Schedule, ScheduleStatus, iso, utcnow
 from chalicelib.repository import DynamoDBScheduleRepository, RecordSummary
@@ -53,6 +54,7 @@ REPORT_ORPHAN = "orphan"  # no record: reported
 PRUNE = "prune"  # no record: deleted (with --prune)
 RETRY = "retry"  # in error: tried again
 
+RECONCILER = "rez-agent:reconcile"  # who repairs drift, in the history
 LIVE_STATUSES = (ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED)
 LISTED_STATUSES = (ScheduleStatus.PENDING, *LIVE_STATUSES, ScheduleStatus.ERROR)
 DEFAULT_CONCURRENCY = 16
@@ -156,6 +158,7 @@ class ScheduleReconciler:
         concurrency: int = DEFAULT_CONCURRENCY,
         spot_checks: int = DEFAULT_SPOT_CHECKS,
         choose: Callable[[list[RecordSummary], int], list[RecordSummary]] | None = None,
+        activity: ActivityStore | None = None,
     ):
         self._repository = repository
         self._gateway = gateway
@@ -163,6 +166,7 @@ class ScheduleReconciler:
         self._concurrency = max(1, concurrency)
         self._spot_checks = max(0, spot_checks)
         self._choose = choose or (lambda population, k: random.sample(population, k))
+        self._activity = activity
 
     # --- plan -------------------------------------------------------------------------
 
@@ -330,6 +334,8 @@ class ScheduleReconciler:
             current = self._handler.reassert(record.id)
             version = current.version if current is not None else "none"
             return Outcome(step, True, f"the record changed meanwhile: applied version {version} again")
+        if self._activity is not None:
+            self._activity.record_repair(record, step.fields or [step.action], description, by=RECONCILER)
         return Outcome(step, converged, "converged" if converged else "differs after repair")
 
     def _retry(self, step: Step, record: Schedule) -> Outcome:

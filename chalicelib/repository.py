@@ -38,6 +38,7 @@ from chalicelib.models import (
     Action,
     ExecutionOutcome,
     ExecutionRecord,
+    LastChange,
     Schedule,
     ScheduleDefinition,
     ScheduleState,
@@ -142,6 +143,7 @@ class ScheduleRepository(Protocol):
         definition: ScheduleDefinition | None = None,
         state: ScheduleState | None = None,
         start_date_unchanged: bool = False,
+        note: LastChange | None = None,
     ) -> ChangeResult: ...
     def update(self, schedule: Schedule, expected_version: int) -> Schedule: ...
     def mark_deleted(self, schedule: Schedule, ttl_days: int) -> Schedule: ...
@@ -283,6 +285,7 @@ class DynamoDBScheduleRepository:
         definition: ScheduleDefinition | None = None,
         state: ScheduleState | None = None,
         start_date_unchanged: bool = False,
+        note: LastChange | None = None,
     ) -> ChangeResult:
         """One conditional UpdateItem: the record becomes pending ``action`` at the next
         version, with ``definition`` (replaced) or ``state`` (set), only if it is a live
@@ -317,6 +320,10 @@ class DynamoDBScheduleRepository:
             "#updated = :now",
             "#request = :request",
         ]
+        if note is not None:  # who asked for what (the history entry, once applied)
+            names["#note"] = "last_change"
+            sets.append("#note = :note")
+            values[":note"] = note.model_dump(mode="json", exclude_none=True)
         if definition is not None:
             names["#def"] = "definition"
             sets.append("#def = :def")
@@ -646,6 +653,10 @@ class DynamoDBScheduleRepository:
             STATUS_INDEX, "status", EXECUTION_PREFIX + schedule_id, limit, cursor, raw=True
         )
         return Page([ExecutionRecord.model_validate(item) for item in page], page.cursor)
+
+    def list_partition(self, partition: str, limit: int, cursor: str | None = None) -> Page:
+        """Raw items of one ``status`` partition, newest first (history entries)."""
+        return self._query_page(STATUS_INDEX, "status", partition, limit, cursor, raw=True)
 
     # --- internals ----------------------------------------------------------------
 

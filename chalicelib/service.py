@@ -36,6 +36,8 @@ from chalicelib.models import (
     Action,
     ExecutionOutcome,
     ExecutionRecord,
+    ExecutionTrigger,
+    LastChange,
     Schedule,
     ScheduleCreationRequest,
     ScheduleDefinition,
@@ -43,6 +45,7 @@ from chalicelib.models import (
     ScheduleStatus,
     TargetType,
     custom_target_name,
+    definition_digest,
     custom_target_place,
     iso,
     new_id,
@@ -119,6 +122,7 @@ class ScheduleService:
             created_date=now,
             updated_date=now,
             idempotency_key=idempotency_key,
+            last_change=LastChange(action=Action.CREATE.value, by=created_by, at=now, version=1),
         )
         try:
             self._repository.create(schedule, request_id=request_id, cap=self._max_per_owner)
@@ -183,9 +187,13 @@ class ScheduleService:
             definition=definition, start_date_unchanged=start_passed,
         )
 
-    def pause(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
+    def pause(
+        self, schedule_id: str, caller: Caller, expected_version: int | None = None,
+        reason: str | None = None,
+    ) -> Schedule:
         return self._change(
-            schedule_id, Action.PAUSE, caller, expected_version, state=ScheduleState.DISABLED
+            schedule_id, Action.PAUSE, caller, expected_version, state=ScheduleState.DISABLED,
+            reason=reason,
         )
 
     def resume(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
@@ -228,6 +236,7 @@ class ScheduleService:
         definition: ScheduleDefinition | None = None,
         state: ScheduleState | None = None,
         start_date_unchanged: bool = False,
+        reason: str | None = None,
     ) -> Schedule:
         """One conditional write, then the command. When the write's condition fails, the
         record as it was (returned by the same call) says why: not there or not the
@@ -241,6 +250,7 @@ class ScheduleService:
             definition=definition,
             state=state,
             start_date_unchanged=start_date_unchanged,
+            note=LastChange(action=action.value, by=caller.principal, at=iso(utcnow()), reason=reason),
         )
         current = result.schedule
         if result.applied and current is not None:
@@ -335,9 +345,23 @@ def _may_see(caller: Caller, schedule: Schedule) -> bool:
     return caller.is_admin or schedule.created_by == caller.principal
 
 
+def changed_fields(before: ScheduleDefinition, after: ScheduleDefinition) -> list[str]:
+    """The definition's fields that differ, by name."""
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return sorted(key for key in new if old.get(key) != new.get(key))
+
+
 def _derived_id(created_by: str, key: str) -> str:
     digest = hashlib.sha256(f"{created_by}\n{key}".encode()).hexdigest()
     return str(uuid.UUID(digest[:32], version=4))
+
+
+class ChangeRecorder(Protocol):
+    """Where the command handler notes what it settled (chalicelib.activity)."""
+
+    def record_change(self, schedule: Schedule, expires_at: int | None = None) -> bool: ...
+    def watch(self, schedule_id: str, now: datetime) -> None: ...
+    def unwatch(self, schedule_id: str) -> None: ...
 
 
 class CommandHandler:
@@ -349,11 +373,13 @@ class CommandHandler:
         gateway: SchedulerGateway,
         deleted_ttl_days: int = 7,
         backoff: ErrorBackoff | None = None,
+        recorder: ChangeRecorder | None = None,
     ):
         self._repository = repository
         self._gateway = gateway
         self._deleted_ttl_days = deleted_ttl_days
         self._backoff = backoff or ErrorBackoff()
+        self._recorder = recorder
 
     def handle(self, command: ScheduleCreationRequest) -> Schedule | None:
         return self.handle_id(command.schedule_id)
@@ -376,6 +402,7 @@ class CommandHandler:
         try:
             if schedule.pending_action is Action.DELETE:
                 self._gateway.delete(schedule.id)
+                self._note(schedule, ScheduleStatus.DELETED)
                 try:
                     return self._repository.mark_deleted(schedule, self._deleted_ttl_days)
                 except VersionConflict:
@@ -393,9 +420,10 @@ class CommandHandler:
             if schedule.desired_state is ScheduleState.DISABLED
             else ScheduleStatus.ACTIVE
         )
+        self._note(schedule, status)
         return self._settle(
             schedule, status, rounds, eventbridge_arn=arn, eventbridge_modified=self._marker(schedule),
-            error_retries=0, next_retry_at=None,
+            error_retries=0, next_retry_at=None, applied=definition_digest(schedule.definition),
         )
 
     def _marker(self, schedule: Schedule) -> str | None:
@@ -406,6 +434,36 @@ class CommandHandler:
         except ServiceError as exc:
             logger.warning("schedule %s applied but not read back: %s", schedule.id, exc.message)
             return None
+
+    def _note(self, schedule: Schedule, status: ScheduleStatus) -> None:
+        """Before the record settles (a failure here retries the command): the history entry
+        of the change being applied, and the alert sweep's watch of an active schedule.
+        Both writes are idempotent."""
+        if self._recorder is None:
+            return
+        try:
+            self._record(schedule, status)
+        except UpstreamRejected as exc:  # the schedule's change goes on; a retry cannot help
+            logger.error("history or alert watch of schedule %s not written: %s", schedule.id, exc.message)
+
+    def _record(self, schedule: Schedule, status: ScheduleStatus) -> None:
+        assert self._recorder is not None
+        change = schedule.last_change
+        if change is not None and change.version in (None, schedule.version):
+            # the note was written with the version it describes, in one write
+            digest = definition_digest(schedule.definition)
+            applied = schedule.applied
+            noted = change.model_copy(update={
+                "version": schedule.version,
+                "fields": sorted(f for f in digest if applied and applied.get(f) != digest[f]) or change.fields,
+                "previous_state": ScheduleState(applied["state"].strip('"')) if applied.get("state") else None,
+            })
+            expires = int(time.time()) + self._deleted_ttl_days * 86400 if status is ScheduleStatus.DELETED else None
+            self._recorder.record_change(schedule.model_copy(update={"last_change": noted}), expires_at=expires)
+        if status is ScheduleStatus.ACTIVE:
+            self._recorder.watch(schedule.id, utcnow())
+        else:
+            self._recorder.unwatch(schedule.id)
 
     def _apply(self, schedule: Schedule) -> str:
         if schedule.pending_action is Action.CREATE:
@@ -487,6 +545,7 @@ class TargetRunner:
             scheduled_time=invocation["scheduled_time"],
             started_at=iso(utcnow()),
             attempt=invocation["attempt"],
+            trigger=invocation["trigger"],
         )
         if not self._repository.start_execution(record, self._execution_ttl_days):
             logger.info("execution %s already recorded; skipping", record.execution_id)
@@ -548,6 +607,7 @@ def parse_invocation(event: dict[str, Any]) -> dict[str, Any]:
         "scheduled_time": scheduled_time,
         "execution_id": execution_id,
         "attempt": attempt,
+        "trigger": ExecutionTrigger.MANUAL if event.get("trigger") == "manual" else ExecutionTrigger.SCHEDULED,
     }
 
 
@@ -560,6 +620,7 @@ def _dispatch_message(schedule: Schedule, record: ExecutionRecord) -> dict[str, 
         "scheduled_time": record.scheduled_time,
         "execution_id": record.execution_id,
         "attempt": record.attempt,
+        "trigger": record.trigger.value,
     }
 
 

@@ -15,11 +15,15 @@ from chalicelib import clients, names
 from chalicelib.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from chalicelib.activity import ActivityStore
+    from chalicelib.alerts import AlertSweep
     from chalicelib.publisher import AwsPublisher
     from chalicelib.reconcile import ScheduleReconciler
     from chalicelib.repository import DynamoDBScheduleRepository
+    from chalicelib.run_now import RunNowService
     from chalicelib.scheduler import EventBridgeSchedulerGateway
     from chalicelib.service import CommandHandler, ScheduleService, TargetRunner
+    from chalicelib.timeline import TimelineService
 
 
 @lru_cache(maxsize=8)
@@ -41,17 +45,32 @@ def publisher(settings: Settings) -> AwsPublisher:
 
 
 @lru_cache(maxsize=8)
+def activity(settings: Settings) -> ActivityStore:
+    from chalicelib.activity import ActivityStore
+
+    table = clients.resource("dynamodb", settings).Table(settings.table_name)
+    return ActivityStore(repository(settings), table, history_ttl_days=settings.history_ttl_days)
+
+
+def target_function_arn(settings: Settings) -> str:
+    """The stage's target function: what EventBridge Scheduler and run-now invoke."""
+    return settings.target_function_arn or clients.function_arn(
+        settings.names.function(names.SCHEDULE_TARGET), settings
+    )
+
+
+@lru_cache(maxsize=8)
 def gateway(settings: Settings) -> EventBridgeSchedulerGateway:
     from chalicelib.retry import role_propagation_retry
     from chalicelib.scheduler import EventBridgeSchedulerGateway, Target
 
-    function_arn = settings.target_function_arn or clients.function_arn(
-        settings.names.function(names.SCHEDULE_TARGET), settings
-    )
     return EventBridgeSchedulerGateway(
         clients.client("scheduler", settings),
         group_name=settings.schedule_group_name,
-        target=Target(function_arn=function_arn, role_arn=clients.role_arn(settings.execution_role_name, settings)),
+        target=Target(
+            function_arn=target_function_arn(settings),
+            role_arn=clients.role_arn(settings.execution_role_name, settings),
+        ),
         role_retry=role_propagation_retry(settings),
     )
 
@@ -81,6 +100,7 @@ def command_handler(settings: Settings | None = None) -> CommandHandler:
         backoff=ErrorBackoff(
             settings.error_retry_base_seconds, settings.error_retry_cap_seconds, settings.denied_retry_limit,
         ),
+        recorder=activity(settings),
     )
 
 
@@ -104,12 +124,45 @@ def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
     return ScheduleReconciler(
         repository(settings), gateway(settings), command_handler(settings),
         concurrency=settings.reconcile_concurrency, spot_checks=settings.reconcile_spot_checks,
+        activity=activity(settings),
+    )
+
+
+def timeline_service(settings: Settings | None = None) -> TimelineService:
+    from chalicelib.timeline import TimelineService
+
+    settings = settings or get_settings()
+    return TimelineService(activity(settings), grace_seconds=settings.late_grace_seconds)
+
+
+def run_now_service(settings: Settings | None = None) -> RunNowService:
+    from chalicelib.run_now import LambdaTargetInvoker, RunNowService
+
+    settings = settings or get_settings()
+    invoker = LambdaTargetInvoker(
+        client_for=partial(_client, "lambda", settings=settings),
+        function_arn=partial(target_function_arn, settings),
+    )
+    return RunNowService(repository(settings), activity(settings), invoker)
+
+
+def alert_sweep(settings: Settings | None = None) -> AlertSweep:
+    from chalicelib.alerts import AlertSweep
+
+    settings = settings or get_settings()
+    return AlertSweep(
+        repository(settings),
+        activity(settings),
+        publisher(settings),
+        notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
+        pauser=schedule_service(settings),
+        grace_seconds=settings.late_grace_seconds,
     )
 
 
 def reset() -> None:
     """Forget every built object (tests call it with clients.reset())."""
-    for cached in (repository, publisher, gateway):
+    for cached in (repository, publisher, gateway, activity):
         cached.cache_clear()
 
 

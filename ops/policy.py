@@ -31,22 +31,29 @@ API = function_names.API_HANDLER
 COMMAND = function_names.SCHEDULE_COMMAND
 TARGET = function_names.SCHEDULE_TARGET
 RECONCILE = function_names.RECONCILE
-FUNCTIONS = (API, COMMAND, TARGET, RECONCILE)
+ALERT_SWEEP = function_names.ALERT_SWEEP
+FUNCTIONS = (API, COMMAND, TARGET, RECONCILE, ALERT_SWEEP)
 
 SCHEDULE_WRITE = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"]
 
 # What each function calls: its DynamoDB actions, then its other capabilities.
 TABLE_ACTIONS: dict[str, list[str]] = {
-    API: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
-    COMMAND: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    # DeleteItem: a run-now whose invoke failed is forgotten
+    API: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+    # PutItem: history entries; UpdateItem/DeleteItem: the alert watch
+    COMMAND: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
     TARGET: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-    RECONCILE: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+    RECONCILE: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+    # Query: due watches, runs since the watermark; PutItem/UpdateItem: alert markers,
+    # watermarks, an automatic pause; DeleteItem: the watch of a schedule no longer active
+    ALERT_SWEEP: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
 }
 GRANTS: dict[str, list[str]] = {
-    API: ["logs", "table", "publish_commands"],
+    API: ["logs", "table", "publish_commands", "invoke_target"],
     COMMAND: ["logs", "table", "schedules_write", "schedules_get", "pass_role"],
     TARGET: ["logs", "table", "publish_targets"],
     RECONCILE: ["logs", "table", "schedules_write", "schedules_get", "schedules_list", "pass_role"],
+    ALERT_SWEEP: ["logs", "table", "publish_commands", "publish_alerts"],
 }
 
 
@@ -77,6 +84,23 @@ def _statements(names: ResourceNames, function: str) -> dict[str, list[dict]]:
                 "Effect": "Allow",
                 "Action": "sns:Publish",
                 "Resource": f"arn:aws:sns:*:*:{names.creation_topic}",
+            }
+        ],
+        "invoke_target": [
+            {
+                # run-now: the stage's target function, the one EventBridge Scheduler invokes
+                "Sid": "InvokeTargetFunction",
+                "Effect": "Allow",
+                "Action": "lambda:InvokeFunction",
+                "Resource": f"arn:aws:lambda:*:*:function:{names.function(TARGET)}",
+            }
+        ],
+        "publish_alerts": [
+            {
+                "Sid": "PublishAlerts",
+                "Effect": "Allow",
+                "Action": "sns:Publish",
+                "Resource": f"arn:aws:sns:*:*:{names.notifications_topic}",
             }
         ],
         "publish_targets": [
@@ -157,7 +181,7 @@ def render(document: dict) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-LAMBDA_TIMEOUTS = {COMMAND: 60, TARGET: 30, RECONCILE: 300}
+LAMBDA_TIMEOUTS = {COMMAND: 60, TARGET: 30, RECONCILE: 300, ALERT_SWEEP: 120}
 
 LOCAL_STAGE = "local"
 
@@ -241,6 +265,7 @@ def stage_config(stage: str) -> dict:
             config.ENV_STAGE: stage,
             **names.overridden(),
             config.ENV_RECONCILE_MINUTES: "15",
+            config.ENV_ALERT_SWEEP_MINUTES: "1",
             **stage_access(stage).environment(),
         },
         "lambda_functions": {

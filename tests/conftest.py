@@ -121,3 +121,6 @@ def packaged(request, tmp_path_factory):
     chalice_template = json.loads((Path(out) / "sam.json").read_text())
     prepared = app_stack.prepare_template(chalice_template, stage, PACKAGE_BUCKET, f"{stage}/deployment-0123456789abcdef.zip")
     return stage, chalice_template, prepared, out
+
+
+from tests.timeline_support import clock  # noqa: E402,F401 - the service clock fixture (timeline, history, alerts)

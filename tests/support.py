@@ -101,10 +101,12 @@ def scheduler():
     return boto3.client("scheduler", region_name=REGION)
 
 
-def table_items(names):
-    """The schedule records (not the per-owner counts kept beside them)."""
+def table_items(names, record_type=None):
+    """The items of the table (not the per-owner counts kept beside them), or only the
+    items of one kind (schedule, history, ...)."""
     items = boto3.resource("dynamodb", region_name=REGION).Table(names.table).scan()["Items"]
-    return [item for item in items if item.get("record_type") != "owner_count"]
+    items = [item for item in items if item.get("record_type") != "owner_count"]
+    return [item for item in items if record_type is None or item.get("record_type") == record_type]
 
 
 def unit_test_environment() -> dict[str, str]:

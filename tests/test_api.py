@@ -48,7 +48,7 @@ def test_redelivered_create_changes_nothing(chalice_client, moto_stage, names):
     # THEN there is one schedule and one record, active, at version 1
     listed = scheduler().list_schedules(GroupName=names.schedule_group)["Schedules"]
     assert [s["Name"] for s in listed] == [schedule_id]
-    assert len(table_items(names)) == 1
+    assert len(table_items(names, "schedule")) == 1
     record = chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body
     assert (record["status"], record["version"]) == ("active", 1)
 
@@ -66,7 +66,7 @@ def test_delete_removes_the_schedule_and_marks_the_record(chalice_client, moto_s
     assert scheduler().list_schedules(GroupName=names.schedule_group)["Schedules"] == []
     record = chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body
     assert record["status"] == "deleted"
-    [item] = table_items(names)
+    [item] = table_items(names, "schedule")
     assert int(item["ttl"]) > 0
     # AND a third delete is still not an error
     assert chalice_client.http.delete(f"/api/schedules/{schedule_id}").status_code == 202
@@ -114,7 +114,7 @@ def test_idempotency_key_returns_the_same_schedule(chalice_client, moto_stage, n
     second = post(chalice_client, "/api/schedules", TEE_TIMES, headers).json_body
     # THEN one record answers both
     assert first["id"] == second["id"]
-    assert len(table_items(names)) == 1
+    assert len(table_items(names, "schedule")) == 1
     # AND the same key with another definition is a conflict
     other = post(chalice_client, "/api/schedules", {**TEE_TIMES, "name": "other"}, headers)
     assert other.status_code == 409

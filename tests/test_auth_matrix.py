@@ -25,6 +25,7 @@ from tests.gateway_events import (
     invoke,
     nobody,
 )
+from tests.timeline_support import create_target_function
 from tests.support import REGION, TEE_TIMES, Tap, create_stage_resources
 
 ACCOUNT = "111122223333"
@@ -77,13 +78,17 @@ ROUTES = [
     Route("resume", "POST", "/api/schedules/{id}/resume", writes=True),
     Route("delete", "DELETE", "/api/schedules/{id}", writes=True),
     Route("executions", "GET", "/api/schedules/{id}/executions"),
+    Route("run", "POST", "/api/schedules/{id}/run", writes=True),
+    Route("history", "GET", "/api/schedules/{id}/history"),
+    Route("timeline", "GET", "/api/schedules/{id}/timeline"),
     Route("preview", "POST", "/api/expressions/preview", body=PREVIEW),
 ]
 
 # What each caller gets; the owner's schedule exists. "list" is what the caller sees by
 # default (their own schedules); "list_by_owner" asks for the owner's schedules by name.
 OK = {"create": 202, "list": 200, "list_by_owner": 200, "get": 200, "update": 202, "pause": 202,
-      "resume": 202, "delete": 202, "executions": 200, "preview": 200}
+      "resume": 202, "delete": 202, "executions": 200, "preview": 200, "run": 202, "history": 200,
+      "timeline": 200}
 EXPECTED: dict[tuple[str, str], int | None] = {}
 for _route in ROUTES:
     EXPECTED[(_route.name, "owner")] = OK[_route.name]
@@ -116,6 +121,7 @@ def module_stage():
         clients.reset()
         resources = create_stage_resources()
         resources["tap"] = Tap(resources["queues"])
+        create_target_function()  # run-now invokes it
         yield resources
         clients.reset()
 

@@ -1,0 +1,360 @@
+"""What happens around a schedule, stored next to its record in the schedules table.
+
+Three more kinds of item, all keyed by ``id`` like the records, none read by a scan:
+- history entries: ``<schedule id>#history#<at>#v<version>-<action>`` (a change the
+  command handler settled, or a drift repair), ``<schedule id>#history#run#<execution id>``
+  (a run-now; the same item is the run's idempotency marker); ``status`` =
+  ``history#<schedule id>`` and ``created_date`` = when, so a schedule's history is one
+  query on the status index, newest first. They expire ``history_ttl_days`` after they were
+  written, or with the record when it is deleted.
+- the alert watch of an active schedule: ``<schedule id>#alertwatch`` with ``status`` =
+  ``alertwatch`` and ``created_date`` = when its next slot is due to be checked, so the
+  alert sweep reads only the schedules with a slot due (one query for all of them).
+- alert markers: ``<schedule id>#alert#<slot>#<kind>``, claimed with a conditional put
+  before an alert is published, so each alert is published once. Not on any index.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.aws_errors import error_code
+from chalicelib.models import (
+    ExecutionRecord,
+    LastChange,
+    Schedule,
+    ScheduleState,
+    iso,
+    utcnow,
+)
+from chalicelib.names import STATUS_INDEX
+from chalicelib.repository import (
+    EXECUTION_PREFIX,
+    DynamoDBScheduleRepository,
+    Page,
+    _plain,
+    _upstream,
+)
+
+HISTORY_PREFIX = "history#"
+WATCH_PARTITION = "alertwatch"
+DELETED_STATE = "DELETED"
+
+# History actions beyond the API's own (create, update, pause, resume, delete).
+REPAIR = "repair"
+RUN = "run"
+
+
+def history_partition(schedule_id: str) -> str:
+    return HISTORY_PREFIX + schedule_id
+
+
+def watch_id(schedule_id: str) -> str:
+    return f"{schedule_id}#{WATCH_PARTITION}"
+
+
+def alert_marker_id(schedule_id: str, slot: str, kind: str) -> str:
+    return f"{schedule_id}#alert#{slot}#{kind}"
+
+
+def run_marker_id(schedule_id: str, execution_id: str) -> str:
+    return f"{schedule_id}#{HISTORY_PREFIX}{RUN}#{execution_id}"
+
+
+def state_after(schedule: Schedule, action: str) -> str:
+    return DELETED_STATE if action == "delete" else schedule.definition.state.value
+
+
+class AlertInFlight(Exception):
+    """Another sweep holds the claim on this alert and has not published it yet."""
+
+
+class ActivityStore:
+    """History entries, alert watches and alert markers in the schedules table."""
+
+    def __init__(self, repository: DynamoDBScheduleRepository, table: Any, history_ttl_days: int = 90):
+        self._repository = repository
+        self._table = table
+        self._history_ttl_days = history_ttl_days
+
+    # --- history ----------------------------------------------------------------------
+
+    def record_change(self, schedule: Schedule, expires_at: int | None = None) -> bool:
+        """Write the history entry of the record's ``last_change`` (once: the entry is keyed
+        by its version and action, so a redelivered command writes the same item)."""
+        change = schedule.last_change
+        if change is None:
+            return False
+        item = self._history_item(
+            schedule.id,
+            f"{schedule.id}#{HISTORY_PREFIX}{change.at}#v{change.version}-{change.action}",
+            change,
+            state=state_after(schedule, change.action),
+            expires_at=expires_at,
+        )
+        self._put(item)
+        return True
+
+    def record_repair(self, schedule: Schedule, fields: list[str], reason: str, by: str) -> None:
+        at = iso(utcnow())
+        change = LastChange(action=REPAIR, by=by, at=at, version=schedule.version, fields=fields,
+                            reason=reason, previous_state=schedule.definition.state)
+        self._put(self._history_item(
+            schedule.id, f"{schedule.id}#{HISTORY_PREFIX}{at}#v{schedule.version}-{REPAIR}",
+            change, state=schedule.definition.state.value,
+        ))
+
+    def claim_run(self, schedule: Schedule, execution_id: str, by: str, at: str) -> dict[str, Any] | None:
+        """Write the run-now's history entry, which is also its idempotency marker. None when
+        it was written already (a retried request); then the stored entry is returned by
+        ``find_run``."""
+        change = LastChange(action=RUN, by=by, at=at, version=schedule.version,
+                            previous_state=schedule.definition.state)
+        item = self._history_item(schedule.id, run_marker_id(schedule.id, execution_id), change,
+                                  state=schedule.definition.state.value)
+        item["execution_id"] = execution_id
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise _upstream(exc) from exc
+        stored: dict[str, Any] = _plain(item)
+        return stored
+
+    def find_run(self, schedule_id: str, execution_id: str) -> dict[str, Any] | None:
+        try:
+            item = self._table.get_item(
+                Key={"id": run_marker_id(schedule_id, execution_id)}, ConsistentRead=True
+            ).get("Item")
+        except ClientError as exc:
+            raise _upstream(exc) from exc
+        return _plain(item) if item else None
+
+    def release_run(self, schedule_id: str, execution_id: str) -> None:
+        """Forget a run-now whose invoke failed, so a retry of the request runs it."""
+        try:
+            self._table.delete_item(Key={"id": run_marker_id(schedule_id, execution_id)})
+        except ClientError as exc:
+            raise _upstream(exc) from exc
+
+    def list_history(self, schedule_id: str, limit: int, cursor: str | None) -> Page:
+        page = self._repository.list_partition(history_partition(schedule_id), limit, cursor)
+        return Page([history_view(item) for item in page], page.cursor)
+
+    def history_since(self, schedule_id: str, since: datetime) -> list[dict[str, Any]]:
+        """Every history entry from ``since`` on, oldest first."""
+        return self._range(history_partition(schedule_id), iso(since), None)
+
+    def _history_item(self, schedule_id: str, item_id: str, change: LastChange, state: str,
+                      expires_at: int | None = None) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "id": item_id,
+            "record_type": "history",
+            "status": history_partition(schedule_id),
+            "created_date": change.at,
+            "schedule_id": schedule_id,
+            "state": state,
+            "ttl": expires_at or int(time.time()) + self._history_ttl_days * 86400,
+            **change.model_dump(mode="json", exclude_none=True),
+        }
+        if change.previous_state is None:
+            item.pop("previous_state", None)
+        return item
+
+    def _put(self, item: dict[str, Any]) -> None:
+        try:
+            self._table.put_item(Item=item)
+        except ClientError as exc:
+            raise _upstream(exc) from exc
+
+    # --- executions in a time range -------------------------------------------------
+
+    def executions_between(self, schedule_id: str, start: datetime, end: datetime) -> list[ExecutionRecord]:
+        """The executions scheduled (or requested) from ``start`` to ``end``, oldest first."""
+        items = self._range(EXECUTION_PREFIX + schedule_id, iso(start), iso(end))
+        return [ExecutionRecord.model_validate(item) for item in items]
+
+    def _range(self, partition: str, low: str, high: str | None) -> list[dict[str, Any]]:
+        values: dict[str, Any] = {":p": partition, ":low": low}
+        condition = "#s = :p AND created_date >= :low"
+        if high is not None:
+            condition = "#s = :p AND created_date BETWEEN :low AND :high"
+            values[":high"] = high
+        request: dict[str, Any] = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": True,
+        }
+        items: list[dict[str, Any]] = []
+        try:
+            while True:
+                response = self._table.query(**request)
+                items.extend(_plain(item) for item in response.get("Items", []))
+                start = response.get("LastEvaluatedKey")
+                if not start:
+                    return items
+                request["ExclusiveStartKey"] = start
+        except ClientError as exc:
+            raise _upstream(exc) from exc
+
+    # --- alert watches --------------------------------------------------------------
+
+    def watch(self, schedule_id: str, now: datetime) -> None:
+        """Have the alert sweep look at an active schedule now. Slots already checked stay
+        checked; a schedule watched for the first time (created, resumed) is checked from now."""
+        try:
+            self._table.update_item(
+                Key={"id": watch_id(schedule_id)},
+                UpdateExpression=(
+                    "SET #s = :p, created_date = :due, schedule_id = :sid, record_type = :t, "
+                    "checked_until = if_not_exists(checked_until, :now), "
+                    "consecutive_failures = if_not_exists(consecutive_failures, :zero)"
+                ),
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":p": WATCH_PARTITION, ":due": iso(now), ":sid": schedule_id, ":t": "alertwatch",
+                    ":now": iso(now), ":zero": 0,
+                },
+            )
+        except ClientError as exc:
+            raise _upstream(exc) from exc
+
+    def unwatch(self, schedule_id: str) -> None:
+        try:
+            self._table.delete_item(Key={"id": watch_id(schedule_id)})
+        except ClientError as exc:
+            raise _upstream(exc) from exc
+
+    def due_watches(self, now: datetime) -> list[dict[str, Any]]:
+        """The watches whose next check is due (``created_date`` <= now)."""
+        values = {":p": WATCH_PARTITION, ":now": iso(now)}
+        request: dict[str, Any] = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#s = :p AND created_date <= :now",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": values,
+        }
+        items: list[dict[str, Any]] = []
+        try:
+            while True:
+                response = self._table.query(**request)
+                items.extend(_plain(item) for item in response.get("Items", []))
+                start = response.get("LastEvaluatedKey")
+                if not start:
+                    return items
+                request["ExclusiveStartKey"] = start
+        except ClientError as exc:
+            raise _upstream(exc) from exc
+
+    def advance_watch(self, watch: dict[str, Any], checked_until: str, due: str, failures: int) -> bool:
+        """Move a watch on, only if no other sweep moved it since it was read."""
+        try:
+            self._table.update_item(
+                Key={"id": watch["id"]},
+                UpdateExpression="SET checked_until = :c, created_date = :due, consecutive_failures = :f",
+                ConditionExpression="checked_until = :was",
+                ExpressionAttributeValues={
+                    ":c": checked_until, ":due": due, ":f": failures, ":was": watch["checked_until"],
+                },
+            )
+            return True
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise _upstream(exc) from exc
+
+    # --- alert markers --------------------------------------------------------------
+
+    def claim_alert(self, schedule_id: str, slot: str, kind: str, now: datetime,
+                    claim_seconds: int, ttl_days: int) -> str | None:
+        """Claim the right to publish one alert: a token, or None when the alert was
+        published already. ``AlertInFlight`` when another sweep holds the claim now. A claim
+        whose publish failed (released, or expired with its sweep) is claimed again."""
+        token = str(uuid.uuid4())
+        try:
+            self._table.put_item(
+                Item={
+                    "id": alert_marker_id(schedule_id, slot, kind),
+                    "record_type": "alert",
+                    "schedule_id": schedule_id,
+                    "published": False,
+                    "token": token,
+                    "claim_expires_at": iso(now + timedelta(seconds=claim_seconds)),
+                    "ttl": int(time.time()) + ttl_days * 86400,
+                },
+                ConditionExpression=(
+                    "attribute_not_exists(id) OR (published = :false AND claim_expires_at < :now)"
+                ),
+                ExpressionAttributeValues={":false": False, ":now": iso(now)},
+            )
+            return token
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise _upstream(exc) from exc
+        try:
+            marker = self._table.get_item(
+                Key={"id": alert_marker_id(schedule_id, slot, kind)}, ConsistentRead=True
+            ).get("Item")
+        except ClientError as exc:
+            raise _upstream(exc) from exc
+        if marker is not None and not marker.get("published"):
+            raise AlertInFlight(f"alert {kind} of {schedule_id} at {slot} is being published")
+        return None
+
+    def settle_alert(self, schedule_id: str, slot: str, kind: str, token: str, published: bool) -> None:
+        """Mark a claimed alert published, or release the claim so the next sweep retries."""
+        key = {"id": alert_marker_id(schedule_id, slot, kind)}
+        try:
+            if published:
+                self._table.update_item(
+                    Key=key, UpdateExpression="SET published = :true REMOVE claim_expires_at",
+                    ConditionExpression="#t = :token",
+                    ExpressionAttributeNames={"#t": "token"},
+                    ExpressionAttributeValues={":true": True, ":token": token},
+                )
+            else:
+                self._table.delete_item(
+                    Key=key, ConditionExpression="#t = :token AND published = :false",
+                    ExpressionAttributeNames={"#t": "token"},
+                    ExpressionAttributeValues={":token": token, ":false": False},
+                )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return
+            raise _upstream(exc) from exc
+
+
+def history_view(item: dict[str, Any]) -> dict[str, Any]:
+    """A history entry as clients see it."""
+    shown = ("action", "by", "at", "version", "fields", "reason", "state", "previous_state", "execution_id")
+    return {key: item[key] for key in shown if item.get(key) not in (None, [])} | {
+        "fields": list(item.get("fields") or []),
+    }
+
+
+def state_at(history: list[dict[str, Any]], moment: str, current: ScheduleState | str) -> str:
+    """The schedule's state (ENABLED, DISABLED, DELETED) at ``moment``, from the history
+    entries from some time before it on (oldest first) and the record's current state."""
+    when = _moment(moment)
+    history = sorted(history, key=lambda entry: _moment(str(entry["at"])))
+    before = [entry for entry in history if _moment(str(entry["at"])) <= when]
+    if before:
+        return str(before[-1]["state"])
+    for entry in history:
+        if entry.get("previous_state"):
+            return str(entry["previous_state"])
+        if entry["action"] == "create":
+            return "ABSENT"
+    return current.value if isinstance(current, ScheduleState) else current
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

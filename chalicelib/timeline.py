@@ -1,0 +1,288 @@
+"""Every expected fire time of a schedule, planned against what ran.
+
+The plan comes from the exact engine (``expressions.next_fires``: time zone, DST, start and
+end dates); the actual from the execution records; whether the schedule was paused at a
+time from its history. Each slot has one state:
+
+- ``succeeded`` / ``failed``: its run finished so (``undelivered`` counts as failed);
+- ``running``: its run started and has not finished;
+- ``late``: its run started after the slot's flexible window plus the grace;
+- ``missed``: no run by then;
+- ``skipped``: the schedule was paused (disabled) at that time;
+- ``upcoming``: not due yet.
+
+A spring-forward wall time that AWS skips is not computed as a slot, so it is never missed.
+Manual runs (run-now) are entries of their own, with ``trigger: manual``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib import expressions
+from chalicelib.activity import DELETED_STATE, ActivityStore, state_at
+from chalicelib.errors import InvalidExpression, ValidationError
+from chalicelib.models import (
+    ExecutionOutcome,
+    ExecutionRecord,
+    ExecutionTrigger,
+    Schedule,
+    ScheduleState,
+    ScheduleStatus,
+    iso,
+    utcnow,
+)
+from chalicelib.repository import decode_cursor, encode_cursor
+
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+RUNNING = "running"
+LATE = "late"
+MISSED = "missed"
+SKIPPED = "skipped"
+UPCOMING = "upcoming"
+
+MAX_SPAN = timedelta(days=31)
+MAX_SLOTS = 1000
+DEFAULT_BEFORE = timedelta(hours=24)
+DEFAULT_AFTER = timedelta(hours=24)
+HEALTH_SPAN = timedelta(hours=24)
+HEALTH_SLOTS = 10
+# A run that started this long ago and never finished has died (longer than the target
+# function's timeout and its claim).
+STUCK_AFTER = timedelta(minutes=15)
+
+
+def parse_time(value: datetime | str) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def slot_key(moment: datetime) -> str:
+    """A slot's time as text, to the second (how EventBridge passes scheduled times)."""
+    return iso(moment.replace(microsecond=0))
+
+
+@dataclass(frozen=True)
+class Slot:
+    time: datetime
+    deadline: datetime  # a run that starts after this is late; no run by then: missed
+
+
+def expected_slots(schedule: Schedule, after: datetime, until: datetime, limit: int,
+                   grace: timedelta) -> list[Slot]:
+    """The fire times from ``after`` (inclusive) to ``until`` (inclusive), at most
+    ``limit``; none before the schedule existed."""
+    definition = schedule.definition
+    created = parse_time(schedule.created_date)
+    start = definition.start_date or created
+    lower = max(after, created.replace(microsecond=0))
+    try:
+        fires = expressions.next_fires(
+            definition.schedule_expression, definition.timezone, lower - timedelta(microseconds=1),
+            limit, start=start, end=definition.end_date,
+        )
+    except (InvalidExpression, ValidationError):
+        return []  # a record stored under older rules: no plan to show
+    window = timedelta(minutes=definition.flexible_window_minutes or 0) + grace
+    return [Slot(fire.replace(microsecond=0), fire.replace(microsecond=0) + window)
+            for fire in fires if fire <= until]
+
+
+def run_state(record: ExecutionRecord, deadline: datetime | None, now: datetime) -> str:
+    """The state of a slot (or a manual run) that has a run."""
+    if record.outcome in (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED):
+        return FAILED
+    started = parse_time(record.started_at)
+    if record.outcome is ExecutionOutcome.STARTED:
+        expires = parse_time(record.claim_expires_at) if record.claim_expires_at else started + STUCK_AFTER
+        return RUNNING if now < max(expires, started + STUCK_AFTER) else FAILED
+    if deadline is not None and started > deadline:
+        return LATE
+    return SUCCEEDED
+
+
+def slot_state(slot: Slot, record: ExecutionRecord | None, state: str, now: datetime) -> str:
+    if record is not None:
+        return run_state(record, slot.deadline, now)
+    if state == ScheduleState.DISABLED.value:
+        return SKIPPED
+    if now > slot.deadline:
+        return MISSED
+    return UPCOMING
+
+
+def pick_run(records: list[ExecutionRecord]) -> ExecutionRecord:
+    """Of several runs recorded for one slot, the one that tells most: a success, else the
+    newest attempt."""
+    done = [r for r in records if r.outcome is ExecutionOutcome.SUCCEEDED]
+    return (done or sorted(records, key=lambda r: r.started_at))[-1]
+
+
+def run_view(record: ExecutionRecord) -> dict[str, Any]:
+    shown = {"execution_id", "outcome", "started_at", "attempt", "duration_ms", "error"}
+    return record.model_dump(mode="json", include=shown, exclude_none=True)
+
+
+class TimelineService:
+    """The timeline, the history-backed states and the record's health."""
+
+    def __init__(self, activity: ActivityStore, grace_seconds: int = 120,
+                 clock: Callable[[], datetime] | None = None):
+        self._activity = activity
+        self._grace = timedelta(seconds=grace_seconds)
+        self._clock: Callable[[], datetime] = clock or (lambda: utcnow())
+
+    def timeline(self, schedule: Schedule, start: str | None, end: str | None,
+                 cursor: str | None = None) -> dict[str, Any]:
+        now = self._clock()
+        low, high = self._bounds(now, start, end, cursor)
+        entries, next_after = self.entries(schedule, low, high, now)
+        next_cursor = (
+            encode_cursor({"after": iso(next_after), "to": iso(high)}) if next_after is not None else None
+        )
+        return {
+            "schedule_id": schedule.id,
+            "from": iso(low),
+            "to": iso(high),
+            "now": iso(now),
+            "grace_seconds": int(self._grace.total_seconds()),
+            "items": entries,
+            "next_cursor": next_cursor,
+        }
+
+    def entries(self, schedule: Schedule, low: datetime, high: datetime,
+                now: datetime) -> tuple[list[dict[str, Any]], datetime | None]:
+        """The entries from ``low`` to ``high``, oldest first, and where the next page starts
+        (None when this is the last)."""
+        slots = expected_slots(schedule, low, high, MAX_SLOTS + 1, self._grace)
+        next_after = None
+        if len(slots) > MAX_SLOTS:
+            slots = slots[:MAX_SLOTS]
+            high = slots[-1].time
+            next_after = high + timedelta(seconds=1)
+        window = timedelta(minutes=schedule.definition.flexible_window_minutes or 0)
+        records = self._activity.executions_between(schedule.id, low, high + window)
+        history = self._activity.history_since(schedule.id, low)
+        current = DELETED_STATE if schedule.status is ScheduleStatus.DELETED else schedule.definition.state.value
+        by_slot: dict[str, list[ExecutionRecord]] = {}
+        manual: list[ExecutionRecord] = []
+        for record in records:
+            if record.trigger is ExecutionTrigger.MANUAL:
+                if parse_time(record.scheduled_time) <= high:
+                    manual.append(record)
+            else:
+                by_slot.setdefault(slot_key(parse_time(record.scheduled_time)), []).append(record)
+        entries: list[dict[str, Any]] = []
+        for slot in slots:
+            key = slot_key(slot.time)
+            state = state_at(history, key, current)
+            runs = by_slot.pop(key, [])
+            if not runs and state in (DELETED_STATE, "ABSENT"):
+                continue  # the schedule did not exist then: not a slot
+            chosen = pick_run(runs) if runs else None
+            entry: dict[str, Any] = {
+                "time": key,
+                "trigger": ExecutionTrigger.SCHEDULED.value,
+                "state": slot_state(slot, chosen, state, now),
+                "deadline": iso(slot.deadline),
+            }
+            if chosen is not None:
+                entry["execution"] = run_view(chosen)
+            entries.append(entry)
+        for leftovers in by_slot.values():  # runs at times the plan does not have
+            record = pick_run(leftovers)
+            if parse_time(record.scheduled_time) > high:
+                continue
+            entries.append({
+                "time": slot_key(parse_time(record.scheduled_time)),
+                "trigger": ExecutionTrigger.SCHEDULED.value,
+                "state": run_state(record, None, now),
+                "planned": False,
+                "execution": run_view(record),
+            })
+        for record in manual:
+            entries.append({
+                "time": slot_key(parse_time(record.scheduled_time)),
+                "trigger": ExecutionTrigger.MANUAL.value,
+                "state": run_state(record, None, now),
+                "execution": run_view(record),
+            })
+        entries.sort(key=lambda entry: (entry["time"], entry["trigger"]))
+        return entries, next_after
+
+    def summary(self, schedule: Schedule) -> dict[str, Any]:
+        """``last_execution``, ``next_fire_time`` and ``health`` for the record."""
+        now = self._clock()
+        summary = schedule.executions
+        last = None
+        if summary.last_execution_id:
+            last = {
+                "execution_id": summary.last_execution_id,
+                "scheduled_time": summary.last_scheduled_time,
+                "outcome": summary.last_outcome.value if summary.last_outcome else None,
+            }
+        upcoming = (
+            expected_slots(schedule, now, now + timedelta(days=3660), 1, self._grace)
+            if schedule.status is ScheduleStatus.ACTIVE else []
+        )
+        return {
+            "last_execution": last,
+            "next_fire_time": slot_key(upcoming[0].time) if upcoming else None,
+            "health": self.health(schedule, now),
+        }
+
+    def health(self, schedule: Schedule, now: datetime) -> str:
+        """From the last ``HEALTH_SLOTS`` decided slots of the last 24 hours: ``failing``
+        when the latest run failed, ``missing`` when a slot was missed, ``late`` when a run
+        started late, else ``ok``."""
+        entries, _ = self.entries(schedule, now - HEALTH_SPAN, now, now)
+        decided = [e["state"] for e in entries if e["state"] not in (UPCOMING, SKIPPED, RUNNING)]
+        decided = decided[-HEALTH_SLOTS:]
+        if decided and decided[-1] == FAILED:
+            return "failing"
+        if MISSED in decided:
+            return "missing"
+        if LATE in decided:
+            return "late"
+        return "ok"
+
+    @staticmethod
+    def _bounds(now: datetime, start: str | None, end: str | None,
+                cursor: str | None) -> tuple[datetime, datetime]:
+        if cursor:
+            state = decode_cursor(cursor)
+            if not isinstance(state, dict) or set(state) != {"after", "to"}:
+                raise ValidationError("is not a cursor for this timeline", field="cursor")
+            try:
+                return parse_time(state["after"]), parse_time(state["to"])
+            except (TypeError, ValueError, AttributeError):
+                raise ValidationError("is not a cursor for this timeline", field="cursor") from None
+        high_given = _param(end, "to") if end else None
+        low = _param(start, "from") if start else now - DEFAULT_BEFORE
+        if not start and high_given is not None and high_given < low:
+            low = high_given - DEFAULT_BEFORE - DEFAULT_AFTER
+        high = high_given or min(max(now, low) + DEFAULT_AFTER, low + MAX_SPAN)
+        if high < low:
+            raise ValidationError("must not be before from", field="to")
+        if high - low > MAX_SPAN:
+            raise ValidationError("must be at most 31 days after from", field="to")
+        return low, high
+
+
+def _param(raw: str, field: str) -> datetime:
+    try:
+        moment = parse_time(raw.strip().replace(" ", "+"))
+    except (ValueError, OverflowError):
+        raise ValidationError("must be an ISO 8601 date-time (2026-01-31T06:00:00Z)", field=field) from None
+    if not datetime(1970, 1, 1, tzinfo=UTC) <= moment <= datetime(2199, 12, 31, tzinfo=UTC):
+        raise ValidationError("must be between 1970 and 2199", field=field)
+    return moment
