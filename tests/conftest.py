@@ -73,11 +73,17 @@ def offline_client(unit_test_project):
         clients.reset()
 
 
+# Fixtures that make a test slow wherever it lives: ``packaged`` runs ``chalice package`` per
+# stage; ``moto_stage`` creates the stage's every resource on moto for each test.
+SLOW_FIXTURES = frozenset({"packaged", "moto_stage"})
+
+
 def pytest_collection_modifyitems(items):
-    """A test that packages the app (the ``packaged`` fixture: ``chalice package`` per stage,
-    then cfn-lint) is slow wherever it lives."""
+    """Mark ``slow`` every test using a fixture of ``SLOW_FIXTURES``: `make unit` leaves them
+    out, the behaviour they share with the fast layer runs there on the fakes
+    (tests/test_service_behaviour.py)."""
     for item in items:
-        if "packaged" in getattr(item, "fixturenames", ()):
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
 

@@ -28,7 +28,6 @@ from chalicelib.models import (
     ScheduleDefinition,
     ScheduleState,
     ScheduleStatus,
-    TargetType,
 )
 from chalicelib.service import CommandHandler, ScheduleService
 from tests.fakes import InMemoryPublisher, InMemoryScheduleRepository, InMemorySchedulerGateway
@@ -104,7 +103,7 @@ def on_moto(moto_stage: dict) -> Stage:
     )
 
 
-@pytest.fixture(params=["fakes", "moto"])
+@pytest.fixture(params=["fakes", pytest.param("moto", marks=pytest.mark.slow)])
 def stage(request) -> Stage:
     if request.param == "fakes":
         return on_fakes()
