@@ -30,6 +30,7 @@ from chalicelib.models import (
     Action,
     ExecutionOutcome,
     ExecutionRecord,
+    LastChange,
     Schedule,
     ScheduleCreationRequest,
     ScheduleDefinition,
@@ -92,6 +93,7 @@ class InMemoryScheduleRepository:
         definition: ScheduleDefinition | None = None,
         state: ScheduleState | None = None,
         start_date_unchanged: bool = False,
+        note: LastChange | None = None,
     ) -> ChangeResult:
         current = self._records.get(schedule_id)
         if current is None:
@@ -122,6 +124,7 @@ class InMemoryScheduleRepository:
                 "updated_date": iso(utcnow()),
                 "definition": new_definition,
                 "last_error": None,
+                "last_change": note if note is not None else current.last_change,
             },
             deep=True,
         )

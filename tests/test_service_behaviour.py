@@ -12,6 +12,7 @@ the group through methods outside the Protocols (tests/test_reconcile*.py), and 
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,9 @@ from chalicelib.models import (
     ScheduleState,
     ScheduleStatus,
 )
-from chalicelib.service import CommandHandler, ScheduleService
+from chalicelib.repository import ScheduleRepository
+from chalicelib.scheduler import SchedulerGateway
+from chalicelib.service import CommandHandler, CommandPublisher, MessagePublisher, ScheduleService
 from tests.fakes import InMemoryPublisher, InMemoryScheduleRepository, InMemorySchedulerGateway
 
 ALICE = Caller("alice")
@@ -273,3 +276,22 @@ def test_a_stale_command_applies_the_record_as_it_is_now(stage):
     # THEN the schedule is paused in the record and the cloud
     assert stage.service.get(created.id, ALICE).status is ScheduleStatus.PAUSED
     assert stage.cloud(created.id)["State"] == "DISABLED"
+
+
+@pytest.mark.parametrize(
+    "protocol, fake",
+    [
+        (ScheduleRepository, InMemoryScheduleRepository),
+        (SchedulerGateway, InMemorySchedulerGateway),
+        (CommandPublisher, InMemoryPublisher),
+        (MessagePublisher, InMemoryPublisher),
+    ],
+)
+def test_each_fake_has_every_method_of_its_protocol_with_the_same_parameters(protocol, fake):
+    # GIVEN a Protocol the service is written against and its in-memory fake
+    # THEN the fake has each of its methods, taking the same parameters in the same order
+    for name, method in vars(protocol).items():
+        if name.startswith("_") or not callable(method):
+            continue
+        expected = list(inspect.signature(method).parameters)
+        assert list(inspect.signature(getattr(fake, name)).parameters) == expected, name
