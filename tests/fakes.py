@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from chalicelib.errors import AlreadyExists, NotFound, ValidationError, VersionConflict
 from chalicelib.models import (
