@@ -331,6 +331,12 @@ class InMemoryPublisher:
         commands, self.commands = self.commands, []
         return commands
 
+    def drain_messages(self, target_arn: str) -> list[dict[str, Any]]:
+        """The messages published to ``target_arn`` since the last drain, oldest first."""
+        drained = [message for arn, message in self.messages if arn == target_arn]
+        self.messages = [(arn, message) for arn, message in self.messages if arn != target_arn]
+        return drained
+
 
 def _copy(record: Schedule) -> Schedule:
     return record.model_copy(deep=True)

@@ -32,8 +32,8 @@ from chalicelib.models import (
 )
 from chalicelib.repository import ScheduleRepository
 from chalicelib.scheduler import SchedulerGateway
-from chalicelib.service import CommandHandler, CommandPublisher, MessagePublisher, ScheduleService
-from tests.fakes import InMemoryPublisher, InMemoryScheduleRepository, InMemorySchedulerGateway
+from chalicelib.service import CommandHandler, CommandPublisher, MessagePublisher, ScheduleService, TargetRunner
+from tests.fakes import FAKE_ACCOUNT, FAKE_REGION, InMemoryPublisher, InMemoryScheduleRepository, InMemorySchedulerGateway
 
 ALICE = Caller("alice")
 BOB = Caller("bob")
@@ -56,8 +56,10 @@ class Stage:
 
     service: ScheduleService
     handler: CommandHandler
+    runner: TargetRunner
     gateway: Any
     commands: Any  # () -> the commands published since the last call
+    web_actions: Any  # () -> the messages dispatched to the web-actions topic since the last call
 
     def deliver(self, times: int = 1) -> list[ScheduleCreationRequest]:
         """Every published command to the handler, ``times`` times each (a redelivery)."""
@@ -87,7 +89,17 @@ def on_fakes() -> Stage:
         deleted_ttl_days=settings.deleted_ttl_days,
         max_schedules_per_owner=settings.max_schedules_per_owner,
     )
-    return Stage(service, CommandHandler(repository, gateway, settings.deleted_ttl_days), gateway, publisher.drain_commands)
+    web_actions_arn = f"arn:aws:sns:{FAKE_REGION}:{FAKE_ACCOUNT}:{settings.web_actions_topic_name}"
+    runner = TargetRunner(
+        repository, publisher,
+        web_actions_topic_arn=lambda: web_actions_arn,
+        notifications_topic_arn=lambda: f"arn:aws:sns:{FAKE_REGION}:{FAKE_ACCOUNT}:{settings.notifications_topic_name}",
+        execution_ttl_days=settings.execution_ttl_days,
+    )
+    return Stage(
+        service, CommandHandler(repository, gateway, settings.deleted_ttl_days), runner, gateway,
+        publisher.drain_commands, lambda: publisher.drain_messages(web_actions_arn),
+    )
 
 
 def on_moto(moto_stage: dict) -> Stage:
@@ -101,8 +113,15 @@ def on_moto(moto_stage: dict) -> Stage:
             published.append(ScheduleCreationRequest.model_validate(message))
         return published
 
+    def web_actions() -> list[dict]:
+        return [
+            json.loads(body["Message"]) if "Message" in body and "TopicArn" in body else body
+            for body in moto_stage["tap"].drain(settings.web_actions_topic_name)
+        ]
+
     return Stage(
-        wiring.schedule_service(settings), wiring.command_handler(settings), wiring.gateway(settings), commands,
+        wiring.schedule_service(settings), wiring.command_handler(settings), wiring.target_runner(settings),
+        wiring.gateway(settings), commands, web_actions,
     )
 
 
@@ -276,6 +295,38 @@ def test_a_stale_command_applies_the_record_as_it_is_now(stage):
     # THEN the schedule is paused in the record and the cloud
     assert stage.service.get(created.id, ALICE).status is ScheduleStatus.PAUSED
     assert stage.cloud(created.id)["State"] == "DISABLED"
+
+
+def test_a_fire_delivered_twice_runs_once_and_is_listed_once(stage):
+    # GIVEN an active schedule
+    schedule_id = stage.active()
+    fire = {"schedule_id": schedule_id, "scheduled_time": "2027-01-04T11:00:00Z", "execution_id": "e-1", "attempt": "1"}
+    # WHEN EventBridge Scheduler invokes the target twice with the same execution id
+    first = stage.runner.run(dict(fire))
+    second = stage.runner.run(dict(fire))
+    # THEN the target got one message, the second invocation was a duplicate
+    assert first["outcome"] == "succeeded"
+    assert second["outcome"] == "duplicate"
+    [message] = stage.web_actions()
+    assert message["schedule_id"] == schedule_id and message["execution_id"] == "e-1"
+    # AND the schedule lists one succeeded execution and counts it once
+    [execution] = stage.service.list_executions(schedule_id, ALICE, limit=10, cursor=None)
+    assert execution.execution_id == "e-1" and execution.outcome.value == "succeeded"
+    assert stage.service.get(schedule_id, ALICE).executions.total == 1
+
+
+def test_a_fire_of_a_deleted_schedule_fails_without_dispatching(stage):
+    # GIVEN a schedule deleted and settled
+    schedule_id = stage.active()
+    stage.service.delete(schedule_id, ALICE)
+    stage.deliver()
+    # WHEN a fire already in flight arrives
+    result = stage.runner.run(
+        {"schedule_id": schedule_id, "scheduled_time": "2027-01-04T11:00:00Z", "execution_id": "e-2", "attempt": "1"}
+    )
+    # THEN it is recorded failed and nothing is dispatched
+    assert result["outcome"] == "failed"
+    assert stage.web_actions() == []
 
 
 @pytest.mark.parametrize(
