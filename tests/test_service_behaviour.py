@@ -33,7 +33,13 @@ from chalicelib.models import (
 from chalicelib.repository import ScheduleRepository
 from chalicelib.scheduler import SchedulerGateway
 from chalicelib.service import CommandHandler, CommandPublisher, MessagePublisher, ScheduleService, TargetRunner
-from tests.fakes import FAKE_ACCOUNT, FAKE_REGION, InMemoryPublisher, InMemoryScheduleRepository, InMemorySchedulerGateway
+from tests.fakes import (
+    FAKE_ACCOUNT,
+    FAKE_REGION,
+    InMemoryPublisher,
+    InMemoryScheduleRepository,
+    InMemorySchedulerGateway,
+)
 
 ALICE = Caller("alice")
 BOB = Caller("bob")
