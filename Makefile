@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAGE ?= dev
 
-.PHONY: venv ministack-venv test unit integration clean bench
+.PHONY: venv ministack-venv browser test unit integration clean bench
 
 venv: $(VENV)/.installed
 
@@ -22,7 +22,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-test: venv ministack-venv
+# Chromium from the OS packages: Playwright drives it in the console's browser tests
+# (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: venv ministack-venv browser
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest integration
 
@@ -30,7 +35,7 @@ test: venv ministack-venv
 unit: venv
 	$(BIN)/python -m pytest tests -m "not slow"
 
-integration: venv ministack-venv
+integration: venv ministack-venv browser
 	$(BIN)/python -m pytest integration
 
 # Every figure of bench/bench_*.py against its baseline and target; writes bench/results.json.

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import auth, names, observability, wiring
+from chalicelib import apidocs, auth, console, names, observability, wiring
 from chalicelib.config import get_settings
-from chalicelib.errors import ServiceError, ValidationError
+from chalicelib.errors import ValidationError
 from chalicelib.http import (
     authenticate,
     caller,
@@ -27,7 +27,21 @@ from chalicelib.http import (
     json_object,
     only_params,
     query,
+    resource_url,
     schedule_id,
+    text_param,
+)
+from chalicelib.openapi import (
+    CREATED_BY,
+    CURSOR,
+    ETAG,
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    LIST_LIMIT_MAX,
+    LOCATION,
+    Param,
+    api,
+    limit_param,
 )
 from chalicelib.lazy import lazy_module
 
@@ -53,10 +67,20 @@ def _authenticate(request, get_response):
     return authenticate(request, get_response, app.routes, app.api.cors or None)
 
 
+MAX_CREATED_BY_FILTER = 256
+# The operations that take a schedule's id: the document links every answer with one to them.
+SCHEDULE_LINKS = ("get_schedule", "update_schedule", "pause_schedule", "resume_schedule", "delete_schedule", "list_executions")
+
+
 # --- schedules -----------------------------------------------------------------------
 
 
 @app.route("/api/schedules", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
+@api.operation(
+    "Create a schedule",
+    request="ScheduleDefinition", response="ScheduleView", status=202,
+    headers=(IDEMPOTENCY_KEY, CREATED_BY), response_headers=(LOCATION,), errors=(409, 429), links=SCHEDULE_LINKS,
+)
 @handles_errors
 def create_schedule():
     request = app.current_request
@@ -67,11 +91,25 @@ def create_schedule():
     return Response(
         body=schedule.to_api(),
         status_code=202,
-        headers={"Location": f"/api/schedules/{schedule.id}", "Content-Type": "application/json"},
+        headers={"Location": resource_url(request, schedule.id), "Content-Type": "application/json"},
     )
 
 
 @app.route("/api/schedules", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation(
+    "List schedules, newest first",
+    response="SchedulePage",
+    query=(
+        Param("status", "Only schedules with this status.", {"$ref": "#/components/schemas/ScheduleStatus"}),
+        Param(
+            "created_by", "Only schedules this principal created.",
+            {"type": "string", "minLength": 1, "maxLength": MAX_CREATED_BY_FILTER},
+        ),
+        limit_param(LIST_LIMIT_MAX),
+        CURSOR,
+    ),
+    headers=(CREATED_BY,),
+)
 @handles_errors
 def list_schedules():
     request = app.current_request
@@ -81,7 +119,7 @@ def list_schedules():
     page = wiring.schedule_service().list(
         caller(request),
         status=status,
-        created_by=params.get("created_by"),
+        created_by=text_param(params, "created_by", MAX_CREATED_BY_FILTER),
         limit=int_param(params, "limit", 50, 1, service.MAX_LIST_LIMIT),
         cursor=params.get("cursor"),
     )
@@ -89,6 +127,10 @@ def list_schedules():
 
 
 @app.route("/api/schedules/{id}", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation(
+    "Get a schedule, with its next fire times when active",
+    response="ScheduleDetail", headers=(CREATED_BY,), response_headers=(ETAG,), links=SCHEDULE_LINKS,
+)
 @handles_errors
 def get_schedule(id):
     schedules = wiring.schedule_service()
@@ -102,6 +144,11 @@ def get_schedule(id):
 
 
 @app.route("/api/schedules/{id}", methods=["PUT"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
+@api.operation(
+    "Replace a schedule's definition",
+    request="ScheduleDefinition", response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    links=SCHEDULE_LINKS,
+)
 @handles_errors
 def update_schedule(id):
     request = app.current_request
@@ -113,6 +160,10 @@ def update_schedule(id):
 
 
 @app.route("/api/schedules/{id}/pause", methods=["POST"], authorizer=AUTHORIZER)
+@api.operation(
+    "Pause a schedule", response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    links=SCHEDULE_LINKS,
+)
 @handles_errors
 def pause_schedule(id):
     request = app.current_request
@@ -121,6 +172,10 @@ def pause_schedule(id):
 
 
 @app.route("/api/schedules/{id}/resume", methods=["POST"], authorizer=AUTHORIZER)
+@api.operation(
+    "Resume a paused schedule", response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    links=SCHEDULE_LINKS,
+)
 @handles_errors
 def resume_schedule(id):
     request = app.current_request
@@ -129,6 +184,10 @@ def resume_schedule(id):
 
 
 @app.route("/api/schedules/{id}", methods=["DELETE"], authorizer=AUTHORIZER)
+@api.operation(
+    "Delete a schedule (deleting a deleted one answers it as it is)",
+    response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+)
 @handles_errors
 def delete_schedule(id):
     request = app.current_request
@@ -137,6 +196,10 @@ def delete_schedule(id):
 
 
 @app.route("/api/schedules/{id}/executions", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation(
+    "List a schedule's executions, newest first",
+    response="ExecutionPage", query=(limit_param(LIST_LIMIT_MAX), CURSOR), headers=(CREATED_BY,),
+)
 @handles_errors
 def list_executions(id):
     request = app.current_request
@@ -150,6 +213,10 @@ def list_executions(id):
 
 
 @app.route("/api/schedules/{id}/run", methods=["POST"], authorizer=AUTHORIZER)
+@api.operation(
+    "Run a schedule's target now (active or paused schedules)",
+    response="RunAccepted", status=202, headers=(IDEMPOTENCY_KEY, CREATED_BY), errors=(409,),
+)
 @handles_errors
 def run_schedule_now(id: str) -> Response:
     request = app.current_request
@@ -158,6 +225,10 @@ def run_schedule_now(id: str) -> Response:
 
 
 @app.route("/api/schedules/{id}/history", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation(
+    "List a schedule's changes, newest first",
+    response="HistoryPage", query=(limit_param(LIST_LIMIT_MAX), CURSOR), headers=(CREATED_BY,),
+)
 @handles_errors
 def schedule_history(id: str) -> dict[str, Any]:
     request = app.current_request
@@ -171,6 +242,16 @@ def schedule_history(id: str) -> dict[str, Any]:
 
 
 @app.route("/api/schedules/{id}/timeline", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation(
+    "Every expected slot in a window, planned against what ran",
+    response="TimelinePage",
+    query=(
+        Param("from", "Start of the window (ISO 8601; default 24 hours ago).", {"type": "string"}),
+        Param("to", "End of the window (ISO 8601; default 24 hours ahead; at most 31 days).", {"type": "string"}),
+        CURSOR,
+    ),
+    headers=(CREATED_BY,),
+)
 @handles_errors
 def schedule_timeline(id: str) -> dict[str, Any]:
     request = app.current_request
@@ -180,10 +261,39 @@ def schedule_timeline(id: str) -> dict[str, Any]:
     return wiring.timeline_service().timeline(schedule, params.get("from"), params.get("to"), params.get("cursor"))
 
 
+# --- the console (static files; no data, so no authorizer) ---------------------------
+
+
+@app.route("/", methods=["GET"])
+@api.operation("The schedule console (a web page)", tag="console", media_type="text/html", secured=False)
+@handles_errors
+def console_page() -> Response:
+    body, headers = console.asset(console.PAGE)
+    return Response(body=body, status_code=200, headers=headers)
+
+
+@app.route("/console/{name}", methods=["GET"])
+@api.operation(
+    "One of the console's files (app.js, style.css, config.json)", tag="console", media_type="text/plain",
+    secured=False, errors=(404,),
+)
+@handles_errors
+def console_asset(name: str) -> Response:
+    if name == console.CONFIG:
+        return Response(body=console.page_config(get_settings()), status_code=200,
+                        headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
+    body, headers = console.asset(name)
+    return Response(body=body, status_code=200, headers=headers)
+
+
 # --- expressions ---------------------------------------------------------------------
 
 
 @app.route("/api/expressions/preview", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
+@api.operation(
+    "Validate an expression and list its next fire times", tag="expressions",
+    request="PreviewRequest", response="PreviewView",
+)
 @handles_errors
 def preview_expression():
     request = models.parse_model(models.PreviewRequest, json_object(app.current_request))
@@ -197,23 +307,36 @@ def preview_expression():
     )
 
 
+# --- the API's own description ------------------------------------------------------
+
+
+@app.route("/api/openapi.json", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation("This document (OpenAPI 3.1)", tag="meta", response=None)
+@handles_errors
+def openapi_document():
+    return apidocs.document_for(app, app.current_request)
+
+
+@app.route("/api/docs", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation("A page to read this document and try its operations", tag="meta", media_type="text/html")
+@handles_errors
+def api_docs():
+    return Response(body=apidocs.page(), status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
 # --- the schedule-command handler ----------------------------------------------------
 
 
 @app.on_sns_message(topic=_SETTINGS_AT_IMPORT.creation_topic_name, name=names.SCHEDULE_COMMAND)
 def schedule_command(event):
-    """Apply one command. A message that does not parse is logged and dropped (retrying
-    cannot fix it); a transient AWS failure raises so Lambda retries the event."""
-    try:
-        command = models.parse_model(models.ScheduleCreationRequest, json.loads(event.message))
-    except (ValueError, ServiceError) as exc:
-        app.log.error("dropping a command that does not parse: %s", exc)
-        observability.annotate(reason=f"the message does not parse: {exc}")
-        return {"outcome": "dropped"}
-    schedule = wiring.command_handler().handle(command)
-    if schedule is not None and schedule.last_error:
-        observability.annotate(reason=schedule.last_error)
-    return {"outcome": "applied", "status": schedule.status.value if schedule else None}
+    """Apply one message: the published contract (create/update/pause/resume/delete) or an
+    internal command. A message the sender must fix is rejected to the notifications topic;
+    a transient AWS failure raises so Lambda retries the event."""
+    result = wiring.topic_messages().handle(event.to_dict()["Records"][0]["Sns"])
+    reason = result.get("reason") or result.get("last_error")
+    if reason:
+        observability.annotate(reason=reason)
+    return result
 
 
 # --- the schedule target -------------------------------------------------------------
@@ -222,7 +345,18 @@ def schedule_command(event):
 @app.lambda_function(name=names.SCHEDULE_TARGET)
 def schedule_target(event, context):
     """Invoked by EventBridge Scheduler when a schedule fires."""
-    return wiring.target_runner().run(event)
+    return wiring.target_runner().run(event, context)
+
+
+# --- dead letters ---------------------------------------------------------------------
+
+
+@app.on_sqs_message(queue=_SETTINGS_AT_IMPORT.dead_letter_queue_name, name=names.DEAD_LETTERS)
+def dead_letters(event):
+    """Record each run EventBridge Scheduler or Lambda gave up on as an execution of its
+    schedule (``undelivered`` or ``failed``, with the reason)."""
+    results = wiring.dead_letter_recorder().record_batch(record.to_dict() for record in event)
+    return {"recorded": results}
 
 
 # --- the periodic alert sweep -------------------------------------------------------

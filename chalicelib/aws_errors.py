@@ -31,6 +31,8 @@ NOT_FOUND_CODES = frozenset(
         "NoSuchEntity",
         "NotFound",
         "NotFoundException",
+        "QueueDoesNotExist",  # SQS (JSON protocol)
+        "AWS.SimpleQueueService.NonExistentQueue",  # SQS (query protocol)
     }
 )
 THROTTLING_CODES = frozenset(

@@ -109,6 +109,11 @@ def topic_arn(name: str, settings: Settings | None = None) -> str:
     return f"arn:{partition(settings.region)}:sns:{settings.region}:{account_id(settings)}:{name}"
 
 
+def queue_arn(name: str, settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    return f"arn:{partition(settings.region)}:sqs:{settings.region}:{account_id(settings)}:{name}"
+
+
 def role_arn(name: str, settings: Settings | None = None) -> str:
     settings = settings or get_settings()
     return f"arn:{partition(settings.region)}:iam::{account_id(settings)}:role/{name}"

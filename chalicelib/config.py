@@ -29,6 +29,7 @@ ENV_WEB_ACTIONS_TOPIC = "WEB_ACTIONS_TOPIC_NAME"
 ENV_NOTIFICATIONS_TOPIC = "NOTIFICATIONS_TOPIC_NAME"
 ENV_EXECUTION_ROLE = "EVENTBRIDGE_EXECUTION_ROLE_NAME"
 ENV_GROUP = "SCHEDULE_GROUP_NAME"
+ENV_DEAD_LETTER_QUEUE = "DEAD_LETTER_QUEUE_NAME"
 ENV_TARGET_FUNCTION_ARN = "TARGET_FUNCTION_ARN"
 ENV_DELETED_TTL_DAYS = "DELETED_SCHEDULE_TTL_DAYS"
 ENV_EXECUTION_TTL_DAYS = "EXECUTION_RECORD_TTL_DAYS"
@@ -70,6 +71,7 @@ NAME_OVERRIDES = {
     "notifications_topic": ENV_NOTIFICATIONS_TOPIC,
     "execution_role": ENV_EXECUTION_ROLE,
     "schedule_group": ENV_GROUP,
+    "dead_letter_queue": ENV_DEAD_LETTER_QUEUE,
 }
 
 
@@ -109,6 +111,11 @@ class ResourceNames:
     @property
     def schedule_group(self) -> str:
         return self._named(ENV_GROUP, f"{APP_NAME}-{self.stage}")
+
+    @property
+    def dead_letter_queue(self) -> str:
+        """Runs EventBridge Scheduler or Lambda gave up on (see chalicelib.dead_letters)."""
+        return self._named(ENV_DEAD_LETTER_QUEUE, f"{APP_NAME}-dead-letters-{self.stage}")
 
     @property
     def custom_target_prefix(self) -> str:
@@ -159,6 +166,7 @@ class Settings:
     notifications_topic_name: str
     execution_role_name: str
     schedule_group_name: str
+    dead_letter_queue_name: str
     target_function_arn: str | None
     names: ResourceNames
     deleted_ttl_days: int = 7
@@ -225,6 +233,7 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         notifications_topic_name=names.notifications_topic,
         execution_role_name=names.execution_role,
         schedule_group_name=names.schedule_group,
+        dead_letter_queue_name=names.dead_letter_queue,
         target_function_arn=env.get(ENV_TARGET_FUNCTION_ARN) or None,
         deleted_ttl_days=_int(env, ENV_DELETED_TTL_DAYS, 7),
         execution_ttl_days=_int(env, ENV_EXECUTION_TTL_DAYS, 30),

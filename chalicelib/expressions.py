@@ -75,6 +75,11 @@ MAX_EXPRESSION_LENGTH = 256
 MIN_YEAR = 1970
 MAX_YEAR = 2199
 MAX_PREVIEW_COUNT = 100
+# Memory bounds: parsed expressions kept, and matching days kept per expression (year,
+# month). A never-firing expression scans every month to 2199, so an unbounded day cache
+# held ~2,760 entries per expression.
+PARSE_CACHE_SIZE = 1024
+DAYS_CACHE_SIZE = 48
 
 FIELD = "schedule_expression"
 UTC = timezone.utc
@@ -214,6 +219,8 @@ class CronExpression:
         if days is None:
             spec = self.day_of_month if self.day_of_month is not None else self.day_of_week
             days = spec.days_in(year, month)
+            if len(self._days_cache) >= DAYS_CACHE_SIZE:
+                self._days_cache.clear()
             self._days_cache[key] = days
         return days
 
@@ -285,7 +292,7 @@ def parse_expression(expression: str) -> Expression:
     return _parse_cached(expression)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
 def _parse_cached(expression: str) -> Expression:
     return _parse(expression)
 
@@ -368,7 +375,18 @@ def _parse_cron(text: str) -> CronExpression:
             "(AWS does not support both in one expression)",
             field=FIELD,
         )
-    return CronExpression(text, minutes, hours, day_of_month, months, day_of_week, years)
+    return CronExpression(text, minutes, hours, day_of_month, months, day_of_week, _shared_years(years))
+
+
+_ALL_YEARS = tuple(range(MIN_YEAR, MAX_YEAR + 1))
+
+
+def _shared_years(years: tuple[int, ...]) -> tuple[int, ...]:
+    """The year values as the shared int objects of ``_ALL_YEARS`` (years above 256 are
+    separate objects otherwise: ~7 KiB per cached expression with a year range)."""
+    if years == _ALL_YEARS:
+        return _ALL_YEARS
+    return tuple(_ALL_YEARS[year - MIN_YEAR] for year in years)
 
 
 def _field_name(spec: _FieldSpec) -> str:
@@ -1061,10 +1079,15 @@ def preview(
                 f"the schedule never fires within its bounds: no fire time between "
                 f"{_iso(lower)} and end_date {_iso(end)}"
             )
-        else:
+        elif isinstance(expr, CronExpression):
             warnings.append(
                 f"the schedule never fires again: no fire time after {_iso(lower)} "
                 f"(the year field ends at {expr.years[-1]})"
+            )
+        else:
+            warnings.append(
+                f"the schedule never fires again: its next fire time after {_iso(lower)} "
+                "is past the year 9999"
             )
 
     return {

@@ -21,6 +21,7 @@ from chalicelib.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
+from chalicelib import names
 from chalicelib.identity import Caller
 from chalicelib.observability import correlation_id
 
@@ -91,7 +92,9 @@ def json_object(request: Any) -> dict[str, Any]:
     if not raw.strip():
         raise BadRequest("request body is empty; expected a JSON object")
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+        body = json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        raise BadRequest(f"request body is not valid: {exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
     except RecursionError:
@@ -103,6 +106,50 @@ def json_object(request: Any) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON value")
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names the same key twice (which one wins is up to the parser)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in body:
+            raise DuplicateKey(f"the key {key!r} appears more than once in one object")
+        body[key] = value
+    return body
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """JSON as the API reads it: no NaN or Infinity, no key twice in one object."""
+    return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+
+
+def base_url(request: Any) -> str:
+    """The API's root URL as the client reached it (with the stage or base path, if any)."""
+    here = resource_url(request).rstrip("/")
+    route = (getattr(request, "path", "") or "").rstrip("/")
+    context_path = ((request.context or {}).get("path") or "").rstrip("/")
+    if route and context_path.endswith(route):
+        return here[: len(here) - len(route)]
+    return here
+
+
+def resource_url(request: Any, *parts: str) -> str:
+    """The absolute URL of a resource below the requested one, as the client reached it:
+    its Host, the path it sent (API Gateway's context path carries the stage or the custom
+    domain's base path), then ``parts``."""
+    headers = request.headers or {}
+    context = request.context or {}
+    host = headers.get("host") or context.get("domainName") or "localhost"
+    path = context.get("path") or getattr(request, "path", "") or ""
+    if not path.startswith("/"):
+        path = "/" + path
+    scheme = (headers.get("x-forwarded-proto") or "").split(",")[0].strip()
+    if not scheme:
+        scheme = "http" if host.split(":")[0] in ("localhost", "127.0.0.1", "::1") else "https"
+    return f"{scheme}://{host}{path.rstrip('/')}/" + "/".join(parts)
 
 
 def query(request: Any) -> dict[str, str]:
@@ -120,6 +167,16 @@ def int_param(params: dict[str, str], name: str, default: int, low: int, high: i
     if not low <= value <= high:
         raise ValidationError(f"must be from {low} to {high}", field=name)
     return value
+
+
+def text_param(params: dict[str, str], name: str, max_length: int) -> str | None:
+    """An optional text parameter: 1 to ``max_length`` printable characters."""
+    raw = params.get(name)
+    if raw is None:
+        return None
+    if not 1 <= len(raw) <= max_length or not raw.isprintable():
+        raise ValidationError(f"must be 1-{max_length} printable characters", field=name)
+    return raw
 
 
 def only_params(params: dict[str, str], allowed: set[str]) -> None:
@@ -148,6 +205,8 @@ def authenticate(
         refusal = NotFound("no route serves this request")
     elif request.context.get("resourcePath") not in routes:
         refusal = NotFound(f"no route serves {request.method} {request.path}")
+    elif request.context.get("resourcePath") in names.PUBLIC_PATHS:
+        return get_response(request)  # the console's files: no data, no caller needed
     else:
         try:
             caller(request)

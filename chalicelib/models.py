@@ -149,9 +149,13 @@ class ScheduleDefinition(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
-    schedule_expression: str
-    timezone: str = "UTC"
+    name: str = Field(json_schema_extra={"pattern": NAME_PATTERN.pattern})
+    schedule_expression: str = Field(
+        description="cron(minutes hours day-of-month month day-of-week year), rate(value unit) "
+        "or at(yyyy-mm-ddThh:mm:ss), as EventBridge Scheduler reads them",
+        json_schema_extra={"examples": ["cron(0 6 * * ? *)", "rate(5 minutes)", "at(2030-01-01T09:00:00)"]},
+    )
+    timezone: str = Field("UTC", description="an IANA time zone name", json_schema_extra={"examples": ["America/New_York"]})
     target_type: TargetType
     target_arn: str | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
@@ -408,7 +412,9 @@ class ExecutionRecord(BaseModel):
     execution_id: str
     scheduled_time: str
     started_at: str
-    attempt: int = 1
+    attempt: int = 1  # EventBridge Scheduler's attempt number of the latest claim
+    attempts: int = 1  # how many invocations claimed this run (Lambda retries included)
+    attempt_log: list[dict[str, Any]] = Field(default_factory=list)  # each claim: attempt, started_at, request_id
     trigger: ExecutionTrigger = ExecutionTrigger.SCHEDULED
     outcome: ExecutionOutcome = ExecutionOutcome.STARTED
     claim_expires_at: str | None = None  # a started run is someone's until then
@@ -441,6 +447,9 @@ def _describe(error: dict) -> str:
     field = location.split(".")[0]
     if location and message.startswith((f"{field}:", f"{field}.")):
         return message  # the validator already named the field (or a part of it)
+    parts = location.split(".")
+    if len(parts) > 1 and message.startswith(parts[-1] + ":"):
+        return ".".join(parts[:-1]) + "." + message  # a nested model's validator named it
     if not location:
         return message
     return f"{location}: {message}"

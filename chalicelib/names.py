@@ -13,9 +13,15 @@ SCHEDULE_COMMAND = "schedule_command"
 SCHEDULE_TARGET = "schedule_target"
 RECONCILE = "reconcile"
 ALERT_SWEEP = "alert_sweep"
+DEAD_LETTERS = "dead_letters"  # records what the dead-letter queue receives
 
 # The schedules table's global secondary indexes.
 STATUS_INDEX = "status-created_date-index"
 CREATOR_INDEX = "created_by-index"
+
+# Routes served without an authorizer on every stage: the console's static files (no data;
+# a signed-out person must be able to load the page that signs them in).
+PUBLIC_PATHS = frozenset({"/", "/console/{name}"})
+
 # Sparse: only schedule records that are not deleted carry its key (the default listing).
 LIVE_INDEX = "live-created_date-index"

@@ -320,19 +320,19 @@ def _keys_for(kind: str, event: Any) -> dict[str, Any]:
             "version": message.get("version"),
         }
     if kind == EXECUTION:
-        from chalicelib.service import (
+        from chalicelib.runs import (
             parse_invocation,  # the ids the run records, as it reads them
         )
 
         raw = event.event
         invocation = parse_invocation(raw)
         return {
-            "correlation_id": invocation["execution_id"],
-            "schedule_id": invocation["schedule_id"],
-            "execution_id": invocation["execution_id"],
-            "slot": invocation["scheduled_time"],
-            "attempt": invocation["attempt"],
-            "trigger": raw.get("trigger"),
+            "correlation_id": invocation.execution_id,
+            "schedule_id": invocation.schedule_id,
+            "execution_id": invocation.execution_id,
+            "slot": invocation.scheduled_time,
+            "attempt": invocation.attempt,
+            "trigger": invocation.trigger.value,
         }
     raw = event.to_dict() if hasattr(event, "to_dict") else {}
     return {"correlation_id": raw.get("id") if isinstance(raw, dict) else None}

@@ -15,6 +15,13 @@ from chalicelib.service import message_json
 SUBJECT = "rez-agent schedules"
 
 
+def queue_url(queue_arn: str, endpoint_url: str) -> str:
+    """An SQS queue's URL from its ARN and the client's endpoint (no GetQueueUrl call):
+    ``https://sqs.<region>.amazonaws.com/<account>/<name>`` on AWS."""
+    _, _, _, _, account, name = queue_arn.split(":", 5)
+    return f"{endpoint_url.rstrip('/')}/{account}/{name}"
+
+
 class AwsPublisher:
     def __init__(self, client_for: Callable[[str], Any], creation_topic_arn: Callable[[], str]):
         self._client_for = client_for
@@ -43,9 +50,7 @@ class AwsPublisher:
                 self._client_for("sns").publish(**request)
             elif service == "sqs":
                 sqs = self._client_for("sqs")
-                _, _, _, _, account, name = target_arn.split(":", 5)
-                url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-                sqs.send_message(QueueUrl=url, MessageBody=body)
+                sqs.send_message(QueueUrl=queue_url(target_arn, sqs.meta.endpoint_url), MessageBody=body)
             elif service == "lambda":
                 self._client_for("lambda").invoke(
                     FunctionName=target_arn, InvocationType="Event", Payload=body.encode()

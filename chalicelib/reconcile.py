@@ -29,8 +29,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from chalicelib import expressions
 from chalicelib.activity import ActivityStore
+from chalicelib.completion import has_fires_left
 from chalicelib.errors import ServiceError
 from chalicelib.models import Action, Schedule, ScheduleStatus, iso, utcnow
 from chalicelib.repository import DynamoDBScheduleRepository, RecordSummary
@@ -53,26 +53,13 @@ DELETE = "delete"  # the record says deleted
 REPORT_ORPHAN = "orphan"  # no record: reported
 PRUNE = "prune"  # no record: deleted (with --prune)
 RETRY = "retry"  # in error: tried again
+COMPLETE = "complete"  # no fire time left: the record becomes completed
 
 RECONCILER = "rez-agent:reconcile"  # who repairs drift, in the history
 LIVE_STATUSES = (ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED)
 LISTED_STATUSES = (ScheduleStatus.PENDING, *LIVE_STATUSES, ScheduleStatus.ERROR)
 DEFAULT_CONCURRENCY = 16
 DEFAULT_SPOT_CHECKS = 5
-
-
-def has_fires_left(record: Schedule) -> bool:
-    """False once a schedule can never fire again (a past at(), a passed end date): AWS
-    may have deleted it after its last run (ActionAfterCompletion DELETE), which is not
-    drift to repair."""
-    definition = record.definition
-    try:
-        return bool(expressions.next_fires(
-            definition.schedule_expression, definition.timezone, utcnow(), 1,
-            start=definition.start_date, end=definition.end_date,
-        ))
-    except ServiceError:
-        return True  # cannot tell: treat as live
 
 
 @dataclass
@@ -247,6 +234,8 @@ class ScheduleReconciler:
 
     def _classify(self, record: Schedule, observed: dict[str, Any] | None) -> Step:
         name = record.definition.name
+        if record.status is ScheduleStatus.ACTIVE and not has_fires_left(record):
+            return Step(record.id, COMPLETE, "no fire times left", name=name)
         if observed is None:
             if not has_fires_left(record):
                 return Step(record.id, NOOP, "complete: no fire times left", name=name)
@@ -325,6 +314,10 @@ class ScheduleReconciler:
             return self._retry(step, record)
         if record.version != step.version or record.status not in LIVE_STATUSES:
             return Outcome(step, True, "skipped: the record changed since the plan")
+        if step.action == COMPLETE:
+            completed = self._handler.complete(record)
+            return Outcome(step, completed is not None and completed.status is ScheduleStatus.COMPLETED,
+                           "completed" if completed else "record disappeared")
         arn = self._gateway.upsert(record, repair=True) if step.action == CREATE else self._gateway.update(record)
         observed = self._gateway.get(step.schedule_id)
         converged = observed is not None and self._gateway.matches(record, observed)

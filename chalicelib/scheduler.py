@@ -66,6 +66,7 @@ def modification_marker(response: dict[str, Any]) -> str | None:
 class Target:
     function_arn: str
     role_arn: str
+    dead_letter_arn: str | None = None  # the stage's dead-letter queue
 
 
 class EventBridgeSchedulerGateway:
@@ -91,6 +92,8 @@ class EventBridgeSchedulerGateway:
             "RoleArn": self._target.role_arn,
             "Input": target_input(schedule.id),
         }
+        if self._target.dead_letter_arn:
+            target["DeadLetterConfig"] = {"Arn": self._target.dead_letter_arn}
         if definition.retry_policy:
             target["RetryPolicy"] = {
                 "MaximumEventAgeInSeconds": definition.retry_policy.maximum_event_age_in_seconds,
@@ -242,6 +245,7 @@ def observed_spec(response: dict) -> dict[str, Any]:
         "RoleArn": target.get("RoleArn"),
         "Input": _normalised_json(target.get("Input")),
         "RetryPolicy": target.get("RetryPolicy") or DEFAULT_RETRY_POLICY,
+        "DeadLetterArn": (target.get("DeadLetterConfig") or {}).get("Arn"),
         "FlexibleWindow": window.get("MaximumWindowInMinutes") if window.get("Mode") == "FLEXIBLE" else None,
         "Description": response.get("Description") or None,
         "EndDate": _utc(response.get("EndDate")),
@@ -260,6 +264,7 @@ def desired_spec(request: dict) -> dict[str, Any]:
         "RoleArn": request["Target"]["RoleArn"],
         "Input": _normalised_json(request["Target"]["Input"]),
         "RetryPolicy": request["Target"].get("RetryPolicy") or DEFAULT_RETRY_POLICY,
+        "DeadLetterArn": (request["Target"].get("DeadLetterConfig") or {}).get("Arn"),
         "FlexibleWindow": window.get("MaximumWindowInMinutes") if window["Mode"] == "FLEXIBLE" else None,
         "Description": request.get("Description"),
         "EndDate": _utc(request.get("EndDate")),

@@ -5,8 +5,7 @@
 - ``CommandHandler``: the SNS side. Converges one schedule in EventBridge Scheduler to its
   record. The record is the desired state and the command only says which record to look
   at, so a redelivered, reordered or stale command is harmless.
-- ``TargetRunner``: what a schedule does when it fires: record the execution once per
-  execution id, then dispatch to the target.
+(What a schedule does when it fires is in ``chalicelib.runs``.)
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from typing import Any, Callable, Protocol
 
 from chalicelib import expressions
 from chalicelib.backoff import ErrorBackoff
+from chalicelib.completion import has_fires_left
 from chalicelib.identity import Caller
 from chalicelib.errors import (
     AlreadyExists,
@@ -34,16 +34,12 @@ from chalicelib.errors import (
 )
 from chalicelib.models import (
     Action,
-    ExecutionOutcome,
-    ExecutionRecord,
-    ExecutionTrigger,
     LastChange,
     Schedule,
     ScheduleCreationRequest,
     ScheduleDefinition,
     ScheduleState,
     ScheduleStatus,
-    TargetType,
     custom_target_name,
     definition_digest,
     custom_target_place,
@@ -64,10 +60,6 @@ NEXT_FIRES_SHOWN = 5
 
 class CommandPublisher(Protocol):
     def publish_command(self, command: ScheduleCreationRequest) -> None: ...
-
-
-class MessagePublisher(Protocol):
-    def publish(self, target_arn: str, message: dict[str, Any]) -> None: ...
 
 
 class ScheduleService:
@@ -309,9 +301,15 @@ class ScheduleService:
         Answers whether the start date has passed: an update may keep a passed start date
         only if it is the stored one, which its write's condition checks."""
         self._check_target(definition)
-        if expressions.parse_expression(definition.schedule_expression).kind == "at":
-            return False  # AWS ignores StartDate and EndDate for one-time schedules
         now = utcnow()
+        if expressions.parse_expression(definition.schedule_expression).kind == "at":
+            # AWS ignores StartDate and EndDate for one-time schedules
+            if not has_fires_left(definition, now):
+                raise ValidationError(
+                    "an at() time must be in the future (a one-time schedule whose time has passed never fires)",
+                    field="schedule_expression",
+                )
+            return False
         start_passed = bool(definition.start_date and definition.start_date < now - START_DATE_GRACE)
         if start_passed and not start_may_be_stored:
             raise ValidationError(
@@ -319,7 +317,11 @@ class ScheduleService:
                 field="start_date",
             )
         if definition.end_date and definition.end_date <= now:
-            raise ValidationError("must be in the future", field="end_date")
+            raise ValidationError("must be in the future (a schedule whose end date has passed never fires)", field="end_date")
+        if not has_fires_left(definition, now):
+            raise ValidationError(
+                "has no fire time left between start_date and end_date", field="schedule_expression"
+            )
         return start_passed
 
     def _check_target(self, definition: ScheduleDefinition) -> None:
@@ -418,7 +420,7 @@ class CommandHandler:
         status = (
             ScheduleStatus.PAUSED
             if schedule.desired_state is ScheduleState.DISABLED
-            else ScheduleStatus.ACTIVE
+            else ScheduleStatus.ACTIVE if has_fires_left(schedule) else ScheduleStatus.COMPLETED
         )
         self._note(schedule, status)
         return self._settle(
@@ -464,6 +466,20 @@ class CommandHandler:
             self._recorder.watch(schedule.id, utcnow())
         else:
             self._recorder.unwatch(schedule.id)
+
+    def complete(self, schedule: Schedule) -> Schedule | None:
+        """Show an active schedule that can never fire again as ``completed`` (its version
+        stays: nothing the user wrote changed). A record changed meanwhile is left to its
+        own command."""
+        if schedule.status is not ScheduleStatus.ACTIVE or has_fires_left(schedule):
+            return schedule
+        try:
+            return self._repository.update(
+                schedule.model_copy(update={"status": ScheduleStatus.COMPLETED, "updated_date": iso(utcnow())}),
+                expected_version=schedule.version,
+            )
+        except VersionConflict:
+            return self._repository.get(schedule.id)
 
     def _apply(self, schedule: Schedule) -> str:
         if schedule.pending_action is Action.CREATE:
@@ -515,113 +531,6 @@ class CommandHandler:
             except NotFound:
                 self._gateway.create(current, repair=True)
         return current
-
-
-class TargetRunner:
-    """Runs when a schedule fires (invoked by EventBridge Scheduler)."""
-
-    def __init__(
-        self,
-        repository: ScheduleRepository,
-        publisher: MessagePublisher,
-        web_actions_topic_arn: Callable[[], str],
-        notifications_topic_arn: Callable[[], str],
-        execution_ttl_days: int = 30,
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        self._repository = repository
-        self._publisher = publisher
-        self._web_actions_topic_arn = web_actions_topic_arn
-        self._notifications_topic_arn = notifications_topic_arn
-        self._execution_ttl_days = execution_ttl_days
-        self._clock = clock
-
-    def run(self, event: dict[str, Any]) -> dict[str, Any]:
-        invocation = parse_invocation(event)
-        started = self._clock()
-        record = ExecutionRecord(
-            schedule_id=invocation["schedule_id"],
-            execution_id=invocation["execution_id"],
-            scheduled_time=invocation["scheduled_time"],
-            started_at=iso(utcnow()),
-            attempt=invocation["attempt"],
-            trigger=invocation["trigger"],
-        )
-        if not self._repository.start_execution(record, self._execution_ttl_days):
-            logger.info("execution %s already recorded; skipping", record.execution_id)
-            return {"schedule_id": record.schedule_id, "execution_id": record.execution_id, "outcome": "duplicate"}
-        schedule = self._repository.get(record.schedule_id)
-        try:
-            if schedule is None or schedule.status is ScheduleStatus.DELETED:
-                raise NotFound(f"schedule {record.schedule_id} no longer exists")
-            target_arn = self._target_arn(schedule)
-            self._publisher.publish(target_arn, _dispatch_message(schedule, record))
-        except Exception as exc:
-            failed = record.model_copy(
-                update={
-                    "outcome": ExecutionOutcome.FAILED,
-                    "duration_ms": int((self._clock() - started) * 1000),
-                    "error": str(exc)[:1000],
-                }
-            )
-            self._repository.finish_execution(failed)
-            if isinstance(exc, NotFound):
-                return {"schedule_id": record.schedule_id, "execution_id": record.execution_id, "outcome": "failed",
-                        "error": failed.error}
-            raise  # let EventBridge Scheduler retry by its retry policy
-        done = record.model_copy(
-            update={
-                "outcome": ExecutionOutcome.SUCCEEDED,
-                "duration_ms": int((self._clock() - started) * 1000),
-            }
-        )
-        self._repository.finish_execution(done)
-        return {"schedule_id": record.schedule_id, "execution_id": record.execution_id, "outcome": "succeeded"}
-
-    def _target_arn(self, schedule: Schedule) -> str:
-        kind = schedule.definition.target_type
-        if kind is TargetType.WEB_ACTION:
-            return self._web_actions_topic_arn()
-        if kind is TargetType.NOTIFICATION:
-            return self._notifications_topic_arn()
-        return schedule.definition.target_arn or ""
-
-
-def parse_invocation(event: dict[str, Any]) -> dict[str, Any]:
-    """Read the Input that EventBridge Scheduler sends (see scheduler.target_input)."""
-    if not isinstance(event, dict) or not event.get("schedule_id"):
-        raise ValidationError("the event has no schedule_id", field="schedule_id")
-    scheduled_time = str(event.get("scheduled_time") or "")
-    if not scheduled_time or scheduled_time.startswith("<aws."):
-        scheduled_time = iso(utcnow().replace(second=0, microsecond=0))
-    execution_id = str(event.get("execution_id") or "")
-    if not execution_id or execution_id.startswith("<aws."):
-        # not substituted (an emulator, or a manual invoke): one execution per scheduled time
-        execution_id = f"{event['schedule_id']}@{scheduled_time}"
-    try:
-        attempt = int(event.get("attempt") or 1)
-    except (TypeError, ValueError):
-        attempt = 1
-    return {
-        "schedule_id": str(event["schedule_id"]),
-        "scheduled_time": scheduled_time,
-        "execution_id": execution_id,
-        "attempt": attempt,
-        "trigger": ExecutionTrigger.MANUAL if event.get("trigger") == "manual" else ExecutionTrigger.SCHEDULED,
-    }
-
-
-def _dispatch_message(schedule: Schedule, record: ExecutionRecord) -> dict[str, Any]:
-    return {
-        "schedule_id": schedule.id,
-        "name": schedule.definition.name,
-        "target_type": schedule.definition.target_type.value,
-        "payload": schedule.definition.payload,
-        "scheduled_time": record.scheduled_time,
-        "execution_id": record.execution_id,
-        "attempt": record.attempt,
-        "trigger": record.trigger.value,
-    }
 
 
 def message_json(message: dict[str, Any]) -> str:

@@ -22,7 +22,10 @@ if TYPE_CHECKING:
     from chalicelib.repository import DynamoDBScheduleRepository
     from chalicelib.run_now import RunNowService
     from chalicelib.scheduler import EventBridgeSchedulerGateway
-    from chalicelib.service import CommandHandler, ScheduleService, TargetRunner
+    from chalicelib.dead_letters import DeadLetterRecorder
+    from chalicelib.runs import RunStore, TargetRunner
+    from chalicelib.service import CommandHandler, ScheduleService
+    from chalicelib.sns_messages import TopicMessageHandler
     from chalicelib.timeline import TimelineService
 
 
@@ -70,6 +73,7 @@ def gateway(settings: Settings) -> EventBridgeSchedulerGateway:
         target=Target(
             function_arn=target_function_arn(settings),
             role_arn=clients.role_arn(settings.execution_role_name, settings),
+            dead_letter_arn=clients.queue_arn(settings.dead_letter_queue_name, settings),
         ),
         role_retry=role_propagation_retry(settings),
     )
@@ -104,17 +108,48 @@ def command_handler(settings: Settings | None = None) -> CommandHandler:
     )
 
 
-def target_runner(settings: Settings | None = None) -> TargetRunner:
-    from chalicelib.service import TargetRunner
+def topic_messages(settings: Settings | None = None) -> TopicMessageHandler:
+    from chalicelib.sns_messages import TopicMessageHandler
 
     settings = settings or get_settings()
+    return TopicMessageHandler(
+        schedules=partial(schedule_service, settings),
+        commands=partial(command_handler, settings),
+        publisher=partial(publisher, settings),
+        notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
+    )
+
+
+def target_runner(settings: Settings | None = None) -> TargetRunner:
+    settings = settings or get_settings()
+    return _target_runner(settings)
+
+
+@lru_cache(maxsize=8)
+def _target_runner(settings: Settings) -> TargetRunner:
+    """One per configuration: it keeps the definitions it has read (by version)."""
+    from chalicelib.runs import TargetRunner
+
     return TargetRunner(
-        repository(settings),
+        run_store(settings),
         publisher(settings),
         web_actions_topic_arn=partial(clients.topic_arn, settings.web_actions_topic_name, settings),
         notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
-        execution_ttl_days=settings.execution_ttl_days,
     )
+
+
+@lru_cache(maxsize=8)
+def run_store(settings: Settings) -> RunStore:
+    from chalicelib.runs import RunStore
+
+    table = clients.resource("dynamodb", settings).Table(settings.table_name)
+    return RunStore(table, ttl_days=settings.execution_ttl_days)
+
+
+def dead_letter_recorder(settings: Settings | None = None) -> DeadLetterRecorder:
+    from chalicelib.dead_letters import DeadLetterRecorder
+
+    return DeadLetterRecorder(run_store(settings or get_settings()))
 
 
 def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
@@ -162,7 +197,7 @@ def alert_sweep(settings: Settings | None = None) -> AlertSweep:
 
 def reset() -> None:
     """Forget every built object (tests call it with clients.reset())."""
-    for cached in (repository, publisher, gateway, activity):
+    for cached in (repository, publisher, gateway, activity, _target_runner, run_store):
         cached.cache_clear()
 
 

@@ -43,6 +43,7 @@ class OutOfBand:
         self.dynamodb = boto3.client("dynamodb", **options)
         self.sns = boto3.client("sns", **options)
         self.iam = boto3.client("iam", **options)
+        self.sqs = boto3.client("sqs", **options)
         self.account = boto3.client("sts", **options).get_caller_identity()["Account"]
         self.region = region
 
@@ -147,6 +148,34 @@ class OutOfBand:
 
     def delete_topic(self, name: str) -> None:
         self.sns.delete_topic(TopicArn=self.topic_arn(name))
+
+    # -- queues ----------------------------------------------------------------------------
+
+    def queue_url(self, name: str) -> str | None:
+        found = _or_none(self.sqs.get_queue_url, QueueName=name)
+        return found["QueueUrl"] if found else None
+
+    def queue_attributes(self, name: str) -> dict[str, str]:
+        url = self.queue_url(name)
+        return self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+    def set_queue_attributes(self, name: str, attributes: dict[str, str]) -> None:
+        self.sqs.set_queue_attributes(QueueUrl=self.queue_url(name), Attributes=attributes)
+
+    def queue_tags(self, name: str) -> dict[str, str]:
+        return dict(self.sqs.list_queue_tags(QueueUrl=self.queue_url(name)).get("Tags") or {})
+
+    def tag_queue(self, name: str, tags: dict[str, str]) -> None:
+        self.sqs.tag_queue(QueueUrl=self.queue_url(name), Tags=tags)
+
+    def untag_queue(self, name: str, keys: list[str]) -> None:
+        self.sqs.untag_queue(QueueUrl=self.queue_url(name), TagKeys=keys)
+
+    def create_queue(self, name: str, tags: dict[str, str] | None = None) -> None:
+        self.sqs.create_queue(QueueName=name, tags=tags or {})
+
+    def delete_queue(self, name: str) -> None:
+        self.sqs.delete_queue(QueueUrl=self.queue_url(name))
 
     # -- roles -----------------------------------------------------------------------------
 

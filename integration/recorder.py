@@ -17,9 +17,9 @@ from typing import Any
 
 from integration.hooks import cached_clients, operation_of
 
-STACK_SERVICES = ("scheduler", "dynamodb", "sns", "iam", "sts")
+STACK_SERVICES = ("scheduler", "dynamodb", "sns", "sqs", "iam", "sts")
 # Every service the functions call on the schedule paths.
-APP_SERVICES = ("dynamodb", "sns", "scheduler", "sts")
+APP_SERVICES = ("dynamodb", "sns", "sqs", "scheduler", "sts")
 READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Query", "Scan", "BatchGet")
 _ids = itertools.count()
 

@@ -28,6 +28,7 @@ NAME_OVERRIDES = (
     config.ENV_NOTIFICATIONS_TOPIC,
     config.ENV_EXECUTION_ROLE,
     config.ENV_GROUP,
+    config.ENV_DEAD_LETTER_QUEUE,
 )
 
 # Deviations from AWS measured on the emulators (see EMULATORS.md and these tests).

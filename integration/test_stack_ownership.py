@@ -1,6 +1,6 @@
 """What every owned resource of the stack does about ownership, one test per resource kind.
 
-For the table, the topics, the execution role and the schedule group alike: tags edited out
+For the table, the topics, the execution role, the schedule group and the dead-letter queue alike: tags edited out
 of band are reset to exactly ours, a resource deleted out of band is created again, and one
 that exists without our ownership tags is left alone until the operator adopts it (exit 3
 naming it and ``--adopt``, no mutating call; destroy leaves it; ``--adopt`` makes it ours).
@@ -50,6 +50,7 @@ KINDS = {
     "topic": Kind("notifications-topic", lambda names: names.notifications_topic, "topic"),
     "role": Kind("execution-role", lambda names: names.execution_role, "role"),
     "group": Kind("schedule-group", lambda names: names.schedule_group, "group"),
+    "queue": Kind("dead-letter-queue", lambda names: names.dead_letter_queue, "queue"),
 }
 DRIFTS = ["value changed", "ownership tag removed", "several tags added"]
 

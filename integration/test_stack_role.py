@@ -39,7 +39,18 @@ def expected_policies(oob, stage: str) -> dict:
                     "Resource": [function, f"{function}:*"],
                 }
             ],
-        }
+        },
+        "send-dead-letters": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "SendDeadLetters",
+                    "Effect": "Allow",
+                    "Action": "sqs:SendMessage",
+                    "Resource": f"arn:aws:sqs:us-east-1:{oob.account}:rez-agent-dead-letters-{stage}",
+                }
+            ],
+        },
     }
 
 

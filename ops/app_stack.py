@@ -208,12 +208,34 @@ def prepare_template(template: dict[str, Any], stage: str, bucket: str, key: str
             ENV_TARGET_FUNCTION_ARN,
             {"Fn::Sub": f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{target_name}"},
         )
+        if chalice_name(logical_id) == names.SCHEDULE_TARGET:
+            properties["EventInvokeConfig"] = failure_destination(stage)
     _lock_down_api(prepared, stage)
     monitoring.add_monitoring(prepared, stage, tracing=policy.tracing(stage))
     prepared["Description"] = (
         f"{APP_NAME} schedules, stage {stage}: functions, REST API, SNS subscription, alarms, dashboard"
     )
     return prepared
+
+
+# Lambda retries a failed asynchronous invoke this many times before giving up on it.
+TARGET_RETRY_ATTEMPTS = 2
+
+
+def failure_destination(stage: str) -> dict[str, Any]:
+    """The target function's asynchronous invoke configuration: two retries, then the record
+    of the failure to the stage's dead-letter queue (the ``dead_letters`` function records
+    the run as ``failed``)."""
+    queue = resource_names(stage).dead_letter_queue
+    return {
+        "MaximumRetryAttempts": TARGET_RETRY_ATTEMPTS,
+        "DestinationConfig": {
+            "OnFailure": {
+                "Type": "SQS",
+                "Destination": {"Fn::Sub": f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{queue}"},
+            }
+        },
+    }
 
 
 def _lock_down_api(template: dict[str, Any], stage: str) -> None:
@@ -245,10 +267,13 @@ def _lock_down_api(template: dict[str, Any], stage: str) -> None:
 
 
 def unguarded_methods(definition: dict[str, Any]) -> list[str]:
-    """``METHOD /path`` of every method without an authorizer, CORS preflights aside (API
-    Gateway answers those itself, and browsers send them without credentials)."""
+    """``METHOD /path`` of every method without an authorizer, CORS preflights and the
+    console's public files aside (API Gateway answers preflights itself, browsers send them
+    without credentials, and the console page holds no data)."""
     found = []
     for path, methods in sorted(definition.get("paths", {}).items()):
+        if path in names.PUBLIC_PATHS:
+            continue
         for method, operation in sorted(methods.items()):
             if method == "options" and operation.get("x-amazon-apigateway-integration", {}).get("type") == "mock":
                 continue

@@ -32,7 +32,8 @@ COMMAND = function_names.SCHEDULE_COMMAND
 TARGET = function_names.SCHEDULE_TARGET
 RECONCILE = function_names.RECONCILE
 ALERT_SWEEP = function_names.ALERT_SWEEP
-FUNCTIONS = (API, COMMAND, TARGET, RECONCILE, ALERT_SWEEP)
+DEAD_LETTERS = function_names.DEAD_LETTERS
+FUNCTIONS = (API, COMMAND, TARGET, RECONCILE, ALERT_SWEEP, DEAD_LETTERS)
 
 SCHEDULE_WRITE = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"]
 
@@ -42,18 +43,21 @@ TABLE_ACTIONS: dict[str, list[str]] = {
     API: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
     # PutItem: history entries; UpdateItem/DeleteItem: the alert watch
     COMMAND: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-    TARGET: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    # TransactWriteItems is authorised as the actions inside it (UpdateItem here)
+    TARGET: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     RECONCILE: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
     # Query: due watches, runs since the watermark; PutItem/UpdateItem: alert markers,
     # watermarks, an automatic pause; DeleteItem: the watch of a schedule no longer active
     ALERT_SWEEP: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+    DEAD_LETTERS: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
 }
 GRANTS: dict[str, list[str]] = {
     API: ["logs", "table", "publish_commands", "invoke_target"],
     COMMAND: ["logs", "table", "schedules_write", "schedules_get", "pass_role"],
-    TARGET: ["logs", "table", "publish_targets"],
+    TARGET: ["logs", "table", "publish_targets", "failure_destination"],
     RECONCILE: ["logs", "table", "schedules_write", "schedules_get", "schedules_list", "pass_role"],
     ALERT_SWEEP: ["logs", "table", "publish_commands", "publish_alerts"],
+    DEAD_LETTERS: ["logs", "table", "read_dead_letters"],
 }
 
 
@@ -117,7 +121,7 @@ def _statements(names: ResourceNames, function: str) -> dict[str, list[dict]]:
             {
                 "Sid": "SendToCustomQueues",
                 "Effect": "Allow",
-                "Action": ["sqs:GetQueueUrl", "sqs:SendMessage"],
+                "Action": "sqs:SendMessage",
                 "Resource": f"arn:aws:sqs:*:*:{names.custom_target_prefix}*",
             },
             {
@@ -126,6 +130,25 @@ def _statements(names: ResourceNames, function: str) -> dict[str, list[dict]]:
                 "Action": "lambda:InvokeFunction",
                 "Resource": f"arn:aws:lambda:*:*:function:{names.custom_target_prefix}*",
             },
+        ],
+        "failure_destination": [
+            {
+                # Lambda sends the record of an invocation that failed every attempt (the
+                # function's on-failure destination) with the function's own role.
+                "Sid": "SendFailuresToDeadLetters",
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": f"arn:aws:sqs:*:*:{names.dead_letter_queue}",
+            }
+        ],
+        "read_dead_letters": [
+            {
+                # The SQS event source reads and deletes with the function's role.
+                "Sid": "ReadDeadLetters",
+                "Effect": "Allow",
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                "Resource": f"arn:aws:sqs:*:*:{names.dead_letter_queue}",
+            }
         ],
         "schedules_write": [
             {
@@ -181,7 +204,7 @@ def render(document: dict) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-LAMBDA_TIMEOUTS = {COMMAND: 60, TARGET: 30, RECONCILE: 300, ALERT_SWEEP: 120}
+LAMBDA_TIMEOUTS = {COMMAND: 60, TARGET: 30, RECONCILE: 300, ALERT_SWEEP: 120, DEAD_LETTERS: 30}
 
 LOCAL_STAGE = "local"
 

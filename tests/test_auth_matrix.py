@@ -82,13 +82,15 @@ ROUTES = [
     Route("history", "GET", "/api/schedules/{id}/history"),
     Route("timeline", "GET", "/api/schedules/{id}/timeline"),
     Route("preview", "POST", "/api/expressions/preview", body=PREVIEW),
+    Route("openapi", "GET", "/api/openapi.json"),
+    Route("docs", "GET", "/api/docs"),
 ]
 
 # What each caller gets; the owner's schedule exists. "list" is what the caller sees by
 # default (their own schedules); "list_by_owner" asks for the owner's schedules by name.
 OK = {"create": 202, "list": 200, "list_by_owner": 200, "get": 200, "update": 202, "pause": 202,
       "resume": 202, "delete": 202, "executions": 200, "preview": 200, "run": 202, "history": 200,
-      "timeline": 200}
+      "timeline": 200, "openapi": 200, "docs": 200}
 EXPECTED: dict[tuple[str, str], int | None] = {}
 for _route in ROUTES:
     EXPECTED[(_route.name, "owner")] = OK[_route.name]

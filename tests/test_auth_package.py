@@ -10,6 +10,7 @@ import re
 import pytest
 
 from chalicelib.config import AUTH_IAM, AUTH_NONE, ENV_AUTH_MODE
+from chalicelib import names
 from ops import app_stack, policy
 from ops import run as local_run
 from tests.support import PACKAGE_BUCKET, PACKAGED_STAGES
@@ -55,7 +56,13 @@ def test_every_method_of_every_route_carries_the_stage_authorizer(packaged):
             }
             for path, method, operation in found:
                 assert method in HTTP_METHODS, f"{method} {path}"  # no unauthenticated preflight: no origin declared
-                assert operation.get("security") == [{"sigv4": []}], f"{method.upper()} {path}"
+                if path in names.PUBLIC_PATHS:  # the console's static files, open on every stage
+                    assert "security" not in operation, f"{method.upper()} {path}"
+                else:
+                    assert operation.get("security") == [{"sigv4": []}], f"{method.upper()} {path}"
+            # AND every /api route is signed: only the console's files are public
+            assert {path for path in names.PUBLIC_PATHS} <= {path for path, _, _ in found}
+            assert not any(path.startswith("/api") for path in names.PUBLIC_PATHS)
 
 
 def test_every_function_is_told_the_stage_auth_mode(packaged):

@@ -559,34 +559,10 @@ def matrix(full: bool = FULL) -> list[Cell]:
 
 # --- the known gaps: strict expected failures, in this one place --------------------------
 
-LOST_CONDITIONAL_WRITE = (
-    "records: the API's conditional UpdateItem whose response was lost is resent by botocore "
-    "and fails against our own write: the client gets 409 although the change is stored, "
-    "and no command is sent"
-)
-TARGET_CLAIM = (
-    "runs: a failure after the target claimed the execution leaves the claim in place; "
-    "the scheduler's retry is skipped as a duplicate, so the run is lost or never recorded "
-    "as finished"
-)
-TARGET_READ_OUTSIDE_TRY = (
-    "runs: the target's GetItem is outside the try: when it fails, the claim stays and the "
-    "retry is skipped as a duplicate, so the run is lost"
-)
-
 # Cell id -> the gap it shows. Measured with FAULT_MATRIX=full; ``make test`` runs the cells
-# its sampling picks, each listed one a strict expected failure.
-KNOWN_GAPS: dict[str, str] = {
-    "target:dynamodb.PutItem#0:lost-response": TARGET_CLAIM,
-    "target:dynamodb.UpdateItem#0:throttling": TARGET_CLAIM,
-    "target:dynamodb.UpdateItem#0:http500": TARGET_CLAIM,
-    "target:dynamodb.UpdateItem#0:access-denied": TARGET_CLAIM,
-    "target:dynamodb.UpdateItem#0:timeout": TARGET_CLAIM,
-    "target:dynamodb.GetItem#0:throttling": TARGET_READ_OUTSIDE_TRY,
-    "target:dynamodb.GetItem#0:http500": TARGET_READ_OUTSIDE_TRY,
-    "target:dynamodb.GetItem#0:access-denied": TARGET_READ_OUTSIDE_TRY,
-    "target:dynamodb.GetItem#0:timeout": TARGET_READ_OUTSIDE_TRY,
-}
+# its sampling picks, each listed one a strict expected failure. Every gap the matrix found
+# is closed: the list is empty, and a gap found later is named here until it is fixed.
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _param(cell: Cell) -> Any:

@@ -17,6 +17,7 @@ from chalicelib.errors import NotOwned, ValidationError
 from ops.stack.group import ScheduleGroupProvider
 from ops.stack.model import Absent, Delete, Noop, Observed, Plan, ReadResult, Step
 from ops.stack.provider import ResourceProvider
+from ops.stack.queue import QueueProvider
 from ops.stack.role import ExecutionRoleProvider
 from ops.stack.state import StackState, StateStore
 from ops.stack.table import TableProvider
@@ -28,6 +29,7 @@ SCHEDULES_TABLE = "schedules-table"
 CREATION_TOPIC = "schedule-creation-topic"
 WEB_ACTIONS_TOPIC = "web-actions-topic"
 NOTIFICATIONS_TOPIC = "notifications-topic"
+DEAD_LETTER_QUEUE = "dead-letter-queue"
 SCHEDULE_GROUP = "schedule-group"
 
 # Output name -> (logical id, "name" | "arn").
@@ -39,6 +41,7 @@ OUTPUTS = {
     "creation_topic_arn": (CREATION_TOPIC, "arn"),
     "web_actions_topic_arn": (WEB_ACTIONS_TOPIC, "arn"),
     "notifications_topic_arn": (NOTIFICATIONS_TOPIC, "arn"),
+    "dead_letter_queue_arn": (DEAD_LETTER_QUEUE, "arn"),
     "schedule_group_name": (SCHEDULE_GROUP, "name"),
     "schedule_group_arn": (SCHEDULE_GROUP, "arn"),
 }
@@ -54,6 +57,7 @@ def stage_providers(
         TopicProvider(settings, CREATION_TOPIC, settings.creation_topic_name, sleep),
         TopicProvider(settings, WEB_ACTIONS_TOPIC, settings.web_actions_topic_name, sleep),
         TopicProvider(settings, NOTIFICATIONS_TOPIC, settings.notifications_topic_name, sleep),
+        QueueProvider(settings, DEAD_LETTER_QUEUE, settings.dead_letter_queue_name, sleep),
         ScheduleGroupProvider(settings, SCHEDULE_GROUP, settings.schedule_group_name, sleep),
     ]
 

@@ -14,6 +14,7 @@ from typing import Any
 POLICY_VERSION = "2012-10-17"
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
 INVOKE_TARGET_POLICY = "invoke-schedule-target"
+SEND_DEAD_LETTERS_POLICY = "send-dead-letters"
 _SCALAR_KEYS = frozenset({"Version", "Id", "Sid", "Effect"})
 
 
@@ -42,6 +43,22 @@ def invoke_function_policy(function_arn: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": "lambda:InvokeFunction",
                 "Resource": [function_arn, f"{function_arn}:*"],
+            }
+        ],
+    }
+
+
+def send_dead_letters_policy(queue_arn: str) -> dict[str, Any]:
+    """EventBridge Scheduler sends a schedule's dead letters with the execution role: send to
+    the stage's dead-letter queue, nothing else."""
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "SendDeadLetters",
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
             }
         ],
     }

@@ -36,7 +36,10 @@ class ExecutionRoleProvider(ResourceProvider):
             "inline_policies": {
                 policies.INVOKE_TARGET_POLICY: policies.invoke_function_policy(
                     self.target_function_arn()
-                )
+                ),
+                policies.SEND_DEAD_LETTERS_POLICY: policies.send_dead_letters_policy(
+                    clients.queue_arn(self.settings.dead_letter_queue_name, self.settings)
+                ),
             },
             "managed_policies": [],
         }

@@ -1,0 +1,32 @@
+"""Serves the API's description: ``GET /api/openapi.json`` and the ``GET /api/docs`` page.
+
+The page is one self-contained HTML file (``docs_page.html``, no third-party assets): it
+fetches the document next to it, renders each operation and sends a request from a form.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from chalicelib.config import get_settings
+from chalicelib.http import base_url
+from chalicelib.openapi import api, auth_mode_of
+
+PAGE = Path(__file__).with_name("docs_page.html")
+
+
+def document_for(app: Any, request: Any) -> dict[str, Any]:
+    return _document(app, auth_mode_of(get_settings()), base_url(request))
+
+
+@lru_cache(maxsize=16)
+def _document(app: Any, auth_mode: str, server_url: str) -> dict[str, Any]:
+    """Routes and models are fixed once the app is imported: generate once per server."""
+    return api.document(app.routes, auth_mode, server_url=server_url)
+
+
+@lru_cache(maxsize=1)
+def page() -> str:
+    return PAGE.read_text(encoding="utf-8")

@@ -1,0 +1,623 @@
+"""Runs: what a schedule does when it fires, and the record of every run.
+
+A run is one execution id. The target function claims it, dispatches the schedule's message,
+and records the outcome; nothing else is needed on the happy path:
+
+1. the claim: ONE ``TransactWriteItems`` that checks the schedule record is still at the
+   version whose definition this process holds (so a pause, delete or change since then is
+   seen), counts the run in the record's summary when it is new, and writes the execution
+   item as ``started`` with the claim's expiry;
+2. the dispatch (SNS Publish, SQS SendMessage or Lambda Invoke);
+3. the outcome: ONE ``TransactWriteItems`` that marks the execution ``succeeded`` (or
+   ``failed``, with the reason) and folds it into the summary.
+
+The definition comes from a per-process cache keyed by the record's version: a warm function
+reads nothing, a cold one reads the record once (``GetItem``). A claim expires when the
+claiming invocation's deadline passes (the Lambda context's remaining time plus a margin): a
+retry after that runs the execution again, a duplicate before it is skipped. A run already
+``succeeded`` is never run again; a ``failed`` or ``undelivered`` one is (a retry that works
+replaces the failure in the summary). A claim or outcome write whose response was lost, and
+that botocore therefore sent again, finds its own claim token and carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.aws_errors import error_code, translate
+from chalicelib.errors import NotFound, ServiceError, UpstreamRejected, ValidationError
+from chalicelib.models import (
+    Action,
+    ExecutionOutcome,
+    ExecutionRecord,
+    ExecutionTrigger,
+    Schedule,
+    ScheduleState,
+    ScheduleStatus,
+    TargetType,
+    iso,
+    utcnow,
+)
+
+logger = logging.getLogger("rez_agent.runs")
+
+EXECUTION_PREFIX = "execution#"
+# The target function's timeout: the claim of an invocation that gives no deadline.
+DEFAULT_REMAINING_MS = 30_000
+# Added to the deadline: the runtime stops the function a little after it.
+CLAIM_MARGIN = timedelta(seconds=5)
+# An execution written before claims carried an expiry: started this long ago, it died.
+LEGACY_STALE = timedelta(minutes=5)
+CACHED_DEFINITIONS = 512
+MAX_CLAIM_ROUNDS = 4
+# Writes of a dispatched run's outcome before the invocation fails (and Lambda retries it).
+OUTCOME_WRITES = 2
+RETRYABLE_OUTCOMES = (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED)
+
+
+class MessagePublisher(Protocol):
+    def publish(self, target_arn: str, message: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What EventBridge Scheduler (or a run-now) sends the target function."""
+
+    schedule_id: str
+    scheduled_time: str
+    execution_id: str
+    attempt: int
+    trigger: ExecutionTrigger
+
+
+def parse_invocation(event: Any) -> Invocation:
+    """Read the Input that EventBridge Scheduler sends (see scheduler.target_input)."""
+    if not isinstance(event, dict) or not event.get("schedule_id"):
+        raise ValidationError("the event has no schedule_id", field="schedule_id")
+    scheduled_time = str(event.get("scheduled_time") or "")
+    if not scheduled_time or scheduled_time.startswith("<aws."):
+        scheduled_time = iso(utcnow().replace(second=0, microsecond=0))
+    execution_id = str(event.get("execution_id") or "")
+    if not execution_id or execution_id.startswith("<aws."):
+        # not substituted (an emulator, or a manual invoke): one execution per scheduled time
+        execution_id = f"{event['schedule_id']}@{scheduled_time}"
+    try:
+        attempt = int(event.get("attempt") or 1)
+    except (TypeError, ValueError):
+        attempt = 1
+    try:
+        trigger = ExecutionTrigger(event.get("trigger") or ExecutionTrigger.SCHEDULED.value)
+    except ValueError:
+        trigger = ExecutionTrigger.SCHEDULED
+    return Invocation(
+        schedule_id=str(event["schedule_id"]),
+        scheduled_time=scheduled_time,
+        execution_id=execution_id,
+        attempt=attempt,
+        trigger=trigger,
+    )
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One invocation's hold on an execution: its token, and when the hold lapses."""
+
+    token: str
+    request_id: str | None
+    started_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def for_invocation(cls, context: Any, now: datetime) -> Claim:
+        remaining = DEFAULT_REMAINING_MS
+        request_id = None
+        if context is not None:
+            try:
+                remaining = int(context.get_remaining_time_in_millis())
+            except (AttributeError, TypeError, ValueError):
+                remaining = DEFAULT_REMAINING_MS
+            request_id = getattr(context, "aws_request_id", None)
+        return cls(
+            token=uuid.uuid4().hex,
+            request_id=str(request_id) if request_id else None,
+            started_at=now,
+            expires_at=now + timedelta(milliseconds=max(remaining, 0)) + CLAIM_MARGIN,
+        )
+
+
+def execution_item_id(schedule_id: str, execution_id: str) -> str:
+    return f"{schedule_id}#{EXECUTION_PREFIX}{execution_id}"
+
+
+def skip_reason(schedule: Schedule | None, trigger: ExecutionTrigger) -> str | None:
+    """Why this schedule must not run now (None: it may). A deleted schedule never runs; a
+    paused one runs only when asked by hand."""
+    if schedule is None or schedule.status is ScheduleStatus.DELETED or schedule.pending_action is Action.DELETE:
+        return "the schedule is deleted"
+    if trigger is ExecutionTrigger.SCHEDULED and schedule.desired_state is ScheduleState.DISABLED:
+        return "the schedule is paused"
+    return None
+
+
+@dataclass
+class Claimed:
+    record: ExecutionRecord
+
+
+@dataclass
+class Duplicate:
+    reason: str
+
+
+@dataclass
+class Changed:
+    """The record is no longer at the version this process held: here it is now."""
+
+    schedule: Schedule | None
+
+
+class RunStore:
+    """Execution records and the schedule's summary, in the schedules table."""
+
+    def __init__(self, table: Any, ttl_days: int = 30, now: Callable[[], datetime] | None = None):
+        self._table = table
+        self._client = table.meta.client  # boto3's resource client: plain Python values
+        self._name = table.name
+        self._ttl_days = ttl_days
+        self._now = now or _current_time
+
+    def load(self, schedule_id: str) -> Schedule | None:
+        from chalicelib.repository import DynamoDBScheduleRepository
+
+        return DynamoDBScheduleRepository(self._table).get(schedule_id)
+
+    def get_execution(self, schedule_id: str, execution_id: str) -> dict[str, Any] | None:
+        try:
+            item = self._table.get_item(
+                Key={"id": execution_item_id(schedule_id, execution_id)}, ConsistentRead=True
+            ).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "schedules table") from exc
+        return _plain_dict(item) if item else None
+
+    # --- the claim ----------------------------------------------------------------
+
+    def claim(self, schedule: Schedule, invocation: Invocation, claim: Claim) -> Claimed | Duplicate | Changed:
+        previous: dict[str, Any] | None = None
+        for _ in range(MAX_CLAIM_ROUNDS):
+            reasons = self._transact(
+                [self._schedule_claim(schedule, invocation, previous), self._execution_claim(invocation, claim, previous)],
+                token=f"{claim.token[:28]}-c{0 if previous is None else previous.get('attempts', 0)}",
+            )
+            if reasons is None:
+                return Claimed(self._record(invocation, claim, previous))
+            schedule_reason, execution_reason = reasons
+            if _failed_check(schedule_reason):
+                item = schedule_reason.get("Item")
+                return Changed(_schedule_from(item) if item else None)
+            if not _failed_check(execution_reason):
+                raise UpstreamRejected(f"the claim of execution {invocation.execution_id} was cancelled: {reasons}")
+            current = _plain_item(execution_reason.get("Item"))
+            if current is None:
+                previous = None  # it vanished meanwhile (expired): claim it as new
+                continue
+            if current.get("claim_token") == claim.token:
+                return Claimed(self._record(invocation, claim, current, mine=True))  # our own write
+            verdict = self._claimable(current)
+            if verdict is not None:
+                return Duplicate(verdict)
+            previous = current
+        raise UpstreamRejected(f"execution {invocation.execution_id} kept changing while being claimed")
+
+    def _claimable(self, item: dict[str, Any]) -> str | None:
+        """None when ``item`` may be claimed again; else why not."""
+        outcome = item.get("outcome")
+        if outcome in RETRYABLE_OUTCOMES:
+            return None
+        if outcome == ExecutionOutcome.STARTED.value:
+            now = self._now()
+            expires = item.get("claim_expires_at")
+            if expires:
+                if _parse(expires) <= now:
+                    return None
+                return f"claimed by another invocation until {expires}"
+            if _parse(item.get("started_at", "")) <= now - LEGACY_STALE:
+                return None
+            return "started less than 5 minutes ago"
+        return f"already {outcome}"
+
+    def _schedule_claim(self, schedule: Schedule, invocation: Invocation, previous: dict[str, Any] | None) -> dict[str, Any]:
+        names = {"#version": "version", "#x": "executions", "#last_id": "last_execution_id",
+                 "#last_time": "last_scheduled_time", "#last_outcome": "last_outcome"}
+        values: dict[str, Any] = {":version": schedule.version, ":id": invocation.execution_id,
+                                  ":t": invocation.scheduled_time, ":o": ExecutionOutcome.STARTED.value}
+        sets = ["#x.#last_id = :id", "#x.#last_time = :t", "#x.#last_outcome = :o"]
+        if previous is None:
+            names["#total"] = "total"
+            values.update({":zero": 0, ":one": 1})
+            sets.append("#x.#total = if_not_exists(#x.#total, :zero) + :one")
+        elif previous.get("outcome") in RETRYABLE_OUTCOMES:
+            names["#failed"] = "failed"
+            values[":one"] = 1
+            sets.append("#x.#failed = if_not_exists(#x.#failed, :one) - :one")
+        return {"Update": {
+            "TableName": self._name,
+            "Key": {"id": schedule.id},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "attribute_exists(id) AND #version = :version",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }}
+
+    def _execution_claim(self, invocation: Invocation, claim: Claim, previous: dict[str, Any] | None) -> dict[str, Any]:
+        entry = {"attempt": invocation.attempt, "started_at": iso(claim.started_at)}
+        if claim.request_id:
+            entry["request_id"] = claim.request_id
+        fields = {
+            "record_type": "execution",
+            "status": EXECUTION_PREFIX + invocation.schedule_id,
+            "created_date": invocation.scheduled_time,
+            "schedule_id": invocation.schedule_id,
+            "execution_id": invocation.execution_id,
+            "scheduled_time": invocation.scheduled_time,
+            "started_at": iso(claim.started_at),
+            "attempt": invocation.attempt,
+            "trigger": invocation.trigger.value,
+            "outcome": ExecutionOutcome.STARTED.value,
+            "claim_expires_at": iso(claim.expires_at),
+            "claim_token": claim.token,
+            "ttl": int(time.time()) + self._ttl_days * 86400,
+        }
+        if claim.request_id:
+            fields["request_id"] = claim.request_id
+        names = {f"#f{i}": key for i, key in enumerate(fields)}
+        values: dict[str, Any] = {f":f{i}": value for i, value in enumerate(fields.values())}
+        sets = [f"#f{i} = :f{i}" for i in range(len(fields))]
+        names.update({"#attempts": "attempts", "#log": "attempt_log", "#err": "error", "#d": "duration_ms"})
+        values.update({":zero": 0, ":one": 1, ":empty": [], ":entry": [entry]})
+        sets += ["#attempts = if_not_exists(#attempts, :zero) + :one",
+                 "#log = list_append(if_not_exists(#log, :empty), :entry)"]
+        if previous is None:
+            condition = "attribute_not_exists(id)"
+        else:
+            condition = "#outcome = :prev_outcome AND #started = :prev_started"
+            names.update({"#outcome": "outcome", "#started": "started_at"})
+            values[":prev_outcome"] = previous.get("outcome")
+            values[":prev_started"] = previous.get("started_at", "")
+        return {"Update": {
+            "TableName": self._name,
+            "Key": {"id": execution_item_id(invocation.schedule_id, invocation.execution_id)},
+            "UpdateExpression": "SET " + ", ".join(sets) + " REMOVE #err, #d",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }}
+
+    def _record(self, invocation: Invocation, claim: Claim, previous: dict[str, Any] | None, mine: bool = False) -> ExecutionRecord:
+        if mine and previous is not None:
+            return ExecutionRecord.model_validate(previous)
+        attempts = (int(previous.get("attempts", 1)) if previous else 0) + 1
+        log = list(previous.get("attempt_log", [])) if previous else []
+        entry: dict[str, Any] = {"attempt": invocation.attempt, "started_at": iso(claim.started_at)}
+        if claim.request_id:
+            entry["request_id"] = claim.request_id
+        return ExecutionRecord(
+            schedule_id=invocation.schedule_id,
+            execution_id=invocation.execution_id,
+            scheduled_time=invocation.scheduled_time,
+            started_at=iso(claim.started_at),
+            attempt=invocation.attempt,
+            attempts=attempts,
+            attempt_log=[*log, entry],
+            trigger=invocation.trigger,
+            outcome=ExecutionOutcome.STARTED,
+            claim_expires_at=iso(claim.expires_at),
+        )
+
+    # --- the outcome ----------------------------------------------------------------
+
+    def finish(self, record: ExecutionRecord, claim: Claim, outcome: ExecutionOutcome,
+               duration_ms: int, error: str | None = None) -> bool:
+        """Store the outcome of a claimed run and fold it into the summary. False when the
+        claim was lost meanwhile (a later invocation holds it now: its outcome stands)."""
+        failed = outcome in RETRYABLE_OUTCOMES
+        execution: dict[str, Any] = {"Update": {
+            "TableName": self._name,
+            "Key": {"id": execution_item_id(record.schedule_id, record.execution_id)},
+            "UpdateExpression": "SET #outcome = :o, #d = :d" + (", #err = :e" if error else "")
+            + " REMOVE #expires" + ("" if error else ", #err"),
+            "ConditionExpression": "claim_token = :token AND #outcome = :started",
+            "ExpressionAttributeNames": {"#outcome": "outcome", "#d": "duration_ms", "#err": "error",
+                                         "#expires": "claim_expires_at"},
+            "ExpressionAttributeValues": {":o": outcome.value, ":d": duration_ms, ":token": claim.token,
+                                          ":started": ExecutionOutcome.STARTED.value,
+                                          **({":e": error} if error else {})},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }}
+        summary = self._summary_update(record, outcome, count_new=False, failed=failed)
+        reasons = self._transact([execution, summary], token=f"{claim.token[:28]}-f{outcome.value[:1]}")
+        if reasons is None:
+            return True
+        execution_reason, summary_reason = reasons
+        if _failed_check(execution_reason):
+            current = _plain_item(execution_reason.get("Item")) or {}
+            return bool(current.get("claim_token") == claim.token and current.get("outcome") == outcome.value)
+        if _failed_check(summary_reason):  # the schedule record expired: the run stands alone
+            self._transact([execution], token=f"{claim.token[:28]}-g{outcome.value[:1]}")
+            return True
+        raise UpstreamRejected(f"the outcome of execution {record.execution_id} was cancelled: {reasons}")
+
+    def _summary_update(self, record: ExecutionRecord, outcome: ExecutionOutcome, count_new: bool,
+                        failed: bool) -> dict[str, Any]:
+        names = {"#x": "executions", "#last_id": "last_execution_id", "#last_time": "last_scheduled_time",
+                 "#last_outcome": "last_outcome"}
+        values: dict[str, Any] = {":id": record.execution_id, ":t": record.scheduled_time, ":o": outcome.value}
+        sets = ["#x.#last_id = :id", "#x.#last_time = :t", "#x.#last_outcome = :o"]
+        if count_new:
+            names["#total"] = "total"
+            sets.append("#x.#total = if_not_exists(#x.#total, :zero) + :one")
+        if failed:
+            names["#failed"] = "failed"
+            sets.append("#x.#failed = if_not_exists(#x.#failed, :zero) + :one")
+        if count_new or failed:
+            values.update({":zero": 0, ":one": 1})  # AWS rejects a value the expression does not use
+        return {"Update": {
+            "TableName": self._name,
+            "Key": {"id": record.schedule_id},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "attribute_exists(id)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }}
+
+    # --- dead letters ------------------------------------------------------------------
+
+    def record_dead_letter(self, invocation: Invocation, outcome: ExecutionOutcome, reason: str) -> str:
+        """Record that a run was given up on (``undelivered``: it never reached the target
+        function; ``failed``: the function gave up). Idempotent: a run already recorded with
+        this outcome, or that succeeded after all, is left as it is. What was done."""
+        for _ in range(MAX_CLAIM_ROUNDS):
+            current = self.get_execution(invocation.schedule_id, invocation.execution_id)
+            if current is not None and current.get("outcome") in (outcome.value, ExecutionOutcome.SUCCEEDED.value):
+                return f"already {current.get('outcome')}"
+            record = ExecutionRecord(
+                schedule_id=invocation.schedule_id, execution_id=invocation.execution_id,
+                scheduled_time=invocation.scheduled_time, started_at=iso(self._now()),
+                attempt=invocation.attempt, trigger=invocation.trigger, outcome=outcome,
+                attempts=int(current.get("attempts", 0)) if current else 0,
+            )
+            was_failed = current is not None and current.get("outcome") in RETRYABLE_OUTCOMES
+            item: dict[str, Any] = {"Update": {
+                "TableName": self._name,
+                "Key": {"id": execution_item_id(invocation.schedule_id, invocation.execution_id)},
+                "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(9)) + " REMOVE #expires",
+                "ExpressionAttributeNames": {
+                    **{f"#f{i}": key for i, key in enumerate((
+                        "record_type", "status", "created_date", "schedule_id", "execution_id",
+                        "scheduled_time", "outcome", "error", "ttl"))},
+                    "#expires": "claim_expires_at", "#started": "started_at", "#attempt": "attempt",
+                    "#trigger": "trigger",
+                },
+                "ExpressionAttributeValues": {
+                    ":f0": "execution", ":f1": EXECUTION_PREFIX + invocation.schedule_id,
+                    ":f2": invocation.scheduled_time, ":f3": invocation.schedule_id,
+                    ":f4": invocation.execution_id, ":f5": invocation.scheduled_time,
+                    ":f6": outcome.value, ":f7": reason[:1000],
+                    ":f8": int(time.time()) + self._ttl_days * 86400,
+                    ":now": iso(self._now()), ":attempt": invocation.attempt, ":trigger": invocation.trigger.value,
+                },
+            }}
+            update = item["Update"]
+            update["UpdateExpression"] = update["UpdateExpression"].replace(
+                " REMOVE", ", #started = if_not_exists(#started, :now), #attempt = if_not_exists(#attempt, :attempt),"
+                " #trigger = if_not_exists(#trigger, :trigger) REMOVE")
+            if current is None:
+                update["ConditionExpression"] = "attribute_not_exists(id)"
+            else:
+                update["ConditionExpression"] = "#outcome = :prev"
+                update["ExpressionAttributeNames"]["#outcome"] = "outcome"
+                update["ExpressionAttributeValues"][":prev"] = current.get("outcome")
+            summary = self._summary_update(record, outcome, count_new=current is None, failed=not was_failed)
+            reasons = self._transact([item, summary])
+            if reasons is None:
+                return f"recorded {outcome.value}"
+            if _failed_check(reasons[1]):  # no schedule record (expired): the run stands alone
+                update.pop("ConditionExpression")
+                update["ExpressionAttributeNames"].pop("#outcome", None)
+                update["ExpressionAttributeValues"].pop(":prev", None)
+                self._transact([item])
+                return f"recorded {outcome.value} (no schedule record)"
+        raise UpstreamRejected(f"execution {invocation.execution_id} kept changing while recording a dead letter")
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _transact(self, items: list[dict[str, Any]], token: str | None = None) -> list[dict[str, Any]] | None:
+        """Write ``items`` at once; None when done, else the cancellation reasons (one per
+        item). The request token makes a retry of a write that landed a no-op on AWS."""
+        request: dict[str, Any] = {"TransactItems": items}
+        if token:
+            request["ClientRequestToken"] = token[:36]
+        try:
+            self._client.transact_write_items(**request)
+            return None
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                reasons = exc.response.get("CancellationReasons") or []
+                if any(reason.get("Code") == "TransactionConflict" for reason in reasons) or len(reasons) != len(items):
+                    raise translate(exc, "schedules table") from exc
+                return reasons
+            raise translate(exc, "schedules table") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, "schedules table") from exc
+
+
+def _failed_check(reason: dict[str, Any]) -> bool:
+    return reason.get("Code") == "ConditionalCheckFailed"
+
+
+_deserializer = TypeDeserializer()
+
+
+def _plain_item(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An item from a cancellation reason (DynamoDB's typed JSON) as plain values."""
+    if not item:
+        return None
+    typed = all(isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _TYPE_KEYS
+                for value in item.values())
+    return _plain_dict({key: _deserializer.deserialize(value) for key, value in item.items()} if typed else item)
+
+
+_TYPE_KEYS = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
+
+
+def _plain(value: Any) -> Any:
+    from chalicelib.repository import _plain as plain
+
+    return plain(value)
+
+
+def _plain_dict(value: dict[str, Any]) -> dict[str, Any]:
+    plain: dict[str, Any] = _plain(value)
+    return plain
+
+
+def _schedule_from(item: dict[str, Any]) -> Schedule | None:
+    """A schedule record from a cancellation reason, read the way the repository reads one."""
+    from chalicelib.repository import DynamoDBScheduleRepository
+
+    data = _plain_item(item)
+    if not data or data.get("record_type", "schedule") != "schedule":
+        return None
+    return DynamoDBScheduleRepository._from_item(data)
+
+
+def _parse(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=utcnow().tzinfo)
+
+
+class TargetRunner:
+    """Runs when a schedule fires (invoked by EventBridge Scheduler, or by a run-now)."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        publisher: MessagePublisher,
+        web_actions_topic_arn: Callable[[], str],
+        notifications_topic_arn: Callable[[], str],
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] | None = None,
+    ):
+        self._store = store
+        self._publisher = publisher
+        self._web_actions_topic_arn = web_actions_topic_arn
+        self._notifications_topic_arn = notifications_topic_arn
+        self._clock = clock
+        self._now = now or _current_time
+        self._definitions: OrderedDict[str, Schedule] = OrderedDict()
+
+    def run(self, event: Any, context: Any = None) -> dict[str, Any]:
+        invocation = parse_invocation(event)
+        started = self._clock()
+        claim = Claim.for_invocation(context, self._now())
+        answer = {"schedule_id": invocation.schedule_id, "execution_id": invocation.execution_id}
+        schedule = self._definitions.get(invocation.schedule_id) or self._store.load(invocation.schedule_id)
+        for _ in range(MAX_CLAIM_ROUNDS):
+            reason = skip_reason(schedule, invocation.trigger)
+            if reason or schedule is None:
+                self._forget(invocation.schedule_id)
+                logger.info("execution %s skipped: %s", invocation.execution_id, reason)
+                return {**answer, "outcome": "skipped", "reason": reason}
+            result = self._store.claim(schedule, invocation, claim)
+            if isinstance(result, Changed):
+                schedule = result.schedule
+                continue
+            break
+        else:
+            raise UpstreamRejected(f"schedule {invocation.schedule_id} kept changing while it fired")
+        self._remember(schedule)
+        if isinstance(result, Duplicate):
+            logger.info("execution %s not run again: %s", invocation.execution_id, result.reason)
+            return {**answer, "outcome": "duplicate", "reason": result.reason}
+        record = result.record
+        try:
+            self._publisher.publish(self._target_arn(schedule), dispatch_message(schedule, record))
+        except Exception as exc:
+            self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), _describe(exc))
+            if isinstance(exc, NotFound):  # the target does not exist: retrying cannot help
+                return {**answer, "outcome": "failed", "reason": _describe(exc)}
+            # anything else may pass (a throttle, a policy still propagating): Lambda retries
+            # the invocation, which claims the run again; after its last retry the dead-letter
+            # queue gets the failure, already recorded here
+            raise
+        for attempt in range(1, OUTCOME_WRITES + 1):
+            try:
+                self._store.finish(record, claim, ExecutionOutcome.SUCCEEDED, self._elapsed(started))
+                break
+            except ServiceError as exc:
+                # dispatched, but not yet recorded: try once more here; if that fails too,
+                # fail the invocation, so Lambda's retry (once the claim lapses) runs it again
+                # and records it: the target may get the message twice, with the same
+                # execution id, and the history stays exact
+                logger.error("execution %s dispatched, outcome not stored (write %d): %s",
+                             record.execution_id, attempt, exc.message)
+                if attempt == OUTCOME_WRITES:
+                    raise
+        return {**answer, "outcome": "succeeded"}
+
+    def _elapsed(self, started: float) -> int:
+        return int((self._clock() - started) * 1000)
+
+    def _remember(self, schedule: Schedule) -> None:
+        self._definitions[schedule.id] = schedule
+        self._definitions.move_to_end(schedule.id)
+        while len(self._definitions) > CACHED_DEFINITIONS:
+            self._definitions.popitem(last=False)
+
+    def _forget(self, schedule_id: str) -> None:
+        self._definitions.pop(schedule_id, None)
+
+    def _target_arn(self, schedule: Schedule) -> str:
+        kind = schedule.definition.target_type
+        if kind is TargetType.WEB_ACTION:
+            return self._web_actions_topic_arn()
+        if kind is TargetType.NOTIFICATION:
+            return self._notifications_topic_arn()
+        return schedule.definition.target_arn or ""
+
+
+def dispatch_message(schedule: Schedule, record: ExecutionRecord) -> dict[str, Any]:
+    return {
+        "schedule_id": schedule.id,
+        "name": schedule.definition.name,
+        "target_type": schedule.definition.target_type.value,
+        "payload": schedule.definition.payload,
+        "scheduled_time": record.scheduled_time,
+        "execution_id": record.execution_id,
+        "attempt": record.attempt,
+        "trigger": record.trigger.value,
+    }
+
+
+def _describe(exc: Exception) -> str:
+    text = exc.message if isinstance(exc, ServiceError) else str(exc)
+    return text[:1000]
+
+
+def _current_time() -> datetime:
+    """The time now, looked up at each call (tests move the module's clock)."""
+    return utcnow()

@@ -1,0 +1,221 @@
+"""The schedule-creation topic's messages: the published contract and the internal commands.
+
+Two shapes arrive on the same topic, kept apart on purpose:
+
+- ``ScheduleMessage``: the contract other services publish (agents, pipelines):
+  ``{"action": "create", "schedule": {...definition...}}``, or ``{"action": "update",
+  "schedule_id": ..., "schedule": {...}}``, or ``{"action": "pause" | "resume" | "delete",
+  "schedule_id": ...}``. It goes through the same ``ScheduleService`` methods as the HTTP
+  API, so it is validated exactly as the API validates.
+- ``ScheduleCreationRequest`` (chalicelib.models): the command the service itself publishes
+  after writing a record; it always carries ``request_id`` and only names a record.
+
+A create is idempotent under redelivery: the SNS message id is its idempotency key. A
+message that cannot be applied is never silently dropped: it is logged with the rule it
+broke and published to the notifications topic as a ``rejected`` event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chalicelib.errors import BadRequest, ServiceError
+from chalicelib.http import loads_strict
+from chalicelib.identity import Caller
+from chalicelib.models import (
+    Schedule,
+    ScheduleCreationRequest,
+    ScheduleDefinition,
+    is_schedule_id,
+    iso,
+    parse_model,
+    utcnow,
+)
+
+logger = logging.getLogger("rez_agent.messages")
+
+CREATED_BY_ATTRIBUTE = "created_by"
+SNS_CALLER = "sns"
+REJECTED_EVENT = "rejected"
+MAX_CREATED_BY = 128
+MAX_ORIGINAL_CHARS = 200_000  # the rejected event must fit SNS's 256 KiB with its envelope
+
+
+class MessageAction(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    PAUSE = "pause"
+    RESUME = "resume"
+    DELETE = "delete"
+
+
+_NEEDS_DEFINITION = {MessageAction.CREATE, MessageAction.UPDATE}
+
+
+class ScheduleMessage(BaseModel):
+    """A published request to change a schedule (the topic's public contract)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: MessageAction
+    schedule: ScheduleDefinition | None = None
+    schedule_id: str | None = None
+    version: int | None = Field(
+        None, ge=1, description="the version the change applies to (like If-Match); optional"
+    )
+
+    @model_validator(mode="after")
+    def _fields_for_action(self) -> ScheduleMessage:
+        action = self.action.value
+        if self.action in _NEEDS_DEFINITION and self.schedule is None:
+            raise ValueError(f"schedule: required when action is {action}")
+        if self.action not in _NEEDS_DEFINITION and self.schedule is not None:
+            raise ValueError(f"schedule: allowed only when action is create or update, not {action}")
+        if self.action is MessageAction.CREATE:
+            if self.schedule_id is not None:
+                raise ValueError("schedule_id: not allowed when action is create (the service assigns it)")
+            if self.version is not None:
+                raise ValueError("version: not allowed when action is create")
+        elif self.schedule_id is None:
+            raise ValueError(f"schedule_id: required when action is {action}")
+        elif not is_schedule_id(self.schedule_id):
+            raise ValueError("schedule_id: must be a schedule id (a UUID)")
+        return self
+
+
+class Schedules(Protocol):
+    """The ``ScheduleService`` methods the topic's contract maps to."""
+
+    def create(self, definition: ScheduleDefinition, caller: Caller, idempotency_key: str | None = None) -> Schedule: ...
+
+    def update(
+        self, schedule_id: str, definition: ScheduleDefinition, caller: Caller, expected_version: int | None = None
+    ) -> Schedule: ...
+
+    def pause(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule: ...
+
+    def resume(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule: ...
+
+    def delete(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule: ...
+
+
+class Commands(Protocol):
+    def handle(self, command: ScheduleCreationRequest) -> Schedule | None: ...
+
+
+class Publisher(Protocol):
+    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict | None = None) -> None: ...
+
+
+class TopicMessageHandler:
+    """Applies one message from the schedule-creation topic (one SNS record)."""
+
+    def __init__(
+        self,
+        schedules: Callable[[], Schedules],
+        commands: Callable[[], Commands],
+        publisher: Callable[[], Publisher],
+        notifications_topic_arn: Callable[[], str],
+    ):
+        self._schedules = schedules
+        self._commands = commands
+        self._publisher = publisher
+        self._notifications_topic_arn = notifications_topic_arn
+
+    def handle(self, record: dict[str, Any]) -> dict[str, Any]:
+        """``record`` is the ``Sns`` object of the Lambda event's record. Transient AWS
+        failures raise (Lambda retries the event); anything the sender must fix is rejected."""
+        text = record.get("Message") or ""
+        message_id = str(record.get("MessageId") or "")
+        try:
+            data = _json_object(text)
+            if "request_id" in data:
+                command = parse_model(ScheduleCreationRequest, data)
+                schedule = self._commands().handle(command)
+                applied: dict[str, Any] = {"outcome": "applied", "status": schedule.status.value if schedule else None}
+                if schedule is not None and schedule.last_error:
+                    applied["last_error"] = schedule.last_error
+                return applied
+            message = parse_model(ScheduleMessage, data)
+            caller = caller_from(record.get("MessageAttributes") or {})
+            schedule = self._apply(message, caller, message_id)
+        except ServiceError as error:
+            if error.status_code >= 500:
+                raise
+            return self._reject(text, message_id, error)
+        logger.info("applied %s for schedule %s from message %s", message.action.value, schedule.id, message_id)
+        return {
+            "outcome": "accepted",
+            "action": message.action.value,
+            "schedule_id": schedule.id,
+            "status": schedule.status.value,
+        }
+
+    def _apply(self, message: ScheduleMessage, caller: Caller, message_id: str) -> Schedule:
+        schedules = self._schedules()
+        if message.action is MessageAction.CREATE:
+            assert message.schedule is not None
+            key = f"sns:{message_id}" if message_id else None
+            return schedules.create(message.schedule, caller, key)
+        schedule_id = message.schedule_id or ""
+        if message.action is MessageAction.UPDATE:
+            assert message.schedule is not None
+            return schedules.update(schedule_id, message.schedule, caller, message.version)
+        if message.action is MessageAction.PAUSE:
+            return schedules.pause(schedule_id, caller, message.version)
+        if message.action is MessageAction.RESUME:
+            return schedules.resume(schedule_id, caller, message.version)
+        return schedules.delete(schedule_id, caller, message.version)
+
+    def _reject(self, text: str, message_id: str, error: ServiceError) -> dict[str, Any]:
+        logger.error("rejected message %s (%s): %s", message_id or "without id", error.code, error.message)
+        event = {
+            "event": REJECTED_EVENT,
+            "message_id": message_id or None,
+            "code": error.code,
+            "reason": error.message,
+            "request": _original(text),
+            "rejected_at": iso(utcnow()),
+        }
+        self._publisher().publish(self._notifications_topic_arn(), event, attributes={"event": REJECTED_EVENT})
+        return {"outcome": REJECTED_EVENT, "code": error.code, "reason": error.message}
+
+
+def caller_from(attributes: dict[str, Any]) -> Caller:
+    """The ``created_by`` message attribute (String), else ``sns``."""
+    attribute = attributes.get(CREATED_BY_ATTRIBUTE) or {}
+    value = attribute.get("Value", attribute.get("StringValue")) if isinstance(attribute, dict) else None
+    name = str(value or "").strip()
+    if not name:
+        return Caller(SNS_CALLER)
+    if len(name) > MAX_CREATED_BY or not name.isprintable():
+        raise BadRequest(f"message attribute {CREATED_BY_ATTRIBUTE}: must be 1-{MAX_CREATED_BY} printable characters")
+    return Caller(name)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        data = loads_strict(text)
+    except RecursionError:
+        raise BadRequest("message is nested too deeply") from None
+    except ValueError as exc:
+        raise BadRequest(f"message is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("message must be a JSON object")
+    return data
+
+
+def _original(text: str) -> Any:
+    """The request as sent: its JSON when it parses, else its text (cut to stay within SNS's
+    message size with the envelope)."""
+    if len(text) > MAX_ORIGINAL_CHARS:
+        return text[:MAX_ORIGINAL_CHARS]
+    try:
+        return loads_strict(text)
+    except (ValueError, RecursionError):
+        return text

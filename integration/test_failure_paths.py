@@ -1,0 +1,160 @@
+"""Failure routing end to end, the app deployed the way ``make run`` deploys it.
+
+- A run the target function gives up on (every attempt of the asynchronous invoke fails)
+  goes to the stage's dead-letter queue as Lambda's on-failure record, and the
+  ``dead_letters`` function records it on the schedule as ``failed``, with the reason.
+- A run EventBridge Scheduler cannot deliver goes to the same queue as the scheduler's
+  dead-letter event, recorded as ``undelivered``. ministack does not deliver EventBridge
+  Scheduler dead letters (it ignores a schedule's DeadLetterConfig): on ministack that test
+  is a strict expected failure; tests/test_dead_letters.py covers the recording on moto with
+  the message AWS sends.
+
+On ministack started here (its own loopback port), or on the endpoint named by
+``LOCALSTACK_ENDPOINT`` / ``AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from chalicelib import clients
+from chalicelib.config import resource_names, settings_for
+from integration.test_end_to_end import function_logs, http
+from ops import app_stack
+from ops import emulator as emulators
+from ops import run as local_run
+from ops.emulator import launch_ministack
+
+STAGE = local_run.LOCAL_STAGE
+EXAMPLE = json.loads(local_run.EXAMPLE)
+MINISTACK_NO_SCHEDULER_DLQ = "ministack: EventBridge Scheduler never sends dead letters (DeadLetterConfig is ignored)"
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory) -> Any:
+    """(url, kind) of an endpoint that runs Lambda functions, this process pointed at it."""
+    external = emulators.external_endpoint()
+    started = None
+    if external is not None:
+        url, kind = external.url, "external"
+    elif emulators.ministack_available():
+        started = launch_ministack(tmp_path_factory.mktemp("ministack") / "ministack.log", port=emulators.free_port())
+        url, kind = started.url, "ministack"
+    else:
+        pytest.fail("this test needs an endpoint that runs Lambda functions: run `make ministack-venv`")
+    with pytest.MonkeyPatch.context() as patch:
+        for key in local_run.UNSET:
+            patch.delenv(key, raising=False)
+        for key, value in local_run.emulator_environment(url).items():
+            patch.setenv(key, value)
+        clients.reset()
+        try:
+            yield url, kind
+        finally:
+            clients.reset()
+            if started is not None:
+                started.stop()
+
+
+@pytest.fixture(scope="module")
+def deployed(endpoint, tmp_path_factory) -> Any:
+    """The app, up on the endpoint for this module's tests, torn down after them."""
+    state = tmp_path_factory.mktemp("stacks")
+    log = io.StringIO()
+    try:
+        outputs = local_run.bring_up(STAGE, log, state)
+        yield outputs, log, endpoint[1]
+    finally:
+        try:
+            local_run.tear_down(STAGE, log, state)
+        except Exception as exc:  # noqa: BLE001 - the tests' own failures matter more
+            print(f"tear down failed: {exc}\n{log.getvalue()}")
+
+
+def eventually(what: str, check: Callable[[], Any], timeout: float, outputs: app_stack.AppOutputs, log: io.StringIO) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(2)
+    pytest.fail(f"{what}: not within {timeout:.0f}s (last: {last!r})\n"
+                f"--- functions' logs ---\n{function_logs(outputs)}\n--- deploy ---\n{log.getvalue()}")
+
+
+def active_schedule(base: str, body: dict, outputs, log) -> str:
+    status, created = http("POST", f"{base}/api/schedules", body)
+    assert status == 202, created
+
+    def active():
+        code, shown = http("GET", f"{base}/api/schedules/{created['id']}")
+        return code == 200 and shown.get("status") == "active"
+
+    eventually("the schedule becomes active", active, 30, outputs, log)
+    return str(created["id"])
+
+
+def test_a_run_the_target_function_gives_up_on_is_recorded_failed(deployed):
+    outputs, log, _ = deployed
+    settings = settings_for(STAGE)
+    names = resource_names(STAGE)
+    schedule_id = active_schedule(outputs.base_url, {**EXAMPLE, "schedule_expression": "rate(1 day)"}, outputs, log)
+    # GIVEN a record the target function cannot read (every attempt of a run fails)
+    table = clients.resource("dynamodb", settings).Table(names.table)
+    table.update_item(
+        Key={"id": schedule_id}, UpdateExpression="SET #d.#t = :bad",
+        ExpressionAttributeNames={"#d": "definition", "#t": "target_type"},
+        ExpressionAttributeValues={":bad": "carrier-pigeon"},
+    )
+    # WHEN it is invoked asynchronously, as EventBridge Scheduler invokes it
+    event = {"schedule_id": schedule_id, "execution_id": "given-up-1",
+             "scheduled_time": "2026-11-24T11:00:00Z", "attempt": "1"}
+    clients.client("lambda", settings).invoke(
+        FunctionName=outputs.functions["schedule_target"], InvocationType="Event", Payload=json.dumps(event).encode())
+
+    # THEN, after Lambda's retries, the run is on its schedule as failed, with why
+    def recorded():
+        item = table.get_item(Key={"id": f"{schedule_id}#execution#given-up-1"}, ConsistentRead=True).get("Item")
+        return item if item and item.get("outcome") == "failed" else None
+
+    item = eventually("the failure is recorded", recorded, 90, outputs, log)
+    assert item["error"].startswith("the target function gave up (RetriesExhausted"), item
+    assert item["status"] == f"execution#{schedule_id}"
+    summary = table.get_item(Key={"id": schedule_id}, ConsistentRead=True)["Item"]["executions"]
+    assert (summary["total"], summary["failed"]) == (1, 1)
+
+
+def test_a_run_the_scheduler_cannot_deliver_is_recorded_undelivered(deployed, request):
+    outputs, log, kind = deployed
+    if kind == "ministack":
+        request.applymarker(pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=MINISTACK_NO_SCHEDULER_DLQ))
+    settings = settings_for(STAGE)
+    names = resource_names(STAGE)
+    schedule_id = active_schedule(outputs.base_url, EXAMPLE, outputs, log)
+    # GIVEN its schedule's target is a function that does not exist (the scheduler cannot
+    # invoke it; its dead letters still go to the stage's queue)
+    scheduler = clients.client("scheduler", settings)
+    current = scheduler.get_schedule(Name=schedule_id, GroupName=names.schedule_group)
+    target = {**current["Target"], "Arn": current["Target"]["Arn"] + "-missing"}
+    target["RetryPolicy"] = {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 60}
+    scheduler.update_schedule(
+        Name=schedule_id, GroupName=names.schedule_group, Target=target,
+        ScheduleExpression=current["ScheduleExpression"], FlexibleTimeWindow={"Mode": "OFF"},
+        ScheduleExpressionTimezone=current.get("ScheduleExpressionTimezone", "UTC"),
+    )
+
+    # WHEN it fires THEN an undelivered execution appears, with the scheduler's reason
+    def undelivered():
+        code, body = http("GET", f"{outputs.base_url}/api/schedules/{schedule_id}/executions")
+        found = [item for item in (body or {}).get("items", []) if item.get("outcome") == "undelivered"]
+        return found if code == 200 and found else None
+
+    [execution] = eventually("an undelivered execution is recorded", undelivered, 90, outputs, log)
+    assert execution["error"].startswith("EventBridge Scheduler could not invoke the target")

@@ -1,0 +1,173 @@
+"""The command-line client (``python -m rez_client``) against the app served on 127.0.0.1
+over moto, and its agreement with the OpenAPI document."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import app as app_module
+from chalicelib.openapi import api as registry
+from rez_client import main
+from rez_client.api import Auth, operations, sigv4_headers
+from rez_client.commands import COMMANDS, META_PATHS
+from tests.local_api import local_api
+from tests.support import TEE_TIMES
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENT = registry.document(app_module.app.routes)
+
+
+@pytest.fixture(scope="module")
+def served():
+    with local_api(app_module.app) as api:
+        yield api
+
+
+def cli(base, *argv, document=None):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--base", base, *argv], document=document, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_every_operation_has_a_command_and_every_command_an_operation():
+    known = operations(DOCUMENT)
+    bound = {(command.method, command.path): command.name for command in COMMANDS}
+    without_command = sorted(f"{m} {p}" for m, p in known if (m, p) not in bound and p not in META_PATHS)
+    assert without_command == [], "add a command in rez_client/commands.py for these operations"
+    missing = sorted(name for key, name in bound.items() if key not in known)
+    # every command finds its operation in the document
+    assert missing == [], f"commands without an operation: {missing}"
+
+
+def test_each_commands_options_are_its_operations_parameters():
+    # GIVEN the document's parameters for each operation, WHEN the client builds its commands
+    from rez_client.cli import build_parser, option_name
+
+    known = operations(DOCUMENT)
+    parser = build_parser(known)
+    subcommands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for command in COMMANDS:
+        operation = known.get((command.method, command.path))
+        if operation is None:
+            continue
+        options = {s for action in subcommands[command.name]._actions for s in action.option_strings}
+        # THEN every query parameter and header is an option, and a body is --body
+        for parameter in operation.parameters:
+            if parameter.location != "path":
+                assert option_name(parameter.name) in options, (command.name, parameter.name)
+        assert ("--body" in options) == operation.has_body, command.name
+
+
+def test_the_lifecycle_through_the_client(served):
+    base = served.url
+    # create
+    code, out, err = cli(base, "create", "--body", json.dumps(TEE_TIMES), "--idempotency-key", "k-1")
+    assert (code, err) == (0, "")
+    created = json.loads(out)
+    schedule_id = created["id"]
+    assert created["status"] == "pending" and created["version"] == 1
+    # get, list (table)
+    code, out, _ = cli(base, "get", schedule_id)
+    assert code == 0 and json.loads(out)["name"] == "tee-times"
+    code, out, _ = cli(base, "--output", "table", "list", "--status", "pending", "--limit", "5")
+    assert code == 0
+    header, *rows = out.strip().splitlines()
+    assert header.split()[:3] == ["ID", "NAME", "STATUS"]
+    assert any(row.startswith(schedule_id) and "tee-times" in row for row in rows)
+    # update with If-Match, pause, resume
+    changed = {**TEE_TIMES, "schedule_expression": "rate(5 minutes)"}
+    code, out, _ = cli(base, "update", schedule_id, "--body", json.dumps(changed), "--if-match", "1")
+    assert code == 0 and json.loads(out)["schedule_expression"] == "rate(5 minutes)"
+    assert json.loads(cli(base, "pause", schedule_id)[1])["state"] == "DISABLED"
+    assert json.loads(cli(base, "resume", schedule_id, "--if-match", "3")[1])["state"] == "ENABLED"
+    # executions (none yet), delete
+    code, out, _ = cli(base, "executions", schedule_id)
+    assert code == 0 and json.loads(out) == {"items": [], "next_cursor": None}
+    code, out, _ = cli(base, "delete", schedule_id)
+    assert code == 0 and json.loads(out)["pending_action"] == "delete"
+
+
+def test_preview_takes_the_expression_as_an_argument(served):
+    code, out, _ = cli(served.url, "--output", "table", "preview", "cron(0 9 ? * MON *)", "--body", '{"count": 2}')
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0] == "cron(0 9 ? * MON *) in UTC:"
+    assert len(lines) == 3 and lines[1].strip().endswith("T09:00:00Z")
+
+
+def test_errors_show_the_apis_message_and_exit_non_zero(served):
+    code, out, err = cli(served.url, "get", "8f7c1a52-0f53-4c1e-9d53-5b8a3f0f0e11")
+    assert (code, out) == (1, "")
+    assert err == "error: 404 NotFound: schedule 8f7c1a52-0f53-4c1e-9d53-5b8a3f0f0e11 does not exist\n"
+    code, _, err = cli(served.url, "create", "--body", json.dumps({**TEE_TIMES, "name": "no spaces"}))
+    assert code == 1
+    assert "400 ValidationError: name: must be 1-64 characters" in err
+    code, _, err = cli(served.url, "pause", "8f7c1a52-0f53-4c1e-9d53-5b8a3f0f0e11", "--if-match", "x")
+    assert code == 1 and "If-Match: must be the schedule's version number" in err
+
+
+def test_usage_errors_exit_2(served):
+    assert cli(served.url, "create")[0] == 2
+    code, _, err = cli(served.url, "create", "--body", "{not json")
+    assert code == 2 and "--body is not valid JSON" in err
+
+def test_the_base_is_required(monkeypatch):
+    monkeypatch.delenv("BASE", raising=False)
+    err = io.StringIO()
+    assert main(["get", "x"], stdout=io.StringIO(), stderr=err) == 2
+    assert "--base (or BASE) is required" in err.getvalue()
+
+
+def test_an_unreachable_api_is_an_error_not_a_traceback():
+    code, _, err = cli("http://127.0.0.1:9", "list")
+    assert code == 1 and err.startswith("error: cannot reach http://127.0.0.1:9")
+
+
+def test_a_command_the_api_does_not_offer_says_so():
+    # GIVEN an API whose document has no executions operation
+    document = copy.deepcopy(DOCUMENT)
+    del document["paths"]["/api/schedules/{id}/executions"]
+    # WHEN the command is used, THEN it is refused naming the operation
+    code, _, err = cli("http://127.0.0.1:9", "executions", "abc", document=document)
+    assert code == 1
+    assert "does not offer executions (GET /api/schedules/{id}/executions)" in err
+
+
+def test_python_dash_m_with_base_from_the_environment(served):
+    env = {"BASE": served.url, "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "rez_client", "--output", "table", "preview", "rate(1 hour)"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("rate(1 hour) in UTC:")
+
+
+def test_sigv4_signs_for_execute_api_in_the_urls_region(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    url = "https://abc123.execute-api.eu-west-1.amazonaws.com/dev/api/schedules"
+    headers = sigv4_headers("GET", url, None, {"Accept": "application/json"})
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/eu-west-1/execute-api/aws4_request" in headers["Authorization"]
+    assert "X-Amz-Date" in headers
+
+
+def test_cognito_sends_the_token_and_needs_one(monkeypatch):
+    assert Auth("cognito", token="eyJ.token").headers_for("GET", "http://x", None, {})["Authorization"] == "eyJ.token"
+    monkeypatch.delenv("REZ_TOKEN", raising=False)
+    code, _, err = cli("http://127.0.0.1:9", "--auth", "cognito", "list", document=DOCUMENT)
+    assert code == 1 and "needs a token" in err
+
+
+def test_the_lambda_code_never_imports_the_client():
+    sources = [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")]
+    importing = [str(path.relative_to(ROOT)) for path in sources if "rez_client" in path.read_text()]
+    assert importing == []
