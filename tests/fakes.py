@@ -12,8 +12,8 @@ and EventBridge implementations give it:
 - ``InMemorySchedulerGateway`` (``chalicelib.scheduler.SchedulerGateway``): one schedule per
   name; create of a taken name is ``AlreadyExists``, update of a missing one ``NotFound``,
   delete of a missing one succeeds; a modification marker per write.
-- ``InMemoryPublisher`` (``CommandPublisher`` and ``MessagePublisher`` of
-  ``chalicelib.service``): keeps what was published until drained.
+- ``InMemoryPublisher`` (``chalicelib.service.CommandPublisher`` and
+  ``chalicelib.runs.MessagePublisher``): keeps what was published until drained.
 
 These are fakes of the service's interfaces, not of any AWS API: the same behavioural tests
 run on them and on the AWS implementations on moto (tests/test_service_behaviour.py).

@@ -6,8 +6,10 @@ the real semantics fails here.
 What a fake cannot reproduce stays on moto alone, in the modules that test it: the
 transactions and lost responses of the write path (tests/test_write_calls.py), DynamoDB's
 read budget per page (tests/test_listing_cost.py), the reconcile, which reads the table and
-the group through methods outside the Protocols (tests/test_reconcile*.py), and AWS faults
-(tests/test_faults.py, tests/test_fault_matrix.py).
+the group through methods outside the Protocols (tests/test_reconcile*.py), a fire's run,
+whose store (``chalicelib.runs.RunStore``) is DynamoDB's transactions and no Protocol (the
+``moto_only`` tests here, tests/test_runs.py), and AWS faults (tests/test_faults.py,
+tests/test_fault_matrix.py).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from chalicelib.models import (
     ScheduleStatus,
 )
 from chalicelib.repository import ScheduleRepository
+from chalicelib.runs import MessagePublisher, TargetRunner
 from chalicelib.scheduler import SchedulerGateway
-from chalicelib.service import CommandHandler, CommandPublisher, MessagePublisher, ScheduleService, TargetRunner
+from chalicelib.service import CommandHandler, CommandPublisher, ScheduleService
 from tests.fakes import (
     FAKE_ACCOUNT,
     FAKE_REGION,
@@ -62,7 +65,7 @@ class Stage:
 
     service: ScheduleService
     handler: CommandHandler
-    runner: TargetRunner
+    runner: TargetRunner | None  # the target function's runner (its run store is DynamoDB's)
     gateway: Any
     commands: Any  # () -> the commands published since the last call
     web_actions: Any  # () -> the messages dispatched to the web-actions topic since the last call
@@ -96,14 +99,8 @@ def on_fakes() -> Stage:
         max_schedules_per_owner=settings.max_schedules_per_owner,
     )
     web_actions_arn = f"arn:aws:sns:{FAKE_REGION}:{FAKE_ACCOUNT}:{settings.web_actions_topic_name}"
-    runner = TargetRunner(
-        repository, publisher,
-        web_actions_topic_arn=lambda: web_actions_arn,
-        notifications_topic_arn=lambda: f"arn:aws:sns:{FAKE_REGION}:{FAKE_ACCOUNT}:{settings.notifications_topic_name}",
-        execution_ttl_days=settings.execution_ttl_days,
-    )
     return Stage(
-        service, CommandHandler(repository, gateway, settings.deleted_ttl_days), runner, gateway,
+        service, CommandHandler(repository, gateway, settings.deleted_ttl_days), None, gateway,
         publisher.drain_commands, lambda: publisher.drain_messages(web_actions_arn),
     )
 
@@ -136,6 +133,14 @@ def stage(request) -> Stage:
     if request.param == "fakes":
         return on_fakes()
     return on_moto(request.getfixturevalue("moto_stage"))
+
+
+@pytest.fixture
+def moto_only(moto_stage) -> Stage:
+    """The AWS implementations alone, for what runs through ``chalicelib.runs.RunStore``:
+    it is no Protocol but DynamoDB's conditional transactions (the claim of an execution,
+    the schedule's run summary), which an in-memory copy would only imitate."""
+    return on_moto(moto_stage)
 
 
 def test_a_created_schedule_is_pending_until_its_command_applies_it(stage):
@@ -303,7 +308,8 @@ def test_a_stale_command_applies_the_record_as_it_is_now(stage):
     assert stage.cloud(created.id)["State"] == "DISABLED"
 
 
-def test_a_fire_delivered_twice_runs_once_and_is_listed_once(stage):
+def test_a_fire_delivered_twice_runs_once_and_is_listed_once(moto_only):
+    stage = moto_only
     # GIVEN an active schedule
     schedule_id = stage.active()
     fire = {"schedule_id": schedule_id, "scheduled_time": "2027-01-04T11:00:00Z", "execution_id": "e-1", "attempt": "1"}
@@ -321,7 +327,8 @@ def test_a_fire_delivered_twice_runs_once_and_is_listed_once(stage):
     assert stage.service.get(schedule_id, ALICE).executions.total == 1
 
 
-def test_a_fire_of_a_deleted_schedule_fails_without_dispatching(stage):
+def test_a_fire_of_a_deleted_schedule_is_skipped_without_dispatching(moto_only):
+    stage = moto_only
     # GIVEN a schedule deleted and settled
     schedule_id = stage.active()
     stage.service.delete(schedule_id, ALICE)
@@ -330,8 +337,8 @@ def test_a_fire_of_a_deleted_schedule_fails_without_dispatching(stage):
     result = stage.runner.run(
         {"schedule_id": schedule_id, "scheduled_time": "2027-01-04T11:00:00Z", "execution_id": "e-2", "attempt": "1"}
     )
-    # THEN it is recorded failed and nothing is dispatched
-    assert result["outcome"] == "failed"
+    # THEN it is skipped and nothing is dispatched
+    assert result["outcome"] == "skipped"
     assert stage.web_actions() == []
 
 
