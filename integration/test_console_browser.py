@@ -125,6 +125,8 @@ def test_a_person_manages_a_schedule_through_the_console(base_url, browser):
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="console-tee-times"))
     row.wait_for()
     assert "active" in row.text_content()
+    row.locator(".health .badge").wait_for()  # each row's health comes from the schedule's own read
+    assert row.locator(".next-zone").text_content() not in ("…", "—")
     shot(page, "4-list")
     page.goto(schedule_url, wait_until="domcontentloaded")
     page.get_by_role("button", name="Pause").wait_for()

@@ -177,6 +177,7 @@ Functions: {", ".join(outputs.functions)}
 {open_api_notice(LOCAL_STAGE)}
 
 BASE={outputs.base_url}
+Console: {outputs.base_url}/   (open it in a browser)
 
 Create a schedule that fires every minute (paste both lines; ID keeps its id):
   {capture_id(curl_create())}

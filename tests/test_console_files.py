@@ -46,3 +46,14 @@ def test_the_page_learns_the_stage_auth_mode(client):
     # THEN it names the stage's auth mode (dev signs with IAM)
     assert response.status_code == 200
     assert response.json_body == {"stage": "dev", "auth_mode": "iam"}
+
+
+def test_make_run_prints_the_console_next_to_base():
+    # GIVEN a local stage that is up
+    from ops import app_stack, run
+
+    outputs = app_stack.AppOutputs("stack", "api", "http://127.0.0.1:4566/_aws/execute-api/abc/api", {})
+    # WHEN make run prints its banner THEN the console's address is next to BASE=
+    text = run.banner(outputs, "ministack", 3.0)
+    base_line = text.index("BASE=http://127.0.0.1:4566/_aws/execute-api/abc/api")
+    assert "Console: http://127.0.0.1:4566/_aws/execute-api/abc/api/" in text[base_line:base_line + 200]

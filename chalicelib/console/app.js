@@ -211,13 +211,13 @@ async function listPage(show, params) {
   }
   const items = (result.data.items || []).filter(
     (item) => !search || item.name.toLowerCase().includes(search.toLowerCase()));
-  const rows = items.map((item) => el("tr", {},
+  const rows = items.map((item) => el("tr", { "data-id": item.id },
     el("th", { scope: "row" }, el("a", { href: `#/s/${item.id}` }, item.name)),
     el("td", {}, badge(item.status)),
-    el("td", {}, item.health ? healthBadge(item.health) : "—"),
-    el("td", {}, formatTime(item.next_fire_time, item.timezone)),
-    el("td", {}, formatTime(item.next_fire_time)),
-    el("td", {}, lastRun(item)),
+    el("td", { class: "health" }, "…"),
+    el("td", { class: "next-zone" }, "…"),
+    el("td", { class: "next-local" }, "…"),
+    el("td", { class: "last-run" }, lastRun(item)),
     el("td", {}, item.created_by)));
   const table = el("table", {},
     el("caption", {}, search ? `Schedules whose name contains “${search}” (this page)` : "Schedules, newest first"),
@@ -237,7 +237,22 @@ async function listPage(show, params) {
     paging.append(el("a", { href: `#/?${next}`, rel: "next" }, "Next page"));
   }
   show(heading, filters, el("div", { class: "scroll" }, table), paging);
+  if (show.current()) fillRows(rows, items);
   if (items.some((item) => item.status === "pending")) refreshLater(show, 3000);
+}
+
+// The list's records carry no timeline: each row's health, next fire time and last run come
+// from the schedule read alone (one request per row of the page, in parallel).
+function fillRows(rows, items) {
+  rows.forEach(async (row, index) => {
+    const item = items[index];
+    const result = await api("GET", `/api/schedules/${item.id}`);
+    const detail = result.ok ? result.data : {};
+    row.querySelector(".health").replaceChildren(detail.health ? healthBadge(detail.health) : "—");
+    row.querySelector(".next-zone").textContent = formatTime(detail.next_fire_time, item.timezone);
+    row.querySelector(".next-local").textContent = formatTime(detail.next_fire_time);
+    if (detail.last_execution) row.querySelector(".last-run").replaceChildren(lastRun(detail));
+  });
 }
 
 function healthBadge(health) {
