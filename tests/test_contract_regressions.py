@@ -107,7 +107,7 @@ def test_the_parse_cache_holds_a_bounded_number_of_expressions_and_days():
     assert all(len(expr._days_cache) <= expressions.DAYS_CACHE_SIZE for expr in cached)
 
 
-@pytest.mark.slow  # 10,000 previews in a fresh process
+@pytest.mark.slow  # 10,000 previews with their allocations traced
 def test_distinct_previews_allocate_a_bounded_amount():
     # GIVEN an empty cache, and allocations traced from here on
     expressions._parse_cached.cache_clear()
