@@ -29,10 +29,27 @@ def swagger_of_app(monkeypatch, **env: str) -> dict:
     return SwaggerGenerator("us-east-1", {"api_handler_arn": "arn:aws:lambda:us-east-1:111122223333:function:api"}).generate_swagger(module.app)
 
 
+# The console's static files hold no data and are served without an authorizer (app.py).
+PUBLIC = {("/", "get"), ("/console/{name}", "get")}
+
+
 def operations(swagger: dict):
+    """Every operation that needs the stage's authentication (all but PUBLIC)."""
     for path, methods in swagger["paths"].items():
         for method, operation in methods.items():
-            yield path, method, operation
+            if (path, method) not in PUBLIC:
+                yield path, method, operation
+
+
+def test_only_the_consoles_static_files_are_public_on_a_signed_stage(monkeypatch):
+    # GIVEN the API definition of a signed stage
+    swagger = swagger_of_app(monkeypatch, AUTH_MODE="iam", CORS_ALLOWED_ORIGINS="")
+    # THEN the console's page and files carry no security, and they are all that is public
+    public = {
+        (path, method) for path, methods in swagger["paths"].items() for method, operation in methods.items()
+        if "security" not in operation
+    }
+    assert public == PUBLIC
 
 
 def test_cognito_mode_puts_the_user_pool_authorizer_on_every_method(monkeypatch):
