@@ -22,6 +22,7 @@ from moto.server import ThreadedMotoServer
 
 from chalicelib import clients
 from tests.support import STAGE, Tap, create_stage_resources
+from tests.timeline_support import create_target_function
 
 LOOPBACK = "127.0.0.1"
 WRITES = {
@@ -76,6 +77,7 @@ def local_api(app: Any) -> Iterator[LocalApi]:
     try:
         resources = create_stage_resources()
         resources["tap"] = Tap(resources["queues"])
+        create_target_function()  # run now invokes it (moto accepts an asynchronous invoke)
         recorder = WriteRecorder()
         recorder.attach()
         thread.start()

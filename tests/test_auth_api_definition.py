@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from chalice.deploy.swagger import SwaggerGenerator
 
+from chalicelib import names
+
 ROOT = Path(__file__).resolve().parent.parent
 POOLS = [
     "arn:aws:cognito-idp:us-east-1:111122223333:userpool/us-east-1_Example1",
@@ -29,27 +31,21 @@ def swagger_of_app(monkeypatch, **env: str) -> dict:
     return SwaggerGenerator("us-east-1", {"api_handler_arn": "arn:aws:lambda:us-east-1:111122223333:function:api"}).generate_swagger(module.app)
 
 
-# The console's static files hold no data and are served without an authorizer (app.py).
-PUBLIC = {("/", "get"), ("/console/{name}", "get")}
-
-
 def operations(swagger: dict):
-    """Every operation that needs the stage's authentication (all but PUBLIC)."""
+    """Every method of every /api route (the console's public files are tested below)."""
     for path, methods in swagger["paths"].items():
+        if path in names.PUBLIC_PATHS:
+            continue
         for method, operation in methods.items():
-            if (path, method) not in PUBLIC:
-                yield path, method, operation
+            yield path, method, operation
 
 
-def test_only_the_consoles_static_files_are_public_on_a_signed_stage(monkeypatch):
-    # GIVEN the API definition of a signed stage
+def test_only_the_consoles_files_are_public_on_a_signed_stage(monkeypatch):
+    # GIVEN a stage that signs its API with IAM
     swagger = swagger_of_app(monkeypatch, AUTH_MODE="iam", CORS_ALLOWED_ORIGINS="")
-    # THEN the console's page and files carry no security, and they are all that is public
-    public = {
-        (path, method) for path, methods in swagger["paths"].items() for method, operation in methods.items()
-        if "security" not in operation
-    }
-    assert public == PUBLIC
+    # THEN the console's page and files carry no authorizer, and they are all it serves openly
+    public = {path for path, methods in swagger["paths"].items() if not any("security" in op for op in methods.values())}
+    assert public == set(names.PUBLIC_PATHS)
 
 
 def test_cognito_mode_puts_the_user_pool_authorizer_on_every_method(monkeypatch):
