@@ -36,8 +36,9 @@ test: venv ministack-venv lint browser
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest integration
 
+# The fast layer: every unit test but those marked slow (pyproject.toml).
 unit: venv
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -m "not slow"
 
 integration: venv ministack-venv browser
 	$(BIN)/python -m pytest integration

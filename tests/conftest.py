@@ -48,7 +48,7 @@ for _key in (
 
 
 @pytest.fixture
-def aws():
+def moto_stage():
     """moto for everything, with the stage's resources in place."""
     with mock_aws():
         clients.reset()
@@ -56,6 +56,35 @@ def aws():
         resources["tap"] = Tap(resources["queues"])
         yield resources
         clients.reset()
+
+
+@pytest.fixture
+def offline_client(unit_test_project):
+    """The API for routes that touch no AWS resource (the expression preview): moto keeps any
+    stray call in process, and the stage's resources are not created."""
+    from chalice.test import Client
+
+    import app as app_module
+
+    with mock_aws():
+        clients.reset()
+        with Client(app_module.app, stage_name=STAGE, project_dir=unit_test_project) as client:
+            yield client
+        clients.reset()
+
+
+# Fixtures that make a test slow wherever it lives: ``packaged`` runs ``chalice package`` per
+# stage; ``moto_stage`` creates the stage's every resource on moto for each test.
+SLOW_FIXTURES = frozenset({"packaged", "moto_stage"})
+
+
+def pytest_collection_modifyitems(items):
+    """Mark ``slow`` every test using a fixture of ``SLOW_FIXTURES``: `make unit` leaves them
+    out, the behaviour they share with the fast layer runs there on the fakes
+    (tests/test_service_behaviour.py)."""
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -70,7 +99,7 @@ def unit_test_project():
 
 
 @pytest.fixture
-def chalice_client(aws, unit_test_project):
+def chalice_client(moto_stage, unit_test_project):
     from chalice.test import Client
 
     import app as app_module
@@ -80,7 +109,7 @@ def chalice_client(aws, unit_test_project):
 
 
 @pytest.fixture
-def faults(aws):
+def faults(moto_stage):
     """AWS faults on the stage's cached clients (``integration.faults``); cleared after."""
     injector = FaultInjector()
     yield injector

@@ -85,9 +85,9 @@ def post(client, path, body, headers=None):
     return client.http.post(path, headers={**JSON, **(headers or {})}, body=raw)
 
 
-def deliver_commands(client, aws, names, times=1):
+def deliver_commands(client, moto_stage, names, times=1):
     """Deliver every published command to the handler (``times`` times each)."""
-    commands = aws["tap"].drain(names.creation_topic)
+    commands = moto_stage["tap"].drain(names.creation_topic)
     for command in commands:
         for _ in range(times):
             result = client.lambda_.invoke(

@@ -27,13 +27,13 @@ HOURLY = {
 }
 
 
-def alerts(aws, names):
-    return aws["tap"].drain(names.notifications_topic)
+def alerts(moto_stage, names):
+    return moto_stage["tap"].drain(names.notifications_topic)
 
 
-def test_a_missed_slot_alerts_once_however_often_the_sweep_runs(chalice_client, aws, names, clock):
+def test_a_missed_slot_alerts_once_however_often_the_sweep_runs(chalice_client, moto_stage, names, clock):
     # GIVEN an hourly schedule created at 00:30 whose 01:00 run never came
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     # WHEN the sweep runs before the deadline (01:00 + 2 min grace), then after it, twice
     clock.set("2026-03-02T01:01:00Z")
     assert sweeper(clock).run().alerts == []
@@ -43,7 +43,7 @@ def test_a_missed_slot_alerts_once_however_often_the_sweep_runs(chalice_client, 
     clock.set("2026-03-02T01:04:00Z")
     sweeper(clock).run()
     # THEN one alert, in the documented shape
-    [alert] = alerts(aws, names)
+    [alert] = alerts(moto_stage, names)
     assert alert == {
         "kind": "missed",
         "schedule_id": sid,
@@ -66,9 +66,9 @@ def test_a_missed_slot_alerts_once_however_often_the_sweep_runs(chalice_client, 
     }
 
 
-def test_concurrent_sweeps_alert_once(chalice_client, aws, names, clock):
+def test_concurrent_sweeps_alert_once(chalice_client, moto_stage, names, clock):
     # GIVEN a missed slot, and a second sweep that runs while the first is publishing
-    create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     clock.set("2026-03-02T01:03:00Z")
     second: list = []
     sns = clients.client("sns")
@@ -83,31 +83,31 @@ def test_concurrent_sweeps_alert_once(chalice_client, aws, names, clock):
     sns.meta.events.unregister("before-call.sns.Publish", second_sweep)
     # THEN the second found the alert claimed and published nothing; one alert in all
     assert (len(first.alerts), len(second[0].alerts)) == (1, 0)
-    assert len(alerts(aws, names)) == 1
+    assert len(alerts(moto_stage, names)) == 1
     # AND a later sweep does not repeat it
     clock.advance(minutes=1)
     sweeper(clock).run()
-    assert alerts(aws, names) == []
+    assert alerts(moto_stage, names) == []
 
 
-def test_an_alert_whose_publish_failed_is_published_by_the_next_sweep(chalice_client, aws, names, clock, faults):
+def test_an_alert_whose_publish_failed_is_published_by_the_next_sweep(chalice_client, moto_stage, names, clock, faults):
     # GIVEN a missed slot, and SNS failing during the first sweep
-    create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     clock.set("2026-03-02T01:03:00Z")
     faults.fail("sns", "Publish", "InternalError", 1_000, "try again")
     failed = sweeper(clock).run()
     faults.clear()
-    assert failed.alerts == [] and alerts(aws, names) == []
+    assert failed.alerts == [] and alerts(moto_stage, names) == []
     # WHEN the next sweep runs
     clock.set("2026-03-02T01:04:00Z")
     sweeper(clock).run()
     # THEN the alert is published, once
-    assert [a["slot"] for a in alerts(aws, names)] == ["2026-03-02T01:00:00Z"]
+    assert [a["slot"] for a in alerts(moto_stage, names)] == ["2026-03-02T01:00:00Z"]
 
 
-def test_a_claim_left_by_a_sweep_that_died_is_published_after_it_expires(chalice_client, aws, names, clock):
+def test_a_claim_left_by_a_sweep_that_died_is_published_after_it_expires(chalice_client, moto_stage, names, clock):
     # GIVEN a sweep that claimed the alert and died before publishing
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     clock.set("2026-03-02T01:03:00Z")
     from chalicelib import wiring
     from chalicelib.config import get_settings
@@ -115,17 +115,17 @@ def test_a_claim_left_by_a_sweep_that_died_is_published_after_it_expires(chalice
     assert wiring.activity(get_settings()).claim_alert(sid, "2026-03-02T01:00:00Z", "missed", clock.now, 60, 35)
     # WHEN sweeps run while the claim holds, and after it expired
     sweeper(clock).run()
-    assert alerts(aws, names) == []
+    assert alerts(moto_stage, names) == []
     clock.set("2026-03-02T01:05:00Z")
     sweeper(clock).run()
     # THEN the alert is published once
-    assert [a["kind"] for a in alerts(aws, names)] == ["missed"]
+    assert [a["kind"] for a in alerts(moto_stage, names)] == ["missed"]
 
 
-def test_failed_runs_alert_and_late_runs_alert_when_asked(chalice_client, aws, names, clock):
+def test_failed_runs_alert_and_late_runs_alert_when_asked(chalice_client, moto_stage, names, clock):
     # GIVEN a schedule that wants late alerts and alerts from the second failure on
     body = {**HOURLY, "alerts": {"on_missed": False, "on_late": True, "after_failures": 2}}
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", body)
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", body)
     # AND runs: 01:00 failed, 02:00 failed, 03:00 late (succeeded), 04:00 missed, 05:00 failed
     record_run(clock, sid, "2026-03-02T01:00:00Z", "2026-03-02T01:00:02Z", ExecutionOutcome.FAILED)
     record_run(clock, sid, "2026-03-02T02:00:00Z", "2026-03-02T02:00:02Z", ExecutionOutcome.FAILED)
@@ -136,14 +136,14 @@ def test_failed_runs_alert_and_late_runs_alert_when_asked(chalice_client, aws, n
     sweeper(clock).run()
     # THEN: the second failure in a row, the late run; no missed alert (off), and the 05:00
     # failure is the first after a success (below the threshold)
-    got = [(a["kind"], a["slot"]) for a in alerts(aws, names)]
+    got = [(a["kind"], a["slot"]) for a in alerts(moto_stage, names)]
     assert got == [("failed", "2026-03-02T02:00:00Z"), ("late", "2026-03-02T03:00:00Z")]
 
 
-def test_pause_after_failures_pauses_through_the_normal_path_with_the_reason(chalice_client, aws, names, clock):
+def test_pause_after_failures_pauses_through_the_normal_path_with_the_reason(chalice_client, moto_stage, names, clock):
     # GIVEN a schedule to pause after 2 consecutive failures, whose runs fail
     body = {**HOURLY, "alerts": {"pause_after_failures": 2}}
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", body)
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", body)
     record_run(clock, sid, "2026-03-02T01:00:00Z", "2026-03-02T01:00:02Z", ExecutionOutcome.FAILED)
     clock.set("2026-03-02T01:30:00Z")
     sweeper(clock).run()
@@ -155,7 +155,7 @@ def test_pause_after_failures_pauses_through_the_normal_path_with_the_reason(cha
     sweeper(clock).run()
     from tests.support import deliver_commands, scheduler
 
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     # THEN the schedule is paused, in EventBridge too, and its history says why
     assert report.paused == [sid]
     assert chalice_client.http.get(f"/api/schedules/{sid}").json_body["status"] == "paused"
@@ -164,13 +164,13 @@ def test_pause_after_failures_pauses_through_the_normal_path_with_the_reason(cha
     assert (paused["action"], paused["by"]) == ("pause", "rez-agent:alert-sweep")
     assert paused["reason"] == "paused after 2 consecutive failed runs"
     # AND alerts: each failure, and the pause, once
-    assert [(a["kind"], a["slot"]) for a in alerts(aws, names)] == [
+    assert [(a["kind"], a["slot"]) for a in alerts(moto_stage, names)] == [
         ("failed", "2026-03-02T01:00:00Z"), ("failed", "2026-03-02T02:00:00Z"), ("paused", "2026-03-02T02:00:00Z"),
     ]
     # AND the paused schedule's slots are skipped, not missed, and no longer swept
     clock.set("2026-03-02T05:00:00Z")
     assert sweeper(clock).run().examined == 0
-    assert alerts(aws, names) == []
+    assert alerts(moto_stage, names) == []
     assert states(timeline_of(clock, sid, "2026-03-02T03:00:00Z", "2026-03-02T04:00:00Z")) == {
         "2026-03-02T03:00:00Z": "skipped", "2026-03-02T04:00:00Z": "skipped",
     }
@@ -185,17 +185,17 @@ class CallCounter:
 
 
 @pytest.fixture
-def counter(aws):
+def counter(moto_stage):
     clients.reset()
     counting = CallCounter()
     clients._shared_session()._session.register("before-call", counting)
     return counting
 
 
-def healthy(chalice_client, aws, names, clock, count: int, runs_until: str) -> list[str]:
+def healthy(chalice_client, moto_stage, names, clock, count: int, runs_until: str) -> list[str]:
     """``count`` schedules firing every 5 minutes from 00:00, every run on time."""
     body = {**HOURLY, "schedule_expression": "rate(5 minutes)"}
-    ids = [create(chalice_client, aws, names, clock, "2026-03-02T00:00:00Z", {**body, "name": f"s{n}"})
+    ids = [create(chalice_client, moto_stage, names, clock, "2026-03-02T00:00:00Z", {**body, "name": f"s{n}"})
            for n in range(count)]
     end = clock.set(runs_until).now
     for sid in ids:
@@ -206,9 +206,9 @@ def healthy(chalice_client, aws, names, clock, count: int, runs_until: str) -> l
     return ids
 
 
-def test_the_sweep_reads_only_schedules_with_a_slot_due(chalice_client, aws, names, clock, counter):
+def test_the_sweep_reads_only_schedules_with_a_slot_due(chalice_client, moto_stage, names, clock, counter):
     # GIVEN 12 healthy schedules, all runs on time until 01:00
-    healthy(chalice_client, aws, names, clock, 12, "2026-03-02T01:00:00Z")
+    healthy(chalice_client, moto_stage, names, clock, 12, "2026-03-02T01:00:00Z")
     # WHEN the first sweep examines the hour since they were created (12 slots each)
     clock.set("2026-03-02T01:03:00Z")
     counter.calls.clear()
@@ -241,7 +241,7 @@ def test_the_sweep_reads_only_schedules_with_a_slot_due(chalice_client, aws, nam
         ({"on_missing": True}, "alerts.on_missing: unknown field"),
     ],
 )
-def test_bad_alert_settings_are_400s_naming_the_field(chalice_client, aws, names, alerts_field, message):
+def test_bad_alert_settings_are_400s_naming_the_field(chalice_client, moto_stage, names, alerts_field, message):
     from tests.support import post, table_items
 
     response = post(chalice_client, "/api/schedules", {**HOURLY, "alerts": alerts_field})
@@ -250,12 +250,12 @@ def test_bad_alert_settings_are_400s_naming_the_field(chalice_client, aws, names
     assert table_items(names) == []
 
 
-def test_a_run_that_starts_after_its_slot_was_judged_missed_still_alerts_when_it_fails(chalice_client, aws, names, clock):
+def test_a_run_that_starts_after_its_slot_was_judged_missed_still_alerts_when_it_fails(chalice_client, moto_stage, names, clock):
     # GIVEN an hourly schedule whose 01:00 run had not started by its deadline (alerted missed)
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     clock.set("2026-03-02T01:03:00Z")
     sweeper(clock).run()
-    assert [a["kind"] for a in alerts(aws, names)] == ["missed"]
+    assert [a["kind"] for a in alerts(moto_stage, names)] == ["missed"]
     # AND the run started at 01:10 and failed
     record_run(clock, sid, "2026-03-02T01:00:00Z", "2026-03-02T01:10:00Z", ExecutionOutcome.FAILED)
     # WHEN the schedule is next examined (its 02:00 slot ran on time), twice
@@ -264,6 +264,6 @@ def test_a_run_that_starts_after_its_slot_was_judged_missed_still_alerts_when_it
     sweeper(clock).run()
     sweeper(clock).run()
     # THEN the failure of the 01:00 slot is alerted, once
-    [failed] = alerts(aws, names)
+    [failed] = alerts(moto_stage, names)
     assert (failed["kind"], failed["slot"], failed["state"]) == ("failed", "2026-03-02T01:00:00Z", "failed")
     assert failed["reason"] == "the run started after the slot's deadline and failed"

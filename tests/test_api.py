@@ -12,7 +12,7 @@ from chalicelib.errors import UpstreamUnavailable
 from tests.support import JSON, REGION, TEE_TIMES, deliver_commands, post, scheduler, table_items
 
 
-def test_create_becomes_an_eventbridge_schedule_and_a_record(chalice_client, aws, names):
+def test_create_becomes_an_eventbridge_schedule_and_a_record(chalice_client, moto_stage, names):
     # GIVEN a valid definition
     # WHEN it is posted
     response = post(chalice_client, "/api/schedules", TEE_TIMES, {"X-Created-By": "team-golf"})
@@ -24,7 +24,7 @@ def test_create_becomes_an_eventbridge_schedule_and_a_record(chalice_client, aws
     assert body["created_by"] == "team-golf"
 
     # WHEN the published command reaches the handler
-    commands = deliver_commands(chalice_client, aws, names)
+    commands = deliver_commands(chalice_client, moto_stage, names)
     assert [c["action"] for c in commands] == ["create"]
 
     # THEN the schedule exists in the stage's group as defined
@@ -32,7 +32,7 @@ def test_create_becomes_an_eventbridge_schedule_and_a_record(chalice_client, aws
     assert observed["ScheduleExpression"] == "cron(0 6 * * ? *)"
     assert observed["ScheduleExpressionTimezone"] == "America/New_York"
     assert observed["Target"]["Arn"].endswith(":function:rez-agent-schedules-dev-schedule_target")
-    assert observed["Target"]["RoleArn"] == aws["role_arn"]
+    assert observed["Target"]["RoleArn"] == moto_stage["role_arn"]
     assert json.loads(observed["Target"]["Input"])["schedule_id"] == body["id"]
     # AND the record is active with the ARN
     record = chalice_client.http.get(f"/api/schedules/{body['id']}", headers={"X-Created-By": "team-golf"}).json_body
@@ -41,10 +41,10 @@ def test_create_becomes_an_eventbridge_schedule_and_a_record(chalice_client, aws
     assert len(record["next_fire_times"]) == 5
 
 
-def test_redelivered_create_changes_nothing(chalice_client, aws, names):
+def test_redelivered_create_changes_nothing(chalice_client, moto_stage, names):
     # GIVEN a created schedule whose command is delivered three times
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    deliver_commands(chalice_client, aws, names, times=3)
+    deliver_commands(chalice_client, moto_stage, names, times=3)
     # THEN there is one schedule and one record, active, at version 1
     listed = scheduler().list_schedules(GroupName=names.schedule_group)["Schedules"]
     assert [s["Name"] for s in listed] == [schedule_id]
@@ -53,14 +53,14 @@ def test_redelivered_create_changes_nothing(chalice_client, aws, names):
     assert (record["status"], record["version"]) == ("active", 1)
 
 
-def test_delete_removes_the_schedule_and_marks_the_record(chalice_client, aws, names):
+def test_delete_removes_the_schedule_and_marks_the_record(chalice_client, moto_stage, names):
     # GIVEN an active schedule
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     # WHEN it is deleted, twice, and the commands are delivered
     first = chalice_client.http.delete(f"/api/schedules/{schedule_id}")
     second = chalice_client.http.delete(f"/api/schedules/{schedule_id}")
-    deliver_commands(chalice_client, aws, names, times=2)
+    deliver_commands(chalice_client, moto_stage, names, times=2)
     # THEN both answers are 202, the schedule is gone and the record is deleted with a ttl
     assert (first.status_code, second.status_code) == (202, 202)
     assert scheduler().list_schedules(GroupName=names.schedule_group)["Schedules"] == []
@@ -72,13 +72,13 @@ def test_delete_removes_the_schedule_and_marks_the_record(chalice_client, aws, n
     assert chalice_client.http.delete(f"/api/schedules/{schedule_id}").status_code == 202
 
 
-def test_pause_resume_and_update_reach_eventbridge(chalice_client, aws, names):
+def test_pause_resume_and_update_reach_eventbridge(chalice_client, moto_stage, names):
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
 
     # WHEN paused
     assert chalice_client.http.post(f"/api/schedules/{schedule_id}/pause").status_code == 202
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     # THEN disabled in EventBridge and paused in the record
     observed = scheduler().get_schedule(Name=schedule_id, GroupName=names.schedule_group)
     assert observed["State"] == "DISABLED"
@@ -86,13 +86,13 @@ def test_pause_resume_and_update_reach_eventbridge(chalice_client, aws, names):
 
     # WHEN resumed, then updated with a new expression
     chalice_client.http.post(f"/api/schedules/{schedule_id}/resume")
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     changed = {**TEE_TIMES, "schedule_expression": "rate(2 hours)", "timezone": "UTC"}
     response = chalice_client.http.put(
         f"/api/schedules/{schedule_id}", headers=JSON, body=json.dumps(changed)
     )
     assert response.status_code == 202
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     # THEN EventBridge has the new definition, enabled
     observed = scheduler().get_schedule(Name=schedule_id, GroupName=names.schedule_group)
     assert (observed["ScheduleExpression"], observed["State"]) == ("rate(2 hours)", "ENABLED")
@@ -100,14 +100,14 @@ def test_pause_resume_and_update_reach_eventbridge(chalice_client, aws, names):
     assert (record["status"], record["version"]) == ("active", 4)
 
 
-def test_stale_if_match_is_a_conflict(chalice_client, aws, names):
+def test_stale_if_match_is_a_conflict(chalice_client, moto_stage, names):
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
     response = chalice_client.http.post(f"/api/schedules/{schedule_id}/pause", headers={"If-Match": "7"})
     assert response.status_code == 409
     assert response.json_body["Code"] == "VersionConflict"
 
 
-def test_idempotency_key_returns_the_same_schedule(chalice_client, aws, names):
+def test_idempotency_key_returns_the_same_schedule(chalice_client, moto_stage, names):
     # GIVEN the same request sent twice with one Idempotency-Key
     headers = {"Idempotency-Key": "order-42"}
     first = post(chalice_client, "/api/schedules", TEE_TIMES, headers).json_body
@@ -120,17 +120,17 @@ def test_idempotency_key_returns_the_same_schedule(chalice_client, aws, names):
     assert other.status_code == 409
 
 
-def test_list_filters_and_pages_newest_first(chalice_client, aws, names):
+def test_list_filters_and_pages_newest_first(chalice_client, moto_stage, names):
     # GIVEN five schedules from two creators, one of them deleted
     ids = []
     for index in range(5):
         creator = "alice" if index % 2 == 0 else "bob"
         body = {**TEE_TIMES, "name": f"s{index}"}
         ids.append(post(chalice_client, "/api/schedules", body, {"X-Created-By": creator}).json_body["id"])
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     alice = {"X-Created-By": "alice"}
     chalice_client.http.delete(f"/api/schedules/{ids[0]}", headers=alice)
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
 
     # WHEN alice lists hers one at a time
     seen, cursor = [], None
@@ -149,13 +149,13 @@ def test_list_filters_and_pages_newest_first(chalice_client, aws, names):
     assert [item["id"] for item in deleted] == [ids[0]]
 
 
-def test_list_pages_across_statuses_without_losing_any(chalice_client, aws, names):
+def test_list_pages_across_statuses_without_losing_any(chalice_client, moto_stage, names):
     # GIVEN schedules spread over pending, active and paused
     ids = [post(chalice_client, "/api/schedules", {**TEE_TIMES, "name": f"n{i}"}).json_body["id"] for i in range(7)]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     for schedule_id in ids[:3]:
         chalice_client.http.post(f"/api/schedules/{schedule_id}/pause")
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     post(chalice_client, "/api/schedules", {**TEE_TIMES, "name": "n7"})  # stays pending
     # WHEN listed three at a time
     seen, cursor = [], None
@@ -217,7 +217,7 @@ BAD_REQUESTS = [
     ids=[case[0] for case in BAD_REQUESTS],
 )
 def test_bad_requests_get_a_4xx_naming_the_problem_and_write_nothing(
-    chalice_client, aws, names, body, headers, status, words
+    chalice_client, moto_stage, names, body, headers, status, words
 ):
     # GIVEN a bad request
     raw = body if isinstance(body, str) else json.dumps(body)
@@ -228,7 +228,7 @@ def test_bad_requests_get_a_4xx_naming_the_problem_and_write_nothing(
     assert set(response.json_body) == {"Code", "Message"}
     assert words.lower() in response.json_body["Message"].lower()
     assert table_items(names) == []
-    assert aws["tap"].drain(names.creation_topic) == []
+    assert moto_stage["tap"].drain(names.creation_topic) == []
 
 
 @pytest.mark.parametrize(
@@ -249,10 +249,10 @@ def test_bad_reads_get_4xx(chalice_client, path, status):
     assert response.json_body["Code"]
 
 
-def test_target_function_records_one_execution_and_publishes_to_web_actions(chalice_client, aws, names):
+def test_target_function_records_one_execution_and_publishes_to_web_actions(chalice_client, moto_stage, names):
     # GIVEN an active web-action schedule
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     event = {
         "schedule_id": schedule_id,
         "scheduled_time": "2026-11-24T11:00:00Z",
@@ -270,35 +270,35 @@ def test_target_function_records_one_execution_and_publishes_to_web_actions(chal
     assert executions[0]["attempt"] == 1
     assert executions[0]["outcome"] == "succeeded"
     assert executions[0]["duration_ms"] >= 0
-    [message] = aws["tap"].drain(names.web_actions_topic)
+    [message] = moto_stage["tap"].drain(names.web_actions_topic)
     assert message["payload"] == {"action": "check_tee_times"}
     assert message["execution_id"] == "exec-1"
-    assert aws["tap"].drain(names.notifications_topic) == []
+    assert moto_stage["tap"].drain(names.notifications_topic) == []
     # AND the schedule's summary counts it
     summary = chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body["executions"]
     assert (summary["total"], summary["last_outcome"]) == (1, "succeeded")
 
 
-def test_notification_schedules_publish_to_the_notifications_topic(chalice_client, aws, names):
+def test_notification_schedules_publish_to_the_notifications_topic(chalice_client, moto_stage, names):
     body = {**TEE_TIMES, "target_type": "notification", "payload": {"text": "hi"}}
     schedule_id = post(chalice_client, "/api/schedules", body).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     chalice_client.lambda_.invoke(
         "schedule_target", {"schedule_id": schedule_id, "execution_id": "e", "scheduled_time": "2026-11-24T11:00:00Z", "attempt": "1"}
     )
-    [message] = aws["tap"].drain(names.notifications_topic)
+    [message] = moto_stage["tap"].drain(names.notifications_topic)
     assert message["payload"] == {"text": "hi"}
-    assert aws["tap"].drain(names.web_actions_topic) == []
+    assert moto_stage["tap"].drain(names.web_actions_topic) == []
 
 
-def test_custom_target_receives_the_message(chalice_client, aws, names):
+def test_custom_target_receives_the_message(chalice_client, moto_stage, names):
     # GIVEN a custom SQS target named with the stage's custom prefix
     sqs = boto3.client("sqs", region_name=REGION)
     url = sqs.create_queue(QueueName="rez-agent-custom-dev-inbox")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     body = {**TEE_TIMES, "target_type": "custom", "target_arn": arn}
     schedule_id = post(chalice_client, "/api/schedules", body).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     # WHEN it fires
     chalice_client.lambda_.invoke(
         "schedule_target", {"schedule_id": schedule_id, "execution_id": "e1", "scheduled_time": "2026-11-24T11:00:00Z", "attempt": "1"}
@@ -308,10 +308,10 @@ def test_custom_target_receives_the_message(chalice_client, aws, names):
     assert json.loads(message["Body"])["payload"] == {"action": "check_tee_times"}
 
 
-def test_retry_after_a_failed_attempt_is_recorded_again(chalice_client, aws, names, faults):
+def test_retry_after_a_failed_attempt_is_recorded_again(chalice_client, moto_stage, names, faults):
     # GIVEN a schedule whose first publish is throttled
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     faults.fail("sns", "Publish", "ThrottlingException", message="slow down")
     event = {"schedule_id": schedule_id, "execution_id": "x", "scheduled_time": "2026-11-24T11:00:00Z", "attempt": "1"}
     # WHEN the target runs: it fails so that the scheduler retries
@@ -326,7 +326,7 @@ def test_retry_after_a_failed_attempt_is_recorded_again(chalice_client, aws, nam
     [execution] = chalice_client.http.get(f"/api/schedules/{schedule_id}/executions").json_body["items"]
     assert (execution["attempt"], execution["outcome"]) == (2, "succeeded")
     assert "error" not in execution
-    assert len(aws["tap"].drain(names.web_actions_topic)) == 1
+    assert len(moto_stage["tap"].drain(names.web_actions_topic)) == 1
 
 
 def test_a_command_that_does_not_parse_is_dropped(chalice_client):

@@ -144,7 +144,7 @@ def test_cognito_without_a_user_pool_is_refused():
 
 
 @pytest.fixture
-def api(aws, monkeypatch):
+def api(moto_stage, monkeypatch):
     import app as app_module
 
     monkeypatch.setenv("AUTH_MODE", "iam")

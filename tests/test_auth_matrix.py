@@ -117,7 +117,7 @@ def _cells():
 
 
 @pytest.fixture(scope="module")
-def moto_stage():
+def module_stage():
     """The stage's resources on moto, once for the module (each test empties the table)."""
     with mock_aws():
         clients.reset()
@@ -129,17 +129,18 @@ def moto_stage():
 
 
 @pytest.fixture
-def aws(moto_stage, names):
+def moto_stage(module_stage, names):
+    """The module's stage, emptied for each test."""
     table = boto3.resource("dynamodb", region_name=REGION).Table(names.table)
     for item in table.scan(ProjectionExpression="id")["Items"]:
         table.delete_item(Key={"id": item["id"]})
-    for topic in moto_stage["queues"]:
-        moto_stage["tap"].drain(topic)
-    return moto_stage
+    for topic in module_stage["queues"]:
+        module_stage["tap"].drain(topic)
+    return module_stage
 
 
 @pytest.fixture
-def stage_auth(aws, monkeypatch):
+def stage_auth(moto_stage, monkeypatch):
     """The API handler with the stage's authentication set to ``mode``."""
     import app as app_module
 
@@ -171,7 +172,7 @@ def _table(names) -> list[dict]:
 
 
 @pytest.mark.parametrize("mode, route, kind", list(_cells()))
-def test_who_may_call_what(stage_auth, aws, names, mode, route, kind):
+def test_who_may_call_what(stage_auth, moto_stage, names, mode, route, kind):
     # GIVEN the stage authenticates with `mode`, and the owner has a schedule
     app = stage_auth(mode)
     callers = CALLERS[mode]
@@ -180,7 +181,7 @@ def test_who_may_call_what(stage_auth, aws, names, mode, route, kind):
     assert created.status == 202, created.body
     schedule_id = created.body["id"]
     assert created.body["created_by"] == owner.principal
-    aws["tap"].drain(names.creation_topic)
+    moto_stage["tap"].drain(names.creation_topic)
     before = _table(names)
 
     # WHEN the caller calls the route
@@ -188,7 +189,7 @@ def test_who_may_call_what(stage_auth, aws, names, mode, route, kind):
 
     # THEN the answer is the one this caller gets
     expected = EXPECTED[(route.name, kind)]
-    commands = aws["tap"].drain(names.creation_topic)
+    commands = moto_stage["tap"].drain(names.creation_topic)
     if expected is None:
         assert not (answer.status == 200 and _shows(answer, schedule_id)), answer.body
         expected_refusal = True

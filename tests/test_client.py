@@ -20,6 +20,8 @@ from rez_client.commands import COMMANDS, META_PATHS
 from tests.local_api import local_api
 from tests.support import TEE_TIMES
 
+pytestmark = pytest.mark.slow  # the app served on 127.0.0.1 over moto's server
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = registry.document(app_module.app.routes)
 

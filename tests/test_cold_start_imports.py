@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a fresh interpreter per import
+
 ROOT = Path(__file__).resolve().parent.parent
 # The models, repository and service import pydantic: it is absent only if they did not load.
 PROBE = (

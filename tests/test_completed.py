@@ -18,7 +18,7 @@ from tests.support import REGION, TEE_TIMES, deliver_commands, post, table_items
 
 
 @pytest.fixture(autouse=True)
-def aws_rules(aws):
+def aws_rules(moto_stage):
     """DynamoDB's request rules that moto does not enforce (see tests/aws_rules.py)."""
     enforce_dynamodb_rules()
 
@@ -36,7 +36,7 @@ NOW = datetime.now(UTC)
     ],
     ids=["past at", "at earlier today", "passed end date", "cron whose years are over"],
 )
-def test_a_schedule_that_would_never_fire_is_refused_on_create_and_update(chalice_client, aws, names, change, field, rule):
+def test_a_schedule_that_would_never_fire_is_refused_on_create_and_update(chalice_client, moto_stage, names, change, field, rule):
     # WHEN created, THEN 400 naming the field and the rule, and nothing written
     response = post(chalice_client, "/api/schedules", {**TEE_TIMES, **change})
     assert response.status_code == 400, response.json_body
@@ -44,7 +44,7 @@ def test_a_schedule_that_would_never_fire_is_refused_on_create_and_update(chalic
     assert table_items(names) == []
     # GIVEN a live schedule, WHEN updated to never fire, THEN the same 400 and the record is unchanged
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     response = chalice_client.http.put(
         f"/api/schedules/{schedule_id}", headers={"Content-Type": "application/json"},
         body=json.dumps({**TEE_TIMES, **change}),
@@ -63,12 +63,12 @@ def stored(status: ScheduleStatus, expression: str, **definition) -> Schedule:
     return schedule
 
 
-def test_an_active_schedule_with_no_fire_left_becomes_completed_and_stays_so(chalice_client, aws, names):
+def test_an_active_schedule_with_no_fire_left_becomes_completed_and_stays_so(chalice_client, moto_stage, names):
     # GIVEN an at() schedule that ran (still in its group: ActionAfterCompletion NONE) and a live one
     done = stored(ScheduleStatus.ACTIVE, "at(2026-01-01T06:00:00)")
     wiring.gateway(wiring.get_settings()).create(done)
     live = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     # WHEN the reconcile runs
     report = wiring.reconciler().run()
     # THEN the finished one is completed (its version unchanged), the live one untouched
@@ -86,13 +86,13 @@ def test_an_active_schedule_with_no_fire_left_becomes_completed_and_stays_so(cha
     assert all(step.schedule_id != done.id for step in plan.steps)
 
 
-def test_resuming_a_schedule_whose_time_has_passed_settles_it_as_completed(chalice_client, aws, names):
+def test_resuming_a_schedule_whose_time_has_passed_settles_it_as_completed(chalice_client, moto_stage, names):
     # GIVEN a paused one-time schedule whose time passed while paused
     paused = stored(ScheduleStatus.PAUSED, "at(2026-01-01T06:00:00)", state="DISABLED")
     # WHEN resumed
     response = chalice_client.http.post(f"/api/schedules/{paused.id}/resume")
     assert response.status_code == 202
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     # THEN the command handler shows it completed, not active
     assert chalice_client.http.get(f"/api/schedules/{paused.id}").json_body["status"] == "completed"
 

@@ -20,7 +20,7 @@ JSON = {"Content-Type": "application/json"}
     "path, method",
     [("/api/schedules", "post"), ("/api/expressions/preview", "post"), ("/api/schedules/{id}", "put")],
 )
-def test_a_key_given_twice_is_a_400_naming_it_and_writes_nothing(chalice_client, aws, names, path, method):
+def test_a_key_given_twice_is_a_400_naming_it_and_writes_nothing(chalice_client, moto_stage, names, path, method):
     # GIVEN a body that names schedule_expression twice (json.loads would keep the last)
     existing = post(chalice_client, "/api/schedules", TEE_TIMES).json_body
     before = table_items(names)
@@ -34,7 +34,7 @@ def test_a_key_given_twice_is_a_400_naming_it_and_writes_nothing(chalice_client,
     assert table_items(names) == before
 
 
-def test_a_duplicate_key_inside_the_payload_is_refused_too(chalice_client, aws, names):
+def test_a_duplicate_key_inside_the_payload_is_refused_too(chalice_client, moto_stage, names):
     body = json.dumps({**TEE_TIMES, "payload": {}})[:-3] + '{"a": 1, "a": 2}}'
     response = post(chalice_client, "/api/schedules", body)
     assert response.status_code == 400
@@ -82,7 +82,7 @@ def test_location_on_a_local_server_is_plain_http():
     assert resource_url(request, "abc") == "http://127.0.0.1:8000/api/schedules/abc"
 
 
-def test_the_create_answers_an_absolute_location_that_resolves(chalice_client, aws):
+def test_the_create_answers_an_absolute_location_that_resolves(chalice_client, moto_stage):
     response = post(chalice_client, "/api/schedules", TEE_TIMES, headers={"Host": "127.0.0.1:9000"})
     location = response.headers["Location"]
     assert location == f"http://127.0.0.1:9000/api/schedules/{response.json_body['id']}"
@@ -107,6 +107,7 @@ def test_the_parse_cache_holds_a_bounded_number_of_expressions_and_days():
     assert all(len(expr._days_cache) <= expressions.DAYS_CACHE_SIZE for expr in cached)
 
 
+@pytest.mark.slow  # 10,000 previews with their allocations traced
 def test_distinct_previews_allocate_a_bounded_amount():
     # GIVEN an empty cache, and allocations traced from here on
     expressions._parse_cached.cache_clear()
@@ -129,7 +130,7 @@ def test_distinct_previews_allocate_a_bounded_amount():
 
 
 @pytest.mark.parametrize("value", ["", "x" * 257, "tab\there"])
-def test_a_created_by_filter_that_cannot_be_a_key_is_a_400(chalice_client, aws, value):
+def test_a_created_by_filter_that_cannot_be_a_key_is_a_400(chalice_client, moto_stage, value):
     # an empty value reached DynamoDB, which refused it: a 502 before
     response = chalice_client.http.get(f"/api/schedules?created_by={quote(value)}")
     assert response.status_code == 400

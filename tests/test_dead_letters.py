@@ -17,7 +17,7 @@ from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
 
 @pytest.fixture(autouse=True)
-def aws_rules(aws):
+def aws_rules(moto_stage):
     """DynamoDB's request rules that moto does not enforce (see tests/aws_rules.py)."""
     enforce_dynamodb_rules()
 
@@ -87,13 +87,13 @@ def summary(client, schedule_id):
 
 
 @pytest.fixture
-def schedule_id(chalice_client, aws, names):
+def schedule_id(chalice_client, moto_stage, names):
     created = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     return created
 
 
-def test_a_scheduler_dead_letter_is_an_undelivered_execution_recorded_once(chalice_client, aws, names, schedule_id):
+def test_a_scheduler_dead_letter_is_an_undelivered_execution_recorded_once(chalice_client, moto_stage, names, schedule_id):
     # GIVEN EventBridge Scheduler could not invoke the target and dead-lettered the run
     body, attributes = scheduler_dead_letter(schedule_id)
     event = through_the_queue(names, body, attributes)
@@ -111,7 +111,7 @@ def test_a_scheduler_dead_letter_is_an_undelivered_execution_recorded_once(chali
     assert summary(chalice_client, schedule_id) == (1, 1)
 
 
-def test_a_lambda_failure_record_fails_the_run_that_was_claimed(chalice_client, aws, names, schedule_id):
+def test_a_lambda_failure_record_fails_the_run_that_was_claimed(chalice_client, moto_stage, names, schedule_id):
     # GIVEN a run whose function was stopped after claiming it (the claim says started)
     table = boto3.resource("dynamodb", region_name=REGION).Table(names.table)
     publish = clients.client("sns")
@@ -136,7 +136,7 @@ def test_a_lambda_failure_record_fails_the_run_that_was_claimed(chalice_client, 
     assert summary(chalice_client, schedule_id) == (1, 1)
 
 
-def test_a_dead_letter_for_a_run_that_succeeded_changes_nothing(chalice_client, aws, names, schedule_id):
+def test_a_dead_letter_for_a_run_that_succeeded_changes_nothing(chalice_client, moto_stage, names, schedule_id):
     event = {"schedule_id": schedule_id, "scheduled_time": "2026-11-24T11:00:00Z", "execution_id": "exec-9", "attempt": "1"}
     assert chalice_client.lambda_.invoke("schedule_target", event).payload["outcome"] == "succeeded"
     chalice_client.lambda_.invoke("dead_letters", through_the_queue(names, lambda_failure_record(schedule_id)))
@@ -144,7 +144,7 @@ def test_a_dead_letter_for_a_run_that_succeeded_changes_nothing(chalice_client, 
     assert summary(chalice_client, schedule_id) == (1, 0)
 
 
-def test_a_message_about_no_run_of_ours_is_dropped(chalice_client, aws, names):
+def test_a_message_about_no_run_of_ours_is_dropped(chalice_client, moto_stage, names):
     result = chalice_client.lambda_.invoke("dead_letters", through_the_queue(names, "hello")).payload
     assert result["recorded"][0]["outcome"] == "dropped"
 
@@ -160,7 +160,7 @@ def test_the_scheduler_shape_is_read_from_its_attributes_when_the_body_is_not_ou
     assert letter.outcome.value == "undelivered"
 
 
-def test_every_schedule_dead_letters_to_the_stage_queue_and_losing_it_is_drift(chalice_client, aws, names, schedule_id):
+def test_every_schedule_dead_letters_to_the_stage_queue_and_losing_it_is_drift(chalice_client, moto_stage, names, schedule_id):
     scheduler = boto3.client("scheduler", region_name=REGION)
     queue_arn = boto3.client("sqs", region_name=REGION).get_queue_attributes(
         QueueUrl=boto3.client("sqs", region_name=REGION).get_queue_url(QueueName=names.dead_letter_queue)["QueueUrl"],

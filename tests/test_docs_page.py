@@ -13,6 +13,8 @@ from playwright.sync_api import sync_playwright
 import app as app_module
 from tests.local_api import local_api
 
+pytestmark = pytest.mark.slow  # the app served on 127.0.0.1, read in headless Chromium
+
 CHROMIUM = Path("/usr/bin/chromium")
 
 

@@ -23,20 +23,20 @@ def iso(moment: datetime) -> str:
 NOW = datetime.now(UTC)
 
 
-def test_a_start_date_more_than_five_minutes_ago_is_rejected_before_anything_is_written(chalice_client, aws, names):
+def test_a_start_date_more_than_five_minutes_ago_is_rejected_before_anything_is_written(chalice_client, moto_stage, names):
     response = post(chalice_client, "/api/schedules", {**TEE_TIMES, "start_date": iso(NOW - timedelta(hours=1))})
     assert response.status_code == 400
     assert response.json_body["Message"].startswith("start_date: must not be more than 5 minutes in the past")
     assert table_items(names) == []
 
 
-def test_an_end_date_in_the_past_is_rejected(chalice_client, aws, names):
+def test_an_end_date_in_the_past_is_rejected(chalice_client, moto_stage, names):
     response = post(chalice_client, "/api/schedules", {**TEE_TIMES, "end_date": iso(NOW - timedelta(minutes=1))})
     assert response.status_code == 400
     assert "end_date" in response.json_body["Message"]
 
 
-def test_one_time_schedules_ignore_start_and_end_as_aws_does(chalice_client, aws, names):
+def test_one_time_schedules_ignore_start_and_end_as_aws_does(chalice_client, moto_stage, names):
     body = {**TEE_TIMES, "schedule_expression": "at(2030-01-01T06:00:00)",
             "start_date": iso(NOW - timedelta(days=3))}
     assert post(chalice_client, "/api/schedules", body).status_code == 202
@@ -64,7 +64,7 @@ def test_a_passed_cron_start_is_not_sent():
     assert effective_start(definition, datetime(2026, 11, 23, tzinfo=UTC)) is None
 
 
-def test_a_command_that_cannot_be_published_is_finished_by_reconcile(chalice_client, aws, names, faults):
+def test_a_command_that_cannot_be_published_is_finished_by_reconcile(chalice_client, moto_stage, names, faults):
     # GIVEN SNS is failing when the schedule is created
     faults.fail("sns", "Publish", "InternalError", 1_000, "SNS is down")
     response = post(chalice_client, "/api/schedules", TEE_TIMES)
@@ -72,13 +72,13 @@ def test_a_command_that_cannot_be_published_is_finished_by_reconcile(chalice_cli
     # THEN the request is still accepted (the record is durable) and it stays pending
     assert response.status_code == 202
     schedule_id = response.json_body["id"]
-    assert aws["tap"].drain(names.creation_topic) == []
+    assert moto_stage["tap"].drain(names.creation_topic) == []
     # WHEN the reconcile runs, THEN it finishes the create
     assert wiring.reconciler().run()["counts"] == {"finish": 1}
     assert chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body["status"] == "active"
 
 
-def test_a_one_time_schedule_deleted_by_aws_after_its_run_is_not_recreated(chalice_client, aws, names):
+def test_a_one_time_schedule_deleted_by_aws_after_its_run_is_not_recreated(chalice_client, moto_stage, names):
     # GIVEN an at() schedule whose time has passed and which AWS deleted after running it
     # (stored active: a past at() is refused by the API, so it was created before its time)
     body = {**TEE_TIMES, "schedule_expression": "at(2026-01-01T06:00:00)", "action_after_completion": "DELETE"}
@@ -96,14 +96,14 @@ def test_a_one_time_schedule_deleted_by_aws_after_its_run_is_not_recreated(chali
     assert boto3.client("scheduler", region_name=REGION).list_schedules(GroupName=names.schedule_group)["Schedules"] == []
 
 
-def test_nan_is_not_json(chalice_client, aws, names):
+def test_nan_is_not_json(chalice_client, moto_stage, names):
     raw = json.dumps(TEE_TIMES)[:-1] + ', "payload": {"x": NaN}}'
     response = chalice_client.http.post("/api/schedules", headers=JSON, body=raw.replace('"payload": {"action": "check_tee_times"}, ', ""))
     assert response.status_code == 400
     assert "NaN" in response.json_body["Message"]
 
 
-def test_a_missing_table_is_the_services_fault_not_a_404(chalice_client, aws, names):
+def test_a_missing_table_is_the_services_fault_not_a_404(chalice_client, moto_stage, names):
     boto3.client("dynamodb", region_name=REGION).delete_table(TableName=names.table)
     response = chalice_client.http.get("/api/schedules/00000000-0000-4000-8000-000000000000")
     assert response.status_code == 502

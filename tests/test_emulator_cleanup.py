@@ -14,6 +14,8 @@ import pytest
 
 from ops import emulator, run
 
+pytestmark = pytest.mark.slow  # the emulator as a subprocess
+
 
 @pytest.fixture
 def run_dir(tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ from ops import app_stack
 from tests.support import REGION
 
 
-def test_the_stage_has_its_dead_letter_queue_owned_and_kept_two_weeks(aws, names):
+def test_the_stage_has_its_dead_letter_queue_owned_and_kept_two_weeks(moto_stage, names):
     sqs = boto3.client("sqs", region_name=REGION)
     url = sqs.get_queue_url(QueueName=names.dead_letter_queue)["QueueUrl"]
     assert names.dead_letter_queue == "rez-agent-dead-letters-dev"
@@ -21,7 +21,7 @@ def test_the_stage_has_its_dead_letter_queue_owned_and_kept_two_weeks(aws, names
         "rez-agent:app": "rez-agent", "rez-agent:stage": "dev", "rez-agent:logical-id": "dead-letter-queue"}
 
 
-def test_the_execution_role_may_send_dead_letters_to_that_queue_only(aws, names):
+def test_the_execution_role_may_send_dead_letters_to_that_queue_only(moto_stage, names):
     iam = boto3.client("iam", region_name=REGION)
     document = iam.get_role_policy(RoleName=names.execution_role, PolicyName="send-dead-letters")["PolicyDocument"]
     if isinstance(document, str):

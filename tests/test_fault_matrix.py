@@ -17,7 +17,7 @@ equals its EventBridge schedule (status not pending, not error), no schedule liv
 a record, no request's record is lost, every fire ran exactly once. The outcome of each
 cell goes into the table printed at the end of the run.
 
-Runs on moto in process, with the stage deployed once by the helpers conftest's ``aws``
+Runs on moto in process, with the stage deployed once by the helpers conftest's ``moto_stage``
 fixture uses and reset between cells (deploying it for each of a few hundred cells would
 cost more than the cells): in process a cell costs a fraction of a second, where moto's
 server would add an HTTP round trip to each of its calls. Nothing here depends on moto:
@@ -69,6 +69,8 @@ from tests.support import (
     unit_test_project,
 )
 
+pytestmark = pytest.mark.slow  # the whole stage through a few hundred fault cells
+
 JSON = {"Content-Type": "application/json"}
 DEFINITION = {
     "name": "tee-times",
@@ -114,9 +116,9 @@ class Run:
 class World:
     """The stage on moto, driven the way AWS drives the functions; read with raw clients."""
 
-    def __init__(self, client: Any, aws: dict, names: Any):
+    def __init__(self, client: Any, moto_stage: dict, names: Any):
         self.client = client
-        self.aws = aws
+        self.moto_stage = moto_stage
         self.names = names
         self.scheduler = boto3.client("scheduler", region_name=REGION)
         self.table = boto3.resource("dynamodb", region_name=REGION).Table(names.table)
@@ -134,7 +136,7 @@ class World:
 
     def deliver(self, run: Run) -> Run:
         """Each published command to the handler; a failed invocation is delivered again."""
-        for command in self.aws["tap"].drain(self.names.creation_topic):
+        for command in self.moto_stage["tap"].drain(self.names.creation_topic):
             event = self.client.events.generate_sns_event(message=json.dumps(command))
             self._invoke(run, "schedule_command", lambda _attempt, event=event: event)
         return run
@@ -175,8 +177,8 @@ class World:
                 batch.delete_item(Key={"id": item["id"]})
         for name in self.cloud():
             self.scheduler.delete_schedule(Name=name, GroupName=self.names.schedule_group)
-        for topic in self.aws["queues"]:
-            self.aws["tap"].drain(topic)
+        for topic in self.moto_stage["queues"]:
+            self.moto_stage["tap"].drain(topic)
         self.published.clear()
 
     # -- reading --------------------------------------------------------------------------
@@ -200,7 +202,7 @@ class World:
         return records, specs
 
     def drain_fires(self) -> None:
-        self.published.extend(self.aws["tap"].drain(self.names.web_actions_topic))
+        self.published.extend(self.moto_stage["tap"].drain(self.names.web_actions_topic))
 
     def problems(self) -> list[str]:
         """What a user would notice: records not applied, a cloud that differs from them,
@@ -353,7 +355,7 @@ def _reconcile_given(world: World) -> dict:
     unfinished = world.client.http.post(
         "/api/schedules", headers=JSON, body=json.dumps({**DEFINITION, "name": "unfinished"})
     ).json_body["id"]
-    world.aws["tap"].drain(world.names.creation_topic)  # its command is lost
+    world.moto_stage["tap"].drain(world.names.creation_topic)  # its command is lost
     return {"ids": [missing, changed, stale, unfinished]}
 
 
@@ -480,7 +482,7 @@ def run_cell(world: World, cell: Cell) -> tuple[str, list[str]]:
 
 @contextmanager
 def _stage() -> Iterator[World]:
-    """The stage on moto, as the ``aws`` and ``chalice_client`` fixtures of conftest set it
+    """The stage on moto, as the ``moto_stage`` and ``chalice_client`` fixtures of conftest set it
     up (the same helpers), once for many cells: each cell resets it (``World.reset``),
     which costs a fraction of deploying the stage again."""
     from chalice.test import Client

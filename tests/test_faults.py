@@ -13,7 +13,7 @@ from tests.support import REGION
 
 
 @pytest.fixture
-def table(aws, names):
+def table(moto_stage, names):
     """The stage's table through the code's own cached resource."""
     return clients.resource("dynamodb").Table(names.table)
 
@@ -84,7 +84,7 @@ def test_skip_lets_calls_through_before_the_fault(table, names, faults):
         ("scheduler", "access-denied", "AccessDeniedException", 403),
     ],
 )
-def test_each_variant_answers_with_the_services_own_error(aws, faults, service, variant, code, status):
+def test_each_variant_answers_with_the_services_own_error(moto_stage, faults, service, variant, code, status):
     operation = {"dynamodb": "ListTables", "sns": "ListTopics", "scheduler": "ListScheduleGroups"}[service]
     faults.inject(service, operation, variant)
     call = getattr(clients.client(service), {"ListTables": "list_tables", "ListTopics": "list_topics",
@@ -96,12 +96,12 @@ def test_each_variant_answers_with_the_services_own_error(aws, faults, service, 
     call()  # once only
 
 
-def test_an_unknown_variant_is_refused(aws, faults):
+def test_an_unknown_variant_is_refused(moto_stage, faults):
     with pytest.raises(ValueError, match="one of " + ", ".join(VARIANTS)):
         faults.inject("dynamodb", "GetItem", "earthquake")
 
 
-def test_the_recorder_names_call_sites_through_clients_and_resources(table, aws):
+def test_the_recorder_names_call_sites_through_clients_and_resources(table, moto_stage):
     # GIVEN a recorder on the cached clients
     recorder = CallRecorder(["dynamodb", "sns"]).attach()
     try:

@@ -33,6 +33,8 @@ import app as app_module
 from chalicelib.openapi import paths_and_methods
 from tests.local_api import LocalApi, local_api
 
+pytestmark = pytest.mark.slow  # the app served over moto's server, thousands of generated requests
+
 MIN_REQUESTS = 2000
 TIME_BOUND_SECONDS = 180
 WALL_CLOCK_GUARD_SECONDS = 600

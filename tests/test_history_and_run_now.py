@@ -33,14 +33,14 @@ def history(client, sid, query="", principal=None):
     return response.json_body
 
 
-def test_every_change_is_in_the_history_newest_first_with_who_and_when(chalice_client, aws, names, clock, monkeypatch):
+def test_every_change_is_in_the_history_newest_first_with_who_and_when(chalice_client, moto_stage, names, clock, monkeypatch):
     # GIVEN a schedule created by alice, updated, paused, resumed and deleted by bob (an admin)
     monkeypatch.setenv("ADMIN_PRINCIPALS", "bob")
     clock.set("2026-03-02T00:30:00Z")
     sid = chalice_client.http.post(
         "/api/schedules", headers={**JSON, "X-Created-By": "alice"}, body=json.dumps(HOURLY)
     ).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     steps = [
         ("2026-03-02T01:00:00Z", "put", f"/api/schedules/{sid}", {**HOURLY, "description": "d", "timezone": "Europe/Paris"}),
         ("2026-03-02T02:00:00Z", "post", f"/api/schedules/{sid}/pause", None),
@@ -51,7 +51,7 @@ def test_every_change_is_in_the_history_newest_first_with_who_and_when(chalice_c
         clock.set(when)
         kwargs = {"body": json.dumps(body)} if body is not None else {}
         assert getattr(chalice_client.http, method)(path, headers={**JSON, "X-Created-By": "bob"}, **kwargs).status_code == 202
-        deliver_commands(chalice_client, aws, names, times=2)  # a redelivery writes nothing twice
+        deliver_commands(chalice_client, moto_stage, names, times=2)  # a redelivery writes nothing twice
     # WHEN the history is read
     items = history(chalice_client, sid, principal="alice")["items"]
     # THEN every change is there once, newest first, with who, when, version and fields
@@ -71,10 +71,10 @@ def test_every_change_is_in_the_history_newest_first_with_who_and_when(chalice_c
     assert [i["action"] for i in first["items"] + second["items"]] == ["delete", "resume", "pause", "update"]
 
 
-def test_history_entries_expire_with_a_deleted_record(chalice_client, aws, names, clock):
+def test_history_entries_expire_with_a_deleted_record(chalice_client, moto_stage, names, clock):
     # GIVEN a deleted schedule
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
-    change(chalice_client, aws, names, clock, "2026-03-02T01:00:00Z", "delete", f"/api/schedules/{sid}")
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    change(chalice_client, moto_stage, names, clock, "2026-03-02T01:00:00Z", "delete", f"/api/schedules/{sid}")
     table = boto3.resource("dynamodb", region_name=REGION).Table(names.table)
     record = table.get_item(Key={"id": sid})["Item"]
     entries = table.query(
@@ -87,9 +87,9 @@ def test_history_entries_expire_with_a_deleted_record(chalice_client, aws, names
     assert all(int(e["ttl"]) > 0 for e in entries)
 
 
-def test_a_drift_repair_is_in_the_history(chalice_client, aws, names, clock):
+def test_a_drift_repair_is_in_the_history(chalice_client, moto_stage, names, clock):
     # GIVEN a schedule disabled out of band
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     observed = scheduler().get_schedule(Name=sid, GroupName=names.schedule_group)
     scheduler().update_schedule(
         Name=sid, GroupName=names.schedule_group, ScheduleExpression=observed["ScheduleExpression"],
@@ -106,7 +106,7 @@ def test_a_drift_repair_is_in_the_history(chalice_client, aws, names, clock):
 
 
 @pytest.fixture
-def target_function(aws, monkeypatch):
+def target_function(moto_stage, monkeypatch):
     """The stage's target function exists (moto accepts asynchronous invokes of it), and
     every Invoke the app makes is observed. carol and dave are admins (they may run anyone's
     schedule)."""
@@ -134,9 +134,9 @@ def run_now(client, sid, key=None, principal="carol"):
     return client.http.post(f"/api/schedules/{sid}/run", headers=headers)
 
 
-def test_run_now_invokes_the_target_at_once_and_the_run_is_recorded(chalice_client, aws, names, clock, target_function):
+def test_run_now_invokes_the_target_at_once_and_the_run_is_recorded(chalice_client, moto_stage, names, clock, target_function):
     # GIVEN an active schedule
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     # WHEN carol asks to run it now
     clock.set("2026-03-02T00:40:00Z")
     response = run_now(chalice_client, sid)
@@ -157,7 +157,7 @@ def test_run_now_invokes_the_target_at_once_and_the_run_is_recorded(chalice_clie
     # THEN the run is recorded as manual, dispatched as manual, in the history, and on the timeline
     [execution] = chalice_client.http.get(f"/api/schedules/{sid}/executions").json_body["items"]
     assert (execution["execution_id"], execution["trigger"], execution["outcome"]) == (body["execution_id"], "manual", "succeeded")
-    [message] = aws["tap"].drain(names.web_actions_topic)
+    [message] = moto_stage["tap"].drain(names.web_actions_topic)
     assert message["trigger"] == "manual"
     assert history(chalice_client, sid)["items"][0] | {} == {
         "action": "run", "by": "carol", "at": "2026-03-02T00:40:00Z", "version": 1, "fields": [],
@@ -167,8 +167,8 @@ def test_run_now_invokes_the_target_at_once_and_the_run_is_recorded(chalice_clie
     assert entry["state"] == "succeeded"
 
 
-def test_a_retried_run_now_with_the_same_idempotency_key_runs_once(chalice_client, aws, names, clock, target_function):
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+def test_a_retried_run_now_with_the_same_idempotency_key_runs_once(chalice_client, moto_stage, names, clock, target_function):
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     # WHEN the same request is sent three times with one Idempotency-Key, a minute apart
     answers = []
     for minute in (40, 41, 42):
@@ -185,9 +185,9 @@ def test_a_retried_run_now_with_the_same_idempotency_key_runs_once(chalice_clien
     assert len(target_function) == 3
 
 
-def test_run_now_is_allowed_on_a_paused_schedule(chalice_client, aws, names, clock, target_function):
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
-    change(chalice_client, aws, names, clock, "2026-03-02T00:35:00Z", "post", f"/api/schedules/{sid}/pause")
+def test_run_now_is_allowed_on_a_paused_schedule(chalice_client, moto_stage, names, clock, target_function):
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    change(chalice_client, moto_stage, names, clock, "2026-03-02T00:35:00Z", "post", f"/api/schedules/{sid}/pause")
     response = run_now(chalice_client, sid)
     assert response.status_code == 202
     chalice_client.lambda_.invoke("schedule_target", target_function[0]["event"])
@@ -195,17 +195,17 @@ def test_run_now_is_allowed_on_a_paused_schedule(chalice_client, aws, names, clo
     assert execution["outcome"] == "succeeded"
 
 
-def test_run_now_of_a_deleted_schedule_is_409_and_of_an_unknown_one_404(chalice_client, aws, names, clock, target_function):
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
-    change(chalice_client, aws, names, clock, "2026-03-02T00:35:00Z", "delete", f"/api/schedules/{sid}")
+def test_run_now_of_a_deleted_schedule_is_409_and_of_an_unknown_one_404(chalice_client, moto_stage, names, clock, target_function):
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    change(chalice_client, moto_stage, names, clock, "2026-03-02T00:35:00Z", "delete", f"/api/schedules/{sid}")
     assert run_now(chalice_client, sid).status_code == 409
     assert run_now(chalice_client, "00000000-0000-4000-8000-000000000000").status_code == 404
     assert target_function == []
 
 
-def test_a_failed_invoke_is_not_remembered_so_the_retry_runs(chalice_client, aws, names, clock, target_function, faults):
+def test_a_failed_invoke_is_not_remembered_so_the_retry_runs(chalice_client, moto_stage, names, clock, target_function, faults):
     # GIVEN Lambda throttles the first invoke
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     faults.fail("lambda", "Invoke", "TooManyRequestsException", 1_000, "Rate exceeded")
     first = run_now(chalice_client, sid, key="k1")
     faults.clear()
@@ -217,8 +217,8 @@ def test_a_failed_invoke_is_not_remembered_so_the_retry_runs(chalice_client, aws
     assert [i["action"] for i in history(chalice_client, sid)["items"]] == ["run", "create"]
 
 
-def test_run_now_of_someone_elses_schedule_is_404(chalice_client, aws, names, clock, target_function):
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+def test_run_now_of_someone_elses_schedule_is_404(chalice_client, moto_stage, names, clock, target_function):
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     assert run_now(chalice_client, sid, principal="mallory").status_code == 404
     assert chalice_client.http.get(f"/api/schedules/{sid}/timeline", headers={"X-Created-By": "mallory"}).status_code == 404
     assert chalice_client.http.get(f"/api/schedules/{sid}/history", headers={"X-Created-By": "mallory"}).status_code == 404

@@ -20,7 +20,7 @@ ADMIN = Caller("ops", is_admin=True)
 
 
 @pytest.fixture
-def calls(aws):
+def calls(moto_stage):
     return AwsCalls().install()
 
 
@@ -55,7 +55,7 @@ def page_through(calls, list_page, limit):
 
 
 @pytest.mark.parametrize("limit", [1, 3, 5, 50])
-def test_the_default_list_reads_at_most_1_2_items_per_item_at_any_page_size(aws, calls, limit):
+def test_the_default_list_reads_at_most_1_2_items_per_item_at_any_page_size(moto_stage, calls, limit):
     # GIVEN 30 schedules of alice's over four statuses, and 10 of bob's
     store(30)
     store(10, created_by="bob", start=30)
@@ -73,7 +73,7 @@ def test_the_default_list_reads_at_most_1_2_items_per_item_at_any_page_size(aws,
         assert queries == pages
 
 
-def test_one_page_of_fifty_reads_at_most_sixty_items_in_one_query(aws, calls):
+def test_one_page_of_fifty_reads_at_most_sixty_items_in_one_query(moto_stage, calls):
     store(120)
     calls.reset()
     page = wiring.schedule_service().list(ADMIN, limit=50)
@@ -82,7 +82,7 @@ def test_one_page_of_fifty_reads_at_most_sixty_items_in_one_query(aws, calls):
     assert calls.items_read <= 60
 
 
-def test_listing_by_creator_does_not_read_through_deleted_records(aws, calls):
+def test_listing_by_creator_does_not_read_through_deleted_records(moto_stage, calls):
     # GIVEN 300 of alice's schedules deleted (20 of them through a settled delete), then one live one
     repository = wiring.repository(wiring.get_settings())
     for schedule in store(20, statuses=[ScheduleStatus.ACTIVE]):
@@ -101,7 +101,7 @@ def test_listing_by_creator_does_not_read_through_deleted_records(aws, calls):
     assert len(deleted) == 100 and {s.status for s in deleted} == {ScheduleStatus.DELETED}
 
 
-def test_a_page_size_below_five_may_end_with_an_empty_page_and_no_item_is_lost(aws, calls):
+def test_a_page_size_below_five_may_end_with_an_empty_page_and_no_item_is_lost(moto_stage, calls):
     # GIVEN exactly four schedules
     store(4)
     names, read, _, pages = page_through(

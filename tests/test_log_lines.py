@@ -27,10 +27,10 @@ def shown(lines: list[str], label: str, **options: Any) -> list[str]:
     return [text for text in (render(line, label, TS, **options) for line in lines) if text is not None]
 
 
-def test_each_event_is_one_readable_line_with_function_event_schedule_and_outcome(chalice_client, aws, names, written):
+def test_each_event_is_one_readable_line_with_function_event_schedule_and_outcome(chalice_client, moto_stage, names, written):
     # GIVEN a schedule created, its command applied, and one run
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    [command] = aws["tap"].drain(names.creation_topic)
+    [command] = moto_stage["tap"].drain(names.creation_topic)
     chalice_client.lambda_.invoke("schedule_command", chalice_client.events.generate_sns_event(message=json.dumps(command)))
     chalice_client.lambda_.invoke(
         "schedule_target", {"schedule_id": schedule_id, "scheduled_time": "2026-11-24T11:00:00Z", "execution_id": "e-1", "attempt": "1"}
@@ -48,7 +48,7 @@ def test_each_event_is_one_readable_line_with_function_event_schedule_and_outcom
     assert len(lines) == 3
 
 
-def test_failures_are_marked_and_red_on_a_terminal(chalice_client, aws, written):
+def test_failures_are_marked_and_red_on_a_terminal(chalice_client, moto_stage, written):
     post(chalice_client, "/api/schedules", {**TEE_TIMES, "schedule_expression": "rate(0 minutes)"})
     [plain] = shown(written(), "api_handler")
     [colored] = shown(written(), "api_handler", color=True)

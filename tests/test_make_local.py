@@ -12,7 +12,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from ops import local
+
+pytestmark = pytest.mark.slow  # the API and a moto server as subprocesses
 
 ROOT = Path(__file__).resolve().parent.parent
 # ``make local`` with .run/env pointed at a file that does not exist, on a free port.

@@ -21,6 +21,8 @@ STAGES = sorted(CONFIG["stages"])
 DEPLOYED = [stage for stage in STAGES if stage != "local"]
 BUCKET = "rez-agent-artifacts-123456789012-us-east-1"
 
+pytestmark = pytest.mark.slow  # packages the app per stage
+
 
 @pytest.fixture(scope="module", params=STAGES)
 def prepared(request, tmp_path_factory) -> tuple[str, dict]:

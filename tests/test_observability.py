@@ -63,8 +63,8 @@ def events(lines: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [line for line in lines if line.get("event") == kind]
 
 
-def command_event(client, aws, names) -> tuple[dict[str, Any], dict[str, Any]]:
-    [command] = aws["tap"].drain(names.creation_topic)
+def command_event(client, moto_stage, names) -> tuple[dict[str, Any], dict[str, Any]]:
+    [command] = moto_stage["tap"].drain(names.creation_topic)
     return command, client.events.generate_sns_event(message=json.dumps(command))
 
 
@@ -78,7 +78,7 @@ def assert_metric(found, name: str, unit: str, dimensions: list[list[str]]) -> l
     return found[name]
 
 
-def test_an_api_request_is_one_line_with_route_status_schedule_and_duration(chalice_client, aws, lines, emf):
+def test_an_api_request_is_one_line_with_route_status_schedule_and_duration(chalice_client, moto_stage, lines, emf):
     # WHEN a schedule is created over the API
     created = post(chalice_client, "/api/schedules", TEE_TIMES).json_body
     # THEN one api_request line says what happened, with the invocation's keys
@@ -98,14 +98,14 @@ def test_an_api_request_is_one_line_with_route_status_schedule_and_duration(chal
     assert metric["document"]["ApiRequests"] == [1.0]
 
 
-def test_a_client_error_is_a_warning_with_the_reason(chalice_client, aws, lines):
+def test_a_client_error_is_a_warning_with_the_reason(chalice_client, moto_stage, lines):
     post(chalice_client, "/api/schedules", {**TEE_TIMES, "schedule_expression": "rate(0 minutes)"})
     [line] = events(lines(), "api_request")
     assert (line["level"], line["status"]) == ("WARNING", 400)
     assert "schedule_expression" in line["reason"]
 
 
-def test_a_500_names_the_request_id_its_error_lines_carry(chalice_client, aws, lines, emf, monkeypatch):
+def test_a_500_names_the_request_id_its_error_lines_carry(chalice_client, moto_stage, lines, emf, monkeypatch):
     # GIVEN the service fails unexpectedly
     def broken(*_args: Any) -> Any:
         raise RuntimeError("disk on fire")
@@ -129,9 +129,9 @@ def test_a_500_names_the_request_id_its_error_lines_carry(chalice_client, aws, l
     assert_metric(emf(), "ApiServerErrors", "Count", [["stage"]])
 
 
-def test_a_command_line_has_action_schedule_version_outcome_and_the_sns_message_id(chalice_client, aws, names, lines, emf):
+def test_a_command_line_has_action_schedule_version_outcome_and_the_sns_message_id(chalice_client, moto_stage, names, lines, emf):
     created = post(chalice_client, "/api/schedules", TEE_TIMES).json_body
-    _, event = command_event(chalice_client, aws, names)
+    _, event = command_event(chalice_client, moto_stage, names)
     # WHEN the command handler applies it
     chalice_client.lambda_.invoke("schedule_command", event)
     # THEN one command line says so, correlated by the SNS message id
@@ -145,9 +145,9 @@ def test_a_command_line_has_action_schedule_version_outcome_and_the_sns_message_
     assert_metric(emf(), "CommandsApplied", "Count", [["stage"]])
 
 
-def test_a_command_aws_rejects_is_an_error_with_the_reason(chalice_client, aws, names, lines, emf):
+def test_a_command_aws_rejects_is_an_error_with_the_reason(chalice_client, moto_stage, names, lines, emf):
     post(chalice_client, "/api/schedules", TEE_TIMES)
-    _, event = command_event(chalice_client, aws, names)
+    _, event = command_event(chalice_client, moto_stage, names)
     client = wiring.clients.client("scheduler")
 
     def reject(**_: Any) -> None:
@@ -166,7 +166,7 @@ def test_a_command_aws_rejects_is_an_error_with_the_reason(chalice_client, aws, 
     assert_metric(emf(), "CommandsFailed", "Count", [["stage"]])
 
 
-def test_the_retry_logger_writes_json_lines_with_the_command_correlation_id(chalice_client, aws, names, lines, monkeypatch):
+def test_the_retry_logger_writes_json_lines_with_the_command_correlation_id(chalice_client, moto_stage, names, lines, monkeypatch):
     # GIVEN the execution role has not propagated for the first attempt
     monkeypatch.setenv("ROLE_PROPAGATION_RETRY_DELAY_SECONDS", "0")
     client = wiring.clients.client("scheduler")
@@ -183,7 +183,7 @@ def test_the_retry_logger_writes_json_lines_with_the_command_correlation_id(chal
 
     client.meta.events.register("before-call.scheduler.CreateSchedule", not_yet)
     post(chalice_client, "/api/schedules", TEE_TIMES)
-    _, event = command_event(chalice_client, aws, names)
+    _, event = command_event(chalice_client, moto_stage, names)
     # WHEN the command handler retries the create
     chalice_client.lambda_.invoke("schedule_command", event)
     # THEN chalicelib.retry's line is a JSON line of the same invocation
@@ -194,15 +194,15 @@ def test_the_retry_logger_writes_json_lines_with_the_command_correlation_id(chal
     assert retry["schedule_id"] == command["schedule_id"]
 
 
-def active_schedule(client, aws, names, body=TEE_TIMES) -> str:
+def active_schedule(client, moto_stage, names, body=TEE_TIMES) -> str:
     schedule_id = post(client, "/api/schedules", body).json_body["id"]
-    _, event = command_event(client, aws, names)
+    _, event = command_event(client, moto_stage, names)
     client.lambda_.invoke("schedule_command", event)
     return schedule_id
 
 
-def test_an_execution_line_has_slot_attempt_outcome_and_duration(chalice_client, aws, names, lines, emf):
-    schedule_id = active_schedule(chalice_client, aws, names)
+def test_an_execution_line_has_slot_attempt_outcome_and_duration(chalice_client, moto_stage, names, lines, emf):
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     lines(), emf()
     event = {"schedule_id": schedule_id, "scheduled_time": "2026-11-24T11:00:00Z", "execution_id": "exec-1", "attempt": "2"}
     # WHEN the schedule fires, twice with the same execution id
@@ -226,9 +226,9 @@ def test_an_execution_line_has_slot_attempt_outcome_and_duration(chalice_client,
     assert_metric(found, "DispatchDuration", "Milliseconds", [["stage"]])
 
 
-def test_a_run_without_substituted_ids_is_correlated_by_the_id_its_record_gets(chalice_client, aws, names, lines):
+def test_a_run_without_substituted_ids_is_correlated_by_the_id_its_record_gets(chalice_client, moto_stage, names, lines):
     # GIVEN an emulator that passes the scheduler's placeholders through unsubstituted
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     event = {"schedule_id": schedule_id, "scheduled_time": "2026-11-24T11:00:00Z",
              "execution_id": "<aws.scheduler.execution-id>", "attempt": "<aws.scheduler.attempt-number>"}
     # WHEN it fires
@@ -239,10 +239,10 @@ def test_a_run_without_substituted_ids_is_correlated_by_the_id_its_record_gets(c
     assert line["correlation_id"] == record["execution_id"] == line["execution_id"]
 
 
-def test_a_failed_execution_is_an_error_line_with_the_reason(chalice_client, aws, names, lines, emf):
+def test_a_failed_execution_is_an_error_line_with_the_reason(chalice_client, moto_stage, names, lines, emf):
     # GIVEN a custom target that points at a topic that does not exist
     missing = f"arn:aws:sns:{REGION}:123456789012:rez-agent-custom-{STAGE}-missing"
-    schedule_id = active_schedule(chalice_client, aws, names, {**TEE_TIMES, "target_type": "custom", "target_arn": missing})
+    schedule_id = active_schedule(chalice_client, moto_stage, names, {**TEE_TIMES, "target_type": "custom", "target_arn": missing})
     lines(), emf()
     # WHEN it fires
     chalice_client.lambda_.invoke(
@@ -255,9 +255,9 @@ def test_a_failed_execution_is_an_error_line_with_the_reason(chalice_client, aws
     assert_metric(emf(), "ExecutionsFailed", "Count", [["stage"]])
 
 
-def test_a_drift_repair_is_one_line_and_counted(chalice_client, aws, names, lines, emf):
+def test_a_drift_repair_is_one_line_and_counted(chalice_client, moto_stage, names, lines, emf):
     # GIVEN an active schedule deleted out of band
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     boto3.client("scheduler", region_name=REGION).delete_schedule(Name=schedule_id, GroupName=names.schedule_group)
     lines(), emf()
     # WHEN the periodic reconcile runs
@@ -286,7 +286,7 @@ def test_timeline_counts_have_named_helpers(lines, emf):
         assert metric["document"][name] == [value]
 
 
-def test_every_app_logger_writes_through_the_one_handler(chalice_client, aws, lines):
+def test_every_app_logger_writes_through_the_one_handler(chalice_client, moto_stage, lines):
     post(chalice_client, "/api/schedules", TEE_TIMES)
     # WHEN any of the app's stdlib loggers writes, before or after the first event
     for name in ("chalicelib.retry", "rez_agent.schedules", "rez-agent-schedules", "chalicelib.anything.new"):
@@ -297,7 +297,7 @@ def test_every_app_logger_writes_through_the_one_handler(chalice_client, aws, li
         assert written[f"hello from {name}"]["service"] == "rez-agent-schedules"
 
 
-def test_off_lambda_there_is_no_tracer_and_xray_is_never_imported(chalice_client, aws, lines):
+def test_off_lambda_there_is_no_tracer_and_xray_is_never_imported(chalice_client, moto_stage, lines):
     import sys
 
     post(chalice_client, "/api/schedules", TEE_TIMES)

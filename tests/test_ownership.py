@@ -29,9 +29,9 @@ def table_snapshot(names):
 
 
 @pytest.fixture
-def alices(chalice_client, aws, names):
+def alices(chalice_client, moto_stage, names):
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES, ALICE).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     return schedule_id
 
 
@@ -46,7 +46,7 @@ ROUTES = [
 
 
 @pytest.mark.parametrize("method,suffix,body", ROUTES)
-def test_another_callers_schedule_is_not_found_and_untouched(chalice_client, aws, names, alices, method, suffix, body):
+def test_another_callers_schedule_is_not_found_and_untouched(chalice_client, moto_stage, names, alices, method, suffix, body):
     # GIVEN alice's schedule
     before = table_snapshot(names)
     # WHEN mallory reads or changes it
@@ -58,11 +58,11 @@ def test_another_callers_schedule_is_not_found_and_untouched(chalice_client, aws
     assert response.status_code == 404, response.json_body
     assert response.json_body["Message"] == f"schedule {alices} does not exist"
     assert table_snapshot(names) == before
-    assert aws["tap"].drain(names.creation_topic) == []
+    assert moto_stage["tap"].drain(names.creation_topic) == []
 
 
 @pytest.mark.parametrize("method,suffix,body", ROUTES)
-def test_the_owner_may_use_every_route(chalice_client, aws, names, alices, method, suffix, body):
+def test_the_owner_may_use_every_route(chalice_client, moto_stage, names, alices, method, suffix, body):
     kwargs = {"body": json.dumps(body)} if body is not None else {}
     response = getattr(chalice_client.http, method)(
         f"/api/schedules/{alices}{suffix}", headers={**JSON, **ALICE}, **kwargs
@@ -70,7 +70,7 @@ def test_the_owner_may_use_every_route(chalice_client, aws, names, alices, metho
     assert response.status_code in (200, 202), response.json_body
 
 
-def test_an_admin_acts_on_any_schedule(chalice_client, aws, names, alices):
+def test_an_admin_acts_on_any_schedule(chalice_client, moto_stage, names, alices):
     # GIVEN alice's schedule and an admin
     service = wiring.schedule_service()
     # WHEN the admin reads and pauses it
@@ -78,13 +78,13 @@ def test_an_admin_acts_on_any_schedule(chalice_client, aws, names, alices):
     paused = service.pause(alices, ADMIN)
     # THEN the pause is stored and its command names the admin
     assert paused.pending_action.value == "pause"
-    [command] = aws["tap"].drain(names.creation_topic)
+    [command] = moto_stage["tap"].drain(names.creation_topic)
     assert (command["action"], command["requested_by"]) == ("pause", "root-of-ops")
     # AND the schedule still belongs to alice
     assert service.get(alices, Caller("alice")).created_by == "alice"
 
 
-def test_the_list_defaults_to_the_callers_own_and_admins_see_all(chalice_client, aws, names):
+def test_the_list_defaults_to_the_callers_own_and_admins_see_all(chalice_client, moto_stage, names):
     # GIVEN schedules of alice and bob
     for creator, name in (("alice", "a1"), ("bob", "b1"), ("alice", "a2")):
         post(chalice_client, "/api/schedules", {**TEE_TIMES, "name": name}, {"X-Created-By": creator})
@@ -103,13 +103,13 @@ def test_the_list_defaults_to_the_callers_own_and_admins_see_all(chalice_client,
     assert [item["name"] for item in own] == ["a2", "a1"]
 
 
-def test_an_empty_created_by_is_a_400_naming_the_field(chalice_client, aws):
+def test_an_empty_created_by_is_a_400_naming_the_field(chalice_client, moto_stage):
     response = chalice_client.http.get("/api/schedules?created_by=", headers=ALICE)
     assert response.status_code == 400
     assert response.json_body["Message"].startswith("created_by:")
 
 
-def test_idempotency_keys_are_per_owner(chalice_client, aws, names):
+def test_idempotency_keys_are_per_owner(chalice_client, moto_stage, names):
     # GIVEN alice created a schedule under a key
     keyed = {"Idempotency-Key": "nightly"}
     first = post(chalice_client, "/api/schedules", TEE_TIMES, {**ALICE, **keyed}).json_body
@@ -132,7 +132,7 @@ def test_idempotency_keys_are_per_owner(chalice_client, aws, names):
         ("arn:aws:sns:us-east-1:123456789012:someone-elses-topic", "must start with"),
     ],
 )
-def test_a_custom_target_must_be_in_the_stages_account_and_region(chalice_client, aws, names, arn, words):
+def test_a_custom_target_must_be_in_the_stages_account_and_region(chalice_client, moto_stage, names, arn, words):
     before = table_snapshot(names)
     body = {**TEE_TIMES, "target_type": "custom", "target_arn": arn}
     response = post(chalice_client, "/api/schedules", body, ALICE)
@@ -142,7 +142,7 @@ def test_a_custom_target_must_be_in_the_stages_account_and_region(chalice_client
     assert table_snapshot(names) == before
 
 
-def test_a_custom_target_in_the_stages_account_and_region_is_accepted(chalice_client, aws):
+def test_a_custom_target_in_the_stages_account_and_region_is_accepted(chalice_client, moto_stage):
     body = {**TEE_TIMES, "target_type": "custom",
             "target_arn": "arn:aws:sqs:us-east-1:123456789012:rez-agent-custom-dev-inbox"}
     assert post(chalice_client, "/api/schedules", body, ALICE).status_code == 202
@@ -155,7 +155,7 @@ def test_a_custom_target_in_the_stages_account_and_region_is_accepted(chalice_cl
         ("target_arn", "arn:aws:sqs:us-east-1:123456789012:rez-agent-custom-dev-inbox\n"),
     ],
 )
-def test_a_trailing_newline_is_not_accepted(chalice_client, aws, field, value):
+def test_a_trailing_newline_is_not_accepted(chalice_client, moto_stage, field, value):
     body = {**TEE_TIMES, field: value, **({"target_type": "custom"} if field == "target_arn" else {})}
     response = post(chalice_client, "/api/schedules", body, ALICE)
     assert response.status_code == 400
@@ -167,11 +167,11 @@ def test_an_id_with_a_trailing_newline_is_not_an_id(alices):
     assert not is_schedule_id(alices + "\n")
 
 
-def test_an_owner_at_the_cap_gets_429_until_a_delete_settles(chalice_client, aws, names, monkeypatch):
+def test_an_owner_at_the_cap_gets_429_until_a_delete_settles(chalice_client, moto_stage, names, monkeypatch):
     # GIVEN a cap of two live schedules per owner, and alice at it
     monkeypatch.setenv("MAX_SCHEDULES_PER_OWNER", "2")
     ids = [post(chalice_client, "/api/schedules", {**TEE_TIMES, "name": f"n{i}"}, ALICE).json_body["id"] for i in range(2)]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     before = table_snapshot(names)
     # WHEN she creates a third
     refused = post(chalice_client, "/api/schedules", {**TEE_TIMES, "name": "n2"}, ALICE)
@@ -185,11 +185,11 @@ def test_an_owner_at_the_cap_gets_429_until_a_delete_settles(chalice_client, aws
     # WHEN one of hers is deleted and the delete settles, THEN she may create again
     chalice_client.http.delete(f"/api/schedules/{ids[0]}", headers=ALICE)
     assert post(chalice_client, "/api/schedules", {**TEE_TIMES, "name": "n3"}, ALICE).status_code == 429
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     assert post(chalice_client, "/api/schedules", {**TEE_TIMES, "name": "n3"}, ALICE).status_code == 202
 
 
-def test_the_service_refuses_with_its_own_errors(aws):
+def test_the_service_refuses_with_its_own_errors(moto_stage):
     # GIVEN the service with a cap of one
     service = wiring.schedule_service()
     service._max_per_owner = 1

@@ -28,7 +28,10 @@ LINT_REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
 BUCKET = PACKAGE_BUCKET
 FUNCTIONS = {"api_handler", "schedule_command", "schedule_target", "reconcile", "alert_sweep", "dead_letters"}
 
-pytestmark = pytest.mark.skipif(not APP.exists() or not STAGES, reason="no Chalice app to package yet")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not APP.exists() or not STAGES, reason="no Chalice app to package yet"),
+]
 
 
 def lint(template: dict, path: Path) -> list[str]:

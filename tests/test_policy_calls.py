@@ -65,14 +65,14 @@ def granted(function: str) -> set[str]:
 
 
 @pytest.fixture
-def recorder(aws):
+def recorder(moto_stage):
     clients.reset()  # the functions build their objects on the recorded clients
     calls = CallRecorder(("dynamodb", "sns", "scheduler", "sts", "sqs", "lambda")).attach()
     yield FunctionCalls(calls)
     calls.detach()
 
 
-def exercise_every_function(client, aws, names, recorder, monkeypatch):
+def exercise_every_function(client, moto_stage, names, recorder, monkeypatch):
     """Drive each function through the paths that call AWS."""
     sqs = boto3.client("sqs", region_name=REGION)
     queue = sqs.create_queue(QueueName="rez-agent-custom-dev-inbox")["QueueUrl"]
@@ -85,7 +85,7 @@ def exercise_every_function(client, aws, names, recorder, monkeypatch):
             **({"body": json.dumps(body)} if body is not None else {})))
 
     def commands():
-        for command in aws["tap"].drain(names.creation_topic):
+        for command in moto_stage["tap"].drain(names.creation_topic):
             event = client.events.generate_sns_event(message=json.dumps(command))
             recorder.run("schedule_command", lambda event=event: client.lambda_.invoke("schedule_command", event))
 
@@ -139,7 +139,7 @@ def exercise_every_function(client, aws, names, recorder, monkeypatch):
     for _ in range(2):
         recorder.run("alert_sweep", lambda: client.lambda_.invoke("alert_sweep", client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])))
-    assert any(m.get("kind") == "paused" for m in aws["tap"].drain(names.notifications_topic))
+    assert any(m.get("kind") == "paused" for m in moto_stage["tap"].drain(names.notifications_topic))
     # drift for the periodic reconcile: one deleted, one changed, a create and a delete left pending
     scheduler = boto3.client("scheduler", region_name=REGION)
     scheduler.delete_schedule(Name=to_queue, GroupName=names.schedule_group)
@@ -148,14 +148,14 @@ def exercise_every_function(client, aws, names, recorder, monkeypatch):
                               FlexibleTimeWindow={"Mode": "OFF"}, Target=current["Target"])
     api("post", "/api/schedules", TEE_TIMES)
     api("delete", f"/api/schedules/{web}")
-    aws["tap"].drain(names.creation_topic)  # their commands are lost
+    moto_stage["tap"].drain(names.creation_topic)  # their commands are lost
     recorder.run("reconcile", lambda: client.lambda_.invoke("reconcile", client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])))
 
 
-def test_each_function_calls_only_what_its_policy_grants_and_uses_all_of_it(chalice_client, aws, names, recorder, monkeypatch):
+def test_each_function_calls_only_what_its_policy_grants_and_uses_all_of_it(chalice_client, moto_stage, names, recorder, monkeypatch):
     # GIVEN every function run through its paths
-    exercise_every_function(chalice_client, aws, names, recorder, monkeypatch)
+    exercise_every_function(chalice_client, moto_stage, names, recorder, monkeypatch)
     wiring.reset()
     for function in policy.FUNCTIONS:
         called = {IAM_ACTION.get(call, call) for call in recorder.calls.get(function, set())} - FREE

@@ -14,9 +14,9 @@ def preview(client, body):
     return client.http.post("/api/expressions/preview", headers=JSON, body=raw)
 
 
-def test_preview_lists_utc_fire_times_and_warns_about_the_spring_forward_gap(chalice_client):
+def test_preview_lists_utc_fire_times_and_warns_about_the_spring_forward_gap(offline_client):
     # GIVEN a 02:30 New York cron previewed across the 2027 spring-forward day
-    response = preview(chalice_client, {
+    response = preview(offline_client, {
         "schedule_expression": "cron(30 2 * * ? *)", "timezone": "America/New_York",
         "after": "2027-03-13T00:00:00Z", "count": 3,
     })
@@ -28,15 +28,15 @@ def test_preview_lists_utc_fire_times_and_warns_about_the_spring_forward_gap(cha
     assert any("2027-03-14" in warning for warning in body["warnings"])
 
 
-def test_preview_defaults_to_utc_now_and_ten(chalice_client):
-    body = preview(chalice_client, {"schedule_expression": "rate(1 hour)"}).json_body
+def test_preview_defaults_to_utc_now_and_ten(offline_client):
+    body = preview(offline_client, {"schedule_expression": "rate(1 hour)"}).json_body
     assert body["timezone"] == "UTC"
     assert len(body["next"]) == 10
     assert all(moment.endswith("Z") for moment in body["next"])
 
 
-def test_preview_warns_about_an_at_in_the_past(chalice_client):
-    body = preview(chalice_client, {"schedule_expression": "at(2020-01-01T00:00:00)"}).json_body
+def test_preview_warns_about_an_at_in_the_past(offline_client):
+    body = preview(offline_client, {"schedule_expression": "at(2020-01-01T00:00:00)"}).json_body
     assert body["next"] == []
     assert body["warnings"]
 
@@ -58,7 +58,7 @@ def test_preview_warns_about_an_at_in_the_past(chalice_client):
         ('{"schedule_expression": ', "JSON"),
     ],
 )
-def test_invalid_previews_get_400_naming_the_part(chalice_client, body, words):
-    response = preview(chalice_client, body)
+def test_invalid_previews_get_400_naming_the_part(offline_client, body, words):
+    response = preview(offline_client, body)
     assert response.status_code == 400, response.body
     assert words.lower() in response.json_body["Message"].lower()

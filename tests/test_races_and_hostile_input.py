@@ -18,14 +18,14 @@ def cloud(names, schedule_id):
     return boto3.client("scheduler", region_name=REGION).get_schedule(Name=schedule_id, GroupName=names.schedule_group)
 
 
-def test_an_older_command_finishing_last_does_not_leave_its_definition_in_the_cloud(chalice_client, aws, names):
+def test_an_older_command_finishing_last_does_not_leave_its_definition_in_the_cloud(chalice_client, moto_stage, names):
     # GIVEN a create whose handler read the record (v1) and then stalled
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
     stale = wiring.repository(wiring.get_settings()).get(schedule_id)
     # AND meanwhile the user changed the expression and that command was applied
     changed = {**TEE_TIMES, "schedule_expression": "cron(30 7 * * ? *)"}
     chalice_client.http.put(f"/api/schedules/{schedule_id}", headers=JSON, body=json.dumps(changed))
-    aws["tap"].drain(names.creation_topic)
+    moto_stage["tap"].drain(names.creation_topic)
     wiring.command_handler().handle_id(schedule_id)
     # WHEN the stalled handler resumes and writes its older definition
     wiring.command_handler().converge(stale)
@@ -35,26 +35,26 @@ def test_an_older_command_finishing_last_does_not_leave_its_definition_in_the_cl
     assert (record["status"], record["version"]) == ("active", 2)
 
 
-def test_a_stale_create_after_a_delete_does_not_revive_the_schedule(chalice_client, aws, names):
+def test_a_stale_create_after_a_delete_does_not_revive_the_schedule(chalice_client, moto_stage, names):
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
     stale = wiring.repository(wiring.get_settings()).get(schedule_id)
     chalice_client.http.delete(f"/api/schedules/{schedule_id}")
-    aws["tap"].drain(names.creation_topic)
+    moto_stage["tap"].drain(names.creation_topic)
     wiring.command_handler().handle_id(schedule_id)
     wiring.command_handler().converge(stale)
     assert boto3.client("scheduler", region_name=REGION).list_schedules(GroupName=names.schedule_group)["Schedules"] == []
 
 
-def test_reconcile_skips_a_plan_the_user_overtook(chalice_client, aws, names):
+def test_reconcile_skips_a_plan_the_user_overtook(chalice_client, moto_stage, names):
     # GIVEN a plan to re-create a schedule deleted out of band
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     boto3.client("scheduler", region_name=REGION).delete_schedule(Name=schedule_id, GroupName=names.schedule_group)
     reconciler = wiring.reconciler()
     plan = reconciler.plan()
     # WHEN the user deletes it before the plan is applied
     chalice_client.http.delete(f"/api/schedules/{schedule_id}")
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     [outcome] = reconciler.apply(plan)
     # THEN the step is skipped: nothing is re-created and the record stays deleted
     assert outcome.detail == "skipped: the record changed since the plan"
@@ -62,9 +62,9 @@ def test_reconcile_skips_a_plan_the_user_overtook(chalice_client, aws, names):
     assert chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body["status"] == "deleted"
 
 
-def test_one_broken_schedule_does_not_stop_the_reconcile_of_the_others(chalice_client, aws, names, monkeypatch):
+def test_one_broken_schedule_does_not_stop_the_reconcile_of_the_others(chalice_client, moto_stage, names, monkeypatch):
     ids = [post(chalice_client, "/api/schedules", {**TEE_TIMES, "name": f"s{i}"}).json_body["id"] for i in range(2)]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     raw = boto3.client("scheduler", region_name=REGION)
     for schedule_id in ids:
         raw.delete_schedule(Name=schedule_id, GroupName=names.schedule_group)
@@ -84,7 +84,7 @@ def test_one_broken_schedule_does_not_stop_the_reconcile_of_the_others(chalice_c
     assert cloud(names, ids[1])
 
 
-def test_a_put_that_keeps_a_passed_start_date_is_accepted(chalice_client, aws, names):
+def test_a_put_that_keeps_a_passed_start_date_is_accepted(chalice_client, moto_stage, names):
     # GIVEN a schedule whose start date passed yesterday
     started = utcnow() - timedelta(days=1)
     now = iso(utcnow())
@@ -105,22 +105,22 @@ def test_a_put_that_keeps_a_passed_start_date_is_accepted(chalice_client, aws, n
     assert response.status_code == 400
 
 
-def test_a_lambda_retry_of_a_failed_run_runs_again(chalice_client, aws, names, faults):
+def test_a_lambda_retry_of_a_failed_run_runs_again(chalice_client, moto_stage, names, faults):
     # GIVEN a run that failed (Lambda retries the same event: same execution id and attempt)
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     faults.timeout("sns", "Publish")
     event = {"schedule_id": schedule_id, "execution_id": "x1", "scheduled_time": "2026-11-24T11:00:00Z", "attempt": "1"}
     with pytest.raises(UpstreamUnavailable):
         chalice_client.lambda_.invoke("schedule_target", event)
     # WHEN the same event arrives again THEN it runs and succeeds
     assert chalice_client.lambda_.invoke("schedule_target", event).payload["outcome"] == "succeeded"
-    assert len(aws["tap"].drain(names.web_actions_topic)) == 1
+    assert len(moto_stage["tap"].drain(names.web_actions_topic)) == 1
 
 
-def test_a_run_that_died_long_ago_is_claimed_again_but_a_recent_one_is_not(chalice_client, aws, names):
+def test_a_run_that_died_long_ago_is_claimed_again_but_a_recent_one_is_not(chalice_client, moto_stage, names):
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     table = boto3.resource("dynamodb", region_name=REGION).Table(names.table)
     item_id = f"{schedule_id}#execution#x2"
     base = {"id": item_id, "record_type": "execution", "status": f"execution#{schedule_id}",
@@ -145,7 +145,7 @@ def test_a_run_that_died_long_ago_is_claimed_again_but_a_recent_one_is_not(chali
     ],
     ids=["deeply nested", "infinite number", "start past 9999", "end before year 1", "preview after 9999", "preview before year 1"],
 )
-def test_hostile_bodies_get_400(chalice_client, aws, names, path, body):
+def test_hostile_bodies_get_400(chalice_client, moto_stage, names, path, body):
     response = chalice_client.http.post(path, headers=JSON, body=body)
     assert response.status_code == 400, response.body
 
@@ -159,19 +159,19 @@ def test_hostile_bodies_get_400(chalice_client, aws, names, path, body):
         "created_by=anonymous&cursor=eyJpZCI6IngifQ",  # {"id":"x"}
     ],
 )
-def test_forged_cursors_get_400(chalice_client, aws, query):
+def test_forged_cursors_get_400(chalice_client, moto_stage, query):
     response = chalice_client.http.get(f"/api/schedules?{query}")
     assert response.status_code == 400, response.body
     assert "cursor" in response.json_body["Message"]
 
 
-def test_creator_and_status_filters_combine_and_the_last_page_has_no_cursor(chalice_client, aws, names):
+def test_creator_and_status_filters_combine_and_the_last_page_has_no_cursor(chalice_client, moto_stage, names):
     ids = [post(chalice_client, "/api/schedules", {**TEE_TIMES, "name": f"n{i}"}, {"X-Created-By": "carol"}).json_body["id"] for i in range(4)]
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     carol = {"X-Created-By": "carol"}
     chalice_client.http.post(f"/api/schedules/{ids[0]}/pause", headers=carol)
     chalice_client.http.delete(f"/api/schedules/{ids[1]}", headers=carol)
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     active = chalice_client.http.get("/api/schedules?created_by=carol&status=active&limit=5", headers=carol).json_body
     assert [item["name"] for item in active["items"]] == ["n3", "n2"]
     assert active["next_cursor"] is None  # exactly two: no empty page after them
@@ -182,7 +182,7 @@ def test_creator_and_status_filters_combine_and_the_last_page_has_no_cursor(chal
     assert paused["next_cursor"] is None
 
 
-def test_a_repair_create_does_not_reuse_the_original_client_token(chalice_client, aws, names):
+def test_a_repair_create_does_not_reuse_the_original_client_token(chalice_client, moto_stage, names):
     gateway = wiring.gateway(wiring.get_settings())
     now = iso(utcnow())
     schedule = Schedule(

@@ -12,21 +12,21 @@ def scheduler():
     return boto3.client("scheduler", region_name=REGION)
 
 
-def active_schedule(client, aws, names, **changes):
+def active_schedule(client, moto_stage, names, **changes):
     schedule_id = post(client, "/api/schedules", {**TEE_TIMES, **changes}).json_body["id"]
-    deliver_commands(client, aws, names)
+    deliver_commands(client, moto_stage, names)
     return schedule_id
 
 
-def test_in_sync_schedules_plan_only_noops(chalice_client, aws, names):
-    active_schedule(chalice_client, aws, names)
+def test_in_sync_schedules_plan_only_noops(chalice_client, moto_stage, names):
+    active_schedule(chalice_client, moto_stage, names)
     plan = wiring.reconciler().plan()
     assert [step.action for step in plan.steps] == ["noop"]
 
 
-def test_changed_out_of_band_is_reset_and_noted_on_the_record(chalice_client, aws, names):
+def test_changed_out_of_band_is_reset_and_noted_on_the_record(chalice_client, moto_stage, names):
     # GIVEN an active schedule changed out of band (expression, timezone, state)
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     current = scheduler().get_schedule(Name=schedule_id, GroupName=names.schedule_group)
     scheduler().update_schedule(
         Name=schedule_id, GroupName=names.schedule_group, ScheduleExpression="rate(3 minutes)",
@@ -48,8 +48,8 @@ def test_changed_out_of_band_is_reset_and_noted_on_the_record(chalice_client, aw
     assert record["last_drift"] == ["changed out of band: ScheduleExpression, ScheduleExpressionTimezone, State"]
 
 
-def test_deleted_out_of_band_is_recreated(chalice_client, aws, names):
-    schedule_id = active_schedule(chalice_client, aws, names)
+def test_deleted_out_of_band_is_recreated(chalice_client, moto_stage, names):
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     scheduler().delete_schedule(Name=schedule_id, GroupName=names.schedule_group)
     report = wiring.reconciler().run()
     assert report["counts"] == {"create": 1}
@@ -57,12 +57,12 @@ def test_deleted_out_of_band_is_recreated(chalice_client, aws, names):
     assert scheduler().get_schedule(Name=schedule_id, GroupName=names.schedule_group)["ScheduleExpression"] == "cron(0 6 * * ? *)"
 
 
-def test_orphans_are_reported_and_pruned_only_on_request(chalice_client, aws, names):
+def test_orphans_are_reported_and_pruned_only_on_request(chalice_client, moto_stage, names):
     # GIVEN a schedule in our group with no record
     scheduler().create_schedule(
         Name="stray", GroupName=names.schedule_group, ScheduleExpression="rate(1 hour)",
         FlexibleTimeWindow={"Mode": "OFF"},
-        Target={"Arn": "arn:aws:lambda:us-east-1:123456789012:function:x", "RoleArn": aws["role_arn"]},
+        Target={"Arn": "arn:aws:lambda:us-east-1:123456789012:function:x", "RoleArn": moto_stage["role_arn"]},
     )
     reconciler = wiring.reconciler()
     # WHEN reconciled without prune THEN it is reported and left
@@ -74,20 +74,20 @@ def test_orphans_are_reported_and_pruned_only_on_request(chalice_client, aws, na
     assert scheduler().list_schedules(GroupName=names.schedule_group)["Schedules"] == []
 
 
-def test_schedules_outside_our_group_are_never_touched(chalice_client, aws, names):
+def test_schedules_outside_our_group_are_never_touched(chalice_client, moto_stage, names):
     scheduler().create_schedule(
         Name="someone-elses", ScheduleExpression="rate(1 hour)", FlexibleTimeWindow={"Mode": "OFF"},
-        Target={"Arn": "arn:aws:lambda:us-east-1:123456789012:function:x", "RoleArn": aws["role_arn"]},
+        Target={"Arn": "arn:aws:lambda:us-east-1:123456789012:function:x", "RoleArn": moto_stage["role_arn"]},
     )
     report = wiring.reconciler().run(prune=True)
     assert report["steps"] == []
     assert scheduler().get_schedule(Name="someone-elses")
 
 
-def test_stuck_pending_is_finished(chalice_client, aws, names):
+def test_stuck_pending_is_finished(chalice_client, moto_stage, names):
     # GIVEN a create whose command was lost
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    aws["tap"].drain(names.creation_topic)
+    moto_stage["tap"].drain(names.creation_topic)
     # WHEN reconciled
     report = wiring.reconciler().run()
     # THEN the schedule exists and the record is active
@@ -96,27 +96,27 @@ def test_stuck_pending_is_finished(chalice_client, aws, names):
     assert scheduler().get_schedule(Name=schedule_id, GroupName=names.schedule_group)
 
 
-def test_a_deleted_record_whose_schedule_came_back_is_deleted(chalice_client, aws, names):
-    schedule_id = active_schedule(chalice_client, aws, names)
+def test_a_deleted_record_whose_schedule_came_back_is_deleted(chalice_client, moto_stage, names):
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     target = scheduler().get_schedule(Name=schedule_id, GroupName=names.schedule_group)["Target"]
     chalice_client.http.delete(f"/api/schedules/{schedule_id}")
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     scheduler().create_schedule(Name=schedule_id, GroupName=names.schedule_group, ScheduleExpression="rate(1 hour)",
                                 FlexibleTimeWindow={"Mode": "OFF"}, Target=target)
     assert wiring.reconciler().run()["counts"] == {"delete": 1}
     assert scheduler().list_schedules(GroupName=names.schedule_group)["Schedules"] == []
 
 
-def test_dry_run_changes_nothing(chalice_client, aws, names):
-    schedule_id = active_schedule(chalice_client, aws, names)
+def test_dry_run_changes_nothing(chalice_client, moto_stage, names):
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     scheduler().delete_schedule(Name=schedule_id, GroupName=names.schedule_group)
     report = wiring.reconciler().run(dry_run=True)
     assert report["counts"] == {"create": 1} and report["applied"] == []
     assert scheduler().list_schedules(GroupName=names.schedule_group)["Schedules"] == []
 
 
-def test_the_periodic_reconcile_function_repairs_drift(chalice_client, aws, names):
-    schedule_id = active_schedule(chalice_client, aws, names)
+def test_the_periodic_reconcile_function_repairs_drift(chalice_client, moto_stage, names):
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     scheduler().delete_schedule(Name=schedule_id, GroupName=names.schedule_group)
     result = chalice_client.lambda_.invoke("reconcile", chalice_client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))

@@ -27,9 +27,9 @@ def cloud(names, schedule_id):
         return None
 
 
-def active_schedule(client, aws, names, **changes):
+def active_schedule(client, moto_stage, names, **changes):
     schedule_id = post(client, "/api/schedules", {**TEE_TIMES, **changes}).json_body["id"]
-    deliver_commands(client, aws, names)
+    deliver_commands(client, moto_stage, names)
     return schedule_id
 
 
@@ -73,9 +73,9 @@ def record(client, schedule_id):
 # --- a user's change landing while the reconcile writes --------------------------------
 
 
-def test_a_pause_landing_during_the_reconciles_reset_is_not_overwritten(chalice_client, aws, names):
+def test_a_pause_landing_during_the_reconciles_reset_is_not_overwritten(chalice_client, moto_stage, names):
     # GIVEN an active schedule changed out of band, so the reconcile will reset it
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     current = cloud(names, schedule_id)
     raw_scheduler().update_schedule(Name=schedule_id, GroupName=names.schedule_group,
                                     ScheduleExpression="rate(3 minutes)", FlexibleTimeWindow={"Mode": "OFF"},
@@ -83,7 +83,7 @@ def test_a_pause_landing_during_the_reconciles_reset_is_not_overwritten(chalice_
 
     def user_pauses():
         chalice_client.http.post(f"/api/schedules/{schedule_id}/pause")
-        deliver_commands(chalice_client, aws, names)
+        deliver_commands(chalice_client, moto_stage, names)
 
     # WHEN the user pauses it (and that command is applied) just before the reconcile's
     # UpdateSchedule, carrying the definition it read, reaches the cloud
@@ -96,14 +96,14 @@ def test_a_pause_landing_during_the_reconciles_reset_is_not_overwritten(chalice_
     assert record(chalice_client, schedule_id)["status"] == "paused"
 
 
-def test_a_delete_landing_during_the_reconciles_re_create_does_not_revive_the_schedule(chalice_client, aws, names):
+def test_a_delete_landing_during_the_reconciles_re_create_does_not_revive_the_schedule(chalice_client, moto_stage, names):
     # GIVEN an active schedule deleted out of band, so the reconcile will re-create it
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     raw_scheduler().delete_schedule(Name=schedule_id, GroupName=names.schedule_group)
 
     def user_deletes():
         chalice_client.http.delete(f"/api/schedules/{schedule_id}")
-        deliver_commands(chalice_client, aws, names)
+        deliver_commands(chalice_client, moto_stage, names)
 
     # WHEN the user deletes it (applied) just before the reconcile's CreateSchedule goes out
     undo = during_first("CreateSchedule", user_deletes)
@@ -133,12 +133,12 @@ def test_error_retries_back_off_exponentially_for_a_bounded_time_then_at_the_cap
     assert failures == 3 and at > iso(utcnow() + timedelta(seconds=110))
 
 
-def test_a_delete_whose_delete_schedule_was_denied_ends_with_the_schedule_gone(chalice_client, aws, names):
+def test_a_delete_whose_delete_schedule_was_denied_ends_with_the_schedule_gone(chalice_client, moto_stage, names):
     # GIVEN an active schedule, and a DELETE whose DeleteSchedule is denied once
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     assert chalice_client.http.delete(f"/api/schedules/{schedule_id}").status_code == 202
     undo = fail("DeleteSchedule", "AccessDeniedException")
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     undo()
     # THEN the record is in error, still deleting, and the schedule still exists
     stuck = record(chalice_client, schedule_id)
@@ -152,11 +152,11 @@ def test_a_delete_whose_delete_schedule_was_denied_ends_with_the_schedule_gone(c
     assert record(chalice_client, schedule_id)["status"] == "deleted"
 
 
-def test_a_denied_create_is_retried_by_the_reconcile_once_its_backoff_is_due(chalice_client, aws, names, monkeypatch):
+def test_a_denied_create_is_retried_by_the_reconcile_once_its_backoff_is_due(chalice_client, moto_stage, names, monkeypatch):
     # GIVEN a create denied twice (a policy still propagating)
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
     undo = fail("CreateSchedule", "AccessDeniedException", times=2)
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     first = wiring.repository(get_settings()).get(schedule_id)
     assert (first.status.value, first.error_retries) == ("error", 1)
     assert first.next_retry_at <= iso(utcnow())  # the first retry: at the next reconcile
@@ -181,11 +181,11 @@ def test_a_denied_create_is_retried_by_the_reconcile_once_its_backoff_is_due(cha
     assert (settled.status.value, settled.error_retries, settled.next_retry_at) == ("active", 0, None)
 
 
-def test_a_record_denied_again_backs_off_further(chalice_client, aws, names):
+def test_a_record_denied_again_backs_off_further(chalice_client, moto_stage, names):
     # GIVEN a create denied, and its retry due
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
     undo = fail("CreateSchedule", "AccessDeniedException", times=2)
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     table = boto3.resource("dynamodb", region_name=REGION).Table(names.table)
     table.update_item(Key={"id": schedule_id}, UpdateExpression="SET next_retry_at = :t",
                       ExpressionAttributeValues={":t": iso(utcnow() - timedelta(seconds=1))})
@@ -202,9 +202,9 @@ def test_a_record_denied_again_backs_off_further(chalice_client, aws, names):
 # --- reads that fail ----------------------------------------------------------------------
 
 
-def test_one_failed_read_leaves_that_schedule_unchecked_and_the_run_finishes(chalice_client, aws, names):
+def test_one_failed_read_leaves_that_schedule_unchecked_and_the_run_finishes(chalice_client, moto_stage, names):
     # GIVEN three schedules changed out of band, and reading one of them fails
-    ids = [active_schedule(chalice_client, aws, names, name=f"s{i}") for i in range(3)]
+    ids = [active_schedule(chalice_client, moto_stage, names, name=f"s{i}") for i in range(3)]
     for schedule_id in ids:
         current = cloud(names, schedule_id)
         raw_scheduler().update_schedule(Name=schedule_id, GroupName=names.schedule_group,
@@ -224,11 +224,11 @@ def test_one_failed_read_leaves_that_schedule_unchecked_and_the_run_finishes(cha
     assert wiring.reconciler().run()["counts"] == {"noop": 2, "reset": 1}
 
 
-def test_a_failed_listing_of_the_group_still_finishes_pending_records(chalice_client, aws, names):
+def test_a_failed_listing_of_the_group_still_finishes_pending_records(chalice_client, moto_stage, names):
     # GIVEN an active schedule, and a create whose command was lost
-    active_id = active_schedule(chalice_client, aws, names)
+    active_id = active_schedule(chalice_client, moto_stage, names)
     pending_id = post(chalice_client, "/api/schedules", {**TEE_TIMES, "name": "lost"}).json_body["id"]
-    aws["tap"].drain(names.creation_topic)
+    moto_stage["tap"].drain(names.creation_topic)
     # WHEN the group cannot be listed during the reconcile
     undo = fail("ListSchedules", "InternalServerException", times=10)
     report = wiring.reconciler().run()
@@ -240,9 +240,9 @@ def test_a_failed_listing_of_the_group_still_finishes_pending_records(chalice_cl
 
 
 @pytest.mark.parametrize("code", ["AccessDeniedException", "ThrottlingException"])
-def test_a_failed_record_read_leaves_that_schedule_unchecked(chalice_client, aws, names, code):
+def test_a_failed_record_read_leaves_that_schedule_unchecked(chalice_client, moto_stage, names, code):
     # GIVEN two schedules deleted out of band (the reconcile reads their records to re-create)
-    ids = [active_schedule(chalice_client, aws, names, name=f"s{i}") for i in range(2)]
+    ids = [active_schedule(chalice_client, moto_stage, names, name=f"s{i}") for i in range(2)]
     for schedule_id in ids:
         raw_scheduler().delete_schedule(Name=schedule_id, GroupName=names.schedule_group)
     repository = wiring.repository(get_settings())
@@ -263,13 +263,13 @@ def test_a_failed_record_read_leaves_that_schedule_unchecked(chalice_client, aws
     assert cloud(names, ids[1]) is not None and cloud(names, ids[0]) is None
 
 
-def test_the_cli_prints_what_could_not_be_checked_and_exits_1(chalice_client, aws, names):
+def test_the_cli_prints_what_could_not_be_checked_and_exits_1(chalice_client, moto_stage, names):
     import io
 
     from ops import cli
 
     # GIVEN a schedule changed out of band whose read fails
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     current = cloud(names, schedule_id)
     raw_scheduler().update_schedule(Name=schedule_id, GroupName=names.schedule_group,
                                     ScheduleExpression="rate(3 minutes)", FlexibleTimeWindow={"Mode": "OFF"},

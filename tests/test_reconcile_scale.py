@@ -21,6 +21,8 @@ from chalicelib.models import Action, Schedule, ScheduleDefinition, ScheduleStat
 from chalicelib.reconcile import ScheduleReconciler
 from tests.support import REGION, TEE_TIMES
 
+pytestmark = pytest.mark.slow  # thousands of schedules on moto
+
 
 class Calls:
     """Every AWS call made through the service's clients, with the thread that made it."""
@@ -39,7 +41,7 @@ class Calls:
 
 
 @pytest.fixture
-def calls(aws):
+def calls(moto_stage):
     clients.reset()
     wiring.reset()
     recorder = Calls()
@@ -116,7 +118,7 @@ def test_only_schedules_changed_since_applied_are_read_and_then_not_again(calls,
     assert calls.counts() == Counter({"ListSchedules": 2, "Query": 4})
 
 
-def test_records_without_a_marker_are_read_once_and_learned(calls, names, aws):
+def test_records_without_a_marker_are_read_once_and_learned(calls, names, moto_stage):
     # GIVEN 30 applied schedules whose records carry no marker (applied before markers existed)
     ids = applied_schedules(30)
     table = boto3.resource("dynamodb", region_name=REGION).Table(names.table)

@@ -22,7 +22,7 @@ from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
 
 @pytest.fixture(autouse=True)
-def aws_rules(aws):
+def aws_rules(moto_stage):
     """DynamoDB's request rules that moto does not enforce (see tests/aws_rules.py)."""
     enforce_dynamodb_rules()
 
@@ -71,7 +71,7 @@ class Publisher:
 
 
 @pytest.fixture
-def runner_parts(aws):
+def runner_parts(moto_stage):
     settings = wiring.get_settings()
     clock = Clock(T0)
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
@@ -86,9 +86,9 @@ def runner_parts(aws):
     return runner, store, publisher, clock
 
 
-def active_schedule(client, aws, names, body=None) -> str:
+def active_schedule(client, moto_stage, names, body=None) -> str:
     schedule_id = post(client, "/api/schedules", body or TEE_TIMES).json_body["id"]
-    deliver_commands(client, aws, names)
+    deliver_commands(client, moto_stage, names)
     return schedule_id
 
 
@@ -105,9 +105,9 @@ def summary(client, schedule_id):
     return client.http.get(f"/api/schedules/{schedule_id}").json_body["executions"]
 
 
-def test_a_run_that_timed_out_runs_again_on_the_lambda_retry_exactly_once(chalice_client, aws, names, runner_parts):
+def test_a_run_that_timed_out_runs_again_on_the_lambda_retry_exactly_once(chalice_client, moto_stage, names, runner_parts):
     runner, _, publisher, clock = runner_parts
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     context = Context("req-1")  # Lambda's retries of an asynchronous invoke keep its request id
     # GIVEN a run that claimed its execution and was stopped at its timeout before dispatching
     publisher.die_next = True
@@ -126,7 +126,7 @@ def test_a_run_that_timed_out_runs_again_on_the_lambda_retry_exactly_once(chalic
     clock.moment = T0 + timedelta(seconds=180)
     assert runner.run(event_for(schedule_id), context)["outcome"] == "duplicate"
     # THEN exactly one message went out, and the record shows both attempts
-    assert len(aws["tap"].drain(names.web_actions_topic)) == 1
+    assert len(moto_stage["tap"].drain(names.web_actions_topic)) == 1
     [record] = executions(chalice_client, schedule_id)
     assert (record["outcome"], record["attempts"]) == ("succeeded", 2)
     assert [entry["started_at"] for entry in record["attempt_log"]] == ["2026-11-24T11:00:05Z", "2026-11-24T11:01:05Z"]
@@ -136,9 +136,9 @@ def test_a_run_that_timed_out_runs_again_on_the_lambda_retry_exactly_once(chalic
     assert (summary(chalice_client, schedule_id)["total"], summary(chalice_client, schedule_id)["failed"]) == (1, 0)
 
 
-def test_a_short_deadline_means_a_short_claim(chalice_client, aws, names, runner_parts):
+def test_a_short_deadline_means_a_short_claim(chalice_client, moto_stage, names, runner_parts):
     runner, _, publisher, clock = runner_parts
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     # GIVEN an invocation with 2 s left that dies after claiming
     publisher.die_next = True
     with pytest.raises(Killed):
@@ -148,9 +148,9 @@ def test_a_short_deadline_means_a_short_claim(chalice_client, aws, names, runner
     assert runner.run(event_for(schedule_id), Context("req-1"))["outcome"] == "succeeded"
 
 
-def test_a_throttled_read_of_the_schedule_leaves_the_run_claimable(chalice_client, aws, names, runner_parts):
+def test_a_throttled_read_of_the_schedule_leaves_the_run_claimable(chalice_client, moto_stage, names, runner_parts):
     runner, _, _, _ = runner_parts
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     dynamodb = clients.client("dynamodb")  # the resource's client shares the session's events
 
     def throttle(**_):
@@ -166,12 +166,12 @@ def test_a_throttled_read_of_the_schedule_leaves_the_run_claimable(chalice_clien
         events.unregister("before-call.dynamodb.GetItem", throttle)
     # WHEN Lambda retries at once, THEN the run executes (nothing was claimed)
     assert runner.run(event_for(schedule_id), Context("req-1"))["outcome"] == "succeeded"
-    assert len(aws["tap"].drain(names.web_actions_topic)) == 1
+    assert len(moto_stage["tap"].drain(names.web_actions_topic)) == 1
 
 
-def test_a_failed_dispatch_is_recorded_and_the_retry_replaces_it_in_the_summary(chalice_client, aws, names, runner_parts):
+def test_a_failed_dispatch_is_recorded_and_the_retry_replaces_it_in_the_summary(chalice_client, moto_stage, names, runner_parts):
     runner, _, publisher, _ = runner_parts
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     # GIVEN a dispatch that fails with a transient error
     publisher.fail_next = UpstreamUnavailable("SNS: ThrottlingException: Rate exceeded")
     with pytest.raises(UpstreamUnavailable):
@@ -188,9 +188,9 @@ def test_a_failed_dispatch_is_recorded_and_the_retry_replaces_it_in_the_summary(
     assert (shown["total"], shown["failed"], shown["last_outcome"]) == (1, 0, "succeeded")
 
 
-def test_the_summary_counts_runs_not_attempts_even_when_the_outcome_write_fails(chalice_client, aws, names, runner_parts):
+def test_the_summary_counts_runs_not_attempts_even_when_the_outcome_write_fails(chalice_client, moto_stage, names, runner_parts):
     runner, store, _, clock = runner_parts
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     table_client = store._client
     failures = {"left": 0}
 
@@ -227,7 +227,7 @@ def test_the_summary_counts_runs_not_attempts_even_when_the_outcome_write_fails(
     assert recorded["exec-1"]["attempts"] == 2
     assert summary(chalice_client, schedule_id)["total"] == 3
     # AND the run retried after its outcome was lost reached its target twice, with one id
-    messages = [message["execution_id"] for message in aws["tap"].drain(names.web_actions_topic)]
+    messages = [message["execution_id"] for message in moto_stage["tap"].drain(names.web_actions_topic)]
     assert sorted(messages) == ["exec-0", "exec-1", "exec-1", "exec-2"]
 
 
@@ -250,11 +250,11 @@ class LostFirstResponse:
 
 
 @pytest.mark.parametrize("which", ["claim", "outcome"])
-def test_a_write_whose_response_was_lost_is_recognised_as_ours(chalice_client, aws, names, runner_parts, which):
+def test_a_write_whose_response_was_lost_is_recognised_as_ours(chalice_client, moto_stage, names, runner_parts, which):
     runner, store, publisher, _ = runner_parts
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     runner.run(event_for(schedule_id, "warm-up"), Context("req-0"))  # the claim is the first write now
-    aws["tap"].drain(names.web_actions_topic)
+    moto_stage["tap"].drain(names.web_actions_topic)
     lossy = LostFirstResponse(store._client)
     if which == "outcome":
         original = publisher.publish
@@ -271,36 +271,36 @@ def test_a_write_whose_response_was_lost_is_recognised_as_ours(chalice_client, a
     # THEN the run is not lost: it ran once and is recorded once, as succeeded
     assert lossy.lost == 1
     assert result["outcome"] == "succeeded"
-    assert len(aws["tap"].drain(names.web_actions_topic)) == 1
+    assert len(moto_stage["tap"].drain(names.web_actions_topic)) == 1
     record = next(item for item in executions(chalice_client, schedule_id) if item["execution_id"] == "exec-1")
     assert (record["outcome"], record["attempts"]) == ("succeeded", 1)
     assert summary(chalice_client, schedule_id)["total"] == 2
 
 
-def test_paused_and_deleted_schedules_do_not_fire_but_a_paused_one_runs_by_hand(chalice_client, aws, names, runner_parts):
+def test_paused_and_deleted_schedules_do_not_fire_but_a_paused_one_runs_by_hand(chalice_client, moto_stage, names, runner_parts):
     runner, _, _, _ = runner_parts
-    schedule_id = active_schedule(chalice_client, aws, names)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     assert runner.run(event_for(schedule_id, "before"), Context("r0"))["outcome"] == "succeeded"  # warm: cached
-    aws["tap"].drain(names.web_actions_topic)
+    moto_stage["tap"].drain(names.web_actions_topic)
     # GIVEN the schedule is paused after this process cached its definition
     chalice_client.http.post(f"/api/schedules/{schedule_id}/pause")
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     # WHEN it fires on its own, THEN nothing runs and nothing is recorded
     assert runner.run(event_for(schedule_id, "while-paused"), Context("r1"))["outcome"] == "skipped"
-    assert aws["tap"].drain(names.web_actions_topic) == []
+    assert moto_stage["tap"].drain(names.web_actions_topic) == []
     # WHEN it is run by hand, THEN it runs, recorded and dispatched as manual
     manual = event_for(schedule_id, "manual-1", trigger="manual")
     assert runner.run(manual, Context("r2"))["outcome"] == "succeeded"
-    [message] = aws["tap"].drain(names.web_actions_topic)
+    [message] = moto_stage["tap"].drain(names.web_actions_topic)
     assert message["trigger"] == "manual"
     recorded = {item["execution_id"]: item for item in executions(chalice_client, schedule_id)}
     assert set(recorded) == {"before", "manual-1"}
     assert (recorded["manual-1"]["trigger"], recorded["before"]["trigger"]) == ("manual", "scheduled")
     # GIVEN it is deleted, WHEN run by hand, THEN nothing runs
     chalice_client.http.delete(f"/api/schedules/{schedule_id}")
-    deliver_commands(chalice_client, aws, names)
+    deliver_commands(chalice_client, moto_stage, names)
     assert runner.run(event_for(schedule_id, "manual-2", trigger="manual"), Context("r3"))["outcome"] == "skipped"
-    assert aws["tap"].drain(names.web_actions_topic) == []
+    assert moto_stage["tap"].drain(names.web_actions_topic) == []
 
 
 class Calls:
@@ -312,7 +312,7 @@ class Calls:
 
 
 @pytest.mark.parametrize("target", ["web_action", "notification", "custom_sqs", "custom_sns"])
-def test_a_warm_run_makes_three_aws_calls_whatever_its_target(chalice_client, aws, names, target):
+def test_a_warm_run_makes_three_aws_calls_whatever_its_target(chalice_client, moto_stage, names, target):
     # GIVEN a schedule of each target kind, and a target function that has run once
     body = {**TEE_TIMES, "target_type": target.split("_")[0] if target.startswith("custom") else target}
     if target == "custom_sqs":
@@ -321,7 +321,7 @@ def test_a_warm_run_makes_three_aws_calls_whatever_its_target(chalice_client, aw
         body["target_arn"] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     elif target == "custom_sns":
         body["target_arn"] = boto3.client("sns", region_name=REGION).create_topic(Name="rez-agent-custom-dev-t")["TopicArn"]
-    schedule_id = active_schedule(chalice_client, aws, names, body)
+    schedule_id = active_schedule(chalice_client, moto_stage, names, body)
     recorded = Calls()
     clients.reset()  # a cold function: clients built from here on carry the recorder
     clients._shared_session()._session.register("before-call", recorded)
@@ -342,9 +342,9 @@ def test_a_warm_run_makes_three_aws_calls_whatever_its_target(chalice_client, aw
     assert [call for call in cold if not call.startswith("sts.")] == ["dynamodb.GetItem", *recorded.calls]
 
 
-def test_the_dispatched_message_carries_the_trigger(chalice_client, aws, names):
-    schedule_id = active_schedule(chalice_client, aws, names)
+def test_the_dispatched_message_carries_the_trigger(chalice_client, moto_stage, names):
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
     chalice_client.lambda_.invoke("schedule_target", event_for(schedule_id))
-    [message] = aws["tap"].drain(names.web_actions_topic)
+    [message] = moto_stage["tap"].drain(names.web_actions_topic)
     assert (message["trigger"], message["execution_id"]) == ("scheduled", "exec-1")
     assert json.dumps(message)

@@ -15,6 +15,8 @@ from integration.faults import FaultInjector
 from ops import cli
 from ops.stack.state import ENV_STACK_STATE_DIR
 
+pytestmark = pytest.mark.slow  # deploys the stage's whole stack on moto per test
+
 STAGE = "unit"
 GROUP = f"rez-agent-{STAGE}"
 

@@ -23,16 +23,16 @@ HOURLY = {
 }
 
 
-def test_every_slot_state_from_plan_runs_and_history(chalice_client, aws, names, clock):
+def test_every_slot_state_from_plan_runs_and_history(chalice_client, moto_stage, names, clock):
     # GIVEN an hourly schedule created at 00:30
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     # AND runs: 01:00 on time, 02:00 failed, 03:00 started 5 minutes late, 04:00 none,
     # paused from 04:30 to 05:30, 06:00 and 07:00 on time, 08:00 still running
     fire(chalice_client, clock, sid, "2026-03-02T01:00:00Z", "2026-03-02T01:00:04Z")
     record_run(clock, sid, "2026-03-02T02:00:00Z", "2026-03-02T02:00:03Z", ExecutionOutcome.FAILED)
     fire(chalice_client, clock, sid, "2026-03-02T03:00:00Z", "2026-03-02T03:05:00Z")
-    change(chalice_client, aws, names, clock, "2026-03-02T04:30:00Z", "post", f"/api/schedules/{sid}/pause")
-    change(chalice_client, aws, names, clock, "2026-03-02T05:30:00Z", "post", f"/api/schedules/{sid}/resume")
+    change(chalice_client, moto_stage, names, clock, "2026-03-02T04:30:00Z", "post", f"/api/schedules/{sid}/pause")
+    change(chalice_client, moto_stage, names, clock, "2026-03-02T05:30:00Z", "post", f"/api/schedules/{sid}/resume")
     fire(chalice_client, clock, sid, "2026-03-02T06:00:00Z", "2026-03-02T06:00:02Z")
     fire(chalice_client, clock, sid, "2026-03-02T06:30:00Z", "2026-03-02T06:30:00Z",
          execution_id="manual-7d3f", trigger="manual")
@@ -58,9 +58,9 @@ def test_every_slot_state_from_plan_runs_and_history(chalice_client, aws, names,
     assert failed["execution"]["error"] == "the target answered 500"
 
 
-def test_the_record_shows_last_execution_next_fire_time_and_health(chalice_client, aws, names, clock):
+def test_the_record_shows_last_execution_next_fire_time_and_health(chalice_client, moto_stage, names, clock):
     # GIVEN an hourly schedule whose 01:00 run succeeded and whose 02:00 run failed
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     fire(chalice_client, clock, sid, "2026-03-02T01:00:00Z", "2026-03-02T01:00:04Z")
     record_run(clock, sid, "2026-03-02T02:00:00Z", "2026-03-02T02:00:03Z", ExecutionOutcome.FAILED)
     # WHEN the record is read at 02:30
@@ -84,10 +84,10 @@ def test_the_record_shows_last_execution_next_fire_time_and_health(chalice_clien
     assert chalice_client.http.get(f"/api/schedules/{sid}").json_body["health"] == "ok"
 
 
-def test_a_spring_forward_slot_aws_skips_is_not_a_slot(chalice_client, aws, names, clock):
+def test_a_spring_forward_slot_aws_skips_is_not_a_slot(chalice_client, moto_stage, names, clock):
     # GIVEN a daily 02:30 New York schedule (02:30 does not exist on 2026-03-08)
     body = {**HOURLY, "schedule_expression": "cron(30 2 * * ? *)", "timezone": "America/New_York"}
-    sid = create(chalice_client, aws, names, clock, "2026-03-01T00:30:00Z", body)
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-01T00:30:00Z", body)
     # AND its runs on the days around the change
     fire(chalice_client, clock, sid, "2026-03-07T07:30:00Z", "2026-03-07T07:30:02Z")
     fire(chalice_client, clock, sid, "2026-03-09T06:30:00Z", "2026-03-09T06:30:02Z")
@@ -98,10 +98,10 @@ def test_a_spring_forward_slot_aws_skips_is_not_a_slot(chalice_client, aws, name
     assert got == {"2026-03-07T07:30:00Z": "succeeded", "2026-03-09T06:30:00Z": "succeeded"}
 
 
-def test_a_fall_back_slot_fires_once(chalice_client, aws, names, clock):
+def test_a_fall_back_slot_fires_once(chalice_client, moto_stage, names, clock):
     # GIVEN a daily 01:30 New York schedule (01:30 happens twice on 2026-11-01)
     body = {**HOURLY, "schedule_expression": "cron(30 1 * * ? *)", "timezone": "America/New_York"}
-    sid = create(chalice_client, aws, names, clock, "2026-10-30T00:30:00Z", body)
+    sid = create(chalice_client, moto_stage, names, clock, "2026-10-30T00:30:00Z", body)
     fire(chalice_client, clock, sid, "2026-11-01T05:30:00Z", "2026-11-01T05:30:02Z")
     # WHEN the timeline of the change day is read
     clock.set("2026-11-02T12:00:00Z")
@@ -111,12 +111,12 @@ def test_a_fall_back_slot_fires_once(chalice_client, aws, names, clock):
     assert got == {"2026-11-01T05:30:00Z": "succeeded"}
 
 
-def test_slots_while_paused_are_skipped_and_after_delete_are_gone(chalice_client, aws, names, clock):
+def test_slots_while_paused_are_skipped_and_after_delete_are_gone(chalice_client, moto_stage, names, clock):
     # GIVEN an hourly schedule paused from 02:10 to 05:10 and deleted at 07:10, no runs
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", HOURLY)
-    change(chalice_client, aws, names, clock, "2026-03-02T02:10:00Z", "post", f"/api/schedules/{sid}/pause")
-    change(chalice_client, aws, names, clock, "2026-03-02T05:10:00Z", "post", f"/api/schedules/{sid}/resume")
-    change(chalice_client, aws, names, clock, "2026-03-02T07:10:00Z", "delete", f"/api/schedules/{sid}")
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    change(chalice_client, moto_stage, names, clock, "2026-03-02T02:10:00Z", "post", f"/api/schedules/{sid}/pause")
+    change(chalice_client, moto_stage, names, clock, "2026-03-02T05:10:00Z", "post", f"/api/schedules/{sid}/resume")
+    change(chalice_client, moto_stage, names, clock, "2026-03-02T07:10:00Z", "delete", f"/api/schedules/{sid}")
     # WHEN the timeline is read later that day
     clock.set("2026-03-02T12:00:00Z")
     got = states(timeline_of(clock, sid, "2026-03-02T00:00:00Z", "2026-03-02T12:00:00Z"))
@@ -129,9 +129,9 @@ def test_slots_while_paused_are_skipped_and_after_delete_are_gone(chalice_client
     }
 
 
-def test_a_flexible_window_moves_the_deadline(chalice_client, aws, names, clock):
+def test_a_flexible_window_moves_the_deadline(chalice_client, moto_stage, names, clock):
     # GIVEN an hourly schedule with a 15-minute flexible window
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:30:00Z", {**HOURLY, "flexible_window_minutes": 15})
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", {**HOURLY, "flexible_window_minutes": 15})
     # AND the 01:00 run started at 01:14 (inside the window), the 02:00 run at 02:20
     fire(chalice_client, clock, sid, "2026-03-02T01:00:00Z", "2026-03-02T01:14:00Z")
     fire(chalice_client, clock, sid, "2026-03-02T02:00:00Z", "2026-03-02T02:20:00Z")
@@ -144,9 +144,9 @@ def test_a_flexible_window_moves_the_deadline(chalice_client, aws, names, clock)
     }
 
 
-def test_long_ranges_page_by_1000_slots_with_a_cursor(chalice_client, aws, names, clock):
+def test_long_ranges_page_by_1000_slots_with_a_cursor(chalice_client, moto_stage, names, clock):
     # GIVEN a schedule firing every minute
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:00:00Z",
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:00:00Z",
                  {**HOURLY, "schedule_expression": "cron(* * * * ? *)"})
     clock.set("2026-03-02T00:00:30Z")
     # WHEN a day of it is read over HTTP
@@ -170,8 +170,8 @@ def test_long_ranges_page_by_1000_slots_with_a_cursor(chalice_client, aws, names
         ("since=2026-03-01T00:00:00Z", "query"),
     ],
 )
-def test_bad_timeline_queries_are_400s_naming_the_field(chalice_client, aws, names, clock, query, field):
-    sid = create(chalice_client, aws, names, clock, "2026-03-02T00:00:00Z", HOURLY)
+def test_bad_timeline_queries_are_400s_naming_the_field(chalice_client, moto_stage, names, clock, query, field):
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:00:00Z", HOURLY)
     response = chalice_client.http.get(f"/api/schedules/{sid}/timeline?{query}")
     assert response.status_code == 400
     assert response.json_body["Message"].startswith(f"{field}:")

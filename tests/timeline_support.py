@@ -50,21 +50,21 @@ def clock(monkeypatch):
     return fake
 
 
-def create(client, aws, names, clock: Clock, when: str, body: dict[str, Any], headers=None) -> str:
+def create(client, moto_stage, names, clock: Clock, when: str, body: dict[str, Any], headers=None) -> str:
     """Create a schedule at ``when`` and let the command handler apply it."""
     clock.set(when)
     response = post(client, "/api/schedules", body, headers)
     assert response.status_code == 202, response.json_body
-    deliver_commands(client, aws, names)
+    deliver_commands(client, moto_stage, names)
     return response.json_body["id"]
 
 
-def change(client, aws, names, clock: Clock, when: str, method: str, path: str, body=None) -> dict:
+def change(client, moto_stage, names, clock: Clock, when: str, method: str, path: str, body=None) -> dict:
     clock.set(when)
     kwargs = {"body": json.dumps(body)} if body is not None else {}
     response = getattr(client.http, method)(path, headers=JSON, **kwargs)
     assert response.status_code == 202, response.json_body
-    deliver_commands(client, aws, names)
+    deliver_commands(client, moto_stage, names)
     return response.json_body
 
 
