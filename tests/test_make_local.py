@@ -60,7 +60,11 @@ def test_make_local_serves_the_api_against_an_embedded_moto(tmp_path):
         assert (fetched["name"], fetched["status"]) == ("via-local", "pending")
     finally:
         os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # still starting: never leave a server behind
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
 
 def test_a_taken_port_is_reported_and_another_chosen(tmp_path):
