@@ -193,6 +193,10 @@ class ActivityStore:
             "ExpressionAttributeValues": values,
             "ScanIndexForward": True,
         }
+        return self._query_all(request)
+
+    def _query_all(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every item a query matches, page after page."""
         items: list[dict[str, Any]] = []
         try:
             while True:
@@ -242,17 +246,7 @@ class ActivityStore:
             "ExpressionAttributeNames": {"#s": "status"},
             "ExpressionAttributeValues": values,
         }
-        items: list[dict[str, Any]] = []
-        try:
-            while True:
-                response = self._table.query(**request)
-                items.extend(_plain(item) for item in response.get("Items", []))
-                start = response.get("LastEvaluatedKey")
-                if not start:
-                    return items
-                request["ExclusiveStartKey"] = start
-        except ClientError as exc:
-            raise _upstream(exc) from exc
+        return self._query_all(request)
 
     def advance_watch(self, watch: dict[str, Any], checked_until: str, due: str, failures: int) -> bool:
         """Move a watch on, only if no other sweep moved it since it was read."""
