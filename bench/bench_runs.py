@@ -1,0 +1,246 @@
+"""Benchmark: AWS calls per run of the target function, and STS calls in a cold function.
+
+Run: .venv/bin/python bench/bench_runs.py (or through ``make bench``).
+
+Everything runs on moto in this process (no network); calls are counted with a hook on the
+botocore session, so the figures are exact counts, not timings. Each figure is measured twice
+in the same run: through the service as it is, and through a baseline written here that does
+what the target function did before (read the schedule, put the execution record, publish,
+then one update for the execution and one for the schedule's summary; for an SQS target a
+GetQueueUrl first, every run).
+
+A run is measured for each target kind (web action, notification, custom SNS topic, custom
+SQS queue), "warm" (the function's process already holds the schedule's definition: it ran
+it before) and "cold" (a new process, or one that has not run this schedule among its last
+512). The STS figure is a cold process's first request, first command and first run with
+``AWS_ACCOUNT_ID`` set as the packaged template sets it, against the same with it unset (the
+account id then comes from STS GetCallerIdentity).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+STAGE = "dev"
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's account
+TARGET_KINDS = ("web_action", "notification", "custom_sns", "custom_sqs")
+RUN_TARGET = 2  # calls per run: the claim and the dispatch, the outcome folded in
+ENVIRONMENT = {
+    "STAGE": STAGE,
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+DEFINITION = {
+    "name": "bench-run",
+    "schedule_expression": "cron(0 6 * * ? *)",
+    "timezone": "America/New_York",
+    "payload": {"action": "bench"},
+}
+
+
+def _figure(name: str, value: float, unit: str, baseline: float | None, target: str, met: bool) -> dict[str, Any]:
+    return {
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "baseline": baseline,
+        "ratio": None if not baseline else round(value / baseline, 3),
+        "target": target,
+        "met": met,
+    }
+
+
+def run() -> list[dict[str, Any]]:
+    saved = {key: os.environ.get(key) for key in (*ENVIRONMENT, "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCOUNT_ID")}
+    os.environ.update(ENVIRONMENT)
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCOUNT_ID"):
+        os.environ.pop(key, None)
+    try:
+        from moto import mock_aws
+
+        with mock_aws():
+            return _measure()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        from chalicelib import clients, wiring
+
+        clients.reset()
+        wiring.reset()
+
+
+# --- the process the functions run in --------------------------------------------------
+
+
+def _cold_process() -> None:
+    """Forget every client, every built object and every account id, as a new Lambda
+    process starts with none."""
+    from chalicelib import clients, wiring
+
+    clients.reset()
+    wiring.reset()
+
+
+def _apply_commands(tap: Any, creation_topic: str) -> None:
+    """Deliver what the API published to the command function, as SNS does."""
+    from chalicelib import wiring
+
+    for message in tap.drain(creation_topic):
+        result = wiring.topic_messages().handle({"Message": json.dumps(message), "MessageId": uuid.uuid4().hex})
+        assert result.get("outcome") == "applied", result
+
+
+def _event(schedule_id: str, execution: str) -> dict[str, Any]:
+    return {"schedule_id": schedule_id, "scheduled_time": "2026-11-24T11:00:00Z",
+            "execution_id": execution, "attempt": "1"}
+
+
+class _Context:
+    aws_request_id = "bench"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
+
+
+# --- the baseline: the run as it was ----------------------------------------------------
+
+
+def baseline_run(settings: Any, schedule_id: str, execution_id: str) -> None:
+    """The target function before: read the schedule; put the execution record if new;
+    publish (an SQS target looked its queue's URL up first, every run); store the outcome;
+    fold it into the schedule's summary."""
+    from chalicelib import clients
+    from chalicelib.models import iso, utcnow
+
+    table = clients.resource("dynamodb", settings).Table(settings.table_name)
+    schedule = table.get_item(Key={"id": schedule_id})["Item"]
+    definition = schedule["definition"]
+    key = {"id": f"{schedule_id}#execution#{execution_id}"}
+    table.put_item(Item={**key, "record_type": "execution", "outcome": "started", "started_at": iso(utcnow())},
+                   ConditionExpression="attribute_not_exists(id)")
+    message = json.dumps({"schedule_id": schedule_id, "execution_id": execution_id, "payload": definition.get("payload")})
+    kind = definition["target_type"]
+    if kind == "custom" and ":sqs:" in definition["target_arn"]:
+        sqs = clients.client("sqs", settings)
+        url = sqs.get_queue_url(QueueName=definition["target_arn"].rsplit(":", 1)[1])["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=message)
+    else:
+        arn = definition.get("target_arn") or clients.topic_arn(
+            settings.web_actions_topic_name if kind == "web_action" else settings.notifications_topic_name, settings)
+        clients.client("sns", settings).publish(TopicArn=arn, Message=message)
+    table.update_item(Key=key, UpdateExpression="SET outcome = :o", ExpressionAttributeValues={":o": "succeeded"})
+    table.update_item(Key={"id": schedule_id}, UpdateExpression="SET last_outcome = :o",
+                      ExpressionAttributeValues={":o": "succeeded"})
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+def _measure() -> list[dict[str, Any]]:
+    import boto3
+
+    from chalicelib import wiring
+    from chalicelib.identity import Caller
+    from chalicelib.models import ScheduleDefinition
+    from tests.aws_calls import AwsCalls
+    from tests.support import Tap, create_stage_resources
+
+    stage = create_stage_resources(STAGE)
+    tap = Tap(stage["queues"])
+    settings = wiring.get_settings()
+    creation_topic = settings.creation_topic_name
+    owner = Caller("bench-owner")
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName=f"rez-agent-custom-{STAGE}-bench")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic_arn = boto3.client("sns", region_name=REGION).create_topic(Name=f"rez-agent-custom-{STAGE}-bench")["TopicArn"]
+    targets = {
+        "web_action": {"target_type": "web_action"},
+        "notification": {"target_type": "notification"},
+        "custom_sns": {"target_type": "custom", "target_arn": topic_arn},
+        "custom_sqs": {"target_type": "custom", "target_arn": queue_arn},
+    }
+
+    calls = AwsCalls().install()
+    schedule_ids = {}
+    for kind in TARGET_KINDS:
+        definition = ScheduleDefinition.model_validate({**DEFINITION, **targets[kind], "name": f"bench-{kind}"})
+        schedule_ids[kind] = wiring.schedule_service(settings).create(definition, owner).id
+    _apply_commands(tap, creation_topic)
+
+    def counted(action: Callable[..., Any], *args: Any) -> int:
+        calls.reset()
+        action(*args)
+        return sum(n for call, n in calls.calls.items() if not call.startswith("sts:"))
+
+    def fire(runner: Any, schedule_id: str, execution: str) -> None:
+        result = runner.run(_event(schedule_id, execution), _Context())
+        assert result["outcome"] == "succeeded", result
+
+    figures = []
+    os.environ["AWS_ACCOUNT_ID"] = ACCOUNT_ID  # as the packaged template sets it
+    try:
+        for kind in TARGET_KINDS:
+            schedule_id = schedule_ids[kind]
+            _cold_process()
+            calls.install()
+            runner = wiring.target_runner()
+            cold = counted(fire, runner, schedule_id, f"{kind}-cold")
+            warm = counted(fire, runner, schedule_id, f"{kind}-warm")
+            before = counted(baseline_run, wiring.get_settings(), schedule_id, f"{kind}-before")
+            label = kind.replace("_", " ")
+            figures.append(_figure(f"AWS calls per run, {label} target, warm", warm, "calls", before,
+                                   f"<= {RUN_TARGET}", warm <= RUN_TARGET))
+            figures.append(_figure(f"AWS calls per run, {label} target, cold", cold, "calls", before,
+                                   f"<= {RUN_TARGET}", cold <= RUN_TARGET))
+    finally:
+        os.environ.pop("AWS_ACCOUNT_ID", None)
+
+    figures.append(_sts_figure(calls, tap, creation_topic, owner, targets["web_action"]))
+    return figures
+
+
+def _sts_figure(calls: Any, tap: Any, creation_topic: str, owner: Any, target: dict[str, Any]) -> dict[str, Any]:
+    """STS calls in a cold process's first request, command and run: with the account id
+    set (as packaged) and without it (the account id resolved by STS, as before)."""
+    from chalicelib import wiring
+    from chalicelib.models import ScheduleDefinition
+
+    def first_requests() -> int:
+        _cold_process()
+        calls.install()
+        definition = ScheduleDefinition.model_validate({**DEFINITION, **target, "name": f"bench-sts-{uuid.uuid4().hex[:8]}"})
+        schedule_id = wiring.schedule_service().create(definition, owner).id
+        _apply_commands(tap, creation_topic)
+        result = wiring.target_runner().run(_event(schedule_id, "sts"), _Context())
+        assert result["outcome"] == "succeeded", result
+        return calls.calls["sts:GetCallerIdentity"]
+
+    os.environ["AWS_ACCOUNT_ID"] = ACCOUNT_ID
+    try:
+        now = first_requests()
+    finally:
+        os.environ.pop("AWS_ACCOUNT_ID", None)
+    before = first_requests()
+    return _figure("STS calls, a cold process's first create, command and run", now, "calls", before, "0", now == 0)
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)
