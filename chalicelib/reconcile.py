@@ -113,7 +113,7 @@ class DriftPlan:
             "schedules_read": self.schedules_read,
         }
 
-    def describe(self) -> str:
+    def render(self) -> str:
         lines = [
             f"{repair.action:7} {repair.schedule_id} {repair.name or ''} {repair.reason}"
             + (f" ({', '.join(repair.fields)})" if repair.fields else "")
