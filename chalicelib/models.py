@@ -435,10 +435,10 @@ def parse_model(model: type[M], data: Any, context: dict[str, Any] | None = None
     try:
         return model.model_validate(data, context=context)
     except PydanticValidationError as exc:
-        raise ValidationError("; ".join(_describe(error) for error in exc.errors())) from None
+        raise ValidationError("; ".join(_error_text(error) for error in exc.errors())) from None
 
 
-def _describe(error: ErrorDetails) -> str:
+def _error_text(error: ErrorDetails) -> str:
     location = ".".join(str(part) for part in error.get("loc", ()))
     kind = error.get("type", "")
     message = error.get("msg", "invalid")

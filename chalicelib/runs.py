@@ -557,9 +557,9 @@ class TargetRunner:
         try:
             self._publisher.publish(self._target_arn(schedule), dispatch_message(schedule, record))
         except Exception as exc:
-            self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), _describe(exc))
+            self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), _error_text(exc))
             if isinstance(exc, NotFound):  # the target does not exist: retrying cannot help
-                return {**answer, "outcome": "failed", "reason": _describe(exc)}
+                return {**answer, "outcome": "failed", "reason": _error_text(exc)}
             # anything else may pass (a throttle, a policy still propagating): Lambda retries
             # the invocation, which claims the run again; after its last retry the dead-letter
             # queue gets the failure, already recorded here
@@ -613,7 +613,7 @@ def dispatch_message(schedule: Schedule, record: ExecutionRecord) -> dict[str, A
     }
 
 
-def _describe(exc: Exception) -> str:
+def _error_text(exc: Exception) -> str:
     text = exc.message if isinstance(exc, ServiceError) else str(exc)
     return text[:1000]
 
