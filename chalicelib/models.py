@@ -2,7 +2,7 @@
 
 Three shapes, kept separate on purpose:
 - ``ScheduleDefinition``: what a client sends (HTTP body); strict, unknown fields rejected.
-- ``ScheduleCreationRequest``: the SNS command (create | update | pause | resume | delete).
+- ``ScheduleCommand``: the SNS command (create | update | pause | resume | delete).
 - ``Schedule``: the stored record: the definition plus status, owner, version, ARN, errors
   and a summary of recent executions.
 ``ExecutionRecord`` is one run of a schedule's target.
@@ -280,7 +280,7 @@ def _trusted(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get("trusted"))
 
 
-class ScheduleCreationRequest(BaseModel):
+class ScheduleCommand(BaseModel):
     """The SNS command: converge schedule ``schedule_id`` after ``action``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -33,7 +33,7 @@ from chalicelib.models import (
     ExecutionRecord,
     LastChange,
     Schedule,
-    ScheduleCreationRequest,
+    ScheduleCommand,
     ScheduleDefinition,
     ScheduleState,
     ScheduleStatus,
@@ -318,16 +318,16 @@ class InMemoryPublisher:
     """Commands and messages, kept in order until drained."""
 
     def __init__(self) -> None:
-        self.commands: list[ScheduleCreationRequest] = []
+        self.commands: list[ScheduleCommand] = []
         self.messages: list[tuple[str, dict[str, Any]]] = []
 
-    def publish_command(self, command: ScheduleCreationRequest) -> None:
+    def publish_command(self, command: ScheduleCommand) -> None:
         self.commands.append(command.model_copy(deep=True))
 
     def publish(self, target_arn: str, message: dict[str, Any]) -> None:
         self.messages.append((target_arn, dict(message)))
 
-    def drain_commands(self) -> list[ScheduleCreationRequest]:
+    def drain_commands(self) -> list[ScheduleCommand]:
         commands, self.commands = self.commands, []
         return commands
 
