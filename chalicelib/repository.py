@@ -5,7 +5,8 @@ One table holds two kinds of item, both keyed by ``id``:
   ``status-created_date-index`` and by creator through ``created_by-index``;
 - execution records: ``id`` = ``<schedule id>#execution#<execution id>``, with
   ``status`` = ``execution#<schedule id>`` and ``created_date`` = the scheduled time, so a
-  schedule's executions are one query on the status index, newest first.
+  schedule's executions are one query on the status index, newest first. The run store
+  (``chalicelib.runs``) writes them; the repository lists them.
 No request path scans the table.
 """
 
@@ -17,7 +18,6 @@ import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -36,7 +36,6 @@ from chalicelib.errors import (
 )
 from chalicelib.models import (
     Action,
-    ExecutionOutcome,
     ExecutionRecord,
     LastChange,
     Schedule,
@@ -50,8 +49,6 @@ from chalicelib.names import CREATOR_INDEX, LIVE_INDEX, STATUS_INDEX
 
 EXECUTION_PREFIX = "execution#"
 MAX_CURSOR_LENGTH = 4096
-# Longer than the target function's timeout: a run "started" this long ago has died.
-STALE_EXECUTION = timedelta(minutes=5)
 # Attributes of a schedule item that only serve its indexes and its writes:
 # - ``live``: LIVE_KEY on every record that is not deleted (the sparse live index);
 # - ``created_by``: only on records that are not deleted (the creator index stays sparse,
@@ -155,8 +152,6 @@ class ScheduleRepository(Protocol):
         self, created_by: str, limit: int, cursor: str | None = None, status: ScheduleStatus | None = None
     ) -> Page: ...
     def list_live(self, limit: int, cursor: str | None = None) -> Page: ...
-    def start_execution(self, record: ExecutionRecord, ttl_days: int) -> bool: ...
-    def finish_execution(self, record: ExecutionRecord) -> None: ...
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page: ...
     # The raw items of one partition (the activity store's history entries).
     def list_partition(self, partition: str, limit: int, cursor: str | None = None) -> Page: ...
@@ -580,84 +575,6 @@ class DynamoDBScheduleRepository:
             cursor = page.cursor
 
     # --- execution records ----------------------------------------------------------
-
-    def start_execution(self, record: ExecutionRecord, ttl_days: int) -> bool:
-        """Claim this execution id. False when it is already claimed: it succeeded, or a run
-        started less than ``STALE_EXECUTION`` ago is still going (a duplicate delivery).
-        A failed run, or one that started long ago and never finished (its function timed
-        out), is claimed again, whatever attempt number the retry carries: Lambda's own
-        retries of an asynchronous invoke resend the same event."""
-        item = {
-            "id": execution_item_id(record.schedule_id, record.execution_id),
-            "record_type": "execution",
-            "status": EXECUTION_PREFIX + record.schedule_id,
-            "created_date": record.scheduled_time,
-            "ttl": int(time.time()) + ttl_days * 86400,
-            **record.model_dump(mode="json", exclude_none=True),
-        }
-        try:
-            self._table.put_item(
-                Item=item,
-                ConditionExpression=(
-                    "attribute_not_exists(id) OR outcome = :failed OR "
-                    "(outcome = :started AND started_at < :stale)"
-                ),
-                ExpressionAttributeValues={
-                    ":failed": ExecutionOutcome.FAILED.value,
-                    ":started": ExecutionOutcome.STARTED.value,
-                    ":stale": iso(utcnow() - STALE_EXECUTION),
-                },
-            )
-            return True
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise _upstream(exc) from exc
-
-    def finish_execution(self, record: ExecutionRecord) -> None:
-        """Store the outcome and fold it into the schedule's execution summary."""
-        try:
-            self._table.update_item(
-                Key={"id": execution_item_id(record.schedule_id, record.execution_id)},
-                UpdateExpression="SET outcome = :o, duration_ms = :d"
-                + (", #err = :e" if record.error else " REMOVE #err"),
-                ExpressionAttributeNames={"#err": "error"},
-                ExpressionAttributeValues={
-                    ":o": record.outcome.value,
-                    ":d": record.duration_ms or 0,
-                    **({":e": record.error} if record.error else {}),
-                },
-            )
-            failed = 1 if record.outcome is ExecutionOutcome.FAILED else 0
-            self._table.update_item(
-                Key={"id": record.schedule_id},
-                UpdateExpression=(
-                    "SET #x.#total = if_not_exists(#x.#total, :zero) + :one, "
-                    "#x.#failed = if_not_exists(#x.#failed, :zero) + :failed, "
-                    "#x.#last_id = :id, #x.#last_time = :t, #x.#last_outcome = :o"
-                ),
-                ExpressionAttributeNames={
-                    "#x": "executions",
-                    "#total": "total",
-                    "#failed": "failed",
-                    "#last_id": "last_execution_id",
-                    "#last_time": "last_scheduled_time",
-                    "#last_outcome": "last_outcome",
-                },
-                ConditionExpression="attribute_exists(id)",
-                ExpressionAttributeValues={
-                    ":zero": 0,
-                    ":one": 1,
-                    ":failed": failed,
-                    ":id": record.execution_id,
-                    ":t": record.scheduled_time,
-                    ":o": record.outcome.value,
-                },
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return  # the schedule record expired: the execution record stands alone
-            raise _upstream(exc) from exc
 
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page:
         page = self._query_page(
