@@ -7,7 +7,9 @@ One table holds two kinds of item, both keyed by ``id``:
   ``status`` = ``execution#<schedule id>`` and ``created_date`` = the scheduled time, so a
   schedule's executions are one query on the status index, newest first. The run store
   (``chalicelib.runs``) writes them; the repository lists them.
-No request path scans the table.
+No request path scans the table. The item helpers (``execution_item_id``, ``plain_value``,
+``plain_item``, ``schedule_from_item``) and ``upstream_error`` are shared with the run and
+activity stores, which use the same table.
 """
 
 from __future__ import annotations
@@ -186,15 +188,42 @@ def _decimal(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal: make them ints again."""
+def plain_value(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal: make them ints again (through dicts and lists)."""
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain_value(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [plain_value(item) for item in value]
     if isinstance(value, Decimal):
         return _decimal(value)
     return value
+
+
+_DESERIALIZER = TypeDeserializer()
+_TYPE_KEYS = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
+
+
+def plain_item(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An item as plain values (None when there is none). An item in an error response or a
+    transaction's cancellation reasons arrives in DynamoDB's typed JSON; one the ``Table``
+    resource returns is deserialized already: both are read here."""
+    if not item:
+        return None
+    typed = all(
+        isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _TYPE_KEYS for value in item.values()
+    )
+    plain: dict[str, Any] = plain_value(
+        {key: _DESERIALIZER.deserialize(value) for key, value in item.items()} if typed else item
+    )
+    return plain
+
+
+def schedule_from_item(item: dict[str, Any]) -> Schedule:
+    """A schedule record from its item (the definition read as stored)."""
+    data = plain_value(item)
+    data["definition"] = ScheduleDefinition.from_storage(data["definition"])
+    data.setdefault("created_by", data.get("owner"))
+    return Schedule.model_validate(data)
 
 
 def execution_item_id(schedule_id: str, execution_id: str) -> str:
@@ -238,22 +267,22 @@ class DynamoDBScheduleRepository:
         except ClientError as exc:
             code = error_code(exc)
             if code == "ConditionalCheckFailedException":
-                existing = _typed(exc.response.get("Item"))
+                existing = plain_item(exc.response.get("Item"))
             elif code == "TransactionCanceledException":
                 reasons = exc.response.get("CancellationReasons") or []
                 if _failed_condition(reasons, 0):
-                    existing = _typed(reasons[0].get("Item"))
+                    existing = plain_item(reasons[0].get("Item"))
                 elif _failed_condition(reasons, 1):
                     raise OwnerAtCap(schedule.created_by, cap or 0) from exc
                 else:
-                    raise _upstream(exc) from exc
+                    raise upstream_error(exc) from exc
             else:
-                raise _upstream(exc) from exc
+                raise upstream_error(exc) from exc
             if request_id and existing and existing.get("last_request_id") == request_id:
                 return  # our own write, answered the first time
             raise RecordExists(
                 f"schedule {schedule.id} already exists",
-                self._from_item(existing) if existing and _is_schedule_item(existing) else None,
+                schedule_from_item(existing) if existing and _is_schedule_item(existing) else None,
             ) from exc
 
     def _count_change(self, owner: str, delta: int, cap: int | None = None) -> dict[str, Any]:
@@ -277,7 +306,7 @@ class DynamoDBScheduleRepository:
                 Key={"id": OWNER_COUNTER_PREFIX + owner}, ConsistentRead=True
             ).get("Item")
         except ClientError as exc:
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
         return int((item or {}).get("live_count", 0))
 
     def change(
@@ -375,21 +404,21 @@ class DynamoDBScheduleRepository:
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
-                raise _upstream(exc) from exc
-            old = _typed(exc.response.get("Item"))
+                raise upstream_error(exc) from exc
+            old = plain_item(exc.response.get("Item"))
             if old is None or not _is_schedule_item(old):
                 return ChangeResult(False, None)
-            return ChangeResult(old.get("last_request_id") == request_id, self._from_item(old))
-        return ChangeResult(True, self._from_item(result["Attributes"]))
+            return ChangeResult(old.get("last_request_id") == request_id, schedule_from_item(old))
+        return ChangeResult(True, schedule_from_item(result["Attributes"]))
 
     def get(self, schedule_id: str) -> Schedule | None:
         try:
             item = self._table.get_item(Key={"id": schedule_id}, ConsistentRead=True).get("Item")
         except ClientError as exc:
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
         if not item or item.get("record_type", "schedule") != "schedule":
             return None
-        return self._from_item(item)
+        return schedule_from_item(item)
 
     def update(self, schedule: Schedule, expected_version: int) -> Schedule:
         """Write every field of ``schedule`` except the execution summary, only if the
@@ -401,8 +430,8 @@ class DynamoDBScheduleRepository:
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise _version_conflict(schedule.id, expected_version) from exc
-            raise _upstream(exc) from exc
-        return self._from_item(result["Attributes"])
+            raise upstream_error(exc) from exc
+        return schedule_from_item(result["Attributes"])
 
     def _update_request(self, schedule: Schedule, expected_version: int) -> dict[str, Any]:
         item = self._to_item(schedule)
@@ -457,7 +486,7 @@ class DynamoDBScheduleRepository:
             reasons = exc.response.get("CancellationReasons") or []
             if error_code(exc) == "TransactionCanceledException" and _failed_condition(reasons, 0):
                 raise _version_conflict(schedule.id, schedule.version) from exc
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
         return deleted
 
     def note_drift(
@@ -501,7 +530,7 @@ class DynamoDBScheduleRepository:
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
 
     def iter_summaries(self, status: ScheduleStatus, page_size: int | None = None) -> Iterator[RecordSummary]:
         """Every record with ``status``, reduced to what the reconcile plans with, one Query
@@ -521,9 +550,9 @@ class DynamoDBScheduleRepository:
             try:
                 response = self._table.query(**request)
             except ClientError as exc:
-                raise _upstream(exc) from exc
+                raise upstream_error(exc) from exc
             for item in response.get("Items", []):
-                yield RecordSummary.from_item(_plain(item), status)
+                yield RecordSummary.from_item(plain_value(item), status)
             start = response.get("LastEvaluatedKey")
             if not start:
                 return
@@ -600,7 +629,7 @@ class DynamoDBScheduleRepository:
     ) -> Page:
         start = _start_key(decode_cursor(cursor), key) if cursor else None
         items, last_key = self._query(index, key, value, limit, start, status)
-        converted = items if raw else [self._from_item(item) for item in items]
+        converted = items if raw else [schedule_from_item(item) for item in items]
         return Page(converted, encode_cursor(last_key) if last_key else None)
 
     def _query(
@@ -638,7 +667,7 @@ class DynamoDBScheduleRepository:
                 if start:
                     request["ExclusiveStartKey"] = start
                 response = self._table.query(**request)
-                items.extend(_plain(item) for item in response.get("Items", []))
+                items.extend(plain_value(item) for item in response.get("Items", []))
                 start = response.get("LastEvaluatedKey")
                 if len(items) >= want or not start:
                     break
@@ -646,7 +675,7 @@ class DynamoDBScheduleRepository:
         except ClientError as exc:
             if error_code(exc) == "ValidationException" and "ExclusiveStartKey" in request:
                 raise ValidationError("is not a cursor for this listing", field="cursor") from exc
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
         if len(items) <= limit:
             return items, None
         items = items[:limit]
@@ -686,22 +715,22 @@ class DynamoDBScheduleRepository:
                     request["ExclusiveStartKey"] = start
                 request["Limit"] = want - len(items)
                 response = self._table.query(**request)
-                items.extend(_plain(item) for item in response.get("Items", []))
+                items.extend(plain_value(item) for item in response.get("Items", []))
                 start = response.get("LastEvaluatedKey")
                 if len(items) >= want or not start:
                     break
         except ClientError as exc:
             if error_code(exc) == "ValidationException" and "ExclusiveStartKey" in request:
                 raise ValidationError("is not a cursor for this listing", field="cursor") from exc
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
         if len(items) > limit:
             items = items[:limit]
             next_cursor: str | None = encode_cursor(_index_key(items[-1], key))
         elif want == limit and start:
-            next_cursor = encode_cursor(_index_key(_plain(start), key))
+            next_cursor = encode_cursor(_index_key(plain_value(start), key))
         else:
             next_cursor = None
-        return Page([self._from_item(item) for item in items], next_cursor)
+        return Page([schedule_from_item(item) for item in items], next_cursor)
 
     @staticmethod
     def _to_item(schedule: Schedule) -> dict[str, Any]:
@@ -715,24 +744,8 @@ class DynamoDBScheduleRepository:
             item["live"] = LIVE_KEY  # in the live index
         return item
 
-    @staticmethod
-    def _from_item(item: dict[str, Any]) -> Schedule:
-        data = _plain(item)
-        data["definition"] = ScheduleDefinition.from_storage(data["definition"])
-        data.setdefault("created_by", data.get("owner"))
-        return Schedule.model_validate(data)
-
 
 _RECORD_FIELDS = (*Schedule.model_fields, "record_type", "owner", "live")
-_DESERIALIZER = TypeDeserializer()
-
-
-def _typed(item: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An item from an error response, which arrives in DynamoDB's typed JSON."""
-    if not item:
-        return None
-    plain: dict[str, Any] = _plain({key: _DESERIALIZER.deserialize(value) for key, value in item.items()})
-    return plain
 
 
 def _is_schedule_item(item: dict[str, Any]) -> bool:
@@ -749,7 +762,7 @@ def _version_conflict(schedule_id: str, expected_version: int) -> VersionConflic
     )
 
 
-def _upstream(exc: Exception) -> ServiceError:
+def upstream_error(exc: Exception) -> ServiceError:
     """A DynamoDB failure as the caller should see it: a missing table is the service's
     fault, never a 404 of the schedule the client asked for."""
     error = translate(exc, "schedules table")
