@@ -37,8 +37,8 @@ from chalicelib.repository import (
     EXECUTION_PREFIX,
     Page,
     ScheduleRepository,
-    _plain,
-    _upstream,
+    plain_value,
+    upstream_error,
 )
 
 HISTORY_PREFIX = "history#"
@@ -123,8 +123,8 @@ class ActivityStore:
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return None
-            raise _upstream(exc) from exc
-        stored: dict[str, Any] = _plain(item)
+            raise upstream_error(exc) from exc
+        stored: dict[str, Any] = plain_value(item)
         return stored
 
     def find_run(self, schedule_id: str, execution_id: str) -> dict[str, Any] | None:
@@ -133,15 +133,15 @@ class ActivityStore:
                 Key={"id": run_marker_id(schedule_id, execution_id)}, ConsistentRead=True
             ).get("Item")
         except ClientError as exc:
-            raise _upstream(exc) from exc
-        return _plain(item) if item else None
+            raise upstream_error(exc) from exc
+        return plain_value(item) if item else None
 
     def release_run(self, schedule_id: str, execution_id: str) -> None:
         """Forget a run-now whose invoke failed, so a retry of the request runs it."""
         try:
             self._table.delete_item(Key={"id": run_marker_id(schedule_id, execution_id)})
         except ClientError as exc:
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
 
     def list_history(self, schedule_id: str, limit: int, cursor: str | None) -> Page:
         page = self._repository.list_partition(history_partition(schedule_id), limit, cursor)
@@ -171,7 +171,7 @@ class ActivityStore:
         try:
             self._table.put_item(Item=item)
         except ClientError as exc:
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
 
     # --- executions in a time range -------------------------------------------------
 
@@ -201,13 +201,13 @@ class ActivityStore:
         try:
             while True:
                 response = self._table.query(**request)
-                items.extend(_plain(item) for item in response.get("Items", []))
+                items.extend(plain_value(item) for item in response.get("Items", []))
                 start = response.get("LastEvaluatedKey")
                 if not start:
                     return items
                 request["ExclusiveStartKey"] = start
         except ClientError as exc:
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
 
     # --- alert watches --------------------------------------------------------------
 
@@ -229,13 +229,13 @@ class ActivityStore:
                 },
             )
         except ClientError as exc:
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
 
     def unwatch(self, schedule_id: str) -> None:
         try:
             self._table.delete_item(Key={"id": watch_id(schedule_id)})
         except ClientError as exc:
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
 
     def due_watches(self, now: datetime) -> list[dict[str, Any]]:
         """The watches whose next check is due (``created_date`` <= now)."""
@@ -263,7 +263,7 @@ class ActivityStore:
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
 
     # --- alert markers --------------------------------------------------------------
 
@@ -292,13 +292,13 @@ class ActivityStore:
             return token
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
-                raise _upstream(exc) from exc
+                raise upstream_error(exc) from exc
         try:
             marker = self._table.get_item(
                 Key={"id": alert_marker_id(schedule_id, slot, kind)}, ConsistentRead=True
             ).get("Item")
         except ClientError as exc:
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
         if marker is not None and not marker.get("published"):
             raise AlertInFlight(f"alert {kind} of {schedule_id} at {slot} is being published")
         return None
@@ -323,7 +323,7 @@ class ActivityStore:
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
 
 
 def history_view(item: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Three shapes, kept separate on purpose:
 - ``ScheduleDefinition``: what a client sends (HTTP body); strict, unknown fields rejected.
-- ``ScheduleCreationRequest``: the SNS command (create | update | pause | resume | delete).
+- ``ScheduleCommand``: the SNS command (create | update | pause | resume | delete).
 - ``Schedule``: the stored record: the definition plus status, owner, version, ARN, errors
   and a summary of recent executions.
 ``ExecutionRecord`` is one run of a schedule's target.
@@ -280,7 +280,7 @@ def _trusted(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get("trusted"))
 
 
-class ScheduleCreationRequest(BaseModel):
+class ScheduleCommand(BaseModel):
     """The SNS command: converge schedule ``schedule_id`` after ``action``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -435,10 +435,10 @@ def parse_model(model: type[M], data: Any, context: dict[str, Any] | None = None
     try:
         return model.model_validate(data, context=context)
     except PydanticValidationError as exc:
-        raise ValidationError("; ".join(_describe(error) for error in exc.errors())) from None
+        raise ValidationError("; ".join(_error_text(error) for error in exc.errors())) from None
 
 
-def _describe(error: ErrorDetails) -> str:
+def _error_text(error: ErrorDetails) -> str:
     location = ".".join(str(part) for part in error.get("loc", ()))
     kind = error.get("type", "")
     message = error.get("msg", "invalid")

@@ -232,10 +232,10 @@ def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
         with _segment(keys):
             response = get_response(event)
     except Exception as exc:
-        _describe(kind, event, keys, None, exc, _elapsed(started))
+        _log_event(kind, event, keys, None, exc, _elapsed(started))
         raise
     else:
-        _describe(kind, event, keys, response, None, _elapsed(started))
+        _log_event(kind, event, keys, response, None, _elapsed(started))
         return response
     finally:
         flush_metrics()
@@ -338,9 +338,10 @@ def _keys_for(kind: str, event: Any) -> dict[str, Any]:
     return {"correlation_id": raw.get("id") if isinstance(raw, dict) else None}
 
 
-def _describe(
+def _log_event(
     kind: str, event: Any, keys: dict[str, Any], response: Any, error: BaseException | None, duration_ms: int
 ) -> None:
+    """Log the one line (and count the metrics) of one handled event of this kind."""
     if isinstance(response, dict) and _State.annotations:
         response = {**_State.annotations, **response}
     if kind == API_REQUEST:

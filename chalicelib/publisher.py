@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.aws_errors import translate
-from chalicelib.models import ScheduleCreationRequest
+from chalicelib.models import ScheduleCommand
 from chalicelib.service import message_json
 
 SUBJECT = "rez-agent schedules"
@@ -27,7 +27,7 @@ class AwsPublisher:
         self._client_for = client_for
         self._creation_topic_arn = creation_topic_arn
 
-    def publish_command(self, command: ScheduleCreationRequest) -> None:
+    def publish_command(self, command: ScheduleCommand) -> None:
         self.publish(
             self._creation_topic_arn(),
             command.model_dump(mode="json"),

@@ -44,7 +44,7 @@ from chalicelib.service import CommandHandler
 
 logger = logging.getLogger("rez_agent.reconcile")
 
-# What a step does.
+# What a repair does.
 NOOP = "noop"
 CREATE = "create"  # missing in the cloud
 RESET = "reset"  # changed out of band
@@ -63,7 +63,9 @@ DEFAULT_SPOT_CHECKS = 5
 
 
 @dataclass
-class Step:
+class Repair:
+    """One schedule's drift and the action that repairs it (``noop`` when in sync)."""
+
     schedule_id: str
     action: str
     reason: str
@@ -84,40 +86,42 @@ class Unchecked:
 
 
 @dataclass
-class Plan:
-    steps: list[Step]
+class DriftPlan:
+    """What a reconcile found: one repair per schedule checked, and what it could not check."""
+
+    repairs: list[Repair]
     unchecked: list[Unchecked] = field(default_factory=list)
     schedules_read: int = 0  # schedules the plan read with GetSchedule (changed, or spot checks)
 
     @property
-    def changes(self) -> list[Step]:
-        return [step for step in self.steps if step.action not in (NOOP, REPORT_ORPHAN)]
+    def changes(self) -> list[Repair]:
+        return [repair for repair in self.repairs if repair.action not in (NOOP, REPORT_ORPHAN)]
 
     @property
-    def orphans(self) -> list[Step]:
-        return [step for step in self.steps if step.action in (REPORT_ORPHAN, PRUNE)]
+    def orphans(self) -> list[Repair]:
+        return [repair for repair in self.repairs if repair.action in (REPORT_ORPHAN, PRUNE)]
 
     def to_dict(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
-        for step in self.steps:
-            counts[step.action] = counts.get(step.action, 0) + 1
+        for repair in self.repairs:
+            counts[repair.action] = counts.get(repair.action, 0) + 1
         return {
-            "steps": [asdict(step) for step in self.steps],
+            "steps": [asdict(repair) for repair in self.repairs],
             "counts": counts,
             "unchecked": [asdict(item) for item in self.unchecked],
             "unchecked_count": len(self.unchecked),
             "schedules_read": self.schedules_read,
         }
 
-    def describe(self) -> str:
+    def render(self) -> str:
         lines = [
-            f"{step.action:7} {step.schedule_id} {step.name or ''} {step.reason}"
-            + (f" ({', '.join(step.fields)})" if step.fields else "")
-            for step in self.steps
-            if step.action != NOOP
+            f"{repair.action:7} {repair.schedule_id} {repair.name or ''} {repair.reason}"
+            + (f" ({', '.join(repair.fields)})" if repair.fields else "")
+            for repair in self.repairs
+            if repair.action != NOOP
         ]
         lines.extend(f"UNCHECKED {item.subject}: {item.reason}" for item in self.unchecked)
-        in_sync = sum(1 for step in self.steps if step.action == NOOP)
+        in_sync = sum(1 for repair in self.repairs if repair.action == NOOP)
         lines.append(
             f"{in_sync} schedule(s) in sync, {len(self.changes)} to change, {len(self.orphans)} orphan(s), "
             f"{len(self.unchecked)} unchecked"
@@ -126,8 +130,10 @@ class Plan:
 
 
 @dataclass
-class Outcome:
-    step: Step
+class RepairOutcome:
+    """What carrying out one repair did."""
+
+    repair: Repair
     ok: bool
     detail: str = ""
 
@@ -157,9 +163,9 @@ class ScheduleReconciler:
 
     # --- plan -------------------------------------------------------------------------
 
-    def plan(self, prune: bool = False) -> Plan:
+    def plan(self, prune: bool = False) -> DriftPlan:
         now = iso(utcnow())
-        plan = Plan([])
+        plan = DriftPlan([])
         with ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="reconcile") as pool:
             listing = pool.submit(lambda: {s.name: s.modified for s in self._gateway.list_summaries()})
             records: dict[str, RecordSummary] = {}
@@ -176,14 +182,14 @@ class ScheduleReconciler:
                 cloud = None
                 plan.unchecked.append(Unchecked("the schedule group's listing", _message(exc)))
 
-            reads: list[tuple[str, Future[Step]]] = []
+            reads: list[tuple[str, Future[Repair]]] = []
             in_sync: list[RecordSummary] = []
             for summary in records.values():
                 if summary.status is ScheduleStatus.PENDING:
                     action = summary.pending_action.value if summary.pending_action else ""
-                    plan.steps.append(Step(summary.id, FINISH, f"pending {action}".strip(), version=summary.version))
+                    plan.repairs.append(Repair(summary.id, FINISH, f"pending {action}".strip(), version=summary.version))
                 elif summary.status is ScheduleStatus.ERROR:
-                    plan.steps.append(self._error_step(summary, now))
+                    plan.repairs.append(self._error_repair(summary, now))
                 elif cloud is None:
                     plan.unchecked.append(Unchecked(summary.id, "the schedule group could not be listed"))
                 elif summary.id in cloud and cloud[summary.id] is not None and (
@@ -200,167 +206,167 @@ class ScheduleReconciler:
                     plan.schedules_read += 1
                     reads.append((summary.id, pool.submit(self._check, summary, True)))
                 else:
-                    plan.steps.append(Step(summary.id, NOOP, "unchanged since applied", version=summary.version))
+                    plan.repairs.append(Repair(summary.id, NOOP, "unchanged since applied", version=summary.version))
             for name in sorted(set(cloud or ()) - set(records)):
                 reads.append((name, pool.submit(self._check_unrecorded, name, prune)))
             for subject, future in reads:
                 try:
-                    plan.steps.append(future.result())
+                    plan.repairs.append(future.result())
                 except Exception as exc:  # noqa: BLE001 - this schedule is reported, the run goes on
                     logger.error("reconcile could not check %s: %s", subject, _message(exc))
                     plan.unchecked.append(Unchecked(subject, _message(exc)))
         return plan
 
-    def _error_step(self, summary: RecordSummary, now: str) -> Step:
+    def _error_repair(self, summary: RecordSummary, now: str) -> Repair:
         if summary.pending_action is Action.DELETE:
-            return Step(summary.id, RETRY, "in error while deleting: retried every run", version=summary.version)
+            return Repair(summary.id, RETRY, "in error while deleting: retried every run", version=summary.version)
         if summary.next_retry_at is None or summary.next_retry_at <= now:
-            return Step(summary.id, RETRY, "in error: retry due", version=summary.version)
-        return Step(summary.id, NOOP, f"in error: next retry at {summary.next_retry_at}", version=summary.version)
+            return Repair(summary.id, RETRY, "in error: retry due", version=summary.version)
+        return Repair(summary.id, NOOP, f"in error: next retry at {summary.next_retry_at}", version=summary.version)
 
-    def _check(self, summary: RecordSummary, in_cloud: bool) -> Step:
+    def _check(self, summary: RecordSummary, in_cloud: bool) -> Repair:
         """Read one live record and its schedule, and say what to do."""
         record = self._repository.get(summary.id)
         if record is None or record.status not in LIVE_STATUSES:
-            return Step(summary.id, NOOP, "changed since listed: its own command converges it")
+            return Repair(summary.id, NOOP, "changed since listed: its own command converges it")
         observed = self._gateway.get(record.id) if in_cloud else None
-        step = self._classify(record, observed)
-        step.version = record.version
-        if step.action == NOOP and observed is not None:
+        repair = self._classify(record, observed)
+        repair.version = record.version
+        if repair.action == NOOP and observed is not None:
             marker = modification_marker(observed)
             if marker is not None and marker != record.eventbridge_modified:
-                step.learned_modified = marker
-        return step
+                repair.learned_modified = marker
+        return repair
 
-    def _classify(self, record: Schedule, observed: dict[str, Any] | None) -> Step:
+    def _classify(self, record: Schedule, observed: dict[str, Any] | None) -> Repair:
         name = record.definition.name
         if record.status is ScheduleStatus.ACTIVE and not has_fires_left(record):
-            return Step(record.id, COMPLETE, "no fire times left", name=name)
+            return Repair(record.id, COMPLETE, "no fire times left", name=name)
         if observed is None:
             if not has_fires_left(record):
-                return Step(record.id, NOOP, "complete: no fire times left", name=name)
-            return Step(record.id, CREATE, "missing in the cloud", name=name)
+                return Repair(record.id, NOOP, "complete: no fire times left", name=name)
+            return Repair(record.id, CREATE, "missing in the cloud", name=name)
         want = desired_spec(self._gateway.request_for(record))
         have = observed_spec(observed)
         changed = sorted(key for key in want if want[key] != have.get(key))
         if changed:
-            return Step(record.id, RESET, "changed out of band", fields=changed, name=name)
-        return Step(record.id, NOOP, "in sync", name=name)
+            return Repair(record.id, RESET, "changed out of band", fields=changed, name=name)
+        return Repair(record.id, NOOP, "in sync", name=name)
 
-    def _check_unrecorded(self, name: str, prune: bool) -> Step:
+    def _check_unrecorded(self, name: str, prune: bool) -> Repair:
         """A schedule in the group whose record was not among the listed ones."""
         record = self._repository.get(name)
         if record is not None and record.status is ScheduleStatus.DELETED:
-            return Step(name, DELETE, "record is deleted but the schedule exists", name=record.definition.name)
+            return Repair(name, DELETE, "record is deleted but the schedule exists", name=record.definition.name)
         if record is not None:  # changed status since we listed: next run sees it
-            return Step(name, NOOP, f"record is {record.status.value}", name=record.definition.name)
-        return Step(name, PRUNE if prune else REPORT_ORPHAN, "in our group with no record")
+            return Repair(name, NOOP, f"record is {record.status.value}", name=record.definition.name)
+        return Repair(name, PRUNE if prune else REPORT_ORPHAN, "in our group with no record")
 
     # --- apply ------------------------------------------------------------------------
 
-    def apply(self, plan: Plan) -> list[Outcome]:
+    def apply(self, plan: DriftPlan) -> list[RepairOutcome]:
         """Carry out the plan. One schedule's failure is reported and does not stop the
         others."""
-        self._record_markers([step for step in plan.steps if step.learned_modified])
+        self._record_markers([repair for repair in plan.repairs if repair.learned_modified])
         outcomes = []
-        for step in plan.steps:
-            if step.action in (NOOP, REPORT_ORPHAN):
+        for repair in plan.repairs:
+            if repair.action in (NOOP, REPORT_ORPHAN):
                 continue
             try:
-                outcomes.append(self._apply_step(step))
+                outcomes.append(self._apply_repair(repair))
             except Exception as exc:  # noqa: BLE001 - reported per schedule, the run goes on
                 message = _message(exc)
-                logger.error("reconcile %s %s failed: %s", step.action, step.schedule_id, message)
-                outcomes.append(Outcome(step, False, message))
+                logger.error("reconcile %s %s failed: %s", repair.action, repair.schedule_id, message)
+                outcomes.append(RepairOutcome(repair, False, message))
         return outcomes
 
-    def _record_markers(self, steps: list[Step]) -> None:
+    def _record_markers(self, repairs: list[Repair]) -> None:
         """Remember the markers of schedules read and found in sync (conditional on the
         version read: a record changed meanwhile gets its marker when that is applied)."""
-        def note(step: Step) -> None:
+        def note(repair: Repair) -> None:
             try:
-                self._repository.note_applied(step.schedule_id, step.learned_modified or "", step.version or 0)
+                self._repository.note_applied(repair.schedule_id, repair.learned_modified or "", repair.version or 0)
             except ServiceError as exc:
-                logger.warning("marker of %s not recorded: %s", step.schedule_id, exc.message)
+                logger.warning("marker of %s not recorded: %s", repair.schedule_id, exc.message)
 
-        if steps:
+        if repairs:
             with ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="reconcile") as pool:
-                list(pool.map(note, steps))
+                list(pool.map(note, repairs))
 
-    def _apply_step(self, step: Step) -> Outcome:
+    def _apply_repair(self, repair: Repair) -> RepairOutcome:
         """Re-read the record first: a user may have changed it since the plan, and then
         the plan no longer applies (their own command converges it). Re-check after every
         write to the cloud, as the command handler does: a change that landed meanwhile is
         applied again, so the newest record's write is the last."""
-        record = self._repository.get(step.schedule_id)
-        if step.action == PRUNE:
+        record = self._repository.get(repair.schedule_id)
+        if repair.action == PRUNE:
             if record is not None:
-                return Outcome(step, True, "skipped: a record appeared since the plan")
-            outcome = self._delete(step)
-            if self._repository.get(step.schedule_id) is not None:
-                self._handler.reassert(step.schedule_id)
-                return Outcome(step, True, "a record appeared meanwhile: applied it")
+                return RepairOutcome(repair, True, "skipped: a record appeared since the plan")
+            outcome = self._delete(repair)
+            if self._repository.get(repair.schedule_id) is not None:
+                self._handler.reassert(repair.schedule_id)
+                return RepairOutcome(repair, True, "a record appeared meanwhile: applied it")
             return outcome
-        if step.action == DELETE:
+        if repair.action == DELETE:
             if record is None or record.status is not ScheduleStatus.DELETED:
-                return Outcome(step, True, "skipped: the record changed since the plan")
-            return self._delete(step)
+                return RepairOutcome(repair, True, "skipped: the record changed since the plan")
+            return self._delete(repair)
         if record is None:
-            return Outcome(step, False, "record disappeared")
-        if step.action == FINISH:
+            return RepairOutcome(repair, False, "record disappeared")
+        if repair.action == FINISH:
             settled = self._handler.converge(record)
             if settled is None:
-                return Outcome(step, False, "record disappeared")
-            return Outcome(step, settled.status is not ScheduleStatus.PENDING, f"now {settled.status.value}")
-        if step.action == RETRY:
-            return self._retry(step, record)
-        if record.version != step.version or record.status not in LIVE_STATUSES:
-            return Outcome(step, True, "skipped: the record changed since the plan")
-        if step.action == COMPLETE:
+                return RepairOutcome(repair, False, "record disappeared")
+            return RepairOutcome(repair, settled.status is not ScheduleStatus.PENDING, f"now {settled.status.value}")
+        if repair.action == RETRY:
+            return self._retry(repair, record)
+        if record.version != repair.version or record.status not in LIVE_STATUSES:
+            return RepairOutcome(repair, True, "skipped: the record changed since the plan")
+        if repair.action == COMPLETE:
             completed = self._handler.complete(record)
-            return Outcome(step, completed is not None and completed.status is ScheduleStatus.COMPLETED,
+            return RepairOutcome(repair, completed is not None and completed.status is ScheduleStatus.COMPLETED,
                            "completed" if completed else "record disappeared")
-        arn = self._gateway.upsert(record, repair=True) if step.action == CREATE else self._gateway.update(record)
-        observed = self._gateway.get(step.schedule_id)
+        arn = self._gateway.upsert(record, repair=True) if repair.action == CREATE else self._gateway.update(record)
+        observed = self._gateway.get(repair.schedule_id)
         converged = observed is not None and self._gateway.matches(record, observed)
-        description = step.reason + (f": {', '.join(step.fields)}" if step.fields else "")
+        description = repair.reason + (f": {', '.join(repair.fields)}" if repair.fields else "")
         marker = modification_marker(observed) if observed is not None and converged else None
         if not self._repository.note_drift(record.id, [description], arn, record.version, modified=marker):
             current = self._handler.reassert(record.id)
             version = current.version if current is not None else "none"
-            return Outcome(step, True, f"the record changed meanwhile: applied version {version} again")
+            return RepairOutcome(repair, True, f"the record changed meanwhile: applied version {version} again")
         if self._activity is not None:
-            self._activity.record_repair(record, step.fields or [step.action], description, by=RECONCILER)
-        return Outcome(step, converged, "converged" if converged else "differs after repair")
+            self._activity.record_repair(record, repair.fields or [repair.action], description, by=RECONCILER)
+        return RepairOutcome(repair, converged, "converged" if converged else "differs after repair")
 
-    def _retry(self, step: Step, record: Schedule) -> Outcome:
-        if record.status is not ScheduleStatus.ERROR or record.version != step.version:
-            return Outcome(step, True, "skipped: the record changed since the plan")
+    def _retry(self, repair: Repair, record: Schedule) -> RepairOutcome:
+        if record.status is not ScheduleStatus.ERROR or record.version != repair.version:
+            return RepairOutcome(repair, True, "skipped: the record changed since the plan")
         # a record put in error before the pending action was kept: apply its definition
         attempt = record if record.pending_action else record.model_copy(update={"pending_action": Action.UPDATE})
         settled = self._handler.converge(attempt)
         if settled is None:
-            return Outcome(step, False, "record disappeared")
+            return RepairOutcome(repair, False, "record disappeared")
         ok = settled.status is not ScheduleStatus.ERROR
         detail = f"now {settled.status.value}" + ("" if ok else f", next retry at {settled.next_retry_at}")
-        return Outcome(step, ok, detail)
+        return RepairOutcome(repair, ok, detail)
 
-    def _delete(self, step: Step) -> Outcome:
-        self._gateway.delete(step.schedule_id)
-        gone = self._gateway.get(step.schedule_id) is None
-        return Outcome(step, gone, "deleted" if gone else "still present after delete")
+    def _delete(self, repair: Repair) -> RepairOutcome:
+        self._gateway.delete(repair.schedule_id)
+        gone = self._gateway.get(repair.schedule_id) is None
+        return RepairOutcome(repair, gone, "deleted" if gone else "still present after delete")
 
     def run(self, prune: bool = False, dry_run: bool = False) -> dict[str, Any]:
         plan = self.plan(prune=prune)
         return report(plan, [] if dry_run else self.apply(plan), dry_run)
 
 
-def report(plan: Plan, outcomes: list[Outcome], dry_run: bool = False) -> dict[str, Any]:
-    """The drift report: the plan's steps and counts, and what applying them did."""
+def report(plan: DriftPlan, outcomes: list[RepairOutcome], dry_run: bool = False) -> dict[str, Any]:
+    """The drift report: the plan's repairs (its "steps") and counts, and what applying them did."""
     body = plan.to_dict()
     body["dry_run"] = dry_run
     body["applied"] = [
-        {"schedule_id": o.step.schedule_id, "action": o.step.action, "ok": o.ok, "detail": o.detail}
+        {"schedule_id": o.repair.schedule_id, "action": o.repair.action, "ok": o.ok, "detail": o.detail}
         for o in outcomes
     ]
     return body

@@ -5,8 +5,11 @@ One table holds two kinds of item, both keyed by ``id``:
   ``status-created_date-index`` and by creator through ``created_by-index``;
 - execution records: ``id`` = ``<schedule id>#execution#<execution id>``, with
   ``status`` = ``execution#<schedule id>`` and ``created_date`` = the scheduled time, so a
-  schedule's executions are one query on the status index, newest first.
-No request path scans the table.
+  schedule's executions are one query on the status index, newest first. The run store
+  (``chalicelib.runs``) writes them; the repository lists them.
+No request path scans the table. The item helpers (``execution_item_id``, ``plain_value``,
+``plain_item``, ``schedule_from_item``) and ``upstream_error`` are shared with the run and
+activity stores, which use the same table.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -36,7 +38,6 @@ from chalicelib.errors import (
 )
 from chalicelib.models import (
     Action,
-    ExecutionOutcome,
     ExecutionRecord,
     LastChange,
     Schedule,
@@ -50,8 +51,6 @@ from chalicelib.names import CREATOR_INDEX, LIVE_INDEX, STATUS_INDEX
 
 EXECUTION_PREFIX = "execution#"
 MAX_CURSOR_LENGTH = 4096
-# Longer than the target function's timeout: a run "started" this long ago has died.
-STALE_EXECUTION = timedelta(minutes=5)
 # Attributes of a schedule item that only serve its indexes and its writes:
 # - ``live``: LIVE_KEY on every record that is not deleted (the sparse live index);
 # - ``created_by``: only on records that are not deleted (the creator index stays sparse,
@@ -155,8 +154,6 @@ class ScheduleRepository(Protocol):
         self, created_by: str, limit: int, cursor: str | None = None, status: ScheduleStatus | None = None
     ) -> Page: ...
     def list_live(self, limit: int, cursor: str | None = None) -> Page: ...
-    def start_execution(self, record: ExecutionRecord, ttl_days: int) -> bool: ...
-    def finish_execution(self, record: ExecutionRecord) -> None: ...
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page: ...
     # The raw items of one partition (the activity store's history entries).
     def list_partition(self, partition: str, limit: int, cursor: str | None = None) -> Page: ...
@@ -191,15 +188,42 @@ def _decimal(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal: make them ints again."""
+def plain_value(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal: make them ints again (through dicts and lists)."""
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain_value(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [plain_value(item) for item in value]
     if isinstance(value, Decimal):
         return _decimal(value)
     return value
+
+
+_DESERIALIZER = TypeDeserializer()
+_TYPE_KEYS = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
+
+
+def plain_item(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An item as plain values (None when there is none). An item in an error response or a
+    transaction's cancellation reasons arrives in DynamoDB's typed JSON; one the ``Table``
+    resource returns is deserialized already: both are read here."""
+    if not item:
+        return None
+    typed = all(
+        isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _TYPE_KEYS for value in item.values()
+    )
+    plain: dict[str, Any] = plain_value(
+        {key: _DESERIALIZER.deserialize(value) for key, value in item.items()} if typed else item
+    )
+    return plain
+
+
+def schedule_from_item(item: dict[str, Any]) -> Schedule:
+    """A schedule record from its item (the definition read as stored)."""
+    data = plain_value(item)
+    data["definition"] = ScheduleDefinition.from_storage(data["definition"])
+    data.setdefault("created_by", data.get("owner"))
+    return Schedule.model_validate(data)
 
 
 def execution_item_id(schedule_id: str, execution_id: str) -> str:
@@ -243,22 +267,22 @@ class DynamoDBScheduleRepository:
         except ClientError as exc:
             code = error_code(exc)
             if code == "ConditionalCheckFailedException":
-                existing = _typed(exc.response.get("Item"))
+                existing = plain_item(exc.response.get("Item"))
             elif code == "TransactionCanceledException":
                 reasons = exc.response.get("CancellationReasons") or []
                 if _failed_condition(reasons, 0):
-                    existing = _typed(reasons[0].get("Item"))
+                    existing = plain_item(reasons[0].get("Item"))
                 elif _failed_condition(reasons, 1):
                     raise OwnerAtCap(schedule.created_by, cap or 0) from exc
                 else:
-                    raise _upstream(exc) from exc
+                    raise upstream_error(exc) from exc
             else:
-                raise _upstream(exc) from exc
+                raise upstream_error(exc) from exc
             if request_id and existing and existing.get("last_request_id") == request_id:
                 return  # our own write, answered the first time
             raise RecordExists(
                 f"schedule {schedule.id} already exists",
-                self._from_item(existing) if existing and _is_schedule_item(existing) else None,
+                schedule_from_item(existing) if existing and _is_schedule_item(existing) else None,
             ) from exc
 
     def _count_change(self, owner: str, delta: int, cap: int | None = None) -> dict[str, Any]:
@@ -282,7 +306,7 @@ class DynamoDBScheduleRepository:
                 Key={"id": OWNER_COUNTER_PREFIX + owner}, ConsistentRead=True
             ).get("Item")
         except ClientError as exc:
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
         return int((item or {}).get("live_count", 0))
 
     def change(
@@ -380,21 +404,21 @@ class DynamoDBScheduleRepository:
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
-                raise _upstream(exc) from exc
-            old = _typed(exc.response.get("Item"))
+                raise upstream_error(exc) from exc
+            old = plain_item(exc.response.get("Item"))
             if old is None or not _is_schedule_item(old):
                 return ChangeResult(False, None)
-            return ChangeResult(old.get("last_request_id") == request_id, self._from_item(old))
-        return ChangeResult(True, self._from_item(result["Attributes"]))
+            return ChangeResult(old.get("last_request_id") == request_id, schedule_from_item(old))
+        return ChangeResult(True, schedule_from_item(result["Attributes"]))
 
     def get(self, schedule_id: str) -> Schedule | None:
         try:
             item = self._table.get_item(Key={"id": schedule_id}, ConsistentRead=True).get("Item")
         except ClientError as exc:
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
         if not item or item.get("record_type", "schedule") != "schedule":
             return None
-        return self._from_item(item)
+        return schedule_from_item(item)
 
     def update(self, schedule: Schedule, expected_version: int) -> Schedule:
         """Write every field of ``schedule`` except the execution summary, only if the
@@ -406,8 +430,8 @@ class DynamoDBScheduleRepository:
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise _version_conflict(schedule.id, expected_version) from exc
-            raise _upstream(exc) from exc
-        return self._from_item(result["Attributes"])
+            raise upstream_error(exc) from exc
+        return schedule_from_item(result["Attributes"])
 
     def _update_request(self, schedule: Schedule, expected_version: int) -> dict[str, Any]:
         item = self._to_item(schedule)
@@ -462,7 +486,7 @@ class DynamoDBScheduleRepository:
             reasons = exc.response.get("CancellationReasons") or []
             if error_code(exc) == "TransactionCanceledException" and _failed_condition(reasons, 0):
                 raise _version_conflict(schedule.id, schedule.version) from exc
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
         return deleted
 
     def note_drift(
@@ -506,7 +530,7 @@ class DynamoDBScheduleRepository:
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
 
     def iter_summaries(self, status: ScheduleStatus, page_size: int | None = None) -> Iterator[RecordSummary]:
         """Every record with ``status``, reduced to what the reconcile plans with, one Query
@@ -526,9 +550,9 @@ class DynamoDBScheduleRepository:
             try:
                 response = self._table.query(**request)
             except ClientError as exc:
-                raise _upstream(exc) from exc
+                raise upstream_error(exc) from exc
             for item in response.get("Items", []):
-                yield RecordSummary.from_item(_plain(item), status)
+                yield RecordSummary.from_item(plain_value(item), status)
             start = response.get("LastEvaluatedKey")
             if not start:
                 return
@@ -581,84 +605,6 @@ class DynamoDBScheduleRepository:
 
     # --- execution records ----------------------------------------------------------
 
-    def start_execution(self, record: ExecutionRecord, ttl_days: int) -> bool:
-        """Claim this execution id. False when it is already claimed: it succeeded, or a run
-        started less than ``STALE_EXECUTION`` ago is still going (a duplicate delivery).
-        A failed run, or one that started long ago and never finished (its function timed
-        out), is claimed again, whatever attempt number the retry carries: Lambda's own
-        retries of an asynchronous invoke resend the same event."""
-        item = {
-            "id": execution_item_id(record.schedule_id, record.execution_id),
-            "record_type": "execution",
-            "status": EXECUTION_PREFIX + record.schedule_id,
-            "created_date": record.scheduled_time,
-            "ttl": int(time.time()) + ttl_days * 86400,
-            **record.model_dump(mode="json", exclude_none=True),
-        }
-        try:
-            self._table.put_item(
-                Item=item,
-                ConditionExpression=(
-                    "attribute_not_exists(id) OR outcome = :failed OR "
-                    "(outcome = :started AND started_at < :stale)"
-                ),
-                ExpressionAttributeValues={
-                    ":failed": ExecutionOutcome.FAILED.value,
-                    ":started": ExecutionOutcome.STARTED.value,
-                    ":stale": iso(utcnow() - STALE_EXECUTION),
-                },
-            )
-            return True
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise _upstream(exc) from exc
-
-    def finish_execution(self, record: ExecutionRecord) -> None:
-        """Store the outcome and fold it into the schedule's execution summary."""
-        try:
-            self._table.update_item(
-                Key={"id": execution_item_id(record.schedule_id, record.execution_id)},
-                UpdateExpression="SET outcome = :o, duration_ms = :d"
-                + (", #err = :e" if record.error else " REMOVE #err"),
-                ExpressionAttributeNames={"#err": "error"},
-                ExpressionAttributeValues={
-                    ":o": record.outcome.value,
-                    ":d": record.duration_ms or 0,
-                    **({":e": record.error} if record.error else {}),
-                },
-            )
-            failed = 1 if record.outcome is ExecutionOutcome.FAILED else 0
-            self._table.update_item(
-                Key={"id": record.schedule_id},
-                UpdateExpression=(
-                    "SET #x.#total = if_not_exists(#x.#total, :zero) + :one, "
-                    "#x.#failed = if_not_exists(#x.#failed, :zero) + :failed, "
-                    "#x.#last_id = :id, #x.#last_time = :t, #x.#last_outcome = :o"
-                ),
-                ExpressionAttributeNames={
-                    "#x": "executions",
-                    "#total": "total",
-                    "#failed": "failed",
-                    "#last_id": "last_execution_id",
-                    "#last_time": "last_scheduled_time",
-                    "#last_outcome": "last_outcome",
-                },
-                ConditionExpression="attribute_exists(id)",
-                ExpressionAttributeValues={
-                    ":zero": 0,
-                    ":one": 1,
-                    ":failed": failed,
-                    ":id": record.execution_id,
-                    ":t": record.scheduled_time,
-                    ":o": record.outcome.value,
-                },
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return  # the schedule record expired: the execution record stands alone
-            raise _upstream(exc) from exc
-
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page:
         page = self._query_page(
             STATUS_INDEX, "status", EXECUTION_PREFIX + schedule_id, limit, cursor, raw=True
@@ -683,7 +629,7 @@ class DynamoDBScheduleRepository:
     ) -> Page:
         start = _start_key(decode_cursor(cursor), key) if cursor else None
         items, last_key = self._query(index, key, value, limit, start, status)
-        converted = items if raw else [self._from_item(item) for item in items]
+        converted = items if raw else [schedule_from_item(item) for item in items]
         return Page(converted, encode_cursor(last_key) if last_key else None)
 
     def _query(
@@ -721,7 +667,7 @@ class DynamoDBScheduleRepository:
                 if start:
                     request["ExclusiveStartKey"] = start
                 response = self._table.query(**request)
-                items.extend(_plain(item) for item in response.get("Items", []))
+                items.extend(plain_value(item) for item in response.get("Items", []))
                 start = response.get("LastEvaluatedKey")
                 if len(items) >= want or not start:
                     break
@@ -729,7 +675,7 @@ class DynamoDBScheduleRepository:
         except ClientError as exc:
             if error_code(exc) == "ValidationException" and "ExclusiveStartKey" in request:
                 raise ValidationError("is not a cursor for this listing", field="cursor") from exc
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
         if len(items) <= limit:
             return items, None
         items = items[:limit]
@@ -769,22 +715,22 @@ class DynamoDBScheduleRepository:
                     request["ExclusiveStartKey"] = start
                 request["Limit"] = want - len(items)
                 response = self._table.query(**request)
-                items.extend(_plain(item) for item in response.get("Items", []))
+                items.extend(plain_value(item) for item in response.get("Items", []))
                 start = response.get("LastEvaluatedKey")
                 if len(items) >= want or not start:
                     break
         except ClientError as exc:
             if error_code(exc) == "ValidationException" and "ExclusiveStartKey" in request:
                 raise ValidationError("is not a cursor for this listing", field="cursor") from exc
-            raise _upstream(exc) from exc
+            raise upstream_error(exc) from exc
         if len(items) > limit:
             items = items[:limit]
             next_cursor: str | None = encode_cursor(_index_key(items[-1], key))
         elif want == limit and start:
-            next_cursor = encode_cursor(_index_key(_plain(start), key))
+            next_cursor = encode_cursor(_index_key(plain_value(start), key))
         else:
             next_cursor = None
-        return Page([self._from_item(item) for item in items], next_cursor)
+        return Page([schedule_from_item(item) for item in items], next_cursor)
 
     @staticmethod
     def _to_item(schedule: Schedule) -> dict[str, Any]:
@@ -798,24 +744,8 @@ class DynamoDBScheduleRepository:
             item["live"] = LIVE_KEY  # in the live index
         return item
 
-    @staticmethod
-    def _from_item(item: dict[str, Any]) -> Schedule:
-        data = _plain(item)
-        data["definition"] = ScheduleDefinition.from_storage(data["definition"])
-        data.setdefault("created_by", data.get("owner"))
-        return Schedule.model_validate(data)
-
 
 _RECORD_FIELDS = (*Schedule.model_fields, "record_type", "owner", "live")
-_DESERIALIZER = TypeDeserializer()
-
-
-def _typed(item: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An item from an error response, which arrives in DynamoDB's typed JSON."""
-    if not item:
-        return None
-    plain: dict[str, Any] = _plain({key: _DESERIALIZER.deserialize(value) for key, value in item.items()})
-    return plain
 
 
 def _is_schedule_item(item: dict[str, Any]) -> bool:
@@ -832,7 +762,7 @@ def _version_conflict(schedule_id: str, expected_version: int) -> VersionConflic
     )
 
 
-def _upstream(exc: Exception) -> ServiceError:
+def upstream_error(exc: Exception) -> ServiceError:
     """A DynamoDB failure as the caller should see it: a missing table is the service's
     fault, never a 404 of the schedule the client asked for."""
     error = translate(exc, "schedules table")

@@ -48,7 +48,7 @@ def is_role_propagation_delay(exc: BaseException) -> bool:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class BoundedRetry:
     """Call again while ``predicate(error)`` holds, at most ``attempts`` calls in all.
 
     ``attempts`` counts every call, the first one included; ``delay`` seconds pass between
@@ -81,7 +81,7 @@ class RetryPolicy:
                 self.sleep(self.delay)
 
     def __call__(self, fn: Callable[..., T]) -> Callable[..., T]:
-        """Use the policy as a decorator."""
+        """Use the retry as a decorator."""
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> T:
@@ -96,9 +96,9 @@ def retry_on(
     delay: float,
     sleep: Callable[[float], Any] = time.sleep,
     name: str | None = None,
-) -> RetryPolicy:
-    """A bounded retry policy: ``retry_on(is_conflict, 15, 2.0).call(fn, **kwargs)``."""
-    return RetryPolicy(
+) -> BoundedRetry:
+    """A bounded retry: ``retry_on(is_conflict, 15, 2.0).call(fn, **kwargs)``."""
+    return BoundedRetry(
         name=name or str(getattr(predicate, "__name__", "retry")),
         predicate=predicate,
         attempts=max(1, attempts),
@@ -107,7 +107,7 @@ def retry_on(
     )
 
 
-def conflict_retry(settings: Settings, sleep: Callable[[float], Any] = time.sleep) -> RetryPolicy:
+def conflict_retry(settings: Settings, sleep: Callable[[float], Any] = time.sleep) -> BoundedRetry:
     """The schedule-group ConflictException retry (15 x 2 s unless configured)."""
     return retry_on(
         is_conflict,
@@ -120,7 +120,7 @@ def conflict_retry(settings: Settings, sleep: Callable[[float], Any] = time.slee
 
 def role_propagation_retry(
     settings: Settings, sleep: Callable[[float], Any] = time.sleep
-) -> RetryPolicy:
+) -> BoundedRetry:
     """The CreateSchedule retry while a new execution role propagates through IAM."""
     return retry_on(
         is_role_propagation_delay,

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.aws_errors import error_code, translate
@@ -48,10 +47,16 @@ from chalicelib.models import (
     iso,
     utcnow,
 )
+from chalicelib.repository import (
+    EXECUTION_PREFIX,
+    DynamoDBScheduleRepository,
+    execution_item_id,
+    plain_item,
+    schedule_from_item,
+)
 
 logger = logging.getLogger("rez_agent.runs")
 
-EXECUTION_PREFIX = "execution#"
 # The target function's timeout: the claim of an invocation that gives no deadline.
 DEFAULT_REMAINING_MS = 30_000
 # Added to the deadline: the runtime stops the function a little after it.
@@ -135,10 +140,6 @@ class Claim:
         )
 
 
-def execution_item_id(schedule_id: str, execution_id: str) -> str:
-    return f"{schedule_id}#{EXECUTION_PREFIX}{execution_id}"
-
-
 def skip_reason(schedule: Schedule | None, trigger: ExecutionTrigger) -> str | None:
     """Why this schedule must not run now (None: it may). A deleted schedule never runs; a
     paused one runs only when asked by hand."""
@@ -177,8 +178,6 @@ class RunStore:
         self._now = now or _current_time
 
     def load(self, schedule_id: str) -> Schedule | None:
-        from chalicelib.repository import DynamoDBScheduleRepository
-
         return DynamoDBScheduleRepository(self._table).get(schedule_id)
 
     def get_execution(self, schedule_id: str, execution_id: str) -> dict[str, Any] | None:
@@ -188,7 +187,7 @@ class RunStore:
             ).get("Item")
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc, "schedules table") from exc
-        return _plain_dict(item) if item else None
+        return plain_item(item)
 
     # --- the claim ----------------------------------------------------------------
 
@@ -207,7 +206,7 @@ class RunStore:
                 return Changed(_schedule_from(item) if item else None)
             if not _failed_check(execution_reason):
                 raise UpstreamRejected(f"the claim of execution {invocation.execution_id} was cancelled: {reasons}")
-            current = _plain_item(execution_reason.get("Item"))
+            current = plain_item(execution_reason.get("Item"))
             if current is None:
                 previous = None  # it vanished meanwhile (expired): claim it as new
                 continue
@@ -352,7 +351,7 @@ class RunStore:
             return True
         execution_reason, summary_reason = reasons
         if _failed_check(execution_reason):
-            current = _plain_item(execution_reason.get("Item")) or {}
+            current = plain_item(execution_reason.get("Item")) or {}
             return bool(current.get("claim_token") == claim.token and current.get("outcome") == outcome.value)
         if _failed_check(summary_reason):  # the schedule record expired: the run stands alone
             self._transact([execution], token=f"{claim.token[:28]}-g{outcome.value[:1]}")
@@ -467,40 +466,12 @@ def _failed_check(reason: dict[str, Any]) -> bool:
     return reason.get("Code") == "ConditionalCheckFailed"
 
 
-_deserializer = TypeDeserializer()
-
-
-def _plain_item(item: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An item from a cancellation reason (DynamoDB's typed JSON) as plain values."""
-    if not item:
-        return None
-    typed = all(isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _TYPE_KEYS
-                for value in item.values())
-    return _plain_dict({key: _deserializer.deserialize(value) for key, value in item.items()} if typed else item)
-
-
-_TYPE_KEYS = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
-
-
-def _plain(value: Any) -> Any:
-    from chalicelib.repository import _plain as plain
-
-    return plain(value)
-
-
-def _plain_dict(value: dict[str, Any]) -> dict[str, Any]:
-    plain: dict[str, Any] = _plain(value)
-    return plain
-
-
 def _schedule_from(item: dict[str, Any]) -> Schedule | None:
     """A schedule record from a cancellation reason, read the way the repository reads one."""
-    from chalicelib.repository import DynamoDBScheduleRepository
-
-    data = _plain_item(item)
+    data = plain_item(item)
     if not data or data.get("record_type", "schedule") != "schedule":
         return None
-    return DynamoDBScheduleRepository._from_item(data)
+    return schedule_from_item(data)
 
 
 def _parse(value: str) -> datetime:
@@ -557,9 +528,9 @@ class TargetRunner:
         try:
             self._publisher.publish(self._target_arn(schedule), dispatch_message(schedule, record))
         except Exception as exc:
-            self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), _describe(exc))
+            self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), _error_text(exc))
             if isinstance(exc, NotFound):  # the target does not exist: retrying cannot help
-                return {**answer, "outcome": "failed", "reason": _describe(exc)}
+                return {**answer, "outcome": "failed", "reason": _error_text(exc)}
             # anything else may pass (a throttle, a policy still propagating): Lambda retries
             # the invocation, which claims the run again; after its last retry the dead-letter
             # queue gets the failure, already recorded here
@@ -613,7 +584,7 @@ def dispatch_message(schedule: Schedule, record: ExecutionRecord) -> dict[str, A
     }
 
 
-def _describe(exc: Exception) -> str:
+def _error_text(exc: Exception) -> str:
     text = exc.message if isinstance(exc, ServiceError) else str(exc)
     return text[:1000]
 

@@ -21,7 +21,7 @@ from chalicelib import expressions
 from chalicelib.aws_errors import error_code, error_message, translate
 from chalicelib.errors import AlreadyExists, NotFound
 from chalicelib.models import Schedule, ScheduleDefinition
-from chalicelib.retry import RetryPolicy
+from chalicelib.retry import BoundedRetry
 
 TARGET_INPUT_TEMPLATE = {
     "scheduled_time": "<aws.scheduler.scheduled-time>",
@@ -83,7 +83,7 @@ class EventBridgeSchedulerGateway:
         client: Any,
         group_name: str,
         target: Target,
-        role_retry: RetryPolicy | None = None,
+        role_retry: BoundedRetry | None = None,
     ):
         self._client = client
         self.group_name = group_name
@@ -202,7 +202,7 @@ class EventBridgeSchedulerGateway:
             if not token:
                 return
 
-    def _call(self, operation: str, request: dict[str, Any], retry: RetryPolicy | None = None) -> dict[str, Any]:
+    def _call(self, operation: str, request: dict[str, Any], retry: BoundedRetry | None = None) -> dict[str, Any]:
         method = getattr(self._client, operation)
         try:
             return retry.call(method, **request) if retry else method(**request)

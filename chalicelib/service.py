@@ -38,7 +38,7 @@ from chalicelib.models import (
     Action,
     LastChange,
     Schedule,
-    ScheduleCreationRequest,
+    ScheduleCommand,
     ScheduleDefinition,
     ScheduleState,
     ScheduleStatus,
@@ -61,7 +61,7 @@ NEXT_FIRES_SHOWN = 5
 
 
 class CommandPublisher(Protocol):
-    def publish_command(self, command: ScheduleCreationRequest) -> None: ...
+    def publish_command(self, command: ScheduleCommand) -> None: ...
 
 
 class ScheduleService:
@@ -288,7 +288,7 @@ class ScheduleService:
         self, schedule: Schedule, action: Action, caller: Caller, request_id: str | None = None
     ) -> None:
         self._publisher.publish_command(
-            ScheduleCreationRequest(
+            ScheduleCommand(
                 action=action,
                 schedule_id=schedule.id,
                 request_id=request_id or str(uuid.uuid4()),
@@ -385,7 +385,7 @@ class CommandHandler:
         self._backoff = backoff or ErrorBackoff()
         self._recorder = recorder
 
-    def handle(self, command: ScheduleCreationRequest) -> Schedule | None:
+    def handle(self, command: ScheduleCommand) -> Schedule | None:
         return self.handle_id(command.schedule_id)
 
     def handle_id(self, schedule_id: str) -> Schedule | None:

@@ -1,4 +1,5 @@
-"""The schedule-creation topic's messages: the published contract and the internal commands.
+"""The schedule-creation topic's messages: the public ``ScheduleMessage`` and the internal
+``ScheduleCommand``, told apart by ``request_id`` and handled separately.
 
 Two shapes arrive on the same topic, kept apart on purpose:
 
@@ -7,8 +8,10 @@ Two shapes arrive on the same topic, kept apart on purpose:
   "schedule_id": ..., "schedule": {...}}``, or ``{"action": "pause" | "resume" | "delete",
   "schedule_id": ...}``. It goes through the same ``ScheduleService`` methods as the HTTP
   API, so it is validated exactly as the API validates.
-- ``ScheduleCreationRequest`` (chalicelib.models): the command the service itself publishes
-  after writing a record; it always carries ``request_id`` and only names a record.
+- ``ScheduleCommand`` (chalicelib.models): the command (create | update | pause | resume |
+  delete) the service itself publishes after writing a record; it always carries
+  ``request_id``, only names the record, and goes to the command handler, which converges
+  the record's schedule.
 
 A create is idempotent under redelivery: the SNS message id is its idempotency key. A
 message that cannot be applied is never silently dropped: it is logged with the rule it
@@ -29,7 +32,7 @@ from chalicelib.http import loads_strict
 from chalicelib.identity import Caller
 from chalicelib.models import (
     Schedule,
-    ScheduleCreationRequest,
+    ScheduleCommand,
     ScheduleDefinition,
     is_schedule_id,
     iso,
@@ -105,7 +108,7 @@ class Schedules(Protocol):
 
 
 class Commands(Protocol):
-    def handle(self, command: ScheduleCreationRequest) -> Schedule | None: ...
+    def handle(self, command: ScheduleCommand) -> Schedule | None: ...
 
 
 class Publisher(Protocol):
@@ -135,7 +138,7 @@ class TopicMessageHandler:
         try:
             data = _json_object(text)
             if "request_id" in data:
-                command = parse_model(ScheduleCreationRequest, data)
+                command = parse_model(ScheduleCommand, data)
                 schedule = self._commands().handle(command)
                 applied: dict[str, Any] = {"outcome": "applied", "status": schedule.status.value if schedule else None}
                 if schedule is not None and schedule.last_error:

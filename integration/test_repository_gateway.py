@@ -13,7 +13,7 @@ from chalicelib.errors import AlreadyExists, VersionConflict
 from chalicelib.models import (
     Action,
     ExecutionOutcome,
-    ExecutionRecord,
+    ExecutionTrigger,
     Schedule,
     ScheduleDefinition,
     ScheduleStatus,
@@ -22,6 +22,7 @@ from chalicelib.models import (
     utcnow,
 )
 from chalicelib.repository import DynamoDBScheduleRepository
+from chalicelib.runs import Claim, Claimed, Duplicate, Invocation, RunStore
 from chalicelib.scheduler import EventBridgeSchedulerGateway, Target
 from tests.support import create_stage_resources
 
@@ -38,6 +39,12 @@ def stage(aws, monkeypatch):
 def repository(stage):
     settings = stage["settings"]
     return DynamoDBScheduleRepository(clients.resource("dynamodb", settings).Table(settings.table_name))
+
+
+@pytest.fixture
+def run_store(stage):
+    settings = stage["settings"]
+    return RunStore(clients.resource("dynamodb", settings).Table(settings.table_name), ttl_days=30)
 
 
 @pytest.fixture
@@ -117,16 +124,18 @@ def test_lists_by_status_and_creator_are_newest_first_and_page(repository):
     assert [s.definition.name for s in repository.list_by_creator("alice", 10)] == ["s3", "s1"]
 
 
-def test_execution_records_are_recorded_once_per_execution_id(repository):
+def test_a_run_is_claimed_once_per_execution_id_and_its_outcome_recorded(repository, run_store):
     schedule = a_schedule()
     repository.create(schedule)
-    record = ExecutionRecord(
-        schedule_id=schedule.id, execution_id="e1", scheduled_time="2026-11-24T06:00:00Z",
-        started_at=iso(utcnow()), attempt=1,
-    )
-    assert repository.start_execution(record, ttl_days=30) is True
-    assert repository.start_execution(record, ttl_days=30) is False
-    repository.finish_execution(record.model_copy(update={"outcome": ExecutionOutcome.SUCCEEDED, "duration_ms": 12}))
+    invocation = Invocation(schedule.id, "2026-11-24T06:00:00Z", "e1", 1, ExecutionTrigger.SCHEDULED)
+    # WHEN the run is claimed, and claimed again by a second delivery while the first claim holds
+    claim = Claim.for_invocation(None, utcnow())
+    claimed = run_store.claim(schedule, invocation, claim)
+    assert isinstance(claimed, Claimed)
+    assert isinstance(run_store.claim(schedule, invocation, Claim.for_invocation(None, utcnow())), Duplicate)
+    # AND the first one's outcome is stored
+    assert run_store.finish(claimed.record, claim, ExecutionOutcome.SUCCEEDED, 12) is True
+    # THEN the schedule lists one execution, with that outcome, and counts it once
     [stored] = repository.list_executions(schedule.id, 10)
     assert (stored.outcome, stored.duration_ms) == (ExecutionOutcome.SUCCEEDED, 12)
     assert repository.get(schedule.id).executions.total == 1

@@ -47,7 +47,7 @@ def test_schedule_drift_is_reset_recreated_and_orphans_pruned(stage):
     second = deploy_schedule(settings, state="DISABLED")
     assert (first.status, second.status) == (ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED)
     reconciler = wiring.reconciler(settings)
-    assert {step.action for step in reconciler.plan().steps} == {"noop"}
+    assert {repair.action for repair in reconciler.plan().repairs} == {"noop"}
 
     # WHEN one is changed out of band (expression, state, target, timezone), the other deleted,
     # and a stray schedule appears in our group
@@ -63,7 +63,7 @@ def test_schedule_drift_is_reset_recreated_and_orphans_pruned(stage):
         Target=observed["Target"],
     )
     plan = reconciler.plan(prune=True)
-    actions = {step.schedule_id: (step.action, step.fields) for step in plan.steps}
+    actions = {repair.schedule_id: (repair.action, repair.fields) for repair in plan.repairs}
     assert actions[first.id] == ("reset", ["ScheduleExpression", "ScheduleExpressionTimezone", "State", "TargetArn"])
     assert actions[second.id] == ("create", [])
     assert actions["stray"] == ("prune", [])
@@ -78,4 +78,4 @@ def test_schedule_drift_is_reset_recreated_and_orphans_pruned(stage):
     names = {s["Name"] for s in raw.list_schedules(GroupName=group)["Schedules"]}
     assert names == {first.id, second.id}
     # AND a second reconcile plans only no-ops
-    assert {step.action for step in reconciler.plan(prune=True).steps} == {"noop"}
+    assert {repair.action for repair in reconciler.plan(prune=True).repairs} == {"noop"}

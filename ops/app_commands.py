@@ -50,6 +50,6 @@ def app_command(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     else:
         outputs = app_stack.app_outputs(args.stage)
-    for line in app_stack.describe(outputs):
+    for line in app_stack.render_outputs(outputs):
         print(line, file=out)
     return 0

@@ -581,7 +581,8 @@ def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
     return keys
 
 
-def describe(outputs: AppOutputs) -> Iterable[str]:
+def render_outputs(outputs: AppOutputs) -> Iterable[str]:
+    """The stage's stack, functions and base URL as lines of text."""
     yield f"stack     {outputs.stack_name}"
     yield f"functions {', '.join(outputs.functions.values())}"
     yield f"BASE={outputs.base_url}"

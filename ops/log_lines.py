@@ -43,7 +43,7 @@ def _slot(value: Any) -> str:
     return text[11:19] if len(text) >= 19 else text
 
 
-def describe(line: dict[str, Any]) -> str | None:
+def render_event(line: dict[str, Any]) -> str | None:
     """The event part of a readable line, or None when it is noise."""
     event = line.get("event")
     outcome = line.get("outcome")
@@ -90,7 +90,7 @@ def render(message: str, label: str, timestamp_ms: int, verbose: bool = False, c
         return f"{clock(timestamp_ms)} {label:<16} {text}" if text.strip() else None
     if "_aws" in line:  # an EMF metrics document
         return None
-    body = describe(line)
+    body = render_event(line)
     if body is None:
         return None
     function = line.get("function_name") or label

@@ -37,8 +37,8 @@ def reconcile_command(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         print(json.dumps(report(plan, outcomes, args.dry_run), indent=2), file=out)
     else:
-        print(("plan (dry run, nothing changed):\n" if args.dry_run else "") + plan.describe(), file=out)
+        print(("plan (dry run, nothing changed):\n" if args.dry_run else "") + plan.render(), file=out)
         for outcome in outcomes:
             mark = "ok  " if outcome.ok else "FAIL"
-            print(f"{mark} {outcome.step.action} {outcome.step.schedule_id}: {outcome.detail}", file=out)
+            print(f"{mark} {outcome.repair.action} {outcome.repair.schedule_id}: {outcome.detail}", file=out)
     return 1 if failed or plan.unchecked else 0

@@ -33,7 +33,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
 )
 
-# Operations that describe the API itself, not schedules: no command needed.
+# Operations about the API itself, not schedules: no command needed.
 # Operations that are pages or documents for people, not actions: no command.
 META_PATHS = frozenset({"/api/openapi.json", "/api/docs", "/", "/console/{name}"})
 

@@ -8,7 +8,8 @@ and EventBridge implementations give it:
   ``RecordExists``), the owner's cap of live records, conditional changes (live record, not
   being deleted, owned, at the expected version, the stored start date kept) that answer
   the record as it was when they fail, version-checked settles, newest-first pages with an
-  opaque cursor, execution claims once per execution id.
+  opaque cursor. Runs are recorded by ``chalicelib.runs.RunStore``, not through this
+  interface, so the fake lists none.
 - ``InMemorySchedulerGateway`` (``chalicelib.scheduler.SchedulerGateway``): one schedule per
   name; create of a taken name is ``AlreadyExists``, update of a missing one ``NotFound``,
   delete of a missing one succeeds; a modification marker per write.
@@ -29,11 +30,9 @@ from typing import Any
 from chalicelib.errors import AlreadyExists, NotFound, ValidationError, VersionConflict
 from chalicelib.models import (
     Action,
-    ExecutionOutcome,
-    ExecutionRecord,
     LastChange,
     Schedule,
-    ScheduleCreationRequest,
+    ScheduleCommand,
     ScheduleDefinition,
     ScheduleState,
     ScheduleStatus,
@@ -41,8 +40,6 @@ from chalicelib.models import (
     utcnow,
 )
 from chalicelib.repository import (
-    EXECUTION_PREFIX,
-    STALE_EXECUTION,
     ChangeResult,
     OwnerAtCap,
     Page,
@@ -56,13 +53,12 @@ FAKE_REGION = "us-east-1"
 
 
 class InMemoryScheduleRepository:
-    """Schedule and execution records in dictionaries; every read returns a copy."""
+    """Schedule records in a dictionary; every read returns a copy."""
 
     def __init__(self) -> None:
         self._records: dict[str, Schedule] = {}
         self._last_request: dict[str, str] = {}
         self._live_counts: Counter[str] = Counter()
-        self._executions: dict[str, ExecutionRecord] = {}
 
     # --- schedule records -------------------------------------------------------------
 
@@ -200,58 +196,12 @@ class InMemoryScheduleRepository:
 
     # --- execution records ----------------------------------------------------------
 
-    def start_execution(self, record: ExecutionRecord, ttl_days: int) -> bool:
-        key = _execution_key(record.schedule_id, record.execution_id)
-        existing = self._executions.get(key)
-        stale = iso(utcnow() - STALE_EXECUTION)
-        if existing is not None and not (
-            existing.outcome is ExecutionOutcome.FAILED
-            or (existing.outcome is ExecutionOutcome.STARTED and existing.started_at < stale)
-        ):
-            return False
-        self._executions[key] = record.model_copy(deep=True)
-        return True
-
-    def finish_execution(self, record: ExecutionRecord) -> None:
-        key = _execution_key(record.schedule_id, record.execution_id)
-        stored = self._executions.get(key, record)
-        self._executions[key] = stored.model_copy(
-            update={"outcome": record.outcome, "duration_ms": record.duration_ms or 0, "error": record.error}
-        )
-        schedule = self._records.get(record.schedule_id)
-        if schedule is None:
-            return  # the schedule record expired: the execution record stands alone
-        summary = schedule.executions.model_copy(
-            update={
-                "total": schedule.executions.total + 1,
-                "failed": schedule.executions.failed + (1 if record.outcome is ExecutionOutcome.FAILED else 0),
-                "last_execution_id": record.execution_id,
-                "last_scheduled_time": record.scheduled_time,
-                "last_outcome": record.outcome,
-            }
-        )
-        self._records[record.schedule_id] = schedule.model_copy(update={"executions": summary})
-
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page:
-        ordered = sorted(
-            (record for record in self._executions.values() if record.schedule_id == schedule_id),
-            key=lambda record: (record.scheduled_time, record.execution_id),
-            reverse=True,
-        )
+        """Runs are recorded by ``chalicelib.runs.RunStore`` in DynamoDB, never here: there are
+        none to list, and no cursor is one this listing issued."""
         if cursor:
-            state = decode_cursor(cursor)
-            if not isinstance(state, dict) or not {"created_date", "id"} <= state.keys():
-                raise ValidationError("is not a cursor for this listing", field="cursor")
-            after = (state["created_date"], state["id"].rsplit("#", 1)[-1])
-            ordered = [record for record in ordered if (record.scheduled_time, record.execution_id) < after]
-        page = ordered[:limit]
-        next_cursor = None
-        if len(ordered) > limit:
-            last = page[-1]
-            next_cursor = encode_cursor(
-                {"created_date": last.scheduled_time, "id": _execution_key(schedule_id, last.execution_id)}
-            )
-        return Page([record.model_copy(deep=True) for record in page], next_cursor)
+            raise ValidationError("is not a cursor for this listing", field="cursor")
+        return Page([], None)
 
 
 class InMemorySchedulerGateway:
@@ -318,16 +268,16 @@ class InMemoryPublisher:
     """Commands and messages, kept in order until drained."""
 
     def __init__(self) -> None:
-        self.commands: list[ScheduleCreationRequest] = []
+        self.commands: list[ScheduleCommand] = []
         self.messages: list[tuple[str, dict[str, Any]]] = []
 
-    def publish_command(self, command: ScheduleCreationRequest) -> None:
+    def publish_command(self, command: ScheduleCommand) -> None:
         self.commands.append(command.model_copy(deep=True))
 
     def publish(self, target_arn: str, message: dict[str, Any]) -> None:
         self.messages.append((target_arn, dict(message)))
 
-    def drain_commands(self) -> list[ScheduleCreationRequest]:
+    def drain_commands(self) -> list[ScheduleCommand]:
         commands, self.commands = self.commands, []
         return commands
 
@@ -340,10 +290,6 @@ class InMemoryPublisher:
 
 def _copy(record: Schedule) -> Schedule:
     return record.model_copy(deep=True)
-
-
-def _execution_key(schedule_id: str, execution_id: str) -> str:
-    return f"{schedule_id}#{EXECUTION_PREFIX}{execution_id}"
 
 
 def _cursor_key(cursor: str) -> tuple[str, str]:

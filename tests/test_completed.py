@@ -83,7 +83,7 @@ def test_an_active_schedule_with_no_fire_left_becomes_completed_and_stays_so(cha
     boto3.client("scheduler", region_name=REGION).delete_schedule(Name=done.id, GroupName=names.schedule_group)
     plan = wiring.reconciler().plan()
     assert plan.changes == []
-    assert all(step.schedule_id != done.id for step in plan.steps)
+    assert all(repair.schedule_id != done.id for repair in plan.repairs)
 
 
 def test_resuming_a_schedule_whose_time_has_passed_settles_it_as_completed(chalice_client, moto_stage, names):

@@ -174,8 +174,8 @@ def test_every_schedule_dead_letters_to_the_stage_queue_and_losing_it_is_drift(c
                               ScheduleExpression=observed["ScheduleExpression"], FlexibleTimeWindow={"Mode": "OFF"},
                               ScheduleExpressionTimezone=observed["ScheduleExpressionTimezone"])
     # THEN the reconcile names it as drift and puts it back
-    [step] = wiring.reconciler().plan().steps
-    assert step.action == "reset" and "DeadLetterArn" in step.fields
+    [repair] = wiring.reconciler().plan().repairs
+    assert repair.action == "reset" and "DeadLetterArn" in repair.fields
     wiring.reconciler().run()
     repaired = scheduler.get_schedule(Name=schedule_id, GroupName=names.schedule_group)
     assert repaired["Target"]["DeadLetterConfig"] == {"Arn": queue_arn}

@@ -88,11 +88,11 @@ def test_a_one_time_schedule_deleted_by_aws_after_its_run_is_not_recreated(chali
     )
     wiring.repository(wiring.get_settings()).create(schedule)
     # WHEN reconciled THEN it is complete, not drift: the record says so, nothing is re-created
-    [step] = wiring.reconciler().plan().steps
-    assert (step.action, step.reason) == ("complete", "no fire times left")
+    [repair] = wiring.reconciler().plan().repairs
+    assert (repair.action, repair.reason) == ("complete", "no fire times left")
     wiring.reconciler().run()
     assert chalice_client.http.get(f"/api/schedules/{schedule.id}").json_body["status"] == "completed"
-    assert wiring.reconciler().plan().steps == []
+    assert wiring.reconciler().plan().repairs == []
     assert boto3.client("scheduler", region_name=REGION).list_schedules(GroupName=names.schedule_group)["Schedules"] == []
 
 

@@ -56,7 +56,7 @@ def test_reconcile_skips_a_plan_the_user_overtook(chalice_client, moto_stage, na
     chalice_client.http.delete(f"/api/schedules/{schedule_id}")
     deliver_commands(chalice_client, moto_stage, names)
     [outcome] = reconciler.apply(plan)
-    # THEN the step is skipped: nothing is re-created and the record stays deleted
+    # THEN the repair is skipped: nothing is re-created and the record stays deleted
     assert outcome.detail == "skipped: the record changed since the plan"
     assert boto3.client("scheduler", region_name=REGION).list_schedules(GroupName=names.schedule_group)["Schedules"] == []
     assert chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body["status"] == "deleted"

@@ -21,7 +21,7 @@ def active_schedule(client, moto_stage, names, **changes):
 def test_in_sync_schedules_plan_only_noops(chalice_client, moto_stage, names):
     active_schedule(chalice_client, moto_stage, names)
     plan = wiring.reconciler().plan()
-    assert [step.action for step in plan.steps] == ["noop"]
+    assert [repair.action for repair in plan.repairs] == ["noop"]
 
 
 def test_changed_out_of_band_is_reset_and_noted_on_the_record(chalice_client, moto_stage, names):
@@ -36,14 +36,14 @@ def test_changed_out_of_band_is_reset_and_noted_on_the_record(chalice_client, mo
     # WHEN reconciled
     reconciler = wiring.reconciler()
     plan = reconciler.plan()
-    [step] = plan.steps
-    assert (step.action, step.fields) == ("reset", ["ScheduleExpression", "ScheduleExpressionTimezone", "State"])
+    [repair] = plan.repairs
+    assert (repair.action, repair.fields) == ("reset", ["ScheduleExpression", "ScheduleExpressionTimezone", "State"])
     reconciler.apply(plan)
     # THEN the cloud has the record's definition again, and a second plan is all no-ops
     observed = scheduler().get_schedule(Name=schedule_id, GroupName=names.schedule_group)
     assert (observed["ScheduleExpression"], observed["ScheduleExpressionTimezone"], observed["State"]) == (
         "cron(0 6 * * ? *)", "America/New_York", "ENABLED")
-    assert [s.action for s in reconciler.plan().steps] == ["noop"]
+    assert [r.action for r in reconciler.plan().repairs] == ["noop"]
     record = chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body
     assert record["last_drift"] == ["changed out of band: ScheduleExpression, ScheduleExpressionTimezone, State"]
 

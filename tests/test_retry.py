@@ -37,10 +37,10 @@ class Flaky:
 def test_retries_while_the_predicate_holds_then_returns():
     # GIVEN a call that conflicts twice, then works
     call, sleeps = Flaky(aws_error("ConflictException"), aws_error("ConflictException")), []
-    policy = retry_on(is_conflict, attempts=5, delay=2.0, sleep=sleeps.append)
+    retry = retry_on(is_conflict, attempts=5, delay=2.0, sleep=sleeps.append)
 
-    # WHEN it is called through the policy
-    result = policy.call(call, Name="g")
+    # WHEN it is called through the retry
+    result = retry.call(call, Name="g")
 
     # THEN it was called three times, two delays apart, and returned the answer
     assert (result, call.calls, sleeps) == ("done", 3, [2.0, 2.0])
@@ -49,26 +49,26 @@ def test_retries_while_the_predicate_holds_then_returns():
 def test_gives_up_after_the_attempts_and_raises_the_last_error():
     # GIVEN a call that always conflicts
     call = Flaky(*[aws_error("ConflictException", f"try {i}") for i in range(10)])
-    policy = retry_on(is_conflict, attempts=3, delay=0, sleep=lambda _: None)
+    retry = retry_on(is_conflict, attempts=3, delay=0, sleep=lambda _: None)
 
     # WHEN / THEN it raises the third error after exactly three calls
     with pytest.raises(ClientError, match="try 2"):
-        policy.call(call)
+        retry.call(call)
     assert call.calls == 3
 
 
 def test_other_errors_are_not_retried():
     # GIVEN a call that is throttled
     call, sleeps = Flaky(aws_error("ThrottlingException")), []
-    policy = retry_on(is_conflict, attempts=15, delay=2.0, sleep=sleeps.append)
+    retry = retry_on(is_conflict, attempts=15, delay=2.0, sleep=sleeps.append)
 
     # WHEN / THEN the error comes straight back, after one call and no sleep
     with pytest.raises(ClientError):
-        policy.call(call)
+        retry.call(call)
     assert (call.calls, sleeps) == (1, [])
 
 
-def test_policy_works_as_a_decorator():
+def test_retry_works_as_a_decorator():
     call = Flaky(aws_error("ConflictException"))
     wrapped = retry_on(is_conflict, attempts=2, delay=0, sleep=lambda _: None)(call)
     assert wrapped() == "done" and call.calls == 2

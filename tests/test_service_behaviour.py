@@ -27,7 +27,7 @@ from chalicelib.errors import Conflict, NotFound, VersionConflict
 from chalicelib.identity import Caller
 from chalicelib.models import (
     Action,
-    ScheduleCreationRequest,
+    ScheduleCommand,
     ScheduleDefinition,
     ScheduleState,
     ScheduleStatus,
@@ -70,7 +70,7 @@ class Stage:
     commands: Any  # () -> the commands published since the last call
     web_actions: Any  # () -> the messages dispatched to the web-actions topic since the last call
 
-    def deliver(self, times: int = 1) -> list[ScheduleCreationRequest]:
+    def deliver(self, times: int = 1) -> list[ScheduleCommand]:
         """Every published command to the handler, ``times`` times each (a redelivery)."""
         delivered = self.commands()
         for command in delivered:
@@ -109,11 +109,11 @@ def on_moto(moto_stage: dict) -> Stage:
     settings = get_settings()
     topic = settings.creation_topic_name
 
-    def commands() -> list[ScheduleCreationRequest]:
+    def commands() -> list[ScheduleCommand]:
         published = []
         for body in moto_stage["tap"].drain(topic):
             message = json.loads(body["Message"]) if "Message" in body and "TopicArn" in body else body
-            published.append(ScheduleCreationRequest.model_validate(message))
+            published.append(ScheduleCommand.model_validate(message))
         return published
 
     def web_actions() -> list[dict]:

@@ -230,8 +230,8 @@ def test_a_plan_is_plain_data_that_prints_as_json_and_text():
     assert data["changes"] is True
     assert data["steps"][0]["action"] == "update" and data["steps"][0]["adopt"] is True
     assert data["steps"][0]["changes"][0]["after"] == OURS
-    assert "update   schedule-group rez-agent-unit: adopt and change tags" in plan.describe()
-    assert "delete   sns-topic old-topic: renamed" in plan.describe()
+    assert "update   schedule-group rez-agent-unit: adopt and change tags" in plan.render()
+    assert "delete   sns-topic old-topic: renamed" in plan.render()
 
 
 class RefusingProvider(ScheduleGroupProvider):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from chalicelib import activity, alerts, completion, repository, run_now, runs, service, timeline, wiring
 from chalicelib.alerts import AlertSweep
 from chalicelib.config import get_settings
-from chalicelib.models import ExecutionOutcome, ExecutionRecord, iso
+from chalicelib.models import ExecutionOutcome, ExecutionTrigger
 from chalicelib.timeline import TimelineService
 from tests.support import JSON, deliver_commands, post
 
@@ -82,19 +83,22 @@ def fire(client, clock: Clock, schedule_id: str, slot: str, started: str, execut
 def record_run(clock: Clock, schedule_id: str, slot: str, started: str, outcome: ExecutionOutcome,
                execution_id: str | None = None, error: str = "the target answered 500") -> None:
     """A run the target recorded: claimed at ``started`` and (unless still started)
-    finished with ``outcome``, through the repository calls the target makes."""
+    finished with ``outcome``, through the run store's claim and finish, as the target does."""
     clock.set(started)
-    repo = wiring.repository(get_settings())
-    record = ExecutionRecord(
-        schedule_id=schedule_id, execution_id=execution_id or f"exec-{slot}", scheduled_time=slot,
-        started_at=iso(clock.now), claim_expires_at=iso(clock.now + timedelta(seconds=40)),
+    store = wiring.run_store(get_settings())
+    schedule = store.load(schedule_id)
+    assert schedule is not None
+    invocation = runs.Invocation(
+        schedule_id=schedule_id, scheduled_time=slot, execution_id=execution_id or f"exec-{slot}",
+        attempt=1, trigger=ExecutionTrigger.SCHEDULED,
     )
-    assert repo.start_execution(record, 30)
+    claim = runs.Claim(token=uuid.uuid4().hex, request_id=None, started_at=clock.now,
+                       expires_at=clock.now + timedelta(seconds=40))
+    claimed = store.claim(schedule, invocation, claim)
+    assert isinstance(claimed, runs.Claimed), claimed
     if outcome is not ExecutionOutcome.STARTED:
-        repo.finish_execution(record.model_copy(update={
-            "outcome": outcome, "duration_ms": 10,
-            "error": error if outcome is ExecutionOutcome.FAILED else None,
-        }))
+        failure = error if outcome is ExecutionOutcome.FAILED else None
+        assert store.finish(claimed.record, claim, outcome, 10, failure)
 
 
 def timeline_of(clock: Clock, schedule_id: str, start: str | None = None, end: str | None = None,

@@ -56,7 +56,7 @@ def plan_command(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         _print_json(plan.to_dict(), out)
     else:
-        print(plan.describe(), file=out)
+        print(plan.render(), file=out)
         for step in plan.needs_adoption:
             print(f"note: {step.kind} {step.name} is not ours: deploy needs --adopt", file=out)
     return 0
@@ -79,7 +79,7 @@ def _run(
 ) -> int:
     """Print the plan, carry it out, print what happened; 0 when converged, else 1."""
     if not args.json:
-        print(plan.describe(), file=out, flush=True)
+        print(plan.render(), file=out, flush=True)
     result = carry_out(plan)
     if args.json:
         _print_json(result.to_dict(), out)
@@ -92,7 +92,7 @@ def _print_result(result: Result, out: TextIO) -> None:
     done = [o for o in result.outcomes if o.step.changes_anything]
     print("done:" if done else "done: nothing changed", file=out)
     for outcome in done:
-        print(f"  {outcome.step.describe()} -> {_final_word(outcome)}", file=out)
+        print(f"  {outcome.step.render()} -> {_final_word(outcome)}", file=out)
     left = [o.step for o in result.outcomes if isinstance(o.final, Unowned)]
     for step in left:
         print(f"  left {step.kind} {step.name}: it is not ours", file=out)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.config import Settings
-from chalicelib.retry import RetryPolicy, conflict_retry
+from chalicelib.retry import BoundedRetry, conflict_retry
 from ops.stack.model import Desired
 from ops.stack.provider import ResourceProvider
 from ops.stack.tags import from_tag_list, to_tag_list
@@ -34,7 +34,7 @@ class ScheduleGroupProvider(ResourceProvider):
         name: str,
         sleep: Callable[[float], Any] = time.sleep,
         client_factory: Callable[[str], Any] | None = None,
-        retry: RetryPolicy | None = None,
+        retry: BoundedRetry | None = None,
     ):
         super().__init__(settings, logical_id, name, sleep, client_factory)
         self.retry = retry or conflict_retry(settings, sleep=sleep)

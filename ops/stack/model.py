@@ -3,7 +3,7 @@
 Nothing here talks to AWS. A provider's ``read`` returns one of ``Observed`` (exists and is
 ours), ``Unowned`` (exists without our ownership tags) or ``Absent``; its ``diff`` returns one
 step: ``Create``, ``Update`` (the fields that differ), ``Replace``, ``Noop`` or ``Delete``.
-Every step turns into a JSON-ready dict (``to_dict``) and a line of text (``describe``), so a
+Every step turns into a JSON-ready dict (``to_dict``) and a line of text (``render``), so a
 plan prints before anything changes.
 """
 
@@ -85,7 +85,7 @@ class Step:
             "name": self.name,
         }
 
-    def describe(self) -> str:
+    def render(self) -> str:
         return f"{self.action:<8} {self.kind} {self.name}"
 
 
@@ -112,7 +112,7 @@ class Update(Step):
         data["changes"] = [change.to_dict() for change in self.changes]
         return data
 
-    def describe(self) -> str:
+    def render(self) -> str:
         fields = ", ".join(change.field for change in self.changes)
         adopting = "adopt and " if self.adopt else ""
         return f"{self.action:<8} {self.kind} {self.name}: {adopting}change {fields}"
@@ -148,7 +148,7 @@ class Replace(Step):
         )
         return data
 
-    def describe(self) -> str:
+    def render(self) -> str:
         what = self.name if self.in_place else f"{self.previous_name} -> {self.name}"
         adopting = "adopt and " if self.adopt else ""
         loss = " (deletes its data)" if self.destroys_data else ""
@@ -176,7 +176,7 @@ class Noop(Step):
             data["note"] = self.note
         return data
 
-    def describe(self) -> str:
+    def render(self) -> str:
         note = f": {self.note}" if self.note else ""
         return f"{self.action:<8} {self.kind} {self.name}{note}"
 
@@ -194,7 +194,7 @@ class Delete(Step):
             data["reason"] = self.reason
         return data
 
-    def describe(self) -> str:
+    def render(self) -> str:
         reason = f": {self.reason}" if self.reason else ""
         return f"{self.action:<8} {self.kind} {self.name}{reason}"
 
@@ -232,9 +232,9 @@ class Plan:
             "steps": [step.to_dict() for step in self.steps],
         }
 
-    def describe(self) -> str:
+    def render(self) -> str:
         header = f"{self.operation} plan for stage {self.stage}:"
-        lines = [header] + [f"  {step.describe()}" for step in self.steps]
+        lines = [header] + [f"  {step.render()}" for step in self.steps]
         if not self.changes_anything:
             lines.append("  (nothing to change)")
         return "\n".join(lines)
