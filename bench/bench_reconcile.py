@@ -156,7 +156,7 @@ def populate(count: int) -> None:
     from chalicelib import clients, wiring
     from chalicelib.config import get_settings
     from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id, utcnow
-    from chalicelib.repository import DynamoDBScheduleRepository
+    from chalicelib.repository import schedule_to_item
 
     settings = get_settings()
     gateway = wiring.gateway(settings)
@@ -183,7 +183,7 @@ def populate(count: int) -> None:
     table = boto3.resource("dynamodb").Table(settings.table_name)
     with table.batch_writer() as batch:
         for record in records:
-            item = DynamoDBScheduleRepository._to_item(record)
+            item = schedule_to_item(record)
             item["eventbridge_modified"] = markers[record.id]
             batch.put_item(Item=item)
 

@@ -167,7 +167,7 @@ def _store(table: Any, owner: str, count: int, status: str | None = None, legacy
     """Schedule items as the repository writes them (``legacy``: deleted ones keep
     ``created_by``, as before the creator index became sparse)."""
     from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, utcnow
-    from chalicelib.repository import DynamoDBScheduleRepository
+    from chalicelib.repository import schedule_to_item
 
     base = utcnow() - timedelta(days=2)
     with table.batch_writer() as batch:
@@ -178,7 +178,7 @@ def _store(table: Any, owner: str, count: int, status: str | None = None, legacy
                 status=ScheduleStatus(status or LIST_STATUSES[index % len(LIST_STATUSES)]),
                 definition=ScheduleDefinition(name=f"b{index}", schedule_expression="rate(1 hour)", target_type="web_action"),
             )
-            item = DynamoDBScheduleRepository._to_item(schedule)
+            item = schedule_to_item(schedule)
             if legacy:
                 item["created_by"] = owner
             batch.put_item(Item=item)

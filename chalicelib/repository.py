@@ -226,6 +226,19 @@ def schedule_from_item(item: dict[str, Any]) -> Schedule:
     return Schedule.model_validate(data)
 
 
+def schedule_to_item(schedule: Schedule) -> dict[str, Any]:
+    """The item a schedule record is stored as (the inverse of ``schedule_from_item``)."""
+    item = schedule.model_dump(mode="json", exclude_none=True, exclude={"definition"})
+    item["definition"] = schedule.definition.to_storage()
+    item["record_type"] = "schedule"
+    item["owner"] = schedule.created_by
+    if schedule.status is ScheduleStatus.DELETED:
+        item.pop("created_by")  # out of the creator index
+    else:
+        item["live"] = LIVE_KEY  # in the live index
+    return item
+
+
 def execution_item_id(schedule_id: str, execution_id: str) -> str:
     return f"{schedule_id}#{EXECUTION_PREFIX}{execution_id}"
 
@@ -244,7 +257,7 @@ class DynamoDBScheduleRepository:
         (``OwnerAtCap``). A write that finds the id taken by itself (its first attempt
         committed but the response was lost, and botocore sent it again) succeeds; taken by
         another request: ``RecordExists`` carrying the record found."""
-        item = self._to_item(schedule)
+        item = schedule_to_item(schedule)
         if request_id:
             item["last_request_id"] = request_id
         put: dict[str, Any] = {
@@ -434,7 +447,7 @@ class DynamoDBScheduleRepository:
         return schedule_from_item(result["Attributes"])
 
     def _update_request(self, schedule: Schedule, expected_version: int) -> dict[str, Any]:
-        item = self._to_item(schedule)
+        item = schedule_to_item(schedule)
         item.pop("id")
         item.pop("executions", None)
         names: dict[str, str] = {}
@@ -731,18 +744,6 @@ class DynamoDBScheduleRepository:
         else:
             next_cursor = None
         return Page([schedule_from_item(item) for item in items], next_cursor)
-
-    @staticmethod
-    def _to_item(schedule: Schedule) -> dict[str, Any]:
-        item = schedule.model_dump(mode="json", exclude_none=True, exclude={"definition"})
-        item["definition"] = schedule.definition.to_storage()
-        item["record_type"] = "schedule"
-        item["owner"] = schedule.created_by
-        if schedule.status is ScheduleStatus.DELETED:
-            item.pop("created_by")  # out of the creator index
-        else:
-            item["live"] = LIVE_KEY  # in the live index
-        return item
 
 
 _RECORD_FIELDS = (*Schedule.model_fields, "record_type", "owner", "live")
