@@ -33,10 +33,14 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import environment, moto_credentials
 
 DEFAULT_SIZES = (1000, 10_000)
 ESTIMATE_AT = 50_000
@@ -57,22 +61,13 @@ class Emulator:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._saved: dict[str, str | None] = {}
+        self._stack = ExitStack()
 
     def __enter__(self) -> Emulator:
         self._server.start()
         host, port = self._server.get_host_and_port()
-        env = {
-            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-            "STAGE": STAGE,
-        }
-        for key in ("LOCALSTACK_ENDPOINT", "AWS_PROFILE", "AWS_SESSION_TOKEN", *env):
-            self._saved[key] = os.environ.pop(key, None)
-        os.environ.update(env)
+        env = {"AWS_ENDPOINT_URL": f"http://{host}:{port}", "STAGE": STAGE, **moto_credentials("us-east-1")}
+        self._stack.enter_context(environment(env, unset=("LOCALSTACK_ENDPOINT", "AWS_PROFILE", "AWS_SESSION_TOKEN")))
         self.reset()
         return self
 
@@ -87,15 +82,7 @@ class Emulator:
 
     def __exit__(self, *_: object) -> None:
         self._server.stop()
-        for key, value in self._saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        from chalicelib import clients, wiring
-
-        clients.reset()
-        wiring.reset()
+        self._stack.close()
 
 
 class CallCounter:

@@ -20,7 +20,6 @@ account id then comes from STS GetCallerIdentity).
 from __future__ import annotations
 
 import json
-import os
 import sys
 import uuid
 from collections.abc import Callable
@@ -28,19 +27,16 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import environment, figure, moto_credentials
 
 STAGE = "dev"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's account
 TARGET_KINDS = ("web_action", "notification", "custom_sns", "custom_sqs")
 RUN_TARGET = 2  # calls per run: the claim and the dispatch, the outcome folded in
-ENVIRONMENT = {
-    "STAGE": STAGE,
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-}
+ENVIRONMENT = {"STAGE": STAGE, **moto_credentials(REGION)}
 DEFINITION = {
     "name": "bench-run",
     "schedule_expression": "cron(0 6 * * ? *)",
@@ -49,38 +45,11 @@ DEFINITION = {
 }
 
 
-def _figure(name: str, value: float, unit: str, baseline: float | None, target: str, met: bool) -> dict[str, Any]:
-    return {
-        "name": name,
-        "value": value,
-        "unit": unit,
-        "baseline": baseline,
-        "ratio": None if not baseline else round(value / baseline, 3),
-        "target": target,
-        "met": met,
-    }
-
-
 def run() -> list[dict[str, Any]]:
-    saved = {key: os.environ.get(key) for key in (*ENVIRONMENT, "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCOUNT_ID")}
-    os.environ.update(ENVIRONMENT)
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCOUNT_ID"):
-        os.environ.pop(key, None)
-    try:
-        from moto import mock_aws
+    from moto import mock_aws
 
-        with mock_aws():
-            return _measure()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        from chalicelib import clients, wiring
-
-        clients.reset()
-        wiring.reset()
+    with environment(ENVIRONMENT, unset=("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCOUNT_ID")), mock_aws():
+        return _measure()
 
 
 # --- the process the functions run in --------------------------------------------------
@@ -194,8 +163,7 @@ def _measure() -> list[dict[str, Any]]:
         assert result["outcome"] == "succeeded", result
 
     figures = []
-    os.environ["AWS_ACCOUNT_ID"] = ACCOUNT_ID  # as the packaged template sets it
-    try:
+    with environment({"AWS_ACCOUNT_ID": ACCOUNT_ID}):  # as the packaged template sets it
         for kind in TARGET_KINDS:
             schedule_id = schedule_ids[kind]
             _cold_process()
@@ -205,12 +173,10 @@ def _measure() -> list[dict[str, Any]]:
             warm = counted(fire, runner, schedule_id, f"{kind}-warm")
             before = counted(baseline_run, wiring.get_settings(), schedule_id, f"{kind}-before")
             label = kind.replace("_", " ")
-            figures.append(_figure(f"AWS calls per run, {label} target, warm", warm, "calls", before,
+            figures.append(figure(f"AWS calls per run, {label} target, warm", warm, "calls", before,
                                    f"<= {RUN_TARGET}", warm <= RUN_TARGET))
-            figures.append(_figure(f"AWS calls per run, {label} target, cold", cold, "calls", before,
+            figures.append(figure(f"AWS calls per run, {label} target, cold", cold, "calls", before,
                                    f"<= {RUN_TARGET}", cold <= RUN_TARGET))
-    finally:
-        os.environ.pop("AWS_ACCOUNT_ID", None)
 
     figures.append(_sts_figure(calls, tap, creation_topic, owner, targets["web_action"]))
     return figures
@@ -232,13 +198,10 @@ def _sts_figure(calls: Any, tap: Any, creation_topic: str, owner: Any, target: d
         assert result["outcome"] == "succeeded", result
         return calls.calls["sts:GetCallerIdentity"]
 
-    os.environ["AWS_ACCOUNT_ID"] = ACCOUNT_ID
-    try:
+    with environment({"AWS_ACCOUNT_ID": ACCOUNT_ID}):
         now = first_requests()
-    finally:
-        os.environ.pop("AWS_ACCOUNT_ID", None)
     before = first_requests()
-    return _figure("STS calls, a cold process's first create, command and run", now, "calls", before, "0", now == 0)
+    return figure("STS calls, a cold process's first create, command and run", now, "calls", before, "0", now == 0)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ partitions, each read one item past the page; the creator index holding deleted 
 
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from collections.abc import Callable
@@ -21,50 +20,21 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import environment, figure, moto_credentials
 
 STAGE = "dev"
 REGION = "us-east-1"
 LIST_STATUSES = ("pending", "active", "paused", "error")
-ENVIRONMENT = {
-    "STAGE": STAGE,
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-}
-
-
-def _figure(name: str, value: float, unit: str, baseline: float | None, target: str, met: bool) -> dict[str, Any]:
-    return {
-        "name": name,
-        "value": round(value, 3),
-        "unit": unit,
-        "baseline": None if baseline is None else round(baseline, 3),
-        "ratio": None if not baseline else round(value / baseline, 3),
-        "target": target,
-        "met": met,
-    }
+ENVIRONMENT = {"STAGE": STAGE, **moto_credentials(REGION)}
 
 
 def run() -> list[dict[str, Any]]:
-    saved = {key: os.environ.get(key) for key in (*ENVIRONMENT, "AWS_ENDPOINT_URL", "AWS_PROFILE")}
-    os.environ.update(ENVIRONMENT)
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        os.environ.pop(key, None)
-    try:
-        from moto import mock_aws
+    from moto import mock_aws
 
-        with mock_aws():
-            return _measure()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        from chalicelib import clients
-
-        clients.reset()
+    with environment(ENVIRONMENT, unset=("AWS_ENDPOINT_URL", "AWS_PROFILE")), mock_aws():
+        return _measure()
 
 
 def _measure() -> list[dict[str, Any]]:
@@ -104,10 +74,10 @@ def _measure() -> list[dict[str, Any]]:
 
     put_now = per_call(lambda sid: service.update(sid, changed, owner))
     put_before = per_call(lambda sid: baseline_change(sid, None, changed))
-    figures.append(_figure("AWS calls per PUT", put_now, "calls", put_before, "2", put_now <= 2))
+    figures.append(figure("AWS calls per PUT", put_now, "calls", put_before, "2", put_now <= 2))
     pause_now = per_call(lambda sid: service.pause(sid, owner))
     pause_before = per_call(lambda sid: baseline_change(sid, ScheduleState.DISABLED, None))
-    figures.append(_figure("AWS calls per pause", pause_now, "calls", pause_before, "2", pause_now <= 2))
+    figures.append(figure("AWS calls per pause", pause_now, "calls", pause_before, "2", pause_now <= 2))
 
     # --- items read per item listed -----------------------------------------------------
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
@@ -140,7 +110,7 @@ def _measure() -> list[dict[str, Any]]:
         before = read_per_item(old_page, limit, pages)
         for who, lister_page in (("own", new_page), ("admin, all", admin_page)):
             now = read_per_item(lister_page, limit, pages)
-            figures.append(_figure(
+            figures.append(figure(
                 f"items read per item listed, default list ({who}), {label}", now, "items/item",
                 before, "<= 1.2", now <= 1.2,
             ))
@@ -156,7 +126,7 @@ def _measure() -> list[dict[str, Any]]:
     calls.reset()
     _baseline_creator_page(table, "bench-legacy", 1)
     before_queries = calls.calls["dynamodb:Query"]
-    figures.append(_figure(
+    figures.append(figure(
         "queries for ?created_by=X&limit=1 after 300 deletes", now_queries, "queries",
         before_queries, "1", now_queries == 1,
     ))
