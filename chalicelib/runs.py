@@ -11,8 +11,10 @@ and records the outcome; nothing else is needed on the happy path:
 3. the outcome: ONE ``TransactWriteItems`` that marks the execution ``succeeded`` (or
    ``failed``, with the reason) and folds it into the summary.
 
-The definition comes from a per-process cache keyed by the record's version: a warm function
-reads nothing, a cold one reads the record once (``GetItem``). A claim expires when the
+The definition comes from a per-process cache checked against the record's version: a warm
+function reads nothing, a cold one reads the record once (``GetItem``). The cache is bounded
+in entries and in payload bytes (``DefinitionCache``), so large payloads cannot grow a warm
+process past its memory. A claim expires when the
 claiming invocation's deadline passes (the Lambda context's remaining time plus a margin): a
 retry after that runs the execution again, a duplicate before it is skipped. A run already
 ``succeeded`` is never run again; a ``failed`` or ``undelivered`` one is (a retry that works
@@ -22,6 +24,7 @@ that botocore therefore sent again, finds its own claim token and carries on.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -63,7 +66,12 @@ DEFAULT_REMAINING_MS = 30_000
 CLAIM_MARGIN = timedelta(seconds=5)
 # An execution written before claims carried an expiry: started this long ago, it died.
 LEGACY_STALE = timedelta(minutes=5)
+# The definitions a warm process keeps: at most this many, holding at most this many bytes of
+# payload (serialized) in all, none over the per-entry bound. A payload of many small values
+# takes about 8.5 times its serialized size in memory, so the worst case is ~10 MB.
 CACHED_DEFINITIONS = 512
+CACHED_PAYLOAD_BYTES = 1_000_000
+CACHED_PAYLOAD_BYTES_EACH = 64_000
 MAX_CLAIM_ROUNDS = 4
 # Writes of a dispatched run's outcome before the invocation fails (and Lambda retries it).
 OUTCOME_WRITES = 2
@@ -481,6 +489,52 @@ def _parse(value: str) -> datetime:
         return datetime.min.replace(tzinfo=utcnow().tzinfo)
 
 
+class DefinitionCache:
+    """The schedule definitions a warm target function keeps between runs, least recently
+    used dropped first. Each is only a guess: the claim checks it against the record's version.
+    Bounded in entries and in serialized payload bytes; a definition whose payload is over the
+    per-entry bound is not kept (its runs read the record each time)."""
+
+    def __init__(
+        self,
+        entries: int = CACHED_DEFINITIONS,
+        payload_bytes: int = CACHED_PAYLOAD_BYTES,
+        payload_bytes_each: int = CACHED_PAYLOAD_BYTES_EACH,
+    ):
+        self._entries = entries
+        self._budget = payload_bytes
+        self._each = min(payload_bytes_each, payload_bytes)
+        self._kept: OrderedDict[str, tuple[Schedule, int]] = OrderedDict()
+        self.payload_bytes = 0  # serialized payload bytes held now
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def get(self, schedule_id: str) -> Schedule | None:
+        kept = self._kept.get(schedule_id)
+        return kept[0] if kept else None
+
+    def keep(self, schedule: Schedule) -> None:
+        kept = self._kept.get(schedule.id)
+        if kept is not None and kept[0] is schedule:
+            self._kept.move_to_end(schedule.id)
+            return
+        self.drop(schedule.id)
+        size = len(json.dumps(schedule.definition.payload, separators=(",", ":")).encode())
+        if size > self._each:
+            return
+        self._kept[schedule.id] = (schedule, size)
+        self.payload_bytes += size
+        while len(self._kept) > self._entries or self.payload_bytes > self._budget:
+            _, (_, dropped) = self._kept.popitem(last=False)
+            self.payload_bytes -= dropped
+
+    def drop(self, schedule_id: str) -> None:
+        kept = self._kept.pop(schedule_id, None)
+        if kept is not None:
+            self.payload_bytes -= kept[1]
+
+
 class TargetRunner:
     """Runs when a schedule fires (invoked by EventBridge Scheduler, or by a run-now)."""
 
@@ -492,6 +546,7 @@ class TargetRunner:
         notifications_topic_arn: Callable[[], str],
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] | None = None,
+        definitions: DefinitionCache | None = None,
     ):
         self._store = store
         self._publisher = publisher
@@ -499,18 +554,18 @@ class TargetRunner:
         self._notifications_topic_arn = notifications_topic_arn
         self._clock = clock
         self._now = now or _current_time
-        self._definitions: OrderedDict[str, Schedule] = OrderedDict()
+        self.definitions = definitions if definitions is not None else DefinitionCache()
 
     def run(self, event: Any, context: Any = None) -> dict[str, Any]:
         invocation = parse_invocation(event)
         started = self._clock()
         claim = Claim.for_invocation(context, self._now())
         answer = {"schedule_id": invocation.schedule_id, "execution_id": invocation.execution_id}
-        schedule = self._definitions.get(invocation.schedule_id) or self._store.load(invocation.schedule_id)
+        schedule = self.definitions.get(invocation.schedule_id) or self._store.load(invocation.schedule_id)
         for _ in range(MAX_CLAIM_ROUNDS):
             reason = skip_reason(schedule, invocation.trigger)
             if reason or schedule is None:
-                self._forget(invocation.schedule_id)
+                self.definitions.drop(invocation.schedule_id)
                 logger.info("execution %s skipped: %s", invocation.execution_id, reason)
                 return {**answer, "outcome": "skipped", "reason": reason}
             result = self._store.claim(schedule, invocation, claim)
@@ -520,7 +575,7 @@ class TargetRunner:
             break
         else:
             raise UpstreamRejected(f"schedule {invocation.schedule_id} kept changing while it fired")
-        self._remember(schedule)
+        self.definitions.keep(schedule)
         if isinstance(result, Duplicate):
             logger.info("execution %s not run again: %s", invocation.execution_id, result.reason)
             return {**answer, "outcome": "duplicate", "reason": result.reason}
@@ -552,15 +607,6 @@ class TargetRunner:
 
     def _elapsed(self, started: float) -> int:
         return int((self._clock() - started) * 1000)
-
-    def _remember(self, schedule: Schedule) -> None:
-        self._definitions[schedule.id] = schedule
-        self._definitions.move_to_end(schedule.id)
-        while len(self._definitions) > CACHED_DEFINITIONS:
-            self._definitions.popitem(last=False)
-
-    def _forget(self, schedule_id: str) -> None:
-        self._definitions.pop(schedule_id, None)
 
     def _target_arn(self, schedule: Schedule) -> str:
         kind = schedule.definition.target_type

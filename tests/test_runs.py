@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import clients, wiring
 from chalicelib.errors import UpstreamUnavailable
-from chalicelib.runs import RunStore, TargetRunner
+from chalicelib.runs import CACHED_PAYLOAD_BYTES_EACH, RunStore, TargetRunner
 from tests.aws_rules import enforce_dynamodb_rules
 from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
@@ -340,6 +340,29 @@ def test_a_warm_run_makes_three_aws_calls_whatever_its_target(chalice_client, mo
     assert recorded.calls == ["dynamodb.TransactWriteItems", dispatch, "dynamodb.TransactWriteItems"]
     # (a cold process also resolves the account id for the topic ARNs: not a per-run cost)
     assert [call for call in cold if not call.startswith("sts.")] == ["dynamodb.GetItem", *recorded.calls]
+
+
+def test_a_schedule_with_a_payload_too_large_to_keep_reads_its_record_each_run(chalice_client, moto_stage, names):
+    # GIVEN a schedule whose payload is over what a warm process keeps between runs
+    payload = {"blob": "x" * (CACHED_PAYLOAD_BYTES_EACH + 1_000)}
+    schedule_id = active_schedule(chalice_client, moto_stage, names, {**TEE_TIMES, "payload": payload})
+    recorded = Calls()
+    clients.reset()
+    clients._shared_session()._session.register("before-call", recorded)
+    try:
+        chalice_client.lambda_.invoke("schedule_target", event_for(schedule_id, "first"))
+        recorded.calls.clear()
+        # WHEN it fires again in the same process
+        result = chalice_client.lambda_.invoke("schedule_target", event_for(schedule_id, "second")).payload
+    finally:
+        clients._shared_session()._session.unregister("before-call", recorded)
+    # THEN the run reads the record again (the definition was not kept) and succeeds
+    assert result["outcome"] == "succeeded"
+    assert recorded.calls == ["dynamodb.GetItem", "dynamodb.TransactWriteItems", "sns.Publish",
+                              "dynamodb.TransactWriteItems"]
+    # AND the whole payload reached the target
+    messages = moto_stage["tap"].drain(names.web_actions_topic)
+    assert [m["payload"] for m in messages if m.get("execution_id") == "second"] == [payload]
 
 
 def test_the_dispatched_message_carries_the_trigger(chalice_client, moto_stage, names):
