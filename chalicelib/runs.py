@@ -11,8 +11,10 @@ and records the outcome; nothing else is needed on the happy path:
 3. the outcome: ONE ``TransactWriteItems`` that marks the execution ``succeeded`` (or
    ``failed``, with the reason) and folds it into the summary.
 
-The definition comes from a per-process cache checked against the record's version: a warm
-function reads nothing, a cold one reads the record once (``GetItem``). The cache is bounded
+The definition comes from a per-process cache, or else from the Input, which carries the
+record as applied when its payload is small (``scheduler.target_input``); either is checked by
+the claim against the record's version (and a definition from the Input against the record's
+dispatched fields). Only a process that holds neither reads the record (``GetItem``). The cache is bounded
 in entries and in payload bytes (``DefinitionCache``), so large payloads cannot grow a warm
 process past its memory. A claim expires when the
 claiming invocation's deadline passes (the Lambda context's remaining time plus a margin): a
@@ -44,6 +46,7 @@ from chalicelib.models import (
     ExecutionRecord,
     ExecutionTrigger,
     Schedule,
+    ScheduleDefinition,
     ScheduleState,
     ScheduleStatus,
     TargetType,
@@ -76,6 +79,9 @@ MAX_CLAIM_ROUNDS = 4
 # Writes of a dispatched run's outcome before the invocation fails (and Lambda retries it).
 OUTCOME_WRITES = 2
 RETRYABLE_OUTCOMES = (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED)
+# What the dispatch reads from a definition (see dispatch_message and TargetRunner._target_arn):
+# a definition stated by the Input must match the record in each.
+DISPATCHED_FIELDS = ("name", "target_type", "target_arn", "payload")
 
 
 class MessagePublisher(Protocol):
@@ -91,6 +97,9 @@ class Invocation:
     execution_id: str
     attempt: int
     trigger: ExecutionTrigger
+    # the record as applied, when the Input carries it (see scheduler.target_input): a guess
+    # like a cached definition, checked by the claim against the record
+    stated: Schedule | None = None
 
 
 def parse_invocation(event: Any) -> Invocation:
@@ -118,7 +127,25 @@ def parse_invocation(event: Any) -> Invocation:
         execution_id=execution_id,
         attempt=attempt,
         trigger=trigger,
+        stated=_stated_record(str(event["schedule_id"]), event.get("record")),
     )
+
+
+def _stated_record(schedule_id: str, record: Any) -> Schedule | None:
+    """The schedule as the Input states it (applied, so active or paused and not pending),
+    or None when the Input carries none or one this version cannot read."""
+    if not isinstance(record, dict):
+        return None
+    try:
+        definition = ScheduleDefinition.from_storage(record["definition"])
+        status = ScheduleStatus.PAUSED if definition.state is ScheduleState.DISABLED else ScheduleStatus.ACTIVE
+        return Schedule(
+            id=schedule_id, definition=definition, status=status, version=int(record["version"]),
+            created_by=str(record["created_by"]), created_date=str(record["created_date"]),
+            updated_date=str(record["created_date"]),
+        )
+    except (KeyError, TypeError, ValueError):  # pydantic's ValidationError is a ValueError
+        return None
 
 
 @dataclass(frozen=True)
@@ -199,11 +226,18 @@ class RunStore:
 
     # --- the claim ----------------------------------------------------------------
 
-    def claim(self, schedule: Schedule, invocation: Invocation, claim: Claim) -> Claimed | Duplicate | Changed:
+    def claim(
+        self, schedule: Schedule, invocation: Invocation, claim: Claim, stated: bool = False
+    ) -> Claimed | Duplicate | Changed:
+        """Claim the run of ``schedule`` as this process holds it. ``stated``: the schedule
+        comes from the invocation's Input, so the claim also checks that the record holds
+        exactly the definition fields the dispatch uses (an Input can be forged; the record
+        is the authority). Changed when the record differs."""
         previous: dict[str, Any] | None = None
         for _ in range(MAX_CLAIM_ROUNDS):
             reasons = self._transact(
-                [self._schedule_claim(schedule, invocation, previous), self._execution_claim(invocation, claim, previous)],
+                [self._schedule_claim(schedule, invocation, previous, stated),
+                 self._execution_claim(invocation, claim, previous)],
                 token=f"{claim.token[:28]}-c{0 if previous is None else previous.get('attempts', 0)}",
             )
             if reasons is None:
@@ -243,7 +277,9 @@ class RunStore:
             return "started less than 5 minutes ago"
         return f"already {outcome}"
 
-    def _schedule_claim(self, schedule: Schedule, invocation: Invocation, previous: dict[str, Any] | None) -> dict[str, Any]:
+    def _schedule_claim(
+        self, schedule: Schedule, invocation: Invocation, previous: dict[str, Any] | None, stated: bool = False
+    ) -> dict[str, Any]:
         names = {"#version": "version", "#x": "executions", "#last_id": "last_execution_id",
                  "#last_time": "last_scheduled_time", "#last_outcome": "last_outcome"}
         values: dict[str, Any] = {":version": schedule.version, ":id": invocation.execution_id,
@@ -257,11 +293,22 @@ class RunStore:
             names["#failed"] = "failed"
             values[":one"] = 1
             sets.append("#x.#failed = if_not_exists(#x.#failed, :one) - :one")
+        condition = "attribute_exists(id) AND #version = :version"
+        if stated:
+            stored = schedule.definition.to_storage()
+            names["#definition"] = "definition"
+            for key in DISPATCHED_FIELDS:
+                names[f"#d_{key}"] = key
+                if key in stored:
+                    values[f":d_{key}"] = stored[key]
+                    condition += f" AND #definition.#d_{key} = :d_{key}"
+                else:
+                    condition += f" AND attribute_not_exists(#definition.#d_{key})"
         return {"Update": {
             "TableName": self._name,
             "Key": {"id": schedule.id},
             "UpdateExpression": "SET " + ", ".join(sets),
-            "ConditionExpression": "attribute_exists(id) AND #version = :version",
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -561,14 +608,18 @@ class TargetRunner:
         started = self._clock()
         claim = Claim.for_invocation(context, self._now())
         answer = {"schedule_id": invocation.schedule_id, "execution_id": invocation.execution_id}
-        schedule = self.definitions.get(invocation.schedule_id) or self._store.load(invocation.schedule_id)
+        schedule = self.definitions.get(invocation.schedule_id)
+        if schedule is None and invocation.stated and not skip_reason(invocation.stated, invocation.trigger):
+            schedule = invocation.stated  # a skip is decided on the record, never on the Input
+        if schedule is None:
+            schedule = self._store.load(invocation.schedule_id)
         for _ in range(MAX_CLAIM_ROUNDS):
             reason = skip_reason(schedule, invocation.trigger)
             if reason or schedule is None:
                 self.definitions.drop(invocation.schedule_id)
                 logger.info("execution %s skipped: %s", invocation.execution_id, reason)
                 return {**answer, "outcome": "skipped", "reason": reason}
-            result = self._store.claim(schedule, invocation, claim)
+            result = self._store.claim(schedule, invocation, claim, stated=schedule is invocation.stated)
             if isinstance(result, Changed):
                 schedule = result.schedule
                 continue

@@ -30,8 +30,26 @@ TARGET_INPUT_TEMPLATE = {
 }
 
 
-def target_input(schedule_id: str) -> str:
-    return json.dumps({"schedule_id": schedule_id, **TARGET_INPUT_TEMPLATE}, separators=(",", ":"))
+# The target's Input carries the record as applied (its version and definition) when the
+# payload is at most this long, so a process that does not hold the definition need not read
+# it: the run's claim checks it against the record (see chalicelib.runs).
+STATED_PAYLOAD_BYTES = 4096
+
+
+def target_input(schedule: Schedule) -> str:
+    """The Input EventBridge Scheduler sends the target function: the schedule id, the
+    firing's placeholders and, for a payload up to ``STATED_PAYLOAD_BYTES``, the record as
+    applied (``version``, ``created_by``, ``created_date`` and the stored definition)."""
+    body: dict[str, Any] = {"schedule_id": schedule.id, **TARGET_INPUT_TEMPLATE}
+    definition = schedule.definition.to_storage()
+    if len(definition["payload"].encode()) <= STATED_PAYLOAD_BYTES:
+        body["record"] = {
+            "version": schedule.version,
+            "created_by": schedule.created_by,
+            "created_date": schedule.created_date,
+            "definition": definition,
+        }
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
 
 class SchedulerGateway(Protocol):
@@ -96,7 +114,7 @@ class EventBridgeSchedulerGateway:
         target: dict[str, Any] = {
             "Arn": self._target.function_arn,
             "RoleArn": self._target.role_arn,
-            "Input": target_input(schedule.id),
+            "Input": target_input(schedule),
         }
         if self._target.dead_letter_arn:
             target["DeadLetterConfig"] = {"Arn": self._target.dead_letter_arn}

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from chalicelib import clients, wiring
 from chalicelib.errors import UpstreamUnavailable
 from chalicelib.runs import CACHED_PAYLOAD_BYTES_EACH, RunStore, TargetRunner
+from chalicelib.scheduler import STATED_PAYLOAD_BYTES
 from tests.aws_rules import enforce_dynamodb_rules
 from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
@@ -371,3 +372,97 @@ def test_the_dispatched_message_carries_the_trigger(chalice_client, moto_stage, 
     [message] = moto_stage["tap"].drain(names.web_actions_topic)
     assert (message["trigger"], message["execution_id"]) == ("scheduled", "exec-1")
     assert json.dumps(message)
+
+
+# --- a firing that states its record --------------------------------------------------------
+
+
+def scheduled_input(names, schedule_id, execution_id):
+    """The Input EventBridge Scheduler holds for the schedule, as it sends it at a firing."""
+    held = boto3.client("scheduler", region_name=REGION).get_schedule(
+        Name=schedule_id, GroupName=names.schedule_group)["Target"]["Input"]
+    event = json.loads(held)
+    event.update(scheduled_time="2026-11-24T11:00:00Z", execution_id=execution_id, attempt="1")
+    return event
+
+
+def cold_calls(chalice_client, event):
+    """The AWS calls of one run in a process that has run nothing yet, and its answer."""
+    recorded = Calls()
+    clients.reset()
+    wiring.reset()
+    clients._shared_session()._session.register("before-call", recorded)
+    try:
+        result = chalice_client.lambda_.invoke("schedule_target", event).payload
+    finally:
+        clients._shared_session()._session.unregister("before-call", recorded)
+    return [call for call in recorded.calls if not call.startswith("sts.")], result
+
+
+def test_a_cold_run_needs_no_read_when_the_firing_states_the_record(chalice_client, moto_stage, names):
+    # GIVEN an active schedule, applied to EventBridge Scheduler
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
+    # WHEN it fires in a process that holds no definition
+    calls, result = cold_calls(chalice_client, scheduled_input(names, schedule_id, "cold-stated"))
+    # THEN the run is the claim, the dispatch and the outcome: no read of the record
+    assert result["outcome"] == "succeeded"
+    assert calls == ["dynamodb.TransactWriteItems", "sns.Publish", "dynamodb.TransactWriteItems"]
+    [message] = moto_stage["tap"].drain(names.web_actions_topic)
+    assert message["payload"] == TEE_TIMES["payload"] and message["execution_id"] == "cold-stated"
+
+
+def test_a_forged_firing_dispatches_the_record_not_what_it_states(chalice_client, moto_stage, names):
+    # GIVEN an active schedule, and a firing whose stated payload was altered on the way
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
+    event = scheduled_input(names, schedule_id, "forged")
+    event["record"]["definition"]["payload"] = json.dumps({"action": "something else"})
+    # WHEN it fires in a process that holds no definition
+    calls, result = cold_calls(chalice_client, event)
+    # THEN the claim refuses the stated definition and the record's payload is the one sent
+    assert result["outcome"] == "succeeded"
+    [message] = moto_stage["tap"].drain(names.web_actions_topic)
+    assert message["payload"] == TEE_TIMES["payload"]
+    assert calls.count("dynamodb.TransactWriteItems") == 3  # the refused claim, the claim, the outcome
+
+
+def test_a_firing_that_states_an_older_version_runs_the_record_as_it_is_now(chalice_client, moto_stage, names):
+    # GIVEN an active schedule whose payload was changed after EventBridge Scheduler got its Input
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
+    event = scheduled_input(names, schedule_id, "after-change")
+    changed = {**TEE_TIMES, "payload": {"action": "check_again"}}
+    current = chalice_client.http.get(f"/api/schedules/{schedule_id}")
+    response = chalice_client.http.put(
+        f"/api/schedules/{schedule_id}", body=json.dumps(changed),
+        headers={"Content-Type": "application/json", "If-Match": current.headers["ETag"]})
+    assert response.status_code == 202, response.body
+    # WHEN the older firing arrives in a cold process
+    _, result = cold_calls(chalice_client, event)
+    # THEN the current payload is the one dispatched
+    assert result["outcome"] == "succeeded"
+    [message] = moto_stage["tap"].drain(names.web_actions_topic)
+    assert message["payload"] == {"action": "check_again"}
+
+
+def test_a_firing_stating_a_paused_schedule_is_checked_against_the_record(chalice_client, moto_stage, names):
+    # GIVEN an active schedule, and a firing whose Input states it paused (an Input left
+    # behind by a pause that was resumed)
+    schedule_id = active_schedule(chalice_client, moto_stage, names)
+    event = scheduled_input(names, schedule_id, "stale-pause")
+    event["record"]["definition"]["state"] = "DISABLED"
+    # WHEN it fires
+    calls, result = cold_calls(chalice_client, event)
+    # THEN the record decides: the schedule is active, so it runs
+    assert result["outcome"] == "succeeded"
+    assert calls[0] == "dynamodb.GetItem"
+
+
+def test_a_large_payload_is_not_stated_in_the_input(chalice_client, moto_stage, names):
+    # GIVEN a schedule whose payload is over what the Input states
+    schedule_id = active_schedule(chalice_client, moto_stage, names,
+                                  {**TEE_TIMES, "payload": {"blob": "x" * (STATED_PAYLOAD_BYTES + 1)}})
+    # WHEN EventBridge Scheduler fires it
+    event = scheduled_input(names, schedule_id, "large")
+    # THEN the Input names the schedule only, and the run reads the record and succeeds
+    assert "record" not in event
+    calls, result = cold_calls(chalice_client, event)
+    assert result["outcome"] == "succeeded" and calls[0] == "dynamodb.GetItem"
