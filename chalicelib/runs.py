@@ -97,9 +97,9 @@ class Invocation:
     execution_id: str
     attempt: int
     trigger: ExecutionTrigger
-    # the record as applied, when the Input carries it (see scheduler.target_input): a guess
-    # like a cached definition, checked by the claim against the record
-    stated: Schedule | None = None
+    # the record as applied, when the Input carries it (see scheduler.target_input), as sent:
+    # read (``stated_schedule``) only by a process that does not hold the definition
+    stated_record: dict[str, Any] | None = None
 
 
 def parse_invocation(event: Any) -> Invocation:
@@ -127,14 +127,16 @@ def parse_invocation(event: Any) -> Invocation:
         execution_id=execution_id,
         attempt=attempt,
         trigger=trigger,
-        stated=_stated_record(str(event["schedule_id"]), event.get("record")),
+        stated_record=event.get("record") if isinstance(event.get("record"), dict) else None,
     )
 
 
-def _stated_record(schedule_id: str, record: Any) -> Schedule | None:
-    """The schedule as the Input states it (applied, so active or paused and not pending),
-    or None when the Input carries none or one this version cannot read."""
-    if not isinstance(record, dict):
+def stated_schedule(invocation: Invocation) -> Schedule | None:
+    """The schedule as the Input states it (applied, so active or paused and not pending): a
+    guess like a cached definition, which the claim checks against the record. None when the
+    Input carries none or one this version cannot read."""
+    record, schedule_id = invocation.stated_record, invocation.schedule_id
+    if record is None:
         return None
     try:
         definition = ScheduleDefinition.from_storage(record["definition"])
@@ -608,9 +610,11 @@ class TargetRunner:
         started = self._clock()
         claim = Claim.for_invocation(context, self._now())
         answer = {"schedule_id": invocation.schedule_id, "execution_id": invocation.execution_id}
-        schedule = self.definitions.get(invocation.schedule_id)
-        if schedule is None and invocation.stated and not skip_reason(invocation.stated, invocation.trigger):
-            schedule = invocation.stated  # a skip is decided on the record, never on the Input
+        schedule, stated = self.definitions.get(invocation.schedule_id), None
+        if schedule is None:
+            stated = stated_schedule(invocation)
+            if stated is not None and not skip_reason(stated, invocation.trigger):
+                schedule = stated  # a skip is decided on the record, never on the Input
         if schedule is None:
             schedule = self._store.load(invocation.schedule_id)
         for _ in range(MAX_CLAIM_ROUNDS):
@@ -619,7 +623,7 @@ class TargetRunner:
                 self.definitions.drop(invocation.schedule_id)
                 logger.info("execution %s skipped: %s", invocation.execution_id, reason)
                 return {**answer, "outcome": "skipped", "reason": reason}
-            result = self._store.claim(schedule, invocation, claim, stated=schedule is invocation.stated)
+            result = self._store.claim(schedule, invocation, claim, stated=schedule is stated)
             if isinstance(result, Changed):
                 schedule = result.schedule
                 continue
