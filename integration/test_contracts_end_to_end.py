@@ -13,16 +13,15 @@ import io
 import json
 import os
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from chalicelib import clients
 from chalicelib.config import resource_names, settings_for
-from integration.test_end_to_end import function_logs
+from integration.deployed import eventually
 from ops import emulator as emulators
 from ops import run as local_run
 from ops.emulator import launch_ministack
@@ -120,22 +119,6 @@ def api(deployed: dict[str, Any], *argv: str, owner: str | None = None) -> tuple
     return code, (json.loads(out.getvalue()) if out.getvalue() else None), err.getvalue()
 
 
-def eventually(
-    deployed: dict[str, Any], what: str, check: Callable[[], Any], timeout: float = 90, every: float = 1.0
-) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    pytest.fail(
-        f"{what}: not within {timeout:.0f}s (last: {last!r})\n"
-        f"--- functions' logs ---\n{function_logs(deployed['outputs'])}"
-    )
-
-
 def schedules_named(deployed: dict[str, Any], name: str, owner: str) -> list[dict[str, Any]]:
     code, body, err = api(deployed, "list", "--limit", "100", owner=owner)
     assert code == 0, err
@@ -161,7 +144,8 @@ def test_the_readme_sns_messages_create_and_delete_a_schedule(deployed):
         deployed, "sns", "publish", "--topic-arn", topic, "--subject", "create", "--message", message, *OWNER
     )
     # THEN one schedule appears, owned by the publisher, and becomes active
-    [created] = eventually(deployed, "the schedule is created", lambda: schedules_named(deployed, DEFINITION["name"], "report-pipeline"))
+    [created] = eventually("the schedule is created",
+                           lambda: schedules_named(deployed, DEFINITION["name"], "report-pipeline"), 90, deployed["outputs"])
     assert created["created_by"] == "report-pipeline"
     schedule_id = created["id"]
 
@@ -169,7 +153,7 @@ def test_the_readme_sns_messages_create_and_delete_a_schedule(deployed):
         code, body, _ = api(deployed, "get", schedule_id, owner="report-pipeline")
         return body if code == 0 and body["status"] == "active" else None
 
-    eventually(deployed, "the schedule becomes active", active)
+    eventually("the schedule becomes active", active, 90, deployed["outputs"])
 
     # WHEN the README's delete is published
     aws_cli(deployed, "sns", "publish", "--topic-arn", topic, "--subject", "delete",
@@ -180,7 +164,7 @@ def test_the_readme_sns_messages_create_and_delete_a_schedule(deployed):
         code, body, _ = api(deployed, "get", schedule_id, owner="report-pipeline")
         return code == 0 and body["status"] == "deleted"
 
-    eventually(deployed, "the schedule is deleted", deleted)
+    eventually("the schedule is deleted", deleted, 90, deployed["outputs"])
     scheduler = clients.client("scheduler", settings_for(STAGE))
     names = [s["Name"] for s in scheduler.list_schedules(GroupName=NAMES.schedule_group).get("Schedules", [])]
     assert schedule_id not in names
@@ -213,7 +197,8 @@ def test_an_invalid_message_is_rejected_to_the_notifications_topic(deployed):
     topic = creation_topic(deployed)
     bad = {"action": "create", "schedule": {**DEFINITION, "name": "bad", "schedule_expression": "rate(0 minutes)"}}
     aws_cli(deployed, "sns", "publish", "--topic-arn", topic, "--subject", "create", "--message", json.dumps(bad), *OWNER)
-    events = eventually(deployed, "a rejected event is published", lambda: rejected(deployed), every=2)
+    events = eventually("a rejected event is published", lambda: rejected(deployed), 90, deployed["outputs"],
+                        every=2)
     assert events[0]["request"] == bad
     assert events[0]["reason"].startswith("schedule.schedule_expression:")
     assert schedules_named(deployed, "bad", "report-pipeline") == []
@@ -223,7 +208,7 @@ def test_the_client_drives_the_deployed_api(deployed):
     code, created, err = api(deployed, "create", "--body", json.dumps({**DEFINITION, "name": "by-client"}))
     assert code == 0, err
     schedule_id = created["id"]
-    eventually(deployed, "active", lambda: api(deployed, "get", schedule_id)[1]["status"] == "active")
+    eventually("active", lambda: api(deployed, "get", schedule_id)[1]["status"] == "active", 90, deployed["outputs"])
     code, updated, err = api(
         deployed, "update", schedule_id, "--if-match", str(created["version"]),
         "--body", json.dumps({**DEFINITION, "name": "by-client", "schedule_expression": "rate(2 hours)"}),
@@ -231,7 +216,7 @@ def test_the_client_drives_the_deployed_api(deployed):
     assert code == 0, err
     assert updated["schedule_expression"] == "rate(2 hours)"
     assert api(deployed, "pause", schedule_id)[1]["state"] == "DISABLED"
-    eventually(deployed, "paused", lambda: api(deployed, "get", schedule_id)[1]["status"] == "paused")
+    eventually("paused", lambda: api(deployed, "get", schedule_id)[1]["status"] == "paused", 90, deployed["outputs"])
     assert api(deployed, "resume", schedule_id)[1]["state"] == "ENABLED"
     code, page, _ = api(deployed, "executions", schedule_id)
     assert code == 0 and page["items"] == []
@@ -240,4 +225,4 @@ def test_the_client_drives_the_deployed_api(deployed):
     code, _, err = api(deployed, "get", str(uuid.uuid4()))
     assert code == 1 and "404 NotFound" in err
     assert api(deployed, "delete", schedule_id)[0] == 0
-    eventually(deployed, "deleted", lambda: api(deployed, "get", schedule_id)[1]["status"] == "deleted")
+    eventually("deleted", lambda: api(deployed, "get", schedule_id)[1]["status"] == "deleted", 90, deployed["outputs"])

@@ -18,22 +18,18 @@ from __future__ import annotations
 import io
 import json
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from chalicelib import clients
 from chalicelib.config import resource_names, settings_for
+from integration.deployed import STAGE, eventually, http
 from ops import app_stack
 from ops import emulator as emulators
 from ops import run as local_run
 from ops.emulator import launch_ministack
-from ops.logs import LogFollower
 
-STAGE = local_run.LOCAL_STAGE
 BUDGET_SECONDS = 180
 EXAMPLE = json.loads(local_run.EXAMPLE)
 
@@ -63,33 +59,6 @@ def endpoint_url(tmp_path_factory) -> str:
             clients.reset()
             if started is not None:
                 started.stop()
-
-
-def http(method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        try:
-            return exc.code, json.loads(raw or b"null")
-        except ValueError:
-            return exc.code, raw.decode(errors="replace")
-
-
-def function_logs(outputs: app_stack.AppOutputs) -> str:
-    """Everything the deployed functions wrote to CloudWatch Logs (for a failure message)."""
-    text = io.StringIO()
-    groups = {f"/aws/lambda/{name}": short for short, name in outputs.functions.items()}
-    try:
-        LogFollower(clients.client("logs", settings_for(STAGE)), groups, out=text, since_ms=0).poll()
-    except Exception as exc:  # noqa: BLE001 - diagnostics must not hide the failure
-        text.write(f"(could not read the logs: {exc})")
-    return text.getvalue()
 
 
 def json_lines(outputs: app_stack.AppOutputs, function: str) -> list[dict[str, Any]]:
@@ -123,25 +92,6 @@ def event_lines(outputs: app_stack.AppOutputs, function: str, event: str, schedu
     ]
 
 
-def eventually(
-    what: str, check: Callable[[], Any], timeout: float, log: io.StringIO,
-    outputs: app_stack.AppOutputs, every: float = 1.0,
-) -> Any:
-    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout``,
-    with the deploy output and the functions' logs."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    pytest.fail(
-        f"{what}: not within {timeout:.0f}s (last: {last!r})\n"
-        f"--- functions' logs ---\n{function_logs(outputs)}\n--- deploy ---\n{log.getvalue()}"
-    )
-
-
 def test_schedule_created_over_http_fires_and_publishes_its_web_action(endpoint_url, tmp_path):
     state = tmp_path / "stacks"  # the stack command's record of this endpoint's resources
     started = time.monotonic()
@@ -169,7 +119,7 @@ def test_schedule_created_over_http_fires_and_publishes_its_web_action(endpoint_
             code, body = http("GET", f"{base}/api/schedules/{schedule_id}")
             return body if code == 200 and body.get("status") == "active" else None
 
-        record = eventually("the schedule becomes active", active, 30, log, outputs)
+        record = eventually("the schedule becomes active", active, 30, outputs, log)
         assert f"schedule/{resource_names(STAGE).schedule_group}/" in record["eventbridge_arn"]
         assert schedule_id in record["eventbridge_arn"]
 
@@ -179,7 +129,7 @@ def test_schedule_created_over_http_fires_and_publishes_its_web_action(endpoint_
             done = [item for item in (body or {}).get("items", []) if item.get("outcome") == "succeeded"]
             return done if code == 200 and done else None
 
-        executions = eventually("an execution is recorded", executed, 110, log, outputs, every=2)
+        executions = eventually("an execution is recorded", executed, 110, outputs, log, every=2)
         fired_after = time.monotonic() - created_at
         assert executions[0]["schedule_id"] == schedule_id
 
@@ -187,7 +137,7 @@ def test_schedule_created_over_http_fires_and_publishes_its_web_action(endpoint_
             tap_poll()
             return [m for m in web_actions if isinstance(m, dict) and m.get("schedule_id") == schedule_id]
 
-        messages = eventually("the web action reaches the web-actions topic", published, 20, log, outputs)
+        messages = eventually("the web action reaches the web-actions topic", published, 20, outputs, log)
         assert messages[0]["payload"] == EXAMPLE["payload"]
         assert messages[0]["target_type"] == "web_action"
         assert messages[0]["execution_id"] == executions[0]["execution_id"]
@@ -197,13 +147,13 @@ def test_schedule_created_over_http_fires_and_publishes_its_web_action(endpoint_
             "the create's JSON line in api_handler's logs",
             lambda: [line for line in event_lines(outputs, "api_handler", "api_request", schedule_id)
                      if line.get("method") == "POST"],
-            20, log, outputs,
+            20, outputs, log,
         )
         assert (create_line["route"], create_line["status"]) == ("/api/schedules", 202)
         assert create_line["service"] == "rez-agent-schedules" and create_line["correlation_id"]
         [command_line] = eventually(
             "the command's JSON line in schedule_command's logs",
-            lambda: event_lines(outputs, "schedule_command", "command", schedule_id), 20, log, outputs,
+            lambda: event_lines(outputs, "schedule_command", "command", schedule_id), 20, outputs, log,
         )
         assert (command_line["action"], command_line["version"], command_line["outcome"]) == ("create", 1, "applied")
         recorded = {execution["execution_id"] for execution in executions}
@@ -211,7 +161,7 @@ def test_schedule_created_over_http_fires_and_publishes_its_web_action(endpoint_
             "the execution's JSON line in schedule_target's logs, correlated by its execution id",
             lambda: [line for line in event_lines(outputs, "schedule_target", "execution", schedule_id)
                      if line.get("correlation_id") in recorded],
-            30, log, outputs,
+            30, outputs, log,
         )
         assert {line["outcome"] for line in run_lines} == {"succeeded"}
 
@@ -222,7 +172,7 @@ def test_schedule_created_over_http_fires_and_publishes_its_web_action(endpoint_
             code, body = http("GET", f"{base}/api/schedules/{schedule_id}")
             return code == 404 or (code == 200 and body.get("status") == "deleted")
 
-        eventually("the schedule is deleted", deleted, 30, log, outputs)
+        eventually("the schedule is deleted", deleted, 30, outputs, log)
         scheduler = clients.client("scheduler", settings)
         group = resource_names(STAGE).schedule_group
         names = [s["Name"] for s in scheduler.list_schedules(GroupName=group).get("Schedules", [])]

@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import io
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from chalicelib import clients
 from chalicelib.config import resource_names, settings_for
-from integration.test_end_to_end import function_logs, http
-from ops import app_stack
+from integration.deployed import eventually, http
 from ops import emulator as emulators
 from ops import run as local_run
 from ops.emulator import launch_ministack
@@ -77,18 +74,6 @@ def deployed(endpoint, tmp_path_factory) -> Any:
             print(f"tear down failed: {exc}\n{log.getvalue()}")
 
 
-def eventually(what: str, check: Callable[[], Any], timeout: float, outputs: app_stack.AppOutputs, log: io.StringIO) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(2)
-    pytest.fail(f"{what}: not within {timeout:.0f}s (last: {last!r})\n"
-                f"--- functions' logs ---\n{function_logs(outputs)}\n--- deploy ---\n{log.getvalue()}")
-
-
 def active_schedule(base: str, body: dict, outputs, log) -> str:
     status, created = http("POST", f"{base}/api/schedules", body)
     assert status == 202, created
@@ -97,7 +82,7 @@ def active_schedule(base: str, body: dict, outputs, log) -> str:
         code, shown = http("GET", f"{base}/api/schedules/{created['id']}")
         return code == 200 and shown.get("status") == "active"
 
-    eventually("the schedule becomes active", active, 30, outputs, log)
+    eventually("the schedule becomes active", active, 30, outputs, log, every=2)
     return str(created["id"])
 
 
@@ -124,7 +109,7 @@ def test_a_run_the_target_function_gives_up_on_is_recorded_failed(deployed):
         item = table.get_item(Key={"id": f"{schedule_id}#execution#given-up-1"}, ConsistentRead=True).get("Item")
         return item if item and item.get("outcome") == "failed" else None
 
-    item = eventually("the failure is recorded", recorded, 90, outputs, log)
+    item = eventually("the failure is recorded", recorded, 90, outputs, log, every=2)
     assert item["error"].startswith("the target function gave up (RetriesExhausted"), item
     assert item["status"] == f"execution#{schedule_id}"
     summary = table.get_item(Key={"id": schedule_id}, ConsistentRead=True)["Item"]["executions"]
@@ -156,5 +141,5 @@ def test_a_run_the_scheduler_cannot_deliver_is_recorded_undelivered(deployed, re
         found = [item for item in (body or {}).get("items", []) if item.get("outcome") == "undelivered"]
         return found if code == 200 and found else None
 
-    [execution] = eventually("an undelivered execution is recorded", undelivered, 90, outputs, log)
+    [execution] = eventually("an undelivered execution is recorded", undelivered, 90, outputs, log, every=2)
     assert execution["error"].startswith("EventBridge Scheduler could not invoke the target")

@@ -23,7 +23,8 @@ from datetime import datetime
 
 from chalicelib import clients
 from chalicelib.config import ENV_LATE_GRACE_SECONDS, resource_names, settings_for
-from integration.test_end_to_end import STAGE, endpoint_url, eventually, http  # noqa: F401 - fixture
+from integration.deployed import STAGE, eventually, http
+from integration.test_end_to_end import endpoint_url  # noqa: F401 - fixture
 from ops import run as local_run
 
 EVERY_MINUTE = "cron(* * * * ? *)"
@@ -90,7 +91,7 @@ def test_failed_and_missed_slots_alert_once_and_run_now_runs(endpoint_url, tmp_p
             return lambda: http("GET", f"{base}/api/schedules/{schedule_id}")[1].get("status") == "active"
 
         eventually("the schedules become active", lambda: active(failing["id"])() and active(silent["id"])(),
-                   90, log, outputs)  # command handlers start cold on a loaded machine
+                   90, outputs, log)  # command handlers start cold on a loaded machine
         # out of band: disable the second one in EventBridge Scheduler
         scheduler = clients.client("scheduler", settings)
         observed = scheduler.get_schedule(Name=silent["id"], GroupName=names.schedule_group)
@@ -108,7 +109,7 @@ def test_failed_and_missed_slots_alert_once_and_run_now_runs(endpoint_url, tmp_p
             items = http("GET", f"{base}/api/schedules/{silent['id']}/executions")[1].get("items", [])
             return [i for i in items if i["execution_id"] == run["execution_id"] and i["outcome"] == "succeeded"]
 
-        [manual] = eventually("the manual run executes", ran, 30, log, outputs, every=0.5)
+        [manual] = eventually("the manual run executes", ran, 30, outputs, log, every=0.5)
         assert manual["trigger"] == "manual"
         started_after = (_when(manual["started_at"]) - _when(run["requested_at"])).total_seconds()
         print(f"run-now started {started_after:.1f}s after the request "
@@ -122,8 +123,8 @@ def test_failed_and_missed_slots_alert_once_and_run_now_runs(endpoint_url, tmp_p
             return check
 
         # one alert per slot: a slot missed or failed each minute, each alerted once
-        failed_alerts = eventually("a failed alert", alerted("failed", failing["id"]), 150, log, outputs, every=3)
-        missed_alerts = eventually("a missed alert", alerted("missed", silent["id"]), 150, log, outputs, every=3)
+        failed_alerts = eventually("a failed alert", alerted("failed", failing["id"]), 150, outputs, log, every=3)
+        missed_alerts = eventually("a missed alert", alerted("missed", silent["id"]), 150, outputs, log, every=3)
         failed_alert, missed_alert = failed_alerts[0], missed_alerts[0]
 
         # the timeline shows those slots so

@@ -10,6 +10,7 @@ import pytest
 from chalicelib import clients
 from chalicelib.models import ExecutionOutcome, iso
 from tests.timeline_support import (
+    HOURLY,
     create,
     fire,
     record_run,
@@ -17,14 +18,6 @@ from tests.timeline_support import (
     sweeper,
     timeline_of,
 )
-
-HOURLY = {
-    "name": "hourly-report",
-    "schedule_expression": "cron(0 * * * ? *)",
-    "timezone": "UTC",
-    "target_type": "web_action",
-    "payload": {"action": "report"},
-}
 
 
 def alerts(moto_stage, names):

@@ -11,19 +11,12 @@ from chalicelib import clients, wiring
 from chalicelib.config import get_settings
 from tests.support import JSON, REGION, deliver_commands, scheduler
 from tests.timeline_support import (
+    HOURLY,
     change,
     create,
     create_target_function,
     timeline_of,
 )
-
-HOURLY = {
-    "name": "hourly-report",
-    "schedule_expression": "cron(0 * * * ? *)",
-    "timezone": "UTC",
-    "target_type": "web_action",
-    "payload": {"action": "report"},
-}
 
 
 def history(client, sid, query="", principal=None):

@@ -6,6 +6,7 @@ import pytest
 
 from chalicelib.models import ExecutionOutcome
 from tests.timeline_support import (
+    HOURLY,
     change,
     create,
     fire,
@@ -13,14 +14,6 @@ from tests.timeline_support import (
     states,
     timeline_of,
 )
-
-HOURLY = {
-    "name": "hourly-report",
-    "schedule_expression": "cron(0 * * * ? *)",
-    "timezone": "UTC",
-    "target_type": "web_action",
-    "payload": {"action": "report"},
-}
 
 
 def test_every_slot_state_from_plan_runs_and_history(chalice_client, moto_stage, names, clock):

@@ -20,6 +20,15 @@ from chalicelib.models import ExecutionOutcome, ExecutionTrigger
 from chalicelib.timeline import TimelineService
 from tests.support import JSON, deliver_commands, post
 
+# the schedule most timeline, history and alert tests use: a web action at the top of each hour
+HOURLY = {
+    "name": "hourly-report",
+    "schedule_expression": "cron(0 * * * ? *)",
+    "timezone": "UTC",
+    "target_type": "web_action",
+    "payload": {"action": "report"},
+}
+
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
