@@ -10,6 +10,8 @@ loaded on first use (chalicelib.lazy), so a cold start's ``import app`` stays ne
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +55,15 @@ else:  # loaded by the first request that reads one of their names
     expressions = lazy_module("chalicelib.expressions")
     models = lazy_module("chalicelib.models")
     service = lazy_module("chalicelib.service")
+
+# `chalice deploy` would leave out what `make deploy` adds to Chalice's template (the target's
+# dead-letter destination, the API's throttle and error answers, alarms, dashboard, the open-API
+# check): docs/decisions/0007-deploy-with-chalice-package.md. It loads this module first.
+if os.path.basename(sys.argv[0]) == "chalice" and "deploy" in sys.argv[1:]:
+    raise SystemExit(
+        "rez-agent schedules is not deployed with `chalice deploy`: run `make deploy STAGE=<stage>` "
+        "(the stage's resources, then `chalice package` + CloudFormation; docs/operations.md)"
+    )
 
 app = Chalice(app_name="rez-agent-schedules")
 # JSON log lines, EMF metrics and traces for every function, present and future.
