@@ -2,8 +2,8 @@
 
 ``add_monitoring(template, stage)`` adds to the template CloudFormation gets:
 
-- an SNS topic ``rez-agent-alarms-<stage>`` every alarm notifies (subscribe to it: README,
-  "Watching a deployed stage");
+- an SNS topic ``rez-agent-alarms-<stage>`` every alarm notifies (subscribe to it:
+  docs/operations.md, "Watching a stage");
 - alarms on failed executions, missed runs, dead letters waiting, command handler errors
   (the function raised, or a command failed) and API 5xx answers;
 - a dashboard ``rez-agent-schedules-<stage>`` with the app's metrics for the stage;

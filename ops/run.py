@@ -166,7 +166,7 @@ def open_api_notice(stage: str) -> str:
     return (
         f"The local API is OPEN: stage {stage} has no authentication (auth none); anyone who can\n"
         "reach this port can call it, and X-Created-By names the caller. Deployed stages\n"
-        "authenticate every call (README: Who may call; docs/security.md)."
+        "authenticate every call (docs/api.md: Who may call; docs/security.md)."
     )
 
 
@@ -185,7 +185,7 @@ Create a schedule that fires every minute (paste both lines; ID keeps its id):
 Then:
   curl $BASE/api/schedules/$ID                  # its status goes pending -> active
   curl $BASE/api/schedules/$ID/executions       # one execution a minute
-In another shell, `source .run/env` sets BASE and points boto3 here (README: Looking inside).
+In another shell, `source .run/env` sets BASE and points boto3 here (docs/operations.md: The local stage).
 Below: one line per event of the functions (failures marked !!; `make run VERBOSE=1` for
 the raw JSON), and every message published to the web-actions and notifications topics.
 Ctrl-C (or `make stop`) stops everything this started.
