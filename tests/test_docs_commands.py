@@ -114,11 +114,16 @@ def run_file(file_blocks: list[Block], stage: LocalStage) -> subprocess.Complete
     )
 
 
+def last_block(stderr: str | bytes | None) -> str:
+    """The block that was running, from the markers the script writes to stderr."""
+    text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else (stderr or "")
+    markers = re.findall(r">>> block (\S+)", text)
+    return markers[-1] if markers else "before the first block"
+
+
 def failure_report(result: subprocess.CompletedProcess[str]) -> str:
-    markers = re.findall(r">>> block (\S+)", result.stderr)
-    where = markers[-1] if markers else "before the first block"
     return (
-        f"the block at {where} failed (exit {result.returncode})\n"
+        f"the block at {last_block(result.stderr)} failed (exit {result.returncode})\n"
         f"--- stdout (end)\n{result.stdout[-3000:]}\n--- stderr (end)\n{result.stderr[-3000:]}"
     )
 
@@ -177,6 +182,10 @@ def local_stage(tmp_path_factory: pytest.TempPathFactory):
 def test_the_documented_commands_run(path: Path, local_stage: LocalStage):
     # GIVEN the page's sh blocks, in order, in one shell, against make local
     # WHEN they run
-    result = run_file(runnable(path), local_stage)
+    try:
+        result = run_file(runnable(path), local_stage)
+    except subprocess.TimeoutExpired as timeout:
+        pytest.fail(f"{path.relative_to(ROOT)}'s blocks took over {FILE_TIMEOUT} s; "
+                    f"the last one started: {last_block(timeout.stderr)}")
     # THEN every command succeeds
     assert result.returncode == 0, failure_report(result)
