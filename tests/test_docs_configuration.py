@@ -37,3 +37,16 @@ def test_every_variable_the_code_reads_is_documented():
 def test_every_documented_variable_is_read_by_the_code():
     unknown = sorted(documented() - declared())
     assert not unknown, f"docs/operations.md documents variables nothing reads: {unknown}"
+
+
+def test_every_metric_and_alarm_is_named_in_operations():
+    from ops import monitoring
+
+    page = OPERATIONS.read_text()
+    source = (ROOT / "chalicelib" / "observability.py").read_text()
+    metrics = re.findall(r'^[A-Z_]+ = "([A-Z][a-z]+(?:[A-Z][a-z]+)+)"$', source, re.M)
+    assert len(metrics) >= 10, metrics
+    alarm_names = [alarm["Properties"]["AlarmName"] for alarm in monitoring.alarms("dev").values()]
+    suffixes = [name.removeprefix("rez-agent-dev") for name in alarm_names]
+    missing = [f"`{m}`" for m in metrics if f"`{m}`" not in page] + [s for s in suffixes if f"`{s}`" not in page and f"-<stage>{s}`" not in page]
+    assert not missing, f"docs/operations.md does not name {missing}"
