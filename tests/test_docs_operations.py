@@ -1,6 +1,6 @@
-"""docs/operations.md's configuration table names exactly the environment variables the code
-reads: every ``ENV_* = "NAME"`` declared in chalicelib/ and ops/ is in the table, and every
-variable in the table is declared."""
+"""docs/operations.md says what the code does: its configuration table names exactly the
+environment variables the code reads (every ``ENV_* = "NAME"`` declared in chalicelib/ and
+ops/), and it names every metric the code declares and every alarm the template holds."""
 
 from __future__ import annotations
 
