@@ -8,6 +8,8 @@ nowhere else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class ServiceError(Exception):
     """Base of every error this service raises on purpose."""
@@ -21,15 +23,33 @@ class ServiceError(Exception):
 
 
 class ValidationError(ServiceError):
-    """Bad input: names the field and the rule broken."""
+    """Bad input: names the field and the rule broken; ``errors`` lists each failing field
+    (``field``, a name or dotted path such as ``retry_policy.maximum_retry_attempts``, and
+    its ``message``), which the API answers as ``Errors``."""
 
     status_code = 400
     code = "ValidationError"
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, errors: list[FieldError] | None = None):
+        if errors is None:
+            errors = [FieldError(field, message)] if field else []
+        elif errors:
+            message = "; ".join(str(error) for error in errors)
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
         self.rule = message
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One failing field of a request and the rule it broke."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
 
 class InvalidExpression(ValidationError):

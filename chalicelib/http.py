@@ -33,8 +33,14 @@ IF_MATCH_HEADER = "if-match"
 
 
 def error_response(error: ServiceError) -> Response:
+    """``{"Code", "Message"}``; a 400 adds ``Errors``, one ``{"field", "message"}`` per
+    failing field (empty when the request as a whole is malformed)."""
+    body: dict[str, Any] = {"Code": error.code, "Message": error.message}
+    if error.status_code == 400:
+        failing = error.errors if isinstance(error, ValidationError) else []
+        body["Errors"] = [{"field": each.field, "message": each.message} for each in failing]
     return Response(
-        body={"Code": error.code, "Message": error.message},
+        body=body,
         status_code=error.status_code,
         headers={"Content-Type": "application/json"},
     )
