@@ -16,6 +16,8 @@ class ServiceError(Exception):
 
     status_code = 500
     code = "InternalError"
+    # a 5xx's message is logged, not answered, unless the error says it names nothing internal
+    public = False
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -124,6 +126,16 @@ class UpstreamDenied(UpstreamRejected):
     """AWS denied the call (AccessDenied). Right after a deploy this can be a policy that
     IAM has not propagated yet, so it is retried for a bounded time before it is treated as
     permanent. Clients see it as the ``UpstreamRejected`` it is."""
+
+
+class NotAvailableHere(ServiceError):
+    """This stage lacks a part the request needs: run now where no target function is
+    deployed (``make local`` on its embedded moto serves the API alone). The message says
+    why and names nothing internal, so the client reads it."""
+
+    status_code = 501
+    code = "NotAvailableHere"
+    public = True
 
 
 class Unauthenticated(ServiceError):

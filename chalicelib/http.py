@@ -56,7 +56,7 @@ def handles_errors(view: Callable[P, Any]) -> Callable[P, Any]:
         try:
             return view(*args, **kwargs)
         except ServiceError as error:
-            if error.status_code >= 500:
+            if error.status_code >= 500 and not error.public:
                 # AWS's own text stays in the log: the client gets the code and a request id
                 request_id = correlation_id()
                 logger.warning("upstream error (request %s): %s", request_id, error.message)

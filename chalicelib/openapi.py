@@ -90,6 +90,7 @@ _ERROR_TEXT = {
     413: "The body or the payload is too large.",
     415: "The body is not application/json.",
     429: "The caller has as many live schedules as the stage allows.",
+    501: "This stage cannot do it: run now where no target function is deployed (make local on moto).",
     502: "AWS rejected the request.",
     503: "AWS is unavailable or throttling; retry later.",
 }
