@@ -156,15 +156,14 @@ def _add_operation_arguments(sub: argparse.ArgumentParser, command: Command, ope
         dest = _dest(parameter.location, parameter.name)
         if parameter.location == "path":
             sub.add_argument(dest, metavar=parameter.name.upper(), help=parameter.description)
-        elif parameter.name != CREATED_BY_HEADER:  # the global --as sends it
+        else:
             choices = parameter.schema.get("enum")
             sub.add_argument(
                 option_name(parameter.name),
                 dest=dest,
                 choices=choices,
                 metavar=None if choices else _metavar(parameter),
-                help=f"{command.option_help.get(parameter.name, parameter.description)} "
-                f"({parameter.location} {parameter.name})",
+                help=_option_help(command, parameter),
             )
     if operation.has_body:
         if command.body_positional:
@@ -174,6 +173,13 @@ def _add_operation_arguments(sub: argparse.ArgumentParser, command: Command, ope
             help="the JSON body: inline JSON, @file.json, or - for standard input"
             + (" (merged over the positional field)" if command.body_positional else ""),
         )
+
+
+def _option_help(command: Command, parameter: Parameter) -> str:
+    if parameter.name == CREATED_BY_HEADER:
+        return argparse.SUPPRESS  # the global --as says it once for every command
+    described = command.option_help.get(parameter.name, parameter.description)
+    return f"{described} ({parameter.location} {parameter.name})"
 
 
 def _metavar(parameter: Parameter) -> str:

@@ -62,7 +62,7 @@ def test_each_commands_options_are_its_operations_parameters():
         options = {s for action in subcommands[command.name]._actions for s in action.option_strings}
         # THEN every query parameter and header is an option, and a body is --body
         for parameter in operation.parameters:
-            if parameter.location != "path" and parameter.name != "X-Created-By":  # the global --as
+            if parameter.location != "path":
                 assert option_name(parameter.name) in options, (command.name, parameter.name)
         assert ("--body" in options) == operation.has_body, command.name
 
@@ -212,6 +212,7 @@ def test_help_names_options_as_people_type_them_and_each_commands_key(served):
     assert "--from TIME" in timeline_help and "--to TIME" in timeline_help
     for text in (run_help, timeline_help, create_help):
         assert "HEADER__" not in text and "QUERY__" not in text
+        assert "--x-created-by" not in text  # who you are is the global --as
     # and run's key is described as a run's, create's as a create's
     flat_run, flat_create = " ".join(run_help.split()), " ".join(create_help.split())
     assert "same run" in flat_run and "schedule" not in flat_run.rsplit("--idempotency-key KEY", 1)[1]
