@@ -35,7 +35,7 @@ class ValidationError(ServiceError):
     def __init__(self, message: str, field: str | None = None, errors: list[FieldError] | None = None):
         if errors is None:
             errors = [FieldError(field, message)] if field else []
-        elif errors:
+        elif not message:
             message = "; ".join(str(error) for error in errors)
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field

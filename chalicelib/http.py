@@ -15,6 +15,7 @@ from chalicelib import auth, names
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     BadRequest,
+    FieldError,
     NotFound,
     PayloadTooLarge,
     ServiceError,
@@ -188,9 +189,10 @@ def text_param(params: dict[str, str], name: str, max_length: int) -> str | None
 def only_params(params: dict[str, str], allowed: set[str]) -> None:
     unknown = sorted(set(params) - allowed)
     if unknown:
+        choices = ", ".join(sorted(allowed))
         raise ValidationError(
-            f"unknown query parameter(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}",
-            field="query",
+            f"query: unknown query parameter(s) {', '.join(unknown)}; allowed: {choices}",
+            errors=[FieldError(name, f"unknown query parameter; allowed: {choices}") for name in unknown],
         )
 
 

@@ -150,6 +150,9 @@ def test_a_rule_between_fields_names_the_field_it_refuses(chalice_client):
 def test_a_header_or_query_parameter_is_the_failing_field(chalice_client):
     response = chalice_client.http.get("/api/schedules?limit=0")
     assert response.json_body["Errors"] == [{"field": "limit", "message": "must be from 1 to 100"}]
+    response = chalice_client.http.get("/api/schedules?colour=red&size=9")
+    assert [entry["field"] for entry in response.json_body["Errors"]] == ["colour", "size"]
+    assert response.json_body["Message"].startswith("query: unknown query parameter(s) colour, size; allowed: ")
 
 
 def test_a_new_route_and_its_model_change_the_document():
