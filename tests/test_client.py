@@ -235,6 +235,7 @@ def test_as_and_rez_as_say_who_you_are_locally(served):
     golf = rez(served.url, "list", "--created-by", "team-golf", env={"REZ_AS": "team-golf"})
     # THEN another owner is told it does not exist, the admin and its owner see it
     assert hockey[0] == 1 and "404 NotFound" in hockey[2]
+    assert rez(served.url, "get", created["id"], "--x-created-by", "team-hockey")[0] == 1  # the older spelling
     assert admin[0] == 0 and json.loads(admin[1])["created_by"] == "team-golf"
     assert created["id"] in [item["id"] for item in json.loads(golf[1])["items"]]
 
