@@ -43,6 +43,7 @@ SCHEDULE_COLUMNS = (
     Column("TIMEZONE", "timezone"),
     Column("TARGET", "target_type"),
     Column("NEXT FIRE", "next_fire_time", optional=True),
+    Column("LAST RUN", "last_execution.outcome", optional=True),
     Column("CREATED BY", "created_by"),
 )
 EXECUTION_COLUMNS = (
