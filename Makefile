@@ -4,23 +4,38 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAGE ?= dev
 
-.PHONY: venv ministack-venv lint browser test unit integration clean bench
+.PHONY: venv run-venv ministack-venv lint browser test unit integration clean bench
 
+# Everything, the development tools included (tests, lint, the browser tests).
 venv: $(VENV)/.installed
+
+# Only what running needs (`make run`, `make local`): requirements-run.txt, into the same .venv.
+run-venv: $(VENV)/.run-installed
 
 # ministack pins its own botocore, so it lives in a virtual environment of its own.
 ministack-venv: .venv-ministack/.installed
 
+# pip speaks for itself (one line per package) so a first run shows where it is.
+PIP_INSTALL = pip install --disable-pip-version-check --progress-bar off
+
 .venv-ministack/.installed: requirements-ministack.txt
+	@echo "==> the local AWS emulator: creating .venv-ministack, installing ministack (requirements-ministack.txt)"
 	$(PYTHON) -m venv .venv-ministack
-	.venv-ministack/bin/pip install --quiet -r requirements-ministack.txt
+	.venv-ministack/bin/$(PIP_INSTALL) -r requirements-ministack.txt
 	touch $@
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.run-installed: requirements.txt requirements-run.txt
+	@echo "==> the service: creating $(VENV), installing what running needs (requirements-run.txt)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/$(PIP_INSTALL) -r requirements-run.txt
+	touch $@
+
+$(VENV)/.installed: requirements.txt requirements-run.txt requirements-dev.txt
+	@echo "==> the development tools: installing requirements-dev.txt into $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	touch $@
+	$(BIN)/pip install --quiet -r requirements-run.txt -r requirements-dev.txt
+	touch $(VENV)/.run-installed $@
 
 # ruff, then mypy (strict on app.py, chalicelib/ and ops/); both configured in pyproject.toml.
 lint: venv
@@ -57,14 +72,14 @@ clean:
 # The whole service on ministack (or on the running endpoint LOCALSTACK_ENDPOINT names), in
 # the foreground, streaming the functions' logs until Ctrl-C. RUN_PORT picks ministack's port;
 # VERBOSE=1 streams the raw JSON lines instead of one readable line per event.
-run: venv $(if $(LOCALSTACK_ENDPOINT),,ministack-venv)
+run: run-venv $(if $(LOCALSTACK_ENDPOINT),,ministack-venv)
 	@$(BIN)/python -m ops run $(if $(RUN_PORT),--port $(RUN_PORT)) $(if $(VERBOSE),--verbose)
 
 # The API alone, served by `chalice local` on 127.0.0.1 (LOCAL_PORT, default 8000): against
 # the emulator a `make run` started (.run/env), else an embedded moto server with the local
 # stage's resources (the API answers; no function applies the commands).
 .PHONY: local
-local: venv
+local: run-venv
 	@$(BIN)/python -m ops local $(if $(LOCAL_PORT),--port $(LOCAL_PORT))
 
 # Stop a run left in the background (its pids are in .run/).

@@ -228,7 +228,7 @@ def list_executions(id: str) -> dict[str, Any]:
 @app.route("/api/schedules/{id}/run", methods=["POST"], authorizer=AUTHORIZER)
 @api.operation(
     "Run a schedule's target now (active or paused schedules)",
-    response="RunAccepted", status=202, headers=(IDEMPOTENCY_KEY, CREATED_BY), errors=(409,),
+    response="RunAccepted", status=202, headers=(IDEMPOTENCY_KEY, CREATED_BY), errors=(409, 501),
 )
 @handles_errors
 def run_schedule_now(id: str) -> Response:

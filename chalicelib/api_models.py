@@ -24,6 +24,26 @@ class ErrorBody(BaseModel):
     Message: str
 
 
+class FieldErrorView(BaseModel):
+    """One failing field of a refused request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(
+        description="the field's name, a dotted path for a nested one (retry_policy.maximum_retry_attempts), "
+        "or the header or query parameter (If-Match, limit)"
+    )
+    message: str = Field(description="the rule it broke, in words")
+
+
+class InvalidRequestBody(ErrorBody):
+    """A 400: the message in words, and each failing field on its own, so a form can place
+    each message under its field. ``Errors`` is empty when the request as a whole is
+    malformed (not JSON, not an object, empty)."""
+
+    Errors: list[FieldErrorView]
+
+
 class ScheduleView(ScheduleDefinition):
     """A schedule as clients see it: its definition's fields, then the service's."""
 

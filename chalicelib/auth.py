@@ -7,7 +7,9 @@
   token in ``Authorization``. The caller is the token's ``sub``, shown as its username; its
   ``cognito:groups`` decide who is an admin.
 - ``none``: no authorizer, for the ``local`` stage only. The caller is whatever
-  ``X-Created-By`` says, else ``anonymous``.
+  ``X-Created-By`` says (acting as that owner, admin only when listed), else ``anonymous``,
+  the open stage's admin: a person who names nobody sees every schedule, as anyone who can
+  reach an open port could by naming each owner in turn.
 
 The mode reaches the app through the stage's environment (``AUTH_MODE``): the route
 decorators read it once at import, each request's caller is read from what the authorizer
@@ -139,7 +141,7 @@ def cognito_groups(raw: Any) -> frozenset[str]:
 def _claimed_caller(headers: Mapping[str, str], settings: Settings) -> Caller:
     claimed = (headers.get(CREATED_BY_HEADER) or "").strip()
     if not claimed:
-        return anonymous()
+        return anonymous(is_admin=True)
     if len(claimed) > MAX_CREATED_BY or not claimed.isprintable():
         raise ValidationError(f"must be 1-{MAX_CREATED_BY} printable characters", field="X-Created-By")
     return Caller(claimed, is_admin=claimed in settings.admin_principals)

@@ -8,12 +8,16 @@ nowhere else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class ServiceError(Exception):
     """Base of every error this service raises on purpose."""
 
     status_code = 500
     code = "InternalError"
+    # a 5xx's message is logged, not answered, unless the error says it names nothing internal
+    public = False
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -21,15 +25,33 @@ class ServiceError(Exception):
 
 
 class ValidationError(ServiceError):
-    """Bad input: names the field and the rule broken."""
+    """Bad input: names the field and the rule broken; ``errors`` lists each failing field
+    (``field``, a name or dotted path such as ``retry_policy.maximum_retry_attempts``, and
+    its ``message``), which the API answers as ``Errors``."""
 
     status_code = 400
     code = "ValidationError"
 
-    def __init__(self, message: str, field: str | None = None):
+    def __init__(self, message: str, field: str | None = None, errors: list[FieldError] | None = None):
+        if errors is None:
+            errors = [FieldError(field, message)] if field else []
+        elif not message:
+            message = "; ".join(str(error) for error in errors)
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
         self.rule = message
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One failing field of a request and the rule it broke."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
 
 class InvalidExpression(ValidationError):
@@ -104,6 +126,16 @@ class UpstreamDenied(UpstreamRejected):
     """AWS denied the call (AccessDenied). Right after a deploy this can be a policy that
     IAM has not propagated yet, so it is retried for a bounded time before it is treated as
     permanent. Clients see it as the ``UpstreamRejected`` it is."""
+
+
+class NotAvailableHere(ServiceError):
+    """This stage lacks a part the request needs: run now where no target function is
+    deployed (``make local`` on its embedded moto serves the API alone). The message says
+    why and names nothing internal, so the client reads it."""
+
+    status_code = 501
+    code = "NotAvailableHere"
+    public = True
 
 
 class Unauthenticated(ServiceError):

@@ -15,6 +15,7 @@ from chalicelib import auth, names
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     BadRequest,
+    FieldError,
     NotFound,
     PayloadTooLarge,
     ServiceError,
@@ -33,8 +34,14 @@ IF_MATCH_HEADER = "if-match"
 
 
 def error_response(error: ServiceError) -> Response:
+    """``{"Code", "Message"}``; a 400 adds ``Errors``, one ``{"field", "message"}`` per
+    failing field (empty when the request as a whole is malformed)."""
+    body: dict[str, Any] = {"Code": error.code, "Message": error.message}
+    if error.status_code == 400:
+        failing = error.errors if isinstance(error, ValidationError) else []
+        body["Errors"] = [{"field": each.field, "message": each.message} for each in failing]
     return Response(
-        body={"Code": error.code, "Message": error.message},
+        body=body,
         status_code=error.status_code,
         headers={"Content-Type": "application/json"},
     )
@@ -50,7 +57,7 @@ def handles_errors(view: Callable[P, Any]) -> Callable[P, Any]:
         try:
             return view(*args, **kwargs)
         except ServiceError as error:
-            if error.status_code >= 500:
+            if error.status_code >= 500 and not error.public:
                 # AWS's own text stays in the log: the client gets the code and a request id
                 request_id = correlation_id()
                 logger.warning("upstream error (request %s): %s", request_id, error.message)
@@ -182,9 +189,10 @@ def text_param(params: dict[str, str], name: str, max_length: int) -> str | None
 def only_params(params: dict[str, str], allowed: set[str]) -> None:
     unknown = sorted(set(params) - allowed)
     if unknown:
+        choices = ", ".join(sorted(allowed))
         raise ValidationError(
-            f"unknown query parameter(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}",
-            field="query",
+            f"query: unknown query parameter(s) {', '.join(unknown)}; allowed: {choices}",
+            errors=[FieldError(name, f"unknown query parameter; allowed: {choices}") for name in unknown],
         )
 
 

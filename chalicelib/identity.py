@@ -28,5 +28,6 @@ class Caller:
         return self.display or self.principal
 
 
-def anonymous() -> Caller:
-    return Caller(ANONYMOUS)
+def anonymous(is_admin: bool = False) -> Caller:
+    """Who names nobody; on the open local stage (``is_admin``) that is its admin."""
+    return Caller(ANONYMOUS, is_admin=is_admin)

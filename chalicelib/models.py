@@ -30,7 +30,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 
 from chalicelib import expressions
-from chalicelib.errors import InvalidExpression, PayloadTooLarge, ValidationError
+from chalicelib.errors import FieldError, InvalidExpression, PayloadTooLarge, ValidationError
 
 NAME_PATTERN = re.compile(r"[0-9A-Za-z_.\-]{1,64}")
 MAX_PAYLOAD_BYTES = 256_000  # leaves room for the envelope under SNS's 262,144-byte limit
@@ -430,15 +430,18 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def parse_model(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:
-    """Validate ``data`` into ``model``; every problem becomes one ValidationError message
-    that names the field and the rule."""
+    """Validate ``data`` into ``model``; every problem becomes one entry of a ValidationError
+    that names the field (a dotted path for nested ones) and the rule."""
     try:
         return model.model_validate(data, context=context)
     except PydanticValidationError as exc:
-        raise ValidationError("; ".join(_error_text(error) for error in exc.errors())) from None
+        raise ValidationError("", errors=[_field_error(error) for error in exc.errors()]) from None
 
 
-def _error_text(error: ErrorDetails) -> str:
+_FIELD_PREFIX = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_.]*): (?P<rule>.+)$", re.DOTALL)
+
+
+def _field_error(error: ErrorDetails) -> FieldError:
     location = ".".join(str(part) for part in error.get("loc", ()))
     kind = error.get("type", "")
     message = error.get("msg", "invalid")
@@ -448,12 +451,14 @@ def _error_text(error: ErrorDetails) -> str:
         message = "unknown field"
     elif kind == "missing":
         message = "required field is missing"
-    field = location.split(".")[0]
-    if location and message.startswith((f"{field}:", f"{field}.")):
-        return message  # the validator already named the field (or a part of it)
-    parts = location.split(".")
-    if len(parts) > 1 and message.startswith(parts[-1] + ":"):
-        return ".".join(parts[:-1]) + "." + message  # a nested model's validator named it
-    if not location:
-        return message
-    return f"{location}: {message}"
+    named = _FIELD_PREFIX.match(message)
+    if named is None:
+        return FieldError(location or "body", message)
+    # a validator named the field (or a part of it): a model's own, or a nested model's last part
+    field, rule = named.group("field"), named.group("rule")
+    parts = location.split(".") if location else []
+    if parts and field.split(".")[0] == parts[-1]:
+        parts = parts[:-1]
+    elif parts and field.split(".")[0] == parts[0]:
+        parts = []
+    return FieldError(".".join([*parts, field]), rule)

@@ -82,7 +82,7 @@ LIST_LIMIT_MAX = 100  # chalicelib.service.MAX_LIST_LIMIT (a test holds them equ
 CURSOR = Param("cursor", "The next_cursor of the previous page.", {"type": "string"})
 
 _ERROR_TEXT = {
-    400: "The request breaks a rule; the message names the field and the rule.",
+    400: "The request breaks a rule: the message says which in words, Errors lists each failing field.",
     404: "No such schedule.",
     401: "The request carries no identity the stage accepts.",
     403: "API Gateway's authorizer refused the request (its own body: {\"message\": ...}).",
@@ -90,10 +90,12 @@ _ERROR_TEXT = {
     413: "The body or the payload is too large.",
     415: "The body is not application/json.",
     429: "The caller has as many live schedules as the stage allows.",
+    501: "This stage cannot do it: run now where no target function is deployed (make local on moto).",
     502: "AWS rejected the request.",
     503: "AWS is unavailable or throttling; retry later.",
 }
 _ALWAYS = (502, 503)
+_ERROR_MODEL = {400: "InvalidRequestBody"}  # a 400 lists each failing field
 _GATEWAY_REFUSAL = {"type": "object", "properties": {"message": {"type": ["string", "null"]}}}
 _PATH_PARAM = re.compile(r"{([^}]+)}")
 
@@ -147,6 +149,7 @@ class Registry:
     ) -> dict[str, Any]:
         schemas: dict[str, Any] = {}
         schemas["ErrorBody"] = _schema("ErrorBody", "serialization", schemas)
+        schemas["InvalidRequestBody"] = _schema("InvalidRequestBody", "serialization", schemas)
         paths: dict[str, Any] = {}
         for path in sorted(routes):
             for method in sorted(routes[path]):
@@ -240,7 +243,7 @@ def _operation(
     if op.secured and _security_scheme(auth_mode):
         errors |= {401, 403}
     for status in sorted(errors):
-        body = _GATEWAY_REFUSAL if status == 403 else {"$ref": SCHEMA_REF.format(model="ErrorBody")}
+        body = _GATEWAY_REFUSAL if status == 403 else {"$ref": SCHEMA_REF.format(model=_ERROR_MODEL.get(status, "ErrorBody"))}
         operation["responses"][str(status)] = {
             "description": _ERROR_TEXT[status],
             "content": {"application/json": {"schema": body}},

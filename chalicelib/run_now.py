@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.activity import ActivityStore
 from chalicelib.aws_errors import translate
-from chalicelib.errors import Conflict, NotFound, ServiceError, UpstreamRejected
+from chalicelib.errors import Conflict, NotAvailableHere, NotFound, ServiceError, UpstreamRejected
 from chalicelib.identity import Caller
 from chalicelib.models import (
     Action,
@@ -31,6 +31,11 @@ from chalicelib.models import (
 from chalicelib.repository import ScheduleRepository
 
 MANUAL_PREFIX = "manual-"
+NO_TARGET_FUNCTION = (
+    "run now needs this stage's target function, which is not deployed here; `make local` "
+    "on its embedded moto serves the API alone and runs no function (`make run` runs the "
+    "whole service, run now included)"
+)
 
 
 class TargetInvoker(Protocol):
@@ -53,7 +58,9 @@ class LambdaTargetInvoker:
             )
         except (ClientError, BotoCoreError) as exc:
             error = translate(exc, "target function")
-            if isinstance(error, (NotFound, Conflict)):  # the function, not the schedule
+            if isinstance(error, NotFound):  # the function, not the schedule
+                raise NotAvailableHere(NO_TARGET_FUNCTION) from exc
+            if isinstance(error, Conflict):
                 raise UpstreamRejected(error.message) from exc
             raise error from exc
 

@@ -10,7 +10,8 @@ This gives it one of two:
 - otherwise moto's server, embedded in this process on a free loopback port, with the
   ``local`` stage's table, topics, role and schedule group created in it: the API answers
   and records are written, but no function runs behind it (commands are published and never
-  applied, so schedules stay ``pending``; ``make run`` has the whole loop).
+  applied, so schedules stay ``pending``, and run now answers 501 ``NotAvailableHere``
+  saying so; ``make run`` has the whole loop).
 
 The app is served in this process (Chalice's local server), stage ``local``, until Ctrl-C.
 """
@@ -157,6 +158,12 @@ def serve(port: int | None = None, out: TextIO = sys.stdout, use_run: bool = Tru
     base = f"http://{LOOPBACK}:{chosen}"
     print(f"serving the API (stage {LOCAL_STAGE}) on {base}, against {where}", file=out, flush=True)
     print(f"BASE={base}", file=out, flush=True)
+    print(f"Console: {base}/   (open it in a browser)", file=out, flush=True)
+    print(
+        "Who you are: X-Created-By: NAME (the console's \"acting as\", the client's --as) acts as that "
+        "owner; naming nobody acts as the local stage's admin, who sees every schedule (docs/local.md)",
+        file=out, flush=True,
+    )
     return server, base, stop
 
 

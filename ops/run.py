@@ -165,7 +165,8 @@ def open_api_notice(stage: str) -> str:
         return f"The API of stage {stage} authenticates every call ({auth})."
     return (
         f"The local API is OPEN: stage {stage} has no authentication (auth none); anyone who can\n"
-        "reach this port can call it, and X-Created-By names the caller. Deployed stages\n"
+        "reach this port can call it, and X-Created-By names the caller (naming nobody acts as\n"
+        "the local admin, who sees every schedule: docs/local.md). Deployed stages\n"
         "authenticate every call (docs/api.md: Who may call; docs/security.md)."
     )
 

@@ -20,15 +20,24 @@ _REGION_IN_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com")
 class ClientError(Exception):
     """Anything the user must read: the API's answer to a refused request, or why none came."""
 
-    def __init__(self, message: str, status: int | None = None, code: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        code: str | None = None,
+        errors: list[tuple[str, str]] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
+        self.errors = errors or []  # (field, message) for each field a 400 names
 
     def __str__(self) -> str:
         if self.status is None:
             return self.message
+        if self.errors:  # one failing field per line
+            return f"{self.status} {self.code or 'Error'}\n" + "\n".join(f"  {f}: {m}" for f, m in self.errors)
         return f"{self.status} {self.code or 'Error'}: {self.message}"
 
 
@@ -107,6 +116,7 @@ class Api:
     base: str
     auth: Auth = field(default_factory=Auth)
     timeout: float = TIMEOUT_SECONDS
+    acting_as: str | None = None  # X-Created-By on an open (local) stage
 
     def __post_init__(self) -> None:
         self.base = self.base.rstrip("/")
@@ -132,6 +142,8 @@ class Api:
             url += "?" + urllib.parse.urlencode(query)
         data = None if body is None else json.dumps(body).encode()
         sent = {"Accept": "application/json", **(headers or {})}
+        if self.acting_as:
+            sent["X-Created-By"] = self.acting_as
         if data is not None:
             sent["Content-Type"] = "application/json"
         sent = self.auth.headers_for(method, url, data, sent)
@@ -140,16 +152,23 @@ class Api:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return Answer(response.status, dict(response.headers.items()), _decode(response.read()))
         except urllib.error.HTTPError as error:
-            payload = _decode(error.read())
-            if isinstance(payload, dict):
-                message = payload.get("Message") or payload.get("message") or json.dumps(payload)
-                code = payload.get("Code")
-            else:
-                message, code = str(payload or error.reason), None
-            raise ClientError(str(message), status=error.code, code=code) from None
+            raise refusal(error.code, _decode(error.read()), str(error.reason)) from None
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise ClientError(f"cannot reach {self.base}: {reason}") from None
+
+
+def refusal(status: int, payload: Any, reason: str) -> ClientError:
+    """The API's refusal as a ClientError: its message, code and failing fields."""
+    if not isinstance(payload, dict):
+        return ClientError(str(payload or reason), status=status)
+    message = payload.get("Message") or payload.get("message") or json.dumps(payload)
+    errors = [
+        (str(entry.get("field")), str(entry.get("message")))
+        for entry in payload.get("Errors") or []
+        if isinstance(entry, dict)
+    ]
+    return ClientError(str(message), status=status, code=payload.get("Code"), errors=errors)
 
 
 def operations(document: dict[str, Any]) -> dict[tuple[str, str], Operation]:

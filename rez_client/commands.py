@@ -1,8 +1,21 @@
-"""The client's commands, each bound to one API operation by method and path."""
+"""The client's commands, each bound to one API operation by method and path, with the
+columns its table shows and the words its help uses."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a command's table: its title and the item's key (a dotted path for a
+    nested value, such as ``execution.started_at``). ``optional`` columns are left out when
+    no row of the page has them."""
+
+    title: str
+    key: str
+    kind: str = "text"  # text | duration_ms | list
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -13,28 +26,105 @@ class Command:
     help: str
     # the body's main field as a positional argument (preview EXPRESSION)
     body_positional: str | None = None
+    # the table's columns for a page of items (none: a record's fields, one per line)
+    columns: tuple[Column, ...] = ()
+    # help for a parameter where the document's shared description would mislead
+    option_help: dict[str, str] = field(default_factory=dict)
 
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+
+SCHEDULE_COLUMNS = (
+    Column("ID", "id"),
+    Column("NAME", "name"),
+    Column("STATUS", "status"),
+    Column("HEALTH", "health", optional=True),
+    Column("EXPRESSION", "schedule_expression"),
+    Column("TIMEZONE", "timezone"),
+    Column("TARGET", "target_type"),
+    Column("NEXT FIRE", "next_fire_time", optional=True),
+    Column("LAST RUN", "last_execution.outcome", optional=True),
+    Column("CREATED BY", "created_by"),
+)
+EXECUTION_COLUMNS = (
+    Column("SCHEDULED", "scheduled_time"),
+    Column("TRIGGER", "trigger"),
+    Column("OUTCOME", "outcome"),
+    Column("STARTED", "started_at"),
+    Column("DURATION", "duration_ms", kind="duration_ms"),
+    Column("ATTEMPTS", "attempts"),
+    Column("EXECUTION", "execution_id"),
+)
+TIMELINE_COLUMNS = (
+    Column("TIME", "time"),
+    Column("STATE", "state"),
+    Column("TRIGGER", "trigger"),
+    Column("STARTED", "execution.started_at"),
+    Column("DURATION", "execution.duration_ms", kind="duration_ms"),
+)
+HISTORY_COLUMNS = (
+    Column("VERSION", "version"),
+    Column("ACTION", "action"),
+    Column("BY", "by"),
+    Column("AT", "at"),
+    Column("FIELDS", "fields", kind="list"),
+    Column("REASON", "reason", optional=True),
+)
 
 COMMANDS: tuple[Command, ...] = (
-    Command("create", "POST", "/api/schedules", "create a schedule from a JSON definition"),
-    Command("list", "GET", "/api/schedules", "list schedules, newest first"),
+    Command(
+        "create", "POST", "/api/schedules", "create a schedule from a JSON definition",
+        option_help={
+            IDEMPOTENCY_KEY: "any text naming this create: a retry with the same key answers the same "
+            "schedule instead of a second one (the same key with another definition is a 409)",
+        },
+    ),
+    Command("list", "GET", "/api/schedules", "list schedules, newest first", columns=SCHEDULE_COLUMNS),
     Command("get", "GET", "/api/schedules/{id}", "show a schedule"),
     Command("update", "PUT", "/api/schedules/{id}", "replace a schedule's definition"),
     Command("pause", "POST", "/api/schedules/{id}/pause", "pause a schedule"),
     Command("resume", "POST", "/api/schedules/{id}/resume", "resume a paused schedule"),
     Command("delete", "DELETE", "/api/schedules/{id}", "delete a schedule"),
-    Command("run", "POST", "/api/schedules/{id}/run", "run a schedule's target now"),
-    Command("executions", "GET", "/api/schedules/{id}/executions", "list a schedule's runs"),
-    Command("timeline", "GET", "/api/schedules/{id}/timeline", "planned slots against actual runs"),
-    Command("history", "GET", "/api/schedules/{id}/history", "a schedule's change history"),
+    Command(
+        "run", "POST", "/api/schedules/{id}/run", "run a schedule's target now",
+        option_help={
+            IDEMPOTENCY_KEY: "any text naming this run request: a retry with the same key answers the "
+            "same run (\"repeated\": true) and starts nothing again",
+        },
+    ),
+    Command(
+        "executions", "GET", "/api/schedules/{id}/executions", "list a schedule's runs, newest first",
+        columns=EXECUTION_COLUMNS,
+    ),
+    Command(
+        "timeline", "GET", "/api/schedules/{id}/timeline",
+        "planned slots against actual runs (default: the last and the next 24 hours)",
+        columns=TIMELINE_COLUMNS,
+    ),
+    Command(
+        "history", "GET", "/api/schedules/{id}/history", "a schedule's changes, newest first",
+        columns=HISTORY_COLUMNS,
+    ),
     Command(
         "preview", "POST", "/api/expressions/preview", "validate an expression and list its next fire times",
         body_positional="schedule_expression",
     ),
 )
 
-# Operations about the API itself, not schedules: no command needed.
 # Operations that are pages or documents for people, not actions: no command.
 META_PATHS = frozenset({"/api/openapi.json", "/api/docs", "/", "/console/{name}"})
 
 BY_NAME = {command.name: command for command in COMMANDS}
+
+# What an option's value is, as its help shows it (--from TIME, --idempotency-key KEY).
+METAVARS = {
+    "Idempotency-Key": "KEY",
+    "If-Match": "VERSION",
+    "X-Created-By": "NAME",
+    "from": "TIME",
+    "to": "TIME",
+    "after": "TIME",
+    "limit": "N",
+    "cursor": "CURSOR",
+    "created_by": "OWNER",
+}

@@ -111,6 +111,8 @@ def test_an_open_stage_takes_the_created_by_header_else_anonymous():
     open_stage = settings(AUTH_MODE="none", ADMIN_PRINCIPALS="root")
     assert auth.caller_from({}, {"x-created-by": "team-golf"}, open_stage).principal == "team-golf"
     assert auth.caller_from({}, {}, open_stage).principal == "anonymous"
+    assert auth.caller_from({}, {}, open_stage).is_admin  # the open stage's default identity
+    assert not auth.caller_from({}, {"x-created-by": "team-golf"}, open_stage).is_admin
     assert auth.caller_from({}, {"x-created-by": "root"}, open_stage).is_admin
 
 

@@ -18,7 +18,7 @@ from rez_client import main
 from rez_client.api import Auth, operations, sigv4_headers
 from rez_client.commands import COMMANDS, META_PATHS
 from tests.local_api import local_api
-from tests.support import TEE_TIMES
+from tests.support import STAGE, TEE_TIMES
 
 pytestmark = pytest.mark.slow  # the app served on 127.0.0.1 over moto's server
 
@@ -108,9 +108,14 @@ def test_errors_show_the_apis_message_and_exit_non_zero(served):
     code, out, err = cli(served.url, "get", "8f7c1a52-0f53-4c1e-9d53-5b8a3f0f0e11")
     assert (code, out) == (1, "")
     assert err == "error: 404 NotFound: schedule 8f7c1a52-0f53-4c1e-9d53-5b8a3f0f0e11 does not exist\n"
-    code, _, err = cli(served.url, "create", "--body", json.dumps({**TEE_TIMES, "name": "no spaces"}))
+    code, _, err = cli(served.url, "create", "--body", json.dumps({**TEE_TIMES, "name": "no spaces", "colour": "red"}))
     assert code == 1
-    assert "400 ValidationError: name: must be 1-64 characters" in err
+    # each failing field on its own line
+    assert err.splitlines() == [
+        "error: 400 ValidationError",
+        "  name: must be 1-64 characters of letters, digits, '-', '_' or '.'",
+        "  colour: unknown field",
+    ]
     code, _, err = cli(served.url, "pause", "8f7c1a52-0f53-4c1e-9d53-5b8a3f0f0e11", "--if-match", "x")
     assert code == 1 and "If-Match: must be the schedule's version number" in err
 
@@ -173,3 +178,160 @@ def test_the_lambda_code_never_imports_the_client():
     sources = [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")]
     importing = [str(path.relative_to(ROOT)) for path in sources if "rez_client" in path.read_text()]
     assert importing == []
+
+
+# --- as a person types it: python -m rez_client against the local API ----------------------
+
+
+def rez(base, *argv, env=None, stdin=None):
+    """``python -m rez_client`` in a subprocess, as typed in a shell."""
+    environment = {"PATH": "/usr/bin:/bin", "BASE": base, **(env or {})}
+    result = subprocess.run(
+        [sys.executable, "-m", "rez_client", *argv], cwd=ROOT, env=environment, capture_output=True,
+        text=True, timeout=60, input=stdin,
+    )
+    return result.returncode, result.stdout, result.stderr
+
+
+def table_rows(out):
+    header, *rows = out.strip().splitlines()
+    return header.split("  "), rows
+
+
+def titles(header):
+    return [title.strip() for title in header if title.strip()]
+
+
+def test_help_names_options_as_people_type_them_and_each_commands_key(served):
+    # WHEN a person asks for run's and timeline's help
+    _, run_help, _ = rez(served.url, "run", "--help")
+    _, timeline_help, _ = rez(served.url, "timeline", "--help")
+    _, create_help, _ = rez(served.url, "create", "--help")
+    # THEN options read as typed, with what their value is, never the parser's internal names
+    assert "--idempotency-key KEY" in run_help
+    assert "--from TIME" in timeline_help and "--to TIME" in timeline_help
+    for text in (run_help, timeline_help, create_help):
+        assert "HEADER__" not in text and "QUERY__" not in text
+        assert "--x-created-by" not in text  # who you are is the global --as
+    # and run's key is described as a run's, create's as a create's
+    flat_run, flat_create = " ".join(run_help.split()), " ".join(create_help.split())
+    assert "same run" in flat_run and "schedule" not in flat_run.rsplit("--idempotency-key KEY", 1)[1]
+    assert "same schedule" in flat_create
+
+
+def created_by_team_golf(base):
+    code, out, err = rez(base, "--as", "team-golf", "create", "--body", json.dumps(TEE_TIMES))
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_as_and_rez_as_say_who_you_are_locally(served):
+    # GIVEN a schedule created --as team-golf
+    created = created_by_team_golf(served.url)
+    assert created["created_by"] == "team-golf"
+    # WHEN team-hockey (REZ_AS) and the local admin (nobody named) read it
+    hockey = rez(served.url, "get", created["id"], env={"REZ_AS": "team-hockey"})
+    admin = rez(served.url, "get", created["id"])
+    golf = rez(served.url, "list", "--created-by", "team-golf", env={"REZ_AS": "team-golf"})
+    # THEN another owner is told it does not exist, the admin and its owner see it
+    assert hockey[0] == 1 and "404 NotFound" in hockey[2]
+    assert rez(served.url, "get", created["id"], "--x-created-by", "team-hockey")[0] == 1  # the older spelling
+    assert admin[0] == 0 and json.loads(admin[1])["created_by"] == "team-golf"
+    assert created["id"] in [item["id"] for item in json.loads(golf[1])["items"]]
+
+
+def test_as_is_refused_where_the_caller_is_who_authenticates(served):
+    code, _, err = rez(served.url, "--auth", "sigv4", "--as", "team-golf", "list")
+    assert code == 2 and "--as names you on an open (local) stage" in err
+
+
+def test_list_table_has_the_schedules_columns(served):
+    created = created_by_team_golf(served.url)
+    code, out, err = rez(served.url, "--output", "table", "list", "--created-by", "team-golf")
+    assert code == 0, err
+    header, rows = table_rows(out)
+    assert titles(header)[:3] == ["ID", "NAME", "STATUS"]
+    assert {"EXPRESSION", "TIMEZONE", "TARGET", "CREATED BY"} <= set(titles(header))
+    line = next(row for row in rows if row.startswith(created["id"]))
+    assert "cron(0 6 * * ? *)" in line and "America/New_York" in line and "team-golf" in line
+
+
+def record_a_run(schedule_id):
+    """The target's claim and finish of a run that started now (as the target function does)."""
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.models import ExecutionOutcome
+    from tests.timeline_support import Clock, record_run
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    slot = (now - timedelta(seconds=5)).isoformat().replace("+00:00", "Z")
+    record_run(Clock(now), schedule_id, slot, now.isoformat().replace("+00:00", "Z"), ExecutionOutcome.SUCCEEDED)
+    return slot
+
+
+def test_timeline_table_shows_time_state_trigger_started_and_duration(served):
+    # GIVEN a schedule with one run
+    schedule_id = created_by_team_golf(served.url)["id"]
+    slot = record_a_run(schedule_id)
+    # WHEN its timeline is printed as a table
+    code, out, err = rez(served.url, "--output", "table", "timeline", schedule_id)
+    # THEN each slot reads with its state, trigger, when its run started and how long it took
+    assert code == 0, err
+    header, rows = table_rows(out)
+    assert titles(header) == ["TIME", "STATE", "TRIGGER", "STARTED", "DURATION"]
+    ran = next(row.split() for row in rows if row.startswith(slot))
+    assert ran[1:3] == ["succeeded", "scheduled"] and ran[3].startswith(slot[:10]) and ran[4:] == ["10", "ms"]
+    assert any(row.split()[1:3] == ["upcoming", "scheduled"] and row.split()[3] == "-" for row in rows)
+
+
+def apply_commands(served, project):
+    """The command handler applies what the API published (as the stage's function does)."""
+    from chalice.test import Client
+
+    with Client(app_module.app, stage_name=STAGE, project_dir=project) as client:
+        for command in served.resources["tap"].drain(f"rez-agent-schedule-creation-{STAGE}"):
+            event = client.events.generate_sns_event(message=json.dumps(command))
+            assert client.lambda_.invoke("schedule_command", event).payload["outcome"] == "applied"
+
+
+def test_history_and_executions_tables_have_their_columns(served, unit_test_project):
+    schedule_id = created_by_team_golf(served.url)["id"]
+    apply_commands(served, unit_test_project)
+    record_a_run(schedule_id)
+    assert rez(served.url, "pause", schedule_id)[0] == 0
+    apply_commands(served, unit_test_project)
+    code, out, err = rez(served.url, "--output", "table", "history", schedule_id)
+    assert code == 0, err
+    header, rows = table_rows(out)
+    assert titles(header)[:5] == ["VERSION", "ACTION", "BY", "AT", "FIELDS"]
+    assert rows and rows[-1].split()[:3] == ["1", "create", "team-golf"]
+    code, out, err = rez(served.url, "--output", "table", "executions", schedule_id)
+    assert code == 0, err
+    header, rows = table_rows(out)
+    assert titles(header)[:5] == ["SCHEDULED", "TRIGGER", "OUTCOME", "STARTED", "DURATION"]
+    assert rows[0].split()[1:3] == ["scheduled", "succeeded"]
+
+
+def test_publish_sends_a_message_to_the_stages_command_topic(served):
+    # GIVEN the stage's command topic (moto, with a queue subscribed to it)
+    message = {"action": "create", "schedule": {**TEE_TIMES, "name": "via-sns"}}
+    env = {"AWS_ENDPOINT_URL": served.moto_url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    topic = f"rez-agent-schedule-creation-{STAGE}"
+    served.resources["tap"].drain(topic)  # what earlier tests published
+    # WHEN a message is published from standard input, naming its namespace
+    code, out, err = rez(
+        served.url, "publish", "-", "--stage", STAGE, "--namespace", "report-pipeline", env=env, stdin=json.dumps(message)
+    )
+    # THEN it is on the topic as sent, with its subject and attributes
+    assert code == 0, err
+    assert json.loads(out)["topic"].endswith(":rez-agent-schedule-creation-" + STAGE)
+    sent = served.resources["tap"].drain(topic)
+    assert sent == [message]
+
+
+def test_publish_to_a_stage_that_is_not_there_says_so(served):
+    env = {"AWS_ENDPOINT_URL": served.moto_url, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    code, _, err = rez(served.url, "publish", '{"action": "delete", "schedule_id": "x"}', "--stage", "nowhere", env=env)
+    assert code == 1 and "no topic rez-agent-schedule-creation-nowhere here" in err

@@ -3,6 +3,7 @@ served with a page to read and try it."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -89,11 +90,14 @@ def test_headers_parameters_and_errors_are_documented(document):
         "schema": {"type": "string", "format": "uuid"},
     }
     error = {"$ref": "#/components/schemas/ErrorBody"}
+    invalid = {"$ref": "#/components/schemas/InvalidRequestBody"}
     for (path, method), op in ops.items():
         for status, response in op["responses"].items():
             if status.startswith(("4", "5")):
-                assert response["content"]["application/json"]["schema"] == error, (path, method, status)
+                expected = invalid if status == "400" else error
+                assert response["content"]["application/json"]["schema"] == expected, (path, method, status)
     assert document["components"]["schemas"]["ErrorBody"]["required"] == ["Code", "Message"]
+    assert document["components"]["schemas"]["InvalidRequestBody"]["required"] == ["Code", "Message", "Errors"]
 
 
 def test_the_error_bodies_the_api_answers_match_the_document(chalice_client, document):
@@ -103,8 +107,52 @@ def test_the_error_bodies_the_api_answers_match_the_document(chalice_client, doc
     )
     # THEN its body is the documented error body, naming the duplicated key
     assert response.status_code == 400
-    assert set(response.json_body) == {"Code", "Message"}
+    assert set(response.json_body) == {"Code", "Message", "Errors"}
     assert "'name' appears more than once" in response.json_body["Message"]
+    assert response.json_body["Errors"] == []  # the body as a whole is malformed, no one field
+
+
+def test_a_400_lists_each_failing_field_as_the_document_says(chalice_client, document):
+    import jsonschema
+
+    # GIVEN a definition breaking three rules: a bad name, a nested bound, an unknown field
+    body = {
+        "name": "no spaces", "schedule_expression": "rate(1 hour)", "target_type": "web_action",
+        "retry_policy": {"maximum_event_age_in_seconds": 60, "maximum_retry_attempts": 999},
+        "colour": "green",
+    }
+    # WHEN it is sent
+    response = chalice_client.http.post(
+        "/api/schedules", headers={"Content-Type": "application/json"}, body=json.dumps(body)
+    )
+    # THEN each failing field is one entry, named by its path, and the message still reads
+    assert response.status_code == 400
+    errors = {entry["field"]: entry["message"] for entry in response.json_body["Errors"]}
+    assert set(errors) == {"name", "retry_policy.maximum_retry_attempts", "colour"}
+    assert errors["colour"] == "unknown field"
+    assert errors["name"].startswith("must be 1-64 characters")
+    assert "name: must be 1-64 characters" in response.json_body["Message"]
+    # and the body is what the document declares for a 400
+    schema = {"$ref": "#/components/schemas/InvalidRequestBody", "components": document["components"]}
+    jsonschema.validate(response.json_body, schema)
+
+
+def test_a_rule_between_fields_names_the_field_it_refuses(chalice_client):
+    body = {"name": "n", "schedule_expression": "rate(1 hour)", "target_type": "web_action", "target_arn": "arn:aws:sns:us-east-1:123456789012:x"}
+    response = chalice_client.http.post(
+        "/api/schedules", headers={"Content-Type": "application/json"}, body=json.dumps(body)
+    )
+    assert response.json_body["Errors"] == [
+        {"field": "target_arn", "message": "allowed only when target_type is custom"}
+    ]
+
+
+def test_a_header_or_query_parameter_is_the_failing_field(chalice_client):
+    response = chalice_client.http.get("/api/schedules?limit=0")
+    assert response.json_body["Errors"] == [{"field": "limit", "message": "must be from 1 to 100"}]
+    response = chalice_client.http.get("/api/schedules?colour=red&size=9")
+    assert [entry["field"] for entry in response.json_body["Errors"]] == ["colour", "size"]
+    assert response.json_body["Message"].startswith("query: unknown query parameter(s) colour, size; allowed: ")
 
 
 def test_a_new_route_and_its_model_change_the_document():
