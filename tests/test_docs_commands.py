@@ -32,7 +32,7 @@ AWS_ONLY = "sh aws-only"
 SHELL_TAGS = {"bash", "shell", "zsh", "console", "shell-session", "sh-session"}
 FENCE = re.compile(r"^(`{3,})(.*)$")
 # seconds for one file's blocks, all together
-FILE_TIMEOUT = 90
+FILE_TIMEOUT = 180
 
 
 @dataclass(frozen=True)
