@@ -71,9 +71,9 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
-def shot(page: Any, name: str) -> None:
+def shot(page: Any, name: str, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def reload_until(page: Any, locator: str, text: str, seconds: float = 30) -> None:
@@ -250,9 +250,9 @@ def open_as_owner(browser: Any, size: str) -> Any:
 def open_page(page: Any, base_url: str, name: str, fleet: dict[str, str]) -> None:
     path = {"overview": "/", "list": "/#/list", "schedule": f"/#/s/{fleet['fleet-daily']}", "form": "/#/new"}[name]
     page.goto(f"{base_url}{path}", wait_until="domcontentloaded")
-    page.get_by_role("heading", name=PAGE_HEADINGS[name]).first.wait_for()
-    if name == "schedule":
-        page.locator(".strip .cell").first.wait_for()
+    page.locator("main h2").filter(has_text=PAGE_HEADINGS[name]).wait_for()
+    ready = {"overview": ".tiles li", "list": "table.cards tbody th", "schedule": ".strip .cell", "form": ".preview"}
+    page.locator(f"main {ready[name]}").first.wait_for()
 
 
 OVERFLOWING = """() => {
@@ -262,8 +262,19 @@ OVERFLOWING = """() => {
     return box.width > 0 && box.height > 0 && getComputedStyle(node).visibility !== 'hidden'
       && (box.right > width + 1 || box.left < -1) && !node.closest('.skip, #toast');
   });
-  return {scroll: document.documentElement.scrollWidth, width,
-          out: out.slice(0, 5).map((node) => node.tagName + '.' + node.className + ' ' + (node.textContent || '').slice(0, 40))};
+  // a cell squeezed so narrow that its words break letter by letter
+  const squeezed = [...document.querySelectorAll('main tbody td, main tbody th')].filter((node) => {
+    const box = node.getBoundingClientRect();
+    return box.width > 0 && box.width < 40 && (node.textContent || '').trim().length > 1;
+  });
+  // below 40em every table is a stack of cards
+  const narrow = window.matchMedia('(max-width: 40em)').matches;
+  const tables = [...document.querySelectorAll('main tbody tr')].filter(
+    (row) => narrow && getComputedStyle(row).display !== 'block');
+  const describe = (nodes) => nodes.slice(0, 5).map(
+    (node) => node.tagName + '.' + node.className + ' ' + (node.textContent || '').slice(0, 40));
+  return {scroll: document.documentElement.scrollWidth, width, out: describe(out),
+          squeezed: describe(squeezed), not_cards: describe(tables)};
 }"""
 
 # What identifies a control across refreshes (the schedule page re-renders every 10 s).
@@ -273,7 +284,7 @@ KEY_OF = """(node) => node.id || node.dataset.key || (node.tagName + ' ' + (node
 FOCUSABLE = f"""() => [...document.querySelectorAll(
     'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex="0"]')]
   .filter((node) => node.getClientRects().length && getComputedStyle(node).visibility !== 'hidden'
-    && !node.closest('[hidden]') && node.tabIndex >= 0)
+    && !node.closest('[hidden]') && !node.matches('.strip .cell[tabindex="-1"]'))
   .map({KEY_OF})"""
 
 
@@ -301,6 +312,8 @@ def test_every_page_fits_the_screen_and_every_control_is_reachable_by_keyboard(b
         # THEN nothing is wider than the screen, and nothing sticks out of it
         layout = page.evaluate(OVERFLOWING)
         assert layout["scroll"] <= layout["width"] + 1 and not layout["out"], (size, name, layout)
+        # AND no table is squeezed: below 40em each row is a card
+        assert not layout["squeezed"] and not layout["not_cards"], (size, name, layout)
         # AND Tab reaches every control
         expected, seen = reachable_by_tab(page)
         assert expected - seen == set(), (size, name, sorted(expected - seen)[:10])
@@ -413,4 +426,45 @@ def test_the_preview_stays_in_view_while_typing_at_double_zoom(base_url, browser
     assert not page.get_by_label("Target ARN (required)").is_visible()
     page.get_by_label("Target", exact=True).select_option("custom")
     assert page.get_by_label("Target ARN (required)").is_visible()
-    shot(page, "zoom-200-form-typing")
+    shot(page, "zoom-200-form-typing", full_page=False)
+
+
+def test_each_error_of_a_400_appears_under_its_field_and_clears_when_it_changes(base_url, browser):
+    # GIVEN the form, and an API that answers the create with errors naming their fields
+    # (the answer's shape: {"Code", "Message", "Errors": [{"field", "message"}]})
+    page = open_as_owner(browser, "desktop")
+    answers = [
+        {"Code": "ValidationError", "Message": "two fields are invalid", "Errors": [
+            {"field": "retry_policy.maximum_retry_attempts", "message": "must be at most 185"},
+            {"field": "alerts.pause_after_failures", "message": "must be at least 1"},
+        ]},
+        {"Code": "ValidationError", "Message": "the definition is not valid; see the fields"},
+    ]
+
+    def answer(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        route.fulfill(status=400, content_type="application/json", body=json.dumps(answers.pop(0)))
+
+    page.route("**/api/schedules", answer)
+    page.goto(f"{base_url}/#/new", wait_until="domcontentloaded")
+    page.get_by_role("heading", name="New schedule").wait_for()
+    page.get_by_label("Name (required)").fill("errors-by-field")
+    page.get_by_label("Schedule expression (required)").fill("rate(1 hour)")
+    # WHEN it is submitted
+    page.get_by_role("button", name="Create schedule").click()
+    # THEN each message is under its own field, and none is left alone by the button
+    retry_error = page.locator("#field-maximum_retry_attempts-error")
+    retry_error.filter(has_text="must be at most 185").wait_for()
+    assert "must be at least 1" in page.locator("#field-alerts-pause_after_failures-error").text_content()
+    assert page.locator("#form-error").text_content() == ""
+    # WHEN the retry field changes THEN its message goes, and the other one stays
+    page.get_by_label("Retry: maximum attempts (optional)").fill("3")
+    assert retry_error.text_content() == ""
+    assert "must be at least 1" in page.locator("#field-alerts-pause_after_failures-error").text_content()
+    # WHEN the next answer names no field THEN its message shows once, next to the button
+    page.get_by_role("button", name="Create schedule").click()
+    page.locator("#form-error", has_text="see the fields").wait_for()
+    assert page.get_by_text("see the fields").count() == 1
+    assert page.locator("#field-alerts-pause_after_failures-error").text_content() == ""
