@@ -78,13 +78,20 @@ class Glance:
         summary = schedule.executions
         if summary.last_outcome in FAILED_OUTCOMES:
             return "failing"
-        since = parse_time(schedule.last_change.at if schedule.last_change else schedule.created_date)
+        since = _next_second(parse_time(schedule.last_change.at if schedule.last_change else schedule.created_date))
         if summary.last_scheduled_time and not (summary.last_execution_id or "").startswith("manual-"):
             since = max(since, parse_time(summary.last_scheduled_time) + SLOT_REPORTED_WITHIN)
         due = expected_slots(schedule, since, now, 1, self._grace)
         if due and due[0].deadline < now:
             return "missing"
         return "ok"
+
+
+def _next_second(moment: datetime) -> datetime:
+    """The first whole second at or after ``moment``: a slot in the second a schedule was
+    created (or changed), before that instant, is not one of its slots."""
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 def overview(pages: Callable[[int, str | None], Any], glance: Glance) -> dict[str, Any]:

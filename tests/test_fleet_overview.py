@@ -68,6 +68,17 @@ def test_a_run_reported_at_its_floored_minute_covers_its_slot(chalice_client, mo
     assert listed(chalice_client)["rate-hourly"]["health"] == "ok"
 
 
+def test_a_rate_schedule_is_not_missing_before_its_first_slot(chalice_client, moto_stage, names, clock):
+    # GIVEN a rate(5 minutes) schedule created at 00:30:37.65 (its first slot: 00:35:37)
+    body = {**HOURLY, "name": "five-minutely", "schedule_expression": "rate(5 minutes)"}
+    create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:37.650000Z", body)
+    # WHEN the list is read three minutes later
+    clock.set("2026-03-02T00:33:40Z")
+    item = listed(chalice_client)["five-minutely"]
+    # THEN nothing is missing yet, and its first slot is next
+    assert (item["health"], item["next_fire_time"]) == ("ok", "2026-03-02T00:35:37Z")
+
+
 def test_the_list_page_reads_one_item_per_item_listed(chalice_client, moto_stage, names, clock):
     # GIVEN 12 of alice's schedules, with runs
     for index in range(12):
