@@ -401,6 +401,13 @@ def test_the_symbols_are_drawn_by_the_installed_fonts(base_url, browser, fleet):
     assert len(symbols) >= 6 and missing == []
 
 
+PREVIEW_AND_FIELD = """() => {
+  const preview = document.querySelector('.preview').getBoundingClientRect();
+  const field = document.activeElement.getBoundingClientRect();
+  return {top: preview.top, bottom: preview.bottom, height: innerHeight, fieldBottom: field.bottom, fieldTop: field.top};
+}"""
+
+
 def test_the_preview_stays_in_view_while_typing_at_double_zoom(base_url, browser):
     page = open_as_owner(browser, "zoom-200")
     page.goto(f"{base_url}/#/new", wait_until="domcontentloaded")
@@ -412,16 +419,13 @@ def test_the_preview_stays_in_view_while_typing_at_double_zoom(base_url, browser
     later.focus()
     page.keyboard.type("15")
     # THEN the preview is still on screen, and does not cover the field being typed in
-    view = page.evaluate(
-        """() => {
-          const preview = document.querySelector('.preview').getBoundingClientRect();
-          const field = document.activeElement.getBoundingClientRect();
-          return {top: preview.top, bottom: preview.bottom, height: innerHeight, fieldBottom: field.bottom,
-                  fieldTop: field.top};
-        }"""
-    )
+    # (nor the first fields, when the person comes back up to them)
+    view = page.evaluate(PREVIEW_AND_FIELD)
     assert view["top"] < view["height"] and view["bottom"] > 0, view
     assert view["fieldTop"] >= 0 and view["fieldBottom"] <= view["top"] + 1, view
+    page.get_by_label("Time zone").focus()
+    view = page.evaluate(PREVIEW_AND_FIELD)
+    assert view["top"] < view["height"] and view["fieldTop"] >= 0 and view["fieldBottom"] <= view["top"] + 1, view
     # AND the custom target's ARN is asked for only when the target is custom
     assert not page.get_by_label("Target ARN (required)").is_visible()
     page.get_by_label("Target", exact=True).select_option("custom")

@@ -915,6 +915,8 @@ function wireForm(form, preview, schedule, submit) {
   for (const name of ["schedule_expression", "timezone", "start_date", "end_date"]) {
     document.getElementById(`field-${name}`).addEventListener("input", refreshPreview);
   }
+  form.addEventListener("focusin", () => keepClearOf(preview));
+  form.addEventListener("input", () => keepClearOf(preview));
   document.getElementById("field-target_type").addEventListener("change", showTargetArn);
   showTargetArn();
   document.getElementById("field-payload").addEventListener("blur", checkPayload);
@@ -954,6 +956,15 @@ function wireForm(form, preview, schedule, submit) {
     }
     showProblem(result, schedule);
   });
+}
+
+// On a narrow screen the preview sits at the bottom of the screen: the field being filled
+// is scrolled above it, never under it.
+function keepClearOf(preview) {
+  const field = document.activeElement;
+  if (!field || !field.closest("form") || !matchMedia("(max-width: 40em)").matches) return;
+  const covered = field.getBoundingClientRect().bottom - preview.getBoundingClientRect().top + 8;
+  if (covered > 0 && preview.getBoundingClientRect().top > innerHeight / 3) window.scrollBy(0, covered);
 }
 
 function formValid() {
