@@ -8,8 +8,8 @@ is computed, not read:
 - ``next_fire_time``: the next slot of an active schedule;
 - ``last_execution``: the last run the record knows of;
 - ``health`` (at a glance, now): ``paused`` for a paused schedule; ``failing`` when the last
-  run failed; ``missing`` when the first slot after the last run (or after the last change,
-  whichever is later) is past its deadline with no run; else ``ok``. Any other status has
+  run failed; ``missing`` when the first slot after the last run (scheduled or run-now) or
+  after the last change, whichever is later, is past its deadline with no run; else ``ok``. Any other status has
   no health (``null``). The schedule's own page adds what its timeline says of the recent
   slots (``GET /api/schedules/{id}``: late runs, a miss among the last ten slots).
 
@@ -79,7 +79,9 @@ class Glance:
         if summary.last_outcome in FAILED_OUTCOMES:
             return "failing"
         since = _next_second(parse_time(schedule.last_change.at if schedule.last_change else schedule.created_date))
-        if summary.last_scheduled_time and not (summary.last_execution_id or "").startswith("manual-"):
+        # The last run, scheduled or manual (a run-now keeps only its own time on the record):
+        # the slot after it is the one that must have run by now.
+        if summary.last_scheduled_time:
             since = max(since, parse_time(summary.last_scheduled_time) + SLOT_REPORTED_WITHIN)
         due = expected_slots(schedule, since, now, 1, self._grace)
         if due and due[0].deadline < now:

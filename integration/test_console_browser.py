@@ -472,3 +472,18 @@ def test_each_error_of_a_400_appears_under_its_field_and_clears_when_it_changes(
     page.locator("#form-error", has_text="see the fields").wait_for()
     assert page.get_by_text("see the fields").count() == 1
     assert page.locator("#field-alerts-pause_after_failures-error").text_content() == ""
+
+
+def test_the_list_costs_one_request_a_page(base_url, browser, fleet):
+    # GIVEN the console, counting what it asks the API
+    page = open_as_owner(browser, "desktop")
+    asked: list[str] = []
+    api_root = f"{base_url}/api/"
+    page.on("request", lambda request: asked.append(request.url) if request.url.startswith(api_root) else None)
+    # WHEN the list of schedules is opened
+    open_page(page, base_url, "list", fleet)
+    page.locator("main .health .badge").first.wait_for()
+    # THEN one request brought every row's status, health, next fire and last run
+    assert [url[len(api_root):].split("?")[0] for url in asked] == ["schedules"]
+    assert page.locator("main tbody tr").count() == 3
+    assert page.locator("main .next-fire").filter(has_text="—").count() == 1  # only the paused one has none

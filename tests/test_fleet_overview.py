@@ -45,6 +45,10 @@ def test_a_list_item_carries_health_next_fire_and_last_run(chalice_client, moto_
     # WHEN the 04:00 run succeeds on time THEN it is healthy again at once
     fire(chalice_client, clock, sid, "2026-03-02T04:00:00Z", "2026-03-02T04:00:01Z")
     assert listed(chalice_client)["hourly-report"]["health"] == "ok"
+    # WHEN it is run now at 04:20 THEN it stays healthy (a run-now is a run, not a miss)
+    fire(chalice_client, clock, sid, "2026-03-02T04:20:00Z", "2026-03-02T04:20:00Z",
+         execution_id="manual-4f2a", trigger="manual")
+    assert listed(chalice_client)["hourly-report"]["health"] == "ok"
     # WHEN it is paused THEN its health says paused, with no next fire
     change(chalice_client, moto_stage, names, clock, "2026-03-02T04:30:00Z", "post", f"/api/schedules/{sid}/pause")
     clock.set("2026-03-02T07:00:00Z")
