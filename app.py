@@ -50,9 +50,10 @@ from chalicelib.openapi import (
 )
 
 if TYPE_CHECKING:
-    from chalicelib import expressions, models, service
+    from chalicelib import expressions, fleet, models, service
 else:  # loaded by the first request that reads one of their names
     expressions = lazy_module("chalicelib.expressions")
+    fleet = lazy_module("chalicelib.fleet")
     models = lazy_module("chalicelib.models")
     service = lazy_module("chalicelib.service")
 
@@ -136,7 +137,25 @@ def list_schedules() -> dict[str, Any]:
         limit=int_param(params, "limit", 50, 1, service.MAX_LIST_LIMIT),
         cursor=params.get("cursor"),
     )
-    return {"items": [schedule.to_api() for schedule in page], "next_cursor": page.cursor}
+    glance = wiring.glance()
+    now = glance.now()
+    items = [schedule.to_api() | glance.of(schedule, now) for schedule in page]
+    return {"items": items, "next_cursor": page.cursor}
+
+
+@app.route("/api/overview", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation(
+    "The caller's schedules at a glance: counts by status and health, those failing or missing now, "
+    "the next fires",
+    response="Overview", headers=(CREATED_BY,),
+)
+@handles_errors
+def fleet_overview() -> dict[str, Any]:
+    request = app.current_request
+    only_params(query(request), set())
+    who = caller(request)
+    schedules = wiring.schedule_service()
+    return fleet.overview(lambda limit, cursor: schedules.list(who, limit=limit, cursor=cursor), wiring.glance())
 
 
 @app.route("/api/schedules/{id}", methods=["GET"], authorizer=AUTHORIZER)

@@ -64,8 +64,26 @@ class ScheduleView(ScheduleDefinition):
     )
 
 
+class LastExecution(BaseModel):
+    execution_id: str
+    scheduled_time: str | None = None
+    outcome: str | None = None
+
+
+class ScheduleListItem(ScheduleView):
+    """A schedule in a listing: its view plus what its record says of its runs, with no
+    further read (chalicelib.fleet)."""
+
+    health: str | None = Field(
+        description="now, from the record: ok, missing (the slot after the last run is past its "
+        "deadline), failing (the last run failed), paused; null for other statuses"
+    )
+    next_fire_time: str | None = Field(description="the next slot, UTC (null unless active)")
+    last_execution: LastExecution | None = None
+
+
 class SchedulePage(BaseModel):
-    items: list[ScheduleView]
+    items: list[ScheduleListItem]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last")
 
 
@@ -84,18 +102,39 @@ class PreviewView(BaseModel):
 
 
 
-class LastExecution(BaseModel):
-    execution_id: str
-    scheduled_time: str | None = None
-    outcome: str | None = None
-
-
 class ScheduleDetail(ScheduleView):
     """One schedule, read alone: its view plus what its timeline says of it."""
 
     last_execution: LastExecution | None = None
     next_fire_time: str | None = Field(None, description="the next slot, UTC (null unless active)")
     health: str = Field(description="ok, late, missing or failing, from the recent timeline")
+
+
+class FleetSchedule(BaseModel):
+    """One schedule in the overview."""
+
+    id: str
+    name: str
+    status: ScheduleStatus
+    health: str | None
+    schedule_expression: str
+    timezone: str
+    next_fire_time: str | None
+    last_outcome: str | None
+    last_scheduled_time: str | None
+
+
+class Overview(BaseModel):
+    """What the caller's default listing holds, counted (see chalicelib.fleet)."""
+
+    now: str
+    total: int = Field(description="schedules counted")
+    complete: bool = Field(description="false when there were more than the overview counts (5,000)")
+    by_status: dict[str, int]
+    by_health: dict[str, int] = Field(description="ok, missing, failing, paused; none for statuses without health")
+    attention: list[FleetSchedule] = Field(description="failing or missing now (the first 20)")
+    attention_total: int
+    next_fires: list[FleetSchedule] = Field(description="the next 10 to fire")
 
 
 class RunLinks(BaseModel):

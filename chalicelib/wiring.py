@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from chalicelib.activity import ActivityStore
     from chalicelib.alerts import AlertSweep
     from chalicelib.dead_letters import DeadLetterRecorder
+    from chalicelib.fleet import Glance
     from chalicelib.publisher import AwsPublisher
     from chalicelib.reconcile import ScheduleReconciler
     from chalicelib.repository import DynamoDBScheduleRepository
@@ -168,6 +169,14 @@ def timeline_service(settings: Settings | None = None) -> TimelineService:
 
     settings = settings or get_settings()
     return TimelineService(activity(settings), grace_seconds=settings.late_grace_seconds)
+
+
+def glance(settings: Settings | None = None) -> Glance:
+    """What a list item says of a schedule's runs, from its record alone (chalicelib.fleet)."""
+    from chalicelib.fleet import Glance
+
+    settings = settings or get_settings()
+    return Glance(grace_seconds=settings.late_grace_seconds)
 
 
 def run_now_service(settings: Settings | None = None) -> RunNowService:

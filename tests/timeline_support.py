@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import activity, alerts, completion, repository, run_now, runs, service, timeline, wiring
+from chalicelib import activity, alerts, completion, fleet, repository, run_now, runs, service, timeline, wiring
 from chalicelib.alerts import AlertSweep
 from chalicelib.config import get_settings
 from chalicelib.models import ExecutionOutcome, ExecutionTrigger
@@ -55,7 +55,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     fake = Clock(at("2026-03-01T00:30:00Z"))
-    for module in (service, activity, run_now, repository, timeline, alerts, completion, runs):
+    for module in (service, activity, run_now, repository, timeline, alerts, completion, runs, fleet):
         monkeypatch.setattr(module, "utcnow", fake)
     return fake
 

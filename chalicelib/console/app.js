@@ -1,19 +1,30 @@
 // The schedule console: one page, hash routes, the API under the same base path.
-//   #/                list (filters, search, paging)
+//   #/                overview: counts by health and status, what needs attention, the next fires
+//   #/list            the schedules (filters, search, paging): one request a page
 //   #/new             create
-//   #/s/<id>          one schedule: definition, timeline, executions, history, actions
+//   #/s/<id>          one schedule: definition, day strip, timeline, executions, history, actions
 //   #/s/<id>/edit     edit (sends If-Match)
 
 // Served at <base>/ and <base>/console/...: <base> is "" locally and "/<stage>" behind API Gateway.
 const BASE = location.pathname.replace(/\/(console\/[^/]*|index\.html)?$/, "");
 const PAGE_SIZE = 20;
-const DAY_MS = 24 * 3600 * 1000;
+const HOUR_MS = 3600 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+const SCHEDULE_REFRESH_MS = 10_000;
+const OVERVIEW_REFRESH_MS = 30_000;
+const TOAST_MS = 3000;
+// Symbols the fonts of the OS packages draw (DejaVu, Liberation): each also has its word.
 const STATES = {
-  succeeded: "✔", failed: "✖", running: "▶", late: "⏱", missed: "⚠", skipped: "⏸", upcoming: "○",
+  succeeded: "✔", failed: "✖", running: "▶", late: "◷", missed: "⚠", skipped: "‖", upcoming: "○",
   undelivered: "✖", started: "▶",
+  // statuses
+  pending: "◔", active: "●", paused: "‖", error: "✖", completed: "■", deleted: "×",
 };
+const HEALTH = { ok: "✔", late: "◷", missing: "⚠", failing: "✖", paused: "‖" };
 const STATUSES = ["pending", "active", "paused", "error", "completed", "deleted"];
 const TOKEN_KEY = "rez-agent-token";
+const ACTING_AS_KEY = "rez-agent-acting-as";
+const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 let authMode = "none";
 let refreshTimer = null;
@@ -40,13 +51,23 @@ function badge(state) {
   return el("span", { class: `badge state-${name}` }, `${STATES[name] || "•"} ${name}`);
 }
 
-function formatTime(iso, timeZone) {
+function healthBadge(health) {
+  if (!health) return el("span", { class: "muted" }, "—");
+  return el("span", { class: `badge health-${health}` }, `${HEALTH[health] || "•"} ${health}`);
+}
+
+function hasSeconds(iso) {
+  return /T\d\d:\d\d:(?!00)\d\d/.test(iso || "");
+}
+
+function formatTime(iso, timeZone, withSeconds = hasSeconds(iso)) {
   if (!iso) return "—";
   const moment = new Date(iso);
   if (Number.isNaN(moment.getTime())) return iso;
   const options = {
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
   };
+  if (withSeconds) options.second = "2-digit";
   try {
     return new Intl.DateTimeFormat(undefined, timeZone ? { ...options, timeZone } : options).format(moment);
   } catch {
@@ -54,18 +75,66 @@ function formatTime(iso, timeZone) {
   }
 }
 
+function clockTime(date, withSeconds = true) {
+  return new Intl.DateTimeFormat(undefined, {
+    hour: "2-digit", minute: "2-digit", second: withSeconds ? "2-digit" : undefined,
+  }).format(date);
+}
+
+// A time in the schedule's zone, and in the reader's only when that reads differently.
+function whenBoth(iso, timeZone) {
+  if (!iso) return "—";
+  const theirs = formatTime(iso, timeZone);
+  const yours = formatTime(iso);
+  if (!timeZone || timeZone === LOCAL_ZONE || theirs === yours) return el("span", {}, yours);
+  return el("span", {}, theirs, el("span", { class: "local" }, ` · your time ${yours}`));
+}
+
+function relative(iso, now = Date.now()) {
+  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
+  const size = Math.abs(seconds);
+  const text = size < 60 ? `${size} s` : size < 3600 ? `${Math.round(size / 60)} min`
+    : size < 86400 ? `${Math.round(size / 360) / 10} h` : `${Math.round(size / 8640) / 10} days`;
+  return seconds >= 0 ? `in ${text}` : `${text} ago`;
+}
+
+function lateness(scheduled, started) {
+  if (!scheduled || !started) return "—";
+  const seconds = Math.round((new Date(started).getTime() - new Date(scheduled).getTime()) / 1000);
+  if (seconds < 0) return `${-seconds} s early`;
+  if (seconds < 60) return `+${seconds} s`;
+  return `+${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}
+
+let toastShownAt = 0;
+
+// A short notice; it goes away when the page it spoke about shows its new state.
 function toast(message) {
   const box = document.getElementById("toast");
   box.textContent = message;
   box.classList.add("shown");
-  setTimeout(() => box.classList.remove("shown"), 4000);
+  toastShownAt = Date.now();
+  setTimeout(() => { if (Date.now() - toastShownAt >= TOAST_MS) hideToast(); }, TOAST_MS);
+}
+
+function hideToast() {
+  document.getElementById("toast").classList.remove("shown");
 }
 
 function setTitle(text) {
   document.title = `${text} · rez-agent schedules`;
 }
 
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 // --- the API ---------------------------------------------------------------------------------
+
+function actingAs() {
+  return (localStorage.getItem(ACTING_AS_KEY) || "").trim();
+}
 
 async function api(method, path, body, headers = {}) {
   const request = { method, headers: { ...headers } };
@@ -75,6 +144,7 @@ async function api(method, path, body, headers = {}) {
   }
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (authMode === "cognito" && token) request.headers.Authorization = token;
+  if (authMode === "none" && actingAs()) request.headers["X-Created-By"] = actingAs();
   const response = await fetch(`${BASE}${path}`, request);
   let data = null;
   const text = await response.text();
@@ -87,11 +157,16 @@ async function api(method, path, body, headers = {}) {
 }
 
 function problem(result) {
-  const message = (result.data && (result.data.Message || result.data.message)) || `HTTP ${result.status}`;
-  return `${message}`;
+  return (result.data && (result.data.Message || result.data.message)) || `HTTP ${result.status}`;
 }
 
-// --- auth ------------------------------------------------------------------------------------
+// The API's per-field errors ({"Errors": [{"field", "message"}]}), or none.
+function fieldErrors(result) {
+  const errors = result.data && result.data.Errors;
+  return Array.isArray(errors) ? errors.filter((error) => error && error.field) : [];
+}
+
+// --- auth and who you are --------------------------------------------------------------------
 
 async function loadAuth() {
   const box = document.getElementById("auth");
@@ -115,11 +190,33 @@ async function loadAuth() {
       box.append(el("label", { for: "token" }, "Cognito token"), input, save);
       if (config.login_url) box.append(el("a", { href: config.login_url }, "Sign in"));
     } else if (authMode === "none") {
-      box.append(el("span", { class: "open" }, "Open local stage: no sign-in"));
+      box.append(actingAsControl());
     }
   } catch {
     authMode = "none";
   }
+}
+
+// On the open local stage a person says who they are: sent as X-Created-By, remembered.
+function actingAsControl() {
+  const input = el("input", {
+    id: "acting-as", value: actingAs(), placeholder: "anonymous", autocomplete: "username",
+    maxlength: 128, size: 12, "aria-describedby": "acting-as-help",
+  });
+  const apply = () => {
+    const name = input.value.trim();
+    if (name === actingAs()) return;
+    if (name) localStorage.setItem(ACTING_AS_KEY, name);
+    else localStorage.removeItem(ACTING_AS_KEY);
+    toast(`Acting as ${name || "anonymous"}`);
+    route();
+  };
+  input.addEventListener("change", apply);
+  return el("form", {
+    class: "acting-as", onsubmit: (event) => { event.preventDefault(); apply(); },
+  },
+  el("span", { class: "open", id: "acting-as-help" }, "Open local stage"),
+  el("label", { for: "acting-as" }, "Acting as"), input);
 }
 
 function iamNotice() {
@@ -140,20 +237,37 @@ function main() {
 let routeGeneration = 0;
 
 // A page renders through the ``show`` of its own route: an answer that arrives after the
-// person moved on (a slow list behind a click on "New schedule") renders nothing.
+// person moved on renders nothing. A refresh keeps the keyboard focus where it was.
 function viewFor(generation) {
   const show = (...nodes) => {
-    if (generation === routeGeneration) main().replaceChildren(...nodes.flat(Infinity).filter((node) => node != null));
+    if (generation !== routeGeneration) return;
+    const focused = document.activeElement;
+    const key = focused && main().contains(focused) ? focused.dataset.key || focused.id : null;
+    main().replaceChildren(...nodes.flat(Infinity).filter((node) => node != null));
+    if (Date.now() - toastShownAt > 800) hideToast();
+    if (key) {
+      const again = main().querySelector(`[data-key="${CSS.escape(key)}"]`) || document.getElementById(key);
+      if (again) {
+        if (again.getAttribute("tabindex") === "-1" && again.closest(".strip")) rove(again);
+        again.focus({ preventScroll: true });
+      }
+    }
   };
   show.current = () => generation === routeGeneration;
   return show;
 }
 
 function refreshLater(show, delay) {
-  if (show.current()) refreshTimer = setTimeout(route, delay);
+  if (show.current()) refreshTimer = setTimeout(() => route({ refresh: true }), delay);
 }
 
-async function route() {
+function updatedLine(show, label = "Refresh now") {
+  return el("p", { class: "updated" },
+    el("span", {}, `Updated ${clockTime(new Date())}`),
+    el("button", { type: "button", id: "refresh", onclick: () => route({ refresh: true }) }, label));
+}
+
+async function route(options = {}) {
   clearTimeout(refreshTimer);
   const show = viewFor(++routeGeneration);
   if (authMode === "iam") {
@@ -162,15 +276,95 @@ async function route() {
   }
   const hash = location.hash.replace(/^#/, "") || "/";
   const parts = hash.split("?")[0].split("/").filter(Boolean);
+  const params = new URLSearchParams(hash.split("?")[1] || "");
+  markCurrentNav(parts[0] || "");
   try {
-    if (parts.length === 0) await listPage(show, new URLSearchParams(hash.split("?")[1] || ""));
+    if (parts.length === 0) await overviewPage(show);
+    else if (parts[0] === "list") await listPage(show, params);
     else if (parts[0] === "new") await formPage(show, null);
     else if (parts[0] === "s" && parts[2] === "edit") await formPage(show, parts[1]);
-    else if (parts[0] === "s") await schedulePage(show, parts[1]);
-    else show(el("p", {}, "Nothing here. ", el("a", { href: "#/" }, "Back to the schedules")));
+    else if (parts[0] === "s") await schedulePage(show, parts[1], options);
+    else show(el("p", {}, "Nothing here. ", el("a", { href: "#/" }, "Back to the overview")));
   } catch (error) {
     show(el("p", { class: "error", role: "alert" }, `The console could not reach the API: ${error.message}`));
   }
+}
+
+function markCurrentNav(first) {
+  const current = first === "" ? "#/" : first === "new" ? "#/new" : "#/list";
+  for (const link of document.querySelectorAll(".bar nav a")) {
+    if (link.getAttribute("href") === current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+// A table that becomes a stack of cards on a narrow screen: each cell names its column.
+function table(caption, columns, rows, empty) {
+  const body = rows.length ? rows.map((cells) => el("tr", {}, cells.map((cell, index) => {
+    const attrs = { "data-label": columns[index], class: cell.class };
+    return index === 0 ? el("th", { scope: "row", ...attrs }, cell.content) : el("td", attrs, cell.content);
+  }))) : el("tr", {}, el("td", { colspan: columns.length }, empty));
+  return el("table", { class: "cards" },
+    el("caption", {}, caption),
+    el("thead", {}, el("tr", {}, columns.map((name) => el("th", { scope: "col" }, name)))),
+    el("tbody", {}, body));
+}
+
+function cell(content, cls) {
+  return { content, class: cls };
+}
+
+// --- the overview ----------------------------------------------------------------------------
+
+async function overviewPage(show) {
+  setTitle("Overview");
+  const result = await api("GET", "/api/overview");
+  const heading = el("h2", {}, "Overview");
+  if (!result.ok) {
+    show(heading, el("p", { class: "error", role: "alert" }, problem(result)));
+    return;
+  }
+  const data = result.data;
+  const healthOrder = ["failing", "missing", "ok", "paused", "none"];
+  const healthWords = { none: "no health (not active)" };
+  const tiles = (label, counts, order, kind, href) => el("section", { class: "tiles", "aria-labelledby": `${kind}-title` },
+    el("h3", { id: `${kind}-title` }, label),
+    el("ul", {}, order.filter((name) => counts[name]).map((name) => el("li", { [`data-${kind}`]: name },
+      el("a", { href: href(name) },
+        el("span", { class: "count" }, String(counts[name])), " ",
+        kind === "health" ? (name === "none" ? el("span", {}, healthWords.none) : healthBadge(name)) : badge(name)))),
+    Object.keys(counts).length ? null : el("p", {}, "No schedules yet. ", el("a", { href: "#/new" }, "Create one"))));
+  const attention = (data.attention || []).map((item) => [
+    cell(el("a", { href: `#/s/${item.id}` }, item.name)),
+    cell(healthBadge(item.health)),
+    cell(item.last_outcome ? el("span", {}, badge(item.last_outcome), " ", formatTime(item.last_scheduled_time)) : "never ran"),
+    cell(el("code", {}, item.schedule_expression)),
+  ]);
+  const fires = (data.next_fires || []).map((item) => [
+    cell(el("a", { href: `#/s/${item.id}` }, item.name)),
+    cell(el("span", {}, el("strong", {}, relative(item.next_fire_time)), " · ", whenBoth(item.next_fire_time, item.timezone))),
+    cell(el("code", {}, item.schedule_expression)),
+    cell(healthBadge(item.health)),
+  ]);
+  show(
+    heading,
+    updatedLine(show),
+    el("p", { class: "total" }, `${data.total} schedule${data.total === 1 ? "" : "s"}`,
+      authMode === "none" ? ` visible to ${actingAs() || "anonymous"}` : "",
+      data.complete ? "" : " (the first 5,000 counted)", " · ", el("a", { href: "#/list" }, "all schedules")),
+    el("div", { class: "tile-row" },
+      tiles("By health", data.by_health || {}, healthOrder, "health", () => "#/list"),
+      tiles("By status", data.by_status || {}, STATUSES, "status", (name) => `#/list?status=${name}`)),
+    el("section", { "aria-labelledby": "attention-title" },
+      el("h3", { id: "attention-title" }, `Failing or missing now (${data.attention_total || 0})`),
+      table("The latest run failed, or the slot after it passed with no run", ["Name", "Health", "Last run", "Expression"],
+        attention, "Nothing is failing or missing.")),
+    el("section", { "aria-labelledby": "fires-title" },
+      el("h3", { id: "fires-title" }, "Next fires"),
+      table("Across every schedule, soonest first", ["Name", "When", "Expression", "Health"], fires,
+        "Nothing is due to fire.")),
+  );
+  refreshLater(show, OVERVIEW_REFRESH_MS);
 }
 
 // --- the list --------------------------------------------------------------------------------
@@ -178,12 +372,10 @@ async function route() {
 async function listPage(show, params) {
   setTitle("Schedules");
   const status = params.get("status") || "";
-  const creator = params.get("created_by") || "";
   const search = params.get("q") || "";
   const cursor = params.get("cursor") || "";
   const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (status) query.set("status", status);
-  if (creator) query.set("created_by", creator);
   if (cursor) query.set("cursor", cursor);
   const result = await api("GET", `/api/schedules?${query}`);
 
@@ -192,8 +384,6 @@ async function listPage(show, params) {
     el("select", { id: "f-status", name: "status" },
       el("option", { value: "" }, "all live"),
       STATUSES.map((s) => el("option", { value: s, selected: s === status }, s))),
-    el("label", { for: "f-creator" }, "Created by"),
-    el("input", { id: "f-creator", name: "created_by", value: creator }),
     el("label", { for: "f-search" }, "Name contains"),
     el("input", { id: "f-search", name: "q", type: "search", value: search }),
     el("button", { type: "submit" }, "Apply"));
@@ -201,7 +391,7 @@ async function listPage(show, params) {
     event.preventDefault();
     const next = new URLSearchParams();
     for (const [key, value] of new FormData(filters)) if (value) next.set(key, value);
-    location.hash = `#/?${next}`;
+    location.hash = `#/list?${next}`;
   });
 
   const heading = el("h2", {}, "Schedules");
@@ -211,118 +401,137 @@ async function listPage(show, params) {
   }
   const items = (result.data.items || []).filter(
     (item) => !search || item.name.toLowerCase().includes(search.toLowerCase()));
-  const rows = items.map((item) => el("tr", { "data-id": item.id },
-    el("th", { scope: "row" }, el("a", { href: `#/s/${item.id}` }, item.name)),
-    el("td", {}, badge(item.status)),
-    el("td", { class: "health" }, "…"),
-    el("td", { class: "next-zone" }, "…"),
-    el("td", { class: "next-local" }, "…"),
-    el("td", { class: "last-run" }, lastRun(item)),
-    el("td", {}, item.created_by)));
-  const table = el("table", {},
-    el("caption", {}, search ? `Schedules whose name contains “${search}” (this page)` : "Schedules, newest first"),
-    el("thead", {}, el("tr", {},
-      ["Name", "Status", "Health", "Next fire (its zone)", "Next fire (your time)", "Last run", "Created by"]
-        .map((name) => el("th", { scope: "col" }, name)))),
-    el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: 7 }, "No schedules."))));
+  const rows = items.map((item) => [
+    cell(el("a", { href: `#/s/${item.id}` }, item.name), "name"),
+    cell(badge(item.status), "status"),
+    cell(healthBadge(item.health), "health"),
+    cell(el("code", {}, item.schedule_expression), "expression"),
+    cell(whenBoth(item.next_fire_time, item.timezone), "next-fire"),
+    cell(lastRun(item.last_execution), "last-run"),
+    cell(item.created_by, "created-by"),
+  ]);
   const paging = el("nav", { class: "paging", "aria-label": "Pages" });
   if (cursor) {
     const first = new URLSearchParams(params);
     first.delete("cursor");
-    paging.append(el("a", { href: `#/?${first}` }, "First page"));
+    paging.append(el("a", { href: `#/list?${first}` }, "First page"));
   }
   if (result.data.next_cursor) {
     const next = new URLSearchParams(params);
     next.set("cursor", result.data.next_cursor);
-    paging.append(el("a", { href: `#/?${next}`, rel: "next" }, "Next page"));
+    paging.append(el("a", { href: `#/list?${next}`, rel: "next" }, "Next page"));
   }
-  show(heading, filters, el("div", { class: "scroll" }, table), paging);
-  if (show.current()) fillRows(rows, items);
+  const caption = search ? `Schedules whose name contains “${search}” (this page)` : "Schedules, newest first";
+  show(heading, filters, table(caption,
+    ["Name", "Status", "Health", "Expression", "Next fire", "Last run", "Created by"], rows, "No schedules."), paging);
   if (items.some((item) => item.status === "pending")) refreshLater(show, 3000);
 }
 
-// The list's records carry no timeline: each row's health, next fire time and last run come
-// from the schedule read alone (one request per row of the page, in parallel).
-function fillRows(rows, items) {
-  rows.forEach(async (row, index) => {
-    const item = items[index];
-    const result = await api("GET", `/api/schedules/${item.id}`);
-    const detail = result.ok ? result.data : {};
-    row.querySelector(".health").replaceChildren(detail.health ? healthBadge(detail.health) : "—");
-    row.querySelector(".next-zone").textContent = formatTime(detail.next_fire_time, item.timezone);
-    row.querySelector(".next-local").textContent = formatTime(detail.next_fire_time);
-    if (detail.last_execution) row.querySelector(".last-run").replaceChildren(lastRun(detail));
-  });
-}
-
-function healthBadge(health) {
-  const marks = { ok: "✔", late: "⏱", missing: "⚠", failing: "✖" };
-  return el("span", { class: `badge health-${health}` }, `${marks[health] || "•"} ${health}`);
-}
-
-function lastRun(item) {
-  const last = item.last_execution || (item.executions && item.executions.last_outcome
-    ? { outcome: item.executions.last_outcome, scheduled_time: item.executions.last_scheduled_time } : null);
+function lastRun(last) {
   if (!last || !last.outcome) return "—";
   return el("span", {}, badge(last.outcome), " ", formatTime(last.scheduled_time));
 }
 
 // --- one schedule ----------------------------------------------------------------------------
 
+const FINAL_STATUSES = new Set(["deleted", "completed"]);
+
 async function schedulePage(show, id) {
   const result = await api("GET", `/api/schedules/${id}`);
   if (!result.ok) {
-    show(el("p", { class: "error", role: "alert" }, problem(result)), el("a", { href: "#/" }, "Back to the schedules"));
+    show(el("p", { class: "error", role: "alert" }, problem(result)), el("a", { href: "#/list" }, "Back to the schedules"));
     return;
   }
   const schedule = result.data;
   setTitle(schedule.name);
-  const windowStart = Number(sessionStorage.getItem(`window-${id}`) || Date.now() - DAY_MS);
-
-  const actions = el("div", { class: "actions", role: "group", "aria-label": "Actions" });
-  const act = (label, handler) => actions.append(el("button", { type: "button", onclick: handler }, label));
-  if (schedule.status !== "deleted") {
-    if (schedule.state === "DISABLED") act("Resume", () => change(schedule, "resume"));
-    else act("Pause", () => change(schedule, "pause"));
-    act("Run now", () => runNow(schedule));
-    act("Edit", () => { location.hash = `#/s/${id}/edit`; });
-    act("Delete", () => remove(schedule));
-  }
+  const windowStart = Number(sessionStorage.getItem(`window-${id}`) || Date.now() - 20 * HOUR_MS);
+  const windowEnd = windowStart + DAY_MS;
 
   const [timeline, executions, history] = await Promise.all([
-    api("GET", `/api/schedules/${id}/timeline?${new URLSearchParams({
-      from: new Date(windowStart).toISOString(), to: new Date(windowStart + 2 * DAY_MS).toISOString(),
-    })}`),
+    timelineOf(id, windowStart, windowEnd),
     api("GET", `/api/schedules/${id}/executions?limit=20`),
     api("GET", `/api/schedules/${id}/history?limit=20`),
   ]);
+  const running = (executions.ok ? executions.data.items || [] : []).some((run) => run.outcome === "started");
+  const live = !FINAL_STATUSES.has(schedule.status) || running;
 
   show(
-    el("p", {}, el("a", { href: "#/" }, "← All schedules")),
-    el("h2", {}, schedule.name, " ", badge(schedule.status), schedule.health ? [" ", healthBadge(schedule.health)] : null),
+    el("p", {}, el("a", { href: "#/list" }, "← All schedules")),
+    el("h2", {}, schedule.name, " ", badge(schedule.status), " ", healthBadge(schedule.health)),
+    live ? updatedLine(show) : el("p", { class: "updated" }, `Read ${clockTime(new Date())}; it no longer changes.`),
     schedule.last_error ? el("p", { class: "error", role: "alert" }, `Last error: ${schedule.last_error}`) : null,
-    actions,
+    actionsFor(schedule),
     definitionSection(schedule),
-    timelineSection(schedule, timeline, windowStart),
+    timelineSection(schedule, timeline, windowStart, windowEnd),
     executionsSection(schedule, executions),
-    historySection(schedule, history),
+    historySection(history),
   );
-  if (schedule.status === "pending") refreshLater(show, 2000);
+  if (live) refreshLater(show, schedule.status === "pending" ? 2000 : SCHEDULE_REFRESH_MS);
+}
+
+// The window's slots: the timeline pages at 1,000 slots (a day of rate(1 minute) is 1,440).
+async function timelineOf(id, start, end) {
+  const query = new URLSearchParams({ from: new Date(start).toISOString(), to: new Date(end).toISOString() });
+  let result = await api("GET", `/api/schedules/${id}/timeline?${query}`);
+  const items = result.ok ? [...(result.data.items || [])] : [];
+  for (let page = 0; result.ok && result.data.next_cursor && page < 3; page += 1) {
+    result = await api("GET", `/api/schedules/${id}/timeline?cursor=${encodeURIComponent(result.data.next_cursor)}`);
+    if (result.ok) items.push(...(result.data.items || []));
+  }
+  return result.ok ? { ok: true, items } : result;
+}
+
+function actionsFor(schedule) {
+  const actions = el("div", { class: "actions", role: "group", "aria-label": "Actions" });
+  if (schedule.status === "deleted") return actions;
+  const act = (key, label, handler) => actions.append(el("button", {
+    type: "button", id: `act-${key}`, disabled: actionsBusy, onclick: (event) => inFlight(event.currentTarget, actions, handler),
+  }, label));
+  if (schedule.state === "DISABLED") act("resume", "Resume", () => change(schedule, "resume"));
+  else act("pause", "Pause", () => change(schedule, "pause"));
+  act("run", "Run now", () => runNow(schedule, newKey()));
+  act("edit", "Edit", async () => { location.hash = `#/s/${schedule.id}/edit`; });
+  act("delete", "Delete", () => remove(schedule));
+  return actions;
+}
+
+// Every action of the group is disabled from the click until its answer: a double click
+// sends one request. Refreshes wait while one is in flight.
+let actionsBusy = false;
+
+async function inFlight(button, group, handler) {
+  if (actionsBusy) return;
+  actionsBusy = true;
+  clearTimeout(refreshTimer);
+  const buttons = [...group.querySelectorAll("button")];
+  for (const each of buttons) each.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    await handler();
+  } finally {
+    actionsBusy = false;
+    for (const each of buttons) each.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
 }
 
 function definitionSection(schedule) {
+  const retry = schedule.retry_policy;
+  const alerts = schedule.alerts || {};
   const rows = [
-    ["Expression", schedule.schedule_expression],
+    ["Expression", el("code", {}, schedule.schedule_expression)],
     ["Time zone", schedule.timezone],
-    ["State", schedule.state],
-    ["Target", schedule.target_type + (schedule.target_arn ? ` → ${schedule.target_arn}` : "")],
-    ["Payload", JSON.stringify(schedule.payload)],
+    ["State", schedule.state === "DISABLED" ? "disabled (paused)" : "enabled"],
+    ["Target", TARGET_WORDS[schedule.target_type] + (schedule.target_arn ? ` → ${schedule.target_arn}` : "")],
+    ["Payload", el("code", {}, JSON.stringify(schedule.payload))],
     ["Description", schedule.description],
     ["Starts", schedule.start_date && formatTime(schedule.start_date, schedule.timezone)],
     ["Ends", schedule.end_date && formatTime(schedule.end_date, schedule.timezone)],
     ["Flexible window", schedule.flexible_window_minutes && `${schedule.flexible_window_minutes} min`],
-    ["Next fire", schedule.next_fire_time &&
-      `${formatTime(schedule.next_fire_time, schedule.timezone)} (your time: ${formatTime(schedule.next_fire_time)})`],
+    ["Retries", retry && `up to ${retry.maximum_retry_attempts} attempts within ${retry.maximum_event_age_in_seconds} s`],
+    ["Alerts", alertWords(alerts)],
+    ["Next fire", schedule.next_fire_time && el("span", {}, relative(schedule.next_fire_time), " · ",
+      whenBoth(schedule.next_fire_time, schedule.timezone))],
     ["Created", `${formatTime(schedule.created_date)} by ${schedule.created_by}`],
     ["Version", String(schedule.version)],
   ].filter(([, value]) => value);
@@ -331,66 +540,132 @@ function definitionSection(schedule) {
     el("dl", { class: "definition" }, rows.map(([key, value]) => [el("dt", {}, key), el("dd", {}, value)])));
 }
 
-function timelineSection(schedule, result, windowStart) {
+function alertWords(alerts) {
+  const words = [];
+  if (alerts.on_missed !== false) words.push("a missed slot");
+  if (alerts.on_late) words.push("a late run");
+  const after = alerts.after_failures === undefined ? 1 : alerts.after_failures;
+  if (after) words.push(after === 1 ? "a failed run" : `${after} failed runs in a row`);
+  const text = words.length ? `on ${words.join(", ")}` : "none";
+  return alerts.pause_after_failures ? `${text}; pauses after ${alerts.pause_after_failures} failures in a row` : text;
+}
+
+function slotWord(slot) {
+  const when = formatTime(slot.time, null, true);
+  const run = slot.execution;
+  const parts = [`${when}: ${slot.state}`];
+  if (slot.trigger === "manual") parts.push("manual run");
+  if (run && run.started_at) parts.push(`started ${formatTime(run.started_at, null, true)} (${lateness(slot.time, run.started_at)})`);
+  if (run && run.duration_ms !== undefined) parts.push(`${run.duration_ms} ms`);
+  if (run && run.error) parts.push(run.error);
+  return parts.join(", ");
+}
+
+// Roving focus: the strip is one stop for Tab; arrows, Home and End move along its cells.
+function rove(target) {
+  const strip = target.closest(".strip");
+  for (const cellNode of strip.querySelectorAll(".cell")) cellNode.setAttribute("tabindex", "-1");
+  target.setAttribute("tabindex", "0");
+  strip.parentElement.querySelector(".strip-detail").textContent = target.getAttribute("aria-label");
+}
+
+function stripKeys(event) {
+  const cells = [...event.currentTarget.querySelectorAll(".cell")];
+  const index = cells.indexOf(document.activeElement);
+  if (index < 0) return;
+  const perRow = Math.max(1, Math.round(event.currentTarget.clientWidth / cells[0].offsetWidth));
+  const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: perRow, ArrowUp: -perRow, Home: -index, End: cells.length };
+  if (!(event.key in moves)) return;
+  event.preventDefault();
+  const next = cells[Math.min(cells.length - 1, Math.max(0, index + moves[event.key]))];
+  rove(next);
+  next.focus();
+}
+
+function daystrip(schedule, items) {
+  const now = Date.now();
+  const slots = items.filter((slot) => slot.trigger !== "manual");
+  if (!slots.length) return null;
+  const current = slots.findIndex((slot) => new Date(slot.time).getTime() > now);
+  const focusAt = current < 0 ? slots.length - 1 : Math.max(0, current - 1);
+  const detail = el("p", { class: "strip-detail", "aria-live": "polite" }, slotWord(slots[focusAt]));
+  const strip = el("div", {
+    class: "strip", role: "group", "aria-label": "The day's slots, oldest first (arrow keys move)",
+    onkeydown: stripKeys,
+  }, slots.map((slot, index) => el("span", {
+    class: `cell state-${slot.state}`, role: "img", tabindex: index === focusAt ? "0" : "-1",
+    "data-key": `cell-${slot.time}`, "aria-label": slotWord(slot), title: slotWord(slot),
+    "data-word": slot.state, onfocus: (event) => rove(event.currentTarget),
+    onmouseenter: (event) => { detail.textContent = event.currentTarget.getAttribute("aria-label"); },
+  }, STATES[slot.state] || "•")));
+  const legend = el("ul", { class: "legend", "aria-label": "Symbols" },
+    ["succeeded", "failed", "running", "late", "missed", "skipped", "upcoming"].map((state) => el("li", {}, badge(state))));
+  return el("div", { class: "daystrip" }, strip, detail, legend);
+}
+
+function timelineSection(schedule, result, windowStart, windowEnd) {
   const shift = (days) => () => {
     sessionStorage.setItem(`window-${schedule.id}`, String(windowStart + days * DAY_MS));
     route();
   };
   const controls = el("div", { class: "actions", role: "group", "aria-label": "Timeline window" },
-    el("button", { type: "button", onclick: shift(-1) }, "← Earlier day"),
+    el("button", { type: "button", id: "tl-earlier", onclick: shift(-1) }, "← Earlier day"),
     el("button", {
-      type: "button",
+      type: "button", id: "tl-now",
       onclick: () => { sessionStorage.removeItem(`window-${schedule.id}`); route(); },
     }, "Around now"),
-    el("button", { type: "button", onclick: shift(1) }, "Later day →"));
+    el("button", { type: "button", id: "tl-later", onclick: shift(1) }, "Later day →"));
   const section = el("section", { "aria-labelledby": "timeline-title", class: "timeline" },
     el("h3", { id: "timeline-title" }, "Timeline: planned against actual"),
     el("p", { class: "hint" },
-      `From ${formatTime(new Date(windowStart).toISOString())} to ${formatTime(new Date(windowStart + 2 * DAY_MS).toISOString())} (your time).`),
+      `From ${formatTime(new Date(windowStart).toISOString())} to ${formatTime(new Date(windowEnd).toISOString())} (your time).`),
     controls);
   if (!result.ok) {
     section.append(el("p", { class: "error" }, problem(result)));
     return section;
   }
-  const items = result.data.items || [];
+  const items = result.items;
   if (!items.length) {
     section.append(el("p", {}, "No slots in this window."));
     return section;
   }
-  const list = el("ol", { class: "slots", tabindex: "0", "aria-label": "Slots in this window" },
-    items.map((slot) => el("li", { class: `slot state-${slot.state}` },
+  // The detailed list: what happened, newest first, then the next few to come.
+  const now = Date.now();
+  const past = items.filter((slot) => new Date(slot.time).getTime() <= now).reverse().slice(0, 50);
+  const coming = items.filter((slot) => new Date(slot.time).getTime() > now).slice(0, 5);
+  const list = el("ol", { class: "slots", "aria-label": "Recent and next slots" },
+    [...coming.reverse(), ...past].map((slot) => el("li", { class: `slot state-${slot.state}` },
       badge(slot.state),
-      el("span", { class: "when" }, formatTime(slot.time, schedule.timezone)),
-      el("span", { class: "local" }, `your time ${formatTime(slot.time)}`),
+      el("span", { class: "when" }, whenBoth(slot.time, schedule.timezone)),
       slot.trigger === "manual" ? el("span", { class: "tag" }, "manual run") : null,
       slot.execution ? el("span", { class: "detail" },
-        `attempt ${slot.execution.attempt || 1}` +
+        `started ${formatTime(slot.execution.started_at, null, true)} (${lateness(slot.time, slot.execution.started_at)})` +
+        `, attempt ${slot.execution.attempt || 1}` +
         (slot.execution.duration_ms !== undefined ? `, ${slot.execution.duration_ms} ms` : "") +
         (slot.execution.error ? `, ${slot.execution.error}` : "")) : null)));
-  section.append(el("div", { class: "scroll" }, list));
+  section.append(daystrip(schedule, items), el("h4", {}, "Recent and next slots"), list);
   return section;
 }
 
 function executionsSection(schedule, result) {
   const section = el("section", { "aria-labelledby": "exec-title" }, el("h3", { id: "exec-title" }, "Executions"));
   if (!result.ok) return section.append(el("p", { class: "error" }, problem(result))) || section;
-  const items = result.data.items || [];
-  const rows = items.map((run) => el("tr", {},
-    el("td", {}, formatTime(run.scheduled_time, schedule.timezone)),
-    el("td", {}, badge(run.outcome)),
-    el("td", {}, run.trigger || "scheduled"),
-    el("td", {}, String(run.attempt || 1)),
-    el("td", {}, run.duration_ms !== undefined ? `${run.duration_ms} ms` : "—"),
-    el("td", {}, run.error || "")));
-  section.append(el("div", { class: "scroll" }, el("table", {},
-    el("caption", {}, "Newest first"),
-    el("thead", {}, el("tr", {}, ["Scheduled", "Outcome", "Trigger", "Attempt", "Duration", "Error"]
-      .map((name) => el("th", { scope: "col" }, name)))),
-    el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: 6 }, "No executions yet."))))));
+  const rows = (result.data.items || []).map((run) => [
+    cell(formatTime(run.scheduled_time, schedule.timezone)),
+    cell(formatTime(run.started_at, null, true)),
+    cell(run.trigger === "manual" ? "—" : lateness(run.scheduled_time, run.started_at)),
+    cell(badge(run.outcome)),
+    cell(run.trigger || "scheduled"),
+    cell(String(run.attempt || 1)),
+    cell(run.duration_ms !== undefined ? `${run.duration_ms} ms` : "—"),
+    cell(run.error || "", "error-text"),
+  ]);
+  section.append(table("Newest first",
+    ["Scheduled", "Started", "Lateness", "Outcome", "Trigger", "Attempt", "Duration", "Error"], rows, "No executions yet."));
   return section;
 }
 
-function historySection(schedule, result) {
+function historySection(result) {
   const section = el("section", { "aria-labelledby": "history-title" }, el("h3", { id: "history-title" }, "Change history"));
   if (!result.ok) return section.append(el("p", { class: "error" }, problem(result))) || section;
   const items = result.data.items || [];
@@ -407,25 +682,38 @@ function historySection(schedule, result) {
 async function change(schedule, action) {
   const result = await api("POST", `/api/schedules/${schedule.id}/${action}`, undefined, { "If-Match": `"${schedule.version}"` });
   toast(result.ok ? `${action === "pause" ? "Pausing" : "Resuming"} ${schedule.name}…` : problem(result));
-  route();
+  await route({ refresh: true });
 }
 
-async function runNow(schedule) {
-  const result = await api("POST", `/api/schedules/${schedule.id}/run`, undefined,
-    { "Idempotency-Key": `console-${schedule.id}-${Date.now()}` });
+// One key per intent: a retry of the same click (a network error) sends the same key, and
+// the button stays disabled until the answer, so a double click runs once.
+async function runNow(schedule, key) {
+  let result;
+  try {
+    result = await api("POST", `/api/schedules/${schedule.id}/run`, undefined, { "Idempotency-Key": `console-${key}` });
+  } catch {
+    result = await api("POST", `/api/schedules/${schedule.id}/run`, undefined, { "Idempotency-Key": `console-${key}` });
+  }
   toast(result.ok ? `Run requested (${result.data.execution_id})` : problem(result));
-  setTimeout(route, 1500);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await route({ refresh: true });
 }
 
 async function remove(schedule) {
   if (!window.confirm(`Delete the schedule “${schedule.name}”? It stops firing and cannot be undone.`)) return;
   const result = await api("DELETE", `/api/schedules/${schedule.id}`, undefined, { "If-Match": `"${schedule.version}"` });
   toast(result.ok ? `Deleting ${schedule.name}…` : problem(result));
-  if (result.ok) location.hash = "#/";
-  else route();
+  if (result.ok) location.hash = "#/list";
+  else await route();
 }
 
 // --- create and edit -------------------------------------------------------------------------
+
+const TARGET_WORDS = {
+  web_action: "Web action (the stage's web-actions topic)",
+  notification: "Notification (the stage's notifications topic)",
+  custom: "Custom target (an ARN you give)",
+};
 
 const FIELDS = [
   { name: "name", label: "Name", required: true, pattern: "[0-9A-Za-z_.\\-]{1,64}",
@@ -433,17 +721,23 @@ const FIELDS = [
   { name: "schedule_expression", label: "Schedule expression", required: true,
     help: "cron(0 6 * * ? *), rate(5 minutes) or at(2027-01-01T09:00:00)" },
   { name: "timezone", label: "Time zone", value: "UTC", list: "zones", help: "An IANA zone, e.g. America/New_York" },
-  { name: "target_type", label: "Target", kind: "select", options: ["web_action", "notification", "custom"] },
-  { name: "target_arn", label: "Target ARN (custom only)", help: "An SNS topic, SQS queue or Lambda function" },
+  { name: "target_type", label: "Target", kind: "select", options: Object.entries(TARGET_WORDS) },
+  { name: "target_arn", label: "Target ARN", required: true, onlyFor: "custom",
+    help: "This stage's SNS topic, SQS queue or Lambda function" },
   { name: "payload", label: "Payload (JSON object)", kind: "textarea", value: "{}" },
   { name: "description", label: "Description", maxlength: 512 },
   { name: "start_date", label: "Start (UTC, optional)", type: "datetime-local" },
   { name: "end_date", label: "End (UTC, optional)", type: "datetime-local" },
   { name: "flexible_window_minutes", label: "Flexible window, minutes (optional)", type: "number", min: 1, max: 1440 },
-  { name: "maximum_event_age_in_seconds", label: "Retry: maximum event age, seconds (optional)", type: "number", min: 60, max: 86400, group: "retry_policy" },
-  { name: "maximum_retry_attempts", label: "Retry: maximum attempts (optional)", type: "number", min: 0, max: 185, group: "retry_policy" },
-  { name: "action_after_completion", label: "After the last run", kind: "select", options: ["NONE", "DELETE"] },
-  { name: "state", label: "State", kind: "select", options: ["ENABLED", "DISABLED"] },
+  { name: "maximum_event_age_in_seconds", label: "Retry: maximum event age, seconds (optional)", type: "number", min: 60, max: 86400, path: "retry_policy.maximum_event_age_in_seconds" },
+  { name: "maximum_retry_attempts", label: "Retry: maximum attempts (optional)", type: "number", min: 0, max: 185, path: "retry_policy.maximum_retry_attempts" },
+  { name: "action_after_completion", label: "After the last run", kind: "select",
+    options: [["NONE", "Keep the schedule"], ["DELETE", "Delete the schedule"]] },
+  { name: "state", label: "State", kind: "select", options: [["ENABLED", "Enabled: it fires"], ["DISABLED", "Disabled: paused"]] },
+  { name: "alerts-on_missed", label: "Alert when a slot passes with no run", kind: "checkbox", value: true, path: "alerts.on_missed", group: "Alerts" },
+  { name: "alerts-on_late", label: "Alert when a run starts late", kind: "checkbox", value: false, path: "alerts.on_late", group: "Alerts" },
+  { name: "alerts-after_failures", label: "Alert after this many failed runs in a row (empty: never)", type: "number", min: 1, max: 1000, value: 1, path: "alerts.after_failures", group: "Alerts" },
+  { name: "alerts-pause_after_failures", label: "Pause after this many failed runs in a row (empty: never)", type: "number", min: 1, max: 1000, path: "alerts.pause_after_failures", group: "Alerts" },
 ];
 
 function fieldControl(field, value) {
@@ -453,20 +747,22 @@ function fieldControl(field, value) {
   };
   let control;
   if (field.kind === "select") {
-    control = el("select", common, field.options.map((option) => el("option", { value: option, selected: option === value }, option)));
+    control = el("select", common, field.options.map(([option, words]) => el("option", { value: option, selected: option === value }, words)));
   } else if (field.kind === "textarea") {
     control = el("textarea", { ...common, rows: 4 });
     control.value = value ?? field.value ?? "";
+  } else if (field.kind === "checkbox") {
+    control = el("input", { ...common, type: "checkbox", checked: value ?? field.value });
   } else {
     control = el("input", {
       ...common, type: field.type || "text", pattern: field.pattern, min: field.min, max: field.max,
       maxlength: field.maxlength, list: field.list,
     });
-    control.value = value ?? field.value ?? "";
+    control.value = value === null ? "" : value ?? field.value ?? "";
   }
-  return el("div", { class: "field" },
-    el("label", { for: id }, field.label, field.required ? " (required)" : ""),
-    control,
+  const label = el("label", { for: id }, field.label, field.required ? " (required)" : "");
+  return el("div", { class: `field${field.kind === "checkbox" ? " check" : ""}`, "data-only-for": field.onlyFor },
+    field.kind === "checkbox" ? [control, label] : [label, control],
     el("p", { class: "help", id: `${id}-help` }, field.help || ""),
     el("p", { class: "error", id: `${id}-error`, "aria-live": "polite" }));
 }
@@ -480,6 +776,17 @@ function fieldError(name, message) {
   return true;
 }
 
+// The control an error's field names: its own, a part of a group, or the group's first.
+function controlFor(path) {
+  const exact = FIELDS.find((field) => (field.path || field.name) === path);
+  if (exact) return exact.name;
+  const parts = path.split(".");
+  const byLast = FIELDS.find((field) => field.path && field.path.startsWith(`${parts[0]}.`) && field.name.endsWith(parts.at(-1)));
+  if (byLast) return byLast.name;
+  const first = FIELDS.find((field) => (field.path || field.name).split(".")[0] === parts[0]);
+  return first ? first.name : null;
+}
+
 function clearErrors() {
   for (const node of document.querySelectorAll(".field .error")) node.textContent = "";
   for (const node of document.querySelectorAll("[aria-invalid]")) node.setAttribute("aria-invalid", "false");
@@ -489,6 +796,10 @@ function clearErrors() {
 
 function toInputDate(iso) {
   return iso ? iso.replace(/Z$/, "").replace(/\+00:00$/, "").slice(0, 16) : "";
+}
+
+function numberOrNull(text) {
+  return text === "" || text === undefined ? null : Number(text);
 }
 
 function readForm(form) {
@@ -501,7 +812,7 @@ function readForm(form) {
     action_after_completion: data.action_after_completion,
     state: data.state,
   };
-  if (data.target_arn.trim()) body.target_arn = data.target_arn.trim();
+  if (data.target_type === "custom" && (data.target_arn || "").trim()) body.target_arn = data.target_arn.trim();
   body.payload = JSON.parse(data.payload || "{}");
   if (data.description.trim()) body.description = data.description.trim();
   if (data.start_date) body.start_date = `${data.start_date}:00Z`;
@@ -512,6 +823,12 @@ function readForm(form) {
     if (data.maximum_event_age_in_seconds) body.retry_policy.maximum_event_age_in_seconds = Number(data.maximum_event_age_in_seconds);
     if (data.maximum_retry_attempts) body.retry_policy.maximum_retry_attempts = Number(data.maximum_retry_attempts);
   }
+  body.alerts = {
+    on_missed: data["alerts-on_missed"] === "on",
+    on_late: data["alerts-on_late"] === "on",
+    after_failures: numberOrNull(data["alerts-after_failures"]),
+    pause_after_failures: numberOrNull(data["alerts-pause_after_failures"]),
+  };
   return body;
 }
 
@@ -528,6 +845,40 @@ function checkPayload() {
   }
 }
 
+// The target ARN is asked for only for a custom target (and is then required).
+function showTargetArn() {
+  const type = document.getElementById("field-target_type").value;
+  for (const box of document.querySelectorAll("[data-only-for]")) {
+    const shown = box.dataset.onlyFor === type;
+    box.hidden = !shown;
+    for (const control of box.querySelectorAll("input, select, textarea")) control.disabled = !shown;
+  }
+}
+
+function formValues(schedule) {
+  if (!schedule) return {};
+  const alerts = schedule.alerts || {};
+  return {
+    ...schedule,
+    payload: JSON.stringify(schedule.payload ?? {}, null, 2),
+    start_date: toInputDate(schedule.start_date),
+    end_date: toInputDate(schedule.end_date),
+    maximum_event_age_in_seconds: schedule.retry_policy?.maximum_event_age_in_seconds,
+    maximum_retry_attempts: schedule.retry_policy?.maximum_retry_attempts,
+    "alerts-on_missed": alerts.on_missed ?? true,
+    "alerts-on_late": alerts.on_late ?? false,
+    "alerts-after_failures": alerts.after_failures === undefined ? 1 : alerts.after_failures,
+    "alerts-pause_after_failures": alerts.pause_after_failures ?? null,
+  };
+}
+
+function formFields(values) {
+  const plain = FIELDS.filter((field) => !field.group).map((field) => fieldControl(field, values[field.name]));
+  const alerts = el("fieldset", { class: "group" }, el("legend", {}, "Alerts"),
+    FIELDS.filter((field) => field.group === "Alerts").map((field) => fieldControl(field, values[field.name])));
+  return [plain, alerts];
+}
+
 async function formPage(show, id) {
   let schedule = null;
   if (id) {
@@ -539,67 +890,65 @@ async function formPage(show, id) {
     schedule = result.data;
   }
   setTitle(schedule ? `Edit ${schedule.name}` : "New schedule");
-  const values = schedule ? {
-    ...schedule,
-    payload: JSON.stringify(schedule.payload ?? {}, null, 2),
-    start_date: toInputDate(schedule.start_date),
-    end_date: toInputDate(schedule.end_date),
-    maximum_event_age_in_seconds: schedule.retry_policy?.maximum_event_age_in_seconds,
-    maximum_retry_attempts: schedule.retry_policy?.maximum_retry_attempts,
-  } : {};
   const preview = el("section", { class: "preview", "aria-labelledby": "preview-title", "aria-live": "polite" },
     el("h3", { id: "preview-title" }, "Next fire times"),
     el("p", { class: "hint" }, "Type an expression to see when it fires."));
+  const submit = el("button", { type: "submit", id: "submit" }, schedule ? "Save changes" : "Create schedule");
   const form = el("form", { novalidate: true, "aria-labelledby": "form-title" },
-    FIELDS.map((field) => fieldControl(field, values[field.name])),
+    formFields(formValues(schedule)),
     el("p", { class: "error", id: "form-error", role: "alert" }),
-    el("div", { class: "actions" },
-      el("button", { type: "submit" }, schedule ? "Save changes" : "Create schedule"),
-      el("a", { href: schedule ? `#/s/${schedule.id}` : "#/" }, "Cancel")));
+    el("div", { class: "actions" }, submit, el("a", { href: schedule ? `#/s/${schedule.id}` : "#/list" }, "Cancel")));
   const zones = el("datalist", { id: "zones" },
     (Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : ["UTC"]).map((zone) => el("option", { value: zone })));
   show(el("h2", { id: "form-title" }, schedule ? `Edit ${schedule.name}` : "New schedule"),
     el("div", { class: "form-layout" }, form, preview), zones);
   if (!show.current()) return;
+  wireForm(form, preview, schedule, submit);
+}
 
+function wireForm(form, preview, schedule, submit) {
   let timer = null;
   const refreshPreview = () => {
     clearTimeout(timer);
-    timer = setTimeout(() => updatePreview(form, preview), 300);
+    timer = setTimeout(() => updatePreview(preview), 300);
   };
   for (const name of ["schedule_expression", "timezone", "start_date", "end_date"]) {
     document.getElementById(`field-${name}`).addEventListener("input", refreshPreview);
   }
+  form.addEventListener("focusin", () => keepClearOf(preview));
+  form.addEventListener("input", () => keepClearOf(preview));
+  document.getElementById("field-target_type").addEventListener("change", showTargetArn);
+  showTargetArn();
   document.getElementById("field-payload").addEventListener("blur", checkPayload);
   for (const field of FIELDS) {
     const control = document.getElementById(`field-${field.name}`);
+    // An error belongs to its field's value: changing the value clears it.
+    control.addEventListener("input", () => { if (field.name !== "schedule_expression") fieldError(field.name, ""); });
     control.addEventListener("blur", () => {
       if (field.name !== "payload" && control.validity && !control.validity.valid) {
         fieldError(field.name, `${field.name}: ${control.validationMessage}`);
-      } else if (field.name !== "payload" && field.name !== "schedule_expression") {
-        fieldError(field.name, "");
       }
     });
   }
-  if (schedule) updatePreview(form, preview);
+  if (schedule) updatePreview(preview);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (submit.disabled) return;
     clearErrors();
-    if (!checkPayload()) return;
-    let invalid = false;
-    for (const field of FIELDS) {
-      const control = document.getElementById(`field-${field.name}`);
-      if (control.validity && !control.validity.valid) {
-        fieldError(field.name, `${field.name}: ${control.validationMessage}`);
-        invalid = true;
-      }
-    }
-    if (invalid) return;
+    if (!checkPayload() || !formValid()) return;
     const body = readForm(form);
-    const result = schedule
-      ? await api("PUT", `/api/schedules/${schedule.id}`, body, { "If-Match": `"${schedule.version}"` })
-      : await api("POST", "/api/schedules", body);
+    submit.disabled = true;
+    submit.setAttribute("aria-busy", "true");
+    let result;
+    try {
+      result = schedule
+        ? await api("PUT", `/api/schedules/${schedule.id}`, body, { "If-Match": `"${schedule.version}"` })
+        : await api("POST", "/api/schedules", body, { "Idempotency-Key": `console-${newKey()}` });
+    } finally {
+      submit.disabled = false;
+      submit.removeAttribute("aria-busy");
+    }
     if (result.ok) {
       toast(schedule ? "Saved: applying the change…" : "Created: applying it…");
       location.hash = `#/s/${result.data.id}`;
@@ -609,6 +958,29 @@ async function formPage(show, id) {
   });
 }
 
+// On a narrow screen the preview sits at the bottom of the screen: the field being filled
+// is scrolled above it, never under it.
+function keepClearOf(preview) {
+  const field = document.activeElement;
+  if (!field || !field.closest("form") || !matchMedia("(max-width: 40em)").matches) return;
+  const covered = field.getBoundingClientRect().bottom - preview.getBoundingClientRect().top + 8;
+  if (covered > 0 && preview.getBoundingClientRect().top > innerHeight / 3) window.scrollBy(0, covered);
+}
+
+function formValid() {
+  let valid = true;
+  for (const field of FIELDS) {
+    const control = document.getElementById(`field-${field.name}`);
+    if (!control.disabled && control.validity && !control.validity.valid) {
+      fieldError(field.name, `${field.name}: ${control.validationMessage}`);
+      valid = false;
+    }
+  }
+  return valid;
+}
+
+// Each error under its field (by the answer's ``Errors[].field``); anything else once,
+// next to the submit button, until the next submit.
 function showProblem(result, schedule) {
   const general = document.getElementById("form-error");
   if (result.status === 409 && schedule) {
@@ -616,22 +988,20 @@ function showProblem(result, schedule) {
       "reload it to see their change, then edit again.";
     return;
   }
-  const message = problem(result);
-  let placed = false;
-  for (const part of message.split("; ")) {
-    const field = part.split(":")[0].split(".")[0].trim();
-    const name = field === "retry_policy" ? "maximum_retry_attempts" : field;
-    if (fieldError(name, part)) placed = true;
-    else general.textContent = (general.textContent ? `${general.textContent}; ` : "") + part;
+  const unplaced = [];
+  for (const error of fieldErrors(result)) {
+    const name = controlFor(error.field);
+    if (!name || !fieldError(name, `${error.field}: ${error.message}`)) unplaced.push(`${error.field}: ${error.message}`);
   }
-  if (!placed && !general.textContent) general.textContent = message;
+  if (!fieldErrors(result).length) unplaced.push(problem(result));
+  general.textContent = unplaced.join("\n");
   const first = document.querySelector("[aria-invalid='true']");
   if (first) first.focus();
 }
 
 let previewRequests = 0;
 
-async function updatePreview(form, preview) {
+async function updatePreview(preview) {
   const request = ++previewRequests;  // answers can arrive out of order: only the latest counts
   const expression = document.getElementById("field-schedule_expression").value.trim();
   const timezone = document.getElementById("field-timezone").value.trim() || "UTC";
@@ -645,18 +1015,18 @@ async function updatePreview(form, preview) {
   if (request !== previewRequests) return;
   const heading = preview.querySelector("h3");
   preview.replaceChildren(heading);
+  fieldError("schedule_expression", "");
+  fieldError("timezone", "");
   if (!result.ok) {
-    const message = problem(result);
-    const field = message.split(":")[0].split(".")[0].trim();
-    fieldError(field === "timezone" ? "timezone" : "schedule_expression", message);
+    const placed = fieldErrors(result).map((error) => fieldError(controlFor(error.field) || "schedule_expression", `${error.field}: ${error.message}`));
+    // Today's server names no field: the preview's answer is about the expression it was sent.
+    if (!placed.length) fieldError("schedule_expression", problem(result));
     preview.append(el("p", { class: "hint" }, "No fire times: the expression is not valid yet."));
     return;
   }
-  fieldError("schedule_expression", "");
-  fieldError("timezone", "");
   const fires = result.data.next || [];
   preview.append(fires.length
-    ? el("ol", {}, fires.map((fire) => el("li", {}, formatTime(fire, timezone), el("span", { class: "local" }, ` (your time ${formatTime(fire)})`))))
+    ? el("ol", {}, fires.map((fire) => el("li", {}, whenBoth(fire, timezone))))
     : el("p", {}, "It never fires within its bounds."));
   for (const warning of result.data.warnings || []) {
     preview.append(el("p", { class: "warning" }, `⚠ ${typeof warning === "string" ? warning : warning.message || JSON.stringify(warning)}`));
