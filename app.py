@@ -27,6 +27,7 @@ from chalicelib.http import (
     idempotency_key,
     int_param,
     json_object,
+    label_filter,
     only_params,
     query,
     resource_url,
@@ -40,6 +41,7 @@ from chalicelib.openapi import (
     ETAG,
     IDEMPOTENCY_KEY,
     IF_MATCH,
+    LABEL_FILTER,
     LIST_LIMIT_MAX,
     LOCATION,
     Param,
@@ -107,6 +109,7 @@ def create_schedule() -> Response:
             "created_by", "Only schedules this principal created.",
             {"type": "string", "minLength": 1, "maxLength": MAX_CREATED_BY_FILTER},
         ),
+        LABEL_FILTER,
         limit_param(LIST_LIMIT_MAX),
         CURSOR,
     ),
@@ -116,7 +119,7 @@ def create_schedule() -> Response:
 def list_schedules() -> dict[str, Any]:
     request = app.current_request
     params = query(request)
-    only_params(params, {"status", "created_by", "limit", "cursor"})
+    only_params(params, {"status", "created_by", "label", "limit", "cursor"})
     status = _status(params.get("status"))
     page = wiring.schedule_service().list(
         caller(request),
@@ -124,6 +127,7 @@ def list_schedules() -> dict[str, Any]:
         created_by=text_param(params, "created_by", MAX_CREATED_BY_FILTER),
         limit=int_param(params, "limit", 50, 1, service.MAX_LIST_LIMIT),
         cursor=params.get("cursor"),
+        labels=label_filter(request),
     )
     return {"items": [schedule.to_api() for schedule in page], "next_cursor": page.cursor}
 

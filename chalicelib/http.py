@@ -156,6 +156,25 @@ def query(request: Any) -> dict[str, str]:
     return dict(request.query_params or {})
 
 
+def label_filter(request: Any) -> dict[str, str] | None:
+    """The ``label`` query parameters (``key=value``, repeated) as one selector."""
+    from chalicelib.models import MAX_LABELS, parse_label
+
+    params = request.query_params
+    if not params or "label" not in params:
+        return None
+    texts = params.getlist("label")
+    if len(texts) > MAX_LABELS:
+        raise ValidationError(f"at most {MAX_LABELS} labels", field="label")
+    labels: dict[str, str] = {}
+    for text in texts:
+        key, value = parse_label(text)
+        if labels.get(key, value) != value:
+            raise ValidationError(f"names {key} twice with different values (no schedule matches)", field="label")
+        labels[key] = value
+    return labels
+
+
 def int_param(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
     if raw is None:

@@ -29,12 +29,18 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 
-from chalicelib import expressions
+from chalicelib import expressions, names
 from chalicelib.errors import InvalidExpression, PayloadTooLarge, ValidationError
 
 NAME_PATTERN = re.compile(r"[0-9A-Za-z_.\-]{1,64}")
 MAX_PAYLOAD_BYTES = 256_000  # leaves room for the envelope under SNS's 262,144-byte limit
 MAX_DESCRIPTION = 512
+# Labels (``key=value``), checked like AWS tags: at most MAX_LABELS a schedule (each one
+# is an index entry), keys without '=' (a filter ``?label=team=golf`` splits at the first
+# '='), no ``aws:`` prefix.
+MAX_LABELS = names.LABEL_SLOTS
+LABEL_KEY_PATTERN = re.compile(r"[\w.:/+\-@]{1,128}")
+LABEL_VALUE_PATTERN = re.compile(r"[\w.:/=+\-@]{0,256}")
 
 
 class ScheduleStatus(StrEnum):
@@ -168,6 +174,11 @@ class ScheduleDefinition(BaseModel):
     action_after_completion: ActionAfterCompletion = ActionAfterCompletion.NONE
     state: ScheduleState = ScheduleState.ENABLED
     alerts: AlertSettings | None = None
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"up to {MAX_LABELS} labels, key=value, to select schedules by (list, bulk, apply)",
+        json_schema_extra={"maxProperties": MAX_LABELS, "examples": [{"team": "golf", "env": "prod"}]},
+    )
 
     @field_validator("name")
     @classmethod
@@ -200,6 +211,12 @@ class ScheduleDefinition(BaseModel):
     @classmethod
     def _dates(cls, value: datetime | None) -> datetime | None:
         return bounded_utc(value)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        check_labels(value)
+        return value
 
     @field_validator("payload")
     @classmethod
@@ -234,6 +251,8 @@ class ScheduleDefinition(BaseModel):
         """A DynamoDB-friendly dict: the payload as JSON text (no floats in DynamoDB)."""
         data = self.model_dump(mode="json", exclude_none=True)
         data["payload"] = json.dumps(self.payload, separators=(",", ":"))
+        if not self.labels:
+            del data["labels"]  # records without labels stay as they were stored before labels
         return data
 
     @classmethod
@@ -247,6 +266,33 @@ class ScheduleDefinition(BaseModel):
         if data.get("retry_policy"):
             data["retry_policy"] = {k: int(v) for k, v in data["retry_policy"].items()}
         return cls.model_validate(data, context={"trusted": True})
+
+
+def check_labels(labels: dict[str, str], field: str = "labels") -> None:
+    """Labels as AWS checks tags (bounded count, key and value characters and lengths);
+    every problem names the label."""
+    if len(labels) > MAX_LABELS:
+        raise ValueError(f"{field}: at most {MAX_LABELS} labels, not {len(labels)}")
+    for key, value in labels.items():
+        if not LABEL_KEY_PATTERN.fullmatch(key) or key.lower().startswith("aws:"):
+            raise ValueError(
+                f"{field}.{key[:128]}: a key is 1-128 letters, digits or _ . : / + - @ "
+                "(no '=', not starting with 'aws:')"
+            )
+        if not isinstance(value, str) or not LABEL_VALUE_PATTERN.fullmatch(value):
+            raise ValueError(f"{field}.{key}: a value is 0-256 letters, digits or _ . : / = + - @")
+
+
+def parse_label(text: str, field: str = "label") -> tuple[str, str]:
+    """``key=value`` as (key, value), checked like a stored label."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise ValidationError("must be key=value", field=field)
+    try:
+        check_labels({key: value}, field)
+    except ValueError as exc:
+        raise ValidationError(str(exc).split(": ", 1)[1], field=field) from None
+    return key, value
 
 
 _CUSTOM_ARN = re.compile(
@@ -341,6 +387,8 @@ def definition_digest(definition: ScheduleDefinition) -> dict[str, str]:
     """Each field of a definition as a short digest (the state as it is)."""
     digest: dict[str, str] = {}
     for field, value in definition.model_dump(mode="json").items():
+        if field == "labels" and not value:
+            continue  # as recorded before labels existed
         text = json.dumps(value, sort_keys=True, separators=(",", ":"))
         digest[field] = text if field == "state" else hashlib.sha256(text.encode()).hexdigest()[:16]
     return digest

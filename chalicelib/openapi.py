@@ -70,6 +70,11 @@ CREATED_BY = Param(
     "a caller sees and changes only its own schedules.",
     {"type": "string", "minLength": 1, "maxLength": 128},
 )
+LABEL_FILTER = Param(
+    "label",
+    "Only schedules with this label, key=value; repeat it for several (all must match).",
+    {"type": "array", "items": {"type": "string", "pattern": "^[^=]+=.*$", "maxLength": 385}, "maxItems": 5},
+)
 ETAG = Param("ETag", "The schedule's version, quoted: send it back as If-Match.", {"type": "string"})
 LOCATION = Param("Location", "The new schedule's full URL.", {"type": "string", "format": "uri"})
 

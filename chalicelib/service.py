@@ -152,9 +152,11 @@ class ScheduleService:
         created_by: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        labels: dict[str, str] | None = None,
     ) -> Page:
         """The caller's own schedules, newest first; admins see every owner's, or one
-        owner's with ``created_by``; anyone else may name only themselves."""
+        owner's with ``created_by``; anyone else may name only themselves. With
+        ``labels``, only the schedules carrying every one of them."""
         if created_by is not None and not created_by.strip():
             raise ValidationError("must not be empty", field="created_by")
         if not caller.is_admin:
@@ -163,6 +165,8 @@ class ScheduleService:
                     "only admins may list another owner's schedules", field="created_by"
                 )
             created_by = caller.principal
+        if labels:
+            return self._repository.list_by_label(labels, limit, cursor, created_by, status)
         if created_by is not None:
             return self._repository.list_by_creator(created_by, limit, cursor, status)
         if status is None:

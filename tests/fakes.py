@@ -179,6 +179,20 @@ class InMemoryScheduleRepository:
     def list_live(self, limit: int, cursor: str | None = None) -> Page:
         return self._page(lambda record: record.status is not ScheduleStatus.DELETED, limit, cursor)
 
+    def list_by_label(
+        self, labels: dict[str, str], limit: int, cursor: str | None = None,
+        owner: str | None = None, status: ScheduleStatus | None = None,
+    ) -> Page:
+        def wanted(record: Schedule) -> bool:
+            return (
+                record.status is not ScheduleStatus.DELETED
+                and labels.items() <= record.definition.labels.items()
+                and owner in (None, record.created_by)
+                and status in (None, record.status)
+            )
+
+        return self._page(wanted, limit, cursor)
+
     def _page(self, wanted: Callable[[Schedule], bool], limit: int, cursor: str | None) -> Page:
         """Newest first (created date, then id); the cursor is the last key returned."""
         ordered = sorted(
