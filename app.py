@@ -36,6 +36,7 @@ from chalicelib.http import (
 )
 from chalicelib.lazy import lazy_module
 from chalicelib.openapi import (
+    BULK_IDEMPOTENCY_KEY,
     CREATED_BY,
     CURSOR,
     ETAG,
@@ -130,6 +131,21 @@ def list_schedules() -> dict[str, Any]:
         labels=label_filter(request),
     )
     return {"items": [schedule.to_api() for schedule in page], "next_cursor": page.cursor}
+
+
+@app.route("/api/schedules/bulk", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
+@api.operation(
+    "Pause, resume, delete or run every schedule a selector picks (up to 1,000 a call)",
+    description="With dry_run the answer lists what would be done and nothing changes. Each "
+    "schedule is written exactly as its own route would (history, ownership, its selected "
+    "version); the report says per schedule: done, skipped and why, failed and why.",
+    request="BulkRequest", response="BulkReport", headers=(BULK_IDEMPOTENCY_KEY, CREATED_BY),
+)
+@handles_errors
+def bulk_action() -> dict[str, Any]:
+    request = app.current_request
+    body = models.parse_model(models.BulkRequest, json_object(request))
+    return wiring.bulk_service().apply(body, caller(request), idempotency_key(request))
 
 
 @app.route("/api/schedules/{id}", methods=["GET"], authorizer=AUTHORIZER)

@@ -42,6 +42,32 @@ class ScheduleView(ScheduleDefinition):
     next_fire_times: list[str] | None = Field(
         None, description="the next fire times (UTC) of an active schedule; GET only"
     )
+    template: TemplateRef | None = Field(None, description="the template it was made from")
+
+
+class TemplateRef(BaseModel):
+    name: str
+    version: int | None = None
+
+
+class BulkResult(BaseModel):
+    """What became of one selected schedule."""
+
+    id: str
+    name: str
+    version: int = Field(description="the version that was selected (and written at)")
+    result: str = Field(description="planned (dry run), done, skipped or failed")
+    reason: str | None = Field(None, description="why it was skipped or failed")
+    code: str | None = Field(None, description="the error code of a failure")
+    execution_id: str | None = Field(None, description="the run started (action run)")
+
+
+class BulkReport(BaseModel):
+    action: str
+    dry_run: bool
+    counts: dict[str, int] = Field(description="how many schedules each result has")
+    results: list[BulkResult]
+    next_cursor: str | None = Field(description="send as cursor for the next up to 1,000 schedules; null on the last")
 
 
 class SchedulePage(BaseModel):

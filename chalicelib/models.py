@@ -357,6 +357,60 @@ class PreviewRequest(BaseModel):
         return bounded_utc(value)
 
 
+MAX_BULK = 1000
+
+
+class BulkAction(StrEnum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    DELETE = "delete"
+    RUN = "run"
+
+
+class BulkSelector(BaseModel):
+    """Which schedules a bulk action touches: all of these that are given must match. A
+    caller who is not an admin selects among their own schedules only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    labels: dict[str, str] = Field(default_factory=dict, description="every one of these labels")
+    template: str | None = Field(None, description="made from this template", json_schema_extra={"pattern": NAME_PATTERN.pattern})
+    status: ScheduleStatus | None = None
+    owner: str | None = Field(None, min_length=1, max_length=256, description="this owner's (admins only)")
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        check_labels(value, "selector.labels")
+        return value
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is not None and not NAME_PATTERN.fullmatch(value):
+            raise ValueError("must be 1-64 characters of letters, digits, '-', '_' or '.'")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> BulkSelector:
+        if not (self.labels or self.template or self.status or self.owner):
+            raise ValueError("selector: name at least one of labels, template, status or owner")
+        return self
+
+
+class BulkRequest(BaseModel):
+    """The body of ``POST /api/schedules/bulk``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    selector: BulkSelector
+    action: BulkAction
+    dry_run: bool = Field(False, description="answer what would be done, and do nothing")
+    reason: str | None = Field(None, max_length=MAX_DESCRIPTION, description="kept in each pause's history entry")
+    limit: int = Field(MAX_BULK, ge=1, le=MAX_BULK, description="at most this many schedules in this call")
+    cursor: str | None = Field(None, max_length=4096, description="the next_cursor of the previous call")
+
+
 class ExecutionSummary(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -424,6 +478,9 @@ class Schedule(BaseModel):
     # what the command handler last applied, per definition field (a digest; the state as
     # it is): the next change's history entry names the fields it changed from this
     applied: dict[str, str] = Field(default_factory=dict)
+    # the template (and its version) the definition was made from, if any
+    template: str | None = None
+    template_version: int | None = None
 
     @property
     def desired_state(self) -> ScheduleState:
@@ -444,6 +501,8 @@ class Schedule(BaseModel):
             last_error=self.last_error,
             executions=self.executions.model_dump(mode="json"),
         )
+        if self.template is not None:
+            body["template"] = {"name": self.template, "version": self.template_version}
         if self.last_drift:
             body["last_drift"] = self.last_drift
             body["last_drift_repaired_at"] = self.last_drift_repaired_at

@@ -59,6 +59,12 @@ IDEMPOTENCY_KEY = Param(
     "the same key with a different definition is a 409.",
     {"type": "string", "minLength": 1, "maxLength": 256},
 )
+BULK_IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "A repeated bulk call with the same key writes (or runs) nothing twice: each schedule's "
+    "write carries a token derived from the key.",
+    {"type": "string", "minLength": 1, "maxLength": 256},
+)
 IF_MATCH = Param(
     "If-Match",
     "The schedule's version this change applies to (quotes allowed); another version is a 409.",

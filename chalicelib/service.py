@@ -185,24 +185,31 @@ class ScheduleService:
             definition=definition, start_date_unchanged=start_passed,
         )
 
+    # ``request_id`` (all three): the write's token, when the caller derives one so that a
+    # repeated request finds its own earlier write (a bulk call's Idempotency-Key).
     def pause(
         self, schedule_id: str, caller: Caller, expected_version: int | None = None,
-        reason: str | None = None,
+        reason: str | None = None, request_id: str | None = None,
     ) -> Schedule:
         return self._change(
             schedule_id, Action.PAUSE, caller, expected_version, state=ScheduleState.DISABLED,
-            reason=reason,
+            reason=reason, request_id=request_id,
         )
 
-    def resume(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
+    def resume(
+        self, schedule_id: str, caller: Caller, expected_version: int | None = None, request_id: str | None = None
+    ) -> Schedule:
         return self._change(
-            schedule_id, Action.RESUME, caller, expected_version, state=ScheduleState.ENABLED
+            schedule_id, Action.RESUME, caller, expected_version, state=ScheduleState.ENABLED,
+            request_id=request_id,
         )
 
-    def delete(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
+    def delete(
+        self, schedule_id: str, caller: Caller, expected_version: int | None = None, request_id: str | None = None
+    ) -> Schedule:
         """Ask for deletion. Deleting a deleted schedule is not an error: it answers the
         record as it is."""
-        return self._change(schedule_id, Action.DELETE, caller, expected_version)
+        return self._change(schedule_id, Action.DELETE, caller, expected_version, request_id=request_id)
 
     def list_executions(self, schedule_id: str, caller: Caller, limit: int, cursor: str | None) -> Page:
         self.get(schedule_id, caller)
@@ -235,12 +242,13 @@ class ScheduleService:
         state: ScheduleState | None = None,
         start_date_unchanged: bool = False,
         reason: str | None = None,
+        request_id: str | None = None,
     ) -> Schedule:
         """One conditional write, then the command. When the write's condition fails, the
         record as it was (returned by the same call) says why: not there or not the
         caller's (404), deleted (409; a DELETE answers it as it is), another version (409
         VersionConflict), a start date in the past that is not the stored one (400)."""
-        request_id = str(uuid.uuid4())
+        request_id = request_id or str(uuid.uuid4())
         result = self._repository.change(
             schedule_id, action, request_id,
             owner=None if caller.is_admin else caller.principal,

@@ -17,6 +17,7 @@ from chalicelib.config import Settings, get_settings
 if TYPE_CHECKING:
     from chalicelib.activity import ActivityStore
     from chalicelib.alerts import AlertSweep
+    from chalicelib.bulk import BulkService
     from chalicelib.dead_letters import DeadLetterRecorder
     from chalicelib.publisher import AwsPublisher
     from chalicelib.reconcile import ScheduleReconciler
@@ -179,6 +180,13 @@ def run_now_service(settings: Settings | None = None) -> RunNowService:
         function_arn=partial(target_function_arn, settings),
     )
     return RunNowService(repository(settings), activity(settings), invoker)
+
+
+def bulk_service(settings: Settings | None = None) -> BulkService:
+    from chalicelib.bulk import BulkService
+
+    settings = settings or get_settings()
+    return BulkService(schedule_service(settings), run_now_service(settings))
 
 
 def alert_sweep(settings: Settings | None = None) -> AlertSweep:
