@@ -71,7 +71,7 @@ class BulkService:
                 caller, status=selector.status, created_by=owner, labels=selector.labels or None,
                 limit=min(MAX_LIST_LIMIT, limit - len(chosen)), cursor=cursor,
             )
-            chosen.extend(s for s in page if selector.template is None or s.template == selector.template)
+            chosen.extend(s for s in page if selector.template is None or (s.template is not None and s.template.name == selector.template))
             cursor = page.cursor
             if not cursor:
                 break

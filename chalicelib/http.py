@@ -269,3 +269,12 @@ def schedule_id(value: str) -> str:
     if not is_schedule_id(value):
         raise NotFound(f"schedule {value} does not exist")
     return value
+
+
+def template_name(value: str) -> str:
+    """A template's name from the path (404 when it cannot be one)."""
+    from chalicelib.models import NAME_PATTERN
+
+    if not NAME_PATTERN.fullmatch(value):
+        raise NotFound(f"template {value[:64]} does not exist")
+    return value

@@ -437,6 +437,16 @@ class LastChange(BaseModel):
     previous_state: ScheduleState | None = None
 
 
+class TemplateUse(BaseModel):
+    """Which template made a schedule's definition, at which version, with which parameters."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str
+    version: int
+    params: dict[str, str | int | bool] = Field(default_factory=dict)
+
+
 def definition_digest(definition: ScheduleDefinition) -> dict[str, str]:
     """Each field of a definition as a short digest (the state as it is)."""
     digest: dict[str, str] = {}
@@ -478,9 +488,8 @@ class Schedule(BaseModel):
     # what the command handler last applied, per definition field (a digest; the state as
     # it is): the next change's history entry names the fields it changed from this
     applied: dict[str, str] = Field(default_factory=dict)
-    # the template (and its version) the definition was made from, if any
-    template: str | None = None
-    template_version: int | None = None
+    # the template (its version and the parameters given) the definition was made from
+    template: TemplateUse | None = None
 
     @property
     def desired_state(self) -> ScheduleState:
@@ -502,7 +511,7 @@ class Schedule(BaseModel):
             executions=self.executions.model_dump(mode="json"),
         )
         if self.template is not None:
-            body["template"] = {"name": self.template, "version": self.template_version}
+            body["template"] = self.template.model_dump(mode="json")
         if self.last_drift:
             body["last_drift"] = self.last_drift
             body["last_drift_repaired_at"] = self.last_drift_repaired_at

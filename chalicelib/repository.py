@@ -45,6 +45,7 @@ from chalicelib.models import (
     ScheduleDefinition,
     ScheduleState,
     ScheduleStatus,
+    TemplateUse,
     iso,
     utcnow,
 )
@@ -153,6 +154,7 @@ class ScheduleRepository(Protocol):
         state: ScheduleState | None = None,
         start_date_unchanged: bool = False,
         note: LastChange | None = None,
+        template: TemplateUse | None = None,
     ) -> ChangeResult: ...
     def update(self, schedule: Schedule, expected_version: int) -> Schedule: ...
     def mark_deleted(self, schedule: Schedule, ttl_days: int) -> Schedule: ...
@@ -167,6 +169,7 @@ class ScheduleRepository(Protocol):
         self, labels: dict[str, str], limit: int, cursor: str | None = None,
         owner: str | None = None, status: ScheduleStatus | None = None,
     ) -> Page: ...
+    def list_by_template(self, owner: str, template: str, limit: int, cursor: str | None = None) -> Page: ...
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page: ...
     # The raw items of one partition (the activity store's history entries).
     def list_partition(self, partition: str, limit: int, cursor: str | None = None) -> Page: ...
@@ -371,6 +374,7 @@ class DynamoDBScheduleRepository:
         state: ScheduleState | None = None,
         start_date_unchanged: bool = False,
         note: LastChange | None = None,
+        template: TemplateUse | None = None,
     ) -> ChangeResult:
         """One conditional UpdateItem: the record becomes pending ``action`` at the next
         version, with ``definition`` (replaced) or ``state`` (set), only if it is a live
@@ -415,6 +419,12 @@ class DynamoDBScheduleRepository:
             sets.append("#def = :def")
             values[":def"] = definition.to_storage()
             _set_label_slots(definition.labels, names, values, sets, removes)
+            names["#template"] = "template"  # made from a template, or not (any more)
+            if template is not None:
+                values[":template"] = template.model_dump(mode="json")
+                sets.append("#template = :template")
+            else:
+                removes.append("#template")
         elif state is not None:
             names["#def"] = "definition"
             names["#state"] = "state"
@@ -699,6 +709,18 @@ class DynamoDBScheduleRepository:
                 raise ValidationError("is not a cursor for this listing", field="cursor") from exc
             raise upstream_error(exc) from exc
         return items, start
+
+    def list_by_template(self, owner: str, template: str, limit: int, cursor: str | None = None) -> Page:
+        """``owner``'s live records made from ``template``, newest first (a filter on the
+        owner's part of the creator index)."""
+        return self._exact_page(
+            CREATOR_INDEX, "created_by", owner, limit, cursor,
+            filter_=(
+                "#t.#n = :template AND #s <> :deleted",
+                {"#t": "template", "#n": "name", "#s": "status"},
+                {":template": template, ":deleted": ScheduleStatus.DELETED.value},
+            ),
+        )
 
     def iter_by_status(self, status: ScheduleStatus) -> Iterable[Schedule]:
         """Every record with ``status`` (for the reconciler), page by page."""

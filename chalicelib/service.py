@@ -42,6 +42,7 @@ from chalicelib.models import (
     ScheduleDefinition,
     ScheduleState,
     ScheduleStatus,
+    TemplateUse,
     custom_target_name,
     custom_target_place,
     definition_digest,
@@ -95,8 +96,10 @@ class ScheduleService:
         definition: ScheduleDefinition,
         caller: Caller,
         idempotency_key: str | None = None,
+        template: TemplateUse | None = None,
     ) -> Schedule:
-        """Write a pending record and publish a create command.
+        """Write a pending record and publish a create command (``template``: the template
+        use that made ``definition``, kept on the record).
 
         With an idempotency key the id is derived from (owner, key): a retried request
         finds its own record, re-publishes if still pending, and gets the same answer; the
@@ -117,6 +120,7 @@ class ScheduleService:
             updated_date=now,
             idempotency_key=idempotency_key,
             last_change=LastChange(action=Action.CREATE.value, by=created_by, at=now, version=1),
+            template=template,
         )
         try:
             self._repository.create(schedule, request_id=request_id, cap=self._max_per_owner)
@@ -153,6 +157,7 @@ class ScheduleService:
         limit: int = 50,
         cursor: str | None = None,
         labels: dict[str, str] | None = None,
+        template: str | None = None,
     ) -> Page:
         """The caller's own schedules, newest first; admins see every owner's, or one
         owner's with ``created_by``; anyone else may name only themselves. With
@@ -167,6 +172,10 @@ class ScheduleService:
             created_by = caller.principal
         if labels:
             return self._repository.list_by_label(labels, limit, cursor, created_by, status)
+        if template is not None:
+            if created_by is None:
+                raise ValidationError("name the owner (created_by) to list by template", field="created_by")
+            return self._repository.list_by_template(created_by, template, limit, cursor)
         if created_by is not None:
             return self._repository.list_by_creator(created_by, limit, cursor, status)
         if status is None:
@@ -175,14 +184,15 @@ class ScheduleService:
 
     def update(
         self, schedule_id: str, definition: ScheduleDefinition, caller: Caller,
-        expected_version: int | None = None,
+        expected_version: int | None = None, template: TemplateUse | None = None,
     ) -> Schedule:
-        """Replace the definition (PUT semantics). A start date in the past is accepted
-        only if it is the one stored (the write's condition checks that)."""
+        """Replace the definition (PUT semantics), and the template it was made from (None:
+        none any more). A start date in the past is accepted only if it is the one stored
+        (the write's condition checks that)."""
         start_passed = self._check(definition, start_may_be_stored=True)
         return self._change(
             schedule_id, Action.UPDATE, caller, expected_version,
-            definition=definition, start_date_unchanged=start_passed,
+            definition=definition, start_date_unchanged=start_passed, template=template,
         )
 
     # ``request_id`` (all three): the write's token, when the caller derives one so that a
@@ -243,6 +253,7 @@ class ScheduleService:
         start_date_unchanged: bool = False,
         reason: str | None = None,
         request_id: str | None = None,
+        template: TemplateUse | None = None,
     ) -> Schedule:
         """One conditional write, then the command. When the write's condition fails, the
         record as it was (returned by the same call) says why: not there or not the
@@ -256,6 +267,7 @@ class ScheduleService:
             definition=definition,
             state=state,
             start_date_unchanged=start_date_unchanged,
+            template=template,
             note=LastChange(action=action.value, by=caller.principal, at=iso(utcnow()), reason=reason),
         )
         current = result.schedule

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.scheduler import EventBridgeSchedulerGateway
     from chalicelib.service import CommandHandler, ScheduleService
     from chalicelib.sns_messages import TopicMessageHandler
+    from chalicelib.template_store import TemplateService
     from chalicelib.timeline import TimelineService
 
 
@@ -187,6 +188,14 @@ def bulk_service(settings: Settings | None = None) -> BulkService:
 
     settings = settings or get_settings()
     return BulkService(schedule_service(settings), run_now_service(settings))
+
+
+def template_service(settings: Settings | None = None) -> TemplateService:
+    from chalicelib.template_store import TemplateService, TemplateStore
+
+    settings = settings or get_settings()
+    table = clients.resource("dynamodb", settings).Table(settings.table_name)
+    return TemplateService(TemplateStore(table), schedule_service(settings))
 
 
 def alert_sweep(settings: Settings | None = None) -> AlertSweep:
