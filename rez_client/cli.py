@@ -17,6 +17,7 @@ import os
 import sys
 from typing import Any, TextIO
 
+from rez_client import apply as fleet
 from rez_client.api import AUTH_MODES, TIMEOUT_SECONDS, Api, Auth, ClientError, Operation, operations
 from rez_client.commands import COMMANDS, Command
 from rez_client.output import render
@@ -40,7 +41,7 @@ def main(
     argv = sys.argv[1:] if argv is None else list(argv)
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    options, _ = global_parser().parse_known_args(argv)
+    options, rest = global_parser().parse_known_args(argv)
     wants_help = any(arg in ("-h", "--help") for arg in argv)
     base = options.base or os.environ.get(ENV_BASE)
     try:
@@ -51,6 +52,8 @@ def main(
             raise UsageError(f"--base (or {ENV_BASE}) is required: the API's URL")
         auth = Auth(options.auth, options.token or os.environ.get(ENV_TOKEN), options.region)
         api = Api(base, auth, timeout=options.timeout)
+        if rest and rest[0] in fleet.COMMANDS:  # schedules as code (rez_client/apply.py)
+            return fleet.main(api, rest, out, err)
         known = operations(document if document is not None else api.document())
         parser = build_parser(known)
         try:
