@@ -65,6 +65,8 @@ class BulkService:
         owner = selector.owner
         if owner is not None and not caller.is_admin and owner != caller.principal:
             raise ValidationError("only admins may select another owner's schedules", field="selector.owner")
+        if selector.template and not selector.labels and owner is None and caller.is_admin:
+            raise ValidationError("name the owner whose template it is", field="selector.owner")
         chosen: list[Schedule] = []
         while len(chosen) < limit:
             page = self._schedules.list(

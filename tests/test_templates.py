@@ -121,3 +121,17 @@ def test_the_preview_accepts_a_template_and_parameters(chalice_client, moto_stag
     body = {"template": "tee-check", "params": {"club_id": 1, "hour": "9"}, "count": 2}
     preview = ok(send(chalice_client, "post", "/api/expressions/preview", body))
     assert preview["schedule_expression"] == "cron(0 9 * * ? *)" and len(preview["next"]) == 2
+
+
+def test_a_bulk_selector_picks_the_schedules_of_one_template(chalice_client, moto_stage, template):
+    # GIVEN two schedules from the template and one defined by hand, all team=golf
+    for club in (1, 2):
+        ok(post(chalice_client, "/api/schedules", {"template": "tee-check", "params": {"club_id": club}}, ALICE), 202)
+    by_hand = {**TEE_TEMPLATE["schedule"], "name": "by-hand", "schedule_expression": "rate(1 hour)",
+               "payload": {}, "labels": {"team": "golf"}}
+    ok(post(chalice_client, "/api/schedules", by_hand, ALICE), 202)
+    # WHEN a bulk pause selects the template
+    body = {"selector": {"template": "tee-check", "labels": {"team": "golf"}}, "action": "pause", "dry_run": True}
+    report = ok(send(chalice_client, "post", "/api/schedules/bulk", body))
+    # THEN only the template's schedules are planned
+    assert sorted(entry["name"] for entry in report["results"]) == ["tee-1", "tee-2"]
