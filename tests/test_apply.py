@@ -124,3 +124,21 @@ def test_a_file_that_breaks_its_schema_is_refused_before_any_call(tmp_path, docu
     # an unreachable base: any call would fail differently
     code, _, err = cli("http://127.0.0.1:9", "apply", "-f", str(path))
     assert code == 2 and message in err and "schedules-file.schema.json" in err
+
+
+def test_a_pruned_schedule_put_back_in_the_file_is_created_again(served, tmp_path):
+    labels = {"team": "archery"}
+
+    def entries(*numbers):
+        return [{"name": f"back-{n}", "schedule_expression": "rate(1 hour)", "target_type": "notification"}
+                for n in numbers]
+
+    writes_during(served, "apply", "-f", write(tmp_path / "back.yaml", entries(1, 2), labels))
+    # WHEN one is pruned, then put back in the file
+    out, _ = writes_during(served, "apply", "-f", write(tmp_path / "back.yaml", entries(1), labels), "--prune")
+    assert "delete    back-2" in out
+    out, _ = writes_during(served, "apply", "-f", write(tmp_path / "back.yaml", entries(1, 2), labels))
+    # THEN it is created again, and the next apply changes nothing
+    assert "applied: 1 to create, 0 to update, 0 to delete, 1 unchanged" in out
+    out, writes = writes_during(served, "apply", "-f", str(tmp_path / "back.yaml"))
+    assert "applied: 0 to create, 0 to update, 0 to delete, 2 unchanged" in out and writes == []
