@@ -101,6 +101,12 @@ class TemplateDefinition(BaseModel):
             undeclared = sorted(used - set(self.parameters))
             if undeclared:
                 raise ValueError(f"schedule.{field}: uses undeclared parameter(s) {', '.join(undeclared)}")
+        if all(spec.default is not None for spec in self.parameters.values()):
+            # every parameter has a default: the schedule it makes can be checked now
+            try:
+                render(self, {})
+            except ValidationError as exc:
+                raise ValueError(f"schedule.{exc.message}") from None
         return self
 
 

@@ -80,6 +80,14 @@ def test_an_undeclared_placeholder_or_an_unknown_template_is_refused(chalice_cli
     assert response.status_code == 404
 
 
+def test_a_template_whose_defaults_make_an_invalid_schedule_is_refused(chalice_client, moto_stage):
+    broken = {**TEE_TEMPLATE, "parameters": {"club_id": {"type": "integer", "default": 1},
+                                             "hour": {"type": "string", "default": "25"}}}
+    response = send(chalice_client, "post", "/api/templates", broken)
+    assert response.status_code == 400
+    assert response.json_body["Message"].startswith("schedule.schedule_expression"), response.json_body
+
+
 def test_templates_are_owned_and_versioned(chalice_client, moto_stage, template):
     # another owner does not see alice's template
     assert send(chalice_client, "get", "/api/templates/tee-check", headers={"X-Created-By": "bob"}).status_code == 404
