@@ -29,19 +29,23 @@ from chalicelib.http import (
     idempotency_key,
     int_param,
     json_object,
+    label_filter,
     only_params,
     query,
     resource_url,
     schedule_id,
+    template_name,
     text_param,
 )
 from chalicelib.lazy import lazy_module
 from chalicelib.openapi import (
+    BULK_IDEMPOTENCY_KEY,
     CREATED_BY,
     CURSOR,
     ETAG,
     IDEMPOTENCY_KEY,
     IF_MATCH,
+    LABEL_FILTER,
     LIST_LIMIT_MAX,
     LOCATION,
     Param,
@@ -50,12 +54,13 @@ from chalicelib.openapi import (
 )
 
 if TYPE_CHECKING:
-    from chalicelib import expressions, fleet, models, service
+    from chalicelib import expressions, fleet, models, service, templates
 else:  # loaded by the first request that reads one of their names
     expressions = lazy_module("chalicelib.expressions")
     fleet = lazy_module("chalicelib.fleet")
     models = lazy_module("chalicelib.models")
     service = lazy_module("chalicelib.service")
+    templates = lazy_module("chalicelib.templates")
 
 # `chalice deploy` would leave out what `make deploy` adds to Chalice's template (the target's
 # dead-letter destination, the API's throttle and error answers, alarms, dashboard, the open-API
@@ -92,15 +97,17 @@ SCHEDULE_LINKS = ("get_schedule", "update_schedule", "pause_schedule", "resume_s
 @app.route("/api/schedules", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @api.operation(
     "Create a schedule",
-    request="ScheduleDefinition", response="ScheduleView", status=202,
-    headers=(IDEMPOTENCY_KEY, CREATED_BY), response_headers=(LOCATION,), errors=(409, 429), links=SCHEDULE_LINKS,
+    description="The body is a schedule's definition, or a template's name and parameters "
+    "(the record keeps the template's name, version and the parameters).",
+    request="ScheduleRequest", response="ScheduleView", status=202,
+    headers=(IDEMPOTENCY_KEY, CREATED_BY), response_headers=(LOCATION,), errors=(404, 409, 429), links=SCHEDULE_LINKS,
 )
 @handles_errors
 def create_schedule() -> Response:
     request = app.current_request
-    definition = models.parse_model(models.ScheduleDefinition, json_object(request))
+    definition, template = _definition(request)
     schedule = wiring.schedule_service().create(
-        definition, caller(request), idempotency_key(request)
+        definition, caller(request), idempotency_key(request), template=template
     )
     return Response(
         body=schedule.to_api(),
@@ -119,6 +126,9 @@ def create_schedule() -> Response:
             "created_by", "Only schedules this principal created.",
             {"type": "string", "minLength": 1, "maxLength": MAX_CREATED_BY_FILTER},
         ),
+        LABEL_FILTER,
+        Param("template", "Only schedules made from this template (yours, or created_by's).",
+              {"type": "string", "pattern": "^[0-9A-Za-z_.\\-]{1,64}$"}),
         limit_param(LIST_LIMIT_MAX),
         CURSOR,
     ),
@@ -128,7 +138,7 @@ def create_schedule() -> Response:
 def list_schedules() -> dict[str, Any]:
     request = app.current_request
     params = query(request)
-    only_params(params, {"status", "created_by", "limit", "cursor"})
+    only_params(params, {"status", "created_by", "label", "template", "limit", "cursor"})
     status = _status(params.get("status"))
     page = wiring.schedule_service().list(
         caller(request),
@@ -136,6 +146,8 @@ def list_schedules() -> dict[str, Any]:
         created_by=text_param(params, "created_by", MAX_CREATED_BY_FILTER),
         limit=int_param(params, "limit", 50, 1, service.MAX_LIST_LIMIT),
         cursor=params.get("cursor"),
+        labels=label_filter(request),
+        template=text_param(params, "template", 64),
     )
     glance = wiring.glance()
     now = glance.now()
@@ -158,6 +170,21 @@ def fleet_overview() -> dict[str, Any]:
     return fleet.overview(lambda limit, cursor: schedules.list(who, limit=limit, cursor=cursor), wiring.glance())
 
 
+@app.route("/api/schedules/bulk", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
+@api.operation(
+    "Pause, resume, delete or run every schedule a selector picks (up to 1,000 a call)",
+    description="With dry_run the answer lists what would be done and nothing changes. Each "
+    "schedule is written exactly as its own route would (history, ownership, its selected "
+    "version); the report says per schedule: done, skipped and why, failed and why.",
+    request="BulkRequest", response="BulkReport", headers=(BULK_IDEMPOTENCY_KEY, CREATED_BY),
+)
+@handles_errors
+def bulk_action() -> dict[str, Any]:
+    request = app.current_request
+    body = models.parse_model(models.BulkRequest, json_object(request))
+    return wiring.bulk_service().apply(body, caller(request), idempotency_key(request))
+
+
 @app.route("/api/schedules/{id}", methods=["GET"], authorizer=AUTHORIZER)
 @api.operation(
     "Get a schedule, with its next fire times when active",
@@ -178,15 +205,17 @@ def get_schedule(id: str) -> Response:
 @app.route("/api/schedules/{id}", methods=["PUT"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @api.operation(
     "Replace a schedule's definition",
-    request="ScheduleDefinition", response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    description="A definition unlinks the schedule from any template; a template's name and "
+    "parameters make the definition from the template's current version.",
+    request="ScheduleRequest", response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
     links=SCHEDULE_LINKS,
 )
 @handles_errors
 def update_schedule(id: str) -> Response:
     request = app.current_request
-    definition = models.parse_model(models.ScheduleDefinition, json_object(request))
+    definition, template = _definition(request)
     schedule = wiring.schedule_service().update(
-        schedule_id(id), definition, caller(request), expected_version(request)
+        schedule_id(id), definition, caller(request), expected_version(request), template=template
     )
     return Response(body=schedule.to_api(), status_code=202)
 
@@ -324,11 +353,16 @@ def console_asset(name: str) -> Response:
 @app.route("/api/expressions/preview", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
 @api.operation(
     "Validate an expression and list its next fire times", tag="expressions",
-    request="PreviewRequest", response="PreviewView",
+    description="The body names an expression, or a template and parameters (the expression, "
+    "time zone and dates of the schedule they make).",
+    request="PreviewBody", response="PreviewView", errors=(404,),
 )
 @handles_errors
 def preview_expression() -> dict[str, Any]:
-    request = models.parse_model(models.PreviewRequest, json_object(app.current_request))
+    body = json_object(app.current_request)
+    if "template" in body:
+        return _template_preview(body)
+    request = models.parse_model(models.PreviewRequest, body)
     return expressions.preview(
         request.schedule_expression,
         request.timezone,
@@ -337,6 +371,116 @@ def preview_expression() -> dict[str, Any]:
         start_date=request.start_date,
         end_date=request.end_date,
     )
+
+
+def _template_preview(body: dict[str, Any]) -> dict[str, Any]:
+    count = body.pop("count", 10)
+    instance = models.parse_model(templates.TemplateInstance, body)
+    preview = models.parse_model(models.PreviewRequest, {"schedule_expression": "rate(1 hour)", "count": count})
+    definition, _ = wiring.template_service().definition_from(instance, caller(app.current_request))
+    return expressions.preview(
+        definition.schedule_expression, definition.timezone, count=preview.count,
+        start_date=definition.start_date, end_date=definition.end_date,
+    )
+
+
+# --- templates -------------------------------------------------------------------------
+
+@app.route("/api/templates", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
+@api.operation(
+    "Create a template: a schedule definition with {{parameters}}", tag="templates",
+    request="TemplateDefinition", response="TemplateView", status=201, headers=(CREATED_BY,), errors=(409,),
+)
+@handles_errors
+def create_template() -> Response:
+    request = app.current_request
+    definition = models.parse_model(templates.TemplateDefinition, json_object(request))
+    template = wiring.template_service().store.create(definition, caller(request))
+    return Response(body=template.to_api(), status_code=201, headers=_template_headers(template.version))
+
+
+@app.route("/api/templates", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation(
+    "List your templates, newest first", tag="templates", response="TemplatePage",
+    query=(limit_param(LIST_LIMIT_MAX), CURSOR), headers=(CREATED_BY,),
+)
+@handles_errors
+def list_templates() -> dict[str, Any]:
+    request = app.current_request
+    params = query(request)
+    only_params(params, {"limit", "cursor"})
+    page = wiring.template_service().store.list(
+        caller(request), int_param(params, "limit", 50, 1, service.MAX_LIST_LIMIT), params.get("cursor")
+    )
+    return {"items": [template.to_api() for template in page], "next_cursor": page.cursor}
+
+
+@app.route("/api/templates/{name}", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation("Get a template", tag="templates", response="TemplateView", headers=(CREATED_BY,), response_headers=(ETAG,))
+@handles_errors
+def get_template(name: str) -> Response:
+    template = wiring.template_service().store.get(template_name(name), caller(app.current_request))
+    return Response(body=template.to_api(), headers=_template_headers(template.version))
+
+
+@app.route("/api/templates/{name}", methods=["PUT"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
+@api.operation(
+    "Replace a template (a new version; schedules made from it change only when re-applied)", tag="templates",
+    request="TemplateDefinition", response="TemplateView", headers=(IF_MATCH, CREATED_BY), errors=(409,),
+)
+@handles_errors
+def update_template(name: str) -> Response:
+    request = app.current_request
+    definition = models.parse_model(templates.TemplateDefinition, json_object(request))
+    template = wiring.template_service().store.update(
+        template_name(name), definition, caller(request), expected_version(request)
+    )
+    return Response(body=template.to_api(), headers=_template_headers(template.version))
+
+
+@app.route("/api/templates/{name}", methods=["DELETE"], authorizer=AUTHORIZER)
+@api.operation(
+    "Delete a template (schedules made from it stay as they are)", tag="templates", response=None,
+    headers=(IF_MATCH, CREATED_BY), errors=(409,),
+)
+@handles_errors
+def delete_template(name: str) -> dict[str, Any]:
+    request = app.current_request
+    wiring.template_service().store.delete(template_name(name), caller(request), expected_version(request))
+    return {"name": name, "deleted": True}
+
+
+@app.route("/api/schedules/{id}/reapply", methods=["POST"], authorizer=AUTHORIZER)
+@api.operation(
+    "Make a schedule again from its template's current version", tag="templates",
+    description="?dry_run=true answers the fields that would change and changes nothing.",
+    query=(Param("dry_run", "Only show what would change.", {"type": "boolean", "default": False}),),
+    response="ReapplyView", headers=(IF_MATCH, CREATED_BY), errors=(409,),
+)
+@handles_errors
+def reapply_template(id: str) -> dict[str, Any]:
+    request = app.current_request
+    params = query(request)
+    only_params(params, {"dry_run"})
+    dry_run = params.get("dry_run", "false")
+    if dry_run not in ("true", "false"):
+        raise ValidationError("must be true or false", field="dry_run")
+    return wiring.template_service().reapply(
+        schedule_id(id), caller(request), dry_run == "true", expected_version(request)
+    )
+
+
+def _definition(request: Any) -> tuple[models.ScheduleDefinition, models.TemplateUse | None]:
+    """A request's schedule definition: as given, or made from a template and parameters."""
+    body = json_object(request)
+    if "template" in body:
+        instance = models.parse_model(templates.TemplateInstance, body)
+        return wiring.template_service().definition_from(instance, caller(request))
+    return models.parse_model(models.ScheduleDefinition, body), None
+
+
+def _template_headers(version: int) -> dict[str, str | list[str]]:
+    return {"ETag": etag(version), "Content-Type": "application/json"}
 
 
 # --- the API's own description ------------------------------------------------------

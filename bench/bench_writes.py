@@ -115,6 +115,25 @@ def _measure() -> list[dict[str, Any]]:
                 before, "<= 1.2", now <= 1.2,
             ))
 
+    # --- listing by label: 30 labelled among 240 of one owner's ---------------------------
+    labeller = Caller("bench-labeller")
+    _store(table, labeller.principal, 240, labels=lambda index: {"team": "golf"} if index % 8 == 0 else {"team": "tennis"})
+
+    def label_page(limit: int, cursor: Any) -> tuple[int, Any]:
+        page = service.list(labeller, labels={"team": "golf"}, limit=limit, cursor=cursor)
+        return len(page), page.cursor
+
+    def filtered_page(limit: int, cursor: Any) -> tuple[int, Any]:
+        return _baseline_label_filter_page(table, labeller.principal, limit, cursor)
+
+    for label, limit in (("page of 50", 50), ("full paging by 10", 10)):
+        now = read_per_item(label_page, limit, None)
+        before = read_per_item(filtered_page, limit, None)
+        figures.append(figure(
+            f"items read per item listed, ?label=team=golf (30 of 240), {label}", now, "items/item",
+            before, "<= 1.2", now <= 1.2,
+        ))
+
     # --- listing by creator through deleted records ----------------------------------
     _store(table, "bench-deleter", 300, status="deleted", legacy=False)
     _store(table, "bench-deleter", 1, start=300)
@@ -133,7 +152,10 @@ def _measure() -> list[dict[str, Any]]:
     return figures
 
 
-def _store(table: Any, owner: str, count: int, status: str | None = None, legacy: bool = False, start: int = 0) -> None:
+def _store(
+    table: Any, owner: str, count: int, status: str | None = None, legacy: bool = False, start: int = 0,
+    labels: Callable[[int], dict[str, str]] | None = None,
+) -> None:
     """Schedule items as the repository writes them (``legacy``: deleted ones keep
     ``created_by``, as before the creator index became sparse)."""
     from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, utcnow
@@ -146,12 +168,39 @@ def _store(table: Any, owner: str, count: int, status: str | None = None, legacy
             schedule = Schedule(
                 id=str(uuid.uuid4()), created_by=owner, created_date=when, updated_date=when,
                 status=ScheduleStatus(status or LIST_STATUSES[index % len(LIST_STATUSES)]),
-                definition=ScheduleDefinition(name=f"b{index}", schedule_expression="rate(1 hour)", target_type="web_action"),
+                definition=ScheduleDefinition(
+                    name=f"b{index}", schedule_expression="rate(1 hour)", target_type="web_action",
+                    labels=labels(index) if labels else {},
+                ),
             )
             item = schedule_to_item(schedule)
             if legacy:
                 item["created_by"] = owner
             batch.put_item(Item=item)
+
+
+def _baseline_label_filter_page(table: Any, owner: str, limit: int, cursor: Any) -> tuple[int, Any]:
+    """A label filter without the label indexes: the owner's part of the creator index read
+    page by page, a FilterExpression keeping the labelled records."""
+    from chalicelib.names import CREATOR_INDEX
+
+    request: dict[str, Any] = {
+        "IndexName": CREATOR_INDEX, "KeyConditionExpression": "#k = :v",
+        "FilterExpression": "#d.#l.#team = :golf",
+        "ExpressionAttributeNames": {"#k": "created_by", "#d": "definition", "#l": "labels", "#team": "team"},
+        "ExpressionAttributeValues": {":v": owner, ":golf": "golf"}, "ScanIndexForward": False,
+    }
+    found = 0
+    while found < limit:
+        if cursor:
+            request["ExclusiveStartKey"] = cursor
+        request["Limit"] = limit - found
+        response = table.query(**request)
+        found += len(response.get("Items", []))
+        cursor = response.get("LastEvaluatedKey")
+        if not cursor:
+            break
+    return found, cursor
 
 
 def _baseline_merged_page(table: Any, limit: int, cursor: Any) -> tuple[int, Any]:

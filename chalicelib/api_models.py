@@ -4,15 +4,18 @@ the two agree."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from chalicelib.models import (
     Action,
     ExecutionRecord,
     ExecutionSummary,
+    PreviewRequest,
     ScheduleDefinition,
     ScheduleStatus,
+    TemplateUse,
 )
+from chalicelib.templates import TemplateDefinition, TemplateInstance
 
 
 class ErrorBody(BaseModel):
@@ -62,6 +65,27 @@ class ScheduleView(ScheduleDefinition):
     next_fire_times: list[str] | None = Field(
         None, description="the next fire times (UTC) of an active schedule; GET only"
     )
+    template: TemplateUse | None = Field(None, description="the template it was made from")
+
+
+class BulkResult(BaseModel):
+    """What became of one selected schedule."""
+
+    id: str
+    name: str
+    version: int = Field(description="the version that was selected (and written at)")
+    result: str = Field(description="planned (dry run), done, skipped or failed")
+    reason: str | None = Field(None, description="why it was skipped or failed")
+    code: str | None = Field(None, description="the error code of a failure")
+    execution_id: str | None = Field(None, description="the run started (action run)")
+
+
+class BulkReport(BaseModel):
+    action: str
+    dry_run: bool
+    counts: dict[str, int] = Field(description="how many schedules each result has")
+    results: list[BulkResult]
+    next_cursor: str | None = Field(description="send as cursor for the next up to 1,000 schedules; null on the last")
 
 
 class LastExecution(BaseModel):
@@ -200,3 +224,39 @@ class TimelinePage(BaseModel):
     grace_seconds: int
     items: list[TimelineEntry]
     next_cursor: str | None
+
+
+class ScheduleRequest(RootModel[ScheduleDefinition | TemplateInstance]):
+    """A schedule's definition, or a template's name and parameters that make one."""
+
+
+class PreviewFromTemplate(TemplateInstance):
+    """The preview of the schedule a template makes with these parameters."""
+
+    count: int = Field(10, ge=1, le=100)
+
+
+class PreviewBody(RootModel[PreviewRequest | PreviewFromTemplate]):
+    """An expression to preview, or a template and parameters."""
+
+
+class TemplateView(TemplateDefinition):
+    owner: str
+    version: int = Field(description="send it back in If-Match to change exactly this version")
+    created_date: str
+    updated_date: str
+
+
+class TemplatePage(BaseModel):
+    items: list[TemplateView]
+    next_cursor: str | None
+
+
+class ReapplyView(BaseModel):
+    """A schedule made again from its template's current version."""
+
+    dry_run: bool
+    from_version: int = Field(description="the template version the schedule was made from")
+    to_version: int = Field(description="the template's current version")
+    changed_fields: list[str] = Field(description="the definition fields that change")
+    definition: ScheduleDefinition = Field(description="the definition the schedule gets")

@@ -163,6 +163,25 @@ def query(request: Any) -> dict[str, str]:
     return dict(request.query_params or {})
 
 
+def label_filter(request: Any) -> dict[str, str] | None:
+    """The ``label`` query parameters (``key=value``, repeated) as one selector."""
+    from chalicelib.models import MAX_LABELS, parse_label
+
+    params = request.query_params
+    if not params or "label" not in params:
+        return None
+    texts = params.getlist("label")
+    if len(texts) > MAX_LABELS:
+        raise ValidationError(f"at most {MAX_LABELS} labels", field="label")
+    labels: dict[str, str] = {}
+    for text in texts:
+        key, value = parse_label(text)
+        if labels.get(key, value) != value:
+            raise ValidationError(f"names {key} twice with different values (no schedule matches)", field="label")
+        labels[key] = value
+    return labels
+
+
 def int_param(params: dict[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
     if raw is None:
@@ -257,4 +276,13 @@ def schedule_id(value: str) -> str:
 
     if not is_schedule_id(value):
         raise NotFound(f"schedule {value} does not exist")
+    return value
+
+
+def template_name(value: str) -> str:
+    """A template's name from the path (404 when it cannot be one)."""
+    from chalicelib.models import NAME_PATTERN
+
+    if not NAME_PATTERN.fullmatch(value):
+        raise NotFound(f"template {value[:64]} does not exist")
     return value

@@ -29,12 +29,18 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 
-from chalicelib import expressions
+from chalicelib import expressions, names
 from chalicelib.errors import FieldError, InvalidExpression, PayloadTooLarge, ValidationError
 
 NAME_PATTERN = re.compile(r"[0-9A-Za-z_.\-]{1,64}")
 MAX_PAYLOAD_BYTES = 256_000  # leaves room for the envelope under SNS's 262,144-byte limit
 MAX_DESCRIPTION = 512
+# Labels (``key=value``), checked like AWS tags: at most MAX_LABELS a schedule (each one
+# is an index entry), keys without '=' (a filter ``?label=team=golf`` splits at the first
+# '='), no ``aws:`` prefix.
+MAX_LABELS = names.LABEL_SLOTS
+LABEL_KEY_PATTERN = re.compile(r"[\w.:/+\-@]{1,128}")
+LABEL_VALUE_PATTERN = re.compile(r"[\w.:/=+\-@]{0,256}")
 
 
 class ScheduleStatus(StrEnum):
@@ -168,6 +174,11 @@ class ScheduleDefinition(BaseModel):
     action_after_completion: ActionAfterCompletion = ActionAfterCompletion.NONE
     state: ScheduleState = ScheduleState.ENABLED
     alerts: AlertSettings | None = None
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"up to {MAX_LABELS} labels, key=value, to select schedules by (list, bulk, apply)",
+        json_schema_extra={"maxProperties": MAX_LABELS, "examples": [{"team": "golf", "env": "prod"}]},
+    )
 
     @field_validator("name")
     @classmethod
@@ -200,6 +211,12 @@ class ScheduleDefinition(BaseModel):
     @classmethod
     def _dates(cls, value: datetime | None) -> datetime | None:
         return bounded_utc(value)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        check_labels(value)
+        return value
 
     @field_validator("payload")
     @classmethod
@@ -234,6 +251,8 @@ class ScheduleDefinition(BaseModel):
         """A DynamoDB-friendly dict: the payload as JSON text (no floats in DynamoDB)."""
         data = self.model_dump(mode="json", exclude_none=True)
         data["payload"] = json.dumps(self.payload, separators=(",", ":"))
+        if not self.labels:
+            del data["labels"]  # records without labels stay as they were stored before labels
         return data
 
     @classmethod
@@ -247,6 +266,33 @@ class ScheduleDefinition(BaseModel):
         if data.get("retry_policy"):
             data["retry_policy"] = {k: int(v) for k, v in data["retry_policy"].items()}
         return cls.model_validate(data, context={"trusted": True})
+
+
+def check_labels(labels: dict[str, str], field: str = "labels") -> None:
+    """Labels as AWS checks tags (bounded count, key and value characters and lengths);
+    every problem names the label."""
+    if len(labels) > MAX_LABELS:
+        raise ValueError(f"{field}: at most {MAX_LABELS} labels, not {len(labels)}")
+    for key, value in labels.items():
+        if not LABEL_KEY_PATTERN.fullmatch(key) or key.lower().startswith("aws:"):
+            raise ValueError(
+                f"{field}.{key[:128]}: a key is 1-128 letters, digits or _ . : / + - @ "
+                "(no '=', not starting with 'aws:')"
+            )
+        if not isinstance(value, str) or not LABEL_VALUE_PATTERN.fullmatch(value):
+            raise ValueError(f"{field}.{key}: a value is 0-256 letters, digits or _ . : / = + - @")
+
+
+def parse_label(text: str, field: str = "label") -> tuple[str, str]:
+    """``key=value`` as (key, value), checked like a stored label."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise ValidationError("must be key=value", field=field)
+    try:
+        check_labels({key: value}, field)
+    except ValueError as exc:
+        raise ValidationError(str(exc).split(": ", 1)[1], field=field) from None
+    return key, value
 
 
 _CUSTOM_ARN = re.compile(
@@ -311,6 +357,60 @@ class PreviewRequest(BaseModel):
         return bounded_utc(value)
 
 
+MAX_BULK = 1000
+
+
+class BulkAction(StrEnum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    DELETE = "delete"
+    RUN = "run"
+
+
+class BulkSelector(BaseModel):
+    """Which schedules a bulk action touches: all of these that are given must match. A
+    caller who is not an admin selects among their own schedules only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    labels: dict[str, str] = Field(default_factory=dict, description="every one of these labels")
+    template: str | None = Field(None, description="made from this template", json_schema_extra={"pattern": NAME_PATTERN.pattern})
+    status: ScheduleStatus | None = None
+    owner: str | None = Field(None, min_length=1, max_length=256, description="this owner's (admins only)")
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        check_labels(value, "selector.labels")
+        return value
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is not None and not NAME_PATTERN.fullmatch(value):
+            raise ValueError("must be 1-64 characters of letters, digits, '-', '_' or '.'")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> BulkSelector:
+        if not (self.labels or self.template or self.status or self.owner):
+            raise ValueError("selector: name at least one of labels, template, status or owner")
+        return self
+
+
+class BulkRequest(BaseModel):
+    """The body of ``POST /api/schedules/bulk``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    selector: BulkSelector
+    action: BulkAction
+    dry_run: bool = Field(False, description="answer what would be done, and do nothing")
+    reason: str | None = Field(None, max_length=MAX_DESCRIPTION, description="kept in each pause's history entry")
+    limit: int = Field(MAX_BULK, ge=1, le=MAX_BULK, description="at most this many schedules in this call")
+    cursor: str | None = Field(None, max_length=4096, description="the next_cursor of the previous call")
+
+
 class ExecutionSummary(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -337,10 +437,22 @@ class LastChange(BaseModel):
     previous_state: ScheduleState | None = None
 
 
+class TemplateUse(BaseModel):
+    """Which template made a schedule's definition, at which version, with which parameters."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str
+    version: int
+    params: dict[str, str | int | bool] = Field(default_factory=dict)
+
+
 def definition_digest(definition: ScheduleDefinition) -> dict[str, str]:
     """Each field of a definition as a short digest (the state as it is)."""
     digest: dict[str, str] = {}
     for field, value in definition.model_dump(mode="json").items():
+        if field == "labels" and not value:
+            continue  # as recorded before labels existed
         text = json.dumps(value, sort_keys=True, separators=(",", ":"))
         digest[field] = text if field == "state" else hashlib.sha256(text.encode()).hexdigest()[:16]
     return digest
@@ -376,6 +488,8 @@ class Schedule(BaseModel):
     # what the command handler last applied, per definition field (a digest; the state as
     # it is): the next change's history entry names the fields it changed from this
     applied: dict[str, str] = Field(default_factory=dict)
+    # the template (its version and the parameters given) the definition was made from
+    template: TemplateUse | None = None
 
     @property
     def desired_state(self) -> ScheduleState:
@@ -396,6 +510,8 @@ class Schedule(BaseModel):
             last_error=self.last_error,
             executions=self.executions.model_dump(mode="json"),
         )
+        if self.template is not None:
+            body["template"] = self.template.model_dump(mode="json")
         if self.last_drift:
             body["last_drift"] = self.last_drift
             body["last_drift_repaired_at"] = self.last_drift_repaired_at

@@ -25,3 +25,18 @@ PUBLIC_PATHS = frozenset({"/", "/console/{name}"})
 
 # Sparse: only schedule records that are not deleted carry its key (the default listing).
 LIVE_INDEX = "live-created_date-index"
+
+# Labels: a schedule's labels (at most LABEL_SLOTS) each sit in one slot attribute
+# ``label_<n>`` ("key=value"), and every slot has its own sparse index, sorted by
+# ``owner_created`` ("<owner>\n<created date>"), so a listing by label reads only the
+# schedules that carry it, one owner's at a time.
+LABEL_SLOTS = 5
+LABEL_RANGE = "owner_created"
+
+
+def label_slot(slot: int) -> str:
+    return f"label_{slot}"
+
+
+def label_index(slot: int) -> str:
+    return f"label_{slot}-index"

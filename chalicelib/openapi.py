@@ -59,6 +59,12 @@ IDEMPOTENCY_KEY = Param(
     "the same key with a different definition is a 409.",
     {"type": "string", "minLength": 1, "maxLength": 256},
 )
+BULK_IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "A repeated bulk call with the same key writes (or runs) nothing twice: each schedule's "
+    "write carries a token derived from the key.",
+    {"type": "string", "minLength": 1, "maxLength": 256},
+)
 IF_MATCH = Param(
     "If-Match",
     "The schedule's version this change applies to (quotes allowed); another version is a 409.",
@@ -69,6 +75,11 @@ CREATED_BY = Param(
     "Who is asking, on a stage without authentication (ignored when the stage authenticates): "
     "a caller sees and changes only its own schedules.",
     {"type": "string", "minLength": 1, "maxLength": 128},
+)
+LABEL_FILTER = Param(
+    "label",
+    "Only schedules with this label, key=value; repeat it for several (all must match).",
+    {"type": "array", "items": {"type": "string", "pattern": "^[^=]+=.*$", "maxLength": 385}, "maxItems": 5},
 )
 ETAG = Param("ETag", "The schedule's version, quoted: send it back as If-Match.", {"type": "string"})
 LOCATION = Param("Location", "The new schedule's full URL.", {"type": "string", "format": "uri"})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -44,10 +45,19 @@ from chalicelib.models import (
     ScheduleDefinition,
     ScheduleState,
     ScheduleStatus,
+    TemplateUse,
     iso,
     utcnow,
 )
-from chalicelib.names import CREATOR_INDEX, LIVE_INDEX, STATUS_INDEX
+from chalicelib.names import (
+    CREATOR_INDEX,
+    LABEL_RANGE,
+    LABEL_SLOTS,
+    LIVE_INDEX,
+    STATUS_INDEX,
+    label_index,
+    label_slot,
+)
 
 EXECUTION_PREFIX = "execution#"
 MAX_CURSOR_LENGTH = 4096
@@ -144,6 +154,7 @@ class ScheduleRepository(Protocol):
         state: ScheduleState | None = None,
         start_date_unchanged: bool = False,
         note: LastChange | None = None,
+        template: TemplateUse | None = None,
     ) -> ChangeResult: ...
     def update(self, schedule: Schedule, expected_version: int) -> Schedule: ...
     def mark_deleted(self, schedule: Schedule, ttl_days: int) -> Schedule: ...
@@ -154,6 +165,11 @@ class ScheduleRepository(Protocol):
         self, created_by: str, limit: int, cursor: str | None = None, status: ScheduleStatus | None = None
     ) -> Page: ...
     def list_live(self, limit: int, cursor: str | None = None) -> Page: ...
+    def list_by_label(
+        self, labels: dict[str, str], limit: int, cursor: str | None = None,
+        owner: str | None = None, status: ScheduleStatus | None = None,
+    ) -> Page: ...
+    def list_by_template(self, owner: str, template: str, limit: int, cursor: str | None = None) -> Page: ...
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page: ...
     # The raw items of one partition (the activity store's history entries).
     def list_partition(self, partition: str, limit: int, cursor: str | None = None) -> Page: ...
@@ -232,11 +248,35 @@ def schedule_to_item(schedule: Schedule) -> dict[str, Any]:
     item["definition"] = schedule.definition.to_storage()
     item["record_type"] = "schedule"
     item["owner"] = schedule.created_by
+    item[LABEL_RANGE] = f"{schedule.created_by}\n{schedule.created_date}"
     if schedule.status is ScheduleStatus.DELETED:
         item.pop("created_by")  # out of the creator index
     else:
         item["live"] = LIVE_KEY  # in the live index
+        item.update(label_slots(schedule.definition.labels))  # in the label indexes
     return item
+
+
+def _home_slot(key: str) -> int:
+    return hashlib.sha256(key.encode()).digest()[0] % LABEL_SLOTS
+
+
+def label_slots(labels: dict[str, str]) -> dict[str, str]:
+    """The slot attributes of a record with ``labels``: each label in its key's home slot,
+    or the next free one (keys in sorted order, so the same labels always land alike)."""
+    slots: dict[str, str] = {}
+    for key in sorted(labels):
+        slot = _home_slot(key)
+        while label_slot(slot) in slots:
+            slot = (slot + 1) % LABEL_SLOTS
+        slots[label_slot(slot)] = f"{key}={labels[key]}"
+    return slots
+
+
+def label_probe_order(key: str) -> list[int]:
+    """The slots a label with ``key`` may sit in, most likely first."""
+    home = _home_slot(key)
+    return [(home + step) % LABEL_SLOTS for step in range(LABEL_SLOTS)]
 
 
 def execution_item_id(schedule_id: str, execution_id: str) -> str:
@@ -334,6 +374,7 @@ class DynamoDBScheduleRepository:
         state: ScheduleState | None = None,
         start_date_unchanged: bool = False,
         note: LastChange | None = None,
+        template: TemplateUse | None = None,
     ) -> ChangeResult:
         """One conditional UpdateItem: the record becomes pending ``action`` at the next
         version, with ``definition`` (replaced) or ``state`` (set), only if it is a live
@@ -372,10 +413,18 @@ class DynamoDBScheduleRepository:
             names["#note"] = "last_change"
             sets.append("#note = :note")
             values[":note"] = note.model_dump(mode="json", exclude_none=True)
+        removes = ["#error"]
         if definition is not None:
             names["#def"] = "definition"
             sets.append("#def = :def")
             values[":def"] = definition.to_storage()
+            _set_label_slots(definition.labels, names, values, sets, removes)
+            names["#template"] = "template"  # made from a template, or not (any more)
+            if template is not None:
+                values[":template"] = template.model_dump(mode="json")
+                sets.append("#template = :template")
+            else:
+                removes.append("#template")
         elif state is not None:
             names["#def"] = "definition"
             names["#state"] = "state"
@@ -408,7 +457,7 @@ class DynamoDBScheduleRepository:
         try:
             result = self._table.update_item(
                 Key={"id": schedule_id},
-                UpdateExpression="SET " + ", ".join(sets) + " REMOVE #error",
+                UpdateExpression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
                 ConditionExpression=" AND ".join(conditions),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -606,6 +655,73 @@ class DynamoDBScheduleRepository:
         )
         return self._exact_page(CREATOR_INDEX, "created_by", created_by, limit, cursor, filter_=filter_)
 
+    def list_by_label(
+        self, labels: dict[str, str], limit: int, cursor: str | None = None,
+        owner: str | None = None, status: ScheduleStatus | None = None,
+    ) -> Page:
+        """Records carrying every one of ``labels`` (``owner``'s only, unless None), newest
+        first within each label slot. The first label is read from the label indexes (only
+        records that carry it are read); any further label and ``status`` are filters on
+        those. The slots are read in the label's probe order; the cursor says which slot
+        and where in it."""
+        first = next(iter(labels))
+        order = label_probe_order(first)
+        step, start = _label_position(decode_cursor(cursor)) if cursor else (0, None)
+        lookahead = 1 if limit >= LOOKAHEAD_MIN_LIMIT else 0
+        found: list[dict[str, Any]] = []
+        while step < LABEL_SLOTS:
+            request = _label_request(order[step], labels, owner, status)
+            items, start = self._collect(request, start, limit - len(found) + lookahead)
+            if len(found) + len(items) > limit:  # the page is full and more follow
+                found.extend(items[: limit - len(found)])
+                return self._label_page(found, step, _label_key(found[-1], order[step]))
+            found.extend(items)
+            if start:  # the page is full (no look-ahead) and this slot goes on
+                return self._label_page(found, step, plain_value(start))
+            step += 1
+            if len(found) == limit and not lookahead:
+                break
+        return self._label_page(found, step, None) if step < LABEL_SLOTS else Page(
+            [schedule_from_item(item) for item in found]
+        )
+
+    def _label_page(self, items: list[dict[str, Any]], step: int, start: dict[str, Any] | None) -> Page:
+        return Page([schedule_from_item(item) for item in items], encode_cursor({"slot": step, "start": start}))
+
+    def _collect(
+        self, request: dict[str, Any], start: dict[str, Any] | None, want: int
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Up to ``want`` items of one query, page after page while a filter drops some;
+        and DynamoDB's position after the last page read (None: the partition is done)."""
+        items: list[dict[str, Any]] = []
+        try:
+            while want > len(items):
+                if start:
+                    request["ExclusiveStartKey"] = start
+                request["Limit"] = want - len(items)
+                response = self._table.query(**request)
+                items.extend(plain_value(item) for item in response.get("Items", []))
+                start = response.get("LastEvaluatedKey")
+                if not start:
+                    break
+        except ClientError as exc:
+            if error_code(exc) == "ValidationException" and "ExclusiveStartKey" in request:
+                raise ValidationError("is not a cursor for this listing", field="cursor") from exc
+            raise upstream_error(exc) from exc
+        return items, start
+
+    def list_by_template(self, owner: str, template: str, limit: int, cursor: str | None = None) -> Page:
+        """``owner``'s live records made from ``template``, newest first (a filter on the
+        owner's part of the creator index)."""
+        return self._exact_page(
+            CREATOR_INDEX, "created_by", owner, limit, cursor,
+            filter_=(
+                "#t.#n = :template AND #s <> :deleted",
+                {"#t": "template", "#n": "name", "#s": "status"},
+                {":template": template, ":deleted": ScheduleStatus.DELETED.value},
+            ),
+        )
+
     def iter_by_status(self, status: ScheduleStatus) -> Iterable[Schedule]:
         """Every record with ``status`` (for the reconciler), page by page."""
         cursor = None
@@ -746,7 +862,25 @@ class DynamoDBScheduleRepository:
         return Page([schedule_from_item(item) for item in items], next_cursor)
 
 
-_RECORD_FIELDS = (*Schedule.model_fields, "record_type", "owner", "live")
+_RECORD_FIELDS = (
+    *Schedule.model_fields, "record_type", "owner", "live", LABEL_RANGE,
+    *(label_slot(slot) for slot in range(LABEL_SLOTS)),
+)
+
+
+def _set_label_slots(
+    labels: dict[str, str], names: dict[str, str], values: dict[str, Any], sets: list[str], removes: list[str]
+) -> None:
+    """The parts of an UpdateExpression that move a record's label slots to ``labels``."""
+    slots = label_slots(labels)
+    for slot in range(LABEL_SLOTS):
+        attribute = label_slot(slot)
+        names[f"#slot{slot}"] = attribute
+        if attribute in slots:
+            values[f":slot{slot}"] = slots[attribute]
+            sets.append(f"#slot{slot} = :slot{slot}")
+        else:
+            removes.append(f"#slot{slot}")
 
 
 def _is_schedule_item(item: dict[str, Any]) -> bool:
@@ -780,6 +914,60 @@ def _start_key(value: Any, key: str) -> dict[str, Any]:
     ):
         raise ValidationError("is not a cursor for this listing", field="cursor")
     return value
+
+
+def _label_request(
+    slot: int, labels: dict[str, str], owner: str | None, status: ScheduleStatus | None
+) -> dict[str, Any]:
+    """The query of one label slot's index for the first of ``labels``, filtered by the
+    others and ``status``."""
+    (first, value), *others = labels.items()
+    names = {"#k": label_slot(slot)}
+    values: dict[str, Any] = {":v": f"{first}={value}"}
+    condition = "#k = :v"
+    if owner is not None:
+        names["#r"] = LABEL_RANGE
+        condition += " AND begins_with(#r, :owner)"
+        values[":owner"] = owner + "\n"
+    filters = []
+    for index, (key, wanted) in enumerate(others):
+        names.update({"#d": "definition", "#l": "labels", f"#l{index}": key})
+        values[f":l{index}"] = wanted
+        filters.append(f"#d.#l.#l{index} = :l{index}")
+    if status is not None:
+        names["#s"] = "status"
+        values[":status"] = status.value
+        filters.append("#s = :status")
+    request: dict[str, Any] = {
+        "IndexName": label_index(slot),
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": False,
+    }
+    if filters:
+        request["FilterExpression"] = " AND ".join(filters)
+    return request
+
+
+def _label_position(value: Any) -> tuple[int, dict[str, Any] | None]:
+    """A decoded label-listing cursor: the slot step and the position in it (checked)."""
+    if not isinstance(value, dict) or set(value) != {"slot", "start"}:
+        raise ValidationError("is not a cursor for this listing", field="cursor")
+    step, start = value["slot"], value["start"]
+    if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < LABEL_SLOTS:
+        raise ValidationError("is not a cursor for this listing", field="cursor")
+    if start is None:
+        return step, None
+    if not isinstance(start, dict) or not start.keys() <= {"id", LABEL_RANGE, *map(label_slot, range(LABEL_SLOTS))} \
+            or len(start) != 3 or not all(isinstance(part, str) for part in start.values()):
+        raise ValidationError("is not a cursor for this listing", field="cursor")
+    return step, start
+
+
+def _label_key(item: dict[str, Any], slot: int) -> dict[str, Any]:
+    attribute = label_slot(slot)
+    return {"id": item["id"], attribute: item[attribute], LABEL_RANGE: item[LABEL_RANGE]}
 
 
 def _index_key(item: dict[str, Any], key: str) -> dict[str, Any]:

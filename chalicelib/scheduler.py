@@ -42,6 +42,7 @@ def target_input(schedule: Schedule) -> str:
     applied (``version``, ``created_by``, ``created_date`` and the stored definition)."""
     body: dict[str, Any] = {"schedule_id": schedule.id, **TARGET_INPUT_TEMPLATE}
     definition = schedule.definition.to_storage()
+    definition.pop("labels", None)  # selectors of the API's, nothing a run reads
     if len(definition["payload"].encode()) <= STATED_PAYLOAD_BYTES:
         body["record"] = {
             "version": schedule.version,

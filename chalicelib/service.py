@@ -42,6 +42,7 @@ from chalicelib.models import (
     ScheduleDefinition,
     ScheduleState,
     ScheduleStatus,
+    TemplateUse,
     custom_target_name,
     custom_target_place,
     definition_digest,
@@ -95,8 +96,10 @@ class ScheduleService:
         definition: ScheduleDefinition,
         caller: Caller,
         idempotency_key: str | None = None,
+        template: TemplateUse | None = None,
     ) -> Schedule:
-        """Write a pending record and publish a create command.
+        """Write a pending record and publish a create command (``template``: the template
+        use that made ``definition``, kept on the record).
 
         With an idempotency key the id is derived from (owner, key): a retried request
         finds its own record, re-publishes if still pending, and gets the same answer; the
@@ -117,6 +120,7 @@ class ScheduleService:
             updated_date=now,
             idempotency_key=idempotency_key,
             last_change=LastChange(action=Action.CREATE.value, by=created_by, at=now, version=1),
+            template=template,
         )
         try:
             self._repository.create(schedule, request_id=request_id, cap=self._max_per_owner)
@@ -152,9 +156,12 @@ class ScheduleService:
         created_by: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        labels: dict[str, str] | None = None,
+        template: str | None = None,
     ) -> Page:
         """The caller's own schedules, newest first; admins see every owner's, or one
-        owner's with ``created_by``; anyone else may name only themselves."""
+        owner's with ``created_by``; anyone else may name only themselves. With
+        ``labels``, only the schedules carrying every one of them."""
         if created_by is not None and not created_by.strip():
             raise ValidationError("must not be empty", field="created_by")
         if not caller.is_admin:
@@ -163,6 +170,12 @@ class ScheduleService:
                     "only admins may list another owner's schedules", field="created_by"
                 )
             created_by = caller.principal
+        if labels:
+            return self._repository.list_by_label(labels, limit, cursor, created_by, status)
+        if template is not None:
+            if created_by is None:
+                raise ValidationError("name the owner (created_by) to list by template", field="created_by")
+            return self._repository.list_by_template(created_by, template, limit, cursor)
         if created_by is not None:
             return self._repository.list_by_creator(created_by, limit, cursor, status)
         if status is None:
@@ -171,34 +184,42 @@ class ScheduleService:
 
     def update(
         self, schedule_id: str, definition: ScheduleDefinition, caller: Caller,
-        expected_version: int | None = None,
+        expected_version: int | None = None, template: TemplateUse | None = None,
     ) -> Schedule:
-        """Replace the definition (PUT semantics). A start date in the past is accepted
-        only if it is the one stored (the write's condition checks that)."""
+        """Replace the definition (PUT semantics), and the template it was made from (None:
+        none any more). A start date in the past is accepted only if it is the one stored
+        (the write's condition checks that)."""
         start_passed = self._check(definition, start_may_be_stored=True)
         return self._change(
             schedule_id, Action.UPDATE, caller, expected_version,
-            definition=definition, start_date_unchanged=start_passed,
+            definition=definition, start_date_unchanged=start_passed, template=template,
         )
 
+    # ``request_id`` (all three): the write's token, when the caller derives one so that a
+    # repeated request finds its own earlier write (a bulk call's Idempotency-Key).
     def pause(
         self, schedule_id: str, caller: Caller, expected_version: int | None = None,
-        reason: str | None = None,
+        reason: str | None = None, request_id: str | None = None,
     ) -> Schedule:
         return self._change(
             schedule_id, Action.PAUSE, caller, expected_version, state=ScheduleState.DISABLED,
-            reason=reason,
+            reason=reason, request_id=request_id,
         )
 
-    def resume(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
+    def resume(
+        self, schedule_id: str, caller: Caller, expected_version: int | None = None, request_id: str | None = None
+    ) -> Schedule:
         return self._change(
-            schedule_id, Action.RESUME, caller, expected_version, state=ScheduleState.ENABLED
+            schedule_id, Action.RESUME, caller, expected_version, state=ScheduleState.ENABLED,
+            request_id=request_id,
         )
 
-    def delete(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
+    def delete(
+        self, schedule_id: str, caller: Caller, expected_version: int | None = None, request_id: str | None = None
+    ) -> Schedule:
         """Ask for deletion. Deleting a deleted schedule is not an error: it answers the
         record as it is."""
-        return self._change(schedule_id, Action.DELETE, caller, expected_version)
+        return self._change(schedule_id, Action.DELETE, caller, expected_version, request_id=request_id)
 
     def list_executions(self, schedule_id: str, caller: Caller, limit: int, cursor: str | None) -> Page:
         self.get(schedule_id, caller)
@@ -231,12 +252,14 @@ class ScheduleService:
         state: ScheduleState | None = None,
         start_date_unchanged: bool = False,
         reason: str | None = None,
+        request_id: str | None = None,
+        template: TemplateUse | None = None,
     ) -> Schedule:
         """One conditional write, then the command. When the write's condition fails, the
         record as it was (returned by the same call) says why: not there or not the
         caller's (404), deleted (409; a DELETE answers it as it is), another version (409
         VersionConflict), a start date in the past that is not the stored one (400)."""
-        request_id = str(uuid.uuid4())
+        request_id = request_id or str(uuid.uuid4())
         result = self._repository.change(
             schedule_id, action, request_id,
             owner=None if caller.is_admin else caller.principal,
@@ -244,6 +267,7 @@ class ScheduleService:
             definition=definition,
             state=state,
             start_date_unchanged=start_date_unchanged,
+            template=template,
             note=LastChange(action=action.value, by=caller.principal, at=iso(utcnow()), reason=reason),
         )
         current = result.schedule

@@ -17,6 +17,7 @@ from chalicelib.config import Settings, get_settings
 if TYPE_CHECKING:
     from chalicelib.activity import ActivityStore
     from chalicelib.alerts import AlertSweep
+    from chalicelib.bulk import BulkService
     from chalicelib.dead_letters import DeadLetterRecorder
     from chalicelib.fleet import Glance
     from chalicelib.publisher import AwsPublisher
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.scheduler import EventBridgeSchedulerGateway
     from chalicelib.service import CommandHandler, ScheduleService
     from chalicelib.sns_messages import TopicMessageHandler
+    from chalicelib.template_store import TemplateService
     from chalicelib.timeline import TimelineService
 
 
@@ -188,6 +190,21 @@ def run_now_service(settings: Settings | None = None) -> RunNowService:
         function_arn=partial(target_function_arn, settings),
     )
     return RunNowService(repository(settings), activity(settings), invoker)
+
+
+def bulk_service(settings: Settings | None = None) -> BulkService:
+    from chalicelib.bulk import BulkService
+
+    settings = settings or get_settings()
+    return BulkService(schedule_service(settings), run_now_service(settings))
+
+
+def template_service(settings: Settings | None = None) -> TemplateService:
+    from chalicelib.template_store import TemplateService, TemplateStore
+
+    settings = settings or get_settings()
+    table = clients.resource("dynamodb", settings).Table(settings.table_name)
+    return TemplateService(TemplateStore(table), schedule_service(settings))
 
 
 def alert_sweep(settings: Settings | None = None) -> AlertSweep:

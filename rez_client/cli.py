@@ -19,6 +19,7 @@ import os
 import sys
 from typing import Any, TextIO
 
+from rez_client import apply as fleet
 from rez_client import publish
 from rez_client.api import AUTH_MODES, TIMEOUT_SECONDS, Api, Auth, ClientError, Operation, Parameter, operations
 from rez_client.commands import COMMANDS, METAVARS, Command
@@ -60,6 +61,8 @@ def main(
             raise UsageError(f"--base (or {ENV_BASE}) is required: the API's URL")
         auth = Auth(options.auth, options.token or os.environ.get(ENV_TOKEN), options.region)
         api = Api(base, auth, timeout=options.timeout, acting_as=_acting_as(options))
+        if rest and rest[0] in fleet.COMMANDS:  # schedules as code (rez_client/apply.py)
+            return fleet.main(api, rest, out, err)
         known = operations(document if document is not None else api.document())
         parser = build_parser(known)
         try:

@@ -105,6 +105,13 @@ COMMANDS: tuple[Command, ...] = (
         "history", "GET", "/api/schedules/{id}/history", "a schedule's changes, newest first",
         columns=HISTORY_COLUMNS,
     ),
+    Command("bulk", "POST", "/api/schedules/bulk", "pause, resume, delete or run every schedule a selector picks"),
+    Command("reapply", "POST", "/api/schedules/{id}/reapply", "make a schedule again from its template"),
+    Command("template-create", "POST", "/api/templates", "create a template from a JSON definition"),
+    Command("templates", "GET", "/api/templates", "list your templates"),
+    Command("template", "GET", "/api/templates/{name}", "show a template"),
+    Command("template-update", "PUT", "/api/templates/{name}", "replace a template (a new version)"),
+    Command("template-delete", "DELETE", "/api/templates/{name}", "delete a template"),
     Command(
         "preview", "POST", "/api/expressions/preview", "validate an expression and list its next fire times",
         body_positional="schedule_expression",

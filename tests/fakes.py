@@ -36,6 +36,7 @@ from chalicelib.models import (
     ScheduleDefinition,
     ScheduleState,
     ScheduleStatus,
+    TemplateUse,
     iso,
     utcnow,
 )
@@ -91,6 +92,7 @@ class InMemoryScheduleRepository:
         state: ScheduleState | None = None,
         start_date_unchanged: bool = False,
         note: LastChange | None = None,
+        template: TemplateUse | None = None,
     ) -> ChangeResult:
         current = self._records.get(schedule_id)
         if current is None:
@@ -108,9 +110,9 @@ class InMemoryScheduleRepository:
         )
         if not allowed:
             return ChangeResult(self._last_request.get(schedule_id) == request_id, _copy(current))
-        new_definition = current.definition
+        new_definition, new_template = current.definition, current.template
         if definition is not None:
-            new_definition = definition
+            new_definition, new_template = definition, template
         elif state is not None:
             new_definition = current.definition.model_copy(update={"state": state})
         changed = current.model_copy(
@@ -122,6 +124,7 @@ class InMemoryScheduleRepository:
                 "definition": new_definition,
                 "last_error": None,
                 "last_change": note if note is not None else current.last_change,
+                "template": new_template,
             },
             deep=True,
         )
@@ -178,6 +181,27 @@ class InMemoryScheduleRepository:
 
     def list_live(self, limit: int, cursor: str | None = None) -> Page:
         return self._page(lambda record: record.status is not ScheduleStatus.DELETED, limit, cursor)
+
+    def list_by_label(
+        self, labels: dict[str, str], limit: int, cursor: str | None = None,
+        owner: str | None = None, status: ScheduleStatus | None = None,
+    ) -> Page:
+        def wanted(record: Schedule) -> bool:
+            return (
+                record.status is not ScheduleStatus.DELETED
+                and labels.items() <= record.definition.labels.items()
+                and owner in (None, record.created_by)
+                and status in (None, record.status)
+            )
+
+        return self._page(wanted, limit, cursor)
+
+    def list_by_template(self, owner: str, template: str, limit: int, cursor: str | None = None) -> Page:
+        return self._page(
+            lambda record: record.created_by == owner and record.status is not ScheduleStatus.DELETED
+            and record.template is not None and record.template.name == template,
+            limit, cursor,
+        )
 
     def _page(self, wanted: Callable[[Schedule], bool], limit: int, cursor: str | None) -> Page:
         """Newest first (created date, then id); the cursor is the last key returned."""

@@ -53,6 +53,8 @@ CALLER_KINDS = ("owner", "other", "admin", "anonymous")
 
 CHANGED = {**TEE_TIMES, "schedule_expression": "cron(30 7 * * ? *)"}
 PREVIEW = {"schedule_expression": "rate(1 hour)", "count": 2}
+TEMPLATE = {"name": "tee", "parameters": {"hour": {"type": "integer"}},
+            "schedule": {**TEE_TIMES, "schedule_expression": "cron(0 {{hour}} * * ? *)"}}
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,13 @@ ROUTES = [
     Route("history", "GET", "/api/schedules/{id}/history"),
     Route("timeline", "GET", "/api/schedules/{id}/timeline"),
     Route("preview", "POST", "/api/expressions/preview", body=PREVIEW),
+    Route("bulk", "POST", "/api/schedules/bulk", body={"selector": {"status": "pending"}, "action": "pause", "dry_run": True}),
+    Route("reapply", "POST", "/api/schedules/{id}/reapply", writes=True),
+    Route("create_template", "POST", "/api/templates", body=TEMPLATE, writes=True),
+    Route("list_templates", "GET", "/api/templates"),
+    Route("get_template", "GET", "/api/templates/{name}"),
+    Route("update_template", "PUT", "/api/templates/{name}", body=TEMPLATE, writes=True),
+    Route("delete_template", "DELETE", "/api/templates/{name}", writes=True),
     Route("openapi", "GET", "/api/openapi.json"),
     Route("docs", "GET", "/api/docs"),
 ]
@@ -91,7 +100,10 @@ ROUTES = [
 # default (their own schedules); "list_by_owner" asks for the owner's schedules by name.
 OK = {"create": 202, "list": 200, "overview": 200, "list_by_owner": 200, "get": 200, "update": 202, "pause": 202,
       "resume": 202, "delete": 202, "executions": 200, "preview": 200, "run": 202, "history": 200,
-      "timeline": 200, "openapi": 200, "docs": 200}
+      "timeline": 200, "openapi": 200, "docs": 200,
+      # the owner's schedule was not made from a template, and no template exists
+      "bulk": 200, "reapply": 409, "create_template": 201, "list_templates": 200, "get_template": 404,
+      "update_template": 404, "delete_template": 404}
 EXPECTED: dict[tuple[str, str], int | None] = {}
 for _route in ROUTES:
     EXPECTED[(_route.name, "owner")] = OK[_route.name]
@@ -160,7 +172,10 @@ def _call(app, identity: Identity, route: Route, schedule_id: str | None, owner:
         identity,
         route.method,
         route.resource,
-        path_parameters={"id": schedule_id} if "{id}" in route.resource and schedule_id else None,
+        path_parameters=(
+            {"id": schedule_id} if "{id}" in route.resource and schedule_id
+            else {"name": "tee"} if "{name}" in route.resource else None
+        ),
         body=route.body,
         query=route.query(owner) if route.query else None,
     )

@@ -412,6 +412,31 @@ def _stack_expect(world: World, ctx: dict, run: Run) -> list[str]:
     return [f"stack step left: {step.to_dict()}" for step in plan.steps if step.changes_anything]
 
 
+TEMPLATE = {
+    "name": "tee", "parameters": {"hour": {"type": "integer", "default": 6}},
+    "schedule": {**DEFINITION, "schedule_expression": "cron(0 {{hour}} * * ? *)"},
+}
+
+
+def _template_given(world: World) -> dict:
+    created = world.client.http.post("/api/templates", headers=JSON, body=json.dumps(TEMPLATE))
+    assert created.status_code == 201, created.json_body
+    return {}
+
+
+def _template_when(world: World, ctx: dict) -> Run:
+    return world.deliver(world.api(Run(), "post", "/api/schedules", {"template": "tee", "params": {"hour": 7}}))
+
+
+def _bulk_when(world: World, ctx: dict) -> Run:
+    body = {"selector": {"status": "active"}, "action": "pause"}
+    run = world.api(Run(), "post", "/api/schedules/bulk", body)
+    failed = [entry for entry in run.body.get("results", []) if entry["result"] == "failed"]
+    if failed:  # the report told the client this schedule's pause failed: as a refusal would
+        run.status, run.body = 503, {"Code": failed[0]["code"], "Message": failed[0]["reason"]}
+    return world.deliver(run)
+
+
 PATHS = {
     path.name: path
     for path in (
@@ -424,6 +449,12 @@ PATHS = {
         Path("command", _command_given, lambda world, ctx: world.deliver(Run()),
              lambda world, ctx, run: _expect_one_record(world, "active", CHANGED["schedule_expression"])),
         Path("target", _target_given, _target_when, _target_expect),
+        # a schedule made from a template (the template is read in the create request)
+        Path("create_from_template", _template_given, _template_when,
+             lambda world, ctx, run: _expect_one_record(world, "active", "cron(0 7 * * ? *)")),
+        # a bulk pause: the listing, then each schedule's own pause
+        Path("bulk_pause", lambda world: {"id": _active(world)}, _bulk_when,
+             lambda world, ctx, run: _expect_one_record(world, "paused", DEFINITION["schedule_expression"])),
         Path("reconcile", _reconcile_given, _reconcile_when, _reconcile_expect),
         Path("stack", _stack_given, _stack_when, _stack_expect, STACK_SERVICES),
     )

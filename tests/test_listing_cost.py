@@ -24,8 +24,9 @@ def calls(moto_stage):
     return AwsCalls().install()
 
 
-def store(count, created_by="alice", statuses=STATUSES, start=0):
-    """``count`` records straight into the table, one a minute, spread over ``statuses``."""
+def store(count, created_by="alice", statuses=STATUSES, start=0, labels=None):
+    """``count`` records straight into the table, one a minute, spread over ``statuses``;
+    ``labels`` maps some of the indexes to their records' labels."""
     repository = wiring.repository(wiring.get_settings())
     base = utcnow() - timedelta(days=1)
     ids = []
@@ -34,7 +35,10 @@ def store(count, created_by="alice", statuses=STATUSES, start=0):
         schedule = Schedule(
             id=new_id(), created_by=created_by, created_date=when, updated_date=when,
             status=statuses[index % len(statuses)],
-            definition=ScheduleDefinition(name=f"s{index}", schedule_expression="rate(1 hour)", target_type="web_action"),
+            definition=ScheduleDefinition(
+                name=f"s{index}", schedule_expression="rate(1 hour)", target_type="web_action",
+                labels=(labels or {}).get(index, {}),
+            ),
         )
         repository.create(schedule)
         ids.append(schedule)
@@ -110,3 +114,32 @@ def test_a_page_size_below_five_may_end_with_an_empty_page_and_no_item_is_lost(m
     # THEN two full pages (DynamoDB may add an empty last one), nothing read twice
     assert names == ["s3", "s2", "s1", "s0"]
     assert read == 4 and pages in (2, 3)
+
+
+GOLF = [index * 6 for index in range(30)]  # 30 of 200
+
+
+@pytest.mark.parametrize("limit", [3, 10, 50])
+def test_listing_by_label_reads_at_most_1_2_items_per_item_returned(moto_stage, calls, limit):
+    # GIVEN 200 of alice's schedules, 30 of them team=golf (with other labels beside it),
+    # and 50 golf schedules of bob's
+    store(200, labels={index: {"team": "golf", "env": "prod", "tier": "a", "app": "tee"} for index in GOLF})
+    store(50, created_by="bob", start=200, labels={index: {"team": "golf"} for index in range(200, 250)})
+    service = wiring.schedule_service()
+    # WHEN alice pages through her golf schedules
+    names, read, _, _ = page_through(
+        calls, lambda n, c: service.list(Caller("alice"), labels={"team": "golf"}, limit=n, cursor=c), limit
+    )
+    # THEN exactly her 30, newest first, reading at most 1.2 items per item returned
+    assert names == [f"s{index}" for index in reversed(GOLF)]
+    assert read <= 1.2 * len(names), (read, len(names))
+
+
+def test_an_admin_lists_one_label_across_owners(moto_stage, calls):
+    store(10, labels={index: {"team": "golf"} for index in range(0, 10, 2)})
+    store(10, created_by="bob", start=10, labels={index: {"team": "golf"} for index in range(10, 20, 3)})
+    page = wiring.schedule_service().list(ADMIN, labels={"team": "golf"}, limit=50)
+    assert sorted(s.definition.name for s in page) == sorted(
+        [f"s{i}" for i in range(0, 10, 2)] + [f"s{i}" for i in range(10, 20, 3)]
+    )
+    assert calls.items_read <= 1.2 * len(page)

@@ -51,8 +51,12 @@ def test_bodies_come_from_the_pydantic_models(document):
     schemas = document["components"]["schemas"]
     ops = operations(document)
     assert ops[("/api/schedules", "post")]["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ScheduleDefinition"
+        "$ref": "#/components/schemas/ScheduleRequest"
     }
+    # a schedule's definition, or a template's name and parameters
+    assert schemas["ScheduleRequest"]["anyOf"] == [
+        {"$ref": "#/components/schemas/ScheduleDefinition"}, {"$ref": "#/components/schemas/TemplateInstance"}
+    ]
     definition = ScheduleDefinition.model_json_schema(ref_template="#/components/schemas/{model}")
     definition.pop("$defs")
     assert schemas["ScheduleDefinition"] == definition

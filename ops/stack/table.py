@@ -46,6 +46,10 @@ SCHEDULES_INDEXES = {
     names.STATUS_INDEX: index(key("status"), key("created_date")),
     names.CREATOR_INDEX: index(key("created_by"), key("created_date")),
     names.LIVE_INDEX: index(key("live"), key("created_date")),
+    **{
+        names.label_index(slot): index(key(names.label_slot(slot)), key(names.LABEL_RANGE))
+        for slot in range(names.LABEL_SLOTS)
+    },
 }
 
 
