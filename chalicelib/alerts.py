@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from chalicelib import observability
 from chalicelib.activity import ActivityStore, AlertInFlight
 from chalicelib.errors import Conflict, ServiceError
 from chalicelib.identity import Caller
@@ -84,6 +85,16 @@ class SweepReport:
     def to_dict(self) -> dict[str, Any]:
         return {"examined": self.examined, "slots": self.slots, "alerts": len(self.alerts),
                 "paused": self.paused, "errors": self.errors}
+
+    def declare(self) -> None:
+        """The sweep's outcome: ``ok``, or ``incomplete`` (a WARNING naming the schedules a
+        later sweep finishes) when some could not be checked."""
+        summary = self.to_dict()
+        if self.errors:
+            observability.declare("incomplete", "alert sweep incomplete", logging.WARNING,
+                                  reason="; ".join(self.errors)[:1000], report=summary)
+        else:
+            observability.declare("ok", "alert sweep done", report=summary)
 
 
 @dataclass
@@ -156,6 +167,7 @@ class AlertSweep:
                     stopped = True
                     break
                 report.slots += 1
+                _count_judged(event.state)
                 if event.state == MISSED and settings.on_missed:
                     self._alert(schedule, "missed", event, now, report,
                                 "no run started by the slot's deadline")
@@ -220,6 +232,7 @@ class AlertSweep:
             if parse_time(record.started_at) <= deadline:
                 continue  # started in time: its slot was judged with it
             state = run_state(record, deadline, now)
+            _count_judged(state)
             if state == LATE and settings.on_late:
                 self._alert(schedule, "late", _Event(moment, LATE, record.trigger, record), now, report,
                             "the run started after the slot's deadline")
@@ -270,7 +283,16 @@ class AlertSweep:
             self._activity.settle_alert(schedule.id, slot, kind, token, published=False)
             raise _PublishFailed() from exc
         self._activity.settle_alert(schedule.id, slot, kind, token, published=True)
+        observability.alerts_raised()
         report.alerts.append(message)
+
+
+def _count_judged(state: str) -> None:
+    """A slot judged missed or a run judged late is counted as the sweep decides it."""
+    if state == MISSED:
+        observability.missed_runs()
+    elif state == LATE:
+        observability.late_runs()
 
 
 def _latest(runs: list[ExecutionRecord]) -> ExecutionRecord | None:

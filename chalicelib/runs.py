@@ -33,11 +33,12 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib import observability
 from chalicelib.aws_errors import error_code, translate
 from chalicelib.errors import NotFound, ServiceError, UpstreamRejected, ValidationError
 from chalicelib.models import (
@@ -606,41 +607,63 @@ class TargetRunner:
         self.definitions = definitions if definitions is not None else DefinitionCache()
 
     def run(self, event: Any, context: Any = None) -> dict[str, Any]:
+        """Claim, dispatch and record one run; the outcome is declared and counted here."""
         invocation = parse_invocation(event)
         started = self._clock()
         claim = Claim.for_invocation(context, self._now())
         answer = {"schedule_id": invocation.schedule_id, "execution_id": invocation.execution_id}
-        schedule, stated = self.definitions.get(invocation.schedule_id), None
-        if schedule is None:
-            stated = stated_schedule(invocation)
-            if stated is not None and not skip_reason(stated, invocation.trigger):
-                schedule = stated  # a skip is decided on the record, never on the Input
-        if schedule is None:
-            schedule = self._store.load(invocation.schedule_id)
+        claimed = self._claim(invocation, claim)
+        if isinstance(claimed, str):
+            logger.info("execution %s skipped: %s", invocation.execution_id, claimed)
+            _signal(invocation, "skipped", claim, self._elapsed(started), reason=claimed)
+            return {**answer, "outcome": "skipped", "reason": claimed}
+        schedule, result = claimed
+        if isinstance(result, Duplicate):
+            _signal(invocation, "duplicate", claim, self._elapsed(started), reason=result.reason)
+            return {**answer, "outcome": "duplicate", "reason": result.reason}
+        failure = self._dispatch(schedule, result.record, claim, started)
+        if failure is not None:
+            return {**answer, "outcome": "failed", "reason": failure}
+        return {**answer, "outcome": "succeeded"}
+
+    def _definition(self, invocation: Invocation) -> tuple[Schedule | None, Schedule | None]:
+        """The definition to claim with (the cache's, else the Input's, else the record's),
+        and the Input's when that is the one."""
+        schedule = self.definitions.get(invocation.schedule_id)
+        if schedule is not None:
+            return schedule, None
+        stated = stated_schedule(invocation)
+        if stated is not None and not skip_reason(stated, invocation.trigger):
+            return stated, stated  # a skip is decided on the record, never on the Input
+        return self._store.load(invocation.schedule_id), None
+
+    def _claim(self, invocation: Invocation, claim: Claim) -> tuple[Schedule, Claimed | Duplicate] | str:
+        """The schedule and the claim of its run, or why the run is skipped."""
+        schedule, stated = self._definition(invocation)
         for _ in range(MAX_CLAIM_ROUNDS):
             reason = skip_reason(schedule, invocation.trigger)
             if reason or schedule is None:
                 self.definitions.drop(invocation.schedule_id)
-                logger.info("execution %s skipped: %s", invocation.execution_id, reason)
-                return {**answer, "outcome": "skipped", "reason": reason}
+                return reason or "the schedule is deleted"
             result = self._store.claim(schedule, invocation, claim, stated=schedule is stated)
-            if isinstance(result, Changed):
-                schedule = result.schedule
-                continue
-            break
-        else:
-            raise UpstreamRejected(f"schedule {invocation.schedule_id} kept changing while it fired")
-        self.definitions.keep(schedule)
-        if isinstance(result, Duplicate):
-            logger.info("execution %s not run again: %s", invocation.execution_id, result.reason)
-            return {**answer, "outcome": "duplicate", "reason": result.reason}
-        record = result.record
+            if not isinstance(result, Changed):
+                self.definitions.keep(schedule)
+                return schedule, result
+            schedule = result.schedule
+        raise UpstreamRejected(f"schedule {invocation.schedule_id} kept changing while it fired")
+
+    def _dispatch(self, schedule: Schedule, record: ExecutionRecord, claim: Claim, started: float) -> str | None:
+        """Send the schedule's message and record how that went: None when it succeeded,
+        else the reason it failed (a failure that a retry may fix raises)."""
+        invocation = _invocation_of(record)
         try:
             self._publisher.publish(self._target_arn(schedule), dispatch_message(schedule, record))
         except Exception as exc:
-            self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), _error_text(exc))
+            reason = _error_text(exc)
+            self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), reason)
+            _signal(invocation, "failed", claim, self._elapsed(started), reason=reason, dispatched=True)
             if isinstance(exc, NotFound):  # the target does not exist: retrying cannot help
-                return {**answer, "outcome": "failed", "reason": _error_text(exc)}
+                return reason
             # anything else may pass (a throttle, a policy still propagating): Lambda retries
             # the invocation, which claims the run again; after its last retry the dead-letter
             # queue gets the failure, already recorded here
@@ -658,7 +681,8 @@ class TargetRunner:
                              record.execution_id, attempt, exc.message)
                 if attempt == OUTCOME_WRITES:
                     raise
-        return {**answer, "outcome": "succeeded"}
+        _signal(invocation, "succeeded", claim, self._elapsed(started), dispatched=True)
+        return None
 
     def _elapsed(self, started: float) -> int:
         return int((self._clock() - started) * 1000)
@@ -683,6 +707,51 @@ def dispatch_message(schedule: Schedule, record: ExecutionRecord) -> dict[str, A
         "attempt": record.attempt,
         "trigger": record.trigger.value,
     }
+
+
+_EXECUTION_METRICS = {
+    "succeeded": observability.EXECUTIONS_SUCCEEDED,
+    "failed": observability.EXECUTIONS_FAILED,
+    "duplicate": observability.EXECUTIONS_DUPLICATE,
+    "skipped": observability.EXECUTIONS_SKIPPED,
+}
+
+
+def _signal(invocation: Invocation, outcome: str, claim: Claim, duration_ms: int, reason: str | None = None,
+            dispatched: bool = False) -> None:
+    """Declare how the run ended and count it. Only a run that was dispatched (succeeded or
+    failed) has a dispatch duration and a start latency; a skip or a duplicate is neither a
+    success nor a failure."""
+    observability.count(_EXECUTION_METRICS[outcome])
+    fields: dict[str, Any] = {"reason": reason} if reason else {}
+    if dispatched:
+        observability.milliseconds(observability.DISPATCH_DURATION, duration_ms)
+        latency = start_latency_ms(invocation.scheduled_time, claim.started_at)
+        if latency is not None and invocation.trigger is ExecutionTrigger.SCHEDULED:
+            fields["start_latency_ms"] = latency
+            observability.milliseconds(observability.START_LATENCY, latency)
+    messages = {"duplicate": "execution already recorded; not run again", "failed": "execution failed"}
+    level = logging.ERROR if outcome == "failed" else logging.INFO
+    observability.declare(outcome, messages.get(outcome, f"execution {outcome}"), level, **fields)
+
+
+def start_latency_ms(scheduled_time: str, started_at: datetime) -> int | None:
+    """When the run started, minus the slot it was scheduled for (None: no slot given)."""
+    try:
+        scheduled = _parse_strict(scheduled_time)
+    except ValueError:
+        return None
+    return max(0, int((started_at - scheduled).total_seconds() * 1000))
+
+
+def _parse_strict(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _invocation_of(record: ExecutionRecord) -> Invocation:
+    return Invocation(schedule_id=record.schedule_id, scheduled_time=record.scheduled_time,
+                      execution_id=record.execution_id, attempt=record.attempt, trigger=record.trigger)
 
 
 def _error_text(exc: Exception) -> str:

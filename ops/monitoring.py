@@ -37,8 +37,9 @@ def alarm_topic_name(stage: str) -> str:
 
 
 def dead_letter_queue_name(stage: str) -> str:
-    """The runs' dead-letter queue (deployed with the stage's resources)."""
-    return f"{APP_NAME}-dead-letters-{stage}"
+    """The runs' dead-letter queue as the stage names it (``DEAD_LETTER_QUEUE_NAME``
+    overrides it, as for the functions)."""
+    return resource_names(stage).dead_letter_queue
 
 
 def dashboard_name(stage: str) -> str:
