@@ -47,6 +47,8 @@ function formatTime(iso, timeZone) {
   const options = {
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
   };
+  // a slot off the minute (a rate() schedule keeps its creation second) shows its seconds
+  if (moment.getUTCSeconds() !== 0) options.second = "2-digit";
   try {
     return new Intl.DateTimeFormat(undefined, timeZone ? { ...options, timeZone } : options).format(moment);
   } catch {
