@@ -145,8 +145,8 @@ class ScheduleRepository(Protocol):
         start_date_unchanged: bool = False,
         note: LastChange | None = None,
     ) -> ChangeResult: ...
-    def update(self, schedule: Schedule, expected_version: int) -> Schedule: ...
-    def mark_deleted(self, schedule: Schedule, ttl_days: int) -> Schedule: ...
+    def update(self, schedule: Schedule, expected_version: int, also: list[dict[str, Any]] | None = None) -> Schedule: ...
+    def mark_deleted(self, schedule: Schedule, ttl_days: int, also: list[dict[str, Any]] | None = None) -> Schedule: ...
     def list_by_status(
         self, status: ScheduleStatus | None, limit: int, cursor: str | None = None
     ) -> Page: ...
@@ -433,9 +433,13 @@ class DynamoDBScheduleRepository:
             return None
         return schedule_from_item(item)
 
-    def update(self, schedule: Schedule, expected_version: int) -> Schedule:
+    def update(self, schedule: Schedule, expected_version: int, also: list[dict[str, Any]] | None = None) -> Schedule:
         """Write every field of ``schedule`` except the execution summary, only if the
-        stored version is still ``expected_version``."""
+        stored version is still ``expected_version``. With ``also`` (transaction steps: the
+        history entry and the alert watch), in one transaction with them; the schedule
+        written is then returned as written."""
+        if also:
+            return self._update_with(schedule, expected_version, also)
         try:
             result = self._table.update_item(
                 **self._update_request(schedule, expected_version), ReturnValues="ALL_NEW"
@@ -445,6 +449,17 @@ class DynamoDBScheduleRepository:
                 raise _version_conflict(schedule.id, expected_version) from exc
             raise upstream_error(exc) from exc
         return schedule_from_item(result["Attributes"])
+
+    def _update_with(self, schedule: Schedule, expected_version: int, also: list[dict[str, Any]]) -> Schedule:
+        write = {"TableName": self._table.name, **self._update_request(schedule, expected_version)}
+        try:
+            self._table.meta.client.transact_write_items(TransactItems=[{"Update": write}, *also])
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if error_code(exc) == "TransactionCanceledException" and _failed_condition(reasons, 0):
+                raise _version_conflict(schedule.id, expected_version) from exc
+            raise upstream_error(exc) from exc
+        return schedule
 
     def _update_request(self, schedule: Schedule, expected_version: int) -> dict[str, Any]:
         item = schedule_to_item(schedule)
@@ -475,9 +490,10 @@ class DynamoDBScheduleRepository:
             "ExpressionAttributeValues": values,
         }
 
-    def mark_deleted(self, schedule: Schedule, ttl_days: int) -> Schedule:
+    def mark_deleted(self, schedule: Schedule, ttl_days: int, also: list[dict[str, Any]] | None = None) -> Schedule:
         """Settle a deletion: the record becomes ``deleted`` (leaving the live and creator
-        indexes) and its owner's live count goes down, in one transaction."""
+        indexes) and its owner's live count goes down, in one transaction (with ``also``:
+        the history entry and the dropped watch)."""
         deleted = schedule.model_copy(
             update={
                 "status": ScheduleStatus.DELETED,
@@ -493,6 +509,7 @@ class DynamoDBScheduleRepository:
                 TransactItems=[
                     {"Update": write},
                     {"Update": self._count_change(schedule.created_by, -1)},
+                    *(also or []),
                 ]
             )
         except ClientError as exc:

@@ -34,7 +34,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -61,6 +61,10 @@ from chalicelib.repository import (
     plain_item,
     schedule_from_item,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.alerts import Alerter
+    from chalicelib.timeline import Slot
 
 logger = logging.getLogger("rez_agent.runs")
 
@@ -212,6 +216,7 @@ class RunStore:
         self._table = table
         self._client = table.meta.client  # boto3's resource client: plain Python values
         self._name = table.name
+        self.table_name = table.name
         self._ttl_days = ttl_days
         self._now = now or _current_time
 
@@ -386,9 +391,11 @@ class RunStore:
     # --- the outcome ----------------------------------------------------------------
 
     def finish(self, record: ExecutionRecord, claim: Claim, outcome: ExecutionOutcome,
-               duration_ms: int, error: str | None = None) -> bool:
-        """Store the outcome of a claimed run and fold it into the summary. False when the
-        claim was lost meanwhile (a later invocation holds it now: its outcome stands)."""
+               duration_ms: int, error: str | None = None, watch: dict[str, Any] | None = None) -> bool:
+        """Store the outcome of a claimed run and fold it into the summary, and with ``watch``
+        (``activity.watch_moved``) move the alert watch past the run's slot in the same write.
+        False when the claim was lost meanwhile (a later invocation holds it now: its outcome
+        stands)."""
         failed = outcome in RETRYABLE_OUTCOMES
         execution: dict[str, Any] = {"Update": {
             "TableName": self._name,
@@ -404,10 +411,15 @@ class RunStore:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
         summary = self._summary_update(record, outcome, count_new=False, failed=failed)
-        reasons = self._transact([execution, summary], token=f"{claim.token[:28]}-f{outcome.value[:1]}")
+        steps = [execution, summary] if watch is None else [execution, summary, watch]
+        kind = "f" if watch is None else "w"
+        reasons = self._transact(steps, token=f"{claim.token[:28]}-{kind}{outcome.value[:1]}")
         if reasons is None:
             return True
-        execution_reason, summary_reason = reasons
+        execution_reason, summary_reason = reasons[:2]
+        if watch is not None and _failed_check(reasons[2]) and not _failed_check(execution_reason):
+            # the watch waits for an earlier slot (or the sweep moved it): the sweep moves it
+            return self.finish(record, claim, outcome, duration_ms, error)
         if _failed_check(execution_reason):
             current = plain_item(execution_reason.get("Item")) or {}
             return bool(current.get("claim_token") == claim.token and current.get("outcome") == outcome.value)
@@ -597,8 +609,13 @@ class TargetRunner:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] | None = None,
         definitions: DefinitionCache | None = None,
+        alerter: Alerter | None = None,
+        grace_seconds: int | None = None,
     ):
         self._store = store
+        self._alerter = alerter
+        # with a grace, an on-time success moves the schedule's alert watch (see _watch_step)
+        self._grace = timedelta(seconds=grace_seconds) if grace_seconds is not None else None
         self._publisher = publisher
         self._web_actions_topic_arn = web_actions_topic_arn
         self._notifications_topic_arn = notifications_topic_arn
@@ -662,15 +679,17 @@ class TargetRunner:
             reason = _error_text(exc)
             self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), reason)
             _signal(invocation, "failed", claim, self._elapsed(started), reason=reason, dispatched=True)
+            self._alert(schedule, record.model_copy(update={"outcome": ExecutionOutcome.FAILED, "error": reason}))
             if isinstance(exc, NotFound):  # the target does not exist: retrying cannot help
                 return reason
             # anything else may pass (a throttle, a policy still propagating): Lambda retries
             # the invocation, which claims the run again; after its last retry the dead-letter
             # queue gets the failure, already recorded here
             raise
+        watch = self._watch_step(schedule, record, claim)
         for attempt in range(1, OUTCOME_WRITES + 1):
             try:
-                self._store.finish(record, claim, ExecutionOutcome.SUCCEEDED, self._elapsed(started))
+                self._store.finish(record, claim, ExecutionOutcome.SUCCEEDED, self._elapsed(started), watch=watch)
                 break
             except ServiceError as exc:
                 # dispatched, but not yet recorded: try once more here; if that fails too,
@@ -682,7 +701,45 @@ class TargetRunner:
                 if attempt == OUTCOME_WRITES:
                     raise
         _signal(invocation, "succeeded", claim, self._elapsed(started), dispatched=True)
+        if watch is None:  # late, or its slot not the one the watch waits for: alert it if due
+            self._alert(schedule, record.model_copy(update={"outcome": ExecutionOutcome.SUCCEEDED}))
         return None
+
+    def _planned(self, schedule: Schedule, record: ExecutionRecord) -> tuple[Slot, datetime | None] | None:
+        """The planned slot of a scheduled run and the next slot's deadline (None: not a
+        planned slot, or no watch kept by this runner)."""
+        if self._grace is None or record.trigger is not ExecutionTrigger.SCHEDULED:
+            return None
+        from chalicelib.timeline import next_due, planned_slot
+
+        try:
+            slot = planned_slot(schedule, _parse_strict(record.scheduled_time), self._grace)
+        except ValueError:
+            return None
+        return (slot, next_due(schedule, slot.time, self._grace)) if slot is not None else None
+
+    def _watch_step(self, schedule: Schedule, record: ExecutionRecord, claim: Claim) -> dict[str, Any] | None:
+        """The watch update an on-time run adds to its outcome write (no call of its own)."""
+        planned = self._planned(schedule, record)
+        if planned is None or planned[1] is None or claim.started_at > planned[0].deadline:
+            return None  # late, or nothing after it: the sweep judges it
+        from chalicelib.activity import watch_moved
+        from chalicelib.timeline import slot_key
+
+        slot, upcoming = planned[0], planned[1]
+        return watch_moved(self._store.table_name, schedule.id, slot_key(slot.time), iso(slot.deadline),
+                           iso(upcoming))
+
+    def _alert(self, schedule: Schedule, record: ExecutionRecord) -> None:
+        """Alert a run's outcome now when it calls for one (``Alerter.run_finished``): a
+        failure, or a late run of a slot already judged missed. Never fails the run."""
+        planned = self._planned(schedule, record) if self._alerter is not None else None
+        if planned is None or self._alerter is None:
+            return
+        try:
+            self._alerter.run_finished(schedule, planned[0], record, self._now(), planned[1])
+        except ServiceError as exc:
+            logger.warning("run %s not alerted yet (the sweep will): %s", record.execution_id, exc.message)
 
     def _elapsed(self, started: float) -> int:
         return int((self._clock() - started) * 1000)

@@ -155,6 +155,14 @@ def expected_slots(schedule: Schedule, after: datetime, until: datetime, limit: 
             for fire in fires if fire <= until]
 
 
+def next_due(schedule: Schedule, reached: datetime, grace: timedelta) -> datetime | None:
+    """When the alert watch of a schedule checked up to ``reached`` is next due: the deadline
+    of its next slot (None: it has none left)."""
+    upcoming = expected_slots(schedule, reached + timedelta(microseconds=1),
+                              reached + timedelta(days=3660), 1, grace)
+    return upcoming[0].deadline if upcoming else None
+
+
 def run_state(record: ExecutionRecord, deadline: datetime | None, now: datetime) -> str:
     """The state of a slot (or a manual run) that has a run."""
     if record.outcome in (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED):

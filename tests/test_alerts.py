@@ -243,14 +243,25 @@ def test_bad_alert_settings_are_400s_naming_the_field(chalice_client, moto_stage
     assert table_items(names) == []
 
 
-def test_a_run_that_starts_after_its_slot_was_judged_missed_still_alerts_when_it_fails(chalice_client, moto_stage, names, clock):
+def fire_failing(client, clock, faults, sid: str, slot: str, started: str) -> dict:
+    """The target function runs for ``slot`` and its target does not exist (it fails)."""
+    faults.fail("sns", "Publish", "NotFound", 1, "Topic does not exist")
+    try:
+        return fire(client, clock, sid, slot, started)
+    finally:
+        faults.clear()
+
+
+def test_a_run_that_starts_after_its_slot_was_judged_missed_still_alerts_when_it_fails(
+        chalice_client, moto_stage, names, clock, faults):
     # GIVEN an hourly schedule whose 01:00 run had not started by its deadline (alerted missed)
     sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     clock.set("2026-03-02T01:03:00Z")
     sweeper(clock).run()
     assert [a["kind"] for a in alerts(moto_stage, names)] == ["missed"]
     # AND the run started at 01:10 and failed
-    record_run(clock, sid, "2026-03-02T01:00:00Z", "2026-03-02T01:10:00Z", ExecutionOutcome.FAILED)
+    assert fire_failing(chalice_client, clock, faults, sid, "2026-03-02T01:00:00Z", "2026-03-02T01:10:00Z")[
+        "outcome"] == "failed"
     # WHEN the schedule is next examined (its 02:00 slot ran on time), twice
     fire(chalice_client, clock, sid, "2026-03-02T02:00:00Z", "2026-03-02T02:00:02Z")
     clock.set("2026-03-02T02:03:00Z")
