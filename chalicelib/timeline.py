@@ -142,7 +142,9 @@ def expected_slots(schedule: Schedule, after: datetime, until: datetime, limit: 
     definition = schedule.definition
     created = parse_time(schedule.created_date)
     start = definition.start_date or created
-    lower = max(after, created.replace(microsecond=0))
+    # none before the schedule existed, and not its creation second: EventBridge fires a
+    # rate() first one interval after it
+    lower = max(after, created.replace(microsecond=0) + (timedelta(0) if definition.start_date else timedelta(seconds=1)))
     try:
         fires = expressions.next_fires(
             definition.schedule_expression, definition.timezone, lower - timedelta(microseconds=1),
