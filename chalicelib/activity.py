@@ -240,10 +240,11 @@ class ActivityStore:
 
     # --- alert watches --------------------------------------------------------------
 
-    def watch(self, schedule_id: str, now: datetime, due: datetime | None = None) -> None:
+    def watch(self, schedule_id: str, now: datetime | None = None, due: datetime | None = None) -> None:
         """Have the alert sweep look at an active schedule from ``due`` (default: now). Slots
         already checked stay checked; a schedule watched for the first time (created, resumed)
         is checked from now."""
+        now = now or utcnow()
         try:
             self._table.update_item(**self.watch_request(schedule_id, now, due))
         except ClientError as exc:
@@ -277,6 +278,17 @@ class ActivityStore:
             self._table.delete_item(Key={"id": watch_id(schedule_id)})
         except ClientError as exc:
             raise upstream_error(exc) from exc
+
+    def watched_ids(self) -> set[str]:
+        """The ids of every schedule with an alert watch (the reconcile's upgrade check)."""
+        request: dict[str, Any] = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#s = :p",
+            "ProjectionExpression": "schedule_id",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":p": WATCH_PARTITION},
+        }
+        return {str(item["schedule_id"]) for item in self._query_all(request) if item.get("schedule_id")}
 
     def due_watches(self, now: datetime) -> list[dict[str, Any]]:
         """The watches whose next check is due (``created_date`` <= now)."""

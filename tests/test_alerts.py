@@ -271,3 +271,30 @@ def test_a_run_that_starts_after_its_slot_was_judged_missed_still_alerts_when_it
     [failed] = alerts(moto_stage, names)
     assert (failed["kind"], failed["slot"], failed["state"]) == ("failed", "2026-03-02T01:00:00Z", "failed")
     assert failed["reason"] == "the run started after the slot's deadline and failed"
+
+
+def test_a_schedule_from_before_the_alert_watch_is_watched_after_one_reconcile(chalice_client, moto_stage, names, clock):
+    # GIVEN an active hourly schedule stored as before the alert sweep existed: no watch item
+    import boto3
+
+    from chalicelib.activity import watch_id
+    from tests.support import REGION
+
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    table = boto3.resource("dynamodb", region_name=REGION).Table(names.table)
+    table.delete_item(Key={"id": watch_id(sid)})
+    clock.set("2026-03-02T01:03:00Z")
+    assert sweeper(clock).run().examined == 0  # unwatched: its missed slots go unnoticed
+    # WHEN the periodic reconcile runs, twice
+    event = chalice_client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
+                                                    detail={}, resources=[])
+    first = chalice_client.lambda_.invoke("reconcile", event).payload
+    watch = table.get_item(Key={"id": watch_id(sid)})["Item"]
+    second = chalice_client.lambda_.invoke("reconcile", event).payload
+    # THEN the first watched it, the second found nothing to do and left the watch as it was
+    assert first["watched"] == [sid] and second["watched"] == []
+    assert table.get_item(Key={"id": watch_id(sid)})["Item"] == watch
+    # AND the sweep now checks it: the 02:00 slot, which never ran, is alerted missed
+    clock.set("2026-03-02T02:03:00Z")
+    assert sweeper(clock).run().examined == 1
+    assert [(a["kind"], a["slot"]) for a in alerts(moto_stage, names)] == [("missed", "2026-03-02T02:00:00Z")]
