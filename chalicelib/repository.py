@@ -342,69 +342,9 @@ class DynamoDBScheduleRepository:
         ``definition``'s start date. When the condition fails DynamoDB answers the record as
         it was (ALL_OLD), so the caller can tell why without reading it again; a failure
         against this request's own earlier attempt counts as applied."""
-        names: dict[str, str] = {
-            "#status": "status",
-            "#action": "pending_action",
-            "#version": "version",
-            "#updated": "updated_date",
-            "#request": "last_request_id",
-            "#error": "last_error",
-            "#kind": "record_type",
-        }
-        values: dict[str, Any] = {
-            ":pending": ScheduleStatus.PENDING.value,
-            ":action": action.value,
-            ":one": 1,
-            ":now": iso(utcnow()),
-            ":request": request_id,
-            ":deleted": ScheduleStatus.DELETED.value,
-            ":delete": Action.DELETE.value,
-            ":schedule": "schedule",
-        }
-        sets = [
-            "#status = :pending",
-            "#action = :action",
-            "#version = if_not_exists(#version, :one) + :one",
-            "#updated = :now",
-            "#request = :request",
-        ]
-        if note is not None:  # who asked for what (the history entry, once applied)
-            names["#note"] = "last_change"
-            sets.append("#note = :note")
-            values[":note"] = note.model_dump(mode="json", exclude_none=True)
-        if definition is not None:
-            names["#def"] = "definition"
-            sets.append("#def = :def")
-            values[":def"] = definition.to_storage()
-        elif state is not None:
-            names["#def"] = "definition"
-            names["#state"] = "state"
-            sets.append("#def.#state = :state")
-            values[":state"] = state.value
-        conditions = [
-            "attribute_exists(id)",
-            "(attribute_not_exists(#kind) OR #kind = :schedule)",
-            "#status <> :deleted",
-            "(attribute_not_exists(#action) OR #action <> :delete)",
-            # a resent attempt of this very request fails here and finds its own token
-            "(attribute_not_exists(#request) OR #request <> :request)",
-        ]
-        if owner is not None:
-            names["#owner"] = "owner"
-            names["#creator"] = "created_by"
-            values[":owner"] = owner
-            conditions.append("(#owner = :owner OR #creator = :owner)")
-        if expected_version is not None:
-            values[":expected"] = expected_version
-            conditions.append("#version = :expected")
-        if start_date_unchanged and definition is not None:
-            names["#start"] = "start_date"
-            start = definition.to_storage().get("start_date")
-            if start is None:
-                conditions.append("attribute_not_exists(#def.#start)")
-            else:
-                values[":start"] = start
-                conditions.append("#def.#start = :start")
+        names, values, sets = _change_sets(action, request_id, definition, state, note)
+        conditions = _change_conditions(names, values, owner, expected_version,
+                                        definition if start_date_unchanged else None)
         try:
             result = self._table.update_item(
                 Key={"id": schedule_id},
@@ -761,6 +701,89 @@ class DynamoDBScheduleRepository:
         else:
             next_cursor = None
         return Page([schedule_from_item(item) for item in items], next_cursor)
+
+
+def _change_sets(
+    action: Action, request_id: str, definition: ScheduleDefinition | None, state: ScheduleState | None,
+    note: LastChange | None,
+) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    """The names, values and SET clauses of a change: pending ``action`` at the next version,
+    with the definition replaced or the state set, and who asked (``note``)."""
+    names: dict[str, str] = {
+        "#status": "status",
+        "#action": "pending_action",
+        "#version": "version",
+        "#updated": "updated_date",
+        "#request": "last_request_id",
+        "#error": "last_error",
+        "#kind": "record_type",
+    }
+    values: dict[str, Any] = {
+        ":pending": ScheduleStatus.PENDING.value,
+        ":action": action.value,
+        ":one": 1,
+        ":now": iso(utcnow()),
+        ":request": request_id,
+        ":deleted": ScheduleStatus.DELETED.value,
+        ":delete": Action.DELETE.value,
+        ":schedule": "schedule",
+    }
+    sets = [
+        "#status = :pending",
+        "#action = :action",
+        "#version = if_not_exists(#version, :one) + :one",
+        "#updated = :now",
+        "#request = :request",
+    ]
+    if note is not None:  # who asked for what (the history entry, once applied)
+        names["#note"] = "last_change"
+        sets.append("#note = :note")
+        values[":note"] = note.model_dump(mode="json", exclude_none=True)
+    if definition is not None:
+        names["#def"] = "definition"
+        sets.append("#def = :def")
+        values[":def"] = definition.to_storage()
+    elif state is not None:
+        names["#def"] = "definition"
+        names["#state"] = "state"
+        sets.append("#def.#state = :state")
+        values[":state"] = state.value
+    return names, values, sets
+
+
+def _change_conditions(
+    names: dict[str, str], values: dict[str, Any], owner: str | None,
+    expected_version: int | None, same_start: ScheduleDefinition | None,
+) -> list[str]:
+    """When a change applies: a live schedule record not being deleted, not this request's
+    own earlier attempt, owned by ``owner``, at ``expected_version``, and (``same_start``)
+    still holding that definition's start date. Adds what it uses to ``names``/``values``."""
+    conditions = [
+        "attribute_exists(id)",
+        "(attribute_not_exists(#kind) OR #kind = :schedule)",
+        "#status <> :deleted",
+        "(attribute_not_exists(#action) OR #action <> :delete)",
+        # a resent attempt of this very request fails here and finds its own token
+        "(attribute_not_exists(#request) OR #request <> :request)",
+    ]
+    if owner is not None:
+        names["#owner"] = "owner"
+        names["#creator"] = "created_by"
+        values[":owner"] = owner
+        conditions.append("(#owner = :owner OR #creator = :owner)")
+    if expected_version is not None:
+        values[":expected"] = expected_version
+        conditions.append("#version = :expected")
+    if same_start is not None:
+        names["#def"] = "definition"
+        names["#start"] = "start_date"
+        start = same_start.to_storage().get("start_date")
+        if start is None:
+            conditions.append("attribute_not_exists(#def.#start)")
+        else:
+            values[":start"] = start
+            conditions.append("#def.#start = :start")
+    return conditions
 
 
 _RECORD_FIELDS = (*Schedule.model_fields, "record_type", "owner", "live")

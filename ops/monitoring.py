@@ -5,7 +5,8 @@
 - an SNS topic ``rez-agent-alarms-<stage>`` every alarm notifies (subscribe to it: README,
   "Watching a deployed stage");
 - alarms on failed executions, missed runs, dead letters waiting, command handler errors
-  (the function raised, or a command failed) and API 5xx answers;
+  (the function raised, or a command failed) and API 5xx answers, each linking its section
+  of docs/runbook.md;
 - a dashboard ``rez-agent-schedules-<stage>`` with the app's metrics for the stage;
 - when the stage sets ``"xray": true`` in ``.chalice/config.json`` (Chalice then marks the
   functions ``Tracing: Active``): tracing on the REST API stage, and the X-Ray write
@@ -30,6 +31,8 @@ SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 SERVERLESS_API = "AWS::Serverless::Api"
 XRAY_WRITE_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
 PERIOD_SECONDS = 300
+# Each alarm's section in the runbook (a heading named as the alarm, without the stage).
+RUNBOOK = "docs/runbook.md"
 
 
 def alarm_topic_name(stage: str) -> str:
@@ -46,13 +49,18 @@ def dashboard_name(stage: str) -> str:
     return f"{APP_NAME}-schedules-{stage}"
 
 
+def runbook_link(name: str) -> str:
+    """Where the runbook says what the alarm ``name`` means and what to do (its section)."""
+    return f"{RUNBOOK}#{name}"
+
+
 def _alarm(stage: str, name: str, description: str, namespace: str, metric: str,
            dimensions: dict[str, str], statistic: str = "Sum") -> dict[str, Any]:
     return {
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
             "AlarmName": f"{APP_NAME}-{stage}-{name}",
-            "AlarmDescription": description,
+            "AlarmDescription": f"{description} Runbook: {runbook_link(name)}",
             "Namespace": namespace,
             "MetricName": metric,
             "Dimensions": [{"Name": key, "Value": value} for key, value in dimensions.items()],
