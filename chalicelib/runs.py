@@ -672,7 +672,9 @@ class TargetRunner:
     def _dispatch(self, schedule: Schedule, record: ExecutionRecord, claim: Claim, started: float) -> str | None:
         """Send the schedule's message and record how that went: None when it succeeded,
         else the reason it failed (a failure that a retry may fix raises)."""
-        invocation = _invocation_of(record)
+        planned = self._planned(schedule, record)
+        # the start latency counts from the planned slot (an emulator reports it floored)
+        invocation = _invocation_of(record, planned[0].time if planned else None)
         try:
             self._publisher.publish(self._target_arn(schedule), dispatch_message(schedule, record))
         except Exception as exc:
@@ -782,6 +784,7 @@ def _signal(invocation: Invocation, outcome: str, claim: Claim, duration_ms: int
     observability.count(_EXECUTION_METRICS[outcome])
     fields: dict[str, Any] = {"reason": reason} if reason else {}
     if dispatched:
+        fields["slot"] = invocation.scheduled_time  # the planned slot, to the second
         observability.milliseconds(observability.DISPATCH_DURATION, duration_ms)
         latency = start_latency_ms(invocation.scheduled_time, claim.started_at)
         if latency is not None and invocation.trigger is ExecutionTrigger.SCHEDULED:
@@ -806,8 +809,8 @@ def _parse_strict(value: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _invocation_of(record: ExecutionRecord) -> Invocation:
-    return Invocation(schedule_id=record.schedule_id, scheduled_time=record.scheduled_time,
+def _invocation_of(record: ExecutionRecord, slot: datetime | None = None) -> Invocation:
+    return Invocation(schedule_id=record.schedule_id, scheduled_time=iso(slot) if slot else record.scheduled_time,
                       execution_id=record.execution_id, attempt=record.attempt, trigger=record.trigger)
 
 

@@ -137,24 +137,32 @@ def planned_slot(schedule: Schedule, scheduled_time: datetime, grace: timedelta)
 
 def expected_slots(schedule: Schedule, after: datetime, until: datetime, limit: int,
                    grace: timedelta) -> list[Slot]:
-    """The fire times from ``after`` (inclusive) to ``until`` (inclusive), at most
-    ``limit``; none before the schedule existed."""
+    """The slots from ``after`` (inclusive) to ``until`` (inclusive), at most ``limit``; none
+    before the schedule existed. A slot is its fire time to the second (how EventBridge passes
+    it), so a bound is compared to the second too: a ``rate()`` created at 08:13:25.123 fires
+    at 08:14:25.123, which is the slot 08:14:25, not after it."""
     definition = schedule.definition
     created = parse_time(schedule.created_date)
     start = definition.start_date or created
     # none before the schedule existed, and not its creation second: EventBridge fires a
     # rate() first one interval after it
-    lower = max(after, created.replace(microsecond=0) + (timedelta(0) if definition.start_date else timedelta(seconds=1)))
+    lower = max(_second_at_or_after(after),
+                created.replace(microsecond=0) + (timedelta(0) if definition.start_date else timedelta(seconds=1)))
     try:
         fires = expressions.next_fires(
             definition.schedule_expression, definition.timezone, lower - timedelta(microseconds=1),
-            limit, start=start, end=definition.end_date,
+            limit + 1, start=start, end=definition.end_date,
         )
     except (InvalidExpression, ValidationError):
         return []  # a record stored under older rules: no plan to show
     window = timedelta(minutes=definition.flexible_window_minutes or 0) + grace
-    return [Slot(fire.replace(microsecond=0), fire.replace(microsecond=0) + window)
-            for fire in fires if fire <= until]
+    seconds = [fire.replace(microsecond=0) for fire in fires]
+    return [Slot(second, second + window) for second in seconds if lower <= second <= until][:limit]
+
+
+def _second_at_or_after(moment: datetime) -> datetime:
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 def next_due(schedule: Schedule, reached: datetime, grace: timedelta) -> datetime | None:

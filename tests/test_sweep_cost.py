@@ -66,11 +66,11 @@ def test_a_create_command_is_four_calls(chalice_client, moto_stage, names, calls
 
 def test_a_healthy_fleet_costs_the_sweep_one_query_and_a_silent_schedule_only_its_alert(
         chalice_client, moto_stage, names, clock, calls, short_grace):
-    # GIVEN every-minute schedules created at 00:00:30 (so their slots fall at :30), with the
-    # late grace shortened to 20 s: four through the API whose 00:01:30 slot runs through the
-    # target function, two reported as AWS does (the exact slot), two as the local emulator
-    # does (the slot floored to its minute), and one whose run never comes
-    clock.set("2026-03-02T00:00:30Z")
+    # GIVEN every-minute schedules created at 00:00:30.250 (so their slots fall at :30), with
+    # the late grace shortened to 20 s: four through the API whose 00:01:30 slot runs through
+    # the target function, two reported as AWS does (the exact slot), two as the local
+    # emulator does (the slot floored to its minute), and one whose run never comes
+    clock.set("2026-03-02T00:00:30.250Z")
     ids = []
     for n in range(5):
         ids.append(post(chalice_client, "/api/schedules", {**EVERY_MINUTE, "name": f"s{n}"}).json_body["id"])
