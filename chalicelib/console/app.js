@@ -258,7 +258,7 @@ function fillRows(rows, items) {
 }
 
 function healthBadge(health) {
-  const marks = { ok: "✔", late: "⏱", missing: "⚠", failing: "✖" };
+  const marks = { ok: "✔", late: "⏱", missing: "⚠", failing: "✖", paused: "⏸" };
   return el("span", { class: `badge health-${health}` }, `${marks[health] || "•"} ${health}`);
 }
 
