@@ -141,8 +141,10 @@ def dashboard_body(stage: str) -> dict[str, Any]:
     widgets = [
         _widget("API requests by route and status class", [api_by_status], 0, 0),
         _widget("API 5xx answers", own(obs.API_SERVER_ERRORS), 12, 0),
-        _widget("Commands", own(obs.COMMANDS_APPLIED, obs.COMMANDS_FAILED), 0, 6),
-        _widget("Executions", own(obs.EXECUTIONS_SUCCEEDED, obs.EXECUTIONS_FAILED, obs.EXECUTIONS_DUPLICATE), 12, 6),
+        _widget("Commands", own(obs.COMMANDS_ACCEPTED, obs.COMMANDS_APPLIED, obs.COMMANDS_REJECTED,
+                                obs.COMMANDS_FAILED), 0, 6),
+        _widget("Executions", own(obs.EXECUTIONS_SUCCEEDED, obs.EXECUTIONS_FAILED, obs.EXECUTIONS_SKIPPED,
+                                  obs.EXECUTIONS_DUPLICATE), 12, 6),
         _widget("Start latency (start minus scheduled time), ms", own(obs.START_LATENCY), 0, 12, "p90"),
         _widget("Dispatch duration, ms", own(obs.DISPATCH_DURATION), 12, 12, "p90"),
         _widget("Missed and late runs, alerts", own(obs.MISSED_RUNS, obs.LATE_RUNS, obs.ALERTS_RAISED), 0, 18),

@@ -75,6 +75,7 @@ def test_the_dashboard_shows_every_metric_for_the_stage(prepared):
         obs.API_SERVER_ERRORS, obs.COMMANDS_APPLIED, obs.COMMANDS_FAILED, obs.EXECUTIONS_SUCCEEDED,
         obs.EXECUTIONS_FAILED, obs.EXECUTIONS_DUPLICATE, obs.START_LATENCY, obs.DISPATCH_DURATION,
         obs.DRIFT_REPAIRED, obs.MISSED_RUNS, obs.LATE_RUNS, obs.ALERTS_RAISED,
+        obs.EXECUTIONS_SKIPPED, obs.COMMANDS_ACCEPTED, obs.COMMANDS_REJECTED,
     }
     [search] = searches
     assert obs.API_REQUESTS in search and f'stage="{stage}"' in search
