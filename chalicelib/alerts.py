@@ -1,8 +1,14 @@
 """The alert sweep: tells the notifications topic about missed, late and failed runs.
 
-Cost follows what changed, not the fleet: each active schedule has an alert watch item
+Cost follows what went wrong, not the fleet: each active schedule has an alert watch item
 whose ``created_date`` is when its next unchecked slot is due (the slot's time plus its
-flexible window plus the grace). A sweep
+flexible window plus the grace). A run that starts on time and succeeds moves its watch past
+its slot in the outcome write it already makes (``activity.watch_moved``, a step of that
+transaction, conditioned on the watch waiting for that very slot), so a healthy schedule's
+watch is never due when the sweep looks. A failed run is alerted by the target function as
+it is written (``Alerter.run_finished``), with the same markers and settings; pausing a
+schedule that keeps failing stays with the sweep (the target leaves the watch due for it).
+A sweep
 1. queries the watches that are due (one query for all of them; schedules with nothing
    due are not read at all);
 2. for each due schedule reads its record (one GetItem) and the executions since an hour
