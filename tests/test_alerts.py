@@ -298,3 +298,28 @@ def test_a_schedule_from_before_the_alert_watch_is_watched_after_one_reconcile(c
     clock.set("2026-03-02T02:03:00Z")
     assert sweeper(clock).run().examined == 1
     assert [(a["kind"], a["slot"]) for a in alerts(moto_stage, names)] == [("missed", "2026-03-02T02:00:00Z")]
+
+
+def test_a_failed_run_alerts_as_it_fails_and_the_sweep_pauses_it(chalice_client, moto_stage, names, clock, faults):
+    # GIVEN an hourly schedule to pause after two consecutive failures
+    body = {**HOURLY, "alerts": {"pause_after_failures": 2}}
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", body)
+    # WHEN its 01:00 run fails (its target refuses), on time
+    assert fire_failing(chalice_client, clock, faults, sid, "2026-03-02T01:00:00Z", "2026-03-02T01:00:02Z")[
+        "outcome"] == "failed"
+    # THEN the failed alert is published at once, before any sweep
+    [first] = alerts(moto_stage, names)
+    assert (first["kind"], first["slot"], first["consecutive_failures"]) == ("failed", "2026-03-02T01:00:00Z", 1)
+    assert "Topic does not exist" in first["error"]
+    # AND the sweep after its deadline has nothing left to say about it
+    clock.set("2026-03-02T01:03:00Z")
+    assert sweeper(clock).run().alerts == []
+    # WHEN the 02:00 run fails too
+    fire_failing(chalice_client, clock, faults, sid, "2026-03-02T02:00:00Z", "2026-03-02T02:00:02Z")
+    [second] = alerts(moto_stage, names)
+    assert (second["kind"], second["consecutive_failures"]) == ("failed", 2)
+    # THEN the sweep pauses it (the target function may not), once, and alerts that
+    clock.set("2026-03-02T02:03:00Z")
+    report = sweeper(clock).run()
+    assert report.paused == [sid]
+    assert [(a["kind"], a["slot"]) for a in alerts(moto_stage, names)] == [("paused", "2026-03-02T02:00:00Z")]
