@@ -9,7 +9,6 @@ loaded on first use (chalicelib.lazy), so a cold start's ``import app`` stays ne
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -508,10 +507,12 @@ def schedule_command(event: SNSEvent) -> dict[str, Any]:
     """Apply one message: the published contract (create/update/pause/resume/delete) or an
     internal command. A message the sender must fix is rejected to the notifications topic;
     a transient AWS failure raises so Lambda retries the event."""
-    result = wiring.topic_messages().handle(event.to_dict()["Records"][0]["Sns"])
-    reason = result.get("reason") or result.get("last_error")
-    if reason:
-        observability.annotate(reason=reason)
+    try:
+        result = wiring.topic_messages().handle(event.to_dict()["Records"][0]["Sns"])
+    except Exception:
+        observability.command_raised()
+        raise
+    observability.command_outcome(result)
     return result
 
 
@@ -542,7 +543,7 @@ def dead_letters(event: SQSEvent) -> dict[str, Any]:
 def alert_sweep(event: CloudWatchEvent) -> dict[str, Any]:
     """Publish one alert per missed, late or failed slot (see chalicelib.alerts)."""
     report = wiring.alert_sweep().run()
-    app.log.info("alert sweep: %s", json.dumps(report.to_dict()))
+    report.declare()
     return report.to_dict()
 
 
@@ -552,7 +553,9 @@ def alert_sweep(event: CloudWatchEvent) -> dict[str, Any]:
 @app.schedule(Rate(_SETTINGS_AT_IMPORT.reconcile_interval_minutes, unit=Rate.MINUTES), name=names.RECONCILE)
 def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
     """Repair schedules that drifted from their records; orphans are only reported."""
-    return wiring.reconciler().run(prune=False)
+    result = wiring.reconciler().run(prune=False)
+    observability.reconcile_outcome(result)
+    return result
 
 
 def _status(raw: str | None) -> models.ScheduleStatus | None:

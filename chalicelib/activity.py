@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.aws_errors import error_code
 from chalicelib.models import (
+    Action,
     ExecutionRecord,
     LastChange,
     Schedule,
@@ -77,10 +78,38 @@ class AlertInFlight(Exception):
 class ActivityStore:
     """History entries, alert watches and alert markers in the schedules table."""
 
-    def __init__(self, repository: ScheduleRepository, table: Any, history_ttl_days: int = 90):
+    def __init__(self, repository: ScheduleRepository, table: Any, history_ttl_days: int = 90,
+                 grace_seconds: int = 120):
         self._repository = repository
         self._table = table
         self._history_ttl_days = history_ttl_days
+        self._grace = timedelta(seconds=grace_seconds)
+
+    def change_steps(self, schedule: Schedule, active: bool, now: datetime,
+                     expires_at: int | None = None) -> list[dict[str, Any]]:
+        """What the command handler writes with the record it settles, in the same
+        transaction: the history entry of the change (``last_change``) and the alert watch
+        (started for an active schedule, dropped otherwise). A new watch (a create, a resume)
+        is first due at its first slot's deadline, so the run of that slot moves it on; a
+        changed schedule's watch is due now, so the sweep checks it once against its new plan."""
+        steps: list[dict[str, Any]] = []
+        change = schedule.last_change
+        if change is not None:
+            item = self._history_item(
+                schedule.id, f"{schedule.id}#{HISTORY_PREFIX}{change.at}#v{change.version}-{change.action}",
+                change, state=state_after(schedule, change.action), expires_at=expires_at,
+            )
+            steps.append({"Put": {"TableName": self._table.name, "Item": item}})
+        if not active:
+            steps.append({"Delete": {"TableName": self._table.name, "Key": {"id": watch_id(schedule.id)}}})
+            return steps
+        due = now
+        if schedule.pending_action in (Action.CREATE, Action.RESUME):
+            from chalicelib.timeline import next_due  # the plan (the expression engine): loaded here only
+
+            due = next_due(schedule, now, self._grace) or now
+        steps.append({"Update": {"TableName": self._table.name, **self.watch_request(schedule.id, now, due)}})
+        return steps
 
     # --- history ----------------------------------------------------------------------
 
@@ -211,31 +240,55 @@ class ActivityStore:
 
     # --- alert watches --------------------------------------------------------------
 
-    def watch(self, schedule_id: str, now: datetime) -> None:
-        """Have the alert sweep look at an active schedule now. Slots already checked stay
-        checked; a schedule watched for the first time (created, resumed) is checked from now."""
+    def watch(self, schedule_id: str, now: datetime | None = None, due: datetime | None = None) -> None:
+        """Have the alert sweep look at an active schedule from ``due`` (default: now). Slots
+        already checked stay checked; a schedule watched for the first time (created, resumed)
+        is checked from now."""
+        now = now or utcnow()
         try:
-            self._table.update_item(
-                Key={"id": watch_id(schedule_id)},
-                UpdateExpression=(
-                    "SET #s = :p, created_date = :due, schedule_id = :sid, record_type = :t, "
-                    "checked_until = if_not_exists(checked_until, :now), "
-                    "consecutive_failures = if_not_exists(consecutive_failures, :zero)"
-                ),
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":p": WATCH_PARTITION, ":due": iso(now), ":sid": schedule_id, ":t": "alertwatch",
-                    ":now": iso(now), ":zero": 0,
-                },
-            )
+            self._table.update_item(**self.watch_request(schedule_id, now, due))
         except ClientError as exc:
             raise upstream_error(exc) from exc
+
+    def watch_request(self, schedule_id: str, now: datetime, due: datetime | None = None) -> dict[str, Any]:
+        """The UpdateItem that (re)starts a watch: on its own, or as a step of a transaction."""
+        return {
+            "Key": {"id": watch_id(schedule_id)},
+            "UpdateExpression": (
+                "SET #s = :p, created_date = :due, schedule_id = :sid, record_type = :t, "
+                "checked_until = if_not_exists(checked_until, :now), "
+                "consecutive_failures = if_not_exists(consecutive_failures, :zero)"
+            ),
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {
+                ":p": WATCH_PARTITION, ":due": iso(due or now), ":sid": schedule_id, ":t": "alertwatch",
+                ":now": iso(now), ":zero": 0,
+            },
+        }
+
+    def get_watch(self, schedule_id: str) -> dict[str, Any] | None:
+        try:
+            item = self._table.get_item(Key={"id": watch_id(schedule_id)}, ConsistentRead=True).get("Item")
+        except ClientError as exc:
+            raise upstream_error(exc) from exc
+        return plain_value(item) if item else None
 
     def unwatch(self, schedule_id: str) -> None:
         try:
             self._table.delete_item(Key={"id": watch_id(schedule_id)})
         except ClientError as exc:
             raise upstream_error(exc) from exc
+
+    def watched_ids(self) -> set[str]:
+        """The ids of every schedule with an alert watch (the reconcile's upgrade check)."""
+        request: dict[str, Any] = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#s = :p",
+            "ProjectionExpression": "schedule_id",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":p": WATCH_PARTITION},
+        }
+        return {str(item["schedule_id"]) for item in self._query_all(request) if item.get("schedule_id")}
 
     def due_watches(self, now: datetime) -> list[dict[str, Any]]:
         """The watches whose next check is due (``created_date`` <= now)."""
@@ -324,6 +377,20 @@ class ActivityStore:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return
             raise upstream_error(exc) from exc
+
+
+def watch_moved(table_name: str, schedule_id: str, slot: str, deadline: str, next_due: str) -> dict[str, Any]:
+    """The transaction step an on-time, successful run adds to its outcome write: the watch
+    moves past its slot, only if that slot is the next one the watch waits for (its due time
+    is the slot's deadline: no earlier slot is left unchecked). Then a healthy schedule's
+    watch is never due when the sweep looks, and the sweep reads nothing of it."""
+    return {"Update": {
+        "TableName": table_name,
+        "Key": {"id": watch_id(schedule_id)},
+        "UpdateExpression": "SET checked_until = :slot, created_date = :next, consecutive_failures = :zero",
+        "ConditionExpression": "created_date = :deadline AND checked_until < :slot",
+        "ExpressionAttributeValues": {":slot": slot, ":next": next_due, ":deadline": deadline, ":zero": 0},
+    }}
 
 
 def history_view(item: dict[str, Any]) -> dict[str, Any]:

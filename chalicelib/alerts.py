@@ -1,8 +1,14 @@
 """The alert sweep: tells the notifications topic about missed, late and failed runs.
 
-Cost follows what changed, not the fleet: each active schedule has an alert watch item
+Cost follows what went wrong, not the fleet: each active schedule has an alert watch item
 whose ``created_date`` is when its next unchecked slot is due (the slot's time plus its
-flexible window plus the grace). A sweep
+flexible window plus the grace). A run that starts on time and succeeds moves its watch past
+its slot in the outcome write it already makes (``activity.watch_moved``, a step of that
+transaction, conditioned on the watch waiting for that very slot), so a healthy schedule's
+watch is never due when the sweep looks. A failed run is alerted by the target function as
+it is written (``Alerter.run_finished``), with the same markers and settings; pausing a
+schedule that keeps failing stays with the sweep (the target leaves the watch due for it).
+A sweep
 1. queries the watches that are due (one query for all of them; schedules with nothing
    due are not read at all);
 2. for each due schedule reads its record (one GetItem) and the executions since an hour
@@ -26,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from chalicelib import observability
 from chalicelib.activity import ActivityStore, AlertInFlight
 from chalicelib.errors import Conflict, ServiceError
 from chalicelib.identity import Caller
@@ -43,10 +50,14 @@ from chalicelib.repository import ScheduleRepository
 from chalicelib.timeline import (
     FAILED,
     LATE,
+    MINUTE,
     MISSED,
     RUNNING,
     SUCCEEDED,
+    Slot,
+    SlotJoin,
     expected_slots,
+    next_due,
     parse_time,
     run_state,
     slot_key,
@@ -85,17 +96,165 @@ class SweepReport:
         return {"examined": self.examined, "slots": self.slots, "alerts": len(self.alerts),
                 "paused": self.paused, "errors": self.errors}
 
+    def declare(self) -> None:
+        """The sweep's outcome: ``ok``, or ``incomplete`` (a WARNING naming the schedules a
+        later sweep finishes) when some could not be checked."""
+        summary = self.to_dict()
+        if self.errors:
+            observability.declare("incomplete", "alert sweep incomplete", logging.WARNING,
+                                  reason="; ".join(self.errors)[:1000], report=summary)
+        else:
+            observability.declare("ok", "alert sweep done", report=summary)
+
 
 @dataclass
-class _Event:
+class SlotEvent:
+    """A slot (or a manual run) judged: when, in which state, and its run if it has one."""
+
     time: datetime
     state: str
     trigger: ExecutionTrigger
     record: ExecutionRecord | None
 
 
+@dataclass
+class _Progress:
+    """How far one sweep of one schedule got."""
+
+    reached: datetime
+    failures: int
+    stopped: bool
+    pause_tried: bool = False
+
+
 class _PublishFailed(Exception):
     pass
+
+
+class Alerter:
+    """Publishes each alert once (a marker claimed before, settled after) and pauses a
+    schedule that keeps failing. The sweep and the target function's failed runs share it."""
+
+    def __init__(self, activity: ActivityStore, publisher: AlertPublisher,
+                 notifications_topic_arn: Callable[[], str], pauser: Pauser | None = None):
+        """Without a ``pauser`` (the target function, which may not change schedules) a
+        failing schedule is paused by the sweep, and the claim of an alert whose publish
+        failed is left to expire (``CLAIM_SECONDS``), when the sweep takes it over."""
+        self._activity = activity
+        self._publisher = publisher
+        self._topic_arn = notifications_topic_arn
+        self._pauser = pauser
+
+    def judge(self, schedule: Schedule, event: SlotEvent, now: datetime, report: SweepReport,
+              progress: _Progress) -> None:
+        """The alerts one judged slot calls for, by the schedule's ``alerts`` settings."""
+        settings = schedule.definition.alerts or DEFAULT_ALERTS
+        if event.state == MISSED and settings.on_missed:
+            self.alert(schedule, "missed", event, now, report, "no run started by the slot's deadline")
+        elif event.state == LATE and settings.on_late:
+            self.alert(schedule, "late", event, now, report, "the run started after the slot's deadline")
+        if event.state == FAILED:
+            progress.failures += 1
+            self._failed(schedule, event, now, report, progress)
+        elif event.state in (SUCCEEDED, LATE):
+            progress.failures = 0
+
+    def _failed(self, schedule: Schedule, event: SlotEvent, now: datetime, report: SweepReport,
+                progress: _Progress) -> None:
+        settings = schedule.definition.alerts or DEFAULT_ALERTS
+        failures = progress.failures
+        if settings.after_failures and failures >= settings.after_failures:
+            self.alert(schedule, "failed", event, now, report, f"{failures} consecutive run(s) failed",
+                       failures=failures)
+        if settings.pause_after_failures and failures >= settings.pause_after_failures and not progress.pause_tried:
+            progress.pause_tried = True  # once: the first slot that reaches the limit
+            self.pause(schedule, event, now, report, failures)
+
+    def run_finished(self, schedule: Schedule, slot: Slot, record: ExecutionRecord, now: datetime,
+                     next_due: datetime | None) -> SweepReport:
+        """Alert a scheduled run's outcome as it is written, as the sweep would: a failed run
+        of the slot the watch waits for (counted in the watch's consecutive failures, then the
+        watch moves on), or a failed or late run of a slot the sweep already judged. Any other
+        slot the sweep judges in order, this one with them."""
+        report = SweepReport()
+        watch = self._activity.get_watch(schedule.id)
+        if watch is None:
+            return report
+        state = run_state(record, slot.deadline, now)
+        event = SlotEvent(slot.time, state, ExecutionTrigger.SCHEDULED, record)
+        try:
+            if parse_time(str(watch["checked_until"])) >= slot.time:
+                self.judged_already(schedule, event, now, report)
+            elif state == FAILED and watch.get("created_date") == iso(slot.deadline):
+                self._failed_now(schedule, event, watch, now, report, next_due)
+        except (_PublishFailed, AlertInFlight):
+            pass  # the watch stays before this slot: the sweep publishes it
+        return report
+
+    def _failed_now(self, schedule: Schedule, event: SlotEvent, watch: dict[str, Any], now: datetime,
+                    report: SweepReport, next_due: datetime | None) -> None:
+        """The failed run of the slot the watch waits for: its alert, then the watch moves
+        on, unless the schedule is to be paused and this alerter may not (the sweep does)."""
+        progress = _Progress(event.time, int(watch.get("consecutive_failures") or 0), stopped=False,
+                             pause_tried=self._pauser is None)
+        self.judge(schedule, event, now, report, progress)
+        limit = (schedule.definition.alerts or DEFAULT_ALERTS).pause_after_failures
+        if next_due is None or (self._pauser is None and limit and progress.failures >= limit):
+            return
+        self._activity.advance_watch(watch, slot_key(event.time), iso(next_due), progress.failures)
+
+    def judged_already(self, schedule: Schedule, event: SlotEvent, now: datetime, report: SweepReport) -> None:
+        """A run of a slot already judged (missed at its deadline) that started since."""
+        settings = schedule.definition.alerts or DEFAULT_ALERTS
+        _count_judged(event.state)
+        if event.state == LATE and settings.on_late:
+            self.alert(schedule, "late", event, now, report, "the run started after the slot's deadline")
+        elif event.state == FAILED and settings.after_failures:
+            self.alert(schedule, "failed", event, now, report, "the run started after the slot's deadline and failed")
+
+    def pause(self, schedule: Schedule, event: SlotEvent, now: datetime, report: SweepReport,
+              failures: int) -> None:
+        slot = slot_key(event.time)
+        if self._pauser is None:
+            return
+        token = self._activity.claim_alert(schedule.id, slot, "paused", now, CLAIM_SECONDS, MARKER_TTL_DAYS)
+        if token is None:
+            return
+        reason = f"paused after {failures} consecutive failed runs"
+        try:
+            self._pauser.pause(schedule.id, Caller(SWEEPER, is_admin=True), reason=reason)  # the service acts on any schedule
+        except Conflict as exc:  # deleted or changed meanwhile: nothing to pause
+            logger.info("not pausing %s: %s", schedule.id, exc.message)
+        except ServiceError:
+            self._activity.settle_alert(schedule.id, slot, "paused", token, published=False)
+            raise _PublishFailed() from None
+        report.paused.append(schedule.id)
+        self._publish(schedule, "paused", event, now, report, reason, token, failures=failures)
+
+    def alert(self, schedule: Schedule, kind: str, event: SlotEvent, now: datetime, report: SweepReport,
+              reason: str, failures: int | None = None) -> None:
+        slot = slot_key(event.time)
+        token = self._activity.claim_alert(schedule.id, slot, kind, now, CLAIM_SECONDS, MARKER_TTL_DAYS)
+        if token is None:
+            return  # published already, or being published by a concurrent sweep
+        self._publish(schedule, kind, event, now, report, reason, token, failures)
+
+    def _publish(self, schedule: Schedule, kind: str, event: SlotEvent, now: datetime, report: SweepReport,
+                 reason: str, token: str, failures: int | None = None) -> None:
+        slot = slot_key(event.time)
+        message = alert_message(schedule, kind, event.time, event.state, reason, now,
+                                event.trigger, event.record, failures)
+        try:
+            self._publisher.publish(self._topic_arn(), message, attributes={"kind": kind})
+        except ServiceError as exc:
+            logger.warning("alert %s for %s at %s not published (%s); the next sweep retries",
+                           kind, schedule.id, slot, exc.message)
+            if self._pauser is not None:  # else the claim expires and the sweep takes it over
+                self._activity.settle_alert(schedule.id, slot, kind, token, published=False)
+            raise _PublishFailed() from exc
+        self._activity.settle_alert(schedule.id, slot, kind, token, published=True)
+        observability.alerts_raised()
+        report.alerts.append(message)
 
 
 class AlertSweep:
@@ -111,9 +270,7 @@ class AlertSweep:
     ):
         self._repository = repository
         self._activity = activity
-        self._publisher = publisher
-        self._topic_arn = notifications_topic_arn
-        self._pauser = pauser
+        self._alerter = Alerter(activity, publisher, notifications_topic_arn, pauser)
         self._grace = timedelta(seconds=grace_seconds)
         self._clock: Callable[[], datetime] = clock or (lambda: utcnow())
 
@@ -128,81 +285,65 @@ class AlertSweep:
                 report.errors.append(f"{watch.get('schedule_id')}: {exc.message}")
         return report
 
-    def _check(self, watch: dict[str, Any], now: datetime, report: SweepReport) -> None:
-        schedule_id = str(watch["schedule_id"])
+    def _watched(self, schedule_id: str) -> Schedule | None:
+        """The schedule to check, or None: unwatched when it is being paused or deleted
+        (nothing to alert), left alone while a change is being applied (its handler watches
+        it again)."""
         schedule = self._repository.get(schedule_id)
         leaving = schedule is not None and schedule.pending_action in (Action.PAUSE, Action.DELETE)
         if schedule is None or leaving or schedule.status not in (ScheduleStatus.ACTIVE, ScheduleStatus.PENDING):
-            self._activity.unwatch(schedule_id)  # being paused or deleted: nothing to alert
+            self._activity.unwatch(schedule_id)
+            return None
+        return None if schedule.status is ScheduleStatus.PENDING else schedule
+
+    def _check(self, watch: dict[str, Any], now: datetime, report: SweepReport) -> None:
+        schedule_id = str(watch["schedule_id"])
+        schedule = self._watched(schedule_id)
+        if schedule is None:
             return
-        if schedule.status is ScheduleStatus.PENDING:
-            return  # a change is being applied; its handler watches it again
         report.examined += 1
-        settings = schedule.definition.alerts or DEFAULT_ALERTS
         checked = parse_time(str(watch["checked_until"]))
         window = timedelta(minutes=schedule.definition.flexible_window_minutes or 0)
-        cut = now - window - self._grace
-        since = checked - LATE_LOOKBACK - window
-        records = self._activity.executions_between(schedule_id, since, now)
-        events, more = self._events(schedule, checked, cut, records, now)
-        failures = int(watch.get("consecutive_failures") or 0)
-        reached = checked
-        stopped = more
-        pause_tried = False
+        records = self._activity.executions_between(schedule_id, checked - LATE_LOOKBACK - window - MINUTE, now)
+        events, more = self._events(schedule, checked, now - window - self._grace, records, now)
+        progress = _Progress(reached=checked, failures=int(watch.get("consecutive_failures") or 0), stopped=more)
         try:
             self._late_found_since(schedule, checked, records, now, report)
-            for event in events:
-                if event.state == RUNNING:
-                    stopped = True
-                    break
-                report.slots += 1
-                if event.state == MISSED and settings.on_missed:
-                    self._alert(schedule, "missed", event, now, report,
-                                "no run started by the slot's deadline")
-                elif event.state == LATE and settings.on_late:
-                    self._alert(schedule, "late", event, now, report,
-                                "the run started after the slot's deadline")
-                if event.state == FAILED:
-                    failures += 1
-                    if settings.after_failures and failures >= settings.after_failures:
-                        self._alert(schedule, "failed", event, now, report,
-                                    f"{failures} consecutive run(s) failed", failures=failures)
-                    if (settings.pause_after_failures and failures >= settings.pause_after_failures
-                            and not pause_tried):
-                        pause_tried = True  # once: the first slot that reaches the limit
-                        self._pause(schedule, event, now, report, failures)
-                elif event.state in (SUCCEEDED, LATE):
-                    failures = 0
-                reached = event.time
+            self._judge(schedule, events, now, report, progress)
         except (_PublishFailed, AlertInFlight):
-            stopped = True  # the watermark stays before this slot: a later sweep finishes it
-        due = now if stopped else self._next_due(schedule, reached)
+            progress.stopped = True  # the watermark stays before this slot: a later sweep finishes it
+        due = now if progress.stopped else next_due(schedule, progress.reached, self._grace)
         if due is None:
             self._activity.unwatch(schedule_id)
             return
-        self._activity.advance_watch(watch, iso(reached), iso(due), failures)
+        self._activity.advance_watch(watch, iso(progress.reached), iso(due), progress.failures)
+
+    def _judge(self, schedule: Schedule, events: list[SlotEvent], now: datetime, report: SweepReport,
+               progress: _Progress) -> None:
+        for event in events:
+            if event.state == RUNNING:
+                progress.stopped = True
+                return
+            report.slots += 1
+            _count_judged(event.state)
+            self._alerter.judge(schedule, event, now, report, progress)
+            progress.reached = event.time
 
     def _events(self, schedule: Schedule, checked: datetime, cut: datetime,
-                records: list[ExecutionRecord], now: datetime) -> tuple[list[_Event], bool]:
+                records: list[ExecutionRecord], now: datetime) -> tuple[list[SlotEvent], bool]:
         """The slots and manual runs after the watermark whose deadline has passed, oldest
         first, and whether more remain than one sweep takes."""
         after = checked + timedelta(microseconds=1)
         slots = expected_slots(schedule, after, cut, SLOTS_PER_SWEEP + 1, self._grace) if cut >= after else []
         more = len(slots) > SLOTS_PER_SWEEP
         slots = slots[:SLOTS_PER_SWEEP]
-        by_slot: dict[str, list[ExecutionRecord]] = {}
-        events: list[_Event] = []
-        for record in records:
-            moment = parse_time(record.scheduled_time)
-            if record.trigger is ExecutionTrigger.MANUAL:
-                if checked < moment <= cut:
-                    events.append(_Event(moment, run_state(record, None, now), record.trigger, record))
-            else:
-                by_slot.setdefault(slot_key(moment), []).append(record)
+        joined, _, manual = SlotJoin(slots).split(records)
+        events = [SlotEvent(moment, run_state(record, None, now), record.trigger, record)
+                  for record in manual if checked < (moment := parse_time(record.scheduled_time)) <= cut]
         for slot in slots:
-            latest = _latest(by_slot.get(slot_key(slot.time), []))
-            events.append(_Event(slot.time, slot_state(slot, latest, "ENABLED", now),
-                                 ExecutionTrigger.SCHEDULED, latest))
+            latest = _latest(joined.get(slot_key(slot.time), []))
+            events.append(SlotEvent(slot.time, slot_state(slot, latest, "ENABLED", now),
+                                    ExecutionTrigger.SCHEDULED, latest))
         events.sort(key=lambda event: event.time)
         return events, more
 
@@ -210,67 +351,23 @@ class AlertSweep:
                           now: datetime, report: SweepReport) -> None:
         """Runs of slots already checked (judged missed at their deadline) that started since:
         alerted ``late`` when it succeeded (if asked), ``failed`` when it failed."""
-        settings = schedule.definition.alerts or DEFAULT_ALERTS
-        window = timedelta(minutes=schedule.definition.flexible_window_minutes or 0)
-        for record in records:
-            moment = parse_time(record.scheduled_time)
-            if record.trigger is ExecutionTrigger.MANUAL or moment > checked:
-                continue
-            deadline = moment + window + self._grace
-            if parse_time(record.started_at) <= deadline:
-                continue  # started in time: its slot was judged with it
-            state = run_state(record, deadline, now)
-            if state == LATE and settings.on_late:
-                self._alert(schedule, "late", _Event(moment, LATE, record.trigger, record), now, report,
-                            "the run started after the slot's deadline")
-            elif state == FAILED and settings.after_failures:
-                self._alert(schedule, "failed", _Event(moment, FAILED, record.trigger, record), now, report,
-                            "the run started after the slot's deadline and failed")
+        earliest = min((parse_time(r.scheduled_time) for r in records), default=checked)
+        slots = expected_slots(schedule, earliest, checked, SLOTS_PER_SWEEP, self._grace)
+        joined, _, _ = SlotJoin(slots).split(records)
+        for slot in slots:
+            for record in joined.get(slot_key(slot.time), []):
+                if parse_time(record.started_at) <= slot.deadline:
+                    continue  # started in time: its slot was judged with it
+                event = SlotEvent(slot.time, run_state(record, slot.deadline, now), record.trigger, record)
+                self._alerter.judged_already(schedule, event, now, report)
 
-    def _next_due(self, schedule: Schedule, reached: datetime) -> datetime | None:
-        upcoming = expected_slots(schedule, reached + timedelta(microseconds=1),
-                                  reached + timedelta(days=3660), 1, self._grace)
-        return upcoming[0].deadline if upcoming else None
 
-    def _pause(self, schedule: Schedule, event: _Event, now: datetime, report: SweepReport,
-               failures: int) -> None:
-        slot = slot_key(event.time)
-        token = self._activity.claim_alert(schedule.id, slot, "paused", now, CLAIM_SECONDS, MARKER_TTL_DAYS)
-        if token is None:
-            return
-        reason = f"paused after {failures} consecutive failed runs"
-        try:
-            self._pauser.pause(schedule.id, Caller(SWEEPER, is_admin=True), reason=reason)  # the service acts on any schedule
-        except Conflict as exc:  # deleted or changed meanwhile: nothing to pause
-            logger.info("not pausing %s: %s", schedule.id, exc.message)
-        except ServiceError:
-            self._activity.settle_alert(schedule.id, slot, "paused", token, published=False)
-            raise _PublishFailed() from None
-        report.paused.append(schedule.id)
-        self._publish(schedule, "paused", event, now, report, reason, token, failures=failures)
-
-    def _alert(self, schedule: Schedule, kind: str, event: _Event, now: datetime, report: SweepReport,
-               reason: str, failures: int | None = None) -> None:
-        slot = slot_key(event.time)
-        token = self._activity.claim_alert(schedule.id, slot, kind, now, CLAIM_SECONDS, MARKER_TTL_DAYS)
-        if token is None:
-            return  # published already, or being published by a concurrent sweep
-        self._publish(schedule, kind, event, now, report, reason, token, failures)
-
-    def _publish(self, schedule: Schedule, kind: str, event: _Event, now: datetime, report: SweepReport,
-                 reason: str, token: str, failures: int | None = None) -> None:
-        slot = slot_key(event.time)
-        message = alert_message(schedule, kind, event.time, event.state, reason, now,
-                                event.trigger, event.record, failures)
-        try:
-            self._publisher.publish(self._topic_arn(), message, attributes={"kind": kind})
-        except ServiceError as exc:
-            logger.warning("alert %s for %s at %s not published (%s); the next sweep retries",
-                           kind, schedule.id, slot, exc.message)
-            self._activity.settle_alert(schedule.id, slot, kind, token, published=False)
-            raise _PublishFailed() from exc
-        self._activity.settle_alert(schedule.id, slot, kind, token, published=True)
-        report.alerts.append(message)
+def _count_judged(state: str) -> None:
+    """A slot judged missed or a run judged late is counted as the sweep decides it."""
+    if state == MISSED:
+        observability.missed_runs()
+    elif state == LATE:
+        observability.late_runs()
 
 
 def _latest(runs: list[ExecutionRecord]) -> ExecutionRecord | None:

@@ -131,7 +131,7 @@ class ScheduleDetail(ScheduleView):
 
     last_execution: LastExecution | None = None
     next_fire_time: str | None = Field(None, description="the next slot, UTC (null unless active)")
-    health: str = Field(description="ok, late, missing or failing, from the recent timeline")
+    health: str = Field(description="paused for a paused schedule; else ok, late, missing or failing, from the recent timeline")
 
 
 class FleetSchedule(BaseModel):

@@ -10,11 +10,14 @@ any handler added later) gets, with no code of its own:
   runs. The app's own stdlib loggers (``rez_agent.*``, ``chalicelib.*``, Chalice's
   ``app.log``) write through the same handler and carry the same keys.
 - One summary line per event: ``api_request`` (method, route, status, schedule id,
-  duration), ``command`` (action, schedule id, version, outcome), ``execution`` (slot,
-  attempt, outcome, duration), ``drift_repair`` (one per repaired schedule), ``invocation``
-  (anything else). Failures are WARNING or ERROR with a ``reason``.
+  duration: the HTTP answer is the route's outcome); for every other function the outcome
+  the handler itself declared (:func:`declare`): ``command`` (action, schedule id, version),
+  ``execution`` (slot, attempt), ``invocation`` (anything else). Only a failure is WARNING
+  or ERROR, with a ``reason``; a handler that raised is an ERROR line.
 - CloudWatch embedded-metric-format documents on stdout (no API call, no IAM permission),
-  namespace ``RezAgent/Schedules``, dimension ``stage``.
+  namespace ``RezAgent/Schedules``, dimension ``stage``. Each handler counts its own
+  metrics where the event happens (:func:`count`; the run in ``chalicelib.runs``, the sweep
+  in ``chalicelib.alerts``); the middleware only flushes them with the common keys.
 - On Lambda with X-Ray active tracing, a Powertools ``Tracer`` subsegment per invocation
   annotated with ``schedule_id`` and ``action``. Off Lambda the tracer is never imported.
 
@@ -31,7 +34,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from chalicelib import names
@@ -73,11 +76,19 @@ MISSED_RUNS = "MissedRuns"
 LATE_RUNS = "LateRuns"
 ALERTS_RAISED = "AlertsRaised"
 
-_EXECUTION_METRICS = {
-    "succeeded": EXECUTIONS_SUCCEEDED,
-    "failed": EXECUTIONS_FAILED,
-    "duplicate": EXECUTIONS_DUPLICATE,
-}
+EXECUTIONS_SKIPPED = "ExecutionsSkipped"
+COMMANDS_ACCEPTED = "CommandsAccepted"
+COMMANDS_REJECTED = "CommandsRejected"
+
+
+@dataclass(frozen=True)
+class Declared:
+    """How a handler says its event ended: the summary line's outcome, level and message."""
+
+    outcome: str
+    message: str
+    level: int = logging.INFO
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 class _State:
@@ -91,6 +102,7 @@ class _State:
     correlation_id: str | None = None
     annotations: dict[str, Any] = {}  # noqa: RUF012 - replaced, never mutated in place
     stream: IO[str] | None = None
+    declared: Declared | None = None
 
 
 def stage() -> str:
@@ -161,6 +173,13 @@ def correlation_id() -> str:
     return _State.correlation_id or str(uuid.uuid4())
 
 
+def declare(outcome: str, message: str, level: int = logging.INFO, **fields: Any) -> None:
+    """The handler's own word on how its event ended (``succeeded``, ``skipped``,
+    ``applied``, ``rejected``...): the middleware writes it as the invocation's summary line,
+    at ``level``, with ``fields``. A success is INFO; only a failure is ERROR."""
+    _State.declared = Declared(outcome, message, level, fields)
+
+
 def annotate(**fields: Any) -> None:
     """Add fields (a failure's ``reason``, say) to the current invocation's summary line."""
     _State.annotations = {**_State.annotations, **fields}
@@ -227,6 +246,7 @@ def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
     )
     log.set_correlation_id(_State.correlation_id)
     _State.annotations = {}
+    _State.declared = None
     started = time.monotonic()
     try:
         with _segment(keys):
@@ -341,17 +361,24 @@ def _keys_for(kind: str, event: Any) -> dict[str, Any]:
 def _log_event(
     kind: str, event: Any, keys: dict[str, Any], response: Any, error: BaseException | None, duration_ms: int
 ) -> None:
-    """Log the one line (and count the metrics) of one handled event of this kind."""
-    if isinstance(response, dict) and _State.annotations:
-        response = {**_State.annotations, **response}
+    """Log the one summary line of a handled event: the HTTP answer for an API request, else
+    the outcome the handler declared (``declare``). Metrics are the handler's own."""
     if kind == API_REQUEST:
         _api_request(event, keys, response, error, duration_ms)
-    elif kind == COMMAND:
-        _command(response, error, duration_ms)
-    elif kind == EXECUTION:
-        _execution(keys, response, error, duration_ms)
-    else:
-        _invocation(response, error, duration_ms)
+        return
+    fields: dict[str, Any] = {"event": kind, "duration_ms": duration_ms, **_State.annotations}
+    declared, _State.declared = _State.declared, None
+    if error is not None:
+        fields.update(outcome="failed", reason=_reason(error))
+        logger().error(f"{kind} failed; the invocation raised", extra=fields)
+        return
+    if declared is None:
+        fields["outcome"] = "ok"
+        logger().info(f"{kind} done", extra=fields)
+        return
+    fields.update(declared.fields, outcome=declared.outcome)
+    write = {logging.WARNING: logger().warning, logging.ERROR: logger().error}.get(declared.level, logger().info)
+    write(declared.message, extra=fields)
 
 
 def _reason(error: BaseException) -> str:
@@ -395,84 +422,40 @@ def _message_of(body: Any) -> str | None:
     return None
 
 
-def _command(response: Any, error: BaseException | None, duration_ms: int) -> None:
-    fields: dict[str, Any] = {"event": COMMAND, "duration_ms": duration_ms}
-    if error is not None:
-        fields.update(outcome="failed", reason=_reason(error))
-        logger().error("command failed; SNS retries it", extra=fields)
-        count(COMMANDS_FAILED)
-        return
-    result = response if isinstance(response, dict) else {}
-    outcome = str(result.get("outcome") or "applied")
-    status = result.get("status")
-    fields.update(outcome=outcome, status=status)
-    if result.get("reason"):
-        fields["reason"] = result["reason"]
-    if outcome == "applied" and status != "error":
-        logger().info(f"command applied: {status}", extra=fields)
+def command_outcome(result: dict[str, Any]) -> None:
+    """The schedule-command handler's outcome, as ``TopicMessageHandler.handle`` states it:
+    ``accepted`` (a published-contract message, written and queued) and ``applied`` are
+    successes; ``rejected`` is the sender's to fix (a WARNING); an applied command that left
+    the schedule in ``error`` is a failure."""
+    outcome = str(result.get("outcome") or "")
+    fields = {key: result[key] for key in ("status", "reason", "code") if result.get(key)}
+    if outcome == "accepted":
+        count(COMMANDS_ACCEPTED)
+        declare("accepted", f"command accepted: {result.get('status')}", **fields)
+    elif outcome == "applied" and result.get("status") != "error":
         count(COMMANDS_APPLIED)
+        declare("applied", f"command applied: {result.get('status')}", **fields)
+    elif outcome == "rejected":
+        count(COMMANDS_REJECTED)
+        declare("rejected", "command rejected; the sender must fix it", logging.WARNING, **fields)
     else:
-        fields["outcome"] = "failed" if outcome == "applied" else outcome
-        logger().error(f"command {fields['outcome']}", extra=fields)
         count(COMMANDS_FAILED)
+        fields.setdefault("reason", str(result.get("last_error") or "the schedule is in error"))
+        declare("failed", "command failed", logging.ERROR, **fields)
 
 
-def _execution(keys: dict[str, Any], response: Any, error: BaseException | None, duration_ms: int) -> None:
-    fields: dict[str, Any] = {"event": EXECUTION, "duration_ms": duration_ms}
-    latency = _start_latency_ms(keys.get("slot"), duration_ms)
-    if latency is not None:
-        fields["start_latency_ms"] = latency
-    result = response if isinstance(response, dict) else {}
-    if error is not None:
-        outcome = "failed"
-        fields["reason"] = _reason(error)
-    else:
-        outcome = str(result.get("outcome") or "succeeded")
-        if result.get("error") or result.get("reason"):
-            fields["reason"] = str(result.get("error") or result.get("reason"))
-    fields["outcome"] = outcome
-    if outcome == "failed":
-        logger().error("execution failed", extra=fields)
-    elif outcome == "duplicate":
-        logger().info("execution already recorded; skipped", extra=fields)
-    else:
-        logger().info(f"execution {outcome}", extra=fields)
-    count(_EXECUTION_METRICS.get(outcome, EXECUTIONS_SUCCEEDED))
-    if outcome != "duplicate":
-        milliseconds(DISPATCH_DURATION, duration_ms)
-        if latency is not None:
-            milliseconds(START_LATENCY, latency)
+def command_raised() -> None:
+    """The command handler raised (Lambda retries the event): a failed command."""
+    count(COMMANDS_FAILED)
 
 
-def _start_latency_ms(slot: Any, duration_ms: int) -> int | None:
-    """When the target started, minus the slot it was scheduled for."""
-    if not isinstance(slot, str) or not slot or slot.startswith("<"):
-        return None
-    try:
-        scheduled = datetime.fromisoformat(slot.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if scheduled.tzinfo is None:
-        scheduled = scheduled.replace(tzinfo=UTC)
-    started = datetime.now(UTC).timestamp() * 1000 - duration_ms
-    return max(0, int(started - scheduled.timestamp() * 1000))
-
-
-def _invocation(response: Any, error: BaseException | None, duration_ms: int) -> None:
-    fields: dict[str, Any] = {"event": INVOCATION, "duration_ms": duration_ms}
-    if error is not None:
-        fields.update(outcome="failed", reason=_reason(error))
-        logger().error("invocation failed", extra=fields)
-        return
-    result = response if isinstance(response, dict) else {}
+def reconcile_outcome(result: dict[str, Any]) -> None:
+    """The periodic reconcile: one ``drift_repair`` line per repaired schedule and a
+    ``reconcile`` summary."""
     applied = result.get("applied")
-    if isinstance(applied, list):
-        _drift_repairs(applied)
-        fields["event"] = RECONCILE
-        fields["counts"] = result.get("counts")
-        fields["unchecked"] = result.get("unchecked_count", 0)
-    fields["outcome"] = "ok"
-    logger().info(f"{fields['event']} done", extra=fields)
+    _drift_repairs(applied if isinstance(applied, list) else [])
+    declare("ok", "reconcile done", event=RECONCILE, counts=result.get("counts"),
+            unchecked=result.get("unchecked_count", 0))
 
 
 def _drift_repairs(applied: list[Any]) -> None:

@@ -92,6 +92,7 @@ class DriftPlan:
     repairs: list[Repair]
     unchecked: list[Unchecked] = field(default_factory=list)
     schedules_read: int = 0  # schedules the plan read with GetSchedule (changed, or spot checks)
+    active: list[str] = field(default_factory=list)  # the active records' ids (their alert watches)
 
     @property
     def changes(self) -> list[Repair]:
@@ -175,6 +176,7 @@ class ScheduleReconciler:
                         records[summary.id] = summary
                 except Exception as exc:  # noqa: BLE001 - reported, the rest goes on
                     plan.unchecked.append(Unchecked(f"records with status {status.value}", _message(exc)))
+            plan.active = [summary.id for summary in records.values() if summary.status is ScheduleStatus.ACTIVE]
             cloud: dict[str, str | None] | None
             try:
                 cloud = listing.result()
@@ -358,7 +360,27 @@ class ScheduleReconciler:
 
     def run(self, prune: bool = False, dry_run: bool = False) -> dict[str, Any]:
         plan = self.plan(prune=prune)
-        return report(plan, [] if dry_run else self.apply(plan), dry_run)
+        body = report(plan, [] if dry_run else self.apply(plan), dry_run)
+        body["watched"] = self.watch_unwatched(plan, dry_run)
+        return body
+
+    def watch_unwatched(self, plan: DriftPlan, dry_run: bool = False) -> list[str]:
+        """Active schedules with no alert watch (created before the sweep existed, or whose
+        watch write was lost) are watched from now on: the sweep checks them at its next
+        run. Idempotent: a watch written meanwhile keeps what it has checked. The ids."""
+        if self._activity is None or not plan.active:
+            return []
+        try:
+            missing = sorted(set(plan.active) - self._activity.watched_ids())
+            if not dry_run:
+                for schedule_id in missing:
+                    self._activity.watch(schedule_id)
+        except ServiceError as exc:  # the next run tries again
+            logger.warning("alert watches not brought up to date: %s", exc.message)
+            return []
+        if missing:
+            logger.info("%s %d active schedule(s) with no alert watch", "found" if dry_run else "watched", len(missing))
+        return missing
 
 
 def report(plan: DriftPlan, outcomes: list[RepairOutcome], dry_run: bool = False) -> dict[str, Any]:

@@ -156,8 +156,8 @@ class ScheduleRepository(Protocol):
         note: LastChange | None = None,
         template: TemplateUse | None = None,
     ) -> ChangeResult: ...
-    def update(self, schedule: Schedule, expected_version: int) -> Schedule: ...
-    def mark_deleted(self, schedule: Schedule, ttl_days: int) -> Schedule: ...
+    def update(self, schedule: Schedule, expected_version: int, also: list[dict[str, Any]] | None = None) -> Schedule: ...
+    def mark_deleted(self, schedule: Schedule, ttl_days: int, also: list[dict[str, Any]] | None = None) -> Schedule: ...
     def list_by_status(
         self, status: ScheduleStatus | None, limit: int, cursor: str | None = None
     ) -> Page: ...
@@ -383,77 +383,9 @@ class DynamoDBScheduleRepository:
         ``definition``'s start date. When the condition fails DynamoDB answers the record as
         it was (ALL_OLD), so the caller can tell why without reading it again; a failure
         against this request's own earlier attempt counts as applied."""
-        names: dict[str, str] = {
-            "#status": "status",
-            "#action": "pending_action",
-            "#version": "version",
-            "#updated": "updated_date",
-            "#request": "last_request_id",
-            "#error": "last_error",
-            "#kind": "record_type",
-        }
-        values: dict[str, Any] = {
-            ":pending": ScheduleStatus.PENDING.value,
-            ":action": action.value,
-            ":one": 1,
-            ":now": iso(utcnow()),
-            ":request": request_id,
-            ":deleted": ScheduleStatus.DELETED.value,
-            ":delete": Action.DELETE.value,
-            ":schedule": "schedule",
-        }
-        sets = [
-            "#status = :pending",
-            "#action = :action",
-            "#version = if_not_exists(#version, :one) + :one",
-            "#updated = :now",
-            "#request = :request",
-        ]
-        if note is not None:  # who asked for what (the history entry, once applied)
-            names["#note"] = "last_change"
-            sets.append("#note = :note")
-            values[":note"] = note.model_dump(mode="json", exclude_none=True)
-        removes = ["#error"]
-        if definition is not None:
-            names["#def"] = "definition"
-            sets.append("#def = :def")
-            values[":def"] = definition.to_storage()
-            _set_label_slots(definition.labels, names, values, sets, removes)
-            names["#template"] = "template"  # made from a template, or not (any more)
-            if template is not None:
-                values[":template"] = template.model_dump(mode="json")
-                sets.append("#template = :template")
-            else:
-                removes.append("#template")
-        elif state is not None:
-            names["#def"] = "definition"
-            names["#state"] = "state"
-            sets.append("#def.#state = :state")
-            values[":state"] = state.value
-        conditions = [
-            "attribute_exists(id)",
-            "(attribute_not_exists(#kind) OR #kind = :schedule)",
-            "#status <> :deleted",
-            "(attribute_not_exists(#action) OR #action <> :delete)",
-            # a resent attempt of this very request fails here and finds its own token
-            "(attribute_not_exists(#request) OR #request <> :request)",
-        ]
-        if owner is not None:
-            names["#owner"] = "owner"
-            names["#creator"] = "created_by"
-            values[":owner"] = owner
-            conditions.append("(#owner = :owner OR #creator = :owner)")
-        if expected_version is not None:
-            values[":expected"] = expected_version
-            conditions.append("#version = :expected")
-        if start_date_unchanged and definition is not None:
-            names["#start"] = "start_date"
-            start = definition.to_storage().get("start_date")
-            if start is None:
-                conditions.append("attribute_not_exists(#def.#start)")
-            else:
-                values[":start"] = start
-                conditions.append("#def.#start = :start")
+        names, values, sets, removes = _change_sets(action, request_id, definition, state, note, template)
+        conditions = _change_conditions(names, values, owner, expected_version,
+                                        definition if start_date_unchanged else None)
         try:
             result = self._table.update_item(
                 Key={"id": schedule_id},
@@ -482,9 +414,13 @@ class DynamoDBScheduleRepository:
             return None
         return schedule_from_item(item)
 
-    def update(self, schedule: Schedule, expected_version: int) -> Schedule:
+    def update(self, schedule: Schedule, expected_version: int, also: list[dict[str, Any]] | None = None) -> Schedule:
         """Write every field of ``schedule`` except the execution summary, only if the
-        stored version is still ``expected_version``."""
+        stored version is still ``expected_version``. With ``also`` (transaction steps: the
+        history entry and the alert watch), in one transaction with them; the schedule
+        written is then returned as written."""
+        if also:
+            return self._update_with(schedule, expected_version, also)
         try:
             result = self._table.update_item(
                 **self._update_request(schedule, expected_version), ReturnValues="ALL_NEW"
@@ -494,6 +430,17 @@ class DynamoDBScheduleRepository:
                 raise _version_conflict(schedule.id, expected_version) from exc
             raise upstream_error(exc) from exc
         return schedule_from_item(result["Attributes"])
+
+    def _update_with(self, schedule: Schedule, expected_version: int, also: list[dict[str, Any]]) -> Schedule:
+        write = {"TableName": self._table.name, **self._update_request(schedule, expected_version)}
+        try:
+            self._table.meta.client.transact_write_items(TransactItems=[{"Update": write}, *also])
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if error_code(exc) == "TransactionCanceledException" and _failed_condition(reasons, 0):
+                raise _version_conflict(schedule.id, expected_version) from exc
+            raise upstream_error(exc) from exc
+        return schedule
 
     def _update_request(self, schedule: Schedule, expected_version: int) -> dict[str, Any]:
         item = schedule_to_item(schedule)
@@ -524,9 +471,10 @@ class DynamoDBScheduleRepository:
             "ExpressionAttributeValues": values,
         }
 
-    def mark_deleted(self, schedule: Schedule, ttl_days: int) -> Schedule:
+    def mark_deleted(self, schedule: Schedule, ttl_days: int, also: list[dict[str, Any]] | None = None) -> Schedule:
         """Settle a deletion: the record becomes ``deleted`` (leaving the live and creator
-        indexes) and its owner's live count goes down, in one transaction."""
+        indexes) and its owner's live count goes down, in one transaction (with ``also``:
+        the history entry and the dropped watch)."""
         deleted = schedule.model_copy(
             update={
                 "status": ScheduleStatus.DELETED,
@@ -542,6 +490,7 @@ class DynamoDBScheduleRepository:
                 TransactItems=[
                     {"Update": write},
                     {"Update": self._count_change(schedule.created_by, -1)},
+                    *(also or []),
                 ]
             )
         except ClientError as exc:
@@ -860,6 +809,99 @@ class DynamoDBScheduleRepository:
         else:
             next_cursor = None
         return Page([schedule_from_item(item) for item in items], next_cursor)
+
+
+def _change_sets(
+    action: Action, request_id: str, definition: ScheduleDefinition | None, state: ScheduleState | None,
+    note: LastChange | None, template: TemplateUse | None,
+) -> tuple[dict[str, str], dict[str, Any], list[str], list[str]]:
+    """The names, values, SET and REMOVE clauses of a change: pending ``action`` at the next
+    version, with the definition replaced (its label slots and template use with it) or the
+    state set, and who asked (``note``)."""
+    names: dict[str, str] = {
+        "#status": "status",
+        "#action": "pending_action",
+        "#version": "version",
+        "#updated": "updated_date",
+        "#request": "last_request_id",
+        "#error": "last_error",
+        "#kind": "record_type",
+    }
+    values: dict[str, Any] = {
+        ":pending": ScheduleStatus.PENDING.value,
+        ":action": action.value,
+        ":one": 1,
+        ":now": iso(utcnow()),
+        ":request": request_id,
+        ":deleted": ScheduleStatus.DELETED.value,
+        ":delete": Action.DELETE.value,
+        ":schedule": "schedule",
+    }
+    sets = [
+        "#status = :pending",
+        "#action = :action",
+        "#version = if_not_exists(#version, :one) + :one",
+        "#updated = :now",
+        "#request = :request",
+    ]
+    if note is not None:  # who asked for what (the history entry, once applied)
+        names["#note"] = "last_change"
+        sets.append("#note = :note")
+        values[":note"] = note.model_dump(mode="json", exclude_none=True)
+    removes = ["#error"]
+    if definition is not None:
+        names["#def"] = "definition"
+        sets.append("#def = :def")
+        values[":def"] = definition.to_storage()
+        _set_label_slots(definition.labels, names, values, sets, removes)
+        names["#template"] = "template"  # made from a template, or not (any more)
+        if template is not None:
+            values[":template"] = template.model_dump(mode="json")
+            sets.append("#template = :template")
+        else:
+            removes.append("#template")
+    elif state is not None:
+        names["#def"] = "definition"
+        names["#state"] = "state"
+        sets.append("#def.#state = :state")
+        values[":state"] = state.value
+    return names, values, sets, removes
+
+
+def _change_conditions(
+    names: dict[str, str], values: dict[str, Any], owner: str | None,
+    expected_version: int | None, same_start: ScheduleDefinition | None,
+) -> list[str]:
+    """When a change applies: a live schedule record not being deleted, not this request's
+    own earlier attempt, owned by ``owner``, at ``expected_version``, and (``same_start``)
+    still holding that definition's start date. Adds what it uses to ``names``/``values``."""
+    conditions = [
+        "attribute_exists(id)",
+        "(attribute_not_exists(#kind) OR #kind = :schedule)",
+        "#status <> :deleted",
+        "(attribute_not_exists(#action) OR #action <> :delete)",
+        # a resent attempt of this very request fails here and finds its own token
+        "(attribute_not_exists(#request) OR #request <> :request)",
+    ]
+    if owner is not None:
+        names["#owner"] = "owner"
+        names["#creator"] = "created_by"
+        values[":owner"] = owner
+        conditions.append("(#owner = :owner OR #creator = :owner)")
+    if expected_version is not None:
+        values[":expected"] = expected_version
+        conditions.append("#version = :expected")
+    if same_start is not None:
+        names["#def"] = "definition"
+        names["#start"] = "start_date"
+        start = same_start.to_storage().get("start_date")
+        if start is None:
+            conditions.append("attribute_not_exists(#def.#start)")
+        else:
+            values[":start"] = start
+            conditions.append("#def.#start = :start")
+    return conditions
+
 
 
 _RECORD_FIELDS = (

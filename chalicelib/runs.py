@@ -33,11 +33,12 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib import observability
 from chalicelib.aws_errors import error_code, translate
 from chalicelib.errors import NotFound, ServiceError, UpstreamRejected, ValidationError
 from chalicelib.models import (
@@ -60,6 +61,10 @@ from chalicelib.repository import (
     plain_item,
     schedule_from_item,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.alerts import Alerter
+    from chalicelib.timeline import Slot
 
 logger = logging.getLogger("rez_agent.runs")
 
@@ -211,6 +216,7 @@ class RunStore:
         self._table = table
         self._client = table.meta.client  # boto3's resource client: plain Python values
         self._name = table.name
+        self.table_name = table.name
         self._ttl_days = ttl_days
         self._now = now or _current_time
 
@@ -385,9 +391,11 @@ class RunStore:
     # --- the outcome ----------------------------------------------------------------
 
     def finish(self, record: ExecutionRecord, claim: Claim, outcome: ExecutionOutcome,
-               duration_ms: int, error: str | None = None) -> bool:
-        """Store the outcome of a claimed run and fold it into the summary. False when the
-        claim was lost meanwhile (a later invocation holds it now: its outcome stands)."""
+               duration_ms: int, error: str | None = None, watch: dict[str, Any] | None = None) -> bool:
+        """Store the outcome of a claimed run and fold it into the summary, and with ``watch``
+        (``activity.watch_moved``) move the alert watch past the run's slot in the same write.
+        False when the claim was lost meanwhile (a later invocation holds it now: its outcome
+        stands)."""
         failed = outcome in RETRYABLE_OUTCOMES
         execution: dict[str, Any] = {"Update": {
             "TableName": self._name,
@@ -403,10 +411,15 @@ class RunStore:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
         summary = self._summary_update(record, outcome, count_new=False, failed=failed)
-        reasons = self._transact([execution, summary], token=f"{claim.token[:28]}-f{outcome.value[:1]}")
+        steps = [execution, summary] if watch is None else [execution, summary, watch]
+        kind = "f" if watch is None else "w"
+        reasons = self._transact(steps, token=f"{claim.token[:28]}-{kind}{outcome.value[:1]}")
         if reasons is None:
             return True
-        execution_reason, summary_reason = reasons
+        execution_reason, summary_reason = reasons[:2]
+        if watch is not None and _failed_check(reasons[2]) and not _failed_check(execution_reason):
+            # the watch waits for an earlier slot (or the sweep moved it): the sweep moves it
+            return self.finish(record, claim, outcome, duration_ms, error)
         if _failed_check(execution_reason):
             current = plain_item(execution_reason.get("Item")) or {}
             return bool(current.get("claim_token") == claim.token and current.get("outcome") == outcome.value)
@@ -596,8 +609,13 @@ class TargetRunner:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] | None = None,
         definitions: DefinitionCache | None = None,
+        alerter: Alerter | None = None,
+        grace_seconds: int | None = None,
     ):
         self._store = store
+        self._alerter = alerter
+        # with a grace, an on-time success moves the schedule's alert watch (see _watch_step)
+        self._grace = timedelta(seconds=grace_seconds) if grace_seconds is not None else None
         self._publisher = publisher
         self._web_actions_topic_arn = web_actions_topic_arn
         self._notifications_topic_arn = notifications_topic_arn
@@ -606,48 +624,74 @@ class TargetRunner:
         self.definitions = definitions if definitions is not None else DefinitionCache()
 
     def run(self, event: Any, context: Any = None) -> dict[str, Any]:
+        """Claim, dispatch and record one run; the outcome is declared and counted here."""
         invocation = parse_invocation(event)
         started = self._clock()
         claim = Claim.for_invocation(context, self._now())
         answer = {"schedule_id": invocation.schedule_id, "execution_id": invocation.execution_id}
-        schedule, stated = self.definitions.get(invocation.schedule_id), None
-        if schedule is None:
-            stated = stated_schedule(invocation)
-            if stated is not None and not skip_reason(stated, invocation.trigger):
-                schedule = stated  # a skip is decided on the record, never on the Input
-        if schedule is None:
-            schedule = self._store.load(invocation.schedule_id)
+        claimed = self._claim(invocation, claim)
+        if isinstance(claimed, str):
+            logger.info("execution %s skipped: %s", invocation.execution_id, claimed)
+            _signal(invocation, "skipped", claim, self._elapsed(started), reason=claimed)
+            return {**answer, "outcome": "skipped", "reason": claimed}
+        schedule, result = claimed
+        if isinstance(result, Duplicate):
+            _signal(invocation, "duplicate", claim, self._elapsed(started), reason=result.reason)
+            return {**answer, "outcome": "duplicate", "reason": result.reason}
+        failure = self._dispatch(schedule, result.record, claim, started)
+        if failure is not None:
+            return {**answer, "outcome": "failed", "reason": failure}
+        return {**answer, "outcome": "succeeded"}
+
+    def _definition(self, invocation: Invocation) -> tuple[Schedule | None, Schedule | None]:
+        """The definition to claim with (the cache's, else the Input's, else the record's),
+        and the Input's when that is the one."""
+        schedule = self.definitions.get(invocation.schedule_id)
+        if schedule is not None:
+            return schedule, None
+        stated = stated_schedule(invocation)
+        if stated is not None and not skip_reason(stated, invocation.trigger):
+            return stated, stated  # a skip is decided on the record, never on the Input
+        return self._store.load(invocation.schedule_id), None
+
+    def _claim(self, invocation: Invocation, claim: Claim) -> tuple[Schedule, Claimed | Duplicate] | str:
+        """The schedule and the claim of its run, or why the run is skipped."""
+        schedule, stated = self._definition(invocation)
         for _ in range(MAX_CLAIM_ROUNDS):
             reason = skip_reason(schedule, invocation.trigger)
             if reason or schedule is None:
                 self.definitions.drop(invocation.schedule_id)
-                logger.info("execution %s skipped: %s", invocation.execution_id, reason)
-                return {**answer, "outcome": "skipped", "reason": reason}
+                return reason or "the schedule is deleted"
             result = self._store.claim(schedule, invocation, claim, stated=schedule is stated)
-            if isinstance(result, Changed):
-                schedule = result.schedule
-                continue
-            break
-        else:
-            raise UpstreamRejected(f"schedule {invocation.schedule_id} kept changing while it fired")
-        self.definitions.keep(schedule)
-        if isinstance(result, Duplicate):
-            logger.info("execution %s not run again: %s", invocation.execution_id, result.reason)
-            return {**answer, "outcome": "duplicate", "reason": result.reason}
-        record = result.record
+            if not isinstance(result, Changed):
+                self.definitions.keep(schedule)
+                return schedule, result
+            schedule = result.schedule
+        raise UpstreamRejected(f"schedule {invocation.schedule_id} kept changing while it fired")
+
+    def _dispatch(self, schedule: Schedule, record: ExecutionRecord, claim: Claim, started: float) -> str | None:
+        """Send the schedule's message and record how that went: None when it succeeded,
+        else the reason it failed (a failure that a retry may fix raises)."""
+        planned = self._planned(schedule, record)
+        # the start latency counts from the planned slot (an emulator reports it floored)
+        invocation = _invocation_of(record, planned[0].time if planned else None)
         try:
             self._publisher.publish(self._target_arn(schedule), dispatch_message(schedule, record))
         except Exception as exc:
-            self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), _error_text(exc))
+            reason = _error_text(exc)
+            self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), reason)
+            _signal(invocation, "failed", claim, self._elapsed(started), reason=reason, dispatched=True)
+            self._alert(schedule, record.model_copy(update={"outcome": ExecutionOutcome.FAILED, "error": reason}))
             if isinstance(exc, NotFound):  # the target does not exist: retrying cannot help
-                return {**answer, "outcome": "failed", "reason": _error_text(exc)}
+                return reason
             # anything else may pass (a throttle, a policy still propagating): Lambda retries
             # the invocation, which claims the run again; after its last retry the dead-letter
             # queue gets the failure, already recorded here
             raise
+        watch = self._watch_step(schedule, record, claim)
         for attempt in range(1, OUTCOME_WRITES + 1):
             try:
-                self._store.finish(record, claim, ExecutionOutcome.SUCCEEDED, self._elapsed(started))
+                self._store.finish(record, claim, ExecutionOutcome.SUCCEEDED, self._elapsed(started), watch=watch)
                 break
             except ServiceError as exc:
                 # dispatched, but not yet recorded: try once more here; if that fails too,
@@ -658,7 +702,46 @@ class TargetRunner:
                              record.execution_id, attempt, exc.message)
                 if attempt == OUTCOME_WRITES:
                     raise
-        return {**answer, "outcome": "succeeded"}
+        _signal(invocation, "succeeded", claim, self._elapsed(started), dispatched=True)
+        if watch is None:  # late, or its slot not the one the watch waits for: alert it if due
+            self._alert(schedule, record.model_copy(update={"outcome": ExecutionOutcome.SUCCEEDED}))
+        return None
+
+    def _planned(self, schedule: Schedule, record: ExecutionRecord) -> tuple[Slot, datetime | None] | None:
+        """The planned slot of a scheduled run and the next slot's deadline (None: not a
+        planned slot, or no watch kept by this runner)."""
+        if self._grace is None or record.trigger is not ExecutionTrigger.SCHEDULED:
+            return None
+        from chalicelib.timeline import next_due, planned_slot
+
+        try:
+            slot = planned_slot(schedule, _parse_strict(record.scheduled_time), self._grace)
+        except ValueError:
+            return None
+        return (slot, next_due(schedule, slot.time, self._grace)) if slot is not None else None
+
+    def _watch_step(self, schedule: Schedule, record: ExecutionRecord, claim: Claim) -> dict[str, Any] | None:
+        """The watch update an on-time run adds to its outcome write (no call of its own)."""
+        planned = self._planned(schedule, record)
+        if planned is None or planned[1] is None or claim.started_at > planned[0].deadline:
+            return None  # late, or nothing after it: the sweep judges it
+        from chalicelib.activity import watch_moved
+        from chalicelib.timeline import slot_key
+
+        slot, upcoming = planned[0], planned[1]
+        return watch_moved(self._store.table_name, schedule.id, slot_key(slot.time), iso(slot.deadline),
+                           iso(upcoming))
+
+    def _alert(self, schedule: Schedule, record: ExecutionRecord) -> None:
+        """Alert a run's outcome now when it calls for one (``Alerter.run_finished``): a
+        failure, or a late run of a slot already judged missed. Never fails the run."""
+        planned = self._planned(schedule, record) if self._alerter is not None else None
+        if planned is None or self._alerter is None:
+            return
+        try:
+            self._alerter.run_finished(schedule, planned[0], record, self._now(), planned[1])
+        except ServiceError as exc:
+            logger.warning("run %s not alerted yet (the sweep will): %s", record.execution_id, exc.message)
 
     def _elapsed(self, started: float) -> int:
         return int((self._clock() - started) * 1000)
@@ -683,6 +766,52 @@ def dispatch_message(schedule: Schedule, record: ExecutionRecord) -> dict[str, A
         "attempt": record.attempt,
         "trigger": record.trigger.value,
     }
+
+
+_EXECUTION_METRICS = {
+    "succeeded": observability.EXECUTIONS_SUCCEEDED,
+    "failed": observability.EXECUTIONS_FAILED,
+    "duplicate": observability.EXECUTIONS_DUPLICATE,
+    "skipped": observability.EXECUTIONS_SKIPPED,
+}
+
+
+def _signal(invocation: Invocation, outcome: str, claim: Claim, duration_ms: int, reason: str | None = None,
+            dispatched: bool = False) -> None:
+    """Declare how the run ended and count it. Only a run that was dispatched (succeeded or
+    failed) has a dispatch duration and a start latency; a skip or a duplicate is neither a
+    success nor a failure."""
+    observability.count(_EXECUTION_METRICS[outcome])
+    fields: dict[str, Any] = {"reason": reason} if reason else {}
+    if dispatched:
+        fields["slot"] = invocation.scheduled_time  # the planned slot, to the second
+        observability.milliseconds(observability.DISPATCH_DURATION, duration_ms)
+        latency = start_latency_ms(invocation.scheduled_time, claim.started_at)
+        if latency is not None and invocation.trigger is ExecutionTrigger.SCHEDULED:
+            fields["start_latency_ms"] = latency
+            observability.milliseconds(observability.START_LATENCY, latency)
+    messages = {"duplicate": "execution already recorded; not run again", "failed": "execution failed"}
+    level = logging.ERROR if outcome == "failed" else logging.INFO
+    observability.declare(outcome, messages.get(outcome, f"execution {outcome}"), level, **fields)
+
+
+def start_latency_ms(scheduled_time: str, started_at: datetime) -> int | None:
+    """When the run started, minus the slot it was scheduled for (None: no slot given)."""
+    try:
+        scheduled = _parse_strict(scheduled_time)
+    except ValueError:
+        return None
+    return max(0, int((started_at - scheduled).total_seconds() * 1000))
+
+
+def _parse_strict(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _invocation_of(record: ExecutionRecord, slot: datetime | None = None) -> Invocation:
+    return Invocation(schedule_id=record.schedule_id, scheduled_time=iso(slot) if slot else record.scheduled_time,
+                      execution_id=record.execution_id, attempt=record.attempt, trigger=record.trigger)
 
 
 def _error_text(exc: Exception) -> str:

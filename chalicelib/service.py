@@ -385,11 +385,10 @@ def _derived_id(created_by: str, key: str) -> str:
 
 
 class ChangeRecorder(Protocol):
-    """Where the command handler notes what it settled (chalicelib.activity)."""
+    """What the command handler writes with the record it settles (chalicelib.activity)."""
 
-    def record_change(self, schedule: Schedule, expires_at: int | None = None) -> bool: ...
-    def watch(self, schedule_id: str, now: datetime) -> None: ...
-    def unwatch(self, schedule_id: str) -> None: ...
+    def change_steps(self, schedule: Schedule, active: bool, now: datetime,
+                     expires_at: int | None = None) -> list[dict[str, Any]]: ...
 
 
 class CommandHandler:
@@ -431,9 +430,9 @@ class CommandHandler:
         try:
             if schedule.pending_action is Action.DELETE:
                 self._gateway.delete(schedule.id)
-                self._note(schedule, ScheduleStatus.DELETED)
                 try:
-                    return self._repository.mark_deleted(schedule, self._deleted_ttl_days)
+                    return self._repository.mark_deleted(
+                        schedule, self._deleted_ttl_days, also=self._steps(schedule, ScheduleStatus.DELETED))
                 except VersionConflict:
                     return self._reassert(schedule.id, rounds - 1)
             arn = self._apply(schedule)
@@ -449,10 +448,10 @@ class CommandHandler:
             if schedule.desired_state is ScheduleState.DISABLED
             else ScheduleStatus.ACTIVE if has_fires_left(schedule) else ScheduleStatus.COMPLETED
         )
-        self._note(schedule, status)
         return self._settle(
-            schedule, status, rounds, eventbridge_arn=arn, eventbridge_modified=self._marker(schedule),
-            error_retries=0, next_retry_at=None, applied=definition_digest(schedule.definition),
+            schedule, status, rounds, also=self._steps(schedule, status), eventbridge_arn=arn,
+            eventbridge_modified=self._marker(schedule), error_retries=0, next_retry_at=None,
+            applied=definition_digest(schedule.definition),
         )
 
     def _marker(self, schedule: Schedule) -> str | None:
@@ -464,35 +463,27 @@ class CommandHandler:
             logger.warning("schedule %s applied but not read back: %s", schedule.id, exc.message)
             return None
 
-    def _note(self, schedule: Schedule, status: ScheduleStatus) -> None:
-        """Before the record settles (a failure here retries the command): the history entry
-        of the change being applied, and the alert sweep's watch of an active schedule.
-        Both writes are idempotent."""
+    def _steps(self, schedule: Schedule, status: ScheduleStatus) -> list[dict[str, Any]] | None:
+        """Written in the same transaction as the settled record: the history entry of the
+        change being applied and the alert sweep's watch (kept for an active schedule). A
+        redelivered command writes the same items again."""
         if self._recorder is None:
-            return
-        try:
-            self._record(schedule, status)
-        except UpstreamRejected as exc:  # the schedule's change goes on; a retry cannot help
-            logger.error("history or alert watch of schedule %s not written: %s", schedule.id, exc.message)
-
-    def _record(self, schedule: Schedule, status: ScheduleStatus) -> None:
-        assert self._recorder is not None
+            return None
         change = schedule.last_change
+        noted = schedule
         if change is not None and change.version in (None, schedule.version):
             # the note was written with the version it describes, in one write
             digest = definition_digest(schedule.definition)
             applied = schedule.applied
-            noted = change.model_copy(update={
+            noted = schedule.model_copy(update={"last_change": change.model_copy(update={
                 "version": schedule.version,
                 "fields": sorted(f for f in digest if applied and applied.get(f) != digest[f]) or change.fields,
                 "previous_state": ScheduleState(applied["state"].strip('"')) if applied.get("state") else None,
-            })
-            expires = int(time.time()) + self._deleted_ttl_days * 86400 if status is ScheduleStatus.DELETED else None
-            self._recorder.record_change(schedule.model_copy(update={"last_change": noted}), expires_at=expires)
-        if status is ScheduleStatus.ACTIVE:
-            self._recorder.watch(schedule.id, utcnow())
-        else:
-            self._recorder.unwatch(schedule.id)
+            })})
+        elif change is not None:
+            noted = schedule.model_copy(update={"last_change": None})
+        expires = int(time.time()) + self._deleted_ttl_days * 86400 if status is ScheduleStatus.DELETED else None
+        return self._recorder.change_steps(noted, status is ScheduleStatus.ACTIVE, utcnow(), expires)
 
     def complete(self, schedule: Schedule) -> Schedule | None:
         """Show an active schedule that can never fire again as ``completed`` (its version
@@ -519,7 +510,8 @@ class CommandHandler:
         except NotFound:
             return self._gateway.create(schedule, repair=True)  # gone out of band: re-create
 
-    def _settle(self, schedule: Schedule, status: ScheduleStatus, rounds: int, **changes: Any) -> Schedule | None:
+    def _settle(self, schedule: Schedule, status: ScheduleStatus, rounds: int,
+                also: list[dict[str, Any]] | None = None, **changes: Any) -> Schedule | None:
         settled = schedule.model_copy(
             update={
                 "status": status,
@@ -531,7 +523,7 @@ class CommandHandler:
         )
         try:
             # the version stays: settling applies the version the user wrote
-            return self._repository.update(settled, expected_version=schedule.version)
+            return self._repository.update(settled, expected_version=schedule.version, also=also)
         except VersionConflict:
             return self._reassert(schedule.id, rounds - 1)
 

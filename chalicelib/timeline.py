@@ -13,6 +13,11 @@ time from its history. Each slot has one state:
 
 A spring-forward wall time that AWS skips is not computed as a slot, so it is never missed.
 Manual runs (run-now) are entries of their own, with ``trigger: manual``.
+
+Which slot a run belongs to is decided in one place, :class:`SlotJoin` (the timeline, the
+health, the alert sweep and the run's own watch update all use it): the slot its scheduled
+time names exactly (what AWS passes), else the slot inside the minute its scheduled time names
+when that time is on the minute (what ministack passes: the slot floored to the minute).
 """
 
 from __future__ import annotations
@@ -77,24 +82,95 @@ class Slot:
     deadline: datetime  # a run that starts after this is late; no run by then: missed
 
 
+MINUTE = timedelta(minutes=1)
+
+
+def minute_of(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+class SlotJoin:
+    """The rule that joins runs to planned slots. A run belongs to the slot its scheduled time
+    names exactly (EventBridge Scheduler passes the slot to the second); failing that, a run
+    whose scheduled time is on the minute belongs to the slot inside that minute (ministack,
+    the local stage's emulator, passes the slot floored to its minute: a ``rate(1 minute)``
+    created at 05:29:37 has slots 05:30:37, 05:31:37, ... and reports runs at 05:30:00,
+    05:31:00, ...). A schedule has at most one slot a minute, so the join is never ambiguous,
+    and on AWS the first rule always decides."""
+
+    def __init__(self, slots: list[Slot]):
+        self._exact = {slot_key(slot.time): slot for slot in slots}
+        self._by_minute = {slot_key(minute_of(slot.time)): slot for slot in slots}
+
+    def slot_for(self, scheduled_time: datetime) -> Slot | None:
+        key = slot_key(scheduled_time)
+        found = self._exact.get(key)
+        if found is None and scheduled_time == minute_of(scheduled_time):
+            found = self._by_minute.get(key)
+        return found
+
+    def split(self, records: list[ExecutionRecord]) -> tuple[dict[str, list[ExecutionRecord]],
+                                                             list[ExecutionRecord], list[ExecutionRecord]]:
+        """The scheduled runs by the key of their slot, the scheduled runs at times the plan
+        does not have, and the manual runs."""
+        joined: dict[str, list[ExecutionRecord]] = {}
+        unplanned: list[ExecutionRecord] = []
+        manual: list[ExecutionRecord] = []
+        for record in records:
+            if record.trigger is ExecutionTrigger.MANUAL:
+                manual.append(record)
+                continue
+            slot = self.slot_for(parse_time(record.scheduled_time))
+            if slot is None:
+                unplanned.append(record)
+            else:
+                joined.setdefault(slot_key(slot.time), []).append(record)
+        return joined, unplanned, manual
+
+
+def planned_slot(schedule: Schedule, scheduled_time: datetime, grace: timedelta) -> Slot | None:
+    """The planned slot a run reported at ``scheduled_time`` belongs to (``SlotJoin``'s rule),
+    None when the plan has none there."""
+    return SlotJoin(expected_slots(schedule, minute_of(scheduled_time), scheduled_time + MINUTE, 2, grace)
+                    ).slot_for(scheduled_time)
+
+
 def expected_slots(schedule: Schedule, after: datetime, until: datetime, limit: int,
                    grace: timedelta) -> list[Slot]:
-    """The fire times from ``after`` (inclusive) to ``until`` (inclusive), at most
-    ``limit``; none before the schedule existed."""
+    """The slots from ``after`` (inclusive) to ``until`` (inclusive), at most ``limit``; none
+    before the schedule existed. A slot is its fire time to the second (how EventBridge passes
+    it), so a bound is compared to the second too: a ``rate()`` created at 08:13:25.123 fires
+    at 08:14:25.123, which is the slot 08:14:25, not after it."""
     definition = schedule.definition
     created = parse_time(schedule.created_date)
     start = definition.start_date or created
-    lower = max(after, created.replace(microsecond=0))
+    # none before the schedule existed, and not its creation second: EventBridge fires a
+    # rate() first one interval after it
+    lower = max(_second_at_or_after(after),
+                created.replace(microsecond=0) + (timedelta(0) if definition.start_date else timedelta(seconds=1)))
     try:
         fires = expressions.next_fires(
             definition.schedule_expression, definition.timezone, lower - timedelta(microseconds=1),
-            limit, start=start, end=definition.end_date,
+            limit + 1, start=start, end=definition.end_date,
         )
     except (InvalidExpression, ValidationError):
         return []  # a record stored under older rules: no plan to show
     window = timedelta(minutes=definition.flexible_window_minutes or 0) + grace
-    return [Slot(fire.replace(microsecond=0), fire.replace(microsecond=0) + window)
-            for fire in fires if fire <= until]
+    seconds = [fire.replace(microsecond=0) for fire in fires]
+    return [Slot(second, second + window) for second in seconds if lower <= second <= until][:limit]
+
+
+def _second_at_or_after(moment: datetime) -> datetime:
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
+
+
+def next_due(schedule: Schedule, reached: datetime, grace: timedelta) -> datetime | None:
+    """When the alert watch of a schedule checked up to ``reached`` is next due: the deadline
+    of its next slot (None: it has none left)."""
+    upcoming = expected_slots(schedule, reached + timedelta(microseconds=1),
+                              reached + timedelta(days=3660), 1, grace)
+    return upcoming[0].deadline if upcoming else None
 
 
 def run_state(record: ExecutionRecord, deadline: datetime | None, now: datetime) -> str:
@@ -170,52 +246,21 @@ class TimelineService:
             high = slots[-1].time
             next_after = high + timedelta(seconds=1)
         window = timedelta(minutes=schedule.definition.flexible_window_minutes or 0)
-        records = self._activity.executions_between(schedule.id, low, high + window)
+        # a minute early: a run reported at its slot's minute (SlotJoin) may sort before ``low``
+        records = self._activity.executions_between(schedule.id, low - MINUTE, high + window)
         history = self._activity.history_since(schedule.id, low)
         current = DELETED_STATE if schedule.status is ScheduleStatus.DELETED else schedule.definition.state.value
-        by_slot: dict[str, list[ExecutionRecord]] = {}
-        manual: list[ExecutionRecord] = []
-        for record in records:
-            if record.trigger is ExecutionTrigger.MANUAL:
-                if parse_time(record.scheduled_time) <= high:
-                    manual.append(record)
-            else:
-                by_slot.setdefault(slot_key(parse_time(record.scheduled_time)), []).append(record)
-        entries: list[dict[str, Any]] = []
-        for slot in slots:
-            key = slot_key(slot.time)
-            state = state_at(history, key, current)
-            runs = by_slot.pop(key, [])
-            if not runs and state in (DELETED_STATE, "ABSENT"):
-                continue  # the schedule did not exist then: not a slot
-            chosen = pick_run(runs) if runs else None
-            entry: dict[str, Any] = {
-                "time": key,
-                "trigger": ExecutionTrigger.SCHEDULED.value,
-                "state": slot_state(slot, chosen, state, now),
-                "deadline": iso(slot.deadline),
-            }
-            if chosen is not None:
-                entry["execution"] = run_view(chosen)
-            entries.append(entry)
-        for leftovers in by_slot.values():  # runs at times the plan does not have
-            record = pick_run(leftovers)
-            if parse_time(record.scheduled_time) > high:
-                continue
-            entries.append({
-                "time": slot_key(parse_time(record.scheduled_time)),
-                "trigger": ExecutionTrigger.SCHEDULED.value,
-                "state": run_state(record, None, now),
-                "planned": False,
-                "execution": run_view(record),
-            })
-        for record in manual:
-            entries.append({
-                "time": slot_key(parse_time(record.scheduled_time)),
-                "trigger": ExecutionTrigger.MANUAL.value,
-                "state": run_state(record, None, now),
-                "execution": run_view(record),
-            })
+        joined, unplanned, manual = SlotJoin(slots).split(records)
+        entries = [entry for slot in slots
+                   if (entry := _slot_entry(slot, joined.get(slot_key(slot.time), []), history, current, now))]
+        at_time: dict[str, list[ExecutionRecord]] = {}
+        for record in unplanned:
+            if low <= parse_time(record.scheduled_time) <= high:
+                at_time.setdefault(slot_key(parse_time(record.scheduled_time)), []).append(record)
+        entries += [_run_entry(pick_run(runs), ExecutionTrigger.SCHEDULED, now, planned=False)
+                    for runs in at_time.values()]
+        entries += [_run_entry(record, ExecutionTrigger.MANUAL, now) for record in manual
+                    if parse_time(record.scheduled_time) <= high]
         entries.sort(key=lambda entry: (entry["time"], entry["trigger"]))
         return entries, next_after
 
@@ -241,9 +286,11 @@ class TimelineService:
         }
 
     def health(self, schedule: Schedule, now: datetime) -> str:
-        """From the last ``HEALTH_SLOTS`` decided slots of the last 24 hours: ``failing``
-        when the latest run failed, ``missing`` when a slot was missed, ``late`` when a run
-        started late, else ``ok``."""
+        """``paused`` for a paused schedule; else from the last ``HEALTH_SLOTS`` decided slots
+        of the last 24 hours: ``failing`` when the latest run failed, ``missing`` when a slot
+        was missed, ``late`` when a run started late, else ``ok``."""
+        if schedule.status is ScheduleStatus.PAUSED or schedule.desired_state is ScheduleState.DISABLED:
+            return "paused"
         entries, _ = self.entries(schedule, now - HEALTH_SPAN, now, now)
         decided = [e["state"] for e in entries if e["state"] not in (UPCOMING, SKIPPED, RUNNING)]
         decided = decided[-HEALTH_SLOTS:]
@@ -276,6 +323,39 @@ class TimelineService:
         if high - low > MAX_SPAN:
             raise ValidationError("must be at most 31 days after from", field="to")
         return low, high
+
+
+def _slot_entry(slot: Slot, runs: list[ExecutionRecord], history: list[dict[str, Any]], current: str,
+                now: datetime) -> dict[str, Any] | None:
+    """A planned slot's entry (None when the schedule did not exist then)."""
+    key = slot_key(slot.time)
+    state = state_at(history, key, current)
+    if not runs and state in (DELETED_STATE, "ABSENT"):
+        return None
+    chosen = pick_run(runs) if runs else None
+    entry: dict[str, Any] = {
+        "time": key,
+        "trigger": ExecutionTrigger.SCHEDULED.value,
+        "state": slot_state(slot, chosen, state, now),
+        "deadline": iso(slot.deadline),
+    }
+    if chosen is not None:
+        entry["execution"] = run_view(chosen)
+    return entry
+
+
+def _run_entry(record: ExecutionRecord, trigger: ExecutionTrigger, now: datetime,
+               planned: bool = True) -> dict[str, Any]:
+    """A run with no planned slot: a manual run, or a scheduled run the plan does not have."""
+    entry: dict[str, Any] = {
+        "time": slot_key(parse_time(record.scheduled_time)),
+        "trigger": trigger.value,
+        "state": run_state(record, None, now),
+        "execution": run_view(record),
+    }
+    if not planned:
+        entry["planned"] = False
+    return entry
 
 
 def _param(raw: str, field: str) -> datetime:

@@ -55,7 +55,8 @@ def activity(settings: Settings) -> ActivityStore:
     from chalicelib.activity import ActivityStore
 
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
-    return ActivityStore(repository(settings), table, history_ttl_days=settings.history_ttl_days)
+    return ActivityStore(repository(settings), table, history_ttl_days=settings.history_ttl_days,
+                         grace_seconds=settings.late_grace_seconds)
 
 
 def target_function_arn(settings: Settings) -> str:
@@ -131,13 +132,17 @@ def target_runner(settings: Settings | None = None) -> TargetRunner:
 @lru_cache(maxsize=8)
 def _target_runner(settings: Settings) -> TargetRunner:
     """One per configuration: it keeps the definitions it has read (by version)."""
+    from chalicelib.alerts import Alerter
     from chalicelib.runs import TargetRunner
 
+    notifications = partial(clients.topic_arn, settings.notifications_topic_name, settings)
     return TargetRunner(
         run_store(settings),
         publisher(settings),
         web_actions_topic_arn=partial(clients.topic_arn, settings.web_actions_topic_name, settings),
-        notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
+        notifications_topic_arn=notifications,
+        alerter=Alerter(activity(settings), publisher(settings), notifications),
+        grace_seconds=settings.late_grace_seconds,
     )
 
 

@@ -38,7 +38,9 @@ def _when(text: str) -> datetime:
 
 def shorten_grace(outputs) -> None:
     functions = clients.client("lambda", settings_for(STAGE))
-    for short in ("api_handler", "alert_sweep"):
+    # every function that computes a slot's deadline: the API (timeline, health), the sweep,
+    # the command handler (a new watch's first due time) and the target (its watch's move)
+    for short in ("api_handler", "alert_sweep", "schedule_command", "schedule_target"):
         name = outputs.functions[short]
         current = functions.get_function_configuration(FunctionName=name).get("Environment", {}).get("Variables", {})
         functions.update_function_configuration(
@@ -86,11 +88,18 @@ def test_failed_and_missed_slots_alert_once_and_run_now_runs(endpoint_url, tmp_p
         assert status == 202, failing
         status, silent = http("POST", f"{base}/api/schedules", silent_body)
         assert status == 202, silent
+        # a healthy rate() schedule: its slots keep the creation second, which ministack
+        # reports floored to the minute (the join's other rule)
+        healthy_body = {"name": "healthy", "schedule_expression": "rate(1 minute)", "target_type": "web_action",
+                        "payload": {"action": "noop"}}
+        status, healthy = http("POST", f"{base}/api/schedules", healthy_body)
+        assert status == 202, healthy
 
         def active(schedule_id):
             return lambda: http("GET", f"{base}/api/schedules/{schedule_id}")[1].get("status") == "active"
 
-        eventually("the schedules become active", lambda: active(failing["id"])() and active(silent["id"])(),
+        eventually("the schedules become active",
+                   lambda: active(failing["id"])() and active(silent["id"])() and active(healthy["id"])(),
                    90, outputs, log)  # command handlers start cold on a loaded machine
         # out of band: disable the second one in EventBridge Scheduler
         scheduler = clients.client("scheduler", settings)
@@ -142,6 +151,21 @@ def test_failed_and_missed_slots_alert_once_and_run_now_runs(endpoint_url, tmp_p
         assert len(keys) == len(set(keys)), keys
         assert ("failed", failing["id"], failed_alert["slot"]) in keys
         assert ("missed", silent["id"], missed_alert["slot"]) in keys
+        # the healthy rate() schedule: runs joined to its slots, each minute once, no missed
+        # slot, health ok, no alert; the failing one's health says failing
+        def healthy_ran():
+            body = http("GET", f"{base}/api/schedules/{healthy['id']}/timeline")[1]
+            return [i for i in body["items"] if i["state"] == "succeeded"]
+
+        eventually("the healthy schedule ran", healthy_ran, 120, outputs, log, every=5)
+        items = http("GET", f"{base}/api/schedules/{healthy['id']}/timeline")[1]["items"]
+        minutes = [i["time"][:16] for i in items]
+        assert len(minutes) == len(set(minutes)), items
+        assert not [i for i in items if i["state"] in ("missed", "failed") or i.get("planned") is False], items
+        assert http("GET", f"{base}/api/schedules/{healthy['id']}")[1]["health"] == "ok"
+        assert http("GET", f"{base}/api/schedules/{failing['id']}")[1]["health"] == "failing"
+        sweep(outputs)
+        assert not [a for a in poll_alerts() if a["schedule_id"] == healthy["id"]]
     finally:
         if tap is not None:
             tap.stop()

@@ -2,8 +2,8 @@
 
 Each function writes one JSON line per event (``chalicelib.observability``); ``render``
 turns one into one readable line: time, function, event, schedule, outcome and what matters
-for that kind of event. Failures (WARNING and above) are marked ``!!`` and shown in red on a
-terminal. Hidden unless verbose: the Lambda platform's START/END/REPORT lines, the metric
+for that kind of event. Failures (the WARNING and ERROR lines: each function logs a success at
+INFO, whatever its outcome) are marked ``!!`` and shown in red on a terminal. Hidden unless verbose: the Lambda platform's START/END/REPORT lines, the metric
 (EMF) documents, and the periodic reconcile when it changed nothing.
 """
 
@@ -55,8 +55,9 @@ def render_event(line: dict[str, Any]) -> str | None:
         )
     if event == "command":
         status = f" ({line['status']})" if line.get("status") else ""
+        version = f" v{line['version']}" if line.get("version") is not None else ""
         return (
-            f"command {line.get('action')} v{line.get('version')} -> {outcome}{status}"
+            f"command {line.get('action')}{version} -> {outcome}{status}"
             f"  {_short(line.get('schedule_id'))}{reason}"
         )
     if event == "execution":

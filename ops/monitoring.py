@@ -5,7 +5,8 @@
 - an SNS topic ``rez-agent-alarms-<stage>`` every alarm notifies (subscribe to it:
   docs/operations.md, "Watching a stage");
 - alarms on failed executions, missed runs, dead letters waiting, command handler errors
-  (the function raised, or a command failed) and API 5xx answers;
+  (the function raised, or a command failed) and API 5xx answers, each linking its section
+  of docs/runbook.md;
 - a dashboard ``rez-agent-schedules-<stage>`` with the app's metrics for the stage;
 - when the stage sets ``"xray": true`` in ``.chalice/config.json`` (Chalice then marks the
   functions ``Tracing: Active``): tracing on the REST API stage, and the X-Ray write
@@ -30,6 +31,8 @@ SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 SERVERLESS_API = "AWS::Serverless::Api"
 XRAY_WRITE_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
 PERIOD_SECONDS = 300
+# Each alarm's section in the runbook (a heading named as the alarm, without the stage).
+RUNBOOK = "docs/runbook.md"
 
 
 def alarm_topic_name(stage: str) -> str:
@@ -37,12 +40,18 @@ def alarm_topic_name(stage: str) -> str:
 
 
 def dead_letter_queue_name(stage: str) -> str:
-    """The runs' dead-letter queue (deployed with the stage's resources)."""
-    return f"{APP_NAME}-dead-letters-{stage}"
+    """The runs' dead-letter queue as the stage names it (``DEAD_LETTER_QUEUE_NAME``
+    overrides it, as for the functions)."""
+    return resource_names(stage).dead_letter_queue
 
 
 def dashboard_name(stage: str) -> str:
     return f"{APP_NAME}-schedules-{stage}"
+
+
+def runbook_link(name: str) -> str:
+    """Where the runbook says what the alarm ``name`` means and what to do (its section)."""
+    return f"{RUNBOOK}#{name}"
 
 
 def _alarm(stage: str, name: str, description: str, namespace: str, metric: str,
@@ -51,7 +60,7 @@ def _alarm(stage: str, name: str, description: str, namespace: str, metric: str,
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
             "AlarmName": f"{APP_NAME}-{stage}-{name}",
-            "AlarmDescription": description,
+            "AlarmDescription": f"{description} Runbook: {runbook_link(name)}",
             "Namespace": namespace,
             "MetricName": metric,
             "Dimensions": [{"Name": key, "Value": value} for key, value in dimensions.items()],
@@ -132,8 +141,10 @@ def dashboard_body(stage: str) -> dict[str, Any]:
     widgets = [
         _widget("API requests by route and status class", [api_by_status], 0, 0),
         _widget("API 5xx answers", own(obs.API_SERVER_ERRORS), 12, 0),
-        _widget("Commands", own(obs.COMMANDS_APPLIED, obs.COMMANDS_FAILED), 0, 6),
-        _widget("Executions", own(obs.EXECUTIONS_SUCCEEDED, obs.EXECUTIONS_FAILED, obs.EXECUTIONS_DUPLICATE), 12, 6),
+        _widget("Commands", own(obs.COMMANDS_ACCEPTED, obs.COMMANDS_APPLIED, obs.COMMANDS_REJECTED,
+                                obs.COMMANDS_FAILED), 0, 6),
+        _widget("Executions", own(obs.EXECUTIONS_SUCCEEDED, obs.EXECUTIONS_FAILED, obs.EXECUTIONS_SKIPPED,
+                                  obs.EXECUTIONS_DUPLICATE), 12, 6),
         _widget("Start latency (start minus scheduled time), ms", own(obs.START_LATENCY), 0, 12, "p90"),
         _widget("Dispatch duration, ms", own(obs.DISPATCH_DURATION), 12, 12, "p90"),
         _widget("Missed and late runs, alerts", own(obs.MISSED_RUNS, obs.LATE_RUNS, obs.ALERTS_RAISED), 0, 18),

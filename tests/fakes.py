@@ -132,7 +132,8 @@ class InMemoryScheduleRepository:
         self._last_request[schedule_id] = request_id
         return ChangeResult(True, _copy(changed))
 
-    def update(self, schedule: Schedule, expected_version: int) -> Schedule:
+    def update(self, schedule: Schedule, expected_version: int, also: list[dict] | None = None) -> Schedule:
+        assert not also, "history and watches live in DynamoDB only"
         current = self._records.get(schedule.id)
         if current is None or current.version != expected_version:
             raise _version_conflict(schedule.id, expected_version)
@@ -140,7 +141,8 @@ class InMemoryScheduleRepository:
         self._records[schedule.id] = stored
         return _copy(stored)
 
-    def mark_deleted(self, schedule: Schedule, ttl_days: int) -> Schedule:
+    def mark_deleted(self, schedule: Schedule, ttl_days: int, also: list[dict] | None = None) -> Schedule:
+        assert not also, "history and watches live in DynamoDB only"
         current = self._records.get(schedule.id)
         if current is None or current.version != schedule.version:
             raise _version_conflict(schedule.id, schedule.version)

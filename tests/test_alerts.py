@@ -243,14 +243,25 @@ def test_bad_alert_settings_are_400s_naming_the_field(chalice_client, moto_stage
     assert table_items(names) == []
 
 
-def test_a_run_that_starts_after_its_slot_was_judged_missed_still_alerts_when_it_fails(chalice_client, moto_stage, names, clock):
+def fire_failing(client, clock, faults, sid: str, slot: str, started: str) -> dict:
+    """The target function runs for ``slot`` and its target does not exist (it fails)."""
+    faults.fail("sns", "Publish", "NotFound", 1, "Topic does not exist")
+    try:
+        return fire(client, clock, sid, slot, started)
+    finally:
+        faults.clear()
+
+
+def test_a_run_that_starts_after_its_slot_was_judged_missed_still_alerts_when_it_fails(
+        chalice_client, moto_stage, names, clock, faults):
     # GIVEN an hourly schedule whose 01:00 run had not started by its deadline (alerted missed)
     sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     clock.set("2026-03-02T01:03:00Z")
     sweeper(clock).run()
     assert [a["kind"] for a in alerts(moto_stage, names)] == ["missed"]
     # AND the run started at 01:10 and failed
-    record_run(clock, sid, "2026-03-02T01:00:00Z", "2026-03-02T01:10:00Z", ExecutionOutcome.FAILED)
+    assert fire_failing(chalice_client, clock, faults, sid, "2026-03-02T01:00:00Z", "2026-03-02T01:10:00Z")[
+        "outcome"] == "failed"
     # WHEN the schedule is next examined (its 02:00 slot ran on time), twice
     fire(chalice_client, clock, sid, "2026-03-02T02:00:00Z", "2026-03-02T02:00:02Z")
     clock.set("2026-03-02T02:03:00Z")
@@ -260,3 +271,55 @@ def test_a_run_that_starts_after_its_slot_was_judged_missed_still_alerts_when_it
     [failed] = alerts(moto_stage, names)
     assert (failed["kind"], failed["slot"], failed["state"]) == ("failed", "2026-03-02T01:00:00Z", "failed")
     assert failed["reason"] == "the run started after the slot's deadline and failed"
+
+
+def test_a_schedule_from_before_the_alert_watch_is_watched_after_one_reconcile(chalice_client, moto_stage, names, clock):
+    # GIVEN an active hourly schedule stored as before the alert sweep existed: no watch item
+    import boto3
+
+    from chalicelib.activity import watch_id
+    from tests.support import REGION
+
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    table = boto3.resource("dynamodb", region_name=REGION).Table(names.table)
+    table.delete_item(Key={"id": watch_id(sid)})
+    clock.set("2026-03-02T01:03:00Z")
+    assert sweeper(clock).run().examined == 0  # unwatched: its missed slots go unnoticed
+    # WHEN the periodic reconcile runs, twice
+    event = chalice_client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event",
+                                                    detail={}, resources=[])
+    first = chalice_client.lambda_.invoke("reconcile", event).payload
+    watch = table.get_item(Key={"id": watch_id(sid)})["Item"]
+    second = chalice_client.lambda_.invoke("reconcile", event).payload
+    # THEN the first watched it, the second found nothing to do and left the watch as it was
+    assert first["watched"] == [sid] and second["watched"] == []
+    assert table.get_item(Key={"id": watch_id(sid)})["Item"] == watch
+    # AND the sweep now checks it: the 02:00 slot, which never ran, is alerted missed
+    clock.set("2026-03-02T02:03:00Z")
+    assert sweeper(clock).run().examined == 1
+    assert [(a["kind"], a["slot"]) for a in alerts(moto_stage, names)] == [("missed", "2026-03-02T02:00:00Z")]
+
+
+def test_a_failed_run_alerts_as_it_fails_and_the_sweep_pauses_it(chalice_client, moto_stage, names, clock, faults):
+    # GIVEN an hourly schedule to pause after two consecutive failures
+    body = {**HOURLY, "alerts": {"pause_after_failures": 2}}
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", body)
+    # WHEN its 01:00 run fails (its target refuses), on time
+    assert fire_failing(chalice_client, clock, faults, sid, "2026-03-02T01:00:00Z", "2026-03-02T01:00:02Z")[
+        "outcome"] == "failed"
+    # THEN the failed alert is published at once, before any sweep
+    [first] = alerts(moto_stage, names)
+    assert (first["kind"], first["slot"], first["consecutive_failures"]) == ("failed", "2026-03-02T01:00:00Z", 1)
+    assert "Topic does not exist" in first["error"]
+    # AND the sweep after its deadline has nothing left to say about it
+    clock.set("2026-03-02T01:03:00Z")
+    assert sweeper(clock).run().alerts == []
+    # WHEN the 02:00 run fails too
+    fire_failing(chalice_client, clock, faults, sid, "2026-03-02T02:00:00Z", "2026-03-02T02:00:02Z")
+    [second] = alerts(moto_stage, names)
+    assert (second["kind"], second["consecutive_failures"]) == ("failed", 2)
+    # THEN the sweep pauses it (the target function may not), once, and alerts that
+    clock.set("2026-03-02T02:03:00Z")
+    report = sweeper(clock).run()
+    assert report.paused == [sid]
+    assert [(a["kind"], a["slot"]) for a in alerts(moto_stage, names)] == [("paused", "2026-03-02T02:00:00Z")]

@@ -56,6 +56,26 @@ def test_failures_are_marked_and_red_on_a_terminal(chalice_client, moto_stage, w
     assert colored.startswith(RED)
 
 
+def test_successes_and_skips_are_never_marked_as_failures(chalice_client, moto_stage, names, written):
+    # GIVEN a create message in the published SNS format, applied, then paused, then fired
+    event = chalice_client.events.generate_sns_event(message=json.dumps({"action": "create", "schedule": TEE_TIMES}))
+    schedule_id = chalice_client.lambda_.invoke("schedule_command", event).payload["schedule_id"]
+    for _ in range(2):
+        for command in moto_stage["tap"].drain(names.creation_topic):
+            chalice_client.lambda_.invoke(
+                "schedule_command", chalice_client.events.generate_sns_event(message=json.dumps(command)))
+        chalice_client.http.post(f"/api/schedules/{schedule_id}/pause", headers={"X-Created-By": "sns"})
+    chalice_client.lambda_.invoke(
+        "schedule_target", {"schedule_id": schedule_id, "scheduled_time": "2026-11-24T11:00:00Z", "execution_id": "e-1"})
+    # WHEN the stream is rendered
+    lines = shown(written(), "label")
+    # THEN the accepted message, the applied commands and the skipped run are plain lines
+    assert any("command create -> accepted" in line for line in lines), lines
+    assert any("-> skipped" in line for line in lines), lines
+    assert [line for line in lines if "!!" in line] == []
+    assert not any("vNone" in line for line in lines)
+
+
 def test_platform_lines_and_metrics_are_hidden_unless_verbose():
     noise = [
         "START RequestId: 1 Version: $LATEST",

@@ -75,6 +75,7 @@ def test_the_dashboard_shows_every_metric_for_the_stage(prepared):
         obs.API_SERVER_ERRORS, obs.COMMANDS_APPLIED, obs.COMMANDS_FAILED, obs.EXECUTIONS_SUCCEEDED,
         obs.EXECUTIONS_FAILED, obs.EXECUTIONS_DUPLICATE, obs.START_LATENCY, obs.DISPATCH_DURATION,
         obs.DRIFT_REPAIRED, obs.MISSED_RUNS, obs.LATE_RUNS, obs.ALERTS_RAISED,
+        obs.EXECUTIONS_SKIPPED, obs.COMMANDS_ACCEPTED, obs.COMMANDS_REJECTED,
     }
     [search] = searches
     assert obs.API_REQUESTS in search and f'stage="{stage}"' in search
@@ -97,3 +98,19 @@ def test_tracing_is_configured_per_stage():
     for stage in DEPLOYED:
         assert CONFIG["stages"][stage].get("xray") is True
     assert CONFIG["stages"]["local"].get("xray") is False
+
+
+def test_each_alarm_links_its_runbook_section():
+    import re
+    from pathlib import Path
+
+    from ops import monitoring
+
+    runbook = Path(__file__).resolve().parents[1] / monitoring.RUNBOOK
+    sections = set(re.findall(r"^## (\S+)$", runbook.read_text(), flags=re.MULTILINE))
+    for logical_id, alarm in monitoring.alarms("dev").items():
+        description = alarm["Properties"]["AlarmDescription"]
+        [link] = re.findall(r"Runbook: (\S+)$", description)
+        page, anchor = link.split("#")
+        assert page == monitoring.RUNBOOK, logical_id
+        assert anchor in sections, f"{logical_id}: no section {anchor!r} in {page}"

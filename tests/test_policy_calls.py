@@ -135,8 +135,8 @@ def exercise_every_function(client, moto_stage, names, recorder, monkeypatch):
     failed = recorder.run("schedule_target", lambda: client.lambda_.invoke("schedule_target", event))
     assert failed.payload["outcome"] == "failed"  # its queue does not exist: final, not retried
     later = utcnow() + timedelta(hours=2)
-    monkeypatch.setattr(alerts, "utcnow", lambda: later)
-    for _ in range(2):
+    for minutes in (0, 10):  # the second sweep, once the paused schedule's watch is due again
+        monkeypatch.setattr(alerts, "utcnow", lambda minutes=minutes: later + timedelta(minutes=minutes))
         recorder.run("alert_sweep", lambda: client.lambda_.invoke("alert_sweep", client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])))
     assert any(m.get("kind") == "paused" for m in moto_stage["tap"].drain(names.notifications_topic))

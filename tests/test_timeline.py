@@ -138,8 +138,8 @@ def test_a_flexible_window_moves_the_deadline(chalice_client, moto_stage, names,
 
 
 def test_long_ranges_page_by_1000_slots_with_a_cursor(chalice_client, moto_stage, names, clock):
-    # GIVEN a schedule firing every minute
-    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:00:00Z",
+    # GIVEN a schedule firing every minute (created before the day: its creation second is no slot)
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-01T23:59:30Z",
                  {**HOURLY, "schedule_expression": "cron(* * * * ? *)"})
     clock.set("2026-03-02T00:00:30Z")
     # WHEN a day of it is read over HTTP
@@ -173,3 +173,15 @@ def test_bad_timeline_queries_are_400s_naming_the_field(chalice_client, moto_sta
 def test_the_timeline_of_an_unknown_schedule_is_404(chalice_client):
     response = chalice_client.http.get("/api/schedules/00000000-0000-4000-8000-000000000000/timeline")
     assert response.status_code == 404
+
+
+def test_a_paused_schedules_health_says_paused_never_missing(chalice_client, moto_stage, names, clock):
+    # GIVEN an hourly schedule paused at 00:40, whose slots pass while it is paused
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    change(chalice_client, moto_stage, names, clock, "2026-03-02T00:40:00Z", "post", f"/api/schedules/{sid}/pause")
+    clock.set("2026-03-02T05:00:00Z")
+    # WHEN its page is read
+    body = chalice_client.http.get(f"/api/schedules/{sid}").json_body
+    # THEN its health says paused, and its slots are skipped, not missed
+    assert body["health"] == "paused"
+    assert set(states(timeline_of(clock, sid, "2026-03-02T01:00:00Z", "2026-03-02T04:00:00Z")).values()) == {"skipped"}

@@ -67,7 +67,8 @@ function formatTime(iso, timeZone, withSeconds = hasSeconds(iso)) {
   const options = {
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
   };
-  if (withSeconds) options.second = "2-digit";
+  // a slot off the minute (a rate() schedule keeps its creation second) shows its seconds
+  if (withSeconds || moment.getUTCSeconds() !== 0) options.second = "2-digit";
   try {
     return new Intl.DateTimeFormat(undefined, timeZone ? { ...options, timeZone } : options).format(moment);
   } catch {
