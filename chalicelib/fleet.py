@@ -26,11 +26,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.models import ExecutionOutcome, Schedule, ScheduleState, ScheduleStatus, utcnow
-from chalicelib.timeline import expected_slots, parse_time, slot_key
+from chalicelib.timeline import expected_slots, parse_time, planned_slot, slot_key
 
-# An emulator reports a slot floored to its minute (ministack: 05:30:00 for AWS's 05:30:37);
-# a run so reported covers every slot of that minute. No expression fires twice a minute.
-SLOT_REPORTED_WITHIN = timedelta(minutes=1)
 HORIZON = timedelta(days=3660)  # as far as a next fire is looked for (AWS: years up to 2199)
 FAILED_OUTCOMES = {ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED}
 ATTENTION = ("failing", "missing")
@@ -80,9 +77,13 @@ class Glance:
             return "failing"
         since = _next_second(parse_time(schedule.last_change.at if schedule.last_change else schedule.created_date))
         # The last run, scheduled or manual (a run-now keeps only its own time on the record):
-        # the slot after it is the one that must have run by now.
+        # the slot after it is the one that must have run by now. A scheduled run is read as
+        # the slot it belongs to by the timeline's one join rule (SlotJoin: an emulator's
+        # floored minute included).
         if summary.last_scheduled_time:
-            since = max(since, parse_time(summary.last_scheduled_time) + SLOT_REPORTED_WITHIN)
+            reported = parse_time(summary.last_scheduled_time)
+            slot = planned_slot(schedule, reported, self._grace)
+            since = max(since, (slot.time if slot else reported.replace(microsecond=0)) + timedelta(seconds=1))
         due = expected_slots(schedule, since, now, 1, self._grace)
         if due and due[0].deadline < now:
             return "missing"
