@@ -4,14 +4,13 @@ the one place where service errors become responses."""
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec
 
 from chalice.app import Response
 
-from chalicelib import auth, names
+from chalicelib import auth, names, strict_json
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     BadRequest,
@@ -92,38 +91,20 @@ def json_object(request: Any) -> dict[str, Any]:
     if not raw.strip():
         raise BadRequest("request body is empty; expected a JSON object")
     try:
-        body = json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
-    except DuplicateKey as exc:
-        raise BadRequest(f"request body is not valid: {exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = strict_json.loads(raw)
+    except UnicodeDecodeError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise BadRequest("request body is nested too deeply") from None
+    except strict_json.JsonRefused as exc:
+        raise BadRequest(f"request body {exc}") from None
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
     return body
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-class DuplicateKey(ValueError):
-    """A JSON object names the same key twice (which one wins is up to the parser)."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in body:
-            raise DuplicateKey(f"the key {key!r} appears more than once in one object")
-        body[key] = value
-    return body
-
-
 def loads_strict(text: str | bytes) -> Any:
-    """JSON as the API reads it: no NaN or Infinity, no key twice in one object."""
-    return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    """JSON as the API reads it (chalicelib.strict_json: bounded depth and numbers, no NaN
+    or Infinity, no key twice in one object)."""
+    return strict_json.loads(text)
 
 
 def base_url(request: Any) -> str:
