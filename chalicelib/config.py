@@ -9,6 +9,7 @@ app, the stack command and the IAM policy.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -52,6 +53,32 @@ ENV_COGNITO_USER_POOL_ARNS = "COGNITO_USER_POOL_ARNS"
 ENV_ADMIN_PRINCIPALS = "ADMIN_PRINCIPALS"
 ENV_ADMIN_COGNITO_GROUP = "ADMIN_COGNITO_GROUP"
 ENV_CORS_ALLOWED_ORIGINS = "CORS_ALLOWED_ORIGINS"
+
+# A stage's name: a letter, then letters, digits or '_', at most 16 (the longest resource
+# name, the execution role's, must stay within IAM's 64 characters). No '-': the stage's
+# names end at the first '-' after it, so one stage's prefix (``rez-agent-custom-dev-``) can
+# never cover another stage's names (``dev-eu`` would be ``rez-agent-custom-dev-eu-``).
+STAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,15}")
+
+
+def check_stage(stage: str) -> str:
+    """``stage``, or ``ValueError`` saying why it cannot name a stage."""
+    if not STAGE_NAME.fullmatch(stage):
+        raise ValueError(
+            f"stage {stage!r}: a stage's name is a letter, then up to 15 letters, digits or '_' "
+            "(no '-': it would make one stage's resource prefix cover another's)"
+        )
+    return stage
+
+
+def partition_of(region: str) -> str:
+    """The standard partition a region belongs to (what its ARNs start with)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
 
 # How the API authenticates its callers (see chalicelib/auth.py and docs/security.md).
 AuthMode = Literal["iam", "cognito", "none"]
@@ -119,7 +146,8 @@ class ResourceNames:
 
     @property
     def custom_target_prefix(self) -> str:
-        """Custom targets must be named with this prefix (the IAM policy is scoped to it)."""
+        """Custom targets must be named with this prefix (the IAM policy is scoped to it);
+        stage names hold no '-' (``check_stage``), so it is this stage's alone."""
         return f"{APP_NAME}-custom-{self.stage}-"
 
     @property
@@ -143,6 +171,7 @@ def resource_names(stage: str, environ: Mapping[str, str] | None = None) -> Reso
     """The stage's resource names, with the overrides set in ``environ`` (default: the
     process environment)."""
     env = os.environ if environ is None else environ
+    check_stage(stage)
     overrides = tuple(
         (variable, env[variable]) for variable in NAME_OVERRIDES.values() if env.get(variable)
     )
