@@ -48,10 +48,11 @@ from chalicelib.openapi import (
 )
 
 if TYPE_CHECKING:
-    from chalicelib import expressions, models, service
+    from chalicelib import expressions, models, rejections, service
 else:  # loaded by the first request that reads one of their names
     expressions = lazy_module("chalicelib.expressions")
     models = lazy_module("chalicelib.models")
+    rejections = lazy_module("chalicelib.rejections")
     service = lazy_module("chalicelib.service")
 
 app = Chalice(app_name="rez-agent-schedules")
@@ -346,7 +347,11 @@ def schedule_command(event: SNSEvent) -> dict[str, Any]:
 
 @app.lambda_function(name=names.SCHEDULE_TARGET)
 def schedule_target(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Invoked by EventBridge Scheduler when a schedule fires."""
+    """Invoked by EventBridge Scheduler when a schedule fires. An event that cannot be an
+    invocation is rejected (a ``rejected`` event), never retried."""
+    problem = rejections.invocation_problem(event)
+    if problem:
+        return wiring.rejecter().reject(names.SCHEDULE_TARGET, "InvalidInvocation", problem, event)
     return wiring.target_runner().run(event, context)
 
 
@@ -356,9 +361,9 @@ def schedule_target(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.on_sqs_message(queue=_SETTINGS_AT_IMPORT.dead_letter_queue_name, name=names.DEAD_LETTERS)
 def dead_letters(event: SQSEvent) -> dict[str, Any]:
     """Record each run EventBridge Scheduler or Lambda gave up on as an execution of its
-    schedule (``undelivered`` or ``failed``, with the reason)."""
-    results = wiring.dead_letter_recorder().record_batch(record.to_dict() for record in event)
-    return {"recorded": results}
+    schedule (``undelivered`` or ``failed``, with the reason); reject what is about none; name
+    only the records that failed transiently in ``batchItemFailures``."""
+    return wiring.dead_letter_recorder().record_batch(record.to_dict() for record in event)
 
 
 # --- the periodic alert sweep -------------------------------------------------------

@@ -51,6 +51,24 @@ def check_bounds(text: str) -> None:
             raise JsonRefused(f"holds a number whose exponent has more than {MAX_EXPONENT_DIGITS} digits")
 
 
+def too_deep(value: Any, max_depth: int = MAX_DEPTH) -> bool:
+    """Whether an already parsed value nests deeper than ``max_depth`` (an iterative walk:
+    safe on any depth, for events Lambda parsed before we saw them)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > max_depth:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def loads(text: str | bytes) -> Any:
     """Parse ``text`` within the bounds above; ``JsonRefused`` says why it cannot be read
     (``UnicodeDecodeError`` for bytes that are not UTF-8)."""

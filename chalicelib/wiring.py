@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from chalicelib.dead_letters import DeadLetterRecorder
     from chalicelib.publisher import AwsPublisher
     from chalicelib.reconcile import ScheduleReconciler
+    from chalicelib.rejections import Rejecter
     from chalicelib.repository import DynamoDBScheduleRepository
     from chalicelib.run_now import RunNowService
     from chalicelib.runs import RunStore, TargetRunner
@@ -149,7 +150,16 @@ def run_store(settings: Settings) -> RunStore:
 def dead_letter_recorder(settings: Settings | None = None) -> DeadLetterRecorder:
     from chalicelib.dead_letters import DeadLetterRecorder
 
-    return DeadLetterRecorder(run_store(settings or get_settings()))
+    settings = settings or get_settings()
+    return DeadLetterRecorder(run_store(settings), rejecter(settings))
+
+
+def rejecter(settings: Settings | None = None) -> Rejecter:
+    """Rejection events to the notifications topic (chalicelib.rejections)."""
+    from chalicelib.rejections import Rejecter
+
+    settings = settings or get_settings()
+    return Rejecter(partial(publisher, settings), partial(clients.topic_arn, settings.notifications_topic_name, settings))
 
 
 def reconciler(settings: Settings | None = None) -> ScheduleReconciler:

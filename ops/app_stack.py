@@ -210,12 +210,23 @@ def prepare_template(template: dict[str, Any], stage: str, bucket: str, key: str
         )
         if chalice_name(logical_id) == names.SCHEDULE_TARGET:
             properties["EventInvokeConfig"] = failure_destination(stage)
+        if chalice_name(logical_id) == names.DEAD_LETTERS:
+            report_batch_item_failures(properties)
     _lock_down_api(prepared, stage)
     monitoring.add_monitoring(prepared, stage, tracing=policy.tracing(stage))
     prepared["Description"] = (
         f"{APP_NAME} schedules, stage {stage}: functions, REST API, SNS subscription, alarms, dashboard"
     )
     return prepared
+
+
+def report_batch_item_failures(properties: dict[str, Any]) -> None:
+    """The dead-letter consumer answers Lambda's partial batch response: its SQS event
+    source reports batch item failures, so a record that failed transiently comes back
+    alone and the rest of its batch is done."""
+    for event in (properties.get("Events") or {}).values():
+        if event.get("Type") == "SQS":
+            event.setdefault("Properties", {})["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
 
 
 # Lambda retries a failed asynchronous invoke this many times before giving up on it.
