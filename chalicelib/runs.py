@@ -85,7 +85,7 @@ DISPATCHED_FIELDS = ("name", "target_type", "target_arn", "payload")
 
 
 class MessagePublisher(Protocol):
-    def publish(self, target_arn: str, message: dict[str, Any]) -> None: ...
+    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict[str, Any] | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -636,7 +636,7 @@ class TargetRunner:
             return {**answer, "outcome": "duplicate", "reason": result.reason}
         record = result.record
         try:
-            self._publisher.publish(self._target_arn(schedule), dispatch_message(schedule, record))
+            self._publisher.publish(self._target_arn(schedule), dispatch_message(schedule, record), dispatch_attributes(schedule))
         except Exception as exc:
             self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), _error_text(exc))
             if isinstance(exc, NotFound):  # the target does not exist: retrying cannot help
@@ -682,7 +682,13 @@ def dispatch_message(schedule: Schedule, record: ExecutionRecord) -> dict[str, A
         "execution_id": record.execution_id,
         "attempt": record.attempt,
         "trigger": record.trigger.value,
+        "created_by": schedule.created_by,
     }
+
+
+def dispatch_attributes(schedule: Schedule) -> dict[str, str]:
+    """What SNS subscribers (and SQS consumers) of a fired message can filter on."""
+    return {"created_by": schedule.created_by, "target_type": schedule.definition.target_type.value}
 
 
 def _error_text(exc: Exception) -> str:
