@@ -12,8 +12,11 @@ flexible window plus the grace). A sweep
 3. moves the watermark and the next due time on (one conditional UpdateItem).
 
 Each alert is published once: a marker ``<schedule>#alert#<slot>#<kind>`` is claimed with a
-conditional put before publishing and marked published after. A sweep whose publish
-failed releases its claim and leaves the watermark before that slot, so the next sweep
+conditional put before publishing and marked published after. The publish is sent once
+(its client makes one attempt: botocore's retry would send a request whose answer was lost
+again); a publish whose answer was lost may have been carried out, so its claim is kept as
+published and no retry sends it twice. A sweep whose publish was refused or never sent
+releases its claim and leaves the watermark before that slot, so the next sweep
 claims and publishes it again; a claim left by a sweep that died expires after
 ``CLAIM_SECONDS``. A concurrent sweep finds the marker claimed and publishes nothing.
 """
@@ -46,6 +49,7 @@ from chalicelib.timeline import (
     MISSED,
     RUNNING,
     SUCCEEDED,
+    UPCOMING,
     expected_slots,
     parse_time,
     run_state,
@@ -152,7 +156,7 @@ class AlertSweep:
         try:
             self._late_found_since(schedule, checked, records, now, report)
             for event in events:
-                if event.state == RUNNING:
+                if event.state in (RUNNING, UPCOMING):  # not judged yet (at its deadline exactly: upcoming)
                     stopped = True
                     break
                 report.slots += 1
@@ -265,12 +269,28 @@ class AlertSweep:
         try:
             self._publisher.publish(self._topic_arn(), message, attributes={"kind": kind})
         except ServiceError as exc:
+            if _maybe_delivered(exc):
+                # the request reached SNS and its answer was lost: the claim keeps the attempt as
+                # published, so no retry publishes the alert twice (the one sent is the alert)
+                logger.warning("alert %s for %s at %s: publish answer lost (%s); kept as published",
+                               kind, schedule.id, slot, exc.message)
+                self._activity.settle_alert(schedule.id, slot, kind, token, published=True)
+                report.alerts.append(message)
+                return
             logger.warning("alert %s for %s at %s not published (%s); the next sweep retries",
                            kind, schedule.id, slot, exc.message)
             self._activity.settle_alert(schedule.id, slot, kind, token, published=False)
             raise _PublishFailed() from exc
         self._activity.settle_alert(schedule.id, slot, kind, token, published=True)
         report.alerts.append(message)
+
+
+def _maybe_delivered(error: ServiceError) -> bool:
+    """Whether a failed publish may have been carried out: the request was sent and its
+    answer lost (a read timeout, a closed connection), not refused by SNS nor unsent."""
+    from botocore.exceptions import HTTPClientError
+
+    return isinstance(error.__cause__, HTTPClientError)
 
 
 def _latest(runs: list[ExecutionRecord]) -> ExecutionRecord | None:

@@ -49,6 +49,18 @@ def publisher(settings: Settings) -> AwsPublisher:
 
 
 @lru_cache(maxsize=8)
+def alert_publisher(settings: Settings) -> AwsPublisher:
+    """The alert sweep's publisher: one attempt per publish, so an answer lost on the way
+    back is never sent again (chalicelib/alerts.py)."""
+    from chalicelib.publisher import AwsPublisher
+
+    return AwsPublisher(
+        client_for=partial(clients.client, settings=settings, single_attempt=True),
+        creation_topic_arn=partial(clients.topic_arn, settings.creation_topic_name, settings),
+    )
+
+
+@lru_cache(maxsize=8)
 def activity(settings: Settings) -> ActivityStore:
     from chalicelib.activity import ActivityStore
 
@@ -198,7 +210,7 @@ def alert_sweep(settings: Settings | None = None) -> AlertSweep:
     return AlertSweep(
         repository(settings),
         activity(settings),
-        publisher(settings),
+        alert_publisher(settings),
         notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
         pauser=schedule_service(settings),
         grace_seconds=settings.late_grace_seconds,
@@ -207,7 +219,7 @@ def alert_sweep(settings: Settings | None = None) -> AlertSweep:
 
 def reset() -> None:
     """Forget every built object (tests call it with clients.reset())."""
-    for cached in (repository, publisher, gateway, activity, _target_runner, run_store):
+    for cached in (repository, publisher, alert_publisher, gateway, activity, _target_runner, run_store):
         cached.cache_clear()
 
 
