@@ -324,7 +324,7 @@ def openapi_document() -> dict[str, Any]:
 @api.operation("A page to read this document and try its operations", tag="meta", media_type="text/html")
 @handles_errors
 def api_docs() -> Response:
-    return Response(body=apidocs.page(), status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+    return Response(body=apidocs.page(), status_code=200, headers=apidocs.PAGE_HEADERS)
 
 
 # --- the schedule-command handler ----------------------------------------------------

@@ -63,6 +63,7 @@ def _readable(original: Any) -> Any:
 
 
 MAX_INVOCATION_TEXT = 256
+MAX_ATTEMPT = 1_000_000  # EventBridge Scheduler retries at most 185 times
 
 
 def invocation_problem(event: Any) -> str | None:
@@ -81,9 +82,10 @@ def invocation_problem(event: Any) -> str | None:
         if value is not None and (not isinstance(value, str) or len(value) > MAX_INVOCATION_TEXT):
             return f"{key}: must be text of at most {MAX_INVOCATION_TEXT} characters"
     attempt = event.get("attempt")
-    if attempt is not None and (isinstance(attempt, bool) or not isinstance(attempt, (int, str))
-                                or not str(attempt).isdecimal() or len(str(attempt)) > 6):
-        return "attempt: must be a whole number"
+    if isinstance(attempt, bool) or (isinstance(attempt, int) and not 0 <= attempt < MAX_ATTEMPT):
+        return f"attempt: must be a whole number below {MAX_ATTEMPT}"
+    if (attempt is not None and not isinstance(attempt, (int, str))) or len(str(attempt)) > MAX_INVOCATION_TEXT:
+        return "attempt: must be a whole number (or the scheduler's placeholder for one)"
     if event.get("record") is not None and not isinstance(event.get("record"), dict):
         return "record: must be an object"
     return None

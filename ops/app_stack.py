@@ -42,6 +42,7 @@ from chalicelib.config import (
     AUTH_IAM,
     AUTH_NONE,
     ENV_ACCOUNT_ID,
+    ENV_CURSOR_SIGNING_KEY,
     ENV_TARGET_FUNCTION_ARN,
     Settings,
     resource_names,
@@ -204,6 +205,8 @@ def prepare_template(template: dict[str, Any], stage: str, bucket: str, key: str
         variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
         variables.update(environment)
         variables[ENV_ACCOUNT_ID] = {"Ref": "AWS::AccountId"}
+        # page cursors are signed with a key from the stack's own id (chalicelib/cursors.py)
+        variables.setdefault(ENV_CURSOR_SIGNING_KEY, {"Ref": "AWS::StackId"})
         variables.setdefault(
             ENV_TARGET_FUNCTION_ARN,
             {"Fn::Sub": f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{target_name}"},
