@@ -62,6 +62,7 @@ logger = logging.getLogger("rez_agent.alerts")
 SWEEPER = "rez-agent:alert-sweep"  # who pauses a failing schedule, in its history
 CLAIM_SECONDS = 60  # longer than one publish takes; a dead sweep's claim expires then
 MARKER_TTL_DAYS = 35
+SETTLE_ATTEMPTS = 3  # marking a sent alert published; beyond this a later sweep may repeat it
 LATE_LOOKBACK = timedelta(hours=1)  # a run that starts this long after its slot still alerts
 SLOTS_PER_SWEEP = 1000
 ALERT_KINDS = ("missed", "late", "failed", "paused")
@@ -274,15 +275,28 @@ class AlertSweep:
                 # published, so no retry publishes the alert twice (the one sent is the alert)
                 logger.warning("alert %s for %s at %s: publish answer lost (%s); kept as published",
                                kind, schedule.id, slot, exc.message)
-                self._activity.settle_alert(schedule.id, slot, kind, token, published=True)
+                self._settle_published(schedule.id, slot, kind, token)
                 report.alerts.append(message)
                 return
             logger.warning("alert %s for %s at %s not published (%s); the next sweep retries",
                            kind, schedule.id, slot, exc.message)
             self._activity.settle_alert(schedule.id, slot, kind, token, published=False)
             raise _PublishFailed() from exc
-        self._activity.settle_alert(schedule.id, slot, kind, token, published=True)
+        self._settle_published(schedule.id, slot, kind, token)
         report.alerts.append(message)
+
+    def _settle_published(self, schedule_id: str, slot: str, kind: str, token: str) -> None:
+        """Mark a sent alert published. The alert is out: its claim must not expire into a
+        second publish, so the write is tried again here (it is idempotent: same token)."""
+        for attempt in range(1, SETTLE_ATTEMPTS + 1):
+            try:
+                self._activity.settle_alert(schedule_id, slot, kind, token, published=True)
+                return
+            except ServiceError as exc:
+                if attempt == SETTLE_ATTEMPTS:
+                    logger.error("alert %s for %s at %s published, not marked (%s): a sweep after "
+                                 "its claim expires may send it again", kind, schedule_id, slot, exc.message)
+                    return
 
 
 def _maybe_delivered(error: ServiceError) -> bool:

@@ -50,3 +50,34 @@ def test_a_sweep_exactly_at_the_deadline_loses_no_alert(chalice_client, moto_sta
     # THEN the slot is alerted missed once, by the sweep after the deadline
     assert (len(at_deadline.alerts), len(after.alerts)) == (0, 1)
     assert [(a["kind"], a["slot"]) for a in alerts(moto_stage, names)] == [("missed", "2026-03-02T01:00:00Z")]
+
+
+def test_an_alert_sent_whose_marking_failed_is_not_sent_again_after_its_claim_expires(
+    chalice_client, moto_stage, names, clock, faults
+):
+    # GIVEN a missed slot; SNS takes the alert, then marking it published fails once
+    create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    clock.set("2026-03-02T01:03:00Z")
+    faults.fail("dynamodb", "UpdateItem", "InternalServerError", times=1)
+    sweeper(clock).run()
+    # WHEN later sweeps run, well after the claim would have expired
+    for later in ("2026-03-02T01:10:00Z", "2026-03-02T01:20:00Z"):
+        clock.set(later)
+        sweeper(clock).run()
+    # THEN the alert went out once
+    assert [a["kind"] for a in alerts(moto_stage, names)] == ["missed"]
+
+
+def test_two_faults_on_the_alert_path_still_alert_once(chalice_client, moto_stage, names, clock, faults):
+    # GIVEN the publish's answer lost AND the marking of it failing once
+    create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    clock.set("2026-03-02T01:03:00Z")
+    faults.lose_response("sns", "Publish")
+    faults.fail("dynamodb", "UpdateItem", "ThrottlingException", times=1)
+    sweeper(clock).run()
+    for later in ("2026-03-02T01:10:00Z", "2026-03-02T02:10:00Z"):
+        clock.set(later)
+        sweeper(clock).run()
+    # THEN the 01:00 slot alerted once (and 02:00, missed too, once)
+    slots = [a["slot"] for a in alerts(moto_stage, names) if a["kind"] == "missed"]
+    assert slots == ["2026-03-02T01:00:00Z", "2026-03-02T02:00:00Z"]
