@@ -300,11 +300,13 @@ class AlertSweep:
 
 
 def _maybe_delivered(error: ServiceError) -> bool:
-    """Whether a failed publish may have been carried out: the request was sent and its
-    answer lost (a read timeout, a closed connection), not refused by SNS nor unsent."""
-    from botocore.exceptions import HTTPClientError
+    """Whether a failed publish was carried out with its answer lost: the connection closed
+    after the request was sent. A timeout (nothing, or not all, known to be sent) and an
+    error SNS answered are publishes to send again: an alert is never lost for a doubt,
+    at the price of a possible repeat after a read timeout (docs/security.md)."""
+    from botocore.exceptions import ConnectionClosedError
 
-    return isinstance(error.__cause__, HTTPClientError)
+    return isinstance(error.__cause__, ConnectionClosedError)
 
 
 def _latest(runs: list[ExecutionRecord]) -> ExecutionRecord | None:
