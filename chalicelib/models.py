@@ -157,9 +157,19 @@ class ScheduleDefinition(BaseModel):
         "or at(yyyy-mm-ddThh:mm:ss), as EventBridge Scheduler reads them",
         json_schema_extra={"examples": ["cron(0 6 * * ? *)", "rate(5 minutes)", "at(2030-01-01T09:00:00)"]},
     )
-    timezone: str = Field("UTC", description="an IANA time zone name", json_schema_extra={"examples": ["America/New_York"]})
+    timezone: str = Field(
+        "UTC",
+        description="an IANA time zone name (tzdata's list; localtime, posixrules, posix/*, right/* and Factory are refused)",
+        json_schema_extra={"examples": ["America/New_York"]},
+    )
     target_type: TargetType
-    target_arn: str | None = None
+    target_arn: str | None = Field(
+        None,
+        description="custom targets only: the ARN of an SNS topic, SQS queue or Lambda function (function:<name>"
+        "[:<qualifier>]) in the stage's partition, region and account, named rez-agent-custom-<stage>-*; "
+        "no FIFO (.fifo) topics or queues",
+        json_schema_extra={"pattern": r"^arn:aws(-cn|-us-gov)?:(sns|sqs|lambda):[a-z0-9-]+:[0-9]{12}:.+$"},
+    )
     payload: dict[str, Any] = Field(default_factory=dict)
     description: str | None = Field(None, max_length=MAX_DESCRIPTION)
     start_date: datetime | None = None
