@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError
+
 from chalicelib.activity import ActivityStore, AlertInFlight
 from chalicelib.errors import Conflict, ServiceError
 from chalicelib.identity import Caller
@@ -292,10 +294,10 @@ class AlertSweep:
             try:
                 self._activity.settle_alert(schedule_id, slot, kind, token, published=True)
                 return
-            except ServiceError as exc:
+            except (ServiceError, BotoCoreError) as exc:  # a timeout reaches here untranslated
                 if attempt == SETTLE_ATTEMPTS:
                     logger.error("alert %s for %s at %s published, not marked (%s): a sweep after "
-                                 "its claim expires may send it again", kind, schedule_id, slot, exc.message)
+                                 "its claim expires may send it again", kind, schedule_id, slot, exc)
                     return
 
 

@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib import strict_json
 from chalicelib.errors import ServiceError
 from chalicelib.models import ExecutionOutcome
@@ -161,6 +163,9 @@ class DeadLetterRecorder:
                     results.append(self._reject(record, message_id, exc.code, exc.message))
                     continue
                 logger.warning("dead letter %s not recorded yet (it comes back): %s", message_id, exc.message)
+                failures.append({"itemIdentifier": message_id})
+            except (BotoCoreError, ClientError) as exc:  # AWS failed: only this record comes back
+                logger.warning("dead letter %s not recorded yet (it comes back): %s", message_id, exc)
                 failures.append({"itemIdentifier": message_id})
             except Exception as exc:  # nothing a retry can change: rejected, never looped on
                 if not isinstance(exc, NotOurs):

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib import rejections, strict_json
@@ -162,6 +163,8 @@ class TopicMessageHandler:
             if error.status_code >= 500:
                 raise
             return self._reject(text, message_id, error.code, error.message)
+        except (BotoCoreError, ClientError):
+            raise  # AWS failed (a timeout the adapter did not translate): Lambda retries the event
         except Exception as exc:  # a message no retry can apply: rejected, never looped on
             logger.exception("message %s could not be applied", message_id or "without id")
             return self._reject(text, message_id, "InternalError", f"the message could not be applied ({type(exc).__name__})")
