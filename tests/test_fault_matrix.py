@@ -590,6 +590,30 @@ class Cell:
         return f"{self.path}:{self.site}:{self.variant}"
 
 
+def run_faults(world: World, path_name: str, faults_to_inject: list[tuple[CallSite, str]]) -> tuple[str, list[str]]:
+    """Several faults on one run of a path (each on its own call site), then its retries and
+    one reconcile; the outcome and what is still wrong."""
+    path = PATHS[path_name]
+    world.reset()
+    ctx = path.given(world)
+    before = world.snapshot()
+    faults = FaultInjector()
+    injected = [faults.inject(site.service, site.operation, variant, skip=site.index) for site, variant in faults_to_inject]
+    try:
+        run = path.when(world, ctx)
+    finally:
+        faults.clear()
+    assert all(fault.injected == 1 for fault in injected), "a call site was not called: the path changed"
+    if run.told_client and world.snapshot() == before:
+        return TOLD_CLIENT, []
+    wrong = world.problems() + path.expect(world, ctx, run)
+    if not wrong:
+        return (AFTER_RETRY if run.retried else AT_ONCE), []
+    world.reconcile()
+    wrong = world.problems() + path.expect(world, ctx, run)
+    return (AFTER_RECONCILE, []) if not wrong else (NOT_CONVERGED, wrong + run.failures)
+
+
 def run_cell(world: World, cell: Cell) -> tuple[str, list[str]]:
     """Fail the cell's call site once, let the path retry, reconcile once; the outcome and
     what is still wrong."""
@@ -799,4 +823,21 @@ def test_one_fault_converges(cell: Cell, world: World) -> None:
     outcome, wrong = run_cell(world, cell)
     _TABLE.outcomes[cell], _TABLE.wrong[cell] = outcome, wrong
     # THEN everything converged, nothing is orphaned or lost, each fire ran once
+    assert outcome != NOT_CONVERGED, "; ".join(wrong)
+
+
+TWO_FAULT_PATHS = ("create", "sns", "target", "run-now", "dead-letter", "sweep")
+
+
+@pytest.mark.parametrize("path_name", TWO_FAULT_PATHS)
+def test_two_faults_on_one_path_converge(path_name: str, world: World) -> None:
+    # GIVEN two faults on one run: the path's first write completes but its answer is lost
+    # (AWS did it, the caller saw a failure), and its second write (or, with one write, its
+    # first read) fails
+    sites = discovered()[path_name]
+    writes = [site for site in sites if site.mutating]
+    second = writes[1] if len(writes) > 1 else next(site for site in sites if not site.mutating)
+    # WHEN both hit one run, and the path's retries and one reconcile run
+    outcome, wrong = run_faults(world, path_name, [(writes[0], LOST_RESPONSE), (second, HTTP_500)])
+    # THEN it converged: nothing lost, doubled or orphaned
     assert outcome != NOT_CONVERGED, "; ".join(wrong)
