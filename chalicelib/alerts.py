@@ -14,8 +14,10 @@ flexible window plus the grace). A sweep
 Each alert is published once: a marker ``<schedule>#alert#<slot>#<kind>`` is claimed with a
 conditional put before publishing and marked published after. The publish is sent once
 (its client makes one attempt: botocore's retry would send a request whose answer was lost
-again); a publish whose answer was lost may have been carried out, so its claim is kept as
-published and no retry sends it twice. A sweep whose publish was refused or never sent
+again); a publish whose connection closed after it was sent was carried out, so its claim is
+kept as published and no retry sends it twice; a timed-out publish is sent again (an alert
+is never lost for a doubt; after a read timeout it may arrive twice, with the same kind,
+schedule and slot). A sweep whose publish was refused or never sent
 releases its claim and leaves the watermark before that slot, so the next sweep
 claims and publishes it again; a claim left by a sweep that died expires after
 ``CLAIM_SECONDS``. A concurrent sweep finds the marker claimed and publishes nothing.
@@ -305,7 +307,7 @@ def _maybe_delivered(error: ServiceError) -> bool:
     """Whether a failed publish was carried out with its answer lost: the connection closed
     after the request was sent. A timeout (nothing, or not all, known to be sent) and an
     error SNS answered are publishes to send again: an alert is never lost for a doubt,
-    at the price of a possible repeat after a read timeout (docs/security.md)."""
+    at the price of a possible repeat after a read timeout (see the module's docstring)."""
     from botocore.exceptions import ConnectionClosedError
 
     return isinstance(error.__cause__, ConnectionClosedError)
