@@ -53,11 +53,12 @@ from chalicelib.openapi import (
 )
 
 if TYPE_CHECKING:
-    from chalicelib import expressions, fleet, models, service, templates
+    from chalicelib import expressions, fleet, models, rejections, service, templates
 else:  # loaded by the first request that reads one of their names
     expressions = lazy_module("chalicelib.expressions")
     fleet = lazy_module("chalicelib.fleet")
     models = lazy_module("chalicelib.models")
+    rejections = lazy_module("chalicelib.rejections")
     service = lazy_module("chalicelib.service")
     templates = lazy_module("chalicelib.templates")
 
@@ -496,7 +497,7 @@ def openapi_document() -> dict[str, Any]:
 @api.operation("A page to read this document and try its operations", tag="meta", media_type="text/html")
 @handles_errors
 def api_docs() -> Response:
-    return Response(body=apidocs.page(), status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+    return Response(body=apidocs.page(), status_code=200, headers=apidocs.PAGE_HEADERS)
 
 
 # --- the schedule-command handler ----------------------------------------------------
@@ -521,7 +522,11 @@ def schedule_command(event: SNSEvent) -> dict[str, Any]:
 
 @app.lambda_function(name=names.SCHEDULE_TARGET)
 def schedule_target(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Invoked by EventBridge Scheduler when a schedule fires."""
+    """Invoked by EventBridge Scheduler when a schedule fires. An event that cannot be an
+    invocation is rejected (a ``rejected`` event), never retried."""
+    problem = rejections.invocation_problem(event)
+    if problem:
+        return wiring.rejecter().reject(names.SCHEDULE_TARGET, "InvalidInvocation", problem, event)
     return wiring.target_runner().run(event, context)
 
 
@@ -531,9 +536,9 @@ def schedule_target(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.on_sqs_message(queue=_SETTINGS_AT_IMPORT.dead_letter_queue_name, name=names.DEAD_LETTERS)
 def dead_letters(event: SQSEvent) -> dict[str, Any]:
     """Record each run EventBridge Scheduler or Lambda gave up on as an execution of its
-    schedule (``undelivered`` or ``failed``, with the reason)."""
-    results = wiring.dead_letter_recorder().record_batch(record.to_dict() for record in event)
-    return {"recorded": results}
+    schedule (``undelivered`` or ``failed``, with the reason); reject what is about none; name
+    only the records that failed transiently in ``batchItemFailures``."""
+    return wiring.dead_letter_recorder().record_batch(record.to_dict() for record in event)
 
 
 # --- the periodic alert sweep -------------------------------------------------------

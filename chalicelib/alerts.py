@@ -18,8 +18,13 @@ A sweep
 3. moves the watermark and the next due time on (one conditional UpdateItem).
 
 Each alert is published once: a marker ``<schedule>#alert#<slot>#<kind>`` is claimed with a
-conditional put before publishing and marked published after. A sweep whose publish
-failed releases its claim and leaves the watermark before that slot, so the next sweep
+conditional put before publishing and marked published after. The publish is sent once
+(its client makes one attempt: botocore's retry would send a request whose answer was lost
+again); a publish whose connection closed after it was sent was carried out, so its claim is
+kept as published and no retry sends it twice; a timed-out publish is sent again (an alert
+is never lost for a doubt; after a read timeout it may arrive twice, with the same kind,
+schedule and slot). A sweep whose publish was refused or never sent
+releases its claim and leaves the watermark before that slot, so the next sweep
 claims and publishes it again; a claim left by a sweep that died expires after
 ``CLAIM_SECONDS``. A concurrent sweep finds the marker claimed and publishes nothing.
 """
@@ -31,6 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError
 
 from chalicelib import observability
 from chalicelib.activity import ActivityStore, AlertInFlight
@@ -54,6 +61,7 @@ from chalicelib.timeline import (
     MISSED,
     RUNNING,
     SUCCEEDED,
+    UPCOMING,
     Slot,
     SlotJoin,
     expected_slots,
@@ -69,6 +77,7 @@ logger = logging.getLogger("rez_agent.alerts")
 SWEEPER = "rez-agent:alert-sweep"  # who pauses a failing schedule, in its history
 CLAIM_SECONDS = 60  # longer than one publish takes; a dead sweep's claim expires then
 MARKER_TTL_DAYS = 35
+SETTLE_ATTEMPTS = 3  # marking a sent alert published; beyond this a later sweep may repeat it
 LATE_LOOKBACK = timedelta(hours=1)  # a run that starts this long after its slot still alerts
 SLOTS_PER_SWEEP = 1000
 ALERT_KINDS = ("missed", "late", "failed", "paused")
@@ -247,14 +256,32 @@ class Alerter:
         try:
             self._publisher.publish(self._topic_arn(), message, attributes={"kind": kind})
         except ServiceError as exc:
-            logger.warning("alert %s for %s at %s not published (%s); the next sweep retries",
+            if not _maybe_delivered(exc):
+                logger.warning("alert %s for %s at %s not published (%s); the next sweep retries",
+                               kind, schedule.id, slot, exc.message)
+                if self._pauser is not None:  # else the claim expires and the sweep takes it over
+                    self._activity.settle_alert(schedule.id, slot, kind, token, published=False)
+                raise _PublishFailed() from exc
+            # the request reached SNS and its answer was lost: the claim keeps the attempt as
+            # published, so no retry publishes the alert twice (the one sent is the alert)
+            logger.warning("alert %s for %s at %s: publish answer lost (%s); kept as published",
                            kind, schedule.id, slot, exc.message)
-            if self._pauser is not None:  # else the claim expires and the sweep takes it over
-                self._activity.settle_alert(schedule.id, slot, kind, token, published=False)
-            raise _PublishFailed() from exc
-        self._activity.settle_alert(schedule.id, slot, kind, token, published=True)
+        self._settle_published(schedule.id, slot, kind, token)
         observability.alerts_raised()
         report.alerts.append(message)
+
+    def _settle_published(self, schedule_id: str, slot: str, kind: str, token: str) -> None:
+        """Mark a sent alert published. The alert is out: its claim must not expire into a
+        second publish, so the write is tried again here (it is idempotent: same token)."""
+        for attempt in range(1, SETTLE_ATTEMPTS + 1):
+            try:
+                self._activity.settle_alert(schedule_id, slot, kind, token, published=True)
+                return
+            except (ServiceError, BotoCoreError) as exc:  # a timeout reaches here untranslated
+                if attempt == SETTLE_ATTEMPTS:
+                    logger.error("alert %s for %s at %s published, not marked (%s): a sweep after "
+                                 "its claim expires may send it again", kind, schedule_id, slot, exc)
+                    return
 
 
 class AlertSweep:
@@ -321,7 +348,7 @@ class AlertSweep:
     def _judge(self, schedule: Schedule, events: list[SlotEvent], now: datetime, report: SweepReport,
                progress: _Progress) -> None:
         for event in events:
-            if event.state == RUNNING:
+            if event.state in (RUNNING, UPCOMING):  # not judged yet (at its deadline exactly: upcoming)
                 progress.stopped = True
                 return
             report.slots += 1
@@ -368,6 +395,17 @@ def _count_judged(state: str) -> None:
         observability.missed_runs()
     elif state == LATE:
         observability.late_runs()
+
+
+
+def _maybe_delivered(error: ServiceError) -> bool:
+    """Whether a failed publish was carried out with its answer lost: the connection closed
+    after the request was sent. A timeout (nothing, or not all, known to be sent) and an
+    error SNS answered are publishes to send again: an alert is never lost for a doubt,
+    at the price of a possible repeat after a read timeout (see the module's docstring)."""
+    from botocore.exceptions import ConnectionClosedError
+
+    return isinstance(error.__cause__, ConnectionClosedError)
 
 
 def _latest(runs: list[ExecutionRecord]) -> ExecutionRecord | None:

@@ -24,6 +24,10 @@ _RETRY_CONFIG = Config(
     read_timeout=20,
 )
 
+# For a call that must not be sent twice (an alert's publish): a lost answer is an error,
+# never a resend (chalicelib/alerts.py).
+_SINGLE_ATTEMPT_CONFIG = _RETRY_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
 _lock = threading.Lock()
 _clients: dict[tuple[str | None, ...], Any] = {}
 # One session for every client, and one loader of botocore's data files for every session:
@@ -34,9 +38,10 @@ _data_loader = botocore.loaders.create_loader()
 _account_ids: dict[tuple[str | None, ...], str] = {}
 
 
-def client(service: str, settings: Settings | None = None) -> Any:
-    """A cached boto3 client for ``service`` on the configured region and endpoint."""
-    return _cached("client", service, settings or get_settings())
+def client(service: str, settings: Settings | None = None, single_attempt: bool = False) -> Any:
+    """A cached boto3 client for ``service`` on the configured region and endpoint
+    (``single_attempt``: one that never resends a request)."""
+    return _cached("client-once" if single_attempt else "client", service, settings or get_settings())
 
 
 def resource(service: str, settings: Settings | None = None) -> Any:
@@ -51,12 +56,12 @@ def _cached(kind: str, service: str, settings: Settings) -> Any:
         return cached
     with _lock:
         if key not in _clients:
-            build = getattr(_shared_session(), kind)
+            build = getattr(_shared_session(), kind.removesuffix("-once"))
             _clients[key] = build(
                 service,
                 region_name=settings.region,
                 endpoint_url=settings.endpoint_url,
-                config=_RETRY_CONFIG,
+                config=_SINGLE_ATTEMPT_CONFIG if kind.endswith("-once") else _RETRY_CONFIG,
             )
         return _clients[key]
 

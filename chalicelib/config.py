@@ -8,7 +8,9 @@ app, the stack command and the IAM policy.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -52,6 +54,34 @@ ENV_COGNITO_USER_POOL_ARNS = "COGNITO_USER_POOL_ARNS"
 ENV_ADMIN_PRINCIPALS = "ADMIN_PRINCIPALS"
 ENV_ADMIN_COGNITO_GROUP = "ADMIN_COGNITO_GROUP"
 ENV_CORS_ALLOWED_ORIGINS = "CORS_ALLOWED_ORIGINS"
+ENV_CURSOR_SIGNING_KEY = "CURSOR_SIGNING_KEY"
+ENV_API_BASE_URL = "API_BASE_URL"
+
+# A stage's name: a letter, then letters, digits or '_', at most 16 (the longest resource
+# name, the execution role's, must stay within IAM's 64 characters). No '-': the stage's
+# names end at the first '-' after it, so one stage's prefix (``rez-agent-custom-dev-``) can
+# never cover another stage's names (``dev-eu`` would be ``rez-agent-custom-dev-eu-``).
+STAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,15}")
+
+
+def check_stage(stage: str) -> str:
+    """``stage``, or ``ValueError`` saying why it cannot name a stage."""
+    if not STAGE_NAME.fullmatch(stage):
+        raise ValueError(
+            f"stage {stage!r}: a stage's name is a letter, then up to 15 letters, digits or '_' "
+            "(no '-': it would make one stage's resource prefix cover another's)"
+        )
+    return stage
+
+
+def partition_of(region: str) -> str:
+    """The standard partition a region belongs to (what its ARNs start with)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
 
 # How the API authenticates its callers (see chalicelib/auth.py and docs/security.md).
 AuthMode = Literal["iam", "cognito", "none"]
@@ -119,7 +149,8 @@ class ResourceNames:
 
     @property
     def custom_target_prefix(self) -> str:
-        """Custom targets must be named with this prefix (the IAM policy is scoped to it)."""
+        """Custom targets must be named with this prefix (the IAM policy is scoped to it);
+        stage names hold no '-' (``check_stage``), so it is this stage's alone."""
         return f"{APP_NAME}-custom-{self.stage}-"
 
     @property
@@ -143,6 +174,7 @@ def resource_names(stage: str, environ: Mapping[str, str] | None = None) -> Reso
     """The stage's resource names, with the overrides set in ``environ`` (default: the
     process environment)."""
     env = os.environ if environ is None else environ
+    check_stage(stage)
     overrides = tuple(
         (variable, env[variable]) for variable in NAME_OVERRIDES.values() if env.get(variable)
     )
@@ -190,6 +222,15 @@ class Settings:
     admin_principals: tuple[str, ...] = ()
     admin_cognito_group: str | None = None
     cors_allowed_origins: tuple[str, ...] = ()
+    cursor_signing_key: str | None = None
+    api_base_url: str | None = None
+
+    @property
+    def cursor_key(self) -> bytes:
+        """The key page cursors are signed with (chalicelib.cursors): the stage's
+        ``CURSOR_SIGNING_KEY``, else one derived from the stage's names (signs, not secret)."""
+        material = self.cursor_signing_key or f"{APP_NAME}\n{self.stage}\n{self.table_name}"
+        return hashlib.sha256(b"rez-agent page cursors\n" + material.encode()).digest()
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:
@@ -256,7 +297,20 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         admin_principals=_list(env, ENV_ADMIN_PRINCIPALS),
         admin_cognito_group=(env.get(ENV_ADMIN_COGNITO_GROUP) or "").strip() or None,
         cors_allowed_origins=_list(env, ENV_CORS_ALLOWED_ORIGINS),
+        cursor_signing_key=env.get(ENV_CURSOR_SIGNING_KEY) or None,
+        api_base_url=_base_url(env),
     )
+
+
+def _base_url(env: Mapping[str, str]) -> str | None:
+    """``API_BASE_URL``: the stage's public root URL (a custom domain with its base path,
+    or the local server), from which ``Location`` and the OpenAPI ``servers`` are built."""
+    raw = (env.get(ENV_API_BASE_URL) or "").strip().rstrip("/")
+    if not raw:
+        return None
+    if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~\-/]*)?", raw):
+        raise ValueError(f"{ENV_API_BASE_URL} must be an http(s) URL such as https://api.example.com/schedules, not {raw!r}")
+    return raw
 
 
 def settings_for(stage: str, environ: Mapping[str, str] | None = None) -> Settings:

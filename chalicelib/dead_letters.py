@@ -16,24 +16,35 @@ The stage's dead-letter queue receives two kinds of message:
 
 Each becomes an execution on its schedule (keyed by the execution id the message carries),
 with the reason; a redelivered message finds the execution already recorded and changes
-nothing.
+nothing. A message about no run of ours, or one no retry can record (too deep, not an
+invocation), is rejected: a bounded ``rejected`` event on the notifications topic
+(chalicelib.rejections), and the record leaves the queue. Only a transient failure keeps a
+record on the queue, and only that record: the consumer answers Lambda's partial batch
+response (``batchItemFailures``; the event source mapping reports batch item failures).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib import strict_json
 from chalicelib.errors import ServiceError
 from chalicelib.models import ExecutionOutcome
+from chalicelib.rejections import Rejecter, invocation_problem
 from chalicelib.runs import Invocation, RunStore, parse_invocation
 
 logger = logging.getLogger("rez_agent.dead_letters")
 
 MAX_REASON = 1000
+
+
+class NotOurs(ValueError):
+    """A dead letter about no run of ours (what rule: the message)."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +57,8 @@ class DeadLetter:
 def read_dead_letter(body: str, attributes: dict[str, Any] | None = None) -> DeadLetter | None:
     """The run a dead-letter message is about, or None when it is about none of ours."""
     try:
-        data = json.loads(body)
-    except (TypeError, ValueError):
+        data = strict_json.loads(body)
+    except (TypeError, ValueError):  # JsonRefused and UnicodeDecodeError are ValueErrors
         data = None
     if isinstance(data, dict) and isinstance(data.get("requestContext"), dict) and "requestPayload" in data:
         return _from_lambda(data)
@@ -74,7 +85,7 @@ def _from_lambda(record: dict[str, Any]) -> DeadLetter | None:
     reason += f" after {invokes} attempts)" if invokes else ")"
     if error:
         reason += f": {error}"
-    return DeadLetter(parse_invocation(payload), ExecutionOutcome.FAILED, reason[:MAX_REASON])
+    return DeadLetter(_invocation(payload), ExecutionOutcome.FAILED, reason[:MAX_REASON])
 
 
 def _from_scheduler(body: dict[str, Any], values: dict[str, str]) -> DeadLetter | None:
@@ -95,7 +106,14 @@ def _from_scheduler(body: dict[str, Any], values: dict[str, str]) -> DeadLetter 
     reason += ")"
     if values.get("ERROR_MESSAGE"):
         reason += f": {values['ERROR_MESSAGE']}"
-    return DeadLetter(parse_invocation(event), ExecutionOutcome.UNDELIVERED, reason[:MAX_REASON])
+    return DeadLetter(_invocation(event), ExecutionOutcome.UNDELIVERED, reason[:MAX_REASON])
+
+
+def _invocation(event: dict[str, Any]) -> Invocation:
+    problem = invocation_problem(event)
+    if problem:
+        raise NotOurs(f"the run it names is not one of ours: {problem}")
+    return parse_invocation(event)
 
 
 def _attribute_values(attributes: dict[str, Any]) -> dict[str, str]:
@@ -113,31 +131,51 @@ def _attribute_values(attributes: dict[str, Any]) -> dict[str, str]:
 
 
 class DeadLetterRecorder:
-    """Records each dead letter on its schedule."""
+    """Records each dead letter on its schedule; rejects what is about none."""
 
-    def __init__(self, store: RunStore):
+    def __init__(self, store: RunStore, rejecter: Rejecter | None = None):
         self._store = store
+        self._rejecter = rejecter
 
     def record(self, body: str, attributes: dict[str, Any] | None = None, message_id: str = "") -> dict[str, Any]:
         letter = read_dead_letter(body, attributes)
         if letter is None:
-            logger.warning("dead letter %s is not about a run of ours; dropped", message_id)
-            return {"message_id": message_id, "outcome": "dropped"}
+            raise NotOurs("the message is not a dead letter about a run of this stage")
         done = self._store.record_dead_letter(letter.invocation, letter.outcome, letter.reason)
         logger.info("dead letter %s: execution %s of schedule %s %s", message_id,
                     letter.invocation.execution_id, letter.invocation.schedule_id, done)
         return {"message_id": message_id, "schedule_id": letter.invocation.schedule_id,
                 "execution_id": letter.invocation.execution_id, "outcome": letter.outcome.value, "done": done}
 
-    def record_batch(self, records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Each record of a Lambda SQS event. A transient failure raises: the batch comes
-        back, and what was already recorded is not recorded twice."""
-        results = []
+    def record_batch(self, records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+        """Each record of a Lambda SQS event: recorded, or rejected (never retried), or,
+        on a transient failure, named in ``batchItemFailures`` so only it comes back (what
+        was already recorded is not recorded twice)."""
+        results: list[dict[str, Any]] = []
+        failures: list[dict[str, str]] = []
         for record in records:
+            message_id = str(record.get("messageId") or "")
+            body = record.get("body")
             try:
-                results.append(self.record(record.get("body", ""), record.get("messageAttributes"),
-                                           record.get("messageId", "")))
+                results.append(self.record(body if isinstance(body, str) else "", record.get("messageAttributes"), message_id))
             except ServiceError as exc:
-                logger.error("dead letter %s not recorded yet: %s", record.get("messageId"), exc.message)
-                raise
-        return results
+                if exc.status_code < 500:
+                    results.append(self._reject(record, message_id, exc.code, exc.message))
+                    continue
+                logger.warning("dead letter %s not recorded yet (it comes back): %s", message_id, exc.message)
+                failures.append({"itemIdentifier": message_id})
+            except (BotoCoreError, ClientError) as exc:  # AWS failed: only this record comes back
+                logger.warning("dead letter %s not recorded yet (it comes back): %s", message_id, exc)
+                failures.append({"itemIdentifier": message_id})
+            except Exception as exc:  # nothing a retry can change: rejected, never looped on
+                if not isinstance(exc, NotOurs):
+                    logger.exception("dead letter %s could not be recorded", message_id)
+                results.append(self._reject(record, message_id, type(exc).__name__, str(exc) or "cannot be recorded"))
+        return {"recorded": results, "batchItemFailures": failures}
+
+    def _reject(self, record: dict[str, Any], message_id: str, code: str, reason: str) -> dict[str, Any]:
+        if self._rejecter is None:
+            logger.warning("dead letter %s dropped (%s): %s", message_id, code, reason)
+            return {"message_id": message_id, "outcome": "dropped", "reason": reason}
+        rejected = self._rejecter.reject("dead_letters", code, reason, record.get("body"), message_id)
+        return {"message_id": message_id, **rejected}

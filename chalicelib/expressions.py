@@ -707,6 +707,8 @@ def validate_timezone(name: str) -> ZoneInfo:
             field="timezone",
         )
     try:
+        if name not in iana_zone_names():  # not a file of the host's zoneinfo (localtime, right/UTC)
+            raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError, TypeError):
         raise InvalidExpression(
@@ -714,6 +716,16 @@ def validate_timezone(name: str) -> ZoneInfo:
             "Europe/London or UTC)",
             field="timezone",
         ) from None
+
+
+@lru_cache(maxsize=1)
+def iana_zone_names() -> frozenset[str]:
+    """The IANA time zone names (the tzdata package's list, the one the functions ship),
+    without ``Factory``, a placeholder no schedule can run in."""
+    from importlib import resources
+
+    names = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    return frozenset(names) - {"Factory"}
 
 
 def _zone(tz: str | tzinfo | None) -> tzinfo:

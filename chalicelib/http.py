@@ -4,14 +4,14 @@ the one place where service errors become responses."""
 from __future__ import annotations
 
 import functools
-import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec
 
 from chalice.app import Response
 
-from chalicelib import auth, names
+from chalicelib import auth, names, strict_json
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     BadRequest,
@@ -99,64 +99,55 @@ def json_object(request: Any) -> dict[str, Any]:
     if not raw.strip():
         raise BadRequest("request body is empty; expected a JSON object")
     try:
-        body = json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
-    except DuplicateKey as exc:
-        raise BadRequest(f"request body is not valid: {exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = strict_json.loads(raw)
+    except UnicodeDecodeError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise BadRequest("request body is nested too deeply") from None
+    except strict_json.JsonRefused as exc:
+        raise BadRequest(f"request body {exc}") from None
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
     return body
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-class DuplicateKey(ValueError):
-    """A JSON object names the same key twice (which one wins is up to the parser)."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in body:
-            raise DuplicateKey(f"the key {key!r} appears more than once in one object")
-        body[key] = value
-    return body
-
-
 def loads_strict(text: str | bytes) -> Any:
-    """JSON as the API reads it: no NaN or Infinity, no key twice in one object."""
-    return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+    """JSON as the API reads it (chalicelib.strict_json: bounded depth and numbers, no NaN
+    or Infinity, no key twice in one object)."""
+    return strict_json.loads(text)
 
 
 def base_url(request: Any) -> str:
-    """The API's root URL as the client reached it (with the stage or base path, if any)."""
-    here = resource_url(request).rstrip("/")
-    route = (getattr(request, "path", "") or "").rstrip("/")
-    context_path = ((request.context or {}).get("path") or "").rstrip("/")
-    if route and context_path.endswith(route):
-        return here[: len(here) - len(route)]
-    return here
+    """The API's root URL, never from a header the client writes (``Host``,
+    ``X-Forwarded-Proto``): the stage's ``API_BASE_URL`` when configured; else, behind API
+    Gateway, the domain it received the request on and the stage or base path it matched
+    (``requestContext``); else a root-relative reference (``""``)."""
+    configured = get_settings().api_base_url
+    if configured:
+        return configured
+    context = request.context or {}
+    domain = str(context.get("domainName") or "")
+    prefix = _matched_prefix(request)
+    if _DOMAIN.fullmatch(domain):
+        return f"https://{domain}{prefix}"
+    return prefix
 
 
 def resource_url(request: Any, *parts: str) -> str:
-    """The absolute URL of a resource below the requested one, as the client reached it:
-    its Host, the path it sent (API Gateway's context path carries the stage or the custom
-    domain's base path), then ``parts``."""
-    headers = request.headers or {}
-    context = request.context or {}
-    host = headers.get("host") or context.get("domainName") or "localhost"
-    path = context.get("path") or getattr(request, "path", "") or ""
-    if not path.startswith("/"):
-        path = "/" + path
-    scheme = (headers.get("x-forwarded-proto") or "").split(",")[0].strip()
-    if not scheme:
-        scheme = "http" if host.split(":")[0] in ("localhost", "127.0.0.1", "::1") else "https"
-    return f"{scheme}://{host}{path.rstrip('/')}/" + "/".join(parts)
+    """The URL of a resource below the requested route (``base_url`` + route + ``parts``)."""
+    route = (getattr(request, "path", "") or "").rstrip("/")
+    return f"{base_url(request)}{route}/" + "/".join(parts)
+
+
+_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)+")
+
+
+def _matched_prefix(request: Any) -> str:
+    """What API Gateway matched before the route: the stage (``/dev``) or a custom
+    domain's base path; empty when there is none."""
+    route = (getattr(request, "path", "") or "").rstrip("/")
+    context_path = str((request.context or {}).get("path") or "").rstrip("/")
+    if route and context_path.endswith(route):
+        return context_path[: len(context_path) - len(route)]
+    return ""
 
 
 def query(request: Any) -> dict[str, str]:
@@ -249,9 +240,17 @@ def authenticate(
     return response
 
 
+MAX_IDEMPOTENCY_KEY = 256
+
+
 def idempotency_key(request: Any) -> str | None:
-    """The client's ``Idempotency-Key`` header, None when it sent none."""
+    """The client's ``Idempotency-Key`` header (1-256 printable ASCII characters), None when
+    it sent none."""
     key: str | None = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not (key.isascii() and key.isprintable()):
+        raise ValidationError(f"must be 1-{MAX_IDEMPOTENCY_KEY} printable ASCII characters", field="Idempotency-Key")
     return key
 
 
@@ -260,14 +259,23 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+MAX_VERSION_DIGITS = 15
+_IF_MATCH = re.compile(rf'"?([1-9][0-9]{{0,{MAX_VERSION_DIGITS - 1}}})"?')
+
+
 def expected_version(request: Any) -> int | None:
-    """Optimistic concurrency: ``If-Match: <version>`` (quotes allowed)."""
-    raw = (request.headers.get(IF_MATCH_HEADER) or "").strip().strip('"')
-    if not raw or raw == "*":  # "*": any current version
+    """Optimistic concurrency: ``If-Match: "<version>"`` (the ETag as given; unquoted
+    accepted) or ``*`` (any current version). Anything else is a 400: one version, ASCII
+    digits, at most 15 of them, quotes on both sides or neither."""
+    raw = request.headers.get(IF_MATCH_HEADER)
+    if raw is None or raw.strip() == "*":
         return None
-    if not raw.isdigit():
-        raise ValidationError("must be the schedule's version number", field="If-Match")
-    return int(raw)
+    match = _IF_MATCH.fullmatch(raw.strip())
+    if not match or raw.strip().count('"') == 1:
+        raise ValidationError(
+            f'must be one ETag of this schedule ("<version>", 1-{MAX_VERSION_DIGITS} digits) or *', field="If-Match"
+        )
+    return int(match.group(1))
 
 
 def schedule_id(value: str) -> str:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -162,9 +163,19 @@ class ScheduleDefinition(BaseModel):
         "or at(yyyy-mm-ddThh:mm:ss), as EventBridge Scheduler reads them",
         json_schema_extra={"examples": ["cron(0 6 * * ? *)", "rate(5 minutes)", "at(2030-01-01T09:00:00)"]},
     )
-    timezone: str = Field("UTC", description="an IANA time zone name", json_schema_extra={"examples": ["America/New_York"]})
+    timezone: str = Field(
+        "UTC",
+        description="an IANA time zone name (tzdata's list; localtime, posixrules, posix/*, right/* and Factory are refused)",
+        json_schema_extra={"examples": ["America/New_York"]},
+    )
     target_type: TargetType
-    target_arn: str | None = None
+    target_arn: str | None = Field(
+        None,
+        description="custom targets only: the ARN of an SNS topic, SQS queue or Lambda function (function:<name>"
+        "[:<qualifier>]) in the stage's partition, region and account, named rez-agent-custom-<stage>-*; "
+        "no FIFO (.fifo) topics or queues",
+        json_schema_extra={"pattern": r"^arn:aws(-cn|-us-gov)?:(sns|sqs|lambda):[a-z0-9-]+:[0-9]{12}:.+$"},
+    )
     payload: dict[str, Any] = Field(default_factory=dict)
     description: str | None = Field(None, max_length=MAX_DESCRIPTION)
     start_date: datetime | None = None
@@ -295,30 +306,74 @@ def parse_label(text: str, field: str = "label") -> tuple[str, str]:
     return key, value
 
 
+# A custom target, by AWS's ARN rules for the three kinds the target function delivers to:
+# arn:<partition>:sns:<region>:<account>:<topic>, ...:sqs:...:<queue>,
+# ...:lambda:...:function:<name>[:<version or alias>]. FIFO topics and queues (".fifo") are
+# refused: they need a message group id the target does not send (docs/security.md).
 _CUSTOM_ARN = re.compile(
-    r"arn:aws[a-z\-]*:(sns|sqs|lambda):(?P<region>[a-z0-9\-]+):(?P<account>[0-9]{12}):(function:)?(?P<name>[A-Za-z0-9_\-.]+)"
+    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):(?P<service>sns|sqs|lambda)"
+    r":(?P<region>[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}):(?P<account>[0-9]{12}):(?P<resource>.+)"
 )
+_TARGET_NAME = {
+    "sns": re.compile(r"(?P<name>[A-Za-z0-9_\-]{1,256})"),  # topic names: 1-256 of these
+    "sqs": re.compile(r"(?P<name>[A-Za-z0-9_\-]{1,80})"),  # queue names: 1-80 of these
+    "lambda": re.compile(r"function:(?P<name>[A-Za-z0-9_\-]{1,64})(?::(?:\$LATEST|[A-Za-z0-9_\-]{1,128}))?"),
+}
+_TARGET_RULE = {
+    "sns": "an SNS topic's name is 1-256 letters, digits, '-' or '_' (FIFO topics are not supported)",
+    "sqs": "an SQS queue's name is 1-80 letters, digits, '-' or '_' (FIFO queues are not supported)",
+    "lambda": "a Lambda function's ARN names function:<name> (1-64 letters, digits, '-' or '_'), "
+    "optionally with :<version or alias>",
+}
+
+
+@dataclass(frozen=True)
+class CustomTarget:
+    """The parts of a custom target's ARN."""
+
+    partition: str
+    service: str
+    region: str
+    account: str
+    name: str
+
+
+def parse_custom_target(arn: str) -> CustomTarget:
+    """The target's parts, or ``ValueError`` naming AWS's rule it breaks."""
+    match = _CUSTOM_ARN.fullmatch(arn)
+    if not match:
+        raise ValueError(
+            "target_arn: must be the ARN of an SNS topic, SQS queue or Lambda function "
+            "(arn:aws:sns|sqs|lambda:<region>:<12-digit account>:<name>)"
+        )
+    service = match.group("service")
+    named = _TARGET_NAME[service].fullmatch(match.group("resource"))
+    if not named:
+        raise ValueError(f"target_arn: {_TARGET_RULE[service]}")
+    return CustomTarget(match.group("partition"), service, match.group("region"), match.group("account"), named.group("name"))
 
 
 def _check_custom_target(arn: str) -> None:
     """Custom targets are SNS topics, SQS queues or Lambda functions named with the
-    stage's custom prefix (the IAM policy grants exactly those); the prefix is checked
-    by the service, which knows the stage."""
-    if not _CUSTOM_ARN.fullmatch(arn):
-        raise ValueError(
-            "target_arn: must be the ARN of an SNS topic, SQS queue or Lambda function"
-        )
+    stage's custom prefix (the IAM policy grants exactly those); the prefix, partition,
+    region and account are checked by the service, which knows the stage."""
+    parse_custom_target(arn)
 
 
 def custom_target_name(arn: str) -> str:
-    match = _CUSTOM_ARN.fullmatch(arn)
-    return match.group("name") if match else ""
+    try:
+        return parse_custom_target(arn).name
+    except ValueError:
+        return ""
 
 
 def custom_target_place(arn: str) -> tuple[str, str]:
     """The (region, account id) of a custom target's ARN (empty strings if it is none)."""
-    match = _CUSTOM_ARN.fullmatch(arn)
-    return (match.group("region"), match.group("account")) if match else ("", "")
+    try:
+        target = parse_custom_target(arn)
+    except ValueError:
+        return ("", "")
+    return (target.region, target.account)
 
 
 def _trusted(info: ValidationInfo) -> bool:

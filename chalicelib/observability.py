@@ -330,7 +330,7 @@ def _keys_for(kind: str, event: Any) -> dict[str, Any]:
         record = (event.to_dict().get("Records") or [{}])[0]
         try:
             message = json.loads(event.message)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):  # the handler rejects it
             message = {}
         message = message if isinstance(message, dict) else {}
         return {

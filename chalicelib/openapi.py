@@ -56,8 +56,8 @@ class Operation:
 IDEMPOTENCY_KEY = Param(
     "Idempotency-Key",
     "A retried create with the same key (from the same caller) answers the same schedule; "
-    "the same key with a different definition is a 409.",
-    {"type": "string", "minLength": 1, "maxLength": 256},
+    "the same key with a different definition is a 409. 1-256 printable ASCII characters.",
+    {"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[\\x20-\\x7e]{1,256}$"},
 )
 BULK_IDEMPOTENCY_KEY = Param(
     "Idempotency-Key",
@@ -67,8 +67,9 @@ BULK_IDEMPOTENCY_KEY = Param(
 )
 IF_MATCH = Param(
     "If-Match",
-    "The schedule's version this change applies to (quotes allowed); another version is a 409.",
-    {"type": "string", "pattern": r'^"?[0-9]+"?$'},
+    "The schedule's ETag this change applies to (\"<version>\", or the version unquoted; 1-15 "
+    "digits), or * for any version; another version is a 409, anything else a 400.",
+    {"type": "string", "pattern": r'^(\*|"[1-9][0-9]{0,14}"|[1-9][0-9]{0,14})$'},
 )
 CREATED_BY = Param(
     "X-Created-By",
@@ -82,7 +83,12 @@ LABEL_FILTER = Param(
     {"type": "array", "items": {"type": "string", "pattern": "^[^=]+=.*$", "maxLength": 385}, "maxItems": 5},
 )
 ETAG = Param("ETag", "The schedule's version, quoted: send it back as If-Match.", {"type": "string"})
-LOCATION = Param("Location", "The new schedule's full URL.", {"type": "string", "format": "uri"})
+LOCATION = Param(
+    "Location",
+    "The new schedule's URL, from the stage's configured base URL or API Gateway's domain "
+    "(root-relative when neither is known); never from the request's Host.",
+    {"type": "string", "format": "uri-reference"},
+)
 
 
 def limit_param(maximum: int) -> Param:
@@ -90,7 +96,18 @@ def limit_param(maximum: int) -> Param:
 
 
 LIST_LIMIT_MAX = 100  # chalicelib.service.MAX_LIST_LIMIT (a test holds them equal); no import at cold start
-CURSOR = Param("cursor", "The next_cursor of the previous page.", {"type": "string"})
+CURSOR = Param(
+    "cursor",
+    "The next_cursor of the previous page, as given: signed by the stage, so any other value is a 400.",
+    {"type": "string", "minLength": 3, "maxLength": 4096, "pattern": "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$"},
+)
+# What every JSON body is held to before its model (chalicelib.strict_json); a test holds
+# these figures equal to the parser's.
+BODY_RULES = (
+    "A JSON object of at most 300,000 bytes (413 above), nested at most 64 levels deep, with no "
+    "number of more than 38 digits (or an exponent of more than 3), no NaN or Infinity and no key "
+    "twice in one object; anything else is a 400 naming the rule."
+)
 
 _ERROR_TEXT = {
     400: "The request breaks a rule: the message says which in words, Errors lists each failing field.",
@@ -101,11 +118,12 @@ _ERROR_TEXT = {
     413: "The body or the payload is too large.",
     415: "The body is not application/json.",
     429: "The caller has as many live schedules as the stage allows.",
+    500: "An unexpected error: the message names only a request id to report (the logs carry it).",
     501: "This stage cannot do it: run now where no target function is deployed (make local on moto).",
     502: "AWS rejected the request.",
     503: "AWS is unavailable or throttling; retry later.",
 }
-_ALWAYS = (502, 503)
+_ALWAYS = (500, 502, 503)
 _ERROR_MODEL = {400: "InvalidRequestBody"}  # a 400 lists each failing field
 _GATEWAY_REFUSAL = {"type": "object", "properties": {"message": {"type": ["string", "null"]}}}
 _PATH_PARAM = re.compile(r"{([^}]+)}")
@@ -194,26 +212,13 @@ class Registry:
 def _operation(
     path: str, op: Operation, schemas: dict[str, Any], auth_mode: str, routed: set[str]
 ) -> dict[str, Any]:
-    parameters: list[dict[str, Any]] = []
-    for name in _PATH_PARAM.findall(path):
-        parameters.append(
-            {
-                "name": name,
-                "in": "path",
-                "required": True,
-                "description": "the schedule id",
-                "schema": {"type": "string", "format": "uuid"},
-            }
-        )
-    for param in op.query:
-        parameters.append(_param(param, "query"))
-    for param in op.headers:
-        parameters.append(_param(param, "header"))
+    parameters = _parameters(path, op)
+    secured = bool(op.secured and _security_scheme(auth_mode))
     operation: dict[str, Any] = {
         "operationId": op.view_name,
         "summary": op.summary,
         "tags": [op.tag],
-        "responses": {},
+        "responses": {str(op.status): _success(op, schemas, routed)},
     }
     if op.description:
         operation["description"] = op.description
@@ -222,15 +227,45 @@ def _operation(
     if op.request is not None:
         operation["requestBody"] = {
             "required": True,
+            "description": BODY_RULES,
             "content": {"application/json": {"schema": _ref(op.request, "validation", schemas)}},
         }
+    for status in _error_statuses(op, parameters, secured):
+        body = _GATEWAY_REFUSAL if status == 403 else {"$ref": SCHEMA_REF.format(model=_ERROR_MODEL.get(status, "ErrorBody"))}
+        operation["responses"][str(status)] = {
+            "description": _ERROR_TEXT[status],
+            "content": {"application/json": {"schema": body}},
+        }
+    if secured:
+        operation["security"] = [{auth_mode: []}]
+    elif _security_scheme(auth_mode):
+        operation["security"] = [{}]
+    return operation
+
+
+def _parameters(path: str, op: Operation) -> list[dict[str, Any]]:
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": "the schedule id",
+            "schema": {"type": "string", "format": "uuid"},
+        }
+        for name in _PATH_PARAM.findall(path)
+    ]
+    parameters += [_param(param, "query") for param in op.query]
+    parameters += [_param(param, "header") for param in op.headers]
+    return parameters
+
+
+def _success(op: Operation, schemas: dict[str, Any], routed: set[str]) -> dict[str, Any]:
     success: dict[str, Any] = {"description": op.summary}
     if op.response is not None:
-        success["content"] = {op.media_type: {"schema": _ref(op.response, "serialization", schemas)}}
-    elif op.media_type == "application/json":
-        success["content"] = {op.media_type: {"schema": {"type": "object"}}}
+        schema = _ref(op.response, "serialization", schemas)
     else:
-        success["content"] = {op.media_type: {"schema": {"type": "string"}}}
+        schema = {"type": "object" if op.media_type == "application/json" else "string"}
+    success["content"] = {op.media_type: {"schema": schema}}
     if op.response_headers:
         success["headers"] = {
             header.name: {"description": header.description, "schema": header.schema, "required": True}
@@ -243,7 +278,10 @@ def _operation(
     }
     if links:
         success["links"] = links
-    operation["responses"][str(op.status)] = success
+    return success
+
+
+def _error_statuses(op: Operation, parameters: list[dict[str, Any]], secured: bool) -> list[int]:
     errors = set(op.errors) | set(_ALWAYS)
     if parameters or op.request is not None:
         errors.add(400)
@@ -251,19 +289,9 @@ def _operation(
         errors |= {413, 415}
     if any(p["in"] == "path" for p in parameters):
         errors.add(404)
-    if op.secured and _security_scheme(auth_mode):
+    if secured:
         errors |= {401, 403}
-    for status in sorted(errors):
-        body = _GATEWAY_REFUSAL if status == 403 else {"$ref": SCHEMA_REF.format(model=_ERROR_MODEL.get(status, "ErrorBody"))}
-        operation["responses"][str(status)] = {
-            "description": _ERROR_TEXT[status],
-            "content": {"application/json": {"schema": body}},
-        }
-    if op.secured and _security_scheme(auth_mode):
-        operation["security"] = [{auth_mode: []}]
-    elif _security_scheme(auth_mode):
-        operation["security"] = [{}]
-    return operation
+    return sorted(errors)
 
 
 def _param(param: Param, where: str) -> dict[str, Any]:

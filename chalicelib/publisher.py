@@ -43,14 +43,14 @@ class AwsPublisher:
                 # some emulators omit the key, which Chalice's SNS event needs: always set one.
                 request: dict[str, Any] = {"TopicArn": target_arn, "Message": body, "Subject": SUBJECT}
                 if attributes:
-                    request["MessageAttributes"] = {
-                        key: {"DataType": "String", "StringValue": value}
-                        for key, value in attributes.items()
-                    }
+                    request["MessageAttributes"] = _attributes(attributes)
                 self._client_for("sns").publish(**request)
             elif service == "sqs":
                 sqs = self._client_for("sqs")
-                sqs.send_message(QueueUrl=queue_url(target_arn, sqs.meta.endpoint_url), MessageBody=body)
+                request = {"QueueUrl": queue_url(target_arn, sqs.meta.endpoint_url), "MessageBody": body}
+                if attributes:
+                    request["MessageAttributes"] = _attributes(attributes)
+                sqs.send_message(**request)
             elif service == "lambda":
                 self._client_for("lambda").invoke(
                     FunctionName=target_arn, InvocationType="Event", Payload=body.encode()
@@ -59,3 +59,8 @@ class AwsPublisher:
                 raise ValueError(f"cannot publish to {target_arn!r}")
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc) from exc
+
+
+def _attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """String message attributes, as SNS and SQS both take them."""
+    return {key: {"DataType": "String", "StringValue": str(value)} for key, value in attributes.items()}

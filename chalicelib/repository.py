@@ -14,10 +14,7 @@ activity stores, which use the same table.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +24,7 @@ from typing import Any, Protocol
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from chalicelib import cursors
 from chalicelib.aws_errors import error_code, translate
 from chalicelib.errors import (
     AlreadyExists,
@@ -60,7 +58,6 @@ from chalicelib.names import (
 )
 
 EXECUTION_PREFIX = "execution#"
-MAX_CURSOR_LENGTH = 4096
 # Attributes of a schedule item that only serve its indexes and its writes:
 # - ``live``: LIVE_KEY on every record that is not deleted (the sparse live index);
 # - ``created_by``: only on records that are not deleted (the creator index stays sparse,
@@ -184,18 +181,12 @@ class ScheduleRepository(Protocol):
 
 
 def encode_cursor(state: Any) -> str:
-    raw = json.dumps(state, separators=(",", ":"), default=_decimal).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """A signed cursor (chalicelib.cursors)."""
+    return cursors.encode(state)
 
 
 def decode_cursor(cursor: str) -> Any:
-    if len(cursor) > MAX_CURSOR_LENGTH:
-        raise ValidationError("is not a cursor this service issued", field="cursor")
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
-        raise ValidationError("is not a cursor this service issued", field="cursor") from None
+    return cursors.decode(cursor)
 
 
 def _decimal(value: Any) -> Any:

@@ -89,7 +89,9 @@ class RunNowService:
         claimed = self._activity.claim_run(schedule, execution_id, caller.principal, requested_at)
         if claimed is None:
             existing = self._activity.find_run(schedule_id, execution_id)
-            return answer(schedule, execution_id, existing["at"] if existing else requested_at, repeated=True)
+            if existing is None or existing.get("at") != requested_at:
+                return answer(schedule, execution_id, existing["at"] if existing else requested_at, repeated=True)
+            # our own claim, written by a request whose answer was lost and was sent again: run it
         try:
             self._invoker.invoke_async({
                 "schedule_id": schedule_id,

@@ -90,7 +90,7 @@ DISPATCHED_FIELDS = ("name", "target_type", "target_arn", "payload")
 
 
 class MessagePublisher(Protocol):
-    def publish(self, target_arn: str, message: dict[str, Any]) -> None: ...
+    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict[str, Any] | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -676,7 +676,7 @@ class TargetRunner:
         # the start latency counts from the planned slot (an emulator reports it floored)
         invocation = _invocation_of(record, planned[0].time if planned else None)
         try:
-            self._publisher.publish(self._target_arn(schedule), dispatch_message(schedule, record))
+            self._publisher.publish(self._target_arn(schedule), dispatch_message(schedule, record), dispatch_attributes(schedule))
         except Exception as exc:
             reason = _error_text(exc)
             self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), reason)
@@ -765,6 +765,7 @@ def dispatch_message(schedule: Schedule, record: ExecutionRecord) -> dict[str, A
         "execution_id": record.execution_id,
         "attempt": record.attempt,
         "trigger": record.trigger.value,
+        "created_by": schedule.created_by,
     }
 
 
@@ -812,6 +813,11 @@ def _parse_strict(value: str) -> datetime:
 def _invocation_of(record: ExecutionRecord, slot: datetime | None = None) -> Invocation:
     return Invocation(schedule_id=record.schedule_id, scheduled_time=iso(slot) if slot else record.scheduled_time,
                       execution_id=record.execution_id, attempt=record.attempt, trigger=record.trigger)
+
+
+def dispatch_attributes(schedule: Schedule) -> dict[str, str]:
+    """What SNS subscribers (and SQS consumers) of a fired message can filter on."""
+    return {"created_by": schedule.created_by, "target_type": schedule.definition.target_type.value}
 
 
 def _error_text(exc: Exception) -> str:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from chalicelib import expressions
 from chalicelib.backoff import ErrorBackoff
 from chalicelib.completion import has_fires_left
+from chalicelib.config import DEFAULT_REGION, partition_of
 from chalicelib.errors import (
     AlreadyExists,
     Conflict,
@@ -43,11 +44,10 @@ from chalicelib.models import (
     ScheduleState,
     ScheduleStatus,
     TemplateUse,
-    custom_target_name,
-    custom_target_place,
     definition_digest,
     iso,
     new_id,
+    parse_custom_target,
     utcnow,
 )
 from chalicelib.repository import OwnerAtCap, Page, RecordExists, ScheduleRepository
@@ -351,22 +351,24 @@ class ScheduleService:
         return start_passed
 
     def _check_target(self, definition: ScheduleDefinition) -> None:
-        """A custom target is named with the stage's prefix and lives in the stage's own
-        region and account (checked before anything is written)."""
+        """A custom target is this stage's own: named with the stage's prefix (stage names
+        hold no '-', so no other stage's prefix covers it), in the stage's partition, region
+        and account (checked before anything is written; the IAM policy grants the same)."""
         if not definition.target_arn:
             return
-        if not custom_target_name(definition.target_arn).startswith(self._custom_target_prefix):
-            raise ValidationError(
-                f"the target's name must start with '{self._custom_target_prefix}'",
-                field="target_arn",
-            )
-        region, account = custom_target_place(definition.target_arn)
-        if self._region is not None and region != self._region:
-            raise ValidationError(
-                f"must be in this stage's region {self._region}, not {region}", field="target_arn"
-            )
-        if self._account_id is not None and account != self._account_id():
-            raise ValidationError("must be in this stage's own AWS account", field="target_arn")
+        target = parse_custom_target(definition.target_arn)
+        problem = None
+        partition = partition_of(self._region or DEFAULT_REGION)
+        if not target.name.startswith(self._custom_target_prefix):
+            problem = f"the target's name must start with '{self._custom_target_prefix}'"
+        elif target.partition != partition:
+            problem = f"must be in this stage's partition {partition}, not {target.partition}"
+        elif self._region is not None and target.region != self._region:
+            problem = f"must be in this stage's region {self._region}, not {target.region}"
+        elif self._account_id is not None and target.account != self._account_id():
+            problem = "must be in this stage's own AWS account"
+        if problem:
+            raise ValidationError(problem, field="target_arn")
 
 
 def _may_see(caller: Caller, schedule: Schedule) -> bool:

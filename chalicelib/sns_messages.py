@@ -13,40 +13,50 @@ Two shapes arrive on the same topic, kept apart on purpose:
   ``request_id``, only names the record, and goes to the command handler, which converges
   the record's schedule.
 
+Who a message acts as (docs/security.md, "The SNS command topic"): the topic's publishers
+are one principal of the stage, ``sns``. A ``created_by`` message attribute names a
+namespace inside it (``sns:<name>``), never an API caller's identity: a message can touch only
+the schedules created over SNS in its own namespace, and each namespace has its own cap.
+
 A create is idempotent under redelivery: the SNS message id is its idempotency key. A
-message that cannot be applied is never silently dropped: it is logged with the rule it
-broke and published to the notifications topic as a ``rejected`` event.
+message that cannot be applied is never silently dropped nor retried forever: it is logged
+with the rule it broke and published to the notifications topic as a ``rejected`` event
+(chalicelib.rejections), the original cut to fit SNS's size limit.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chalicelib import rejections, strict_json
 from chalicelib.errors import BadRequest, ServiceError
-from chalicelib.http import loads_strict
 from chalicelib.identity import Caller
 from chalicelib.models import (
     Schedule,
     ScheduleCommand,
     ScheduleDefinition,
     is_schedule_id,
-    iso,
     parse_model,
-    utcnow,
 )
 
 logger = logging.getLogger("rez_agent.messages")
 
 CREATED_BY_ATTRIBUTE = "created_by"
+# The principal every publisher of the stage's command topic acts as; a namespace inside it
+# is ``sns:<name>``. No API caller's identity has this form (an IAM ARN starts with "arn:",
+# a Cognito sub is a bare UUID), so the two never meet.
 SNS_CALLER = "sns"
-REJECTED_EVENT = "rejected"
-MAX_CREATED_BY = 128
-MAX_ORIGINAL_CHARS = 200_000  # the rejected event must fit SNS's 256 KiB with its envelope
+NAMESPACE_PREFIX = f"{SNS_CALLER}:"
+NAMESPACE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+REJECTED_EVENT = rejections.REJECTED_EVENT
+MAX_VERSION = 10**15  # far beyond any schedule's history; within DynamoDB's numbers
 
 
 class MessageAction(StrEnum):
@@ -69,7 +79,7 @@ class ScheduleMessage(BaseModel):
     schedule: ScheduleDefinition | None = None
     schedule_id: str | None = None
     version: int | None = Field(
-        None, ge=1, description="the version the change applies to (like If-Match); optional"
+        None, ge=1, le=MAX_VERSION, description="the version the change applies to (like If-Match); optional"
     )
 
     @model_validator(mode="after")
@@ -134,7 +144,9 @@ class TopicMessageHandler:
         """``record`` is the ``Sns`` object of the Lambda event's record. Transient AWS
         failures raise (Lambda retries the event); anything the sender must fix is rejected."""
         text = record.get("Message") or ""
-        message_id = str(record.get("MessageId") or "")
+        if not isinstance(text, str):
+            text = str(text)
+        message_id = str(record.get("MessageId") or "")[:rejections.MAX_ID]
         try:
             data = _json_object(text)
             if "request_id" in data:
@@ -150,7 +162,12 @@ class TopicMessageHandler:
         except ServiceError as error:
             if error.status_code >= 500:
                 raise
-            return self._reject(text, message_id, error)
+            return self._reject(text, message_id, error.code, error.message)
+        except (BotoCoreError, ClientError):
+            raise  # AWS failed (a timeout the adapter did not translate): Lambda retries the event
+        except Exception as exc:  # a message no retry can apply: rejected, never looped on
+            logger.exception("message %s could not be applied", message_id or "without id")
+            return self._reject(text, message_id, "InternalError", f"the message could not be applied ({type(exc).__name__})")
         logger.info("applied %s for schedule %s from message %s", message.action.value, schedule.id, message_id)
         return {
             "outcome": "accepted",
@@ -175,50 +192,37 @@ class TopicMessageHandler:
             return schedules.resume(schedule_id, caller, message.version)
         return schedules.delete(schedule_id, caller, message.version)
 
-    def _reject(self, text: str, message_id: str, error: ServiceError) -> dict[str, Any]:
-        logger.error("rejected message %s (%s): %s", message_id or "without id", error.code, error.message)
-        event = {
-            "event": REJECTED_EVENT,
-            "message_id": message_id or None,
-            "code": error.code,
-            "reason": error.message,
-            "request": _original(text),
-            "rejected_at": iso(utcnow()),
-        }
+    def _reject(self, text: str, message_id: str, code: str, reason: str) -> dict[str, Any]:
+        logger.error("rejected message %s (%s): %s", message_id or "without id", code, reason)
+        event = rejections.rejection_event("schedule_command", code, reason, text, message_id)
         self._publisher().publish(self._notifications_topic_arn(), event, attributes={"event": REJECTED_EVENT})
-        return {"outcome": REJECTED_EVENT, "code": error.code, "reason": error.message}
+        return {"outcome": REJECTED_EVENT, "code": code, "reason": event["reason"]}
 
 
 def caller_from(attributes: dict[str, Any]) -> Caller:
-    """The ``created_by`` message attribute (String), else ``sns``."""
+    """The topic's principal ``sns``, or its namespace ``sns:<name>`` when the message's
+    ``created_by`` attribute (String) names one (``<name>`` or ``sns:<name>``). Anything else,
+    an IAM ARN or any text that is not a namespace name, is refused: a message never acts as
+    an API caller."""
     attribute = attributes.get(CREATED_BY_ATTRIBUTE) or {}
     value = attribute.get("Value", attribute.get("StringValue")) if isinstance(attribute, dict) else None
     name = str(value or "").strip()
     if not name:
         return Caller(SNS_CALLER)
-    if len(name) > MAX_CREATED_BY or not name.isprintable():
-        raise BadRequest(f"message attribute {CREATED_BY_ATTRIBUTE}: must be 1-{MAX_CREATED_BY} printable characters")
-    return Caller(name)
+    namespace = name[len(NAMESPACE_PREFIX):] if name.startswith(NAMESPACE_PREFIX) else name
+    if not NAMESPACE.fullmatch(namespace):
+        raise BadRequest(
+            f"message attribute {CREATED_BY_ATTRIBUTE}: must name a namespace of the topic's publishers "
+            "(sns:<name>, <name> 1-64 letters, digits, '-', '_' or '.'); a message cannot act as an API caller"
+        )
+    return Caller(NAMESPACE_PREFIX + namespace)
 
 
 def _json_object(text: str) -> dict[str, Any]:
     try:
-        data = loads_strict(text)
-    except RecursionError:
-        raise BadRequest("message is nested too deeply") from None
-    except ValueError as exc:
-        raise BadRequest(f"message is not valid JSON: {exc}") from None
+        data = strict_json.loads(text)
+    except strict_json.JsonRefused as exc:
+        raise BadRequest(f"message {exc}") from None
     if not isinstance(data, dict):
         raise BadRequest("message must be a JSON object")
     return data
-
-
-def _original(text: str) -> Any:
-    """The request as sent: its JSON when it parses, else its text (cut to stay within SNS's
-    message size with the envelope)."""
-    if len(text) > MAX_ORIGINAL_CHARS:
-        return text[:MAX_ORIGINAL_CHARS]
-    try:
-        return loads_strict(text)
-    except (ValueError, RecursionError):
-        return text

@@ -309,10 +309,7 @@ class TimelineService:
             state = decode_cursor(cursor)
             if not isinstance(state, dict) or set(state) != {"after", "to"}:
                 raise ValidationError("is not a cursor for this timeline", field="cursor")
-            try:
-                return parse_time(state["after"]), parse_time(state["to"])
-            except (TypeError, ValueError, AttributeError):
-                raise ValidationError("is not a cursor for this timeline", field="cursor") from None
+            return _cursor_window(state)
         high_given = _param(end, "to") if end else None
         low = _param(start, "from") if start else now - DEFAULT_BEFORE
         if not start and high_given is not None and high_given < low:
@@ -356,6 +353,16 @@ def _run_entry(record: ExecutionRecord, trigger: ExecutionTrigger, now: datetime
     if not planned:
         entry["planned"] = False
     return entry
+def _cursor_window(state: dict[str, Any]) -> tuple[datetime, datetime]:
+    """A cursor's window, held to the same limits as ``from`` and ``to`` (1970-2199, at most
+    31 days)."""
+    try:
+        low, high = _param(state["after"], "cursor"), _param(state["to"], "cursor")
+    except (ValidationError, TypeError, AttributeError):
+        raise ValidationError("is not a cursor for this timeline", field="cursor") from None
+    if not low <= high <= low + MAX_SPAN:
+        raise ValidationError("is not a cursor for this timeline", field="cursor")
+    return low, high
 
 
 def _param(raw: str, field: str) -> datetime:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from chalicelib.fleet import Glance
     from chalicelib.publisher import AwsPublisher
     from chalicelib.reconcile import ScheduleReconciler
+    from chalicelib.rejections import Rejecter
     from chalicelib.repository import DynamoDBScheduleRepository
     from chalicelib.run_now import RunNowService
     from chalicelib.runs import RunStore, TargetRunner
@@ -46,6 +47,18 @@ def publisher(settings: Settings) -> AwsPublisher:
 
     return AwsPublisher(
         client_for=partial(_client, settings=settings),
+        creation_topic_arn=partial(clients.topic_arn, settings.creation_topic_name, settings),
+    )
+
+
+@lru_cache(maxsize=8)
+def alert_publisher(settings: Settings) -> AwsPublisher:
+    """The alert sweep's publisher: one attempt per publish, so an answer lost on the way
+    back is never sent again (chalicelib/alerts.py)."""
+    from chalicelib.publisher import AwsPublisher
+
+    return AwsPublisher(
+        client_for=partial(clients.client, settings=settings, single_attempt=True),
         creation_topic_arn=partial(clients.topic_arn, settings.creation_topic_name, settings),
     )
 
@@ -157,7 +170,16 @@ def run_store(settings: Settings) -> RunStore:
 def dead_letter_recorder(settings: Settings | None = None) -> DeadLetterRecorder:
     from chalicelib.dead_letters import DeadLetterRecorder
 
-    return DeadLetterRecorder(run_store(settings or get_settings()))
+    settings = settings or get_settings()
+    return DeadLetterRecorder(run_store(settings), rejecter(settings))
+
+
+def rejecter(settings: Settings | None = None) -> Rejecter:
+    """Rejection events to the notifications topic (chalicelib.rejections)."""
+    from chalicelib.rejections import Rejecter
+
+    settings = settings or get_settings()
+    return Rejecter(partial(publisher, settings), partial(clients.topic_arn, settings.notifications_topic_name, settings))
 
 
 def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
@@ -219,7 +241,7 @@ def alert_sweep(settings: Settings | None = None) -> AlertSweep:
     return AlertSweep(
         repository(settings),
         activity(settings),
-        publisher(settings),
+        alert_publisher(settings),
         notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
         pauser=schedule_service(settings),
         grace_seconds=settings.late_grace_seconds,
@@ -228,7 +250,7 @@ def alert_sweep(settings: Settings | None = None) -> AlertSweep:
 
 def reset() -> None:
     """Forget every built object (tests call it with clients.reset())."""
-    for cached in (repository, publisher, gateway, activity, _target_runner, run_store):
+    for cached in (repository, publisher, alert_publisher, gateway, activity, _target_runner, run_store):
         cached.cache_clear()
 
 

@@ -27,10 +27,11 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError
 
 from integration.hooks import cached_clients, operation_of
 
@@ -213,7 +214,8 @@ class FaultInjector:
             events = client.meta.events
             events.register("before-call", self._before_call, self._unique_id)
             events.register("before-send", self._before_send, self._unique_id + "-send")
-            events.register_first("needs-retry", self._needs_retry, self._unique_id + "-retry")
+            once = (client.meta.config.retries or {}).get("total_max_attempts") == 1
+            events.register_first("needs-retry", partial(self._needs_retry, resend=not once), self._unique_id + "-retry")
 
     def _before_call(self, event_name: str, **_: object) -> Any:
         """Each call of our code: answer it with an error, raise a timeout, or arm a
@@ -255,16 +257,19 @@ class FaultInjector:
 
     def _needs_retry(
         self, event_name: str, response: Any = None, attempts: int = 1,
-        caught_exception: BaseException | None = None, **_: object,
+        caught_exception: BaseException | None = None, resend: bool = True, **_: object,
     ) -> int | None:
         """After the endpoint answered the armed call's first attempt: drop the answer and
-        have botocore send the request again, at once."""
+        have botocore send the request again, at once; a client that makes one attempt
+        (``resend`` False) sees the connection closed instead, as it would."""
         service, operation = operation_of(event_name)
         with self._lock:
             for fault in self._armed(service, operation):
-                if attempts == 1 and response is not None and caught_exception is None:
+                if attempts == 1 and response is not None and caught_exception is None and resend:
                     return 0  # retry now (``0`` is not ``None``: botocore retries)
                 fault._armed = False
+                if not resend and caught_exception is None:
+                    raise ConnectionClosedError(endpoint_url=f"injected://{service}/{operation}")
         return None
 
     def _armed(self, service: str, operation: str) -> list[Fault]:

@@ -22,6 +22,8 @@ _RESOURCE_SERVICES = frozenset({"dynamodb", "sns", "sqs", "iam", "s3", "cloudfor
 def cached_clients(service: str) -> list[Any]:
     """The cached client for ``service`` and, where boto3 has one, its resource's client."""
     found = [clients.client(service)]
+    if service == "sns":  # the alert sweep publishes on a client that makes one attempt
+        found.append(clients.client(service, single_attempt=True))
     if service in _RESOURCE_SERVICES:
         with contextlib.suppress(ResourceNotExistsError):
             found.append(clients.resource(service).meta.client)

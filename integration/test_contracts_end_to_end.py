@@ -97,6 +97,7 @@ def aws_cli(deployed: dict[str, Any], *args: str) -> str:
 # none (AWS sends null and {}); Chalice's SNS event needs both keys, so every publish here
 # sets them, as the README does.
 OWNER = ["--message-attributes", '{"created_by": {"DataType": "String", "StringValue": "report-pipeline"}}']
+SNS_OWNER = "sns:report-pipeline"  # who the message acts as (docs/security.md)
 
 
 def creation_topic(deployed: dict[str, Any]) -> str:
@@ -145,12 +146,12 @@ def test_the_readme_sns_messages_create_and_delete_a_schedule(deployed):
     )
     # THEN one schedule appears, owned by the publisher, and becomes active
     [created] = eventually("the schedule is created",
-                           lambda: schedules_named(deployed, DEFINITION["name"], "report-pipeline"), 90, deployed["outputs"])
-    assert created["created_by"] == "report-pipeline"
+                           lambda: schedules_named(deployed, DEFINITION["name"], SNS_OWNER), 90, deployed["outputs"])
+    assert created["created_by"] == SNS_OWNER  # a namespace of the topic's principal
     schedule_id = created["id"]
 
     def active() -> Any:
-        code, body, _ = api(deployed, "get", schedule_id, owner="report-pipeline")
+        code, body, _ = api(deployed, "get", schedule_id, owner=SNS_OWNER)
         return body if code == 0 and body["status"] == "active" else None
 
     eventually("the schedule becomes active", active, 90, deployed["outputs"])
@@ -161,7 +162,7 @@ def test_the_readme_sns_messages_create_and_delete_a_schedule(deployed):
 
     # THEN the schedule is deleted, in the record and in EventBridge Scheduler
     def deleted() -> Any:
-        code, body, _ = api(deployed, "get", schedule_id, owner="report-pipeline")
+        code, body, _ = api(deployed, "get", schedule_id, owner=SNS_OWNER)
         return code == 0 and body["status"] == "deleted"
 
     eventually("the schedule is deleted", deleted, 90, deployed["outputs"])
@@ -201,7 +202,7 @@ def test_an_invalid_message_is_rejected_to_the_notifications_topic(deployed):
                         every=2)
     assert events[0]["request"] == bad
     assert events[0]["reason"].startswith("schedule.schedule_expression:")
-    assert schedules_named(deployed, "bad", "report-pipeline") == []
+    assert schedules_named(deployed, "bad", SNS_OWNER) == []
 
 
 def test_the_client_drives_the_deployed_api(deployed):

@@ -42,6 +42,7 @@ from chalicelib.config import (
     AUTH_IAM,
     AUTH_NONE,
     ENV_ACCOUNT_ID,
+    ENV_CURSOR_SIGNING_KEY,
     ENV_TARGET_FUNCTION_ARN,
     Settings,
     resource_names,
@@ -204,18 +205,31 @@ def prepare_template(template: dict[str, Any], stage: str, bucket: str, key: str
         variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
         variables.update(environment)
         variables[ENV_ACCOUNT_ID] = {"Ref": "AWS::AccountId"}
+        # page cursors are signed with a key from the stack's own id (chalicelib/cursors.py)
+        variables.setdefault(ENV_CURSOR_SIGNING_KEY, {"Ref": "AWS::StackId"})
         variables.setdefault(
             ENV_TARGET_FUNCTION_ARN,
             {"Fn::Sub": f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{target_name}"},
         )
         if chalice_name(logical_id) == names.SCHEDULE_TARGET:
             properties["EventInvokeConfig"] = failure_destination(stage)
+        if chalice_name(logical_id) == names.DEAD_LETTERS:
+            report_batch_item_failures(properties)
     _lock_down_api(prepared, stage)
     monitoring.add_monitoring(prepared, stage, tracing=policy.tracing(stage))
     prepared["Description"] = (
         f"{APP_NAME} schedules, stage {stage}: functions, REST API, SNS subscription, alarms, dashboard"
     )
     return prepared
+
+
+def report_batch_item_failures(properties: dict[str, Any]) -> None:
+    """The dead-letter consumer answers Lambda's partial batch response: its SQS event
+    source reports batch item failures, so a record that failed transiently comes back
+    alone and the rest of its batch is done."""
+    for event in (properties.get("Events") or {}).values():
+        if event.get("Type") == "SQS":
+            event.setdefault("Properties", {})["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
 
 
 # Lambda retries a failed asynchronous invoke this many times before giving up on it.

@@ -154,8 +154,9 @@ def serve(port: int | None = None, out: TextIO = sys.stdout, use_run: bool = Tru
     config = factory.create_config_obj(chalice_stage_name=LOCAL_STAGE)
     for key, value in config.environment_variables.items():
         os.environ.setdefault(key, value)
-    server = factory.create_local_server(config.chalice_app, config, LOOPBACK, chosen)
     base = f"http://{LOOPBACK}:{chosen}"
+    os.environ["API_BASE_URL"] = base  # Location and the OpenAPI servers: this server, never a Host header
+    server = factory.create_local_server(config.chalice_app, config, LOOPBACK, chosen)
     print(f"serving the API (stage {LOCAL_STAGE}) on {base}, against {where}", file=out, flush=True)
     print(f"BASE={base}", file=out, flush=True)
     print(f"Console: {base}/   (open it in a browser)", file=out, flush=True)

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from chalicelib import config
 from chalicelib import names as function_names
-from chalicelib.config import ResourceNames, resource_names
+from chalicelib.config import ResourceNames, partition_of, resource_names
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 
@@ -60,6 +60,46 @@ GRANTS: dict[str, list[str]] = {
     ALERT_SWEEP: ["logs", "table", "publish_commands", "publish_alerts"],
     DEAD_LETTERS: ["logs", "table", "read_dead_letters"],
 }
+
+
+def custom_target_statements(names: ResourceNames) -> list[dict[str, Any]]:
+    """Exactly the custom targets the service accepts (``ScheduleService._check_target``):
+    SNS topics, SQS queues and Lambda functions named with the stage's prefix (stage names
+    hold no '-', so no other stage's), in the stage's partition and region, in the
+    function's own account; never a FIFO topic or queue (the service refuses them too)."""
+    region = config.settings_for(names.stage).region
+    partition = partition_of(region)
+    prefix = names.custom_target_prefix
+    own_account = {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}}
+    return [
+        {
+            "Sid": "PublishToCustomTopics",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": f"arn:{partition}:sns:{region}:*:{prefix}*",
+            "Condition": own_account,
+        },
+        {
+            "Sid": "SendToCustomQueues",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": f"arn:{partition}:sqs:{region}:*:{prefix}*",
+            "Condition": own_account,
+        },
+        {
+            "Sid": "InvokeCustomFunctions",
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": f"arn:{partition}:lambda:{region}:*:function:{prefix}*",
+            "Condition": own_account,
+        },
+        {
+            "Sid": "NoFifoTargets",
+            "Effect": "Deny",
+            "Action": ["sns:Publish", "sqs:SendMessage"],
+            "Resource": [f"arn:{partition}:sns:*:*:{prefix}*.fifo", f"arn:{partition}:sqs:*:*:{prefix}*.fifo"],
+        },
+    ]
 
 
 def _statements(names: ResourceNames, function: str) -> dict[str, list[dict[str, Any]]]:
@@ -116,21 +156,9 @@ def _statements(names: ResourceNames, function: str) -> dict[str, list[dict[str,
                 "Resource": [
                     f"arn:aws:sns:*:*:{names.web_actions_topic}",
                     f"arn:aws:sns:*:*:{names.notifications_topic}",
-                    f"arn:aws:sns:*:*:{names.custom_target_prefix}*",
                 ],
             },
-            {
-                "Sid": "SendToCustomQueues",
-                "Effect": "Allow",
-                "Action": "sqs:SendMessage",
-                "Resource": f"arn:aws:sqs:*:*:{names.custom_target_prefix}*",
-            },
-            {
-                "Sid": "InvokeCustomFunctions",
-                "Effect": "Allow",
-                "Action": "lambda:InvokeFunction",
-                "Resource": f"arn:aws:lambda:*:*:function:{names.custom_target_prefix}*",
-            },
+            *custom_target_statements(names),
         ],
         "failure_destination": [
             {

@@ -300,7 +300,7 @@ class InMemoryPublisher:
     def publish_command(self, command: ScheduleCommand) -> None:
         self.commands.append(command.model_copy(deep=True))
 
-    def publish(self, target_arn: str, message: dict[str, Any]) -> None:
+    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict[str, Any] | None = None) -> None:
         self.messages.append((target_arn, dict(message)))
 
     def drain_commands(self) -> list[ScheduleCommand]:

@@ -64,7 +64,7 @@ def test_concurrent_sweeps_alert_once(chalice_client, moto_stage, names, clock):
     create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     clock.set("2026-03-02T01:03:00Z")
     second: list = []
-    sns = clients.client("sns")
+    sns = clients.client("sns", single_attempt=True)  # the client the sweep publishes on
 
     def second_sweep(**_):
         if not second:

@@ -117,7 +117,7 @@ def test_errors_show_the_apis_message_and_exit_non_zero(served):
         "  colour: unknown field",
     ]
     code, _, err = cli(served.url, "pause", "8f7c1a52-0f53-4c1e-9d53-5b8a3f0f0e11", "--if-match", "x")
-    assert code == 1 and "If-Match: must be the schedule's version number" in err
+    assert code == 1 and "If-Match: must be one ETag of this schedule" in err
 
 
 def test_usage_errors_exit_2(served):

@@ -77,16 +77,26 @@ def test_location_keeps_a_custom_domains_base_path():
     assert resource_url(request, "abc") == "https://api.example.com/schedules-v1/api/schedules/abc"
 
 
-def test_location_on_a_local_server_is_plain_http():
-    request = SimpleNamespace(path="/api/schedules", headers={"host": "127.0.0.1:8000"}, context={"path": "/api/schedules"})
+def test_location_on_a_local_server_is_the_configured_base_url(monkeypatch):
+    monkeypatch.setenv("API_BASE_URL", "http://127.0.0.1:8000")
+    request = SimpleNamespace(path="/api/schedules", headers={"host": "evil.example"}, context={"path": "/api/schedules"})
     assert resource_url(request, "abc") == "http://127.0.0.1:8000/api/schedules/abc"
 
 
-def test_the_create_answers_an_absolute_location_that_resolves(chalice_client, moto_stage):
-    response = post(chalice_client, "/api/schedules", TEE_TIMES, headers={"Host": "127.0.0.1:9000"})
+def test_the_create_answers_a_location_from_the_stage_never_from_the_clients_host(chalice_client, moto_stage, monkeypatch):
+    # GIVEN the stage's own base URL, and a client that sends a forged Host and scheme
+    monkeypatch.setenv("API_BASE_URL", "http://127.0.0.1:9000")
+    headers = {"Host": "evil.example", "X-Forwarded-Proto": "gopher"}
+    response = post(chalice_client, "/api/schedules", TEE_TIMES, headers=headers)
+    # THEN the Location is the stage's, and resolves
     location = response.headers["Location"]
     assert location == f"http://127.0.0.1:9000/api/schedules/{response.json_body['id']}"
     assert chalice_client.http.get(location.removeprefix("http://127.0.0.1:9000")).status_code == 200
+
+
+def test_without_a_configured_base_url_the_location_is_root_relative(chalice_client, moto_stage):
+    response = post(chalice_client, "/api/schedules", TEE_TIMES, headers={"Host": "evil.example"})
+    assert response.headers["Location"] == f"/api/schedules/{response.json_body['id']}"
 
 
 def never_firing(i: int) -> str:

@@ -144,9 +144,12 @@ def test_a_dead_letter_for_a_run_that_succeeded_changes_nothing(chalice_client, 
     assert summary(chalice_client, schedule_id) == (1, 0)
 
 
-def test_a_message_about_no_run_of_ours_is_dropped(chalice_client, moto_stage, names):
+def test_a_message_about_no_run_of_ours_is_rejected_and_leaves_the_queue(chalice_client, moto_stage, names):
     result = chalice_client.lambda_.invoke("dead_letters", through_the_queue(names, "hello")).payload
-    assert result["recorded"][0]["outcome"] == "dropped"
+    assert result["recorded"][0]["outcome"] == "rejected"
+    assert result["batchItemFailures"] == []
+    [event] = moto_stage["tap"].drain(names.notifications_topic)
+    assert (event["event"], event["source"], event["request"]) == ("rejected", "dead_letters", "hello")
 
 
 def test_the_scheduler_shape_is_read_from_its_attributes_when_the_body_is_not_ours():

@@ -44,3 +44,16 @@ def test_the_packaged_target_gives_up_after_two_retries_into_the_queue():
     }
     # only the target is invoked asynchronously by the scheduler
     assert [name for name, resource in resources.items() if "EventInvokeConfig" in resource["Properties"]] == ["ScheduleTarget"]
+
+
+def test_the_packaged_dead_letter_consumer_reports_batch_item_failures():
+    # GIVEN the SQS event source Chalice writes for the dead-letter consumer
+    source = {"Type": "SQS", "Properties": {"Queue": "arn:aws:sqs:us-east-1:123456789012:rez-agent-dead-letters-dev", "BatchSize": 10}}
+    template = {"Transform": "AWS::Serverless-2016-10-31", "Resources": {
+        "DeadLetters": {"Type": "AWS::Serverless::Function", "Properties": {"Events": {"DeadLettersSqsEventSource": source}}},
+        "APIHandler": {"Type": "AWS::Serverless::Function", "Properties": {}}}}
+    # WHEN it is prepared for CloudFormation
+    prepared = app_stack.prepare_template(template, "dev", "bucket", "dev/code.zip")
+    # THEN the mapping reports batch item failures, so one bad record never returns its batch
+    events = prepared["Resources"]["DeadLetters"]["Properties"]["Events"]
+    assert events["DeadLettersSqsEventSource"]["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

@@ -2,8 +2,12 @@
 
 A path is what a user or AWS sets going: an API request and the command it publishes
 (create, update, pause, resume, delete), the command handler repairing a schedule deleted
-out of band (command), a schedule firing (target), the periodic reconcile (reconcile), and
-the operator's stack deploy (stack). Its call sites are discovered, not listed: each path
+out of band (command), a create published on the SNS command topic (sns), a schedule firing
+(target), a run-now request and the run it starts (run-now), a dead letter recorded (dead-letter),
+the alert sweep finding a missed slot (sweep), the periodic reconcile (reconcile), and the
+operator's stack deploy (stack). Each path's retries are its door's own: a client repeats a
+request it saw fail (same Idempotency-Key), SNS and Lambda deliver an event again, SQS
+returns the records a batch reported failed, the sweep runs again a few minutes later. Its call sites are discovered, not listed: each path
 runs once with the call recorder attached, and every call it makes is a call site
 (path + service + operation + occurrence index). A call site added to a path is covered
 the next time the suite runs.
@@ -30,6 +34,7 @@ removed.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -39,14 +44,17 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import clients, wiring
+from chalicelib import alerts, clients, wiring
 from chalicelib.config import ENV_REGION, ENV_STAGE, get_settings, resource_names
+from chalicelib.models import utcnow
 from chalicelib.scheduler import desired_spec, observed_spec
 from integration.faults import (
     ACCESS_DENIED,
@@ -68,6 +76,7 @@ from tests.support import (
     unit_test_environment,
     unit_test_project,
 )
+from tests.timeline_support import create_target_function
 
 pytestmark = pytest.mark.slow  # the whole stage through a few hundred fault cells
 
@@ -123,11 +132,13 @@ class World:
         self.scheduler = boto3.client("scheduler", region_name=REGION)
         self.table = boto3.resource("dynamodb", region_name=REGION).Table(names.table)
         self.published: list[dict] = []  # fires dispatched to the web-actions topic
+        self.notified: list[dict] = []  # what reached the notifications topic
+        self.invoked: list[dict] = []  # run-now's asynchronous invokes of the target
 
     # -- driving --------------------------------------------------------------------------
 
-    def api(self, run: Run, method: str, path: str, body: dict | None = None) -> Run:
-        kwargs: dict[str, Any] = {"headers": JSON}
+    def api(self, run: Run, method: str, path: str, body: dict | None = None, headers: dict | None = None) -> Run:
+        kwargs: dict[str, Any] = {"headers": {**JSON, **(headers or {})}}
         if body is not None:
             kwargs["body"] = json.dumps(body)
         response = getattr(self.client.http, method)(path, **kwargs)
@@ -170,6 +181,37 @@ class World:
                 run.retried = True
                 run.failures.append(f"{function} attempt {attempt}: {type(exc).__name__}: {exc}")
 
+    def dead_letter(self, run: Run, body: str) -> Run:
+        """The consumer gets the message; SQS returns it while the consumer reports it failed
+        (or raises)."""
+        event = self.client.events.generate_sqs_event(message_bodies=[body])
+        for attempt in range(1, DELIVERIES + 1):
+            try:
+                result = self.client.lambda_.invoke("dead_letters", event).payload
+            except Exception as exc:  # noqa: BLE001 - the whole batch comes back
+                result = {"batchItemFailures": [{"itemIdentifier": "the batch"}]}
+                run.failures.append(f"dead_letters attempt {attempt}: {type(exc).__name__}: {exc}")
+            if not result.get("batchItemFailures"):
+                return run
+            run.retried = True
+        return run
+
+    def sweep(self, run: Run, at: datetime) -> None:
+        """The periodic alert sweep, its clock at ``at``."""
+        event = self.client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+        )
+        with patch.object(alerts, "utcnow", lambda: at):
+            try:
+                self.client.lambda_.invoke("alert_sweep", event)
+            except Exception as exc:  # noqa: BLE001 - the next periodic sweep is the retry
+                run.retried = True
+                run.failures.append(f"alert_sweep: {type(exc).__name__}: {exc}")
+
+    def alerts(self) -> list[dict]:
+        self.notified.extend(self.moto_stage["tap"].drain(self.names.notifications_topic))
+        return [m for m in self.notified if m.get("kind")]
+
     def reset(self) -> None:
         """Back to the deployed stage with no schedules: the next cell starts clean."""
         with self.table.batch_writer() as batch:
@@ -180,6 +222,8 @@ class World:
         for topic in self.moto_stage["queues"]:
             self.moto_stage["tap"].drain(topic)
         self.published.clear()
+        self.notified.clear()
+        self.invoked.clear()
 
     # -- reading --------------------------------------------------------------------------
 
@@ -376,6 +420,103 @@ def _reconcile_expect(world: World, ctx: dict, run: Run) -> list[str]:
     ]
 
 
+SNS_MESSAGE_ID = "3f0c8a52-6d1e-4b7a-9c55-0a1b2c3d4e5f"
+
+
+def _sns_when(world: World, ctx: dict) -> Run:
+    """A create on the SNS command topic: SNS delivers it again while the handler fails."""
+    run = Run()
+    event = world.client.events.generate_sns_event(message=json.dumps({"action": "create", "schedule": DEFINITION}))
+    event["Records"][0]["Sns"]["MessageId"] = SNS_MESSAGE_ID
+    world._invoke(run, "schedule_command", lambda _attempt: event)
+    return world.deliver(run)
+
+
+def _dead_letter_when(world: World, ctx: dict) -> Run:
+    body = json.dumps({
+        "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": {"schedule_id": ctx["id"], "execution_id": "execution-dl",
+                           "scheduled_time": "2026-11-24T11:00:00Z", "attempt": "3"},
+        "responsePayload": {"errorType": "Error", "errorMessage": "boom"},
+    })
+    return world.dead_letter(Run(), body)
+
+
+def _dead_letter_expect(world: World, ctx: dict, run: Run) -> list[str]:
+    runs = [e for e in world.executions() if e["execution_id"] == "execution-dl"]
+    if not runs:
+        return [f"{LOST} execution: the dead letter was not recorded"]
+    outcomes = [e.get("outcome") for e in runs]
+    return [] if outcomes == ["failed"] else [f"execution records {outcomes}, expected ['failed']"]
+
+
+def _run_now_given(world: World) -> dict:
+    with contextlib.suppress(Exception):  # it exists from an earlier cell (moto's Lambda is not reset)
+        create_target_function()
+    return {"id": _active(world)}
+
+
+def _run_now_when(world: World, ctx: dict) -> Run:
+    """The client repeats a request it saw fail (same key); Lambda runs each invoke the
+    API made (moto accepts them without running them: the path runs them here)."""
+    run = Run()
+    lam = clients.client("lambda")
+
+    def seen(params: dict, **_: Any) -> None:
+        world.invoked.append(json.loads(params["Payload"]))
+
+    lam.meta.events.register("before-parameter-build.lambda.Invoke", seen, "matrix-run-now")
+    try:
+        for attempt in range(1, DELIVERIES + 1):
+            world.api(run, "post", f"/api/schedules/{ctx['id']}/run", headers={"Idempotency-Key": "run-1"})
+            if run.status is not None and run.status < 500:
+                break
+            run.retried = True
+            run.failures.append(f"run-now attempt {attempt}: {run.status} {run.body.get('Code')}")
+    finally:
+        lam.meta.events.unregister("before-parameter-build.lambda.Invoke", unique_id="matrix-run-now")
+    for payload in list(world.invoked):
+        world._invoke(run, "schedule_target", lambda _attempt, payload=payload: payload)
+    return run
+
+
+def _run_now_expect(world: World, ctx: dict, run: Run) -> list[str]:
+    """Ran once: one manual execution, succeeded, dispatched (a dispatch may be sent twice
+    with the same execution id: at-least-once, as for a scheduled fire)."""
+    world.drain_fires()
+    manual = [e for e in world.executions() if str(e["execution_id"]).startswith("manual-")]
+    outcomes = [e.get("outcome") for e in manual]
+    if not manual:
+        return [f"{LOST} execution: the run was never recorded"]
+    found = [] if outcomes == ["succeeded"] else [f"{DOUBLED if len(manual) > 1 else 'wrong'} execution: {outcomes}"]
+    ids = {m.get("execution_id") for m in world.published}
+    if ids != {manual[0]["execution_id"]}:
+        found.append(f"dispatched {sorted(ids)}, expected the one run")
+    return found
+
+
+def _sweep_given(world: World) -> dict:
+    return {"id": _active(world, {**DEFINITION, "schedule_expression": "rate(1 hour)"}), "at": utcnow()}
+
+
+def _sweep_when(world: World, ctx: dict) -> Run:
+    """The sweep 90 minutes on (its first slot missed), and the next sweeps, 2 minutes apart
+    (past a dead sweep's claim)."""
+    run = Run()
+    for minutes in (90, 92, 94):
+        world.sweep(run, ctx["at"] + timedelta(minutes=minutes))
+    return run
+
+
+def _sweep_expect(world: World, ctx: dict, run: Run) -> list[str]:
+    missed = [a for a in world.alerts() if a["kind"] == "missed" and a["schedule_id"] == ctx["id"]]
+    if not missed:
+        return [f"{LOST} alert: the missed slot was never alerted"]
+    if len(missed) > 1:
+        return [f"{DOUBLED} alert: {len(missed)} alerts for one missed slot"]
+    return []
+
+
 _stages = itertools.count()
 
 
@@ -448,6 +589,8 @@ PATHS = {
         _change_path("delete", "delete", "", None, "deleted", DEFINITION["schedule_expression"]),
         Path("command", _command_given, lambda world, ctx: world.deliver(Run()),
              lambda world, ctx, run: _expect_one_record(world, "active", CHANGED["schedule_expression"])),
+        Path("sns", lambda world: {}, _sns_when,
+             lambda world, ctx, run: _expect_one_record(world, "active", DEFINITION["schedule_expression"])),
         Path("target", _target_given, _target_when, _target_expect),
         # a schedule made from a template (the template is read in the create request)
         Path("create_from_template", _template_given, _template_when,
@@ -455,6 +598,9 @@ PATHS = {
         # a bulk pause: the listing, then each schedule's own pause
         Path("bulk_pause", lambda world: {"id": _active(world)}, _bulk_when,
              lambda world, ctx, run: _expect_one_record(world, "paused", DEFINITION["schedule_expression"])),
+        Path("run-now", _run_now_given, _run_now_when, _run_now_expect),
+        Path("dead-letter", _target_given, _dead_letter_when, _dead_letter_expect),
+        Path("sweep", _sweep_given, _sweep_when, _sweep_expect),
         Path("reconcile", _reconcile_given, _reconcile_when, _reconcile_expect),
         Path("stack", _stack_given, _stack_when, _stack_expect, STACK_SERVICES),
     )
@@ -475,6 +621,30 @@ class Cell:
         return f"{self.path}:{self.site}:{self.variant}"
 
 
+def run_faults(world: World, path_name: str, faults_to_inject: list[tuple[CallSite, str]]) -> tuple[str, list[str]]:
+    """Several faults on one run of a path (each on its own call site), then its retries and
+    one reconcile; the outcome and what is still wrong."""
+    path = PATHS[path_name]
+    world.reset()
+    ctx = path.given(world)
+    before = world.snapshot()
+    faults = FaultInjector()
+    injected = [faults.inject(site.service, site.operation, variant, skip=site.index) for site, variant in faults_to_inject]
+    try:
+        run = path.when(world, ctx)
+    finally:
+        faults.clear()
+    assert all(fault.injected == 1 for fault in injected), "a call site was not called: the path changed"
+    if run.told_client and world.snapshot() == before:
+        return TOLD_CLIENT, []
+    wrong = world.problems() + path.expect(world, ctx, run)
+    if not wrong:
+        return (AFTER_RETRY if run.retried else AT_ONCE), []
+    world.reconcile()
+    wrong = world.problems() + path.expect(world, ctx, run)
+    return (AFTER_RECONCILE, []) if not wrong else (NOT_CONVERGED, wrong + run.failures)
+
+
 def run_cell(world: World, cell: Cell) -> tuple[str, list[str]]:
     """Fail the cell's call site once, let the path retry, reconcile once; the outcome and
     what is still wrong."""
@@ -490,7 +660,8 @@ def run_cell(world: World, cell: Cell) -> tuple[str, list[str]]:
         faults.clear()
     assert fault.injected == 1, f"{cell.site} was not called: the path changed; run the suite again"
     if cell.variant == LOST_RESPONSE:
-        assert fault.resent, f"botocore did not send {cell.site} again after its answer was lost"
+        # botocore sends it again; a client that makes one attempt (the alert publish) sees it fail
+        assert fault.sent >= 1, f"{cell.site} never reached the endpoint"
     if run.told_client:
         if world.snapshot() == before:
             return TOLD_CLIENT, []
@@ -683,4 +854,21 @@ def test_one_fault_converges(cell: Cell, world: World) -> None:
     outcome, wrong = run_cell(world, cell)
     _TABLE.outcomes[cell], _TABLE.wrong[cell] = outcome, wrong
     # THEN everything converged, nothing is orphaned or lost, each fire ran once
+    assert outcome != NOT_CONVERGED, "; ".join(wrong)
+
+
+TWO_FAULT_PATHS = ("create", "sns", "target", "run-now", "dead-letter", "sweep")
+
+
+@pytest.mark.parametrize("path_name", TWO_FAULT_PATHS)
+def test_two_faults_on_one_path_converge(path_name: str, world: World) -> None:
+    # GIVEN two faults on one run: the path's first write completes but its answer is lost
+    # (AWS did it, the caller saw a failure), and its second write (or, with one write, its
+    # first read) fails
+    sites = discovered()[path_name]
+    writes = [site for site in sites if site.mutating]
+    second = writes[1] if len(writes) > 1 else next(site for site in sites if not site.mutating)
+    # WHEN both hit one run, and the path's retries and one reconcile run
+    outcome, wrong = run_faults(world, path_name, [(writes[0], LOST_RESPONSE), (second, HTTP_500)])
+    # THEN it converged: nothing lost, doubled or orphaned
     assert outcome != NOT_CONVERGED, "; ".join(wrong)

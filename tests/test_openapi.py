@@ -71,7 +71,7 @@ def test_headers_parameters_and_errors_are_documented(document):
     ops = operations(document)
     create = ops[("/api/schedules", "post")]
     assert "Idempotency-Key" in [p["name"] for p in create["parameters"] if p["in"] == "header"]
-    assert create["responses"]["202"]["headers"]["Location"]["schema"]["format"] == "uri"
+    assert create["responses"]["202"]["headers"]["Location"]["schema"]["format"] == "uri-reference"
     for path, method in [
         ("/api/schedules/{id}", "put"),
         ("/api/schedules/{id}", "delete"),
@@ -200,18 +200,31 @@ def test_the_stage_auth_scheme_is_in_the_document():
     assert "security" not in none["paths"]["/api/schedules"]["get"]
 
 
-def test_the_server_is_the_url_the_client_used(chalice_client):
-    # GIVEN API Gateway's context: a stage path in front of the route
-    response = chalice_client.http.get("/api/openapi.json", headers={"Host": "abc.execute-api.us-east-1.amazonaws.com"})
-    assert response.json_body["servers"][0]["url"].startswith("https://abc.execute-api.us-east-1.amazonaws.com")
+def test_the_server_is_the_stages_own_url_never_the_clients_host(chalice_client, monkeypatch):
+    # GIVEN a client that forges Host and X-Forwarded-Proto
+    forged = {"Host": "evil.example", "X-Forwarded-Proto": "http"}
+    # THEN with no configured base URL the server is relative to the document
+    assert chalice_client.http.get("/api/openapi.json", headers=forged).json_body["servers"] == [{"url": "/"}]
+    # AND with one, it is that URL
+    monkeypatch.setenv("API_BASE_URL", "https://api.example.com/schedules")
+    servers = chalice_client.http.get("/api/openapi.json", headers=forged).json_body["servers"]
+    assert servers == [{"url": "https://api.example.com/schedules"}]
 
 
-def test_the_docs_page_is_self_contained(chalice_client):
+def test_the_docs_page_runs_no_inline_script_under_its_csp(chalice_client):
     response = chalice_client.http.get("/api/docs")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/html")
+    # THEN a Content-Security-Policy allows scripts and styles from the API's own origin only
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     page = response.body.decode()
-    assert 'fetch("openapi.json")' in page
-    # no third-party assets: nothing loaded from another origin
+    # AND the page holds no inline script, style or handler, and nothing from another origin
+    assert re.findall(r"<script(?![^>]*\bsrc=)", page) == []
+    assert "<style" not in page and re.findall(r"\son[a-z]+=", page) == []
     assert re.findall(r'(?:src|href)="(?:https?:)?//', page) == []
-    assert "<script src" not in page
+    # AND its script is served, and is the one that fetches the document
+    [script] = re.findall(r'<script src="\.\./console/([a-z.]+)"', page)
+    served = chalice_client.http.get(f"/console/{script}")
+    assert served.status_code == 200
+    assert 'fetch("openapi.json")' in served.body.decode()

@@ -61,14 +61,14 @@ class Publisher:
         self.die_next = False
         self.fail_next: Exception | None = None
 
-    def publish(self, target_arn, message):
+    def publish(self, target_arn, message, attributes=None):
         if self.die_next:
             self.die_next = False
             raise Killed()
         if self.fail_next is not None:
             exc, self.fail_next = self.fail_next, None
             raise exc
-        self.real.publish(target_arn, message)
+        self.real.publish(target_arn, message, attributes)
 
 
 @pytest.fixture
@@ -260,8 +260,8 @@ def test_a_write_whose_response_was_lost_is_recognised_as_ours(chalice_client, m
     if which == "outcome":
         original = publisher.publish
 
-        def then_lose(target_arn, message):
-            original(target_arn, message)
+        def then_lose(target_arn, message, attributes=None):
+            original(target_arn, message, attributes)
             store._client = lossy
 
         publisher.publish = then_lose

@@ -48,10 +48,10 @@ def test_a_create_message_becomes_a_schedule_owned_by_sns(chalice_client, moto_s
     assert [s["Name"] for s in schedules_in_eventbridge(names)] == [result["schedule_id"]]
 
 
-def test_the_created_by_attribute_names_the_owner(chalice_client, moto_stage):
+def test_the_created_by_attribute_names_a_namespace_of_the_topic(chalice_client, moto_stage):
     result = publish(chalice_client, {"action": "create", "schedule": TEE_TIMES}, created_by="pipeline-7")
-    record = get(chalice_client, result["schedule_id"], owner="pipeline-7")
-    assert record["created_by"] == "pipeline-7"
+    record = get(chalice_client, result["schedule_id"], owner="sns:pipeline-7")
+    assert record["created_by"] == "sns:pipeline-7"
 
 
 def test_a_redelivered_create_makes_one_schedule(chalice_client, moto_stage, names):

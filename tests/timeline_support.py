@@ -126,7 +126,7 @@ def states(body: dict) -> dict[str, str]:
 def sweeper(clock: Clock) -> AlertSweep:
     settings = get_settings()
     return AlertSweep(
-        wiring.repository(settings), wiring.activity(settings), wiring.publisher(settings),
+        wiring.repository(settings), wiring.activity(settings), wiring.alert_publisher(settings),
         notifications_topic_arn=lambda: wiring.clients.topic_arn(settings.notifications_topic_name, settings),
         pauser=wiring.schedule_service(settings), grace_seconds=settings.late_grace_seconds, clock=clock,
     )
