@@ -609,7 +609,8 @@ def parse_model(model: type[M], data: Any, context: dict[str, Any] | None = None
         raise ValidationError("", errors=[_field_error(error) for error in exc.errors()]) from None
 
 
-_FIELD_PREFIX = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_.]*): (?P<rule>.+)$", re.DOTALL)
+# "field: rule", where a path's later parts may be label keys (any text up to the first ": ")
+_FIELD_PREFIX = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_]*(?:\.(?:(?!: ).)+?)*): (?P<rule>.+)$", re.DOTALL)
 
 
 def _field_error(error: ErrorDetails) -> FieldError:
