@@ -128,7 +128,7 @@ class AlertSweep:
                 report.errors.append(f"{watch.get('schedule_id')}: {exc.message}")
         return report
 
-    def _check(self, watch: dict[str, Any], now: datetime, report: SweepReport) -> None:
+    def _check(self, watch: dict[str, Any], now: datetime, report: SweepReport) -> None:  # noqa: C901 - alerts are reworked in issue 25; this exemption goes with that refactor
         schedule_id = str(watch["schedule_id"])
         schedule = self._repository.get(schedule_id)
         leaving = schedule is not None and schedule.pending_action in (Action.PAUSE, Action.DELETE)
