@@ -19,7 +19,7 @@ from moto import mock_aws
 from chalicelib import clients
 from chalicelib.config import resource_names
 from integration.faults import FaultInjector
-from tests.stage import StageWorld, foreign_mock_active, moto_patched, wipe_backend
+from tests.stage import MotoPatch, StageWorld, foreign_mock_active
 from tests.support import (
     PACKAGE_BUCKET,
     PACKAGED_STAGES,
@@ -49,30 +49,37 @@ for _key in (
 # The stage on moto, created once per session and reset between the tests that use it
 # (tests/stage.py says what a reset restores).
 _STAGE_WORLD = StageWorld()
+_MOTO = MotoPatch()
 
 
 @pytest.fixture
 def moto_stage():
     """moto for everything, with the stage's resources in place and empty: ``topics`` and
     ``queues`` by name, ``role_arn``, and ``tap`` to read what was published."""
-    foreign = foreign_mock_active()
-    with moto_patched():
-        clients.reset()
-        yield _STAGE_WORLD.ready(foreign)
-        clients.reset()
+    foreign = foreign_mock_active(_MOTO)
+    _MOTO.start()
+    clients.reset()
+    yield _STAGE_WORLD.ready(foreign)
+    clients.reset()
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
-    """A test without the stage finds moto's backend empty, as it did when each test made
-    its own stage (before its fixtures are set up; never inside another moto world)."""
-    if (
-        "moto_stage" not in getattr(item, "fixturenames", ())
-        and _STAGE_WORLD.present
-        and not foreign_mock_active()
-    ):
-        wipe_backend()
-        _STAGE_WORLD.forget()
+    """A test that does not name the stage runs without moto's patching (before its fixtures
+    are set up); its own ``mock_aws`` starts from an empty backend, as moto resets it then."""
+    if not _uses_the_shared_stage(item):
+        _MOTO.stop()
+
+
+def _uses_the_shared_stage(item) -> bool:
+    """The test asks for this module's ``moto_stage`` (a module may define its own)."""
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.get("moto_stage") if info is not None else None
+    return bool(definitions) and definitions[-1].func.__module__ == __name__
+
+
+def pytest_sessionfinish(session):
+    _MOTO.stop()
 
 
 @pytest.fixture

@@ -6,21 +6,21 @@ no schedules, no items and no messages. So the stage is created once in moto's i
 backend, kept there between tests (moto's patching is switched off in between, its data
 kept), and before each test that asks for it:
 
-- if anything but the stage's contents changed (a table, topic, queue, group, role, function,
-  bucket or alarm was created or deleted, a subscription or a group's tags changed, or another
+- a queue, topic, function or role the test added beside the stage is deleted;
+- if anything else changed (a table, topic, queue, group, role, function, bucket or alarm of
+  the stage was deleted or changed, a subscription or a group's tags changed, or another
   test's ``mock_aws`` wiped the backend), the backend is wiped and the stage created again;
-- otherwise its contents are emptied: every table item, every schedule, every queued message.
+- otherwise its contents are emptied: every table item, every schedule, every queued message
+  (one received and not deleted included).
 
-A test that does not ask for the stage never sees it: tests/conftest.py empties moto's
-backend before it, as moto's own ``mock_aws`` did after each test. Inside another fixture's
-moto world (a module-scoped ``mock_aws``) nothing is wiped and the stage is made there, as it
-always was.
+A test that does not ask for the stage runs with moto's patching off; a ``mock_aws`` of its
+own resets the backend as it starts (and tests/local_api.py resets its server). Inside
+another fixture's moto world (a module-scoped ``mock_aws``) the stage is made in that world,
+as it always was.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -34,23 +34,35 @@ from moto.core.models import MockAWS
 from tests.support import REGION, STAGE, Tap, create_stage_resources
 
 
-@contextlib.contextmanager
-def moto_patched() -> Iterator[None]:
-    """moto's patching on for the block; its data is neither reset at start nor removed at
-    the end (the stage outlives the test). boto3's default session is kept too: a new one
-    per test re-reads botocore's data files (about 0.3 s for a test's first client)."""
-    mock = mock_aws(config={"core": {**default_user_config["core"], "reset_boto3_session": False}})
-    mock.start(reset=False)
-    try:
-        yield
-    finally:
-        mock.stop(remove_data=False)
+class MotoPatch:
+    """moto's patching, switched on for the stage's tests and left on between consecutive
+    ones (switching costs more than many a test); off before any other test. Its data is
+    neither reset when it starts nor removed when it stops: the stage outlives the tests.
+    boto3's default session is kept too: a new one per test re-reads botocore's data files
+    (about 0.3 s for a test's first client)."""
+
+    def __init__(self) -> None:
+        self._mock: Any = None
+
+    @property
+    def on(self) -> bool:
+        return self._mock is not None
+
+    def start(self) -> None:
+        if self._mock is None:
+            self._mock = mock_aws(config={"core": {**default_user_config["core"], "reset_boto3_session": False}})
+            self._mock.start(reset=False)
+
+    def stop(self) -> None:
+        if self._mock is not None:
+            self._mock.stop(remove_data=False)
+            self._mock = None
 
 
-def foreign_mock_active() -> bool:
+def foreign_mock_active(patch: MotoPatch) -> bool:
     """Another fixture's ``mock_aws`` is on (a module's own moto world): the stage is then
     made in that world, as before, and the world is left to its owner."""
-    return MockAWS._nested_count > 0
+    return MockAWS._nested_count > (1 if patch.on else 0)
 
 
 def wipe_backend() -> None:
@@ -68,7 +80,7 @@ class StageWorld:
         self._shape: list[tuple] | None = None
         self._clients: dict[str, Any] = {}
         self._dynamodb: Any = None
-        self.created = 0  # how many times the stage was created (tests/test_stage_reset.py)
+        self.created = 0  # how many times the stage was created
 
     def ready(self, foreign: bool = False) -> dict[str, Any]:
         """The stage's resources, with no contents (call with moto's patching on). In a
@@ -79,7 +91,12 @@ class StageWorld:
             created = create_stage_resources(self.stage)
             created["tap"] = Tap(created["queues"], sqs=self._client("sqs"))
             return created
-        if self._resources is None or self.shape() != self._shape:
+        if self._resources is not None:
+            shape = self.shape()
+            if shape != self._shape and set(shape) > set(self._shape or ()):
+                self._remove_additions(shape)
+                shape = self.shape()
+        if self._resources is None or shape != self._shape:
             self._create()
         else:
             self._empty()
@@ -117,7 +134,7 @@ class StageWorld:
         found: list[tuple] = []
         for backend in _backends("dynamodb"):
             for name, table in backend.tables.items():
-                found.append(("table", name, repr(table.schema), sorted(i.name for i in table.global_indexes),
+                found.append(("table", name, repr(table.schema), tuple(sorted(i.name for i in table.global_indexes)),
                               repr(table.stream_specification), repr(table.ttl)))
         for backend in _backends("scheduler"):
             for name, group in backend.schedule_groups.items():
@@ -128,38 +145,61 @@ class StageWorld:
                          for s in backend.subscriptions.values())
         for backend in _backends("sqs"):
             for name, queue in backend.queues.items():
-                found.append(("queue", name, repr(queue.redrive_policy), queue.visibility_timeout,
-                              queue.approximate_number_of_messages_not_visible))
+                found.append(("queue", name, repr(queue.redrive_policy), queue.visibility_timeout))
         for backend in _backends("iam", "global"):
             for role in backend.roles.values():
                 found.append(("role", role.name, repr(role.assume_role_policy_document),
-                              repr(sorted(role.policies.items())), sorted(role.managed_policies)))
+                              repr(sorted(role.policies.items())), tuple(sorted(role.managed_policies))))
         found.extend(("function", name) for backend in _backends("lambda") for name in backend._lambdas._functions)
         found.extend(("bucket", name) for backend in _backends("s3", "aws") for name in backend.buckets)
         found.extend(("alarm", name) for backend in _backends("cloudwatch") for name in backend.alarms)
         return sorted(found, key=repr)
 
     def _empty(self) -> None:
-        """No item in any table, no schedule in any group, no message in any queue."""
+        """No item in any table, no schedule in any group, no message in any queue (moto's
+        backends say where there is something to delete; the deletes go through the API)."""
         if self._dynamodb is None:
             self._dynamodb = boto3.resource("dynamodb", region_name=REGION)
-        for name in self._client("dynamodb").list_tables()["TableNames"]:
-            table = self._dynamodb.Table(name)
-            keys = [key["AttributeName"] for key in table.key_schema]
-            items = _scan_all(table, keys)
-            if items:
-                with table.batch_writer() as batch:
-                    for item in items:
-                        batch.delete_item(Key={key: item[key] for key in keys})
-        scheduler = self._client("scheduler")
-        for page in scheduler.get_paginator("list_schedules").paginate():
-            for schedule in page["Schedules"]:
-                scheduler.delete_schedule(Name=schedule["Name"], GroupName=schedule["GroupName"])
+        for backend in _backends("dynamodb"):
+            for name, table in backend.tables.items():
+                if len(table):
+                    keys = [key["AttributeName"] for key in table.schema]
+                    _delete_items(self._dynamodb.Table(name), keys)
+        if any(group.schedules for backend in _backends("scheduler") for group in backend.schedule_groups.values()):
+            scheduler = self._client("scheduler")
+            for page in scheduler.get_paginator("list_schedules").paginate():
+                for schedule in page["Schedules"]:
+                    scheduler.delete_schedule(Name=schedule["Name"], GroupName=schedule["GroupName"])
         sqs = self._client("sqs")
         for backend in _backends("sqs"):
             for name, queue in backend.queues.items():
+                for message in queue._messages:  # received and not deleted: visible again, then drained
+                    message.change_visibility(0)
                 if queue.approximate_number_of_messages or queue.approximate_number_of_messages_delayed:
                     _drain(sqs, sqs.get_queue_url(QueueName=name)["QueueUrl"])
+
+    def _remove_additions(self, shape: list[tuple]) -> None:
+        """Delete what a test added beside the stage (a queue, topic, function or role of its
+        own), through the API; anything else that changed makes the stage be created again."""
+        assert self._shape is not None
+        for added in set(shape) - set(self._shape):
+            kind, name = added[0], added[1]
+            if kind == "queue":
+                sqs = self._client("sqs")
+                sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
+            elif kind == "topic":
+                self._client("sns").delete_topic(TopicArn=name)
+            elif kind == "function":
+                self._client("lambda").delete_function(FunctionName=name)
+            elif kind == "role" and added[3:] == ("[]", ()):
+                self._client("iam").delete_role(RoleName=name)
+
+
+def _delete_items(table: Any, keys: list[str]) -> None:
+    items = _scan_all(table, keys)
+    with table.batch_writer() as batch:
+        for item in items:
+            batch.delete_item(Key={key: item[key] for key in keys})
 
 
 def _backends(service: str, region: str = REGION) -> list[Any]:
