@@ -3,12 +3,14 @@
 Clients are built on first use (not at import) and cached per (service, region, endpoint),
 so a Lambda cold start pays only for what it calls, and tests that point
 ``AWS_ENDPOINT_URL`` at an emulator get clients for that endpoint. ``reset()`` drops the
-cache (tests call it between endpoints).
+cache (tests call it between endpoints); what was built on the clients is ``wiring``'s to
+forget, and it asks to be told (``on_reset``): this module imports nothing of the app.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -36,6 +38,8 @@ _clients: dict[tuple[str | None, ...], Any] = {}
 _session: boto3.session.Session | None = None
 _data_loader = botocore.loaders.create_loader()
 _account_ids: dict[tuple[str | None, ...], str] = {}
+# What to forget with the clients (``wiring`` registers the objects it built on them).
+_reset_listeners: list[Callable[[], None]] = []
 
 
 def client(service: str, settings: Settings | None = None, single_attempt: bool = False) -> Any:
@@ -79,15 +83,21 @@ def _shared_session() -> boto3.session.Session:
 
 
 def reset() -> None:
-    """Forget every cached client, resource and account id, and what was built on them."""
+    """Forget every cached client, resource and account id, and (through the listeners
+    ``on_reset`` registered) what was built on them."""
     global _session
     with _lock:
         _session = None
         _clients.clear()
         _account_ids.clear()
-    from chalicelib import wiring  # built objects hold clients
+    for listener in list(_reset_listeners):
+        listener()
 
-    wiring.reset()
+
+def on_reset(listener: Callable[[], None]) -> None:
+    """Call ``listener`` whenever the clients are reset (once per listener)."""
+    if listener not in _reset_listeners:
+        _reset_listeners.append(listener)
 
 
 def account_id(settings: Settings | None = None) -> str:

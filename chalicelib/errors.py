@@ -95,12 +95,6 @@ class VersionConflict(Conflict):
     code = "VersionConflict"
 
 
-class NotOwned(Conflict):
-    """A resource exists in the cloud without this stage's ownership tags."""
-
-    code = "NotOwned"
-
-
 class TooManySchedules(ServiceError):
     """The caller already owns as many live schedules as one owner may."""
 

@@ -557,55 +557,71 @@ _DOW_W = re.compile(r"[0-9]+W")
 
 def _parse_dow(token: str) -> DayOfWeek | None:
     spec = _DOW
-    if "/" in token:
-        raise InvalidExpression(
-            "the / wildcard is not allowed in day-of-week (allowed: , - * ? L #)",
-            field=_field_name(spec),
-        )
-    if _DOW_W.search(token):
-        raise InvalidExpression(
-            "the W wildcard is only allowed in day-of-month", field=_field_name(spec)
-        )
-    _check_chars(token, spec)
+    _reject_dow_wildcards(token)
     if token == "?":
         return None
     if "?" in token:
         raise InvalidExpression("'?' must stand alone in day-of-week", field=_field_name(spec))
     if "#" in token:
-        if "," in token:
-            raise InvalidExpression(
-                f"{token!r}: with '#' the day-of-week field can hold only one expression "
-                "(for example 3#2 = the second Tuesday)",
-                field=_field_name(spec),
-            )
-        day_s, _, nth_s = token.partition("#")
-        if not day_s or not nth_s or "#" in nth_s or "-" in day_s or "L" in token:
-            raise InvalidExpression(
-                f"{token!r} is not day#n (for example 3#2 = the second Tuesday of the month)",
-                field=_field_name(spec),
-            )
-        day = _value(day_s, spec)
-        if not (nth_s.isdigit() and nth_s.isascii()) or not 1 <= int(nth_s) <= 5:
-            raise InvalidExpression(
-                f"{token!r}: the number after '#' must be 1-5 (a month has at most five of "
-                "each weekday)",
-                field=_field_name(spec),
-            )
-        return DayOfWeek(nth=(day, int(nth_s)))
+        return _parse_dow_nth(token)
     if token == "L":
         # "L in the day-of-week field specifies the last day of the week": Saturday (7).
         return DayOfWeek(days=(7,))
     if "L" in token:
-        day_s = token[:-1]
-        if not token.endswith("L") or not day_s or any(c in day_s for c in ",-*L"):
-            raise InvalidExpression(
-                f"{token!r}: L in day-of-week is either L alone (Saturday) or follows a single "
-                "day (for example 6L = the last Friday of the month); it cannot be combined "
-                "with lists or ranges",
-                field=_field_name(spec),
-            )
-        return DayOfWeek(last=_value(day_s, spec))
+        return _parse_dow_last(token)
     return DayOfWeek(days=_parse_plain_field(token, spec))
+
+
+def _reject_dow_wildcards(token: str) -> None:
+    """The wildcards day-of-month allows and day-of-week does not, then the characters."""
+    if "/" in token:
+        raise InvalidExpression(
+            "the / wildcard is not allowed in day-of-week (allowed: , - * ? L #)",
+            field=_field_name(_DOW),
+        )
+    if _DOW_W.search(token):
+        raise InvalidExpression(
+            "the W wildcard is only allowed in day-of-month", field=_field_name(_DOW)
+        )
+    _check_chars(token, _DOW)
+
+
+def _parse_dow_nth(token: str) -> DayOfWeek:
+    """day#n: the n-th such weekday of the month (3#2 = the second Tuesday)."""
+    spec = _DOW
+    if "," in token:
+        raise InvalidExpression(
+            f"{token!r}: with '#' the day-of-week field can hold only one expression "
+            "(for example 3#2 = the second Tuesday)",
+            field=_field_name(spec),
+        )
+    day_s, _, nth_s = token.partition("#")
+    if not day_s or not nth_s or "#" in nth_s or "-" in day_s or "L" in token:
+        raise InvalidExpression(
+            f"{token!r} is not day#n (for example 3#2 = the second Tuesday of the month)",
+            field=_field_name(spec),
+        )
+    day = _value(day_s, spec)
+    if not (nth_s.isdigit() and nth_s.isascii()) or not 1 <= int(nth_s) <= 5:
+        raise InvalidExpression(
+            f"{token!r}: the number after '#' must be 1-5 (a month has at most five of "
+            "each weekday)",
+            field=_field_name(spec),
+        )
+    return DayOfWeek(nth=(day, int(nth_s)))
+
+
+def _parse_dow_last(token: str) -> DayOfWeek:
+    """dayL: the last such weekday of the month (6L = the last Friday)."""
+    day_s = token[:-1]
+    if not token.endswith("L") or not day_s or any(c in day_s for c in ",-*L"):
+        raise InvalidExpression(
+            f"{token!r}: L in day-of-week is either L alone (Saturday) or follows a single "
+            "day (for example 6L = the last Friday of the month); it cannot be combined "
+            "with lists or ranges",
+            field=_field_name(_DOW),
+        )
+    return DayOfWeek(last=_value(day_s, _DOW))
 
 
 _RATE_VALUE = re.compile(r"[0-9]+", re.ASCII)
@@ -657,19 +673,30 @@ _AT_OFFSET = re.compile(r".*T[0-9:.]+(Z|[+-][0-9:]+)\)", re.ASCII | re.IGNORECAS
 def _parse_at(text: str) -> AtExpression:
     match = _AT.fullmatch(text)
     if match is None:
-        if _AT_OFFSET.fullmatch(text):
-            reason = (
-                "has a UTC offset or Z; at() takes a local date and time, and the time zone "
-                "comes from the schedule's timezone"
-            )
-        elif re.search(r"[0-9] [0-9]", text):
-            reason = "must separate the date and the time with T, not a space"
-        elif re.search(r":[0-9]{2}\.[0-9]", text):
-            reason = "has fractional seconds; write whole seconds"
-        else:
-            reason = "must be exactly at(yyyy-mm-ddThh:mm:ss), for example at(2027-03-01T10:00:00)"
-        raise InvalidExpression(f"{text!r} {reason}", field=FIELD)
+        raise InvalidExpression(f"{text!r} {_at_format_problem(text)}", field=FIELD)
     year, month, day, hour, minute, second = (int(g) for g in match.groups())
+    _check_at_date(year, month, day)
+    for name, value, highest in (("hour", hour, 23), ("minute", minute, 59), ("second", second, 59)):
+        if value > highest:
+            raise InvalidExpression(f"{name} {value} is out of range 0-{highest}", field=FIELD)
+    return AtExpression(text, datetime(year, month, day, hour, minute, second))
+
+
+def _at_format_problem(text: str) -> str:
+    """Why ``text`` is not at(yyyy-mm-ddThh:mm:ss), in the words a user needs."""
+    if _AT_OFFSET.fullmatch(text):
+        return (
+            "has a UTC offset or Z; at() takes a local date and time, and the time zone "
+            "comes from the schedule's timezone"
+        )
+    if re.search(r"[0-9] [0-9]", text):
+        return "must separate the date and the time with T, not a space"
+    if re.search(r":[0-9]{2}\.[0-9]", text):
+        return "has fractional seconds; write whole seconds"
+    return "must be exactly at(yyyy-mm-ddThh:mm:ss), for example at(2027-03-01T10:00:00)"
+
+
+def _check_at_date(year: int, month: int, day: int) -> None:
     if year < 1:
         raise InvalidExpression(f"year {year:04d} is not a valid year", field=FIELD)
     if not 1 <= month <= 12:
@@ -681,13 +708,6 @@ def _parse_at(text: str) -> AtExpression:
             f"({year:04d}-{month:02d} has {length} days)",
             field=FIELD,
         )
-    if hour > 23:
-        raise InvalidExpression(f"hour {hour} is out of range 0-23", field=FIELD)
-    if minute > 59:
-        raise InvalidExpression(f"minute {minute} is out of range 0-59", field=FIELD)
-    if second > 59:
-        raise InvalidExpression(f"second {second} is out of range 0-59", field=FIELD)
-    return AtExpression(text, datetime(year, month, day, hour, minute, second))
 
 
 # --------------------------------------------------------------------------------------
@@ -828,58 +848,75 @@ def _first_wall_minute(lower: datetime, strict: bool, tz: tzinfo) -> datetime | 
     return floor
 
 
+class _WallClock:
+    """A zone's wall-clock minutes as UTC instants: one UTC offset per day where the day has
+    no transition, so the common day costs one zone lookup, not one a minute."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self.utc = _is_utc(tz)
+        self._day: tuple[int, int, int] | None = None
+        self._offset: timedelta | None = None  # the day's offset, None when it has a transition
+
+    def to_utc(self, y: int, mo: int, d: int, h: int, mi: int) -> tuple[datetime | None, int]:
+        """As ``_local_to_utc``: (None, _GAP) in a gap, (None, _OK) past the datetime range."""
+        if self.utc:
+            return datetime(y, mo, d, h, mi, tzinfo=UTC), _OK
+        if (y, mo, d) != self._day:
+            self._day, self._offset = (y, mo, d), _day_offset(y, mo, d, self.tz)
+        if self._offset is None:
+            return _local_to_utc(datetime(y, mo, d, h, mi), self.tz)
+        try:
+            return datetime(y, mo, d, h, mi, tzinfo=UTC) - self._offset, _OK
+        except OverflowError:
+            return None, _OK
+
+
+def _cron_instants(cron: CronExpression, tz: tzinfo, start: datetime) -> Iterator[tuple[datetime, int, datetime]]:
+    """Each wall time matching ``cron`` from ``start``, as (UTC instant, state, wall time); a
+    wall time in a spring-forward gap comes with the instant it would have named had clocks
+    not moved. Ends where the instants leave the datetime range."""
+    clock = _WallClock(tz)
+    for wall in _iter_wall_times(cron, start):
+        naive = datetime(*wall)
+        fire, state = clock.to_utc(*wall)
+        if fire is None and state == _GAP:
+            fire = (naive - _offset(naive, tz)).replace(tzinfo=UTC)
+        if fire is None:
+            return
+        yield fire, state, naive
+
+
 def _cron_fires(
     cron: CronExpression, tz: tzinfo, lower: datetime, strict: bool, end: datetime | None, count: int,
     notes: list[_Note] | None = None,
 ) -> list[datetime]:
     out: list[datetime] = []
-    if count <= 0:
-        return out
-    start = _first_wall_minute(lower, strict, tz)
+    start = _first_wall_minute(lower, strict, tz) if count > 0 else None
     if start is None or start.year > MAX_YEAR:
         return out
-    utc_zone = _is_utc(tz)
-    day_key = None
-    day_offset = None  # the day's single UTC offset, or None when the day has a transition
-    fire: datetime | None
-    for y, mo, d, h, mi in _iter_wall_times(cron, start):
-        if utc_zone:
-            fire = datetime(y, mo, d, h, mi, tzinfo=UTC)
-            state = _OK
-        else:
-            key = (y, mo, d)
-            if key != day_key:
-                day_key = key
-                day_offset = _day_offset(y, mo, d, tz)
-            if day_offset is not None:
-                try:
-                    fire = datetime(y, mo, d, h, mi, tzinfo=UTC) - day_offset
-                except OverflowError:
-                    return out
-                state = _OK
-            else:
-                naive = datetime(y, mo, d, h, mi)
-                fire, state = _local_to_utc(naive, tz)
-                if fire is None:
-                    if state == _GAP:
-                        # The instant the wall time would have named had clocks not moved.
-                        ghost = (naive - _offset(naive, tz)).replace(tzinfo=UTC)
-                        if end is not None and ghost > end:
-                            return out
-                        if notes is not None and (ghost > lower if strict else ghost >= lower):
-                            notes.append((_GAP, naive, None))
-                        continue
-                    return out
-        if fire <= lower if strict else fire < lower:
+    for fire, state, naive in _cron_instants(cron, tz, start):
+        if not _in_window(fire, lower, strict):
             continue
         if end is not None and fire > end:
             return out
-        if state == _REPEATED and notes is not None:
-            notes.append((_REPEATED, datetime(y, mo, d, h, mi), fire))
+        _note(notes, state, naive, fire)
+        if state == _GAP:
+            continue
         out.append(fire)
         if len(out) >= count:
             return out
     return out
+
+
+def _in_window(fire: datetime, lower: datetime, strict: bool) -> bool:
+    return fire > lower if strict else fire >= lower
+
+
+def _note(notes: list[_Note] | None, state: int, naive: datetime, fire: datetime) -> None:
+    """Keep a wall time that a clock change skipped (gap) or repeated, for the warnings."""
+    if notes is not None and state != _OK:
+        notes.append((state, naive, fire if state == _REPEATED else None))
 
 
 def _day_offset(y: int, mo: int, d: int, tz: tzinfo) -> timedelta | None:
@@ -1053,6 +1090,52 @@ def _rate_shift_warnings(rate: RateExpression, fires: list[datetime], tz: tzinfo
     return warnings
 
 
+def _at_warnings(
+    expr: AtExpression, tz: tzinfo, zone_name: str, after: datetime, warnings: list[str], bounded: bool
+) -> list[str]:
+    """A one-time schedule's warnings: a time the clocks skip, a time in the past, bounds
+    that do not apply."""
+    fire, state = _at_fire(expr, tz)
+    if state == _GAP:
+        warnings = [
+            f"{expr.expression} names {_clock(expr.at)} on {expr.at.date().isoformat()}, "
+            f"which does not exist in {zone_name} (clocks spring forward); the schedule "
+            "never runs"
+        ]
+    elif fire is not None and fire <= after:
+        warnings.append(
+            f"{expr.expression} in {zone_name} is {_iso(fire)}, which is in the past "
+            f"(not after {_iso(after)}); a one-time schedule in the past never runs"
+        )
+    if bounded:
+        warnings.append(
+            "start_date and end_date are ignored for one-time at() schedules"
+        )
+    return warnings
+
+
+def _never_fires_warning(expr: Expression, lower: datetime, end: datetime | None) -> str:
+    """Why a recurring schedule lists no fire time after ``lower``."""
+    if isinstance(expr, CronExpression) and next(
+        _iter_wall_times(expr, datetime(MIN_YEAR, 1, 1)), None
+    ) is None:
+        return f"{expr.expression} never fires: no date matches its day, month and year fields"
+    if end is not None:
+        return (
+            f"the schedule never fires within its bounds: no fire time between "
+            f"{_iso(lower)} and end_date {_iso(end)}"
+        )
+    if isinstance(expr, CronExpression):
+        return (
+            f"the schedule never fires again: no fire time after {_iso(lower)} "
+            f"(the year field ends at {expr.years[-1]})"
+        )
+    return (
+        f"the schedule never fires again: its next fire time after {_iso(lower)} "
+        "is past the year 9999"
+    )
+
+
 def preview(
     schedule_expression: str,
     timezone: str = "UTC",
@@ -1083,50 +1166,12 @@ def preview(
     notes: list[_Note] = []
     fires = _fires(expr, tz, after, count, start, end, notes)
     warnings = _dst_warnings(notes, zone_name)
-
     if isinstance(expr, AtExpression):
-        fire, state = _at_fire(expr, tz)
-        if state == _GAP:
-            warnings = [
-                f"{expr.expression} names {_clock(expr.at)} on {expr.at.date().isoformat()}, "
-                f"which does not exist in {zone_name} (clocks spring forward); the schedule "
-                "never runs"
-            ]
-        elif fire is not None and fire <= after:
-            warnings.append(
-                f"{expr.expression} in {zone_name} is {_iso(fire)}, which is in the past "
-                f"(not after {_iso(after)}); a one-time schedule in the past never runs"
-            )
-        if start is not None or end is not None:
-            warnings.append(
-                "start_date and end_date are ignored for one-time at() schedules"
-            )
+        warnings = _at_warnings(expr, tz, zone_name, after, warnings, bounded=start is not None or end is not None)
     elif isinstance(expr, RateExpression):
         warnings.extend(_rate_shift_warnings(expr, fires, tz, zone_name))
-
     if not fires and not isinstance(expr, AtExpression):
-        lower = start if start is not None and start > after else after
-        if isinstance(expr, CronExpression) and next(
-            _iter_wall_times(expr, datetime(MIN_YEAR, 1, 1)), None
-        ) is None:
-            warnings.append(
-                f"{expr.expression} never fires: no date matches its day, month and year fields"
-            )
-        elif end is not None:
-            warnings.append(
-                f"the schedule never fires within its bounds: no fire time between "
-                f"{_iso(lower)} and end_date {_iso(end)}"
-            )
-        elif isinstance(expr, CronExpression):
-            warnings.append(
-                f"the schedule never fires again: no fire time after {_iso(lower)} "
-                f"(the year field ends at {expr.years[-1]})"
-            )
-        else:
-            warnings.append(
-                f"the schedule never fires again: its next fire time after {_iso(lower)} "
-                "is past the year 9999"
-            )
+        warnings.append(_never_fires_warning(expr, start if start is not None and start > after else after, end))
 
     return {
         "valid": True,

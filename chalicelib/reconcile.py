@@ -169,13 +169,7 @@ class ScheduleReconciler:
         plan = DriftPlan([])
         with ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="reconcile") as pool:
             listing = pool.submit(lambda: {s.name: s.modified for s in self._gateway.list_summaries()})
-            records: dict[str, RecordSummary] = {}
-            for status in LISTED_STATUSES:
-                try:
-                    for summary in self._repository.iter_summaries(status):
-                        records[summary.id] = summary
-                except Exception as exc:  # noqa: BLE001 - reported, the rest goes on
-                    plan.unchecked.append(Unchecked(f"records with status {status.value}", _message(exc)))
+            records = self._listed_records(plan)
             plan.active = [summary.id for summary in records.values() if summary.status is ScheduleStatus.ACTIVE]
             cloud: dict[str, str | None] | None
             try:
@@ -183,32 +177,8 @@ class ScheduleReconciler:
             except Exception as exc:  # noqa: BLE001 - reported, the rest goes on
                 cloud = None
                 plan.unchecked.append(Unchecked("the schedule group's listing", _message(exc)))
-
-            reads: list[tuple[str, Future[Repair]]] = []
-            in_sync: list[RecordSummary] = []
-            for summary in records.values():
-                if summary.status is ScheduleStatus.PENDING:
-                    action = summary.pending_action.value if summary.pending_action else ""
-                    plan.repairs.append(Repair(summary.id, FINISH, f"pending {action}".strip(), version=summary.version))
-                elif summary.status is ScheduleStatus.ERROR:
-                    plan.repairs.append(self._error_repair(summary, now))
-                elif cloud is None:
-                    plan.unchecked.append(Unchecked(summary.id, "the schedule group could not be listed"))
-                elif summary.id in cloud and cloud[summary.id] is not None and (
-                    cloud[summary.id] == summary.eventbridge_modified
-                ):
-                    in_sync.append(summary)
-                else:
-                    plan.schedules_read += summary.id in cloud
-                    reads.append((summary.id, pool.submit(self._check, summary, summary.id in cloud)))
-            spot = self._choose(in_sync, min(self._spot_checks, len(in_sync))) if in_sync else []
-            spot_ids = {summary.id for summary in spot}
-            for summary in in_sync:
-                if summary.id in spot_ids:
-                    plan.schedules_read += 1
-                    reads.append((summary.id, pool.submit(self._check, summary, True)))
-                else:
-                    plan.repairs.append(Repair(summary.id, NOOP, "unchanged since applied", version=summary.version))
+            reads, in_sync = self._triage(pool, plan, records, cloud, now)
+            reads.extend(self._spot_checks_of(pool, plan, in_sync))
             for name in sorted(set(cloud or ()) - set(records)):
                 reads.append((name, pool.submit(self._check_unrecorded, name, prune)))
             for subject, future in reads:
@@ -218,6 +188,57 @@ class ScheduleReconciler:
                     logger.error("reconcile could not check %s: %s", subject, _message(exc))
                     plan.unchecked.append(Unchecked(subject, _message(exc)))
         return plan
+
+    def _listed_records(self, plan: DriftPlan) -> dict[str, RecordSummary]:
+        """Every listed record's summary; a status that cannot be listed is reported."""
+        records: dict[str, RecordSummary] = {}
+        for status in LISTED_STATUSES:
+            try:
+                for summary in self._repository.iter_summaries(status):
+                    records[summary.id] = summary
+            except Exception as exc:  # noqa: BLE001 - reported, the rest goes on
+                plan.unchecked.append(Unchecked(f"records with status {status.value}", _message(exc)))
+        return records
+
+    def _triage(
+        self, pool: ThreadPoolExecutor, plan: DriftPlan, records: dict[str, RecordSummary],
+        cloud: dict[str, str | None] | None, now: str,
+    ) -> tuple[list[tuple[str, Future[Repair]]], list[RecordSummary]]:
+        """Decide each record from its summary where it can be (pending, error, unchanged since
+        applied); start a read of the others. Returns the reads and the unchanged records."""
+        reads: list[tuple[str, Future[Repair]]] = []
+        in_sync: list[RecordSummary] = []
+        for summary in records.values():
+            if summary.status is ScheduleStatus.PENDING:
+                action = summary.pending_action.value if summary.pending_action else ""
+                plan.repairs.append(Repair(summary.id, FINISH, f"pending {action}".strip(), version=summary.version))
+            elif summary.status is ScheduleStatus.ERROR:
+                plan.repairs.append(self._error_repair(summary, now))
+            elif cloud is None:
+                plan.unchecked.append(Unchecked(summary.id, "the schedule group could not be listed"))
+            elif summary.id in cloud and cloud[summary.id] is not None and (
+                cloud[summary.id] == summary.eventbridge_modified
+            ):
+                in_sync.append(summary)
+            else:
+                plan.schedules_read += summary.id in cloud
+                reads.append((summary.id, pool.submit(self._check, summary, summary.id in cloud)))
+        return reads, in_sync
+
+    def _spot_checks_of(
+        self, pool: ThreadPoolExecutor, plan: DriftPlan, in_sync: list[RecordSummary]
+    ) -> list[tuple[str, Future[Repair]]]:
+        """Read a few of the records unchanged since applied; the rest need nothing."""
+        spot = self._choose(in_sync, min(self._spot_checks, len(in_sync))) if in_sync else []
+        spot_ids = {summary.id for summary in spot}
+        reads: list[tuple[str, Future[Repair]]] = []
+        for summary in in_sync:
+            if summary.id in spot_ids:
+                plan.schedules_read += 1
+                reads.append((summary.id, pool.submit(self._check, summary, True)))
+            else:
+                plan.repairs.append(Repair(summary.id, NOOP, "unchanged since applied", version=summary.version))
+        return reads
 
     def _error_repair(self, summary: RecordSummary, now: str) -> Repair:
         if summary.pending_action is Action.DELETE:
@@ -302,13 +323,7 @@ class ScheduleReconciler:
         applied again, so the newest record's write is the last."""
         record = self._repository.get(repair.schedule_id)
         if repair.action == PRUNE:
-            if record is not None:
-                return RepairOutcome(repair, True, "skipped: a record appeared since the plan")
-            outcome = self._delete(repair)
-            if self._repository.get(repair.schedule_id) is not None:
-                self._handler.reassert(repair.schedule_id)
-                return RepairOutcome(repair, True, "a record appeared meanwhile: applied it")
-            return outcome
+            return self._prune(repair, record)
         if repair.action == DELETE:
             if record is None or record.status is not ScheduleStatus.DELETED:
                 return RepairOutcome(repair, True, "skipped: the record changed since the plan")
@@ -316,10 +331,7 @@ class ScheduleReconciler:
         if record is None:
             return RepairOutcome(repair, False, "record disappeared")
         if repair.action == FINISH:
-            settled = self._handler.converge(record)
-            if settled is None:
-                return RepairOutcome(repair, False, "record disappeared")
-            return RepairOutcome(repair, settled.status is not ScheduleStatus.PENDING, f"now {settled.status.value}")
+            return self._finish(repair, record)
         if repair.action == RETRY:
             return self._retry(repair, record)
         if record.version != repair.version or record.status not in LIVE_STATUSES:
@@ -328,6 +340,25 @@ class ScheduleReconciler:
             completed = self._handler.complete(record)
             return RepairOutcome(repair, completed is not None and completed.status is ScheduleStatus.COMPLETED,
                            "completed" if completed else "record disappeared")
+        return self._rewrite(repair, record)
+
+    def _prune(self, repair: Repair, record: Schedule | None) -> RepairOutcome:
+        if record is not None:
+            return RepairOutcome(repair, True, "skipped: a record appeared since the plan")
+        outcome = self._delete(repair)
+        if self._repository.get(repair.schedule_id) is not None:
+            self._handler.reassert(repair.schedule_id)
+            return RepairOutcome(repair, True, "a record appeared meanwhile: applied it")
+        return outcome
+
+    def _finish(self, repair: Repair, record: Schedule) -> RepairOutcome:
+        settled = self._handler.converge(record)
+        if settled is None:
+            return RepairOutcome(repair, False, "record disappeared")
+        return RepairOutcome(repair, settled.status is not ScheduleStatus.PENDING, f"now {settled.status.value}")
+
+    def _rewrite(self, repair: Repair, record: Schedule) -> RepairOutcome:
+        """Create or update the schedule from the record, read it back, note the drift."""
         arn = self._gateway.upsert(record, repair=True) if repair.action == CREATE else self._gateway.update(record)
         observed = self._gateway.get(repair.schedule_id)
         converged = observed is not None and self._gateway.matches(record, observed)

@@ -249,9 +249,17 @@ def alert_sweep(settings: Settings | None = None) -> AlertSweep:
 
 
 def reset() -> None:
-    """Forget every built object (tests call it with clients.reset())."""
+    """Forget every client and every object built on them (tests call it between stages and
+    endpoints; ``clients.reset()`` does the same)."""
+    clients.reset()
+
+
+def _forget_built() -> None:
     for cached in (repository, publisher, alert_publisher, gateway, activity, _target_runner, run_store):
         cached.cache_clear()
+
+
+clients.on_reset(_forget_built)
 
 
 def _client(service: str, settings: Settings) -> Any:

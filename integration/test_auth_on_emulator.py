@@ -26,9 +26,7 @@ from botocore.awsrequest import AWSRequest
 
 from chalicelib import clients
 from chalicelib.config import resource_names, settings_for
-from ops import emulator as emulators
 from ops import run as local_run
-from ops.emulator import launch_ministack
 
 STAGE = "dev"  # a deployed stage: its declaration says auth iam
 EXAMPLE = json.loads(local_run.EXAMPLE)
@@ -43,36 +41,12 @@ class Deployed:
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory):
-    external = emulators.external_endpoint()
-    started = None
-    if external is not None:
-        url, kind = external.url, external.kind
-    elif emulators.ministack_available():
-        started = launch_ministack(tmp_path_factory.mktemp("ministack") / "ministack.log", port=emulators.free_port())
-        url, kind = started.url, "ministack"
-    else:
-        pytest.fail("this test needs an endpoint that serves API Gateway: run `make ministack-venv`")
-    state = tmp_path_factory.mktemp("stacks")
-    log = io.StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        for key in local_run.UNSET:
-            patch.delenv(key, raising=False)
-        for key, value in local_run.emulator_environment(url, REGION).items():
-            patch.setenv(key, value)
-        clients.reset()
-        outputs = None
-        try:
-            outputs = local_run.bring_up(STAGE, log, state)
-            yield Deployed(outputs.base_url, kind, log)
-        finally:
-            try:
-                if outputs is not None:
-                    local_run.tear_down(STAGE, log, state)
-            finally:
-                clients.reset()
-                if started is not None:
-                    started.stop()
+def deployed(local_stages):
+    """The dev stage deployed on the session's endpoint (integration/conftest.py), beside the
+    local stage the other end-to-end tests share."""
+    with local_stages.pointed():
+        outputs = local_stages.up(STAGE)
+        yield Deployed(outputs.base_url, local_stages.kind, local_stages.logs[STAGE])
 
 
 def send(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:

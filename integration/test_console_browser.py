@@ -9,7 +9,6 @@ A screenshot of each page goes to ``build/test-output/console/``.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -23,10 +22,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import clients
-from ops import emulator
 from ops import run as local_run
-from ops.emulator import launch_ministack
 
 STAGE = local_run.LOCAL_STAGE
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,25 +32,11 @@ WAIT_MS = 60_000  # the emulator starts a function per cold request: seconds eac
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory) -> Iterator[str]:
-    """The local stage deployed on a ministack of its own; the API's base URL."""
-    if not emulator.ministack_available():
-        pytest.fail("the console test needs ministack: run `make ministack-venv`")
-    started = launch_ministack(tmp_path_factory.mktemp("ministack") / "ministack.log")
-    log = io.StringIO()
-    state = tmp_path_factory.mktemp("stacks")
-    with pytest.MonkeyPatch.context() as patch:
-        for key in local_run.UNSET:
-            patch.delenv(key, raising=False)
-        for key, value in local_run.emulator_environment(started.url).items():
-            patch.setenv(key, value)
-        clients.reset()
-        try:
-            outputs = local_run.bring_up(STAGE, log, state)
-            yield outputs.base_url
-        finally:
-            clients.reset()
-            started.stop()
+def base_url(local_stages) -> Iterator[str]:
+    """The local stage deployed on the session's endpoint (integration/conftest.py); the
+    API's base URL."""
+    with local_stages.pointed():
+        yield local_stages.up(STAGE).base_url
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,7 @@ import pytest
 from chalicelib import clients
 from chalicelib.config import resource_names, settings_for
 from integration.deployed import eventually
-from ops import emulator as emulators
 from ops import run as local_run
-from ops.emulator import launch_ministack
 from rez_client import main as client
 from rez_client.api import Api
 
@@ -41,46 +39,29 @@ DEFINITION = {
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory) -> Iterator[dict[str, Any]]:
-    """ministack (or the named endpoint) with the local stage and the app deployed."""
-    external = emulators.external_endpoint()
-    started = None
-    if external is not None:
-        url = external.url
-    elif emulators.ministack_available():
-        started = launch_ministack(tmp_path_factory.mktemp("ministack") / "ministack.log", port=emulators.free_port())
-        url = started.url
-    else:
-        pytest.fail("this test needs an endpoint that runs Lambda functions: run `make ministack-venv`")
-    state = tmp_path_factory.mktemp("stacks")
-    log = io.StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        for key in local_run.UNSET:
-            patch.delenv(key, raising=False)
-        environment = local_run.emulator_environment(url)
-        for key, value in environment.items():
-            patch.setenv(key, value)
-        clients.reset()
+def deployed(local_stages) -> Iterator[dict[str, Any]]:
+    """The session's endpoint (integration/conftest.py) with the local stage and the app
+    deployed, and a queue subscribed to the notifications topic."""
+    with local_stages.pointed():
+        outputs = local_stages.up(STAGE)
+        settings = settings_for(STAGE)
+        sqs = clients.client("sqs", settings)
+        queue = sqs.create_queue(QueueName=f"contracts-notifications-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        subscription = clients.client("sns", settings).subscribe(
+            TopicArn=clients.topic_arn(NAMES.notifications_topic, settings),
+            Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"},
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        # the client fetches the deployed API's document once; every command then uses it
+        document = Api(outputs.base_url, timeout=CLIENT_TIMEOUT).document()
+        environment = local_run.emulator_environment(local_stages.url)
         try:
-            outputs = local_run.bring_up(STAGE, log, state)
-            settings = settings_for(STAGE)
-            sqs = clients.client("sqs", settings)
-            queue = sqs.create_queue(QueueName=f"contracts-notifications-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-            queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            clients.client("sns", settings).subscribe(
-                TopicArn=clients.topic_arn(NAMES.notifications_topic, settings),
-                Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"},
-            )
-            # the client fetches the deployed API's document once; every command then uses it
-            document = Api(outputs.base_url, timeout=CLIENT_TIMEOUT).document()
-            yield {"url": url, "outputs": outputs, "env": environment, "queue": queue, "log": log, "document": document}
+            yield {"url": local_stages.url, "outputs": outputs, "env": environment, "queue": queue,
+                   "log": local_stages.logs[STAGE], "document": document}
         finally:
-            try:
-                local_run.tear_down(STAGE, log, state)
-            finally:
-                clients.reset()
-                if started is not None:
-                    started.stop()
+            clients.client("sns", settings).unsubscribe(SubscriptionArn=subscription)
+            sqs.delete_queue(QueueUrl=queue)
 
 
 def aws_cli(deployed: dict[str, Any], *args: str) -> str:

@@ -1,7 +1,7 @@
 """The whole service, end to end, brought up the way ``make run`` brings it up.
 
-On ministack (started here, on its own loopback port, so ``make run`` and the rest of the
-suite are left alone), or on the running endpoint named by ``LOCALSTACK_ENDPOINT`` /
+On the session's ministack (integration/conftest.py: on its own loopback port, so ``make
+run`` is left alone), or on the running endpoint named by ``LOCALSTACK_ENDPOINT`` /
 ``AWS_ENDPOINT_URL``: deploy the stage's resources and the app (``chalice package`` +
 CloudFormation), then over HTTP create a ``rate(1 minute)`` web-action schedule, see it
 become active, see it fire (an execution record through
@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,39 +27,20 @@ from chalicelib import clients
 from chalicelib.config import resource_names, settings_for
 from integration.deployed import STAGE, eventually, http
 from ops import app_stack
-from ops import emulator as emulators
 from ops import run as local_run
-from ops.emulator import launch_ministack
 
 BUDGET_SECONDS = 180
 EXAMPLE = json.loads(local_run.EXAMPLE)
 
 
 @pytest.fixture(scope="module")
-def endpoint_url(tmp_path_factory) -> str:
-    """A LocalStack-compatible endpoint that runs Lambda functions, and this process pointed at it."""
-    external = emulators.external_endpoint()
-    started = None
-    if external is not None:
-        url = external.url
-    elif emulators.ministack_available():
-        log = tmp_path_factory.mktemp("ministack") / "ministack.log"
-        started = launch_ministack(log, port=emulators.free_port())
-        url = started.url
-    else:
-        pytest.fail("this test needs an endpoint that runs Lambda functions: run `make ministack-venv`")
-    with pytest.MonkeyPatch.context() as patch:
-        for key in local_run.UNSET:  # e.g. tests/conftest.py's dev-stage names, in one session
-            patch.delenv(key, raising=False)
-        for key, value in local_run.emulator_environment(url).items():
-            patch.setenv(key, value)
-        clients.reset()
-        try:
-            yield url
-        finally:
-            clients.reset()
-            if started is not None:
-                started.stop()
+def endpoint_url(local_stages) -> Iterator[str]:
+    """The session's endpoint that runs Lambda functions (integration/conftest.py), this
+    process pointed at it, and the local stage not deployed there: this test brings it up
+    and tears it down itself."""
+    with local_stages.pointed():
+        local_stages.down(STAGE)
+        yield local_stages.url
 
 
 def json_lines(outputs: app_stack.AppOutputs, function: str) -> list[dict[str, Any]]:

@@ -9,13 +9,12 @@
   is a strict expected failure; tests/test_dead_letters.py covers the recording on moto with
   the message AWS sends.
 
-On ministack started here (its own loopback port), or on the endpoint named by
+On the session's ministack (integration/conftest.py), or on the endpoint named by
 ``LOCALSTACK_ENDPOINT`` / ``AWS_ENDPOINT_URL``.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
@@ -24,9 +23,7 @@ import pytest
 from chalicelib import clients
 from chalicelib.config import resource_names, settings_for
 from integration.deployed import eventually, http
-from ops import emulator as emulators
 from ops import run as local_run
-from ops.emulator import launch_ministack
 
 STAGE = local_run.LOCAL_STAGE
 EXAMPLE = json.loads(local_run.EXAMPLE)
@@ -34,44 +31,17 @@ MINISTACK_NO_SCHEDULER_DLQ = "ministack: EventBridge Scheduler never sends dead 
 
 
 @pytest.fixture(scope="module")
-def endpoint(tmp_path_factory) -> Any:
-    """(url, kind) of an endpoint that runs Lambda functions, this process pointed at it."""
-    external = emulators.external_endpoint()
-    started = None
-    if external is not None:
-        url, kind = external.url, "external"
-    elif emulators.ministack_available():
-        started = launch_ministack(tmp_path_factory.mktemp("ministack") / "ministack.log", port=emulators.free_port())
-        url, kind = started.url, "ministack"
-    else:
-        pytest.fail("this test needs an endpoint that runs Lambda functions: run `make ministack-venv`")
-    with pytest.MonkeyPatch.context() as patch:
-        for key in local_run.UNSET:
-            patch.delenv(key, raising=False)
-        for key, value in local_run.emulator_environment(url).items():
-            patch.setenv(key, value)
-        clients.reset()
+def deployed(local_stages) -> Any:
+    """The app, up on the session's endpoint (integration/conftest.py), this process pointed
+    at it: (outputs, the deploy's log, the endpoint's kind); torn down after the module."""
+    with local_stages.pointed():
+        outputs = local_stages.up(STAGE)
         try:
-            yield url, kind
+            yield outputs, local_stages.logs[STAGE], local_stages.kind
         finally:
-            clients.reset()
-            if started is not None:
-                started.stop()
-
-
-@pytest.fixture(scope="module")
-def deployed(endpoint, tmp_path_factory) -> Any:
-    """The app, up on the endpoint for this module's tests, torn down after them."""
-    state = tmp_path_factory.mktemp("stacks")
-    log = io.StringIO()
-    try:
-        outputs = local_run.bring_up(STAGE, log, state)
-        yield outputs, log, endpoint[1]
-    finally:
-        try:
-            local_run.tear_down(STAGE, log, state)
-        except Exception as exc:  # noqa: BLE001 - the tests' own failures matter more
-            print(f"tear down failed: {exc}\n{log.getvalue()}")
+            # a record corrupted on purpose (a target type the app never writes) stays behind:
+            # the next module gets the stage deployed afresh, not this one
+            local_stages.down(STAGE)
 
 
 def active_schedule(base: str, body: dict, outputs, log) -> str:

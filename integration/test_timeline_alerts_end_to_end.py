@@ -1,6 +1,7 @@
 """Run now, the timeline and the alerts, on the deployed app (ministack, as ``make run``).
 
-Deploys the stage the way the end-to-end test does, then over HTTP:
+The local stage as the other end-to-end tests share it (integration/conftest.py), then over
+HTTP:
 - a schedule whose target fails (a custom queue that does not exist) produces a ``failed``
   slot and one ``failed`` alert on the notifications topic;
 - a schedule disabled out of band in EventBridge Scheduler (before reconcile repairs it)
@@ -16,15 +17,15 @@ a minute of its time.
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from datetime import datetime
 
+import pytest
+
 from chalicelib import clients
 from chalicelib.config import ENV_LATE_GRACE_SECONDS, resource_names, settings_for
 from integration.deployed import STAGE, eventually, http
-from integration.test_end_to_end import endpoint_url  # noqa: F401 - fixture
 from ops import run as local_run
 
 EVERY_MINUTE = "cron(* * * * ? *)"
@@ -57,14 +58,20 @@ def sweep(outputs) -> dict:
     return json.loads(response["Payload"].read() or b"null")
 
 
-def test_failed_and_missed_slots_alert_once_and_run_now_runs(endpoint_url, tmp_path):  # noqa: F811
-    state = tmp_path / "stacks"
-    log = io.StringIO()
+@pytest.fixture
+def endpoint_url(local_stages):
+    """This process pointed at the session's endpoint (integration/conftest.py)."""
+    with local_stages.pointed():
+        yield local_stages.url
+
+
+def test_failed_and_missed_slots_alert_once_and_run_now_runs(endpoint_url, local_stages):
     settings = settings_for(STAGE)
     names = resource_names(STAGE)
     tap = None
     try:
-        outputs = local_run.bring_up(STAGE, log, state)
+        outputs = local_stages.up(STAGE)
+        log = local_stages.logs[STAGE]
         assert "alert_sweep" in outputs.functions
         shorten_grace(outputs)
         base = outputs.base_url
@@ -170,6 +177,6 @@ def test_failed_and_missed_slots_alert_once_and_run_now_runs(endpoint_url, tmp_p
         if tap is not None:
             tap.stop()
         try:
-            local_run.tear_down(STAGE, log, state)
+            local_stages.down(STAGE)  # its functions' grace is shortened: the next user deploys afresh
         except Exception as exc:  # noqa: BLE001 - the test already failed; say so, keep its error
-            print(f"tear down failed: {exc}\n{log.getvalue()}")
+            print(f"tear down failed: {exc}\n{local_stages.logs[STAGE].getvalue()}")

@@ -30,10 +30,11 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.errors import NotOwned, ServiceError
+from chalicelib.errors import ServiceError
 from ops import app_commands, policy, reconcile_cli
 from ops.app_stack import DeployError
 from ops.stack import commands as stack_commands
+from ops.stack.engine import NotOwned
 
 EXIT_FAILED = 1
 EXIT_NOT_OWNED = 3

@@ -32,6 +32,7 @@ from chalicelib.config import AUTH_NONE, ENV_TARGET_FUNCTION_ARN, resource_names
 from ops import app_stack, policy
 from ops.emulator import (
     DEFAULT_PORT,
+    Endpoint,
     alive,
     command_line,
     launch_ministack,
@@ -255,17 +256,8 @@ def run(port: int | None = None, out: TextIO = sys.stdout, poll_seconds: float =
             url = external.rstrip("/")
             where = f"the endpoint at {url}"
         else:
-            print("starting ministack ...", file=out, flush=True)
-            endpoint = launch_ministack(EMULATOR_LOG, EMULATOR_PID_FILE, port, prefer_default_port=True)
+            endpoint = _start_ministack(port, out)
             url = endpoint.url
-            chosen = urlsplit(url).port
-            if not port and chosen != DEFAULT_PORT:
-                print(
-                    f"port {DEFAULT_PORT} on 127.0.0.1 is taken (another emulator or run?): "
-                    f"ministack is on port {chosen} instead (RUN_PORT=N picks one)",
-                    file=out, flush=True,
-                )
-            shutil.rmtree(STACK_STATE, ignore_errors=True)  # a new ministack holds nothing
             where = f"ministack at {url} (its log: .run/ministack.log)"
         point_at(url)
         outputs = bring_up(LOCAL_STAGE, out, STACK_STATE)
@@ -274,20 +266,7 @@ def run(port: int | None = None, out: TextIO = sys.stdout, poll_seconds: float =
         env_lines = {**emulator_environment(url), "BASE": outputs.base_url}
         ENV_FILE.write_text("".join(f"export {k}={v}\n" for k, v in env_lines.items()))
         print(banner(outputs, where, time.monotonic() - started), file=out, flush=True)
-        follower = log_follower(outputs, LOCAL_STAGE, out, since_ms, verbose)
-        emulator_pid = _read_pid(EMULATOR_PID_FILE)
-        while True:
-            try:
-                follower.poll()
-                tap.poll()
-            except (ClientError, BotoCoreError) as exc:  # keep following; say what went wrong
-                if not (emulator_pid and not alive(emulator_pid)):
-                    print(f"(could not read logs or topics: {exc})", file=out, flush=True)
-            if emulator_pid and not alive(emulator_pid):
-                print("ministack exited; see .run/ministack.log", file=out, flush=True)
-                code = 1
-                break
-            time.sleep(poll_seconds)
+        code = _follow(log_follower(outputs, LOCAL_STAGE, out, since_ms, verbose), tap, out, poll_seconds)
     except (KeyboardInterrupt, _Stop):
         print("\nstopping ...", file=out, flush=True)
     except (app_stack.DeployError, RuntimeError, ClientError, BotoCoreError) as exc:
@@ -297,23 +276,60 @@ def run(port: int | None = None, out: TextIO = sys.stdout, poll_seconds: float =
         code = 1
     finally:
         with contextlib.suppress(KeyboardInterrupt, _Stop):
-            if tap is not None and endpoint is None:
-                tap.stop()  # on an endpoint we did not start, leave only the service behind
-            if endpoint is not None:
-                endpoint.stop()
-            for path in (PID_FILE, ENV_FILE):
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-            if external:
-                print(
-                    f"the local stage stays deployed on {external}; to remove it:\n"
-                    f"  AWS_ENDPOINT_URL={external} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
-                    f"{ENV_STACK_STATE_DIR}=.run/stacks make destroy STAGE={LOCAL_STAGE}",
-                    file=out,
-                    flush=True,
-                )
-            print("stopped", file=out, flush=True)
+            _wind_down(tap, endpoint, external, out)
     return code
+
+
+def _start_ministack(port: int | None, out: TextIO) -> Endpoint:
+    """ministack on the asked port, else the default one, else any free one (said so)."""
+    print("starting ministack ...", file=out, flush=True)
+    endpoint = launch_ministack(EMULATOR_LOG, EMULATOR_PID_FILE, port, prefer_default_port=True)
+    chosen = urlsplit(endpoint.url).port
+    if not port and chosen != DEFAULT_PORT:
+        print(
+            f"port {DEFAULT_PORT} on 127.0.0.1 is taken (another emulator or run?): "
+            f"ministack is on port {chosen} instead (RUN_PORT=N picks one)",
+            file=out, flush=True,
+        )
+    shutil.rmtree(STACK_STATE, ignore_errors=True)  # a new ministack holds nothing
+    return endpoint
+
+
+def _follow(follower: LogFollower, tap: TopicTap, out: TextIO, poll_seconds: float) -> int:
+    """Stream the functions' logs and the topics' messages until the emulator exits (1)."""
+    emulator_pid = _read_pid(EMULATOR_PID_FILE)
+    while True:
+        try:
+            follower.poll()
+            tap.poll()
+        except (ClientError, BotoCoreError) as exc:  # keep following; say what went wrong
+            if not (emulator_pid and not alive(emulator_pid)):
+                print(f"(could not read logs or topics: {exc})", file=out, flush=True)
+        if emulator_pid and not alive(emulator_pid):
+            print("ministack exited; see .run/ministack.log", file=out, flush=True)
+            return 1
+        time.sleep(poll_seconds)
+
+
+def _wind_down(tap: TopicTap | None, endpoint: Endpoint | None, external: str | None, out: TextIO) -> None:
+    """Stop what the run started; on an endpoint it did not start, leave only the service
+    behind and say how to remove it."""
+    if tap is not None and endpoint is None:
+        tap.stop()
+    if endpoint is not None:
+        endpoint.stop()
+    for path in (PID_FILE, ENV_FILE):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    if external:
+        print(
+            f"the local stage stays deployed on {external}; to remove it:\n"
+            f"  AWS_ENDPOINT_URL={external} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "
+            f"{ENV_STACK_STATE_DIR}=.run/stacks make destroy STAGE={LOCAL_STAGE}",
+            file=out,
+            flush=True,
+        )
+    print("stopped", file=out, flush=True)
 
 
 def stop(out: TextIO = sys.stdout, timeout: float = 30.0) -> int:

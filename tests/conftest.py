@@ -19,13 +19,12 @@ from moto import mock_aws
 from chalicelib import clients
 from chalicelib.config import resource_names
 from integration.faults import FaultInjector
+from tests.stage import MotoPatch, StageWorld, foreign_mock_active
 from tests.support import (
     PACKAGE_BUCKET,
     PACKAGED_STAGES,
     REGION,
     STAGE,
-    Tap,
-    create_stage_resources,
     unit_test_environment,
 )
 from tests.support import unit_test_project as support_project
@@ -47,15 +46,40 @@ for _key in (
     os.environ.pop(_key, None)
 
 
+# The stage on moto, created once per session and reset between the tests that use it
+# (tests/stage.py says what a reset restores).
+_STAGE_WORLD = StageWorld()
+_MOTO = MotoPatch()
+
+
 @pytest.fixture
 def moto_stage():
-    """moto for everything, with the stage's resources in place."""
-    with mock_aws():
-        clients.reset()
-        resources = create_stage_resources()
-        resources["tap"] = Tap(resources["queues"])
-        yield resources
-        clients.reset()
+    """moto for everything, with the stage's resources in place and empty: ``topics`` and
+    ``queues`` by name, ``role_arn``, and ``tap`` to read what was published."""
+    foreign = foreign_mock_active(_MOTO)
+    _MOTO.start()
+    clients.reset()
+    yield _STAGE_WORLD.ready(foreign)
+    clients.reset()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A test that does not name the stage runs without moto's patching (before its fixtures
+    are set up); its own ``mock_aws`` starts from an empty backend, as moto resets it then."""
+    if not _uses_the_shared_stage(item):
+        _MOTO.stop()
+
+
+def _uses_the_shared_stage(item) -> bool:
+    """The test asks for this module's ``moto_stage`` (a module may define its own)."""
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.get("moto_stage") if info is not None else None
+    return bool(definitions) and definitions[-1].func.__module__ == __name__
+
+
+def pytest_sessionfinish(session):
+    _MOTO.stop()
 
 
 @pytest.fixture
@@ -74,14 +98,14 @@ def offline_client(unit_test_project):
 
 
 # Fixtures that make a test slow wherever it lives: ``packaged`` runs ``chalice package`` per
-# stage; ``moto_stage`` creates the stage's every resource on moto for each test.
-SLOW_FIXTURES = frozenset({"packaged", "moto_stage"})
+# stage. (``moto_stage`` no longer does: the stage is created once and reset between tests.)
+SLOW_FIXTURES = frozenset({"packaged"})
 
 
 def pytest_collection_modifyitems(items):
     """Mark ``slow`` every test using a fixture of ``SLOW_FIXTURES``: `make unit` leaves them
-    out, the behaviour they share with the fast layer runs there on the fakes
-    (tests/test_service_behaviour.py)."""
+    out (modules that serve the app over a port, start subprocesses or drive thousands of
+    cases mark themselves)."""
     for item in items:
         if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)

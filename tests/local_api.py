@@ -69,6 +69,7 @@ def local_api(app: Any) -> Iterator[LocalApi]:
     moto.start()
     host, port = moto.get_host_and_port()
     moto_url = f"http://{host}:{port}"
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10)  # the server shares this process's backend
     saved = {key: os.environ.get(key) for key in ("AWS_ENDPOINT_URL",)}
     os.environ["AWS_ENDPOINT_URL"] = moto_url
     clients.reset()

@@ -51,9 +51,9 @@ _TOPIC_OUTPUTS = {
 class Tap:
     """Reads what was published to the stage's topics (through SQS subscriptions)."""
 
-    def __init__(self, queues: dict):
+    def __init__(self, queues: dict, sqs=None):
         self._queues = queues
-        self._sqs = boto3.client("sqs", region_name=REGION)
+        self._sqs = sqs or boto3.client("sqs", region_name=REGION)
 
     def drain(self, topic: str) -> list[dict]:
         messages = []

@@ -199,6 +199,7 @@ def healthy(chalice_client, moto_stage, names, clock, count: int, runs_until: st
     return ids
 
 
+@pytest.mark.slow  # 12 schedules through an hour of runs, then sweeps: a cost test
 def test_the_sweep_reads_only_schedules_with_a_slot_due(chalice_client, moto_stage, names, clock, counter):
     # GIVEN 12 healthy schedules, all runs on time until 01:00
     healthy(chalice_client, moto_stage, names, clock, 12, "2026-03-02T01:00:00Z")

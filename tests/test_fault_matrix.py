@@ -78,7 +78,10 @@ from tests.support import (
 )
 from tests.timeline_support import create_target_function
 
-pytestmark = pytest.mark.slow  # the whole stage through a few hundred fault cells
+# The paths that walk the whole stage (the periodic reconcile, the operator's stack deploy)
+# cost several times a request's path per cell: their cells run in the slow layer, the
+# request and handler paths' cells in `make unit`.
+SLOW_PATHS = frozenset({"reconcile", "stack"})
 
 JSON = {"Content-Type": "application/json"}
 DEFINITION = {
@@ -770,6 +773,8 @@ KNOWN_GAPS: dict[str, str] = {}
 def _param(cell: Cell) -> Any:
     reason = KNOWN_GAPS.get(cell.id)
     marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    if cell.path in SLOW_PATHS:
+        marks.append(pytest.mark.slow)
     return pytest.param(cell, id=cell.id, marks=marks)
 
 

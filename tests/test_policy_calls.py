@@ -153,6 +153,7 @@ def exercise_every_function(client, moto_stage, names, recorder, monkeypatch):
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])))
 
 
+@pytest.mark.slow  # drives every function through every path it has, on the whole stage
 def test_each_function_calls_only_what_its_policy_grants_and_uses_all_of_it(chalice_client, moto_stage, names, recorder, monkeypatch):
     # GIVEN every function run through its paths
     exercise_every_function(chalice_client, moto_stage, names, recorder, monkeypatch)

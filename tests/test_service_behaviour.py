@@ -128,7 +128,7 @@ def on_moto(moto_stage: dict) -> Stage:
     )
 
 
-@pytest.fixture(params=["fakes", pytest.param("moto", marks=pytest.mark.slow)])
+@pytest.fixture(params=["fakes", "moto"])
 def stage(request) -> Stage:
     if request.param == "fakes":
         return on_fakes()

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from chalicelib.config import get_settings
-from chalicelib.errors import NotOwned, ValidationError
+from chalicelib.errors import ValidationError
 from ops.stack import policies
-from ops.stack.engine import Stack
+from ops.stack.engine import NotOwned, Stack
 from ops.stack.group import ScheduleGroupProvider
 from ops.stack.model import (
     Absent,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.config import Settings
-from chalicelib.errors import NotOwned, ValidationError
+from chalicelib.errors import Conflict, ValidationError
 from ops.stack.group import ScheduleGroupProvider
 from ops.stack.model import Absent, Delete, Noop, Observed, Plan, ReadResult, Step
 from ops.stack.provider import ResourceProvider
@@ -23,6 +23,13 @@ from ops.stack.role import ExecutionRoleProvider
 from ops.stack.state import StackState, StateStore
 from ops.stack.table import TableProvider
 from ops.stack.topic import TopicProvider
+
+
+class NotOwned(Conflict):
+    """A resource exists in the cloud without this stage's ownership tags (the operator's
+    stack command raises it; the functions never do, so it lives here, not in chalicelib)."""
+
+    code = "NotOwned"
 
 # Logical ids: the stack's own names for its resources (also the logical-id tag).
 EXECUTION_ROLE = "execution-role"
