@@ -38,6 +38,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError
+from pydantic import ValidationError as PydanticValidationError
 
 from chalicelib import observability
 from chalicelib.activity import ActivityStore, AlertInFlight
@@ -310,6 +311,10 @@ class AlertSweep:
             except ServiceError as exc:  # one schedule's failure does not stop the sweep
                 logger.error("alert sweep of %s failed: %s", watch.get("schedule_id"), exc.message)
                 report.errors.append(f"{watch.get('schedule_id')}: {exc.message}")
+            except PydanticValidationError as exc:  # a record this version cannot read: reported, the rest go on
+                logger.error("alert sweep of %s: its record cannot be read (%d problems)",
+                             watch.get("schedule_id"), exc.error_count())
+                report.errors.append(f"{watch.get('schedule_id')}: its record cannot be read")
         return report
 
     def _watched(self, schedule_id: str) -> Schedule | None:

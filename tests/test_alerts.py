@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import boto3
 import pytest
 
 from chalicelib import clients
@@ -324,3 +325,20 @@ def test_a_failed_run_alerts_as_it_fails_and_the_sweep_pauses_it(chalice_client,
     report = sweeper(clock).run()
     assert report.paused == [sid]
     assert [(a["kind"], a["slot"]) for a in alerts(moto_stage, names)] == [("paused", "2026-03-02T02:00:00Z")]
+
+
+def test_a_record_the_sweep_cannot_read_does_not_stop_the_others_alerts(chalice_client, moto_stage, names, clock):
+    # GIVEN two hourly schedules whose 01:00 runs never came, one of whose records was damaged
+    # out of band (a target type no version of the app knows)
+    damaged = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    healthy = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:31:00Z", {**HOURLY, "name": "other"})
+    boto3.resource("dynamodb").Table(names.table).update_item(
+        Key={"id": damaged}, UpdateExpression="SET #d.#t = :bad",
+        ExpressionAttributeNames={"#d": "definition", "#t": "target_type"}, ExpressionAttributeValues={":bad": "carrier_pigeon"},
+    )
+    # WHEN the sweep runs after the deadlines
+    clock.set("2026-03-02T01:05:00Z")
+    report = sweeper(clock).run()
+    # THEN the readable schedule is alerted, and the damaged one is reported, not fatal
+    assert [alert["schedule_id"] for alert in alerts(moto_stage, names)] == [healthy]
+    assert report.errors == [f"{damaged}: its record cannot be read"]
