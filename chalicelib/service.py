@@ -173,8 +173,8 @@ class ScheduleService:
         if labels:
             return self._repository.list_by_label(labels, limit, cursor, created_by, status)
         if template is not None:
-            if created_by is None:
-                raise ValidationError("name the owner (created_by) to list by template", field="created_by")
+            # a template is its owner's: without created_by, an admin lists what their own made
+            created_by = created_by or caller.principal
             return self._repository.list_by_template(created_by, template, limit, cursor)
         if created_by is not None:
             return self._repository.list_by_creator(created_by, limit, cursor, status)

@@ -10,7 +10,9 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,6 +61,9 @@ def make_local(directory: Path, startup_seconds: float = 120) -> Iterator[LocalS
         output = "".join(seen)
         moto = MOTO_URL.search(output)
         assert base and base.startswith("http://127.0.0.1:") and moto, output
+        # Keep reading what the server prints: a pipe nobody reads fills up (64 KB of request
+        # and log lines) and the server then blocks on its next write, answering nothing.
+        threading.Thread(target=deque, args=(process.stdout, 200), daemon=True).start()
         yield LocalStage(base=base, moto_url=moto.group(1), output=output)
     finally:
         os.killpg(process.pid, signal.SIGINT)
