@@ -20,8 +20,9 @@ pytestmark = pytest.mark.slow  # the app served on 127.0.0.1 over moto's server
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
-DEFINITIONS = [path for path in EXAMPLES if "action" not in json.loads(path.read_text())]
-MESSAGES = [path for path in EXAMPLES if path not in DEFINITIONS]
+TEMPLATES = [path for path in EXAMPLES if "parameters" in json.loads(path.read_text())]
+DEFINITIONS = [path for path in EXAMPLES if path not in TEMPLATES and "action" not in json.loads(path.read_text())]
+MESSAGES = [path for path in EXAMPLES if path not in DEFINITIONS and path not in TEMPLATES]
 COMMAND_TOPIC = f"rez-agent-schedule-creation-{STAGE}"
 
 
@@ -83,6 +84,19 @@ def test_a_message_is_published_and_applied(served, unit_test_project, path):
     message = json.loads(path.read_text())
     statuses = {item["name"]: item["status"] for item in rez(served, "list")["items"]}
     assert statuses.get(message["schedule"]["name"]) == "active", statuses
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda path: path.name)
+def test_a_template_is_created_and_makes_a_schedule(served, path):
+    # GIVEN the example template, WHEN it is created through the client
+    template = json.loads(path.read_text())
+    created = rez(served, "template-create", "--body", f"@examples/{path.name}")
+    assert (created["name"], created["version"]) == (template["name"], 1)
+    # THEN a schedule made from it with its required parameters keeps the template's name
+    params = {name: 7 if spec["type"] == "integer" else "x" for name, spec in template["parameters"].items()
+              if "default" not in spec}
+    made = rez(served, "create", "--body", json.dumps({"template": template["name"], "params": params}))
+    assert made["template"]["name"] == template["name"], made
 
 
 def test_every_example_is_shown_in_a_page():
