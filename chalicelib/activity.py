@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -78,9 +79,13 @@ class AlertInFlight(Exception):
 class ActivityStore:
     """History entries, alert watches and alert markers in the schedules table."""
 
-    def __init__(self, repository: ScheduleRepository, table: Any, history_ttl_days: int = 90,
-                 grace_seconds: int = 120):
+    def __init__(self, repository: ScheduleRepository, table: Any,
+                 first_due: Callable[[Schedule, datetime, timedelta], datetime | None],
+                 history_ttl_days: int = 90, grace_seconds: int = 120):
+        """``first_due``: when a new watch is first due (the plan's first slot's deadline;
+        ``timeline.next_due``, given by wiring so the store does not import the plan)."""
         self._repository = repository
+        self._first_due = first_due
         self._table = table
         self._history_ttl_days = history_ttl_days
         self._grace = timedelta(seconds=grace_seconds)
@@ -105,9 +110,7 @@ class ActivityStore:
             return steps
         due = now
         if schedule.pending_action in (Action.CREATE, Action.RESUME):
-            from chalicelib.timeline import next_due  # the plan (the expression engine): loaded here only
-
-            due = next_due(schedule, now, self._grace) or now
+            due = self._first_due(schedule, now, self._grace) or now
         steps.append({"Update": {"TableName": self._table.name, **self.watch_request(schedule.id, now, due)}})
         return steps
 

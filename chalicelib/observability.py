@@ -340,9 +340,7 @@ def _keys_for(kind: str, event: Any) -> dict[str, Any]:
             "version": message.get("version"),
         }
     if kind == EXECUTION:
-        from chalicelib.runs import (
-            parse_invocation,  # the ids the run records, as it reads them
-        )
+        from chalicelib.invocations import parse_invocation  # the ids the run records, as it reads them
 
         raw = event.event
         invocation = parse_invocation(raw)

@@ -15,11 +15,14 @@ from chalicelib import clients, names
 from chalicelib.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
     from chalicelib.activity import ActivityStore
     from chalicelib.alerts import AlertSweep
     from chalicelib.bulk import BulkService
     from chalicelib.dead_letters import DeadLetterRecorder
     from chalicelib.fleet import Glance
+    from chalicelib.models import Schedule
     from chalicelib.publisher import AwsPublisher
     from chalicelib.reconcile import ScheduleReconciler
     from chalicelib.rejections import Rejecter
@@ -68,8 +71,14 @@ def activity(settings: Settings) -> ActivityStore:
     from chalicelib.activity import ActivityStore
 
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
-    return ActivityStore(repository(settings), table, history_ttl_days=settings.history_ttl_days,
-                         grace_seconds=settings.late_grace_seconds)
+    return ActivityStore(repository(settings), table, first_due=_first_due,
+                         history_ttl_days=settings.history_ttl_days, grace_seconds=settings.late_grace_seconds)
+
+
+def _first_due(schedule: Schedule, now: datetime, grace: timedelta) -> datetime | None:
+    from chalicelib.timeline import next_due  # the plan (the expression engine): loaded when first used
+
+    return next_due(schedule, now, grace)
 
 
 def target_function_arn(settings: Settings) -> str:

@@ -10,6 +10,7 @@ import pytest
 from chalicelib import clients
 from chalicelib.config import get_settings
 from chalicelib.errors import AlreadyExists, VersionConflict
+from chalicelib.invocations import Invocation
 from chalicelib.models import (
     Action,
     ExecutionOutcome,
@@ -22,7 +23,7 @@ from chalicelib.models import (
     utcnow,
 )
 from chalicelib.repository import DynamoDBScheduleRepository
-from chalicelib.runs import Claim, Claimed, Duplicate, Invocation, RunStore
+from chalicelib.runs import Claim, Claimed, Duplicate, RunStore
 from chalicelib.scheduler import EventBridgeSchedulerGateway, Target
 from tests.support import create_stage_resources
 

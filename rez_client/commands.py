@@ -105,6 +105,8 @@ COMMANDS: tuple[Command, ...] = (
         "history", "GET", "/api/schedules/{id}/history", "a schedule's changes, newest first",
         columns=HISTORY_COLUMNS,
     ),
+    Command("overview", "GET", "/api/overview", "your schedules at a glance: counts by status and health, "
+            "what is failing or missing now, the next fires"),
     Command("bulk", "POST", "/api/schedules/bulk", "pause, resume, delete or run every schedule a selector picks"),
     Command("reapply", "POST", "/api/schedules/{id}/reapply", "make a schedule again from its template"),
     Command("template-create", "POST", "/api/templates", "create a template from a JSON definition"),

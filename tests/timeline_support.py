@@ -13,7 +13,19 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import activity, alerts, completion, fleet, repository, run_now, runs, service, timeline, wiring
+from chalicelib import (
+    activity,
+    alerts,
+    completion,
+    fleet,
+    invocations,
+    repository,
+    run_now,
+    runs,
+    service,
+    timeline,
+    wiring,
+)
 from chalicelib.alerts import AlertSweep
 from chalicelib.config import get_settings
 from chalicelib.models import ExecutionOutcome, ExecutionTrigger
@@ -55,7 +67,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     fake = Clock(at("2026-03-01T00:30:00Z"))
-    for module in (service, activity, run_now, repository, timeline, alerts, completion, runs, fleet):
+    for module in (service, activity, run_now, repository, timeline, alerts, completion, runs, fleet, invocations):
         monkeypatch.setattr(module, "utcnow", fake)
     return fake
 
@@ -97,7 +109,7 @@ def record_run(clock: Clock, schedule_id: str, slot: str, started: str, outcome:
     store = wiring.run_store(get_settings())
     schedule = store.load(schedule_id)
     assert schedule is not None
-    invocation = runs.Invocation(
+    invocation = invocations.Invocation(
         schedule_id=schedule_id, scheduled_time=slot, execution_id=execution_id or f"exec-{slot}",
         attempt=1, trigger=ExecutionTrigger.SCHEDULED,
     )
