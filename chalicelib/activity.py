@@ -16,7 +16,6 @@ Three more kinds of item, all keyed by ``id`` like the records, none read by a s
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.aws_errors import error_code
+from chalicelib.clock import Clock, expires_after, system_clock
 from chalicelib.models import (
     Action,
     ExecutionRecord,
@@ -31,7 +31,6 @@ from chalicelib.models import (
     Schedule,
     ScheduleState,
     iso,
-    utcnow,
 )
 from chalicelib.names import STATUS_INDEX
 from chalicelib.repository import (
@@ -79,8 +78,9 @@ class ActivityStore:
     """History entries, alert watches and alert markers in the schedules table."""
 
     def __init__(self, repository: ScheduleRepository, table: Any, history_ttl_days: int = 90,
-                 grace_seconds: int = 120):
+                 grace_seconds: int = 120, clock: Clock = system_clock):
         self._repository = repository
+        self._clock = clock
         self._table = table
         self._history_ttl_days = history_ttl_days
         self._grace = timedelta(seconds=grace_seconds)
@@ -130,7 +130,7 @@ class ActivityStore:
         return True
 
     def record_repair(self, schedule: Schedule, fields: list[str], reason: str, by: str) -> None:
-        at = iso(utcnow())
+        at = iso(self._clock())
         change = LastChange(action=REPAIR, by=by, at=at, version=schedule.version, fields=fields,
                             reason=reason, previous_state=schedule.definition.state)
         self._put(self._history_item(
@@ -189,7 +189,7 @@ class ActivityStore:
             "created_date": change.at,
             "schedule_id": schedule_id,
             "state": state,
-            "ttl": expires_at or int(time.time()) + self._history_ttl_days * 86400,
+            "ttl": expires_at or expires_after(self._clock, self._history_ttl_days),
             **change.model_dump(mode="json", exclude_none=True),
         }
         if change.previous_state is None:
@@ -244,7 +244,7 @@ class ActivityStore:
         """Have the alert sweep look at an active schedule from ``due`` (default: now). Slots
         already checked stay checked; a schedule watched for the first time (created, resumed)
         is checked from now."""
-        now = now or utcnow()
+        now = now or self._clock()
         try:
             self._table.update_item(**self.watch_request(schedule_id, now, due))
         except ClientError as exc:
@@ -335,7 +335,7 @@ class ActivityStore:
                     "published": False,
                     "token": token,
                     "claim_expires_at": iso(now + timedelta(seconds=claim_seconds)),
-                    "ttl": int(time.time()) + ttl_days * 86400,
+                    "ttl": expires_after(self._clock, ttl_days),
                 },
                 ConditionExpression=(
                     "attribute_not_exists(id) OR (published = :false AND claim_expires_at < :now)"

@@ -41,6 +41,7 @@ from botocore.exceptions import BotoCoreError
 
 from chalicelib import observability
 from chalicelib.activity import ActivityStore, AlertInFlight
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import Conflict, ServiceError
 from chalicelib.identity import Caller
 from chalicelib.models import (
@@ -51,7 +52,6 @@ from chalicelib.models import (
     Schedule,
     ScheduleStatus,
     iso,
-    utcnow,
 )
 from chalicelib.repository import ScheduleRepository
 from chalicelib.timeline import (
@@ -293,13 +293,13 @@ class AlertSweep:
         notifications_topic_arn: Callable[[], str],
         pauser: Pauser,
         grace_seconds: int = 120,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = system_clock,
     ):
         self._repository = repository
         self._activity = activity
         self._alerter = Alerter(activity, publisher, notifications_topic_arn, pauser)
         self._grace = timedelta(seconds=grace_seconds)
-        self._clock: Callable[[], datetime] = clock or (lambda: utcnow())
+        self._clock = clock
 
     def run(self) -> SweepReport:
         now = self._clock()

@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.models import ExecutionOutcome, Schedule, ScheduleState, ScheduleStatus, utcnow
+from chalicelib.clock import Clock, system_clock
+from chalicelib.models import ExecutionOutcome, Schedule, ScheduleState, ScheduleStatus
 from chalicelib.timeline import expected_slots, parse_time, planned_slot, slot_key
 
 HORIZON = timedelta(days=3660)  # as far as a next fire is looked for (AWS: years up to 2199)
@@ -40,9 +41,9 @@ ATTENTION_SHOWN = 20
 class Glance:
     """``health``, ``next_fire_time`` and ``last_execution`` of records, with no read."""
 
-    def __init__(self, grace_seconds: int = 120, clock: Callable[[], datetime] | None = None):
+    def __init__(self, grace_seconds: int = 120, clock: Clock = system_clock):
         self._grace = timedelta(seconds=grace_seconds)
-        self._clock: Callable[[], datetime] = clock or (lambda: utcnow())
+        self._clock = clock
 
     def now(self) -> datetime:
         return self._clock()

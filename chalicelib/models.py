@@ -89,10 +89,6 @@ class ExecutionTrigger(StrEnum):
     MANUAL = "manual"  # POST /api/schedules/{id}/run
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def iso(moment: datetime) -> str:
     """UTC ISO 8601 with a Z, to the microsecond when present (sorts as text)."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

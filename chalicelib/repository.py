@@ -15,7 +15,6 @@ activity stores, which use the same table.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import cursors
 from chalicelib.aws_errors import error_code, translate
+from chalicelib.clock import Clock, expires_after, system_clock
 from chalicelib.errors import (
     AlreadyExists,
     Conflict,
@@ -45,7 +45,6 @@ from chalicelib.models import (
     ScheduleStatus,
     TemplateUse,
     iso,
-    utcnow,
 )
 from chalicelib.names import (
     CREATOR_INDEX,
@@ -277,8 +276,9 @@ def execution_item_id(schedule_id: str, execution_id: str) -> str:
 class DynamoDBScheduleRepository:
     """The DynamoDB implementation; receives its ``Table`` resource."""
 
-    def __init__(self, table: Any):
+    def __init__(self, table: Any, clock: Clock = system_clock):
         self._table = table
+        self._clock = clock
 
     # --- schedule records -------------------------------------------------------------
 
@@ -374,7 +374,7 @@ class DynamoDBScheduleRepository:
         ``definition``'s start date. When the condition fails DynamoDB answers the record as
         it was (ALL_OLD), so the caller can tell why without reading it again; a failure
         against this request's own earlier attempt counts as applied."""
-        names, values, sets, removes = _change_sets(action, request_id, definition, state, note, template)
+        names, values, sets, removes = _change_sets(action, request_id, definition, state, note, template, iso(self._clock()))
         conditions = _change_conditions(names, values, owner, expected_version,
                                         definition if start_date_unchanged else None)
         try:
@@ -470,8 +470,8 @@ class DynamoDBScheduleRepository:
             update={
                 "status": ScheduleStatus.DELETED,
                 "pending_action": None,
-                "updated_date": iso(utcnow()),
-                "ttl": int(time.time()) + ttl_days * 86400,
+                "updated_date": iso(self._clock()),
+                "ttl": expires_after(self._clock, ttl_days),
                 "version": schedule.version + 1,
             }
         )
@@ -499,7 +499,7 @@ class DynamoDBScheduleRepository:
         modification marker after the repair; only these fields are written, and only if
         the record is still at ``expected_version`` (False when it changed meanwhile)."""
         values: dict[str, Any] = {
-            ":notes": notes, ":at": iso(utcnow()), ":arn": arn, ":expected": expected_version,
+            ":notes": notes, ":at": iso(self._clock()), ":arn": arn, ":expected": expected_version,
         }
         expression = "SET last_drift = :notes, last_drift_repaired_at = :at, eventbridge_arn = :arn"
         if modified is not None:
@@ -804,7 +804,7 @@ class DynamoDBScheduleRepository:
 
 def _change_sets(
     action: Action, request_id: str, definition: ScheduleDefinition | None, state: ScheduleState | None,
-    note: LastChange | None, template: TemplateUse | None,
+    note: LastChange | None, template: TemplateUse | None, now: str,
 ) -> tuple[dict[str, str], dict[str, Any], list[str], list[str]]:
     """The names, values, SET and REMOVE clauses of a change: pending ``action`` at the next
     version, with the definition replaced (its label slots and template use with it) or the
@@ -822,7 +822,7 @@ def _change_sets(
         ":pending": ScheduleStatus.PENDING.value,
         ":action": action.value,
         ":one": 1,
-        ":now": iso(utcnow()),
+        ":now": now,
         ":request": request_id,
         ":deleted": ScheduleStatus.DELETED.value,
         ":delete": Action.DELETE.value,

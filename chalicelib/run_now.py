@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.activity import ActivityStore
 from chalicelib.aws_errors import translate
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import Conflict, NotAvailableHere, NotFound, ServiceError, UpstreamRejected
 from chalicelib.identity import Caller
 from chalicelib.models import (
@@ -26,7 +27,6 @@ from chalicelib.models import (
     Schedule,
     ScheduleStatus,
     iso,
-    utcnow,
 )
 from chalicelib.repository import ScheduleRepository
 
@@ -73,8 +73,10 @@ def manual_execution_id(principal: str, schedule_id: str, key: str | None) -> st
 
 
 class RunNowService:
-    def __init__(self, repository: ScheduleRepository, activity: ActivityStore, invoker: TargetInvoker):
+    def __init__(self, repository: ScheduleRepository, activity: ActivityStore, invoker: TargetInvoker,
+                 clock: Clock = system_clock):
         self._repository = repository
+        self._clock = clock
         self._activity = activity
         self._invoker = invoker
 
@@ -85,7 +87,7 @@ class RunNowService:
         if schedule.status is ScheduleStatus.DELETED or schedule.pending_action is Action.DELETE:
             raise Conflict(f"schedule {schedule_id} is deleted")
         execution_id = manual_execution_id(caller.principal, schedule_id, idempotency_key)
-        requested_at = iso(utcnow())
+        requested_at = iso(self._clock())
         claimed = self._activity.claim_run(schedule, execution_id, caller.principal, requested_at)
         if claimed is None:
             existing = self._activity.find_run(schedule_id, execution_id)

@@ -40,6 +40,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import observability
 from chalicelib.aws_errors import error_code, translate
+from chalicelib.clock import Clock, expires_after, system_clock
 from chalicelib.errors import NotFound, ServiceError, UpstreamRejected, ValidationError
 from chalicelib.models import (
     Action,
@@ -52,7 +53,6 @@ from chalicelib.models import (
     ScheduleStatus,
     TargetType,
     iso,
-    utcnow,
 )
 from chalicelib.repository import (
     EXECUTION_PREFIX,
@@ -107,13 +107,14 @@ class Invocation:
     stated_record: dict[str, Any] | None = None
 
 
-def parse_invocation(event: Any) -> Invocation:
-    """Read the Input that EventBridge Scheduler sends (see scheduler.target_input)."""
+def parse_invocation(event: Any, now: datetime) -> Invocation:
+    """Read the Input that EventBridge Scheduler sends (see scheduler.target_input); an
+    Input with no scheduled time (an emulator, a manual invoke) is for the minute of ``now``."""
     if not isinstance(event, dict) or not event.get("schedule_id"):
         raise ValidationError("the event has no schedule_id", field="schedule_id")
     scheduled_time = str(event.get("scheduled_time") or "")
     if not scheduled_time or scheduled_time.startswith("<aws."):
-        scheduled_time = iso(utcnow().replace(second=0, microsecond=0))
+        scheduled_time = iso(now.replace(second=0, microsecond=0))
     execution_id = str(event.get("execution_id") or "")
     if not execution_id or execution_id.startswith("<aws."):
         # not substituted (an emulator, or a manual invoke): one execution per scheduled time
@@ -212,13 +213,13 @@ class Changed:
 class RunStore:
     """Execution records and the schedule's summary, in the schedules table."""
 
-    def __init__(self, table: Any, ttl_days: int = 30, now: Callable[[], datetime] | None = None):
+    def __init__(self, table: Any, ttl_days: int = 30, clock: Clock = system_clock):
         self._table = table
         self._client = table.meta.client  # boto3's resource client: plain Python values
         self._name = table.name
         self.table_name = table.name
         self._ttl_days = ttl_days
-        self._now = now or _current_time
+        self._now = clock
 
     def load(self, schedule_id: str) -> Schedule | None:
         return DynamoDBScheduleRepository(self._table).get(schedule_id)
@@ -339,7 +340,7 @@ class RunStore:
             "outcome": ExecutionOutcome.STARTED.value,
             "claim_expires_at": iso(claim.expires_at),
             "claim_token": claim.token,
-            "ttl": int(time.time()) + self._ttl_days * 86400,
+            "ttl": expires_after(self._now, self._ttl_days),
         }
         if claim.request_id:
             fields["request_id"] = claim.request_id
@@ -484,7 +485,7 @@ class RunStore:
                     ":f2": invocation.scheduled_time, ":f3": invocation.schedule_id,
                     ":f4": invocation.execution_id, ":f5": invocation.scheduled_time,
                     ":f6": outcome.value, ":f7": reason[:1000],
-                    ":f8": int(time.time()) + self._ttl_days * 86400,
+                    ":f8": expires_after(self._now, self._ttl_days),
                     ":now": iso(self._now()), ":attempt": invocation.attempt, ":trigger": invocation.trigger.value,
                 },
             }}
@@ -548,7 +549,7 @@ def _parse(value: str) -> datetime:
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
-        return datetime.min.replace(tzinfo=utcnow().tzinfo)
+        return datetime.min.replace(tzinfo=UTC)
 
 
 class DefinitionCache:
@@ -606,8 +607,8 @@ class TargetRunner:
         publisher: MessagePublisher,
         web_actions_topic_arn: Callable[[], str],
         notifications_topic_arn: Callable[[], str],
-        clock: Callable[[], float] = time.monotonic,
-        now: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock = system_clock,
         definitions: DefinitionCache | None = None,
         alerter: Alerter | None = None,
         grace_seconds: int | None = None,
@@ -619,14 +620,14 @@ class TargetRunner:
         self._publisher = publisher
         self._web_actions_topic_arn = web_actions_topic_arn
         self._notifications_topic_arn = notifications_topic_arn
-        self._clock = clock
-        self._now = now or _current_time
+        self._monotonic = monotonic
+        self._now = clock
         self.definitions = definitions if definitions is not None else DefinitionCache()
 
     def run(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Claim, dispatch and record one run; the outcome is declared and counted here."""
-        invocation = parse_invocation(event)
-        started = self._clock()
+        invocation = parse_invocation(event, self._now())
+        started = self._monotonic()
         claim = Claim.for_invocation(context, self._now())
         answer = {"schedule_id": invocation.schedule_id, "execution_id": invocation.execution_id}
         claimed = self._claim(invocation, claim)
@@ -744,7 +745,7 @@ class TargetRunner:
             logger.warning("run %s not alerted yet (the sweep will): %s", record.execution_id, exc.message)
 
     def _elapsed(self, started: float) -> int:
-        return int((self._clock() - started) * 1000)
+        return int((self._monotonic() - started) * 1000)
 
     def _target_arn(self, schedule: Schedule) -> str:
         kind = schedule.definition.target_type
@@ -823,8 +824,3 @@ def dispatch_attributes(schedule: Schedule) -> dict[str, str]:
 def _error_text(exc: Exception) -> str:
     text = exc.message if isinstance(exc, ServiceError) else str(exc)
     return text[:1000]
-
-
-def _current_time() -> datetime:
-    """The time now, looked up at each call (tests move the module's clock)."""
-    return utcnow()

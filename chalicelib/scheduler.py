@@ -9,7 +9,6 @@ botocore errors are translated here and nowhere else in the schedule path.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import expressions
 from chalicelib.aws_errors import error_code, error_message, translate
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import AlreadyExists, NotFound
 from chalicelib.models import Schedule, ScheduleDefinition
 from chalicelib.retry import BoundedRetry
@@ -103,8 +103,10 @@ class EventBridgeSchedulerGateway:
         group_name: str,
         target: Target,
         role_retry: BoundedRetry | None = None,
+        clock: Clock = system_clock,
     ):
         self._client = client
+        self._clock = clock
         self.group_name = group_name
         self._target = target
         self._role_retry = role_retry
@@ -139,7 +141,7 @@ class EventBridgeSchedulerGateway:
         }
         if definition.description:
             request["Description"] = definition.description
-        start = effective_start(definition, now or datetime.now(UTC))
+        start = effective_start(definition, now or self._clock())
         if start:
             request["StartDate"] = start
         if definition.end_date:
@@ -155,7 +157,7 @@ class EventBridgeSchedulerGateway:
         request = self.request_for(schedule)
         request["ClientToken"] = f"{schedule.id}-v{schedule.version}"
         if repair:
-            request["ClientToken"] += f"-r{time.time_ns() // 1_000_000}"
+            request["ClientToken"] += f"-r{int(self._clock().timestamp() * 1000)}"
         arn: str = self._call("create_schedule", request, self._role_retry)["ScheduleArn"]
         return arn
 

@@ -14,7 +14,6 @@ import builtins
 import hashlib
 import json
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from typing import Any, Protocol
 
 from chalicelib import expressions
 from chalicelib.backoff import ErrorBackoff
+from chalicelib.clock import Clock, expires_after, system_clock
 from chalicelib.completion import has_fires_left
 from chalicelib.config import DEFAULT_REGION, partition_of
 from chalicelib.errors import (
@@ -48,7 +48,6 @@ from chalicelib.models import (
     iso,
     new_id,
     parse_custom_target,
-    utcnow,
 )
 from chalicelib.repository import OwnerAtCap, Page, RecordExists, ScheduleRepository
 from chalicelib.scheduler import SchedulerGateway
@@ -82,8 +81,10 @@ class ScheduleService:
         region: str | None = None,
         account_id: Callable[[], str] | None = None,
         max_schedules_per_owner: int | None = None,
+        clock: Clock = system_clock,
     ):
         self._repository = repository
+        self._clock = clock
         self._publisher = publisher
         self._custom_target_prefix = custom_target_prefix
         self._deleted_ttl_days = deleted_ttl_days
@@ -108,7 +109,7 @@ class ScheduleService:
         self._check(definition)
         created_by = caller.principal
         schedule_id = _derived_id(created_by, idempotency_key) if idempotency_key else new_id()
-        now = iso(utcnow())
+        now = iso(self._clock())
         request_id = str(uuid.uuid4())
         schedule = Schedule(
             id=schedule_id,
@@ -233,7 +234,7 @@ class ScheduleService:
         start = definition.start_date or datetime.fromisoformat(schedule.created_date.replace("Z", "+00:00"))
         try:
             fires = expressions.next_fires(
-                definition.schedule_expression, definition.timezone, utcnow(), count,
+                definition.schedule_expression, definition.timezone, self._clock(), count,
                 start=start, end=definition.end_date,
             )
         except ValidationError:
@@ -268,7 +269,7 @@ class ScheduleService:
             state=state,
             start_date_unchanged=start_date_unchanged,
             template=template,
-            note=LastChange(action=action.value, by=caller.principal, at=iso(utcnow()), reason=reason),
+            note=LastChange(action=action.value, by=caller.principal, at=iso(self._clock()), reason=reason),
         )
         current = result.schedule
         if result.applied and current is not None:
@@ -317,7 +318,7 @@ class ScheduleService:
                 schedule_id=schedule.id,
                 request_id=request_id or str(uuid.uuid4()),
                 requested_by=caller.principal,
-                requested_at=utcnow(),
+                requested_at=self._clock(),
                 version=schedule.version,
             )
         )
@@ -327,7 +328,7 @@ class ScheduleService:
         Answers whether the start date has passed: an update may keep a passed start date
         only if it is the stored one, which its write's condition checks."""
         self._check_target(definition)
-        now = utcnow()
+        now = self._clock()
         if expressions.parse_expression(definition.schedule_expression).kind == "at":
             # AWS ignores StartDate and EndDate for one-time schedules
             if not has_fires_left(definition, now):
@@ -403,8 +404,10 @@ class CommandHandler:
         deleted_ttl_days: int = 7,
         backoff: ErrorBackoff | None = None,
         recorder: ChangeRecorder | None = None,
+        clock: Clock = system_clock,
     ):
         self._repository = repository
+        self._clock = clock
         self._gateway = gateway
         self._deleted_ttl_days = deleted_ttl_days
         self._backoff = backoff or ErrorBackoff()
@@ -440,7 +443,7 @@ class CommandHandler:
             arn = self._apply(schedule)
         except UpstreamRejected as exc:
             logger.error("AWS rejected schedule %s: %s", schedule.id, exc.message)
-            failures, retry_at = self._backoff.next_retry(exc, schedule.error_retries, utcnow())
+            failures, retry_at = self._backoff.next_retry(exc, schedule.error_retries, self._clock())
             return self._settle(
                 schedule, ScheduleStatus.ERROR, rounds, last_error=exc.message,
                 pending_action=schedule.pending_action, error_retries=failures, next_retry_at=retry_at,
@@ -448,7 +451,7 @@ class CommandHandler:
         status = (
             ScheduleStatus.PAUSED
             if schedule.desired_state is ScheduleState.DISABLED
-            else ScheduleStatus.ACTIVE if has_fires_left(schedule) else ScheduleStatus.COMPLETED
+            else ScheduleStatus.ACTIVE if has_fires_left(schedule, self._clock()) else ScheduleStatus.COMPLETED
         )
         return self._settle(
             schedule, status, rounds, also=self._steps(schedule, status), eventbridge_arn=arn,
@@ -484,18 +487,18 @@ class CommandHandler:
             })})
         elif change is not None:
             noted = schedule.model_copy(update={"last_change": None})
-        expires = int(time.time()) + self._deleted_ttl_days * 86400 if status is ScheduleStatus.DELETED else None
-        return self._recorder.change_steps(noted, status is ScheduleStatus.ACTIVE, utcnow(), expires)
+        expires = expires_after(self._clock, self._deleted_ttl_days) if status is ScheduleStatus.DELETED else None
+        return self._recorder.change_steps(noted, status is ScheduleStatus.ACTIVE, self._clock(), expires)
 
     def complete(self, schedule: Schedule) -> Schedule | None:
         """Show an active schedule that can never fire again as ``completed`` (its version
         stays: nothing the user wrote changed). A record changed meanwhile is left to its
         own command."""
-        if schedule.status is not ScheduleStatus.ACTIVE or has_fires_left(schedule):
+        if schedule.status is not ScheduleStatus.ACTIVE or has_fires_left(schedule, self._clock()):
             return schedule
         try:
             return self._repository.update(
-                schedule.model_copy(update={"status": ScheduleStatus.COMPLETED, "updated_date": iso(utcnow())}),
+                schedule.model_copy(update={"status": ScheduleStatus.COMPLETED, "updated_date": iso(self._clock())}),
                 expected_version=schedule.version,
             )
         except VersionConflict:
@@ -519,7 +522,7 @@ class CommandHandler:
                 "status": status,
                 "pending_action": None,
                 "last_error": None,
-                "updated_date": iso(utcnow()),
+                "updated_date": iso(self._clock()),
                 **changes,
             }
         )

@@ -36,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib import rejections, strict_json
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import BadRequest, ServiceError
 from chalicelib.identity import Caller
 from chalicelib.models import (
@@ -134,8 +135,10 @@ class TopicMessageHandler:
         commands: Callable[[], Commands],
         publisher: Callable[[], Publisher],
         notifications_topic_arn: Callable[[], str],
+        clock: Clock = system_clock,
     ):
         self._schedules = schedules
+        self._clock = clock
         self._commands = commands
         self._publisher = publisher
         self._notifications_topic_arn = notifications_topic_arn
@@ -194,7 +197,7 @@ class TopicMessageHandler:
 
     def _reject(self, text: str, message_id: str, code: str, reason: str) -> dict[str, Any]:
         logger.error("rejected message %s (%s): %s", message_id or "without id", code, reason)
-        event = rejections.rejection_event("schedule_command", code, reason, text, message_id)
+        event = rejections.rejection_event("schedule_command", code, reason, text, self._clock(), message_id)
         self._publisher().publish(self._notifications_topic_arn(), event, attributes={"event": REJECTED_EVENT})
         return {"outcome": REJECTED_EVENT, "code": code, "reason": event["reason"]}
 

@@ -10,9 +10,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.aws_errors import error_code
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import AlreadyExists, Conflict, NotFound, ValidationError, VersionConflict
 from chalicelib.identity import Caller
-from chalicelib.models import ScheduleDefinition, TemplateUse, iso, utcnow
+from chalicelib.models import ScheduleDefinition, TemplateUse, iso
 from chalicelib.names import STATUS_INDEX
 from chalicelib.repository import Page, decode_cursor, encode_cursor, plain_value, upstream_error
 from chalicelib.service import ScheduleService, changed_fields
@@ -28,11 +29,12 @@ def template_id(owner: str, name: str) -> str:
 class TemplateStore:
     """Templates in the schedules table (one item each), behind the caller's ownership."""
 
-    def __init__(self, table: Any):
+    def __init__(self, table: Any, clock: Clock = system_clock):
         self._table = table
+        self._clock = clock
 
     def create(self, definition: TemplateDefinition, caller: Caller) -> Template:
-        now = iso(utcnow())
+        now = iso(self._clock())
         template = Template(definition=definition, owner=caller.principal, version=1, created_date=now, updated_date=now)
         try:
             self._table.put_item(Item=_item(template), ConditionExpression="attribute_not_exists(id)")
@@ -78,7 +80,7 @@ class TemplateStore:
         if expected_version is not None and expected_version != current.version:
             raise VersionConflict(f"template {name} is at version {current.version}, not {expected_version}")
         changed = current.model_copy(
-            update={"definition": definition, "version": current.version + 1, "updated_date": iso(utcnow())}
+            update={"definition": definition, "version": current.version + 1, "updated_date": iso(self._clock())}
         )
         try:
             self._table.put_item(

@@ -22,13 +22,13 @@ when that time is on the minute (what ministack passes: the slot floored to the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import expressions
 from chalicelib.activity import DELETED_STATE, ActivityStore, state_at
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import InvalidExpression, ValidationError
 from chalicelib.models import (
     ExecutionOutcome,
@@ -38,7 +38,6 @@ from chalicelib.models import (
     ScheduleState,
     ScheduleStatus,
     iso,
-    utcnow,
 )
 from chalicelib.repository import decode_cursor, encode_cursor
 
@@ -212,10 +211,10 @@ class TimelineService:
     """The timeline, the history-backed states and the record's health."""
 
     def __init__(self, activity: ActivityStore, grace_seconds: int = 120,
-                 clock: Callable[[], datetime] | None = None):
+                 clock: Clock = system_clock):
         self._activity = activity
         self._grace = timedelta(seconds=grace_seconds)
-        self._clock: Callable[[], datetime] = clock or (lambda: utcnow())
+        self._clock = clock
 
     def timeline(self, schedule: Schedule, start: str | None, end: str | None,
                  cursor: str | None = None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from chalicelib.clock import system_clock
 from chalicelib.errors import AlreadyExists, NotFound, ValidationError, VersionConflict
 from chalicelib.models import (
     Action,
@@ -38,7 +39,6 @@ from chalicelib.models import (
     ScheduleStatus,
     TemplateUse,
     iso,
-    utcnow,
 )
 from chalicelib.repository import (
     ChangeResult,
@@ -120,7 +120,7 @@ class InMemoryScheduleRepository:
                 "status": ScheduleStatus.PENDING,
                 "pending_action": action,
                 "version": current.version + 1,
-                "updated_date": iso(utcnow()),
+                "updated_date": iso(system_clock()),
                 "definition": new_definition,
                 "last_error": None,
                 "last_change": note if note is not None else current.last_change,
@@ -150,7 +150,7 @@ class InMemoryScheduleRepository:
             update={
                 "status": ScheduleStatus.DELETED,
                 "pending_action": None,
-                "updated_date": iso(utcnow()),
+                "updated_date": iso(system_clock()),
                 "ttl": int(time.time()) + ttl_days * 86400,
                 "version": schedule.version + 1,
                 "executions": current.executions,
@@ -284,7 +284,7 @@ class InMemorySchedulerGateway:
                 "ScheduleExpression": definition.schedule_expression,
                 "ScheduleExpressionTimezone": definition.timezone,
                 "State": definition.state.value,
-                "LastModificationDate": f"{iso(utcnow())}#{self._writes}",
+                "LastModificationDate": f"{iso(system_clock())}#{self._writes}",
             },
         }
         return arn
