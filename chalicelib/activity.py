@@ -25,25 +25,24 @@ from botocore.exceptions import ClientError
 from chalicelib.aws_errors import error_code
 from chalicelib.clock import Clock, expires_after, system_clock
 from chalicelib.models import (
+    DELETED_STATE,
     Action,
     ExecutionRecord,
     LastChange,
     Schedule,
-    ScheduleState,
     iso,
 )
 from chalicelib.names import STATUS_INDEX
+from chalicelib.paging import query_items
+from chalicelib.ports import Page, ScheduleRepository
 from chalicelib.repository import (
     EXECUTION_PREFIX,
-    Page,
-    ScheduleRepository,
     plain_value,
     upstream_error,
 )
 
 HISTORY_PREFIX = "history#"
 WATCH_PARTITION = "alertwatch"
-DELETED_STATE = "DELETED"
 
 # History actions beyond the API's own (create, update, pause, resume, delete).
 REPAIR = "repair"
@@ -226,15 +225,8 @@ class ActivityStore:
 
     def _query_all(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         """Every item a query matches, page after page."""
-        items: list[dict[str, Any]] = []
         try:
-            while True:
-                response = self._table.query(**request)
-                items.extend(plain_value(item) for item in response.get("Items", []))
-                start = response.get("LastEvaluatedKey")
-                if not start:
-                    return items
-                request["ExclusiveStartKey"] = start
+            return [plain_value(item) for item in query_items(self._table, request)]
         except ClientError as exc:
             raise upstream_error(exc) from exc
 
@@ -399,23 +391,3 @@ def history_view(item: dict[str, Any]) -> dict[str, Any]:
     return {key: item[key] for key in shown if item.get(key) not in (None, [])} | {
         "fields": list(item.get("fields") or []),
     }
-
-
-def state_at(history: list[dict[str, Any]], moment: str, current: ScheduleState | str) -> str:
-    """The schedule's state (ENABLED, DISABLED, DELETED) at ``moment``, from the history
-    entries from some time before it on (oldest first) and the record's current state."""
-    when = _moment(moment)
-    history = sorted(history, key=lambda entry: _moment(str(entry["at"])))
-    before = [entry for entry in history if _moment(str(entry["at"])) <= when]
-    if before:
-        return str(before[-1]["state"])
-    for entry in history:
-        if entry.get("previous_state"):
-            return str(entry["previous_state"])
-        if entry["action"] == "create":
-            return "ABSENT"
-    return current.value if isinstance(current, ScheduleState) else current
-
-
-def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -52,8 +52,9 @@ from chalicelib.models import (
     Schedule,
     ScheduleStatus,
     iso,
+    parse_iso,
 )
-from chalicelib.repository import ScheduleRepository
+from chalicelib.ports import MessagePublisher, ScheduleRepository
 from chalicelib.timeline import (
     FAILED,
     LATE,
@@ -66,7 +67,6 @@ from chalicelib.timeline import (
     SlotJoin,
     expected_slots,
     next_due,
-    parse_time,
     run_state,
     slot_key,
     slot_state,
@@ -81,11 +81,6 @@ SETTLE_ATTEMPTS = 3  # marking a sent alert published; beyond this a later sweep
 LATE_LOOKBACK = timedelta(hours=1)  # a run that starts this long after its slot still alerts
 SLOTS_PER_SWEEP = 1000
 ALERT_KINDS = ("missed", "late", "failed", "paused")
-
-
-class AlertPublisher(Protocol):
-    def publish(self, target_arn: str, message: dict[str, Any],
-                attributes: dict[str, str] | None = None) -> None: ...
 
 
 class Pauser(Protocol):
@@ -144,7 +139,7 @@ class Alerter:
     """Publishes each alert once (a marker claimed before, settled after) and pauses a
     schedule that keeps failing. The sweep and the target function's failed runs share it."""
 
-    def __init__(self, activity: ActivityStore, publisher: AlertPublisher,
+    def __init__(self, activity: ActivityStore, publisher: MessagePublisher,
                  notifications_topic_arn: Callable[[], str], pauser: Pauser | None = None):
         """Without a ``pauser`` (the target function, which may not change schedules) a
         failing schedule is paused by the sweep, and the claim of an alert whose publish
@@ -192,7 +187,7 @@ class Alerter:
         state = run_state(record, slot.deadline, now)
         event = SlotEvent(slot.time, state, ExecutionTrigger.SCHEDULED, record)
         try:
-            if parse_time(str(watch["checked_until"])) >= slot.time:
+            if parse_iso(str(watch["checked_until"])) >= slot.time:
                 self.judged_already(schedule, event, now, report)
             elif state == FAILED and watch.get("created_date") == iso(slot.deadline):
                 self._failed_now(schedule, event, watch, now, report, next_due)
@@ -289,7 +284,7 @@ class AlertSweep:
         self,
         repository: ScheduleRepository,
         activity: ActivityStore,
-        publisher: AlertPublisher,
+        publisher: MessagePublisher,
         notifications_topic_arn: Callable[[], str],
         pauser: Pauser,
         grace_seconds: int = 120,
@@ -329,7 +324,7 @@ class AlertSweep:
         if schedule is None:
             return
         report.examined += 1
-        checked = parse_time(str(watch["checked_until"]))
+        checked = parse_iso(str(watch["checked_until"]))
         window = timedelta(minutes=schedule.definition.flexible_window_minutes or 0)
         records = self._activity.executions_between(schedule_id, checked - LATE_LOOKBACK - window - MINUTE, now)
         events, more = self._events(schedule, checked, now - window - self._grace, records, now)
@@ -366,7 +361,7 @@ class AlertSweep:
         slots = slots[:SLOTS_PER_SWEEP]
         joined, _, manual = SlotJoin(slots).split(records)
         events = [SlotEvent(moment, run_state(record, None, now), record.trigger, record)
-                  for record in manual if checked < (moment := parse_time(record.scheduled_time)) <= cut]
+                  for record in manual if checked < (moment := parse_iso(record.scheduled_time)) <= cut]
         for slot in slots:
             latest = _latest(joined.get(slot_key(slot.time), []))
             events.append(SlotEvent(slot.time, slot_state(slot, latest, "ENABLED", now),
@@ -378,12 +373,12 @@ class AlertSweep:
                           now: datetime, report: SweepReport) -> None:
         """Runs of slots already checked (judged missed at their deadline) that started since:
         alerted ``late`` when it succeeded (if asked), ``failed`` when it failed."""
-        earliest = min((parse_time(r.scheduled_time) for r in records), default=checked)
+        earliest = min((parse_iso(r.scheduled_time) for r in records), default=checked)
         slots = expected_slots(schedule, earliest, checked, SLOTS_PER_SWEEP, self._grace)
         joined, _, _ = SlotJoin(slots).split(records)
         for slot in slots:
             for record in joined.get(slot_key(slot.time), []):
-                if parse_time(record.started_at) <= slot.deadline:
+                if parse_iso(record.started_at) <= slot.deadline:
                     continue  # started in time: its slot was judged with it
                 event = SlotEvent(slot.time, run_state(record, slot.deadline, now), record.trigger, record)
                 self._alerter.judged_already(schedule, event, now, report)

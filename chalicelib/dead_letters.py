@@ -36,9 +36,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib import strict_json
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import ServiceError
+from chalicelib.invocations import Invocation, parse_invocation
 from chalicelib.models import ExecutionOutcome
 from chalicelib.rejections import Rejecter, invocation_problem
-from chalicelib.runs import Invocation, RunStore, parse_invocation
+from chalicelib.runs import RunStore
 
 logger = logging.getLogger("rez_agent.dead_letters")
 

@@ -343,9 +343,7 @@ def _keys_for(kind: str, event: Any, now: Callable[[], datetime]) -> dict[str, A
             "version": message.get("version"),
         }
     if kind == EXECUTION:
-        from chalicelib.runs import (
-            parse_invocation,  # the ids the run records, as it reads them
-        )
+        from chalicelib.invocations import parse_invocation  # the ids the run records, as it reads them
 
         raw = event.event
         invocation = parse_invocation(raw, now())

@@ -34,9 +34,8 @@ from chalicelib.clock import Clock, system_clock
 from chalicelib.completion import has_fires_left
 from chalicelib.errors import ServiceError
 from chalicelib.models import Action, Schedule, ScheduleStatus, iso
-from chalicelib.repository import RecordSummary, ScheduleRepository
+from chalicelib.ports import RecordSummary, ScheduleRepository, SchedulerGateway
 from chalicelib.scheduler import (
-    SchedulerGateway,
     desired_spec,
     modification_marker,
     observed_spec,

@@ -14,11 +14,12 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib import strict_json
 from chalicelib.clock import Clock, system_clock
 from chalicelib.models import is_schedule_id, iso
+from chalicelib.ports import MessagePublisher
 
 logger = logging.getLogger("rez_agent.rejections")
 
@@ -94,14 +95,10 @@ def invocation_problem(event: Any) -> str | None:
     return None
 
 
-class Publisher(Protocol):
-    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict[str, Any] | None = None) -> None: ...
-
-
 class Rejecter:
     """Publishes rejection events to the stage's notifications topic."""
 
-    def __init__(self, publisher: Callable[[], Publisher], notifications_topic_arn: Callable[[], str],
+    def __init__(self, publisher: Callable[[], MessagePublisher], notifications_topic_arn: Callable[[], str],
                  clock: Clock = system_clock):
         self._publisher = publisher
         self._clock = clock

@@ -11,13 +11,11 @@
 from __future__ import annotations
 
 import builtins
-import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import timedelta
+from typing import Any
 
 from chalicelib import expressions
 from chalicelib.backoff import ErrorBackoff
@@ -45,12 +43,21 @@ from chalicelib.models import (
     ScheduleStatus,
     TemplateUse,
     definition_digest,
+    derived_id,
     iso,
     new_id,
     parse_custom_target,
+    parse_iso,
 )
-from chalicelib.repository import OwnerAtCap, Page, RecordExists, ScheduleRepository
-from chalicelib.scheduler import SchedulerGateway
+from chalicelib.ports import (
+    ChangeRecorder,
+    CommandPublisher,
+    OwnerAtCap,
+    Page,
+    RecordExists,
+    ScheduleRepository,
+    SchedulerGateway,
+)
 
 logger = logging.getLogger("rez_agent.schedules")
 
@@ -58,10 +65,6 @@ MAX_LIST_LIMIT = 100
 MAX_CONVERGE_ROUNDS = 5
 START_DATE_GRACE = timedelta(minutes=5)
 NEXT_FIRES_SHOWN = 5
-
-
-class CommandPublisher(Protocol):
-    def publish_command(self, command: ScheduleCommand) -> None: ...
 
 
 class ScheduleService:
@@ -108,7 +111,7 @@ class ScheduleService:
         meet. An owner at the cap of live schedules gets ``TooManySchedules``."""
         self._check(definition)
         created_by = caller.principal
-        schedule_id = _derived_id(created_by, idempotency_key) if idempotency_key else new_id()
+        schedule_id = derived_id(created_by, idempotency_key) if idempotency_key else new_id()
         now = iso(self._clock())
         request_id = str(uuid.uuid4())
         schedule = Schedule(
@@ -146,7 +149,7 @@ class ScheduleService:
         """The record, if ``caller`` may see it (its owner, or an admin); else 404. Every
         route about one schedule reads it through here."""
         schedule = self._repository.get(schedule_id)
-        if schedule is None or not _may_see(caller, schedule):
+        if schedule is None or not caller.may_act_on(schedule.created_by):
             raise NotFound(f"schedule {schedule_id} does not exist")
         return schedule
 
@@ -231,7 +234,7 @@ class ScheduleService:
         if schedule.status is not ScheduleStatus.ACTIVE:
             return None
         definition = schedule.definition
-        start = definition.start_date or datetime.fromisoformat(schedule.created_date.replace("Z", "+00:00"))
+        start = definition.start_date or parse_iso(schedule.created_date)
         try:
             fires = expressions.next_fires(
                 definition.schedule_expression, definition.timezone, self._clock(), count,
@@ -275,9 +278,9 @@ class ScheduleService:
         if result.applied and current is not None:
             self._publish(current, action, caller, request_id)
             return current
-        if current is None or not _may_see(caller, current):
+        if current is None or not caller.may_act_on(current.created_by):
             raise NotFound(f"schedule {schedule_id} does not exist")
-        if current.status is ScheduleStatus.DELETED or current.pending_action is Action.DELETE:
+        if current.is_deleted:
             if action is not Action.DELETE:
                 raise Conflict(f"schedule {schedule_id} is deleted")
             if current.status is not ScheduleStatus.DELETED:
@@ -372,26 +375,10 @@ class ScheduleService:
             raise ValidationError(problem, field="target_arn")
 
 
-def _may_see(caller: Caller, schedule: Schedule) -> bool:
-    return caller.is_admin or schedule.created_by == caller.principal
-
-
 def changed_fields(before: ScheduleDefinition, after: ScheduleDefinition) -> list[str]:
     """The definition's fields that differ, by name."""
     old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
     return sorted(key for key in new if old.get(key) != new.get(key))
-
-
-def _derived_id(created_by: str, key: str) -> str:
-    digest = hashlib.sha256(f"{created_by}\n{key}".encode()).hexdigest()
-    return str(uuid.UUID(digest[:32], version=4))
-
-
-class ChangeRecorder(Protocol):
-    """What the command handler writes with the record it settles (chalicelib.activity)."""
-
-    def change_steps(self, schedule: Schedule, active: bool, now: datetime,
-                     expires_at: int | None = None) -> list[dict[str, Any]]: ...
 
 
 class CommandHandler:
@@ -555,8 +542,4 @@ class CommandHandler:
             except NotFound:
                 self._gateway.create(current, repair=True)
         return current
-
-
-def message_json(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), default=str)
 

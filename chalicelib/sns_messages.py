@@ -46,6 +46,7 @@ from chalicelib.models import (
     is_schedule_id,
     parse_model,
 )
+from chalicelib.ports import MessagePublisher
 
 logger = logging.getLogger("rez_agent.messages")
 
@@ -122,10 +123,6 @@ class Commands(Protocol):
     def handle(self, command: ScheduleCommand) -> Schedule | None: ...
 
 
-class Publisher(Protocol):
-    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict[str, Any] | None = None) -> None: ...
-
-
 class TopicMessageHandler:
     """Applies one message from the schedule-creation topic (one SNS record)."""
 
@@ -133,7 +130,7 @@ class TopicMessageHandler:
         self,
         schedules: Callable[[], Schedules],
         commands: Callable[[], Commands],
-        publisher: Callable[[], Publisher],
+        publisher: Callable[[], MessagePublisher],
         notifications_topic_arn: Callable[[], str],
         clock: Clock = system_clock,
     ):

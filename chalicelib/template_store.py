@@ -9,13 +9,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib import cursors
 from chalicelib.aws_errors import error_code
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import AlreadyExists, Conflict, NotFound, ValidationError, VersionConflict
 from chalicelib.identity import Caller
 from chalicelib.models import ScheduleDefinition, TemplateUse, iso
 from chalicelib.names import STATUS_INDEX
-from chalicelib.repository import Page, decode_cursor, encode_cursor, plain_value, upstream_error
+from chalicelib.ports import Page
+from chalicelib.repository import plain_value, upstream_error
 from chalicelib.service import ScheduleService, changed_fields
 from chalicelib.templates import Template, TemplateDefinition, TemplateInstance, render
 
@@ -63,7 +65,7 @@ class TemplateStore:
             "Limit": limit,
         }
         if cursor:
-            request["ExclusiveStartKey"] = _template_position(decode_cursor(cursor))
+            request["ExclusiveStartKey"] = _template_position(cursors.decode(cursor))
         try:
             response = self._table.query(**request)
         except ClientError as exc:
@@ -71,7 +73,7 @@ class TemplateStore:
                 raise ValidationError("is not a cursor for this listing", field="cursor") from exc
             raise upstream_error(exc) from exc
         last = response.get("LastEvaluatedKey")
-        return Page([_template(item) for item in response.get("Items", [])], encode_cursor(last) if last else None)
+        return Page([_template(item) for item in response.get("Items", [])], cursors.encode(last) if last else None)
 
     def update(self, name: str, definition: TemplateDefinition, caller: Caller, expected_version: int | None) -> Template:
         if definition.name != name:

@@ -196,7 +196,7 @@ def run_store(settings: Settings) -> RunStore:
     from chalicelib.runs import RunStore
 
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
-    return RunStore(table, ttl_days=settings.execution_ttl_days, clock=_clock)
+    return RunStore(table, ttl_days=settings.execution_ttl_days, clock=_clock, records=repository(settings))
 
 
 def dead_letter_recorder(settings: Settings | None = None) -> DeadLetterRecorder:

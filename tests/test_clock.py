@@ -3,6 +3,9 @@ the clock wiring holds, so a test that sets it once moves them all (moto)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import boto3
 
 from chalicelib.config import get_settings
@@ -10,6 +13,8 @@ from tests.support import JSON, deliver_commands
 from tests.timeline_support import HOURLY, at, create, fire
 
 DAY = 86400
+ROOT = Path(__file__).resolve().parent.parent
+TIME_OF_DAY = re.compile(r"\b(datetime\.(now|utcnow|today)|time\.time(_ns)?|date\.today)\(")
 
 
 def items_of(schedule_id: str) -> dict[str, dict]:
@@ -48,3 +53,12 @@ def test_dates_and_ttls_follow_the_clock_the_test_sets_once(chalice_client, moto
     created = items["history create"]
     assert created["created_date"].startswith("2026-03-02T00:30:00")
     assert int(created["ttl"]) == epoch("2026-03-02T00:30:00Z") + settings.history_ttl_days * DAY
+
+
+def test_nothing_but_the_clock_asks_the_system_for_the_time_of_day():
+    # GIVEN the code the functions run (durations use time.monotonic, which no test moves)
+    sources = [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]
+    # THEN only chalicelib/clock.py reads the time of day; everything else is handed the clock
+    readers = [f"{path.relative_to(ROOT)}:{number}" for path in sources if path.name != "clock.py"
+               for number, line in enumerate(path.read_text().splitlines(), 1) if TIME_OF_DAY.search(line)]
+    assert readers == []
