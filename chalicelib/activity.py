@@ -34,7 +34,7 @@ from chalicelib.models import (
 )
 from chalicelib.names import STATUS_INDEX
 from chalicelib.paging import query_items
-from chalicelib.ports import Page, ScheduleRepository
+from chalicelib.ports import AlertInFlight, Page, ScheduleRepository
 from chalicelib.repository import (
     EXECUTION_PREFIX,
     plain_value,
@@ -67,10 +67,6 @@ def run_marker_id(schedule_id: str, execution_id: str) -> str:
 
 def state_after(schedule: Schedule, action: str) -> str:
     return DELETED_STATE if action == "delete" else schedule.definition.state.value
-
-
-class AlertInFlight(Exception):
-    """Another sweep holds the claim on this alert and has not published it yet."""
 
 
 class ActivityStore:

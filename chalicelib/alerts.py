@@ -40,7 +40,6 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError
 
 from chalicelib import observability
-from chalicelib.activity import ActivityStore, AlertInFlight
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import Conflict, ServiceError
 from chalicelib.identity import Caller
@@ -54,7 +53,7 @@ from chalicelib.models import (
     iso,
     parse_iso,
 )
-from chalicelib.ports import MessagePublisher, ScheduleRepository
+from chalicelib.ports import AlertInFlight, AlertWatches, MessagePublisher, ScheduleRepository
 from chalicelib.timeline import (
     FAILED,
     LATE,
@@ -139,7 +138,7 @@ class Alerter:
     """Publishes each alert once (a marker claimed before, settled after) and pauses a
     schedule that keeps failing. The sweep and the target function's failed runs share it."""
 
-    def __init__(self, activity: ActivityStore, publisher: MessagePublisher,
+    def __init__(self, activity: AlertWatches, publisher: MessagePublisher,
                  notifications_topic_arn: Callable[[], str], pauser: Pauser | None = None):
         """Without a ``pauser`` (the target function, which may not change schedules) a
         failing schedule is paused by the sweep, and the claim of an alert whose publish
@@ -283,7 +282,7 @@ class AlertSweep:
     def __init__(
         self,
         repository: ScheduleRepository,
-        activity: ActivityStore,
+        activity: AlertWatches,
         publisher: MessagePublisher,
         notifications_topic_arn: Callable[[], str],
         pauser: Pauser,

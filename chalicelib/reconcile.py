@@ -29,12 +29,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from chalicelib.activity import ActivityStore
 from chalicelib.clock import Clock, system_clock
 from chalicelib.completion import has_fires_left
 from chalicelib.errors import ServiceError
 from chalicelib.models import Action, Schedule, ScheduleStatus, iso
-from chalicelib.ports import RecordSummary, ScheduleRepository, SchedulerGateway
+from chalicelib.ports import RecordSummary, RepairLog, ScheduleRepository, SchedulerGateway
 from chalicelib.scheduler import (
     desired_spec,
     modification_marker,
@@ -152,7 +151,7 @@ class ScheduleReconciler:
         concurrency: int = DEFAULT_CONCURRENCY,
         spot_checks: int = DEFAULT_SPOT_CHECKS,
         choose: Callable[[list[RecordSummary], int], list[RecordSummary]] | None = None,
-        activity: ActivityStore | None = None,
+        activity: RepairLog | None = None,
         clock: Clock = system_clock,
     ):
         self._repository = repository

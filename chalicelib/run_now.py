@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.activity import ActivityStore
 from chalicelib.aws_errors import translate
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import Conflict, NotAvailableHere, NotFound, ServiceError, UpstreamRejected
@@ -26,7 +25,7 @@ from chalicelib.models import (
     derived_id,
     iso,
 )
-from chalicelib.ports import ScheduleRepository
+from chalicelib.ports import RunNowMarkers, ScheduleRepository
 
 MANUAL_PREFIX = "manual-"
 NO_TARGET_FUNCTION = (
@@ -70,7 +69,7 @@ def manual_execution_id(principal: str, schedule_id: str, key: str | None) -> st
 
 
 class RunNowService:
-    def __init__(self, repository: ScheduleRepository, activity: ActivityStore, invoker: TargetInvoker,
+    def __init__(self, repository: ScheduleRepository, activity: RunNowMarkers, invoker: TargetInvoker,
                  clock: Clock = system_clock):
         self._repository = repository
         self._clock = clock
