@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, Request, Response, SNSEvent, SQSEvent
@@ -53,6 +54,8 @@ from chalicelib.openapi import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from chalicelib import expressions, fleet, models, rejections, service, templates
 else:  # loaded by the first request that reads one of their names
     expressions = lazy_module("chalicelib.expressions")
@@ -73,7 +76,7 @@ if os.path.basename(sys.argv[0]) == "chalice" and "deploy" in sys.argv[1:]:
 
 app = Chalice(app_name="rez-agent-schedules")
 # JSON log lines, EMF metrics and traces for every function, present and future.
-app.register_middleware(observability.middleware, "all")
+app.register_middleware(partial(observability.middleware, now=wiring.now), "all")
 
 _SETTINGS_AT_IMPORT = get_settings()
 # The stage's authentication (AUTH_MODE, chalicelib/auth.py): every route carries AUTHORIZER.
@@ -366,11 +369,16 @@ def preview_expression() -> dict[str, Any]:
     return expressions.preview(
         request.schedule_expression,
         request.timezone,
-        after=request.after,
+        after=request.after or _this_second(),
         count=request.count,
         start_date=request.start_date,
         end_date=request.end_date,
     )
+
+
+def _this_second() -> datetime:
+    """Where a preview starts when the request names no time: now, to the second."""
+    return wiring.clock()().replace(microsecond=0)
 
 
 def _template_preview(body: dict[str, Any]) -> dict[str, Any]:
@@ -379,7 +387,7 @@ def _template_preview(body: dict[str, Any]) -> dict[str, Any]:
     preview = models.parse_model(models.PreviewRequest, {"schedule_expression": "rate(1 hour)", "count": count})
     definition, _ = wiring.template_service().definition_from(instance, caller(app.current_request))
     return expressions.preview(
-        definition.schedule_expression, definition.timezone, count=preview.count,
+        definition.schedule_expression, definition.timezone, after=_this_second(), count=preview.count,
         start_date=definition.start_date, end_date=definition.end_date,
     )
 

@@ -16,36 +16,33 @@ Three more kinds of item, all keyed by ``id`` like the records, none read by a s
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.aws_errors import error_code
+from chalicelib.clock import Clock, expires_after, system_clock
 from chalicelib.models import (
+    DELETED_STATE,
     Action,
     ExecutionRecord,
     LastChange,
     Schedule,
-    ScheduleState,
     iso,
-    utcnow,
 )
 from chalicelib.names import STATUS_INDEX
+from chalicelib.paging import query_items
+from chalicelib.ports import AlertInFlight, Page, ScheduleRepository
 from chalicelib.repository import (
     EXECUTION_PREFIX,
-    Page,
-    ScheduleRepository,
     plain_value,
     upstream_error,
 )
 
 HISTORY_PREFIX = "history#"
 WATCH_PARTITION = "alertwatch"
-DELETED_STATE = "DELETED"
 
 # History actions beyond the API's own (create, update, pause, resume, delete).
 REPAIR = "repair"
@@ -72,20 +69,13 @@ def state_after(schedule: Schedule, action: str) -> str:
     return DELETED_STATE if action == "delete" else schedule.definition.state.value
 
 
-class AlertInFlight(Exception):
-    """Another sweep holds the claim on this alert and has not published it yet."""
-
-
 class ActivityStore:
     """History entries, alert watches and alert markers in the schedules table."""
 
-    def __init__(self, repository: ScheduleRepository, table: Any,
-                 first_due: Callable[[Schedule, datetime, timedelta], datetime | None],
-                 history_ttl_days: int = 90, grace_seconds: int = 120):
-        """``first_due``: when a new watch is first due (the plan's first slot's deadline;
-        ``timeline.next_due``, given by wiring so the store does not import the plan)."""
+    def __init__(self, repository: ScheduleRepository, table: Any, history_ttl_days: int = 90,
+                 grace_seconds: int = 120, clock: Clock = system_clock):
         self._repository = repository
-        self._first_due = first_due
+        self._clock = clock
         self._table = table
         self._history_ttl_days = history_ttl_days
         self._grace = timedelta(seconds=grace_seconds)
@@ -110,7 +100,9 @@ class ActivityStore:
             return steps
         due = now
         if schedule.pending_action in (Action.CREATE, Action.RESUME):
-            due = self._first_due(schedule, now, self._grace) or now
+            from chalicelib.timeline import next_due  # the plan (the expression engine): loaded here only
+
+            due = next_due(schedule, now, self._grace) or now
         steps.append({"Update": {"TableName": self._table.name, **self.watch_request(schedule.id, now, due)}})
         return steps
 
@@ -133,7 +125,7 @@ class ActivityStore:
         return True
 
     def record_repair(self, schedule: Schedule, fields: list[str], reason: str, by: str) -> None:
-        at = iso(utcnow())
+        at = iso(self._clock())
         change = LastChange(action=REPAIR, by=by, at=at, version=schedule.version, fields=fields,
                             reason=reason, previous_state=schedule.definition.state)
         self._put(self._history_item(
@@ -192,7 +184,7 @@ class ActivityStore:
             "created_date": change.at,
             "schedule_id": schedule_id,
             "state": state,
-            "ttl": expires_at or int(time.time()) + self._history_ttl_days * 86400,
+            "ttl": expires_at or expires_after(self._clock, self._history_ttl_days),
             **change.model_dump(mode="json", exclude_none=True),
         }
         if change.previous_state is None:
@@ -229,15 +221,8 @@ class ActivityStore:
 
     def _query_all(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         """Every item a query matches, page after page."""
-        items: list[dict[str, Any]] = []
         try:
-            while True:
-                response = self._table.query(**request)
-                items.extend(plain_value(item) for item in response.get("Items", []))
-                start = response.get("LastEvaluatedKey")
-                if not start:
-                    return items
-                request["ExclusiveStartKey"] = start
+            return [plain_value(item) for item in query_items(self._table, request)]
         except ClientError as exc:
             raise upstream_error(exc) from exc
 
@@ -247,7 +232,7 @@ class ActivityStore:
         """Have the alert sweep look at an active schedule from ``due`` (default: now). Slots
         already checked stay checked; a schedule watched for the first time (created, resumed)
         is checked from now."""
-        now = now or utcnow()
+        now = now or self._clock()
         try:
             self._table.update_item(**self.watch_request(schedule_id, now, due))
         except ClientError as exc:
@@ -338,7 +323,7 @@ class ActivityStore:
                     "published": False,
                     "token": token,
                     "claim_expires_at": iso(now + timedelta(seconds=claim_seconds)),
-                    "ttl": int(time.time()) + ttl_days * 86400,
+                    "ttl": expires_after(self._clock, ttl_days),
                 },
                 ConditionExpression=(
                     "attribute_not_exists(id) OR (published = :false AND claim_expires_at < :now)"
@@ -402,23 +387,3 @@ def history_view(item: dict[str, Any]) -> dict[str, Any]:
     return {key: item[key] for key in shown if item.get(key) not in (None, [])} | {
         "fields": list(item.get("fields") or []),
     }
-
-
-def state_at(history: list[dict[str, Any]], moment: str, current: ScheduleState | str) -> str:
-    """The schedule's state (ENABLED, DISABLED, DELETED) at ``moment``, from the history
-    entries from some time before it on (oldest first) and the record's current state."""
-    when = _moment(moment)
-    history = sorted(history, key=lambda entry: _moment(str(entry["at"])))
-    before = [entry for entry in history if _moment(str(entry["at"])) <= when]
-    if before:
-        return str(before[-1]["state"])
-    for entry in history:
-        if entry.get("previous_state"):
-            return str(entry["previous_state"])
-        if entry["action"] == "create":
-            return "ABSENT"
-    return current.value if isinstance(current, ScheduleState) else current
-
-
-def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

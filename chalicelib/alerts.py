@@ -41,7 +41,7 @@ from botocore.exceptions import BotoCoreError
 from pydantic import ValidationError as PydanticValidationError
 
 from chalicelib import observability
-from chalicelib.activity import ActivityStore, AlertInFlight
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import Conflict, ServiceError
 from chalicelib.identity import Caller
 from chalicelib.models import (
@@ -52,9 +52,9 @@ from chalicelib.models import (
     Schedule,
     ScheduleStatus,
     iso,
-    utcnow,
+    parse_iso,
 )
-from chalicelib.repository import ScheduleRepository
+from chalicelib.ports import AlertInFlight, AlertWatches, MessagePublisher, ScheduleRepository
 from chalicelib.timeline import (
     FAILED,
     LATE,
@@ -67,7 +67,6 @@ from chalicelib.timeline import (
     SlotJoin,
     expected_slots,
     next_due,
-    parse_time,
     run_state,
     slot_key,
     slot_state,
@@ -82,11 +81,6 @@ SETTLE_ATTEMPTS = 3  # marking a sent alert published; beyond this a later sweep
 LATE_LOOKBACK = timedelta(hours=1)  # a run that starts this long after its slot still alerts
 SLOTS_PER_SWEEP = 1000
 ALERT_KINDS = ("missed", "late", "failed", "paused")
-
-
-class AlertPublisher(Protocol):
-    def publish(self, target_arn: str, message: dict[str, Any],
-                attributes: dict[str, str] | None = None) -> None: ...
 
 
 class Pauser(Protocol):
@@ -145,7 +139,7 @@ class Alerter:
     """Publishes each alert once (a marker claimed before, settled after) and pauses a
     schedule that keeps failing. The sweep and the target function's failed runs share it."""
 
-    def __init__(self, activity: ActivityStore, publisher: AlertPublisher,
+    def __init__(self, activity: AlertWatches, publisher: MessagePublisher,
                  notifications_topic_arn: Callable[[], str], pauser: Pauser | None = None):
         """Without a ``pauser`` (the target function, which may not change schedules) a
         failing schedule is paused by the sweep, and the claim of an alert whose publish
@@ -193,7 +187,7 @@ class Alerter:
         state = run_state(record, slot.deadline, now)
         event = SlotEvent(slot.time, state, ExecutionTrigger.SCHEDULED, record)
         try:
-            if parse_time(str(watch["checked_until"])) >= slot.time:
+            if parse_iso(str(watch["checked_until"])) >= slot.time:
                 self.judged_already(schedule, event, now, report)
             elif state == FAILED and watch.get("created_date") == iso(slot.deadline):
                 self._failed_now(schedule, event, watch, now, report, next_due)
@@ -289,18 +283,18 @@ class AlertSweep:
     def __init__(
         self,
         repository: ScheduleRepository,
-        activity: ActivityStore,
-        publisher: AlertPublisher,
+        activity: AlertWatches,
+        publisher: MessagePublisher,
         notifications_topic_arn: Callable[[], str],
         pauser: Pauser,
         grace_seconds: int = 120,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = system_clock,
     ):
         self._repository = repository
         self._activity = activity
         self._alerter = Alerter(activity, publisher, notifications_topic_arn, pauser)
         self._grace = timedelta(seconds=grace_seconds)
-        self._clock: Callable[[], datetime] = clock or (lambda: utcnow())
+        self._clock = clock
 
     def run(self) -> SweepReport:
         now = self._clock()
@@ -334,7 +328,7 @@ class AlertSweep:
         if schedule is None:
             return
         report.examined += 1
-        checked = parse_time(str(watch["checked_until"]))
+        checked = parse_iso(str(watch["checked_until"]))
         window = timedelta(minutes=schedule.definition.flexible_window_minutes or 0)
         records = self._activity.executions_between(schedule_id, checked - LATE_LOOKBACK - window - MINUTE, now)
         events, more = self._events(schedule, checked, now - window - self._grace, records, now)
@@ -371,7 +365,7 @@ class AlertSweep:
         slots = slots[:SLOTS_PER_SWEEP]
         joined, _, manual = SlotJoin(slots).split(records)
         events = [SlotEvent(moment, run_state(record, None, now), record.trigger, record)
-                  for record in manual if checked < (moment := parse_time(record.scheduled_time)) <= cut]
+                  for record in manual if checked < (moment := parse_iso(record.scheduled_time)) <= cut]
         for slot in slots:
             latest = _latest(joined.get(slot_key(slot.time), []))
             events.append(SlotEvent(slot.time, slot_state(slot, latest, "ENABLED", now),
@@ -383,12 +377,12 @@ class AlertSweep:
                           now: datetime, report: SweepReport) -> None:
         """Runs of slots already checked (judged missed at their deadline) that started since:
         alerted ``late`` when it succeeded (if asked), ``failed`` when it failed."""
-        earliest = min((parse_time(r.scheduled_time) for r in records), default=checked)
+        earliest = min((parse_iso(r.scheduled_time) for r in records), default=checked)
         slots = expected_slots(schedule, earliest, checked, SLOTS_PER_SWEEP, self._grace)
         joined, _, _ = SlotJoin(slots).split(records)
         for slot in slots:
             for record in joined.get(slot_key(slot.time), []):
-                if parse_time(record.started_at) <= slot.deadline:
+                if parse_iso(record.started_at) <= slot.deadline:
                     continue  # started in time: its slot was judged with it
                 event = SlotEvent(slot.time, run_state(record, slot.deadline, now), record.trigger, record)
                 self._alerter.judged_already(schedule, event, now, report)

@@ -10,15 +10,13 @@ anything twice.
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import ServiceError, ValidationError
 from chalicelib.identity import Caller
-from chalicelib.models import Action, BulkAction, BulkRequest, BulkSelector, Schedule, ScheduleState, ScheduleStatus
+from chalicelib.models import BulkAction, BulkRequest, BulkSelector, Schedule, ScheduleState, ScheduleStatus, derived_id
 from chalicelib.run_now import RunNowService
 from chalicelib.service import MAX_LIST_LIMIT, ScheduleService
 
@@ -99,7 +97,7 @@ class BulkService:
 
 def skip_reason(schedule: Schedule, action: BulkAction) -> str | None:
     """Why ``action`` would change nothing on ``schedule`` (None: it would)."""
-    if schedule.status is ScheduleStatus.DELETED or schedule.pending_action is Action.DELETE:
+    if schedule.is_deleted:
         return "deleted"
     if schedule.status is ScheduleStatus.COMPLETED and action is not BulkAction.DELETE:
         return "completed: it never fires again"
@@ -115,5 +113,4 @@ def _request_token(caller: Caller, schedule_id: str, action: BulkAction, key: st
     finds its own earlier write on each schedule instead of writing again."""
     if key is None:
         return None
-    digest = hashlib.sha256(f"{caller.principal}\n{schedule_id}\n{action.value}\n{key}".encode()).hexdigest()
-    return str(uuid.UUID(digest[:32], version=4))
+    return derived_id(caller.principal, schedule_id, action.value, key)

@@ -15,16 +15,16 @@ from datetime import datetime
 
 from chalicelib import expressions
 from chalicelib.errors import ServiceError
-from chalicelib.models import Schedule, ScheduleDefinition, utcnow
+from chalicelib.models import Schedule, ScheduleDefinition
 
 
-def has_fires_left(record: Schedule | ScheduleDefinition, now: datetime | None = None) -> bool:
+def has_fires_left(record: Schedule | ScheduleDefinition, now: datetime) -> bool:
     """False once the schedule can never fire again. An expression that cannot be read
     (a record stored under older rules) counts as live."""
     definition = record.definition if isinstance(record, Schedule) else record
     try:
         return bool(expressions.next_fires(
-            definition.schedule_expression, definition.timezone, now or utcnow(), 1,
+            definition.schedule_expression, definition.timezone, now, 1,
             start=definition.start_date, end=definition.end_date,
         ))
     except ServiceError:

@@ -28,11 +28,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import strict_json
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import ServiceError
 from chalicelib.invocations import Invocation, parse_invocation
 from chalicelib.models import ExecutionOutcome
@@ -55,21 +57,22 @@ class DeadLetter:
     reason: str
 
 
-def read_dead_letter(body: str, attributes: dict[str, Any] | None = None) -> DeadLetter | None:
-    """The run a dead-letter message is about, or None when it is about none of ours."""
+def read_dead_letter(body: str, attributes: dict[str, Any] | None, now: datetime) -> DeadLetter | None:
+    """The run a dead-letter message is about, or None when it is about none of ours
+    (``now``: the time the reader reads it, for an Input that names no scheduled time)."""
     try:
         data = strict_json.loads(body)
     except (TypeError, ValueError):  # JsonRefused and UnicodeDecodeError are ValueErrors
         data = None
     if isinstance(data, dict) and isinstance(data.get("requestContext"), dict) and "requestPayload" in data:
-        return _from_lambda(data)
+        return _from_lambda(data, now)
     values = _attribute_values(attributes or {})
     if values.get("ERROR_CODE") is not None or values.get("SCHEDULE_ARN") is not None:
-        return _from_scheduler(data if isinstance(data, dict) else {}, values)
+        return _from_scheduler(data if isinstance(data, dict) else {}, values, now)
     return None
 
 
-def _from_lambda(record: dict[str, Any]) -> DeadLetter | None:
+def _from_lambda(record: dict[str, Any], now: datetime) -> DeadLetter | None:
     payload = record.get("requestPayload")
     if not isinstance(payload, dict) or not payload.get("schedule_id"):
         return None
@@ -86,10 +89,10 @@ def _from_lambda(record: dict[str, Any]) -> DeadLetter | None:
     reason += f" after {invokes} attempts)" if invokes else ")"
     if error:
         reason += f": {error}"
-    return DeadLetter(_invocation(payload), ExecutionOutcome.FAILED, reason[:MAX_REASON])
+    return DeadLetter(_invocation(payload, now), ExecutionOutcome.FAILED, reason[:MAX_REASON])
 
 
-def _from_scheduler(body: dict[str, Any], values: dict[str, str]) -> DeadLetter | None:
+def _from_scheduler(body: dict[str, Any], values: dict[str, str], now: datetime) -> DeadLetter | None:
     event = dict(body)
     if not event.get("schedule_id") and values.get("SCHEDULE_ARN"):
         event["schedule_id"] = values["SCHEDULE_ARN"].rsplit("/", 1)[-1]
@@ -107,14 +110,14 @@ def _from_scheduler(body: dict[str, Any], values: dict[str, str]) -> DeadLetter 
     reason += ")"
     if values.get("ERROR_MESSAGE"):
         reason += f": {values['ERROR_MESSAGE']}"
-    return DeadLetter(_invocation(event), ExecutionOutcome.UNDELIVERED, reason[:MAX_REASON])
+    return DeadLetter(_invocation(event, now), ExecutionOutcome.UNDELIVERED, reason[:MAX_REASON])
 
 
-def _invocation(event: dict[str, Any]) -> Invocation:
+def _invocation(event: dict[str, Any], now: datetime) -> Invocation:
     problem = invocation_problem(event)
     if problem:
         raise NotOurs(f"the run it names is not one of ours: {problem}")
-    return parse_invocation(event)
+    return parse_invocation(event, now)
 
 
 def _attribute_values(attributes: dict[str, Any]) -> dict[str, str]:
@@ -134,12 +137,13 @@ def _attribute_values(attributes: dict[str, Any]) -> dict[str, str]:
 class DeadLetterRecorder:
     """Records each dead letter on its schedule; rejects what is about none."""
 
-    def __init__(self, store: RunStore, rejecter: Rejecter | None = None):
+    def __init__(self, store: RunStore, rejecter: Rejecter | None = None, clock: Clock = system_clock):
         self._store = store
+        self._clock = clock
         self._rejecter = rejecter
 
     def record(self, body: str, attributes: dict[str, Any] | None = None, message_id: str = "") -> dict[str, Any]:
-        letter = read_dead_letter(body, attributes)
+        letter = read_dead_letter(body, attributes, self._clock())
         if letter is None:
             raise NotOurs("the message is not a dead letter about a run of this stage")
         done = self._store.record_dead_letter(letter.invocation, letter.outcome, letter.reason)

@@ -1139,7 +1139,8 @@ def _never_fires_warning(expr: Expression, lower: datetime, end: datetime | None
 def preview(
     schedule_expression: str,
     timezone: str = "UTC",
-    after: datetime | None = None,
+    *,
+    after: datetime,
     count: int = 10,
     start_date: datetime | None = None,
     end_date: datetime | None = None,
@@ -1154,7 +1155,7 @@ def preview(
     zone_name = "UTC" if timezone is None else timezone
     tz = validate_timezone(zone_name)
     count = _check_count(count)
-    after = _as_utc(after) if after is not None else datetime.now(UTC).replace(microsecond=0)
+    after = _as_utc(after)
     start = _as_utc(start_date) if start_date is not None else None
     end = _as_utc(end_date) if end_date is not None else None
     if start is not None and end is not None and start >= end:

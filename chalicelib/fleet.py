@@ -25,8 +25,9 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.models import ExecutionOutcome, Schedule, ScheduleState, ScheduleStatus, utcnow
-from chalicelib.timeline import expected_slots, parse_time, planned_slot, slot_key
+from chalicelib.clock import Clock, system_clock
+from chalicelib.models import ExecutionOutcome, Schedule, ScheduleState, ScheduleStatus, parse_iso
+from chalicelib.timeline import expected_slots, planned_slot, slot_key
 
 HORIZON = timedelta(days=3660)  # as far as a next fire is looked for (AWS: years up to 2199)
 FAILED_OUTCOMES = {ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED}
@@ -40,9 +41,9 @@ ATTENTION_SHOWN = 20
 class Glance:
     """``health``, ``next_fire_time`` and ``last_execution`` of records, with no read."""
 
-    def __init__(self, grace_seconds: int = 120, clock: Callable[[], datetime] | None = None):
+    def __init__(self, grace_seconds: int = 120, clock: Clock = system_clock):
         self._grace = timedelta(seconds=grace_seconds)
-        self._clock: Callable[[], datetime] = clock or (lambda: utcnow())
+        self._clock = clock
 
     def now(self) -> datetime:
         return self._clock()
@@ -75,13 +76,13 @@ class Glance:
         summary = schedule.executions
         if summary.last_outcome in FAILED_OUTCOMES:
             return "failing"
-        since = _next_second(parse_time(schedule.last_change.at if schedule.last_change else schedule.created_date))
+        since = _next_second(parse_iso(schedule.last_change.at if schedule.last_change else schedule.created_date))
         # The last run, scheduled or manual (a run-now keeps only its own time on the record):
         # the slot after it is the one that must have run by now. A scheduled run is read as
         # the slot it belongs to by the timeline's one join rule (SlotJoin: an emulator's
         # floored minute included).
         if summary.last_scheduled_time:
-            reported = parse_time(summary.last_scheduled_time)
+            reported = parse_iso(summary.last_scheduled_time)
             slot = planned_slot(schedule, reported, self._grace)
             since = max(since, (slot.time if slot else reported.replace(microsecond=0)) + timedelta(seconds=1))
         due = expected_slots(schedule, since, now, 1, self._grace)

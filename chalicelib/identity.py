@@ -27,6 +27,11 @@ class Caller:
     def name(self) -> str:
         return self.display or self.principal
 
+    def may_act_on(self, owner: str) -> bool:
+        """The one ownership rule: a caller sees and changes its own schedules (``owner``:
+        the record's ``created_by``); an admin, every schedule."""
+        return self.is_admin or owner == self.principal
+
 
 def anonymous(is_admin: bool = False) -> Caller:
     """Who names nobody; on the open local stage (``is_admin``) that is its admin."""

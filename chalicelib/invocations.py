@@ -1,14 +1,17 @@
-"""What the target function is invoked with: EventBridge Scheduler's Input (see
-``scheduler.target_input``) or a run-now's, read the same way by the run and by the
-middleware that names the run in its log lines."""
+"""What EventBridge Scheduler (or a run-now) sends the target function, read once.
+
+A leaf: the run (``chalicelib.runs``), the dead-letter recorder and the middleware's log keys
+all read an invocation the same way, without importing one another.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from chalicelib.errors import ValidationError
-from chalicelib.models import ExecutionTrigger, iso, utcnow
+from chalicelib.models import ExecutionTrigger, iso
 
 
 @dataclass(frozen=True)
@@ -25,13 +28,14 @@ class Invocation:
     stated_record: dict[str, Any] | None = None
 
 
-def parse_invocation(event: Any) -> Invocation:
-    """Read the Input that EventBridge Scheduler sends (see scheduler.target_input)."""
+def parse_invocation(event: Any, now: datetime) -> Invocation:
+    """Read the Input that EventBridge Scheduler sends (see scheduler.target_input); an
+    Input with no scheduled time (an emulator, a manual invoke) is for the minute of ``now``."""
     if not isinstance(event, dict) or not event.get("schedule_id"):
         raise ValidationError("the event has no schedule_id", field="schedule_id")
     scheduled_time = str(event.get("scheduled_time") or "")
     if not scheduled_time or scheduled_time.startswith("<aws."):
-        scheduled_time = iso(utcnow().replace(second=0, microsecond=0))
+        scheduled_time = iso(now.replace(second=0, microsecond=0))
     execution_id = str(event.get("execution_id") or "")
     if not execution_id or execution_id.startswith("<aws."):
         # not substituted (an emulator, or a manual invoke): one execution per scheduled time

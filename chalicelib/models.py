@@ -89,17 +89,33 @@ class ExecutionTrigger(StrEnum):
     MANUAL = "manual"  # POST /api/schedules/{id}/run
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def iso(moment: datetime) -> str:
     """UTC ISO 8601 with a Z, to the microsecond when present (sorts as text)."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def parse_iso(value: datetime | str) -> datetime:
+    """The one reader of ISO 8601 times (``iso``'s inverse): a ``Z`` or an offset, or none,
+    read as UTC; aware, in UTC. ``ValueError`` when the text is not such a time."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+# A history entry's state once its schedule is deleted (beside ScheduleState's two).
+DELETED_STATE = "DELETED"
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def derived_id(*parts: str) -> str:
+    """The one recipe for an id a retried request must find again (docs/decisions/0006):
+    the SHA-256 of the parts, one a line, shaped as a UUID. The same parts, the same id."""
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return str(uuid.UUID(digest[:32], version=4))
 
 
 _ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -549,6 +565,11 @@ class Schedule(BaseModel):
     @property
     def desired_state(self) -> ScheduleState:
         return self.definition.state
+
+    @property
+    def is_deleted(self) -> bool:
+        """Deleted, or asked to be: nothing but the delete applies to it any more."""
+        return self.status is ScheduleStatus.DELETED or self.pending_action is Action.DELETE
 
     def to_api(self, next_fires: list[str] | None = None) -> dict[str, Any]:
         """The record as clients see it: the definition's fields at top level."""

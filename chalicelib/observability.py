@@ -41,6 +41,8 @@ from chalicelib import names
 from chalicelib.config import ENV_STAGE, resource_names
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from aws_lambda_powertools import Logger, Metrics, Tracer
 
 SERVICE = "rez-agent-schedules"
@@ -228,12 +230,13 @@ def _add(name: str, unit: str, value: float, dimensions: dict[str, str]) -> None
 # --- the middleware ----------------------------------------------------------------------
 
 
-def middleware(event: Any, get_response: Callable[[Any], Any]) -> Any:
-    """Chalice middleware for every event type: ``app.register_middleware(middleware, "all")``."""
+def middleware(event: Any, get_response: Callable[[Any], Any], *, now: Callable[[], datetime]) -> Any:
+    """Chalice middleware for every event type, reading the service's clock ``now``:
+    ``app.register_middleware(partial(middleware, now=wiring.now), "all")``."""
     log = logger()
     kind = _kind(event)
     context = _context(event)
-    keys = _keys_for(kind, event)
+    keys = _keys_for(kind, event, now)
     log.clear_state()
     cold_start, _State.cold_start = _State.cold_start, False
     _State.correlation_id = keys.pop("correlation_id", None) or getattr(context, "aws_request_id", None) or str(uuid.uuid4())
@@ -315,7 +318,7 @@ def _function(context: Any, kind: str) -> str:
     return deployed.removeprefix(prefix)
 
 
-def _keys_for(kind: str, event: Any) -> dict[str, Any]:
+def _keys_for(kind: str, event: Any, now: Callable[[], datetime]) -> dict[str, Any]:
     """The keys every line of this invocation carries (and its correlation id)."""
     if kind == API_REQUEST:
         context = event.context or {}
@@ -343,7 +346,7 @@ def _keys_for(kind: str, event: Any) -> dict[str, Any]:
         from chalicelib.invocations import parse_invocation  # the ids the run records, as it reads them
 
         raw = event.event
-        invocation = parse_invocation(raw)
+        invocation = parse_invocation(raw, now())
         return {
             "correlation_id": invocation.execution_id,
             "schedule_id": invocation.schedule_id,

@@ -8,9 +8,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib import strict_json
 from chalicelib.aws_errors import translate
 from chalicelib.models import ScheduleCommand
-from chalicelib.service import message_json
 
 SUBJECT = "rez-agent schedules"
 
@@ -35,7 +35,7 @@ class AwsPublisher:
         )
 
     def publish(self, target_arn: str, message: dict[str, Any], attributes: dict[str, Any] | None = None) -> None:
-        body = message_json(message)
+        body = strict_json.message_text(message)
         service = target_arn.split(":")[2] if target_arn.count(":") >= 5 else ""
         try:
             if service == "sns":

@@ -29,13 +29,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from chalicelib.activity import ActivityStore
+from chalicelib.clock import Clock, system_clock
 from chalicelib.completion import has_fires_left
 from chalicelib.errors import ServiceError
-from chalicelib.models import Action, Schedule, ScheduleStatus, iso, utcnow
-from chalicelib.repository import RecordSummary, ScheduleRepository
+from chalicelib.models import Action, Schedule, ScheduleStatus, iso
+from chalicelib.ports import RecordSummary, RepairLog, ScheduleRepository, SchedulerGateway
 from chalicelib.scheduler import (
-    SchedulerGateway,
     desired_spec,
     modification_marker,
     observed_spec,
@@ -152,9 +151,11 @@ class ScheduleReconciler:
         concurrency: int = DEFAULT_CONCURRENCY,
         spot_checks: int = DEFAULT_SPOT_CHECKS,
         choose: Callable[[list[RecordSummary], int], list[RecordSummary]] | None = None,
-        activity: ActivityStore | None = None,
+        activity: RepairLog | None = None,
+        clock: Clock = system_clock,
     ):
         self._repository = repository
+        self._clock = clock
         self._gateway = gateway
         self._handler = handler
         self._concurrency = max(1, concurrency)
@@ -165,7 +166,7 @@ class ScheduleReconciler:
     # --- plan -------------------------------------------------------------------------
 
     def plan(self, prune: bool = False) -> DriftPlan:
-        now = iso(utcnow())
+        now = iso(self._clock())
         plan = DriftPlan([])
         with ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="reconcile") as pool:
             listing = pool.submit(lambda: {s.name: s.modified for s in self._gateway.list_summaries()})
@@ -263,10 +264,10 @@ class ScheduleReconciler:
 
     def _classify(self, record: Schedule, observed: dict[str, Any] | None) -> Repair:
         name = record.definition.name
-        if record.status is ScheduleStatus.ACTIVE and not has_fires_left(record):
+        if record.status is ScheduleStatus.ACTIVE and not has_fires_left(record, self._clock()):
             return Repair(record.id, COMPLETE, "no fire times left", name=name)
         if observed is None:
-            if not has_fires_left(record):
+            if not has_fires_left(record, self._clock()):
                 return Repair(record.id, NOOP, "complete: no fire times left", name=name)
             return Repair(record.id, CREATE, "missing in the cloud", name=name)
         want = desired_spec(self._gateway.request_for(record))

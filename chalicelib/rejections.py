@@ -13,10 +13,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 from chalicelib import strict_json
-from chalicelib.models import is_schedule_id, iso, utcnow
+from chalicelib.clock import Clock, system_clock
+from chalicelib.models import is_schedule_id, iso
+from chalicelib.ports import MessagePublisher
 
 logger = logging.getLogger("rez_agent.rejections")
 
@@ -26,8 +29,9 @@ MAX_REASON = 1000
 MAX_ID = 256
 
 
-def rejection_event(source: str, code: str, reason: str, original: Any, message_id: str = "") -> dict[str, Any]:
-    """The bounded event that says ``original`` was rejected, and why."""
+def rejection_event(source: str, code: str, reason: str, original: Any, at: datetime,
+                    message_id: str = "") -> dict[str, Any]:
+    """The bounded event that says ``original`` was rejected (at ``at``), and why."""
     request, truncated = strict_json.fit(_readable(original), MAX_ORIGINAL_BYTES)
     event: dict[str, Any] = {
         "event": REJECTED_EVENT,
@@ -36,7 +40,7 @@ def rejection_event(source: str, code: str, reason: str, original: Any, message_
         "code": code,
         "reason": reason[:MAX_REASON],
         "request": request,
-        "rejected_at": iso(utcnow()),
+        "rejected_at": iso(at),
     }
     if truncated:
         event["request_truncated"] = True
@@ -91,20 +95,18 @@ def invocation_problem(event: Any) -> str | None:
     return None
 
 
-class Publisher(Protocol):
-    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict[str, Any] | None = None) -> None: ...
-
-
 class Rejecter:
     """Publishes rejection events to the stage's notifications topic."""
 
-    def __init__(self, publisher: Callable[[], Publisher], notifications_topic_arn: Callable[[], str]):
+    def __init__(self, publisher: Callable[[], MessagePublisher], notifications_topic_arn: Callable[[], str],
+                 clock: Clock = system_clock):
         self._publisher = publisher
+        self._clock = clock
         self._topic_arn = notifications_topic_arn
 
     def reject(self, source: str, code: str, reason: str, original: Any, message_id: str = "") -> dict[str, Any]:
         """Publish the event; what the consumer answers (outcome ``rejected``, the rule)."""
-        event = rejection_event(source, code, reason, original, message_id)
+        event = rejection_event(source, code, reason, original, self._clock(), message_id)
         logger.error("%s rejected message %s (%s): %s", source, event["message_id"] or "without id", code, event["reason"])
         self._publisher().publish(self._topic_arn(), event, attributes={"event": REJECTED_EVENT})
         return {"outcome": REJECTED_EVENT, "code": code, "reason": event["reason"]}

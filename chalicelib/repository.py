@@ -15,19 +15,17 @@ activity stores, which use the same table.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from chalicelib import cursors
 from chalicelib.aws_errors import error_code, translate
+from chalicelib.clock import Clock, expires_after, system_clock
 from chalicelib.errors import (
-    AlreadyExists,
     Conflict,
     NotFound,
     ServiceError,
@@ -45,7 +43,6 @@ from chalicelib.models import (
     ScheduleStatus,
     TemplateUse,
     iso,
-    utcnow,
 )
 from chalicelib.names import (
     CREATOR_INDEX,
@@ -56,6 +53,8 @@ from chalicelib.names import (
     label_index,
     label_slot,
 )
+from chalicelib.paging import query_items
+from chalicelib.ports import ChangeResult, OwnerAtCap, Page, RecordExists, RecordSummary
 
 EXECUTION_PREFIX = "execution#"
 # Attributes of a schedule item that only serve its indexes and its writes:
@@ -71,122 +70,10 @@ LOOKAHEAD_MIN_LIMIT = 5
 OWNER_COUNTER_PREFIX = "owner#"
 
 
-class RecordExists(AlreadyExists):
-    """The id is taken by a write that was not this request's; ``existing`` is that record
-    (None when it is not a schedule record)."""
-
-    def __init__(self, message: str, existing: Schedule | None):
-        super().__init__(message)
-        self.existing = existing
-
-
-class OwnerAtCap(ServiceError):
-    """The owner already has ``cap`` live schedules (the service answers 429)."""
-
-    def __init__(self, owner: str, cap: int):
-        super().__init__(f"{owner} owns {cap} live schedules already")
-        self.cap = cap
-
-
-class ChangeResult:
-    """The outcome of one conditional change: ``applied`` (by this request, perhaps in an
-    earlier attempt whose response was lost) with the record as stored after it, or not
-    applied with the record as it was (``None`` when there is no schedule record)."""
-
-    def __init__(self, applied: bool, schedule: Schedule | None):
-        self.applied = applied
-        self.schedule = schedule
-
-
 # What the reconcile reads of each record: the fewest attributes (a Query's cost grows with
 # what it returns); pending and error records also say what they wait for.
 SUMMARY_FIELDS = ("id", "eventbridge_modified")
 WAITING_FIELDS = (*SUMMARY_FIELDS, "version", "pending_action", "next_retry_at")
-
-
-@dataclass(frozen=True)
-class RecordSummary:
-    """The few fields of a schedule record the reconcile plans with."""
-
-    id: str
-    status: ScheduleStatus
-    version: int | None  # read for pending and error records only
-    pending_action: Action | None
-    eventbridge_modified: str | None
-    next_retry_at: str | None
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any], status: ScheduleStatus) -> RecordSummary:
-        pending = item.get("pending_action")
-        return cls(
-            id=item["id"],
-            status=status,
-            version=int(item["version"]) if "version" in item else None,
-            pending_action=Action(pending) if pending else None,
-            eventbridge_modified=item.get("eventbridge_modified"),
-            next_retry_at=item.get("next_retry_at"),
-        )
-
-
-class Page(list[Any]):
-    """A page of results plus the cursor of the next page (None on the last)."""
-
-    def __init__(self, items: Iterable[Any] = (), cursor: str | None = None):
-        super().__init__(items)
-        self.cursor = cursor
-
-
-class ScheduleRepository(Protocol):
-    def create(self, schedule: Schedule, request_id: str | None = None, cap: int | None = None) -> None: ...
-    def get(self, schedule_id: str) -> Schedule | None: ...
-    def change(
-        self,
-        schedule_id: str,
-        action: Action,
-        request_id: str,
-        *,
-        owner: str | None = None,
-        expected_version: int | None = None,
-        definition: ScheduleDefinition | None = None,
-        state: ScheduleState | None = None,
-        start_date_unchanged: bool = False,
-        note: LastChange | None = None,
-        template: TemplateUse | None = None,
-    ) -> ChangeResult: ...
-    def update(self, schedule: Schedule, expected_version: int, also: list[dict[str, Any]] | None = None) -> Schedule: ...
-    def mark_deleted(self, schedule: Schedule, ttl_days: int, also: list[dict[str, Any]] | None = None) -> Schedule: ...
-    def list_by_status(
-        self, status: ScheduleStatus | None, limit: int, cursor: str | None = None
-    ) -> Page: ...
-    def list_by_creator(
-        self, created_by: str, limit: int, cursor: str | None = None, status: ScheduleStatus | None = None
-    ) -> Page: ...
-    def list_live(self, limit: int, cursor: str | None = None) -> Page: ...
-    def list_by_label(
-        self, labels: dict[str, str], limit: int, cursor: str | None = None,
-        owner: str | None = None, status: ScheduleStatus | None = None,
-    ) -> Page: ...
-    def list_by_template(self, owner: str, template: str, limit: int, cursor: str | None = None) -> Page: ...
-    def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page: ...
-    # The raw items of one partition (the activity store's history entries).
-    def list_partition(self, partition: str, limit: int, cursor: str | None = None) -> Page: ...
-    # What the reconciler reads and writes besides the service's calls.
-    def iter_summaries(self, status: ScheduleStatus, page_size: int | None = None) -> Iterator[RecordSummary]: ...
-    def iter_by_status(self, status: ScheduleStatus) -> Iterable[Schedule]: ...
-    def note_drift(
-        self, schedule_id: str, notes: list[str], arn: str, expected_version: int,
-        modified: str | None = None,
-    ) -> bool: ...
-    def note_applied(self, schedule_id: str, modified: str, expected_version: int) -> bool: ...
-
-
-def encode_cursor(state: Any) -> str:
-    """A signed cursor (chalicelib.cursors)."""
-    return cursors.encode(state)
-
-
-def decode_cursor(cursor: str) -> Any:
-    return cursors.decode(cursor)
 
 
 def _decimal(value: Any) -> Any:
@@ -223,6 +110,17 @@ def plain_item(item: dict[str, Any] | None) -> dict[str, Any] | None:
         {key: _DESERIALIZER.deserialize(value) for key, value in item.items()} if typed else item
     )
     return plain
+
+
+def read_schedule(table: Any, schedule_id: str) -> Schedule | None:
+    """The schedule record, read consistently (None: no such record)."""
+    try:
+        item = table.get_item(Key={"id": schedule_id}, ConsistentRead=True).get("Item")
+    except ClientError as exc:
+        raise upstream_error(exc) from exc
+    if not item or item.get("record_type", "schedule") != "schedule":
+        return None
+    return schedule_from_item(item)
 
 
 def schedule_from_item(item: dict[str, Any]) -> Schedule:
@@ -277,8 +175,9 @@ def execution_item_id(schedule_id: str, execution_id: str) -> str:
 class DynamoDBScheduleRepository:
     """The DynamoDB implementation; receives its ``Table`` resource."""
 
-    def __init__(self, table: Any):
+    def __init__(self, table: Any, clock: Clock = system_clock):
         self._table = table
+        self._clock = clock
 
     # --- schedule records -------------------------------------------------------------
 
@@ -374,7 +273,7 @@ class DynamoDBScheduleRepository:
         ``definition``'s start date. When the condition fails DynamoDB answers the record as
         it was (ALL_OLD), so the caller can tell why without reading it again; a failure
         against this request's own earlier attempt counts as applied."""
-        names, values, sets, removes = _change_sets(action, request_id, definition, state, note, template)
+        names, values, sets, removes = _change_sets(action, request_id, definition, state, note, template, iso(self._clock()))
         conditions = _change_conditions(names, values, owner, expected_version,
                                         definition if start_date_unchanged else None)
         try:
@@ -397,13 +296,7 @@ class DynamoDBScheduleRepository:
         return ChangeResult(True, schedule_from_item(result["Attributes"]))
 
     def get(self, schedule_id: str) -> Schedule | None:
-        try:
-            item = self._table.get_item(Key={"id": schedule_id}, ConsistentRead=True).get("Item")
-        except ClientError as exc:
-            raise upstream_error(exc) from exc
-        if not item or item.get("record_type", "schedule") != "schedule":
-            return None
-        return schedule_from_item(item)
+        return read_schedule(self._table, schedule_id)
 
     def update(self, schedule: Schedule, expected_version: int, also: list[dict[str, Any]] | None = None) -> Schedule:
         """Write every field of ``schedule`` except the execution summary, only if the
@@ -470,8 +363,8 @@ class DynamoDBScheduleRepository:
             update={
                 "status": ScheduleStatus.DELETED,
                 "pending_action": None,
-                "updated_date": iso(utcnow()),
-                "ttl": int(time.time()) + ttl_days * 86400,
+                "updated_date": iso(self._clock()),
+                "ttl": expires_after(self._clock, ttl_days),
                 "version": schedule.version + 1,
             }
         )
@@ -499,7 +392,7 @@ class DynamoDBScheduleRepository:
         modification marker after the repair; only these fields are written, and only if
         the record is still at ``expected_version`` (False when it changed meanwhile)."""
         values: dict[str, Any] = {
-            ":notes": notes, ":at": iso(utcnow()), ":arn": arn, ":expected": expected_version,
+            ":notes": notes, ":at": iso(self._clock()), ":arn": arn, ":expected": expected_version,
         }
         expression = "SET last_drift = :notes, last_drift_repaired_at = :at, eventbridge_arn = :arn"
         if modified is not None:
@@ -548,17 +441,11 @@ class DynamoDBScheduleRepository:
         }
         if page_size:
             request["Limit"] = page_size
-        while True:
-            try:
-                response = self._table.query(**request)
-            except ClientError as exc:
-                raise upstream_error(exc) from exc
-            for item in response.get("Items", []):
+        try:
+            for item in query_items(self._table, request):
                 yield RecordSummary.from_item(plain_value(item), status)
-            start = response.get("LastEvaluatedKey")
-            if not start:
-                return
-            request["ExclusiveStartKey"] = start
+        except ClientError as exc:
+            raise upstream_error(exc) from exc
 
     def list_by_status(
         self, status: ScheduleStatus | None, limit: int, cursor: str | None = None
@@ -606,7 +493,7 @@ class DynamoDBScheduleRepository:
         and where in it."""
         first = next(iter(labels))
         order = label_probe_order(first)
-        step, start = _label_position(decode_cursor(cursor)) if cursor else (0, None)
+        step, start = _label_position(cursors.decode(cursor)) if cursor else (0, None)
         lookahead = 1 if limit >= LOOKAHEAD_MIN_LIMIT else 0
         found: list[dict[str, Any]] = []
         while step < LABEL_SLOTS:
@@ -626,7 +513,7 @@ class DynamoDBScheduleRepository:
         )
 
     def _label_page(self, items: list[dict[str, Any]], step: int, start: dict[str, Any] | None) -> Page:
-        return Page([schedule_from_item(item) for item in items], encode_cursor({"slot": step, "start": start}))
+        return Page([schedule_from_item(item) for item in items], cursors.encode({"slot": step, "start": start}))
 
     def _collect(
         self, request: dict[str, Any], start: dict[str, Any] | None, want: int
@@ -663,14 +550,20 @@ class DynamoDBScheduleRepository:
         )
 
     def iter_by_status(self, status: ScheduleStatus) -> Iterable[Schedule]:
-        """Every record with ``status`` (for the reconciler), page by page."""
-        cursor = None
-        while True:
-            page = self._query_page(STATUS_INDEX, "status", status.value, 100, cursor)
-            yield from page
-            if not page.cursor:
-                return
-            cursor = page.cursor
+        """Every record with ``status`` (for the reconciler), newest first, 100 a page."""
+        request: dict[str, Any] = {
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#s = :v",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":v": status.value},
+            "ScanIndexForward": False,
+            "Limit": 100,
+        }
+        try:
+            for item in query_items(self._table, request):
+                yield schedule_from_item(item)
+        except ClientError as exc:
+            raise upstream_error(exc) from exc
 
     # --- execution records ----------------------------------------------------------
 
@@ -696,10 +589,10 @@ class DynamoDBScheduleRepository:
         raw: bool = False,
         status: ScheduleStatus | None = None,
     ) -> Page:
-        start = _start_key(decode_cursor(cursor), key) if cursor else None
+        start = _start_key(cursors.decode(cursor), key) if cursor else None
         items, last_key = self._query(index, key, value, limit, start, status)
         converted = items if raw else [schedule_from_item(item) for item in items]
-        return Page(converted, encode_cursor(last_key) if last_key else None)
+        return Page(converted, cursors.encode(last_key) if last_key else None)
 
     def _query(
         self,
@@ -730,21 +623,7 @@ class DynamoDBScheduleRepository:
             else:
                 request["FilterExpression"] = "#s = :status"
                 request["ExpressionAttributeValues"][":status"] = status.value
-        items: list[dict[str, Any]] = []
-        try:
-            while True:
-                if start:
-                    request["ExclusiveStartKey"] = start
-                response = self._table.query(**request)
-                items.extend(plain_value(item) for item in response.get("Items", []))
-                start = response.get("LastEvaluatedKey")
-                if len(items) >= want or not start:
-                    break
-                request["Limit"] = want - len(items)
-        except ClientError as exc:
-            if error_code(exc) == "ValidationException" and "ExclusiveStartKey" in request:
-                raise ValidationError("is not a cursor for this listing", field="cursor") from exc
-            raise upstream_error(exc) from exc
+        items, _ = self._collect(request, start, want)
         if len(items) <= limit:
             return items, None
         items = items[:limit]
@@ -775,28 +654,14 @@ class DynamoDBScheduleRepository:
             request["FilterExpression"] = expression
             request["ExpressionAttributeNames"].update(names)
             request["ExpressionAttributeValues"].update(values)
-        start = _start_key(decode_cursor(cursor), key) if cursor else None
+        start = _start_key(cursors.decode(cursor), key) if cursor else None
         want = limit + 1 if limit >= LOOKAHEAD_MIN_LIMIT else limit
-        items: list[dict[str, Any]] = []
-        try:
-            while True:
-                if start:
-                    request["ExclusiveStartKey"] = start
-                request["Limit"] = want - len(items)
-                response = self._table.query(**request)
-                items.extend(plain_value(item) for item in response.get("Items", []))
-                start = response.get("LastEvaluatedKey")
-                if len(items) >= want or not start:
-                    break
-        except ClientError as exc:
-            if error_code(exc) == "ValidationException" and "ExclusiveStartKey" in request:
-                raise ValidationError("is not a cursor for this listing", field="cursor") from exc
-            raise upstream_error(exc) from exc
+        items, start = self._collect(request, start, want)
         if len(items) > limit:
             items = items[:limit]
-            next_cursor: str | None = encode_cursor(_index_key(items[-1], key))
+            next_cursor: str | None = cursors.encode(_index_key(items[-1], key))
         elif want == limit and start:
-            next_cursor = encode_cursor(_index_key(plain_value(start), key))
+            next_cursor = cursors.encode(_index_key(plain_value(start), key))
         else:
             next_cursor = None
         return Page([schedule_from_item(item) for item in items], next_cursor)
@@ -804,7 +669,7 @@ class DynamoDBScheduleRepository:
 
 def _change_sets(
     action: Action, request_id: str, definition: ScheduleDefinition | None, state: ScheduleState | None,
-    note: LastChange | None, template: TemplateUse | None,
+    note: LastChange | None, template: TemplateUse | None, now: str,
 ) -> tuple[dict[str, str], dict[str, Any], list[str], list[str]]:
     """The names, values, SET and REMOVE clauses of a change: pending ``action`` at the next
     version, with the definition replaced (its label slots and template use with it) or the
@@ -822,7 +687,7 @@ def _change_sets(
         ":pending": ScheduleStatus.PENDING.value,
         ":action": action.value,
         ":one": 1,
-        ":now": iso(utcnow()),
+        ":now": now,
         ":request": request_id,
         ":deleted": ScheduleStatus.DELETED.value,
         ":delete": Action.DELETE.value,

@@ -8,7 +8,6 @@ request finds it and answers the same run without invoking again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Callable
@@ -16,19 +15,17 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.activity import ActivityStore
 from chalicelib.aws_errors import translate
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import Conflict, NotAvailableHere, NotFound, ServiceError, UpstreamRejected
 from chalicelib.identity import Caller
 from chalicelib.models import (
-    Action,
     ExecutionTrigger,
     Schedule,
-    ScheduleStatus,
+    derived_id,
     iso,
-    utcnow,
 )
-from chalicelib.repository import ScheduleRepository
+from chalicelib.ports import RunNowMarkers, ScheduleRepository
 
 MANUAL_PREFIX = "manual-"
 NO_TARGET_FUNCTION = (
@@ -68,24 +65,25 @@ class LambdaTargetInvoker:
 def manual_execution_id(principal: str, schedule_id: str, key: str | None) -> str:
     if key is None:
         return MANUAL_PREFIX + str(uuid.uuid4())
-    digest = hashlib.sha256(f"{principal}\n{schedule_id}\n{key}".encode()).hexdigest()
-    return MANUAL_PREFIX + str(uuid.UUID(digest[:32], version=4))
+    return MANUAL_PREFIX + derived_id(principal, schedule_id, key)
 
 
 class RunNowService:
-    def __init__(self, repository: ScheduleRepository, activity: ActivityStore, invoker: TargetInvoker):
+    def __init__(self, repository: ScheduleRepository, activity: RunNowMarkers, invoker: TargetInvoker,
+                 clock: Clock = system_clock):
         self._repository = repository
+        self._clock = clock
         self._activity = activity
         self._invoker = invoker
 
     def run(self, schedule_id: str, caller: Caller, idempotency_key: str | None = None) -> dict[str, Any]:
         schedule = self._repository.get(schedule_id)
-        if schedule is None or not (caller.is_admin or schedule.created_by == caller.principal):
+        if schedule is None or not caller.may_act_on(schedule.created_by):
             raise NotFound(f"schedule {schedule_id} does not exist")
-        if schedule.status is ScheduleStatus.DELETED or schedule.pending_action is Action.DELETE:
+        if schedule.is_deleted:
             raise Conflict(f"schedule {schedule_id} is deleted")
         execution_id = manual_execution_id(caller.principal, schedule_id, idempotency_key)
-        requested_at = iso(utcnow())
+        requested_at = iso(self._clock())
         claimed = self._activity.claim_run(schedule, execution_id, caller.principal, requested_at)
         if claimed is None:
             existing = self._activity.find_run(schedule_id, execution_id)

@@ -34,16 +34,16 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import observability
 from chalicelib.aws_errors import error_code, translate
+from chalicelib.clock import Clock, expires_after, system_clock
 from chalicelib.errors import NotFound, ServiceError, UpstreamRejected
 from chalicelib.invocations import Invocation, parse_invocation
 from chalicelib.models import (
-    Action,
     ExecutionOutcome,
     ExecutionRecord,
     ExecutionTrigger,
@@ -53,13 +53,14 @@ from chalicelib.models import (
     ScheduleStatus,
     TargetType,
     iso,
-    utcnow,
+    parse_iso,
 )
+from chalicelib.ports import MessagePublisher, ScheduleRepository
 from chalicelib.repository import (
     EXECUTION_PREFIX,
-    DynamoDBScheduleRepository,
     execution_item_id,
     plain_item,
+    read_schedule,
     schedule_from_item,
 )
 
@@ -88,11 +89,6 @@ RETRYABLE_OUTCOMES = (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED)
 # What the dispatch reads from a definition (see dispatch_message and TargetRunner._target_arn):
 # a definition stated by the Input must match the record in each.
 DISPATCHED_FIELDS = ("name", "target_type", "target_arn", "payload")
-
-
-class MessagePublisher(Protocol):
-    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict[str, Any] | None = None) -> None: ...
-
 
 
 def stated_schedule(invocation: Invocation) -> Schedule | None:
@@ -144,7 +140,7 @@ class Claim:
 def skip_reason(schedule: Schedule | None, trigger: ExecutionTrigger) -> str | None:
     """Why this schedule must not run now (None: it may). A deleted schedule never runs; a
     paused one runs only when asked by hand."""
-    if schedule is None or schedule.status is ScheduleStatus.DELETED or schedule.pending_action is Action.DELETE:
+    if schedule is None or schedule.is_deleted:
         return "the schedule is deleted"
     if trigger is ExecutionTrigger.SCHEDULED and schedule.desired_state is ScheduleState.DISABLED:
         return "the schedule is paused"
@@ -171,16 +167,22 @@ class Changed:
 class RunStore:
     """Execution records and the schedule's summary, in the schedules table."""
 
-    def __init__(self, table: Any, ttl_days: int = 30, now: Callable[[], datetime] | None = None):
+    def __init__(self, table: Any, ttl_days: int = 30, clock: Clock = system_clock,
+                 records: ScheduleRepository | None = None):
+        """``records``: where the schedule records are read (wiring passes the stage's
+        repository); without it, straight from ``table``."""
         self._table = table
+        self._records = records
         self._client = table.meta.client  # boto3's resource client: plain Python values
         self._name = table.name
         self.table_name = table.name
         self._ttl_days = ttl_days
-        self._now = now or _current_time
+        self._now = clock
 
     def load(self, schedule_id: str) -> Schedule | None:
-        return DynamoDBScheduleRepository(self._table).get(schedule_id)
+        if self._records is not None:
+            return self._records.get(schedule_id)
+        return read_schedule(self._table, schedule_id)
 
     def get_execution(self, schedule_id: str, execution_id: str) -> dict[str, Any] | None:
         try:
@@ -285,46 +287,61 @@ class RunStore:
         entry = {"attempt": invocation.attempt, "started_at": iso(claim.started_at)}
         if claim.request_id:
             entry["request_id"] = claim.request_id
-        fields = {
-            "record_type": "execution",
-            "status": EXECUTION_PREFIX + invocation.schedule_id,
-            "created_date": invocation.scheduled_time,
-            "schedule_id": invocation.schedule_id,
-            "execution_id": invocation.execution_id,
-            "scheduled_time": invocation.scheduled_time,
+        fields: dict[str, Any] = {
             "started_at": iso(claim.started_at),
             "attempt": invocation.attempt,
             "trigger": invocation.trigger.value,
             "outcome": ExecutionOutcome.STARTED.value,
             "claim_expires_at": iso(claim.expires_at),
             "claim_token": claim.token,
-            "ttl": int(time.time()) + self._ttl_days * 86400,
         }
         if claim.request_id:
             fields["request_id"] = claim.request_id
-        names = {f"#f{i}": key for i, key in enumerate(fields)}
-        values: dict[str, Any] = {f":f{i}": value for i, value in enumerate(fields.values())}
-        sets = [f"#f{i} = :f{i}" for i in range(len(fields))]
-        names.update({"#attempts": "attempts", "#log": "attempt_log", "#err": "error", "#d": "duration_ms"})
-        values.update({":zero": 0, ":one": 1, ":empty": [], ":entry": [entry]})
-        sets += ["#attempts = if_not_exists(#attempts, :zero) + :one",
-                 "#log = list_append(if_not_exists(#log, :empty), :entry)"]
+        update = self._execution_update(
+            invocation, fields,
+            sets=["#attempts = if_not_exists(#attempts, :zero) + :one",
+                  "#log = list_append(if_not_exists(#log, :empty), :entry)"],
+            removes=["#err", "#d"],
+            names={"#attempts": "attempts", "#log": "attempt_log", "#err": "error", "#d": "duration_ms"},
+            values={":zero": 0, ":one": 1, ":empty": [], ":entry": [entry]},
+        )
         if previous is None:
-            condition = "attribute_not_exists(id)"
+            update["ConditionExpression"] = "attribute_not_exists(id)"
         else:
-            condition = "#outcome = :prev_outcome AND #started = :prev_started"
-            names.update({"#outcome": "outcome", "#started": "started_at"})
-            values[":prev_outcome"] = previous.get("outcome")
-            values[":prev_started"] = previous.get("started_at", "")
-        return {"Update": {
+            update["ConditionExpression"] = "#outcome = :prev_outcome AND #started = :prev_started"
+            update["ExpressionAttributeNames"].update({"#outcome": "outcome", "#started": "started_at"})
+            update["ExpressionAttributeValues"][":prev_outcome"] = previous.get("outcome")
+            update["ExpressionAttributeValues"][":prev_started"] = previous.get("started_at", "")
+        update["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        return {"Update": update}
+
+    def _execution_update(
+        self, invocation: Invocation, fields: dict[str, Any], *, sets: list[str], removes: list[str],
+        names: dict[str, str], values: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The one builder of an execution item's write (an UpdateItem for a transaction):
+        the item's identity and index attributes and its TTL, set with ``fields``, then the
+        other ``sets`` and ``removes`` (their ``names`` and ``values`` given); the caller
+        adds its condition."""
+        every = {
+            "record_type": "execution",
+            "status": EXECUTION_PREFIX + invocation.schedule_id,
+            "created_date": invocation.scheduled_time,
+            "schedule_id": invocation.schedule_id,
+            "execution_id": invocation.execution_id,
+            "scheduled_time": invocation.scheduled_time,
+            **fields,
+            "ttl": expires_after(self._now, self._ttl_days),
+        }
+        clauses = [f"#f{i} = :f{i}" for i in range(len(every))] + sets
+        expression = "SET " + ", ".join(clauses) + (" REMOVE " + ", ".join(removes) if removes else "")
+        return {
             "TableName": self._name,
             "Key": {"id": execution_item_id(invocation.schedule_id, invocation.execution_id)},
-            "UpdateExpression": "SET " + ", ".join(sets) + " REMOVE #err, #d",
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }}
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": {**{f"#f{i}": key for i, key in enumerate(every)}, **names},
+            "ExpressionAttributeValues": {**{f":f{i}": value for i, value in enumerate(every.values())}, **values},
+        }
 
     def _record(self, invocation: Invocation, claim: Claim, previous: dict[str, Any] | None, mine: bool = False) -> ExecutionRecord:
         if mine and previous is not None:
@@ -427,30 +444,17 @@ class RunStore:
                 attempts=int(current.get("attempts", 0)) if current else 0,
             )
             was_failed = current is not None and current.get("outcome") in RETRYABLE_OUTCOMES
-            item: dict[str, Any] = {"Update": {
-                "TableName": self._name,
-                "Key": {"id": execution_item_id(invocation.schedule_id, invocation.execution_id)},
-                "UpdateExpression": "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(9)) + " REMOVE #expires",
-                "ExpressionAttributeNames": {
-                    **{f"#f{i}": key for i, key in enumerate((
-                        "record_type", "status", "created_date", "schedule_id", "execution_id",
-                        "scheduled_time", "outcome", "error", "ttl"))},
-                    "#expires": "claim_expires_at", "#started": "started_at", "#attempt": "attempt",
-                    "#trigger": "trigger",
-                },
-                "ExpressionAttributeValues": {
-                    ":f0": "execution", ":f1": EXECUTION_PREFIX + invocation.schedule_id,
-                    ":f2": invocation.scheduled_time, ":f3": invocation.schedule_id,
-                    ":f4": invocation.execution_id, ":f5": invocation.scheduled_time,
-                    ":f6": outcome.value, ":f7": reason[:1000],
-                    ":f8": int(time.time()) + self._ttl_days * 86400,
-                    ":now": iso(self._now()), ":attempt": invocation.attempt, ":trigger": invocation.trigger.value,
-                },
-            }}
-            update = item["Update"]
-            update["UpdateExpression"] = update["UpdateExpression"].replace(
-                " REMOVE", ", #started = if_not_exists(#started, :now), #attempt = if_not_exists(#attempt, :attempt),"
-                " #trigger = if_not_exists(#trigger, :trigger) REMOVE")
+            update = self._execution_update(
+                invocation, {"outcome": outcome.value, "error": reason[:1000]},
+                sets=["#started = if_not_exists(#started, :now)", "#attempt = if_not_exists(#attempt, :attempt)",
+                      "#trigger = if_not_exists(#trigger, :trigger)"],
+                removes=["#expires"],
+                names={"#expires": "claim_expires_at", "#started": "started_at", "#attempt": "attempt",
+                       "#trigger": "trigger"},
+                values={":now": iso(self._now()), ":attempt": invocation.attempt,
+                        ":trigger": invocation.trigger.value},
+            )
+            item = {"Update": update}
             if current is None:
                 update["ConditionExpression"] = "attribute_not_exists(id)"
             else:
@@ -504,10 +508,11 @@ def _schedule_from(item: dict[str, Any]) -> Schedule | None:
 
 
 def _parse(value: str) -> datetime:
+    """A stored time; one that does not read as a time is long past."""
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parse_iso(str(value))
     except ValueError:
-        return datetime.min.replace(tzinfo=utcnow().tzinfo)
+        return datetime.min.replace(tzinfo=UTC)
 
 
 class DefinitionCache:
@@ -565,8 +570,8 @@ class TargetRunner:
         publisher: MessagePublisher,
         web_actions_topic_arn: Callable[[], str],
         notifications_topic_arn: Callable[[], str],
-        clock: Callable[[], float] = time.monotonic,
-        now: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        clock: Clock = system_clock,
         definitions: DefinitionCache | None = None,
         alerter: Alerter | None = None,
         grace_seconds: int | None = None,
@@ -578,14 +583,14 @@ class TargetRunner:
         self._publisher = publisher
         self._web_actions_topic_arn = web_actions_topic_arn
         self._notifications_topic_arn = notifications_topic_arn
-        self._clock = clock
-        self._now = now or _current_time
+        self._monotonic = monotonic
+        self._now = clock
         self.definitions = definitions if definitions is not None else DefinitionCache()
 
     def run(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Claim, dispatch and record one run; the outcome is declared and counted here."""
-        invocation = parse_invocation(event)
-        started = self._clock()
+        invocation = parse_invocation(event, self._now())
+        started = self._monotonic()
         claim = Claim.for_invocation(context, self._now())
         answer = {"schedule_id": invocation.schedule_id, "execution_id": invocation.execution_id}
         claimed = self._claim(invocation, claim)
@@ -674,7 +679,7 @@ class TargetRunner:
         from chalicelib.timeline import next_due, planned_slot
 
         try:
-            slot = planned_slot(schedule, _parse_strict(record.scheduled_time), self._grace)
+            slot = planned_slot(schedule, parse_iso(record.scheduled_time), self._grace)
         except ValueError:
             return None
         return (slot, next_due(schedule, slot.time, self._grace)) if slot is not None else None
@@ -703,7 +708,7 @@ class TargetRunner:
             logger.warning("run %s not alerted yet (the sweep will): %s", record.execution_id, exc.message)
 
     def _elapsed(self, started: float) -> int:
-        return int((self._clock() - started) * 1000)
+        return int((self._monotonic() - started) * 1000)
 
     def _target_arn(self, schedule: Schedule) -> str:
         kind = schedule.definition.target_type
@@ -758,15 +763,10 @@ def _signal(invocation: Invocation, outcome: str, claim: Claim, duration_ms: int
 def start_latency_ms(scheduled_time: str, started_at: datetime) -> int | None:
     """When the run started, minus the slot it was scheduled for (None: no slot given)."""
     try:
-        scheduled = _parse_strict(scheduled_time)
+        scheduled = parse_iso(scheduled_time)
     except ValueError:
         return None
     return max(0, int((started_at - scheduled).total_seconds() * 1000))
-
-
-def _parse_strict(value: str) -> datetime:
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _invocation_of(record: ExecutionRecord, slot: datetime | None = None) -> Invocation:
@@ -782,8 +782,3 @@ def dispatch_attributes(schedule: Schedule) -> dict[str, str]:
 def _error_text(exc: Exception) -> str:
     text = exc.message if isinstance(exc, ServiceError) else str(exc)
     return text[:1000]
-
-
-def _current_time() -> datetime:
-    """The time now, looked up at each call (tests move the module's clock)."""
-    return utcnow()

@@ -9,18 +9,19 @@ botocore errors are translated here and nowhere else in the schedule path.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import expressions
 from chalicelib.aws_errors import error_code, error_message, translate
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import AlreadyExists, NotFound
 from chalicelib.models import Schedule, ScheduleDefinition
+from chalicelib.ports import ScheduleSummary
 from chalicelib.retry import BoundedRetry
 
 TARGET_INPUT_TEMPLATE = {
@@ -53,26 +54,17 @@ def target_input(schedule: Schedule) -> str:
     return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
 
-class SchedulerGateway(Protocol):
-    def create(self, schedule: Schedule, repair: bool = False) -> str: ...
-    def update(self, schedule: Schedule) -> str: ...
-    def get(self, schedule_id: str) -> dict[str, Any] | None: ...
-    def delete(self, schedule_id: str) -> None: ...
-    def list_names(self) -> Iterator[str]: ...
-    def confirm(self, schedule: Schedule) -> str | None: ...
-    # What the reconciler calls besides the service's calls.
-    def request_for(self, schedule: Schedule, now: datetime | None = None) -> dict[str, Any]: ...
-    def upsert(self, schedule: Schedule, repair: bool = False) -> str: ...
-    def matches(self, schedule: Schedule, observed: dict[str, Any]) -> bool: ...
-    def list_summaries(self) -> Iterator[ScheduleSummary]: ...
-
-
-@dataclass(frozen=True)
-class ScheduleSummary:
-    """One entry of ListSchedules: the name and when the schedule last changed."""
-
-    name: str
-    modified: str | None
+def _gateway_error(exc: ClientError | BotoCoreError) -> Exception:
+    """What an EventBridge Scheduler error means to the service: a missing schedule or group
+    is ``NotFound``, a name taken ``AlreadyExists``, the rest as ``translate`` reads it
+    (connection errors and timeouts included)."""
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        if code == "ResourceNotFoundException":
+            return NotFound(error_message(exc))
+        if code == "ConflictException":
+            return AlreadyExists(error_message(exc))
+    return translate(exc)
 
 
 def modification_marker(response: dict[str, Any]) -> str | None:
@@ -103,8 +95,10 @@ class EventBridgeSchedulerGateway:
         group_name: str,
         target: Target,
         role_retry: BoundedRetry | None = None,
+        clock: Clock = system_clock,
     ):
         self._client = client
+        self._clock = clock
         self.group_name = group_name
         self._target = target
         self._role_retry = role_retry
@@ -139,7 +133,7 @@ class EventBridgeSchedulerGateway:
         }
         if definition.description:
             request["Description"] = definition.description
-        start = effective_start(definition, now or datetime.now(UTC))
+        start = effective_start(definition, now or self._clock())
         if start:
             request["StartDate"] = start
         if definition.end_date:
@@ -155,7 +149,7 @@ class EventBridgeSchedulerGateway:
         request = self.request_for(schedule)
         request["ClientToken"] = f"{schedule.id}-v{schedule.version}"
         if repair:
-            request["ClientToken"] += f"-r{time.time_ns() // 1_000_000}"
+            request["ClientToken"] += f"-r{int(self._clock().timestamp() * 1000)}"
         arn: str = self._call("create_schedule", request, self._role_retry)["ScheduleArn"]
         return arn
 
@@ -205,35 +199,26 @@ class EventBridgeSchedulerGateway:
             yield summary.name
 
     def list_summaries(self) -> Iterator[ScheduleSummary]:
-        """Every schedule in the group with its modification marker, 100 a page."""
-        token = None
-        while True:
-            request: dict[str, Any] = {"GroupName": self.group_name, "MaxResults": 100}
-            if token:
-                request["NextToken"] = token
-            try:
-                response = self._call("list_schedules", request)
-            except NotFound:
-                return
-            for summary in response.get("Schedules", []):
-                yield ScheduleSummary(summary["Name"], modification_marker(summary))
-            token = response.get("NextToken")
-            if not token:
-                return
+        """Every schedule in the group with its modification marker, 100 a page (botocore's
+        paginator; a group that does not exist has none)."""
+        pages = self._client.get_paginator("list_schedules").paginate(
+            GroupName=self.group_name, PaginationConfig={"PageSize": 100},
+        )
+        try:
+            for page in pages:
+                for summary in page.get("Schedules", []):
+                    yield ScheduleSummary(summary["Name"], modification_marker(summary))
+        except (ClientError, BotoCoreError) as exc:
+            error = _gateway_error(exc)
+            if not isinstance(error, NotFound):
+                raise error from exc
 
     def _call(self, operation: str, request: dict[str, Any], retry: BoundedRetry | None = None) -> dict[str, Any]:
         method = getattr(self._client, operation)
         try:
             return retry.call(method, **request) if retry else method(**request)
-        except ClientError as exc:
-            code = error_code(exc)
-            if code == "ResourceNotFoundException":
-                raise NotFound(error_message(exc)) from exc
-            if code == "ConflictException":
-                raise AlreadyExists(error_message(exc)) from exc
-            raise translate(exc) from exc
-        except BotoCoreError as exc:  # connection errors and timeouts
-            raise translate(exc) from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise _gateway_error(exc) from exc
 
 
 # EventBridge Scheduler rejects a StartDate more than 5 minutes in the past.

@@ -11,17 +11,15 @@
 from __future__ import annotations
 
 import builtins
-import hashlib
-import json
 import logging
-import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import timedelta
+from typing import Any
 
 from chalicelib import expressions
 from chalicelib.backoff import ErrorBackoff
+from chalicelib.clock import Clock, expires_after, system_clock
 from chalicelib.completion import has_fires_left
 from chalicelib.config import DEFAULT_REGION, partition_of
 from chalicelib.errors import (
@@ -45,13 +43,21 @@ from chalicelib.models import (
     ScheduleStatus,
     TemplateUse,
     definition_digest,
+    derived_id,
     iso,
     new_id,
     parse_custom_target,
-    utcnow,
+    parse_iso,
 )
-from chalicelib.repository import OwnerAtCap, Page, RecordExists, ScheduleRepository
-from chalicelib.scheduler import SchedulerGateway
+from chalicelib.ports import (
+    ChangeRecorder,
+    CommandPublisher,
+    OwnerAtCap,
+    Page,
+    RecordExists,
+    ScheduleRepository,
+    SchedulerGateway,
+)
 
 logger = logging.getLogger("rez_agent.schedules")
 
@@ -59,10 +65,6 @@ MAX_LIST_LIMIT = 100
 MAX_CONVERGE_ROUNDS = 5
 START_DATE_GRACE = timedelta(minutes=5)
 NEXT_FIRES_SHOWN = 5
-
-
-class CommandPublisher(Protocol):
-    def publish_command(self, command: ScheduleCommand) -> None: ...
 
 
 class ScheduleService:
@@ -82,8 +84,10 @@ class ScheduleService:
         region: str | None = None,
         account_id: Callable[[], str] | None = None,
         max_schedules_per_owner: int | None = None,
+        clock: Clock = system_clock,
     ):
         self._repository = repository
+        self._clock = clock
         self._publisher = publisher
         self._custom_target_prefix = custom_target_prefix
         self._deleted_ttl_days = deleted_ttl_days
@@ -107,8 +111,8 @@ class ScheduleService:
         meet. An owner at the cap of live schedules gets ``TooManySchedules``."""
         self._check(definition)
         created_by = caller.principal
-        schedule_id = _derived_id(created_by, idempotency_key) if idempotency_key else new_id()
-        now = iso(utcnow())
+        schedule_id = derived_id(created_by, idempotency_key) if idempotency_key else new_id()
+        now = iso(self._clock())
         request_id = str(uuid.uuid4())
         schedule = Schedule(
             id=schedule_id,
@@ -145,7 +149,7 @@ class ScheduleService:
         """The record, if ``caller`` may see it (its owner, or an admin); else 404. Every
         route about one schedule reads it through here."""
         schedule = self._repository.get(schedule_id)
-        if schedule is None or not _may_see(caller, schedule):
+        if schedule is None or not caller.may_act_on(schedule.created_by):
             raise NotFound(f"schedule {schedule_id} does not exist")
         return schedule
 
@@ -230,10 +234,10 @@ class ScheduleService:
         if schedule.status is not ScheduleStatus.ACTIVE:
             return None
         definition = schedule.definition
-        start = definition.start_date or datetime.fromisoformat(schedule.created_date.replace("Z", "+00:00"))
+        start = definition.start_date or parse_iso(schedule.created_date)
         try:
             fires = expressions.next_fires(
-                definition.schedule_expression, definition.timezone, utcnow(), count,
+                definition.schedule_expression, definition.timezone, self._clock(), count,
                 start=start, end=definition.end_date,
             )
         except ValidationError:
@@ -268,15 +272,15 @@ class ScheduleService:
             state=state,
             start_date_unchanged=start_date_unchanged,
             template=template,
-            note=LastChange(action=action.value, by=caller.principal, at=iso(utcnow()), reason=reason),
+            note=LastChange(action=action.value, by=caller.principal, at=iso(self._clock()), reason=reason),
         )
         current = result.schedule
         if result.applied and current is not None:
             self._publish(current, action, caller, request_id)
             return current
-        if current is None or not _may_see(caller, current):
+        if current is None or not caller.may_act_on(current.created_by):
             raise NotFound(f"schedule {schedule_id} does not exist")
-        if current.status is ScheduleStatus.DELETED or current.pending_action is Action.DELETE:
+        if current.is_deleted:
             if action is not Action.DELETE:
                 raise Conflict(f"schedule {schedule_id} is deleted")
             if current.status is not ScheduleStatus.DELETED:
@@ -317,7 +321,7 @@ class ScheduleService:
                 schedule_id=schedule.id,
                 request_id=request_id or str(uuid.uuid4()),
                 requested_by=caller.principal,
-                requested_at=utcnow(),
+                requested_at=self._clock(),
                 version=schedule.version,
             )
         )
@@ -327,7 +331,7 @@ class ScheduleService:
         Answers whether the start date has passed: an update may keep a passed start date
         only if it is the stored one, which its write's condition checks."""
         self._check_target(definition)
-        now = utcnow()
+        now = self._clock()
         if expressions.parse_expression(definition.schedule_expression).kind == "at":
             # AWS ignores StartDate and EndDate for one-time schedules
             if not has_fires_left(definition, now):
@@ -371,26 +375,10 @@ class ScheduleService:
             raise ValidationError(problem, field="target_arn")
 
 
-def _may_see(caller: Caller, schedule: Schedule) -> bool:
-    return caller.is_admin or schedule.created_by == caller.principal
-
-
 def changed_fields(before: ScheduleDefinition, after: ScheduleDefinition) -> list[str]:
     """The definition's fields that differ, by name."""
     old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
     return sorted(key for key in new if old.get(key) != new.get(key))
-
-
-def _derived_id(created_by: str, key: str) -> str:
-    digest = hashlib.sha256(f"{created_by}\n{key}".encode()).hexdigest()
-    return str(uuid.UUID(digest[:32], version=4))
-
-
-class ChangeRecorder(Protocol):
-    """What the command handler writes with the record it settles (chalicelib.activity)."""
-
-    def change_steps(self, schedule: Schedule, active: bool, now: datetime,
-                     expires_at: int | None = None) -> list[dict[str, Any]]: ...
 
 
 class CommandHandler:
@@ -403,8 +391,10 @@ class CommandHandler:
         deleted_ttl_days: int = 7,
         backoff: ErrorBackoff | None = None,
         recorder: ChangeRecorder | None = None,
+        clock: Clock = system_clock,
     ):
         self._repository = repository
+        self._clock = clock
         self._gateway = gateway
         self._deleted_ttl_days = deleted_ttl_days
         self._backoff = backoff or ErrorBackoff()
@@ -440,7 +430,7 @@ class CommandHandler:
             arn = self._apply(schedule)
         except UpstreamRejected as exc:
             logger.error("AWS rejected schedule %s: %s", schedule.id, exc.message)
-            failures, retry_at = self._backoff.next_retry(exc, schedule.error_retries, utcnow())
+            failures, retry_at = self._backoff.next_retry(exc, schedule.error_retries, self._clock())
             return self._settle(
                 schedule, ScheduleStatus.ERROR, rounds, last_error=exc.message,
                 pending_action=schedule.pending_action, error_retries=failures, next_retry_at=retry_at,
@@ -448,7 +438,7 @@ class CommandHandler:
         status = (
             ScheduleStatus.PAUSED
             if schedule.desired_state is ScheduleState.DISABLED
-            else ScheduleStatus.ACTIVE if has_fires_left(schedule) else ScheduleStatus.COMPLETED
+            else ScheduleStatus.ACTIVE if has_fires_left(schedule, self._clock()) else ScheduleStatus.COMPLETED
         )
         return self._settle(
             schedule, status, rounds, also=self._steps(schedule, status), eventbridge_arn=arn,
@@ -484,18 +474,18 @@ class CommandHandler:
             })})
         elif change is not None:
             noted = schedule.model_copy(update={"last_change": None})
-        expires = int(time.time()) + self._deleted_ttl_days * 86400 if status is ScheduleStatus.DELETED else None
-        return self._recorder.change_steps(noted, status is ScheduleStatus.ACTIVE, utcnow(), expires)
+        expires = expires_after(self._clock, self._deleted_ttl_days) if status is ScheduleStatus.DELETED else None
+        return self._recorder.change_steps(noted, status is ScheduleStatus.ACTIVE, self._clock(), expires)
 
     def complete(self, schedule: Schedule) -> Schedule | None:
         """Show an active schedule that can never fire again as ``completed`` (its version
         stays: nothing the user wrote changed). A record changed meanwhile is left to its
         own command."""
-        if schedule.status is not ScheduleStatus.ACTIVE or has_fires_left(schedule):
+        if schedule.status is not ScheduleStatus.ACTIVE or has_fires_left(schedule, self._clock()):
             return schedule
         try:
             return self._repository.update(
-                schedule.model_copy(update={"status": ScheduleStatus.COMPLETED, "updated_date": iso(utcnow())}),
+                schedule.model_copy(update={"status": ScheduleStatus.COMPLETED, "updated_date": iso(self._clock())}),
                 expected_version=schedule.version,
             )
         except VersionConflict:
@@ -519,7 +509,7 @@ class CommandHandler:
                 "status": status,
                 "pending_action": None,
                 "last_error": None,
-                "updated_date": iso(utcnow()),
+                "updated_date": iso(self._clock()),
                 **changes,
             }
         )
@@ -552,8 +542,4 @@ class CommandHandler:
             except NotFound:
                 self._gateway.create(current, repair=True)
         return current
-
-
-def message_json(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), default=str)
 

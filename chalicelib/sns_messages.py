@@ -36,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib import rejections, strict_json
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import BadRequest, ServiceError
 from chalicelib.identity import Caller
 from chalicelib.models import (
@@ -45,6 +46,7 @@ from chalicelib.models import (
     is_schedule_id,
     parse_model,
 )
+from chalicelib.ports import MessagePublisher
 
 logger = logging.getLogger("rez_agent.messages")
 
@@ -121,10 +123,6 @@ class Commands(Protocol):
     def handle(self, command: ScheduleCommand) -> Schedule | None: ...
 
 
-class Publisher(Protocol):
-    def publish(self, target_arn: str, message: dict[str, Any], attributes: dict[str, Any] | None = None) -> None: ...
-
-
 class TopicMessageHandler:
     """Applies one message from the schedule-creation topic (one SNS record)."""
 
@@ -132,10 +130,12 @@ class TopicMessageHandler:
         self,
         schedules: Callable[[], Schedules],
         commands: Callable[[], Commands],
-        publisher: Callable[[], Publisher],
+        publisher: Callable[[], MessagePublisher],
         notifications_topic_arn: Callable[[], str],
+        clock: Clock = system_clock,
     ):
         self._schedules = schedules
+        self._clock = clock
         self._commands = commands
         self._publisher = publisher
         self._notifications_topic_arn = notifications_topic_arn
@@ -194,7 +194,7 @@ class TopicMessageHandler:
 
     def _reject(self, text: str, message_id: str, code: str, reason: str) -> dict[str, Any]:
         logger.error("rejected message %s (%s): %s", message_id or "without id", code, reason)
-        event = rejections.rejection_event("schedule_command", code, reason, text, message_id)
+        event = rejections.rejection_event("schedule_command", code, reason, text, self._clock(), message_id)
         self._publisher().publish(self._notifications_topic_arn(), event, attributes={"event": REJECTED_EVENT})
         return {"outcome": REJECTED_EVENT, "code": code, "reason": event["reason"]}
 

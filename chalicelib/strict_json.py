@@ -98,6 +98,12 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return body
 
 
+def message_text(message: dict[str, Any]) -> str:
+    """A message as the service sends it (SNS, SQS, Lambda): compact JSON, with what JSON
+    cannot say (a datetime) as its text."""
+    return json.dumps(message, separators=(",", ":"), default=str)
+
+
 def fit(value: Any, max_bytes: int) -> tuple[Any, bool]:
     """``value`` as it serializes within ``max_bytes`` of UTF-8 JSON, and whether it was cut:
     a value too large becomes its own JSON text, cut (at a character) so that text, quoted
@@ -116,5 +122,5 @@ def fit(value: Any, max_bytes: int) -> tuple[Any, bool]:
 
 
 def _encoded_size(value: Any) -> int:
-    """Bytes as the publisher serializes (``json.dumps``, ASCII with escapes)."""
+    """Bytes as the publisher serializes (``message_text``: ASCII with escapes)."""
     return len(json.dumps(value, separators=(",", ":")).encode("utf-8"))

@@ -9,12 +9,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib import cursors
 from chalicelib.aws_errors import error_code
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import AlreadyExists, Conflict, NotFound, ValidationError, VersionConflict
 from chalicelib.identity import Caller
-from chalicelib.models import ScheduleDefinition, TemplateUse, iso, utcnow
+from chalicelib.models import ScheduleDefinition, TemplateUse, iso
 from chalicelib.names import STATUS_INDEX
-from chalicelib.repository import Page, decode_cursor, encode_cursor, plain_value, upstream_error
+from chalicelib.ports import Page
+from chalicelib.repository import plain_value, upstream_error
 from chalicelib.service import ScheduleService, changed_fields
 from chalicelib.templates import Template, TemplateDefinition, TemplateInstance, render
 
@@ -28,11 +31,12 @@ def template_id(owner: str, name: str) -> str:
 class TemplateStore:
     """Templates in the schedules table (one item each), behind the caller's ownership."""
 
-    def __init__(self, table: Any):
+    def __init__(self, table: Any, clock: Clock = system_clock):
         self._table = table
+        self._clock = clock
 
     def create(self, definition: TemplateDefinition, caller: Caller) -> Template:
-        now = iso(utcnow())
+        now = iso(self._clock())
         template = Template(definition=definition, owner=caller.principal, version=1, created_date=now, updated_date=now)
         try:
             self._table.put_item(Item=_item(template), ConditionExpression="attribute_not_exists(id)")
@@ -61,7 +65,7 @@ class TemplateStore:
             "Limit": limit,
         }
         if cursor:
-            request["ExclusiveStartKey"] = _template_position(decode_cursor(cursor))
+            request["ExclusiveStartKey"] = _template_position(cursors.decode(cursor))
         try:
             response = self._table.query(**request)
         except ClientError as exc:
@@ -69,7 +73,7 @@ class TemplateStore:
                 raise ValidationError("is not a cursor for this listing", field="cursor") from exc
             raise upstream_error(exc) from exc
         last = response.get("LastEvaluatedKey")
-        return Page([_template(item) for item in response.get("Items", [])], encode_cursor(last) if last else None)
+        return Page([_template(item) for item in response.get("Items", [])], cursors.encode(last) if last else None)
 
     def update(self, name: str, definition: TemplateDefinition, caller: Caller, expected_version: int | None) -> Template:
         if definition.name != name:
@@ -78,7 +82,7 @@ class TemplateStore:
         if expected_version is not None and expected_version != current.version:
             raise VersionConflict(f"template {name} is at version {current.version}, not {expected_version}")
         changed = current.model_copy(
-            update={"definition": definition, "version": current.version + 1, "updated_date": iso(utcnow())}
+            update={"definition": definition, "version": current.version + 1, "updated_date": iso(self._clock())}
         )
         try:
             self._table.put_item(

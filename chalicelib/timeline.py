@@ -22,15 +22,15 @@ when that time is on the minute (what ministack passes: the slot floored to the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib import expressions
-from chalicelib.activity import DELETED_STATE, ActivityStore, state_at
+from chalicelib import cursors, expressions
+from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import InvalidExpression, ValidationError
 from chalicelib.models import (
+    DELETED_STATE,
     ExecutionOutcome,
     ExecutionRecord,
     ExecutionTrigger,
@@ -38,9 +38,9 @@ from chalicelib.models import (
     ScheduleState,
     ScheduleStatus,
     iso,
-    utcnow,
+    parse_iso,
 )
-from chalicelib.repository import decode_cursor, encode_cursor
+from chalicelib.ports import RunHistory
 
 SUCCEEDED = "succeeded"
 FAILED = "failed"
@@ -59,16 +59,6 @@ HEALTH_SLOTS = 10
 # A run that started this long ago and never finished has died (longer than the target
 # function's timeout and its claim).
 STUCK_AFTER = timedelta(minutes=15)
-
-
-def parse_time(value: datetime | str) -> datetime:
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def slot_key(moment: datetime) -> str:
@@ -120,7 +110,7 @@ class SlotJoin:
             if record.trigger is ExecutionTrigger.MANUAL:
                 manual.append(record)
                 continue
-            slot = self.slot_for(parse_time(record.scheduled_time))
+            slot = self.slot_for(parse_iso(record.scheduled_time))
             if slot is None:
                 unplanned.append(record)
             else:
@@ -142,7 +132,7 @@ def expected_slots(schedule: Schedule, after: datetime, until: datetime, limit: 
     it), so a bound is compared to the second too: a ``rate()`` created at 08:13:25.123 fires
     at 08:14:25.123, which is the slot 08:14:25, not after it."""
     definition = schedule.definition
-    created = parse_time(schedule.created_date)
+    created = parse_iso(schedule.created_date)
     start = definition.start_date or created
     # none before the schedule existed, and not its creation second: EventBridge fires a
     # rate() first one interval after it
@@ -177,9 +167,9 @@ def run_state(record: ExecutionRecord, deadline: datetime | None, now: datetime)
     """The state of a slot (or a manual run) that has a run."""
     if record.outcome in (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED):
         return FAILED
-    started = parse_time(record.started_at)
+    started = parse_iso(record.started_at)
     if record.outcome is ExecutionOutcome.STARTED:
-        expires = parse_time(record.claim_expires_at) if record.claim_expires_at else started + STUCK_AFTER
+        expires = parse_iso(record.claim_expires_at) if record.claim_expires_at else started + STUCK_AFTER
         return RUNNING if now < max(expires, started + STUCK_AFTER) else FAILED
     if deadline is not None and started > deadline:
         return LATE
@@ -211,11 +201,11 @@ def run_view(record: ExecutionRecord) -> dict[str, Any]:
 class TimelineService:
     """The timeline, the history-backed states and the record's health."""
 
-    def __init__(self, activity: ActivityStore, grace_seconds: int = 120,
-                 clock: Callable[[], datetime] | None = None):
+    def __init__(self, activity: RunHistory, grace_seconds: int = 120,
+                 clock: Clock = system_clock):
         self._activity = activity
         self._grace = timedelta(seconds=grace_seconds)
-        self._clock: Callable[[], datetime] = clock or (lambda: utcnow())
+        self._clock = clock
 
     def timeline(self, schedule: Schedule, start: str | None, end: str | None,
                  cursor: str | None = None) -> dict[str, Any]:
@@ -223,7 +213,7 @@ class TimelineService:
         low, high = self._bounds(now, start, end, cursor)
         entries, next_after = self.entries(schedule, low, high, now)
         next_cursor = (
-            encode_cursor({"after": iso(next_after), "to": iso(high)}) if next_after is not None else None
+            cursors.encode({"after": iso(next_after), "to": iso(high)}) if next_after is not None else None
         )
         return {
             "schedule_id": schedule.id,
@@ -255,12 +245,12 @@ class TimelineService:
                    if (entry := _slot_entry(slot, joined.get(slot_key(slot.time), []), history, current, now))]
         at_time: dict[str, list[ExecutionRecord]] = {}
         for record in unplanned:
-            if low <= parse_time(record.scheduled_time) <= high:
-                at_time.setdefault(slot_key(parse_time(record.scheduled_time)), []).append(record)
+            if low <= parse_iso(record.scheduled_time) <= high:
+                at_time.setdefault(slot_key(parse_iso(record.scheduled_time)), []).append(record)
         entries += [_run_entry(pick_run(runs), ExecutionTrigger.SCHEDULED, now, planned=False)
                     for runs in at_time.values()]
         entries += [_run_entry(record, ExecutionTrigger.MANUAL, now) for record in manual
-                    if parse_time(record.scheduled_time) <= high]
+                    if parse_iso(record.scheduled_time) <= high]
         entries.sort(key=lambda entry: (entry["time"], entry["trigger"]))
         return entries, next_after
 
@@ -306,7 +296,7 @@ class TimelineService:
     def _bounds(now: datetime, start: str | None, end: str | None,
                 cursor: str | None) -> tuple[datetime, datetime]:
         if cursor:
-            state = decode_cursor(cursor)
+            state = cursors.decode(cursor)
             if not isinstance(state, dict) or set(state) != {"after", "to"}:
                 raise ValidationError("is not a cursor for this timeline", field="cursor")
             return _cursor_window(state)
@@ -345,7 +335,7 @@ def _run_entry(record: ExecutionRecord, trigger: ExecutionTrigger, now: datetime
                planned: bool = True) -> dict[str, Any]:
     """A run with no planned slot: a manual run, or a scheduled run the plan does not have."""
     entry: dict[str, Any] = {
-        "time": slot_key(parse_time(record.scheduled_time)),
+        "time": slot_key(parse_iso(record.scheduled_time)),
         "trigger": trigger.value,
         "state": run_state(record, None, now),
         "execution": run_view(record),
@@ -367,9 +357,25 @@ def _cursor_window(state: dict[str, Any]) -> tuple[datetime, datetime]:
 
 def _param(raw: str, field: str) -> datetime:
     try:
-        moment = parse_time(raw.strip().replace(" ", "+"))
+        moment = parse_iso(raw.strip().replace(" ", "+"))
     except (ValueError, OverflowError):
         raise ValidationError("must be an ISO 8601 date-time (2026-01-31T06:00:00Z)", field=field) from None
     if not datetime(1970, 1, 1, tzinfo=UTC) <= moment <= datetime(2199, 12, 31, tzinfo=UTC):
         raise ValidationError("must be between 1970 and 2199", field=field)
     return moment
+
+
+def state_at(history: list[dict[str, Any]], moment: str, current: ScheduleState | str) -> str:
+    """The schedule's state (ENABLED, DISABLED, DELETED) at ``moment``, from the history
+    entries from some time before it on (oldest first) and the record's current state."""
+    when = parse_iso(moment)
+    history = sorted(history, key=lambda entry: parse_iso(str(entry["at"])))
+    before = [entry for entry in history if parse_iso(str(entry["at"])) <= when]
+    if before:
+        return str(before[-1]["state"])
+    for entry in history:
+        if entry.get("previous_state"):
+            return str(entry["previous_state"])
+        if entry["action"] == "create":
+            return "ABSENT"
+    return current.value if isinstance(current, ScheduleState) else current

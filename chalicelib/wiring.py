@@ -4,6 +4,9 @@
 and tests that change the environment get objects for the new endpoint. The modules behind
 them (pydantic models, the repository, the gateway) are imported on first use too: a cold
 start pays for them in the first request, not in ``import app``.
+
+Every object that reads the time gets the one clock held here (``clock()``): the system's
+UTC time, or the clock a test sets once with ``use_clock``.
 """
 
 from __future__ import annotations
@@ -12,17 +15,17 @@ from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import clients, names
+from chalicelib.clock import Clock, system_clock
 from chalicelib.config import Settings, get_settings
 
 if TYPE_CHECKING:
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
     from chalicelib.activity import ActivityStore
     from chalicelib.alerts import AlertSweep
     from chalicelib.bulk import BulkService
     from chalicelib.dead_letters import DeadLetterRecorder
     from chalicelib.fleet import Glance
-    from chalicelib.models import Schedule
     from chalicelib.publisher import AwsPublisher
     from chalicelib.reconcile import ScheduleReconciler
     from chalicelib.rejections import Rejecter
@@ -36,12 +39,33 @@ if TYPE_CHECKING:
     from chalicelib.timeline import TimelineService
 
 
+_clock: Clock = system_clock
+
+
+def clock() -> Clock:
+    """The clock every service object reads."""
+    return _clock
+
+
+def now() -> datetime:
+    """The time now, by the service's clock."""
+    return _clock()
+
+
+def use_clock(chosen: Clock | None) -> None:
+    """Read ``chosen`` from now on (None: the system's time again); what was built on the
+    previous clock is built again on first use."""
+    global _clock
+    _clock = chosen or system_clock
+    _forget_built()
+
+
 @lru_cache(maxsize=8)
 def repository(settings: Settings) -> DynamoDBScheduleRepository:
     from chalicelib.repository import DynamoDBScheduleRepository
 
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
-    return DynamoDBScheduleRepository(table)
+    return DynamoDBScheduleRepository(table, clock=_clock)
 
 
 @lru_cache(maxsize=8)
@@ -71,14 +95,8 @@ def activity(settings: Settings) -> ActivityStore:
     from chalicelib.activity import ActivityStore
 
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
-    return ActivityStore(repository(settings), table, first_due=_first_due,
-                         history_ttl_days=settings.history_ttl_days, grace_seconds=settings.late_grace_seconds)
-
-
-def _first_due(schedule: Schedule, now: datetime, grace: timedelta) -> datetime | None:
-    from chalicelib.timeline import next_due  # the plan (the expression engine): loaded when first used
-
-    return next_due(schedule, now, grace)
+    return ActivityStore(repository(settings), table, history_ttl_days=settings.history_ttl_days,
+                         grace_seconds=settings.late_grace_seconds, clock=_clock)
 
 
 def target_function_arn(settings: Settings) -> str:
@@ -102,6 +120,7 @@ def gateway(settings: Settings) -> EventBridgeSchedulerGateway:
             dead_letter_arn=clients.queue_arn(settings.dead_letter_queue_name, settings),
         ),
         role_retry=role_propagation_retry(settings),
+        clock=_clock,
     )
 
 
@@ -117,6 +136,7 @@ def schedule_service(settings: Settings | None = None) -> ScheduleService:
         region=settings.region,
         account_id=partial(clients.account_id, settings),
         max_schedules_per_owner=settings.max_schedules_per_owner,
+        clock=_clock,
     )
 
 
@@ -131,6 +151,7 @@ def command_handler(settings: Settings | None = None) -> CommandHandler:
             settings.error_retry_base_seconds, settings.error_retry_cap_seconds, settings.denied_retry_limit,
         ),
         recorder=activity(settings),
+        clock=_clock,
     )
 
 
@@ -143,6 +164,7 @@ def topic_messages(settings: Settings | None = None) -> TopicMessageHandler:
         commands=partial(command_handler, settings),
         publisher=partial(publisher, settings),
         notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
+        clock=_clock,
     )
 
 
@@ -165,6 +187,7 @@ def _target_runner(settings: Settings) -> TargetRunner:
         notifications_topic_arn=notifications,
         alerter=Alerter(activity(settings), publisher(settings), notifications),
         grace_seconds=settings.late_grace_seconds,
+        clock=_clock,
     )
 
 
@@ -173,14 +196,14 @@ def run_store(settings: Settings) -> RunStore:
     from chalicelib.runs import RunStore
 
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
-    return RunStore(table, ttl_days=settings.execution_ttl_days)
+    return RunStore(table, ttl_days=settings.execution_ttl_days, clock=_clock, records=repository(settings))
 
 
 def dead_letter_recorder(settings: Settings | None = None) -> DeadLetterRecorder:
     from chalicelib.dead_letters import DeadLetterRecorder
 
     settings = settings or get_settings()
-    return DeadLetterRecorder(run_store(settings), rejecter(settings))
+    return DeadLetterRecorder(run_store(settings), rejecter(settings), clock=_clock)
 
 
 def rejecter(settings: Settings | None = None) -> Rejecter:
@@ -188,7 +211,9 @@ def rejecter(settings: Settings | None = None) -> Rejecter:
     from chalicelib.rejections import Rejecter
 
     settings = settings or get_settings()
-    return Rejecter(partial(publisher, settings), partial(clients.topic_arn, settings.notifications_topic_name, settings))
+    return Rejecter(
+        partial(publisher, settings), partial(clients.topic_arn, settings.notifications_topic_name, settings), clock=_clock,
+    )
 
 
 def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
@@ -199,6 +224,7 @@ def reconciler(settings: Settings | None = None) -> ScheduleReconciler:
         repository(settings), gateway(settings), command_handler(settings),
         concurrency=settings.reconcile_concurrency, spot_checks=settings.reconcile_spot_checks,
         activity=activity(settings),
+        clock=_clock,
     )
 
 
@@ -206,7 +232,7 @@ def timeline_service(settings: Settings | None = None) -> TimelineService:
     from chalicelib.timeline import TimelineService
 
     settings = settings or get_settings()
-    return TimelineService(activity(settings), grace_seconds=settings.late_grace_seconds)
+    return TimelineService(activity(settings), grace_seconds=settings.late_grace_seconds, clock=_clock)
 
 
 def glance(settings: Settings | None = None) -> Glance:
@@ -214,7 +240,7 @@ def glance(settings: Settings | None = None) -> Glance:
     from chalicelib.fleet import Glance
 
     settings = settings or get_settings()
-    return Glance(grace_seconds=settings.late_grace_seconds)
+    return Glance(grace_seconds=settings.late_grace_seconds, clock=_clock)
 
 
 def run_now_service(settings: Settings | None = None) -> RunNowService:
@@ -225,7 +251,7 @@ def run_now_service(settings: Settings | None = None) -> RunNowService:
         client_for=partial(_client, "lambda", settings=settings),
         function_arn=partial(target_function_arn, settings),
     )
-    return RunNowService(repository(settings), activity(settings), invoker)
+    return RunNowService(repository(settings), activity(settings), invoker, clock=_clock)
 
 
 def bulk_service(settings: Settings | None = None) -> BulkService:
@@ -240,7 +266,7 @@ def template_service(settings: Settings | None = None) -> TemplateService:
 
     settings = settings or get_settings()
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
-    return TemplateService(TemplateStore(table), schedule_service(settings))
+    return TemplateService(TemplateStore(table, clock=_clock), schedule_service(settings))
 
 
 def alert_sweep(settings: Settings | None = None) -> AlertSweep:
@@ -254,6 +280,7 @@ def alert_sweep(settings: Settings | None = None) -> AlertSweep:
         notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
         pauser=schedule_service(settings),
         grace_seconds=settings.late_grace_seconds,
+        clock=_clock,
     )
 
 

@@ -27,6 +27,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from chalicelib import cursors
+from chalicelib.clock import system_clock
 from chalicelib.errors import AlreadyExists, NotFound, ValidationError, VersionConflict
 from chalicelib.models import (
     Action,
@@ -38,15 +40,12 @@ from chalicelib.models import (
     ScheduleStatus,
     TemplateUse,
     iso,
-    utcnow,
 )
-from chalicelib.repository import (
+from chalicelib.ports import (
     ChangeResult,
     OwnerAtCap,
     Page,
     RecordExists,
-    decode_cursor,
-    encode_cursor,
 )
 
 FAKE_ACCOUNT = "123456789012"
@@ -120,7 +119,7 @@ class InMemoryScheduleRepository:
                 "status": ScheduleStatus.PENDING,
                 "pending_action": action,
                 "version": current.version + 1,
-                "updated_date": iso(utcnow()),
+                "updated_date": iso(system_clock()),
                 "definition": new_definition,
                 "last_error": None,
                 "last_change": note if note is not None else current.last_change,
@@ -150,7 +149,7 @@ class InMemoryScheduleRepository:
             update={
                 "status": ScheduleStatus.DELETED,
                 "pending_action": None,
-                "updated_date": iso(utcnow()),
+                "updated_date": iso(system_clock()),
                 "ttl": int(time.time()) + ttl_days * 86400,
                 "version": schedule.version + 1,
                 "executions": current.executions,
@@ -217,7 +216,7 @@ class InMemoryScheduleRepository:
             ordered = [record for record in ordered if (record.created_date, record.id) < after]
         page = ordered[:limit]
         more = len(ordered) > limit
-        next_cursor = encode_cursor({"created_date": page[-1].created_date, "id": page[-1].id}) if more else None
+        next_cursor = cursors.encode({"created_date": page[-1].created_date, "id": page[-1].id}) if more else None
         return Page([_copy(record) for record in page], next_cursor)
 
     # --- execution records ----------------------------------------------------------
@@ -284,7 +283,7 @@ class InMemorySchedulerGateway:
                 "ScheduleExpression": definition.schedule_expression,
                 "ScheduleExpressionTimezone": definition.timezone,
                 "State": definition.state.value,
-                "LastModificationDate": f"{iso(utcnow())}#{self._writes}",
+                "LastModificationDate": f"{iso(system_clock())}#{self._writes}",
             },
         }
         return arn
@@ -319,7 +318,7 @@ def _copy(record: Schedule) -> Schedule:
 
 
 def _cursor_key(cursor: str) -> tuple[str, str]:
-    state = decode_cursor(cursor)
+    state = cursors.decode(cursor)
     if not isinstance(state, dict) or not isinstance(state.get("created_date"), str) or not isinstance(state.get("id"), str):
         raise ValidationError("is not a cursor for this listing", field="cursor")
     return state["created_date"], state["id"]

@@ -101,4 +101,5 @@ def test_has_fires_left_is_the_one_rule():
     future = ScheduleDefinition.model_validate({**TEE_TIMES, "schedule_expression": "at(2199-01-01T00:00:00)"})
     past = ScheduleDefinition.model_validate({**TEE_TIMES, "schedule_expression": "at(2001-01-01T00:00:00)"})
     ended = ScheduleDefinition.model_validate({**TEE_TIMES, "end_date": "2001-01-01T00:00:00Z"})
-    assert (has_fires_left(future), has_fires_left(past), has_fires_left(ended)) == (True, False, False)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    assert (has_fires_left(future, now), has_fires_left(past, now), has_fires_left(ended, now)) == (True, False, False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from urllib.parse import quote
 
@@ -99,6 +100,9 @@ def test_without_a_configured_base_url_the_location_is_root_relative(chalice_cli
     assert response.headers["Location"] == f"/api/schedules/{response.json_body['id']}"
 
 
+PREVIEW_FROM = datetime(2026, 3, 1, tzinfo=UTC)
+
+
 def never_firing(i: int) -> str:
     """Distinct expressions that never fire (February 30th), each a full scan to 2199."""
     return f"cron({i % 60} {(i // 60) % 24} {30 + (i // 1440) % 2} 2 ? *)"
@@ -109,7 +113,7 @@ def test_the_parse_cache_holds_a_bounded_number_of_expressions_and_days():
     expressions._parse_cached.cache_clear()
     count = expressions.PARSE_CACHE_SIZE + 200
     for i in range(count):
-        expressions.preview(never_firing(i))
+        expressions.preview(never_firing(i), after=PREVIEW_FROM)
     # THEN the cache keeps at most its bound of expressions, each with a bounded day cache
     info = expressions._parse_cached.cache_info()
     assert info.currsize == expressions.PARSE_CACHE_SIZE
@@ -126,10 +130,10 @@ def test_distinct_previews_allocate_a_bounded_amount():
     try:
         # WHEN the cache is filled with never-firing expressions, then as many again previewed
         for i in range(size):
-            expressions.preview(never_firing(i))
+            expressions.preview(never_firing(i), after=PREVIEW_FROM)
         full, _ = tracemalloc.get_traced_memory()
         for i in range(size, 2 * size):
-            expressions.preview(never_firing(i))
+            expressions.preview(never_firing(i), after=PREVIEW_FROM)
         after, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -5,6 +5,7 @@ and every schedule names the stage's dead-letter queue."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -155,7 +156,7 @@ def test_a_message_about_no_run_of_ours_is_rejected_and_leaves_the_queue(chalice
 def test_the_scheduler_shape_is_read_from_its_attributes_when_the_body_is_not_ours():
     # GIVEN a dead letter whose body is not our JSON (a truncated payload)
     _, attributes = scheduler_dead_letter("0b0e6f4a-8a1b-4c59-9a55-d7d1f9f8e111", "exec-x")
-    letter = read_dead_letter("{truncated", attributes)
+    letter = read_dead_letter("{truncated", attributes, datetime.now(UTC))
     # THEN the schedule, execution and slot come from the attributes
     assert letter is not None
     assert (letter.invocation.schedule_id, letter.invocation.execution_id, letter.invocation.scheduled_time) == (

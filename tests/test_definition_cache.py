@@ -3,12 +3,13 @@ payload bytes, whatever the payloads (a 128 MB function must not grow with them)
 
 from __future__ import annotations
 
-from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id, utcnow
+from chalicelib.clock import system_clock
+from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id
 from chalicelib.runs import CACHED_PAYLOAD_BYTES, CACHED_PAYLOAD_BYTES_EACH, DefinitionCache
 
 
 def schedule_with_payload(size: int, name: str = "s") -> Schedule:
-    now = iso(utcnow())
+    now = iso(system_clock())
     definition = ScheduleDefinition(
         name=name, schedule_expression="rate(1 hour)", target_type="web_action",
         payload={"blob": "x" * max(size - len('{"blob":""}'), 0)},

@@ -551,14 +551,14 @@ def test_preview_returns_the_documented_shape():
     }
 
 
-def test_preview_defaults_to_ten_fire_times_after_now():
-    # Given no `after`
+def test_preview_defaults_to_ten_fire_times():
+    # Given no count
     # When a minutely schedule is previewed
-    result = preview("rate(1 minute)")
-    # Then ten fire times come back, the first within the next minute or so
+    result = preview("rate(1 minute)", after=AFTER)
+    # Then ten fire times come back, the first within the minute after `after`
     assert len(result["next"]) == 10
     first = datetime.strptime(result["next"][0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    assert 0 < (first - datetime.now(UTC)).total_seconds() <= 61
+    assert 0 < (first - AFTER).total_seconds() <= 60
 
 
 @pytest.mark.parametrize("count", [0, 101, -1, 1.5, "10", True])

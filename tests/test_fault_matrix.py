@@ -46,15 +46,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from unittest.mock import patch
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib import alerts, clients, wiring
+from chalicelib import clients, wiring
+from chalicelib.clock import system_clock
 from chalicelib.config import ENV_REGION, ENV_STAGE, get_settings, resource_names
-from chalicelib.models import utcnow
 from chalicelib.scheduler import desired_spec, observed_spec
 from integration.faults import (
     ACCESS_DENIED,
@@ -204,12 +203,14 @@ class World:
         event = self.client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
         )
-        with patch.object(alerts, "utcnow", lambda: at):
-            try:
-                self.client.lambda_.invoke("alert_sweep", event)
-            except Exception as exc:  # noqa: BLE001 - the next periodic sweep is the retry
-                run.retried = True
-                run.failures.append(f"alert_sweep: {type(exc).__name__}: {exc}")
+        wiring.use_clock(lambda: at)
+        try:
+            self.client.lambda_.invoke("alert_sweep", event)
+        except Exception as exc:  # noqa: BLE001 - the next periodic sweep is the retry
+            run.retried = True
+            run.failures.append(f"alert_sweep: {type(exc).__name__}: {exc}")
+        finally:
+            wiring.use_clock(None)
 
     def alerts(self) -> list[dict]:
         self.notified.extend(self.moto_stage["tap"].drain(self.names.notifications_topic))
@@ -499,7 +500,7 @@ def _run_now_expect(world: World, ctx: dict, run: Run) -> list[str]:
 
 
 def _sweep_given(world: World) -> dict:
-    return {"id": _active(world, {**DEFINITION, "schedule_expression": "rate(1 hour)"}), "at": utcnow()}
+    return {"id": _active(world, {**DEFINITION, "schedule_expression": "rate(1 hour)"}), "at": system_clock()}
 
 
 def _sweep_when(world: World, ctx: dict) -> Run:

@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import wiring
+from chalicelib.clock import system_clock
 from chalicelib.identity import Caller
-from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id, utcnow
+from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id
 from tests.aws_calls import AwsCalls
 
 STATUSES = [ScheduleStatus.PENDING, ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED, ScheduleStatus.ERROR]
@@ -28,7 +29,7 @@ def store(count, created_by="alice", statuses=STATUSES, start=0, labels=None):
     """``count`` records straight into the table, one a minute, spread over ``statuses``;
     ``labels`` maps some of the indexes to their records' labels."""
     repository = wiring.repository(wiring.get_settings())
-    base = utcnow() - timedelta(days=1)
+    base = system_clock() - timedelta(days=1)
     ids = []
     for index in range(start, start + count):
         when = iso(base + timedelta(minutes=index))

@@ -13,8 +13,8 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from chalicelib import alerts, clients, wiring
-from chalicelib.models import utcnow
+from chalicelib import clients, wiring
+from chalicelib.clock import system_clock
 from integration.recorder import CallRecorder
 from ops import policy
 from tests.support import REGION, TEE_TIMES
@@ -134,11 +134,14 @@ def exercise_every_function(client, moto_stage, names, recorder, monkeypatch):
     event = {"schedule_id": flaky, "execution_id": "f1", "scheduled_time": slot, "attempt": 1}
     failed = recorder.run("schedule_target", lambda: client.lambda_.invoke("schedule_target", event))
     assert failed.payload["outcome"] == "failed"  # its queue does not exist: final, not retried
-    later = utcnow() + timedelta(hours=2)
+    later = system_clock() + timedelta(hours=2)
     for minutes in (0, 10):  # the second sweep, once the paused schedule's watch is due again
-        monkeypatch.setattr(alerts, "utcnow", lambda minutes=minutes: later + timedelta(minutes=minutes))
-        recorder.run("alert_sweep", lambda: client.lambda_.invoke("alert_sweep", client.events.generate_cw_event(
-            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])))
+        wiring.use_clock(lambda minutes=minutes: later + timedelta(minutes=minutes))
+        try:
+            recorder.run("alert_sweep", lambda: client.lambda_.invoke("alert_sweep", client.events.generate_cw_event(
+                source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])))
+        finally:
+            wiring.use_clock(None)
     assert any(m.get("kind") == "paused" for m in moto_stage["tap"].drain(names.notifications_topic))
     # drift for the periodic reconcile: one deleted, one changed, a create and a delete left pending
     scheduler = boto3.client("scheduler", region_name=REGION)

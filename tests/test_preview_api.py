@@ -35,6 +35,15 @@ def test_preview_defaults_to_utc_now_and_ten(offline_client):
     assert all(moment.endswith("Z") for moment in body["next"])
 
 
+def test_preview_without_after_starts_at_the_service_clock(offline_client, clock):
+    # GIVEN the service's clock at 2026-03-01T00:30:00Z, half a second in
+    clock.set("2026-03-01T00:30:00.500Z")
+    # WHEN a minutely rate is previewed with no `after`
+    body = preview(offline_client, {"schedule_expression": "rate(1 minute)"}).json_body
+    # THEN its fire times follow that clock, from its second on
+    assert body["next"][:2] == ["2026-03-01T00:31:00Z", "2026-03-01T00:32:00Z"]
+
+
 def test_preview_warns_about_an_at_in_the_past(offline_client):
     body = preview(offline_client, {"schedule_expression": "at(2020-01-01T00:00:00)"}).json_body
     assert body["next"] == []

@@ -9,8 +9,9 @@ import boto3
 import pytest
 
 from chalicelib import wiring
+from chalicelib.clock import system_clock
 from chalicelib.errors import UpstreamUnavailable
-from chalicelib.models import Action, Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id, utcnow
+from chalicelib.models import Action, Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id
 from tests.support import JSON, REGION, TEE_TIMES, deliver_commands, post
 
 
@@ -86,8 +87,8 @@ def test_one_broken_schedule_does_not_stop_the_reconcile_of_the_others(chalice_c
 
 def test_a_put_that_keeps_a_passed_start_date_is_accepted(chalice_client, moto_stage, names):
     # GIVEN a schedule whose start date passed yesterday
-    started = utcnow() - timedelta(days=1)
-    now = iso(utcnow())
+    started = system_clock() - timedelta(days=1)
+    now = iso(system_clock())
     schedule = Schedule(
         id=new_id(), created_by="x", created_date=now, updated_date=now, status=ScheduleStatus.ACTIVE,
         definition=ScheduleDefinition(name="old", schedule_expression="rate(1 hour)", target_type="web_action", start_date=started),
@@ -127,9 +128,9 @@ def test_a_run_that_died_long_ago_is_claimed_again_but_a_recent_one_is_not(chali
             "created_date": "2026-11-24T11:00:00Z", "schedule_id": schedule_id, "execution_id": "x2",
             "scheduled_time": "2026-11-24T11:00:00Z", "attempt": 1, "outcome": "started"}
     event = {"schedule_id": schedule_id, "execution_id": "x2", "scheduled_time": "2026-11-24T11:00:00Z", "attempt": "1"}
-    table.put_item(Item={**base, "started_at": iso(utcnow() - timedelta(seconds=20))})
+    table.put_item(Item={**base, "started_at": iso(system_clock() - timedelta(seconds=20))})
     assert chalice_client.lambda_.invoke("schedule_target", event).payload["outcome"] == "duplicate"
-    table.put_item(Item={**base, "started_at": iso(utcnow() - timedelta(minutes=30))})
+    table.put_item(Item={**base, "started_at": iso(system_clock() - timedelta(minutes=30))})
     assert chalice_client.lambda_.invoke("schedule_target", event).payload["outcome"] == "succeeded"
 
 
@@ -184,7 +185,7 @@ def test_creator_and_status_filters_combine_and_the_last_page_has_no_cursor(chal
 
 def test_a_repair_create_does_not_reuse_the_original_client_token(chalice_client, moto_stage, names):
     gateway = wiring.gateway(wiring.get_settings())
-    now = iso(utcnow())
+    now = iso(system_clock())
     schedule = Schedule(
         id=new_id(), created_by="x", created_date=now, updated_date=now, status=ScheduleStatus.PENDING,
         pending_action=Action.CREATE,

@@ -11,8 +11,9 @@ from botocore.exceptions import ClientError
 
 from chalicelib import aws_errors, errors, wiring
 from chalicelib.backoff import ErrorBackoff
+from chalicelib.clock import system_clock
 from chalicelib.config import get_settings
-from chalicelib.models import iso, utcnow
+from chalicelib.models import iso
 from tests.support import REGION, TEE_TIMES, deliver_commands, post
 
 
@@ -129,8 +130,8 @@ def test_error_retries_back_off_exponentially_for_a_bounded_time_then_at_the_cap
     denied, invalid = errors.UpstreamDenied("denied"), errors.UpstreamRejected("invalid")
     assert [backoff.delay(denied, n) for n in range(1, 11)] == [0, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
     assert backoff.delay(invalid, 1) == 3600
-    failures, at = backoff.next_retry(denied, 2, utcnow())
-    assert failures == 3 and at > iso(utcnow() + timedelta(seconds=110))
+    failures, at = backoff.next_retry(denied, 2, system_clock())
+    assert failures == 3 and at > iso(system_clock() + timedelta(seconds=110))
 
 
 def test_a_delete_whose_delete_schedule_was_denied_ends_with_the_schedule_gone(chalice_client, moto_stage, names):
@@ -159,20 +160,20 @@ def test_a_denied_create_is_retried_by_the_reconcile_once_its_backoff_is_due(cha
     deliver_commands(chalice_client, moto_stage, names)
     first = wiring.repository(get_settings()).get(schedule_id)
     assert (first.status.value, first.error_retries) == ("error", 1)
-    assert first.next_retry_at <= iso(utcnow())  # the first retry: at the next reconcile
+    assert first.next_retry_at <= iso(system_clock())  # the first retry: at the next reconcile
     assert wiring.reconciler().run()["counts"] == {"retry": 1}
     undo()
     # THEN after the second denial the record is in error with its next retry a minute away
     stored = wiring.repository(get_settings()).get(schedule_id)
     assert (stored.status.value, stored.error_retries) == ("error", 2)
-    assert iso(utcnow() + timedelta(seconds=50)) < stored.next_retry_at < iso(utcnow() + timedelta(seconds=70))
+    assert iso(system_clock() + timedelta(seconds=50)) < stored.next_retry_at < iso(system_clock() + timedelta(seconds=70))
     # WHEN the reconcile runs before the retry is due THEN it leaves it
     assert wiring.reconciler().run()["counts"] == {"noop": 1}
     assert cloud(names, schedule_id) is None
     # WHEN the retry is due
     table = boto3.resource("dynamodb", region_name=REGION).Table(names.table)
     table.update_item(Key={"id": schedule_id}, UpdateExpression="SET next_retry_at = :t",
-                      ExpressionAttributeValues={":t": iso(utcnow() - timedelta(seconds=1))})
+                      ExpressionAttributeValues={":t": iso(system_clock() - timedelta(seconds=1))})
     report = wiring.reconciler().run()
     # THEN it is applied: the schedule exists and the record is active, its retries reset
     assert report["counts"] == {"retry": 1} and report["applied"][0]["ok"] is True
@@ -188,7 +189,7 @@ def test_a_record_denied_again_backs_off_further(chalice_client, moto_stage, nam
     deliver_commands(chalice_client, moto_stage, names)
     table = boto3.resource("dynamodb", region_name=REGION).Table(names.table)
     table.update_item(Key={"id": schedule_id}, UpdateExpression="SET next_retry_at = :t",
-                      ExpressionAttributeValues={":t": iso(utcnow() - timedelta(seconds=1))})
+                      ExpressionAttributeValues={":t": iso(system_clock() - timedelta(seconds=1))})
     # WHEN the reconcile's retry is denied again
     report = wiring.reconciler().run()
     undo()
@@ -196,7 +197,7 @@ def test_a_record_denied_again_backs_off_further(chalice_client, moto_stage, nam
     assert report["applied"][0]["ok"] is False
     stored = wiring.repository(get_settings()).get(schedule_id)
     assert (stored.status.value, stored.error_retries) == ("error", 2)
-    assert iso(utcnow() + timedelta(seconds=50)) < stored.next_retry_at < iso(utcnow() + timedelta(seconds=70))
+    assert iso(system_clock() + timedelta(seconds=50)) < stored.next_retry_at < iso(system_clock() + timedelta(seconds=70))
 
 
 # --- reads that fail ----------------------------------------------------------------------

@@ -16,8 +16,9 @@ import boto3
 import pytest
 
 from chalicelib import clients, wiring
+from chalicelib.clock import system_clock
 from chalicelib.config import get_settings
-from chalicelib.models import Action, Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id, utcnow
+from chalicelib.models import Action, Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id
 from chalicelib.reconcile import ScheduleReconciler
 from tests.support import REGION, TEE_TIMES
 
@@ -57,7 +58,7 @@ def applied_schedules(count: int) -> list[str]:
     handler = wiring.command_handler(settings)
     ids = []
     for index in range(count):
-        now = iso(utcnow())
+        now = iso(system_clock())
         record = Schedule(
             id=new_id(), definition=ScheduleDefinition(**{**TEE_TIMES, "name": f"s{index}"}),
             status=ScheduleStatus.PENDING, pending_action=Action.CREATE, created_by="bench",

@@ -76,13 +76,13 @@ def runner_parts(moto_stage):
     settings = wiring.get_settings()
     clock = Clock(T0)
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
-    store = RunStore(table, ttl_days=30, now=clock)
+    store = RunStore(table, ttl_days=30, clock=clock)
     publisher = Publisher(wiring.publisher(settings))
     runner = TargetRunner(
         store, publisher,
         web_actions_topic_arn=partial(clients.topic_arn, settings.web_actions_topic_name, settings),
         notifications_topic_arn=partial(clients.topic_arn, settings.notifications_topic_name, settings),
-        now=clock,
+        clock=clock,
     )
     return runner, store, publisher, clock
 

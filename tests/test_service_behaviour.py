@@ -32,10 +32,9 @@ from chalicelib.models import (
     ScheduleState,
     ScheduleStatus,
 )
-from chalicelib.repository import ScheduleRepository
-from chalicelib.runs import MessagePublisher, TargetRunner
-from chalicelib.scheduler import SchedulerGateway
-from chalicelib.service import CommandHandler, CommandPublisher, ScheduleService
+from chalicelib.ports import CommandPublisher, MessagePublisher, ScheduleRepository, SchedulerGateway
+from chalicelib.runs import TargetRunner
+from chalicelib.service import CommandHandler, ScheduleService
 from tests.fakes import (
     FAKE_ACCOUNT,
     FAKE_REGION,

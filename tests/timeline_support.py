@@ -13,23 +13,10 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import (
-    activity,
-    alerts,
-    completion,
-    fleet,
-    invocations,
-    repository,
-    run_now,
-    runs,
-    service,
-    timeline,
-    wiring,
-)
+from chalicelib import runs, wiring
 from chalicelib.alerts import AlertSweep
 from chalicelib.config import get_settings
 from chalicelib.models import ExecutionOutcome, ExecutionTrigger
-from chalicelib.timeline import TimelineService
 from tests.support import JSON, deliver_commands, post
 
 # the schedule most timeline, history and alert tests use: a web action at the top of each hour
@@ -47,7 +34,7 @@ def at(text: str) -> datetime:
 
 
 class Clock:
-    """The time every module of the service reads (``utcnow``), set by the test."""
+    """The one clock the service reads (``wiring.use_clock``), set by the test."""
 
     def __init__(self, now: datetime):
         self.now = now
@@ -65,11 +52,11 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch):
+def clock():
     fake = Clock(at("2026-03-01T00:30:00Z"))
-    for module in (service, activity, run_now, repository, timeline, alerts, completion, runs, fleet, invocations):
-        monkeypatch.setattr(module, "utcnow", fake)
-    return fake
+    wiring.use_clock(fake)
+    yield fake
+    wiring.use_clock(None)
 
 
 def create(client, moto_stage, names, clock: Clock, when: str, body: dict[str, Any], headers=None) -> str:
@@ -109,7 +96,7 @@ def record_run(clock: Clock, schedule_id: str, slot: str, started: str, outcome:
     store = wiring.run_store(get_settings())
     schedule = store.load(schedule_id)
     assert schedule is not None
-    invocation = invocations.Invocation(
+    invocation = runs.Invocation(
         schedule_id=schedule_id, scheduled_time=slot, execution_id=execution_id or f"exec-{slot}",
         attempt=1, trigger=ExecutionTrigger.SCHEDULED,
     )
@@ -127,8 +114,8 @@ def timeline_of(clock: Clock, schedule_id: str, start: str | None = None, end: s
     settings = get_settings()
     schedule = wiring.repository(settings).get(schedule_id)
     assert schedule is not None
-    service_ = TimelineService(wiring.activity(settings), settings.late_grace_seconds, clock=clock)
-    return service_.timeline(schedule, start, end, cursor)
+    assert wiring.clock() is clock
+    return wiring.timeline_service(settings).timeline(schedule, start, end, cursor)
 
 
 def states(body: dict) -> dict[str, str]:
@@ -136,12 +123,8 @@ def states(body: dict) -> dict[str, str]:
 
 
 def sweeper(clock: Clock) -> AlertSweep:
-    settings = get_settings()
-    return AlertSweep(
-        wiring.repository(settings), wiring.activity(settings), wiring.alert_publisher(settings),
-        notifications_topic_arn=lambda: wiring.clients.topic_arn(settings.notifications_topic_name, settings),
-        pauser=wiring.schedule_service(settings), grace_seconds=settings.late_grace_seconds, clock=clock,
-    )
+    assert wiring.clock() is clock
+    return wiring.alert_sweep(get_settings())
 
 
 def create_target_function() -> str:

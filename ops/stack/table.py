@@ -130,14 +130,8 @@ class TableProvider(ResourceProvider):
     # -- tags ------------------------------------------------------------------------------
 
     def _list_tags(self, name: str, arn: str) -> dict[str, str]:
-        tags: list[dict[str, Any]] = []
-        request: dict[str, Any] = {"ResourceArn": arn}
-        while True:
-            page = self.dynamodb.list_tags_of_resource(**request)
-            tags.extend(page.get("Tags") or [])
-            if not page.get("NextToken"):
-                return from_tag_list(tags)
-            request["NextToken"] = page["NextToken"]
+        pages = self.dynamodb.get_paginator("list_tags_of_resource").paginate(ResourceArn=arn)
+        return from_tag_list([tag for page in pages for tag in page.get("Tags") or []])
 
     def _tag(self, name: str, arn: str, tags: dict[str, str]) -> None:
         self.dynamodb.tag_resource(ResourceArn=arn, Tags=to_tag_list(tags))
