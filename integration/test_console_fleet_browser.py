@@ -142,7 +142,7 @@ def test_a_bulk_pause_of_a_label_shows_the_dry_run_then_the_report(base_url, bro
     # WHEN the list is filtered by team=golf and the filter is chosen for a pause
     page.goto(f"{base_url}/#/list?label=team%3Dgolf", wait_until="domcontentloaded")
     page.wait_for_function("() => document.querySelectorAll('main > table tbody th a').length === 3")
-    page.get_by_label("Which schedules").select_option("filter")
+    page.get_by_label("Which schedules").select_option(label="All the filter picks: team=golf")
     page.get_by_label("Reason (optional)").fill("course closed")
     page.get_by_role("button", name="Show what it would touch").click()
     # THEN the dry run lists exactly the three golf schedules, and nothing has changed
@@ -253,7 +253,7 @@ def test_the_fleet_controls_fit_a_phone_and_are_reachable_by_keyboard(base_url, 
         page.get_by_role("heading", name=heading, exact=True).wait_for()
         page.locator(ready).first.wait_for()
         if name == "list-bulk":
-            page.get_by_label("Which schedules").select_option("filter")
+            page.get_by_label("Which schedules").select_option(label="All the filter picks: team=golf")
             page.get_by_role("button", name="Show what it would touch").click()
             page.locator("#bulk-plan tbody th a").first.wait_for()
         elif name == "form-labels":

@@ -440,15 +440,15 @@ async function listPage(show, params) {
 
 function filterForm(filter) {
   const form = el("form", { class: "filters", role: "search", "aria-label": "Filter schedules" },
-    el("label", { for: "f-status" }, "Status"),
-    el("select", { id: "f-status", name: "status" },
-      el("option", { value: "" }, "all live"),
-      STATUSES.map((s) => el("option", { value: s, selected: s === filter.status }, s))),
-    el("label", { for: "f-labels" }, "With labels"),
-    el("input", { id: "f-labels", name: "labels", value: filter.labels.join(" "), placeholder: "team=golf env=prod",
-      size: 18, "aria-describedby": "f-labels-help f-labels-error" }),
-    el("label", { for: "f-search" }, "Name contains"),
-    el("input", { id: "f-search", name: "q", type: "search", value: filter.search, size: 12 }),
+    el("span", { class: "pair" }, el("label", { for: "f-status" }, "Status"),
+      el("select", { id: "f-status", name: "status" },
+        el("option", { value: "" }, "all live"),
+        STATUSES.map((s) => el("option", { value: s, selected: s === filter.status }, s)))),
+    el("span", { class: "pair" }, el("label", { for: "f-labels" }, "With labels"),
+      el("input", { id: "f-labels", name: "labels", value: filter.labels.join(" "), placeholder: "team=golf env=prod",
+        size: 18, "aria-describedby": "f-labels-help f-labels-error" })),
+    el("span", { class: "pair" }, el("label", { for: "f-search" }, "Name contains"),
+      el("input", { id: "f-search", name: "q", type: "search", value: filter.search, size: 12 })),
     el("button", { type: "submit" }, "Apply"),
     el("p", { class: "help", id: "f-labels-help" }, "Labels: key=value, several separated by spaces; all must match."),
     el("p", { class: "error", id: "f-labels-error", "aria-live": "polite" }));
@@ -529,11 +529,11 @@ function bulkBar() {
   const bar = el("section", { id: "bulk", class: "bulk", "aria-labelledby": "bulk-title" },
     el("h3", { id: "bulk-title" }, "Act on many"),
     el("div", { class: "bulk-controls" },
-      el("label", { for: "bulk-mode" }, "Which schedules"),
-      el("select", { id: "bulk-mode", onchange: (event) => choose(event.currentTarget.value)() },
-        el("option", { value: "selected", selected: bulk.mode === "selected" }, `The selected rows (${bulk.selected.size})`),
-        el("option", { value: "filter", selected: bulk.mode === "filter", disabled: !filtered },
-          filtered ? `Every schedule the filter picks (${filterWords(bulk.filter)})` : "Every schedule the filter picks (set a label or status first)")),
+      el("span", { class: "pair" }, el("label", { for: "bulk-mode" }, "Which schedules"),
+        el("select", { id: "bulk-mode", onchange: (event) => choose(event.currentTarget.value)() },
+          el("option", { value: "selected", selected: bulk.mode === "selected" }, `The selected rows (${bulk.selected.size})`),
+          el("option", { value: "filter", selected: bulk.mode === "filter", disabled: !filtered },
+            filtered ? `All the filter picks: ${filterWords(bulk.filter)}` : "All the filter picks (set a label or status first)"))),
       el("button", { type: "button", id: "bulk-select-page", onclick: () => {
         for (const item of bulk.page) {
           if (pageBoxes) bulk.selected.delete(item.id);
@@ -546,12 +546,12 @@ function bulkBar() {
         bulk.report = null;
         redrawBulk();
       } }, pageBoxes ? "Clear this page's rows" : "Select this page's rows"),
-      el("label", { for: "bulk-action" }, "Action"),
-      el("select", { id: "bulk-action", onchange: (event) => { bulk.action = event.currentTarget.value; bulk.plan = null; bulk.report = null; redrawBulk(); } },
-        Object.entries(BULK_ACTIONS).map(([value, words]) => el("option", { value, selected: value === bulk.action }, words))),
-      bulk.action === "pause" ? [el("label", { for: "bulk-reason" }, "Reason (optional)"),
+      el("span", { class: "pair" }, el("label", { for: "bulk-action" }, "Action"),
+        el("select", { id: "bulk-action", onchange: (event) => { bulk.action = event.currentTarget.value; bulk.plan = null; bulk.report = null; redrawBulk(); } },
+          Object.entries(BULK_ACTIONS).map(([value, words]) => el("option", { value, selected: value === bulk.action }, words)))),
+      bulk.action === "pause" ? el("span", { class: "pair" }, el("label", { for: "bulk-reason" }, "Reason (optional)"),
         el("input", { id: "bulk-reason", value: bulk.reason, maxlength: 512, size: 14,
-          oninput: (event) => { bulk.reason = event.currentTarget.value; } })] : null,
+          oninput: (event) => { bulk.reason = event.currentTarget.value; } })) : null,
       el("button", { type: "button", id: "bulk-dry-run", disabled: bulk.busy || (bulk.mode === "selected" && !bulk.selected.size),
         onclick: () => bulkDryRun() }, "Show what it would touch")),
     bulk.problem ? el("p", { class: "error", role: "alert" }, bulk.problem) : null,
@@ -1484,7 +1484,11 @@ async function fromTemplatePage(show, name) {
   let timer = null;
   form.addEventListener("input", (event) => {
     const box = event.target.closest(".field");
-    if (box) { const error = box.querySelector(".error"); if (error) error.textContent = ""; }
+    if (box) {
+      const error = box.querySelector(".error");
+      if (error) error.textContent = "";
+      event.target.setAttribute("aria-invalid", "false");
+    }
     clearTimeout(timer);
     timer = setTimeout(() => templatePreview(preview, template.name, read()), 300);
   });
