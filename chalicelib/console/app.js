@@ -1282,12 +1282,12 @@ let labelRows = 0;
 function labelRow(key = "", value = "") {
   const n = labelRows++;
   const row = el("div", { class: "label-row", "data-row": String(n) },
-    el("label", { for: `label-key-${n}` }, "Key"),
-    el("input", { id: `label-key-${n}`, class: "label-key", value: key, maxlength: 128, size: 12,
-      "aria-describedby": `label-error-${n}`, oninput: () => clearLabelError(row) }),
-    el("label", { for: `label-value-${n}` }, "Value"),
-    el("input", { id: `label-value-${n}`, class: "label-value", value, maxlength: 256, size: 12,
-      "aria-describedby": `label-error-${n}`, oninput: () => clearLabelError(row) }),
+    el("span", { class: "pair" }, el("label", { for: `label-key-${n}` }, "Key"),
+      el("input", { id: `label-key-${n}`, class: "label-key", value: key, maxlength: 128, size: 12,
+        "aria-describedby": `label-error-${n}`, oninput: () => clearLabelError(row) })),
+    el("span", { class: "pair" }, el("label", { for: `label-value-${n}` }, "Value"),
+      el("input", { id: `label-value-${n}`, class: "label-value", value, maxlength: 256, size: 12,
+        "aria-describedby": `label-error-${n}`, oninput: () => clearLabelError(row) })),
     el("button", { type: "button", id: `label-remove-${n}`, "aria-label": `Remove label ${n + 1}`, onclick: () => {
       const box = row.parentElement;
       row.remove();
