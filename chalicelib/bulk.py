@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.errors import ServiceError, ValidationError
+from chalicelib.errors import NotFound, ServiceError, ValidationError
 from chalicelib.identity import Caller
 from chalicelib.models import BulkAction, BulkRequest, BulkSelector, Schedule, ScheduleState, ScheduleStatus, derived_id
 from chalicelib.run_now import RunNowService
@@ -63,6 +63,8 @@ class BulkService:
         owner = selector.owner
         if owner is not None and not caller.is_admin and owner != caller.principal:
             raise ValidationError("only admins may select another owner's schedules", field="selector.owner")
+        if selector.ids is not None:
+            return Selection(self._by_ids(selector, caller, limit, cursor), None)
         if selector.template and not selector.labels and owner is None and caller.is_admin:
             raise ValidationError("name the owner whose template it is", field="selector.owner")
         chosen: list[Schedule] = []
@@ -76,6 +78,24 @@ class BulkService:
             if not cursor:
                 break
         return Selection(chosen, cursor)
+
+    def _by_ids(self, selector: BulkSelector, caller: Caller, limit: int, cursor: str | None) -> list[Schedule]:
+        """The named schedules the caller may see (another owner's is as absent as a missing
+        one, as on its own route) that match the selector's other fields, in the given order."""
+        ids = selector.ids or []
+        if cursor is not None:
+            raise ValidationError("a selection by ids is taken in one call", field="cursor")
+        if limit < len(ids):
+            raise ValidationError(f"must be at least the number of ids ({len(ids)})", field="limit")
+        chosen = []
+        for schedule_id in ids:
+            try:
+                schedule = self._schedules.get(schedule_id, caller)
+            except NotFound:
+                continue
+            if _matches(schedule, selector):
+                chosen.append(schedule)
+        return chosen
 
     def _act(self, schedule: Schedule, request: BulkRequest, caller: Caller, key: str | None) -> dict[str, Any]:
         try:
@@ -93,6 +113,16 @@ class BulkService:
         except ServiceError as exc:
             return {"result": FAILED, "reason": exc.message, "code": exc.code}
         return {"result": DONE}
+
+
+def _matches(schedule: Schedule, selector: BulkSelector) -> bool:
+    labels = schedule.definition.labels
+    return (
+        all(labels.get(key) == value for key, value in selector.labels.items())
+        and (selector.status is None or schedule.status is selector.status)
+        and (selector.owner is None or schedule.created_by == selector.owner)
+        and (selector.template is None or (schedule.template is not None and schedule.template.name == selector.template))
+    )
 
 
 def skip_reason(schedule: Schedule, action: BulkAction) -> str | None:

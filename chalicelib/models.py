@@ -448,11 +448,30 @@ class BulkSelector(BaseModel):
     template: str | None = Field(None, description="made from this template", json_schema_extra={"pattern": NAME_PATTERN.pattern})
     status: ScheduleStatus | None = None
     owner: str | None = Field(None, min_length=1, max_length=256, description="this owner's (admins only)")
+    ids: list[str] | None = Field(
+        None, description=f"these schedules (up to {MAX_BULK}, each the caller's own unless an admin), "
+        "taken in one call; the other fields, if given, must match them too",
+        json_schema_extra={"maxItems": MAX_BULK, "uniqueItems": True},
+    )
 
     @field_validator("labels")
     @classmethod
     def _labels(cls, value: dict[str, str]) -> dict[str, str]:
         check_labels(value, "selector.labels")
+        return value
+
+    @field_validator("ids")
+    @classmethod
+    def _ids(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value or len(value) > MAX_BULK:
+            raise ValueError(f"1 to {MAX_BULK} schedule ids, not {len(value)}")
+        for index, each in enumerate(value):
+            if not is_schedule_id(each):
+                raise ValueError(f"ids.{index}: not a schedule id")
+        if len(set(value)) != len(value):
+            raise ValueError("an id is named twice")
         return value
 
     @field_validator("template")
@@ -464,8 +483,8 @@ class BulkSelector(BaseModel):
 
     @model_validator(mode="after")
     def _something(self) -> BulkSelector:
-        if not (self.labels or self.template or self.status or self.owner):
-            raise ValueError("selector: name at least one of labels, template, status or owner")
+        if not (self.labels or self.template or self.status or self.owner or self.ids):
+            raise ValueError("selector: name at least one of labels, template, status, owner or ids")
         return self
 
 

@@ -149,3 +149,39 @@ def test_a_bad_bulk_request_is_a_400_naming_the_field(chalice_client, moto_stage
     response = bulk(chalice_client, body)
     assert response.status_code == 400
     assert response.json_body["Message"].startswith(field), response.json_body
+
+
+def test_a_selection_by_ids_touches_exactly_those_and_only_the_callers_own(chalice_client, moto_stage, names, golf_fleet):
+    # GIVEN three of alice's golf schedules and one of bob's, named by id
+    mine = ok(chalice_client.http.get("/api/schedules?label=team=golf&limit=3", headers=ALICE))["items"]
+    bobs = ok(chalice_client.http.get("/api/schedules?limit=1", headers={"X-Created-By": "bob"}))["items"]
+    ids = [item["id"] for item in mine] + [bobs[0]["id"]]
+    # WHEN alice asks for a dry run, then the real pause, of those ids
+    dry = ok(bulk(chalice_client, {"selector": {"ids": ids}, "action": "pause", "dry_run": True}))
+    real = ok(bulk(chalice_client, {"selector": {"ids": ids}, "action": "pause"}))
+    deliver_commands(chalice_client, moto_stage, names)
+    # THEN both list exactly her three, in the order given; bob's is as absent as on its own route
+    assert [entry["id"] for entry in dry["results"]] == ids[:3] and dry["counts"] == {"planned": 3}
+    assert [entry["id"] for entry in real["results"]] == ids[:3] and real["counts"] == {"done": 3}
+    for item in mine:
+        assert ok(chalice_client.http.get(f"/api/schedules/{item['id']}", headers=ALICE))["status"] == "paused"
+    assert ok(chalice_client.http.get(f"/api/schedules/{bobs[0]['id']}", headers={"X-Created-By": "bob"}))["status"] == "active"
+    # AND the selector's other fields narrow the ids: a status that none of them has picks none
+    none = ok(bulk(chalice_client, {"selector": {"ids": ids, "status": "active"}, "action": "pause", "dry_run": True}))
+    assert none["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("selector", "extra", "field"),
+    [
+        ({"ids": []}, {}, "selector.ids"),
+        ({"ids": ["not-an-id"]}, {}, "selector.ids.0"),
+        ({"ids": ["0b0c5b8e-1111-4222-8333-444455556666"] * 2}, {}, "selector.ids"),
+        ({"ids": [f"0b0c5b8e-1111-4222-8333-{n:012}" for n in range(1001)]}, {}, "selector.ids"),
+        ({"ids": ["0b0c5b8e-1111-4222-8333-444455556666"]}, {"cursor": "abc"}, "cursor"),
+    ],
+)
+def test_a_bad_ids_selector_is_a_400_naming_the_field(chalice_client, moto_stage, selector, extra, field):
+    response = bulk(chalice_client, {"selector": selector, "action": "pause", **extra})
+    assert response.status_code == 400
+    assert response.json_body["Message"].startswith(f"{field}:"), response.json_body

@@ -4,6 +4,8 @@
 //   #/new             create
 //   #/s/<id>          one schedule: definition, day strip, timeline, executions, history, actions
 //   #/s/<id>/edit     edit (sends If-Match)
+//   #/templates       the caller's templates; #/templates/new, #/templates/<name>/edit (JSON)
+//   #/from/<name>     a schedule from a template: its parameters, a preview, create
 
 // Served at <base>/ and <base>/console/...: <base> is "" locally and "/<stage>" behind API Gateway.
 const BASE = location.pathname.replace(/\/(console\/[^/]*|index\.html)?$/, "");
@@ -283,6 +285,10 @@ async function route(options = {}) {
     if (parts.length === 0) await overviewPage(show);
     else if (parts[0] === "list") await listPage(show, params);
     else if (parts[0] === "new") await formPage(show, null);
+    else if (parts[0] === "from") await fromTemplatePage(show, parts[1] || "");
+    else if (parts[0] === "templates" && parts[1] === "new") await templateEditPage(show, null);
+    else if (parts[0] === "templates" && parts[2] === "edit") await templateEditPage(show, parts[1]);
+    else if (parts[0] === "templates") await templatesPage(show);
     else if (parts[0] === "s" && parts[2] === "edit") await formPage(show, parts[1]);
     else if (parts[0] === "s") await schedulePage(show, parts[1], options);
     else show(el("p", {}, "Nothing here. ", el("a", { href: "#/" }, "Back to the overview")));
@@ -292,7 +298,7 @@ async function route(options = {}) {
 }
 
 function markCurrentNav(first) {
-  const current = first === "" ? "#/" : first === "new" ? "#/new" : "#/list";
+  const current = first === "" ? "#/" : first === "new" ? "#/new" : ["templates", "from"].includes(first) ? "#/templates" : "#/list";
   for (const link of document.querySelectorAll(".bar nav a")) {
     if (link.getAttribute("href") === current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -370,42 +376,45 @@ async function overviewPage(show) {
 
 // --- the list --------------------------------------------------------------------------------
 
+// The list's filter, from the hash: status, name search, labels (``label=k=v``, several ANDed).
+function listFilter(params) {
+  return {
+    status: params.get("status") || "",
+    search: params.get("q") || "",
+    labels: params.getAll("label").filter(Boolean),
+  };
+}
+
 async function listPage(show, params) {
   setTitle("Schedules");
-  const status = params.get("status") || "";
-  const search = params.get("q") || "";
+  const filter = listFilter(params);
   const cursor = params.get("cursor") || "";
   const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-  if (status) query.set("status", status);
+  if (filter.status) query.set("status", filter.status);
+  for (const label of filter.labels) query.append("label", label);
   if (cursor) query.set("cursor", cursor);
   const result = await api("GET", `/api/schedules?${query}`);
 
-  const filters = el("form", { class: "filters", role: "search", "aria-label": "Filter schedules" },
-    el("label", { for: "f-status" }, "Status"),
-    el("select", { id: "f-status", name: "status" },
-      el("option", { value: "" }, "all live"),
-      STATUSES.map((s) => el("option", { value: s, selected: s === status }, s))),
-    el("label", { for: "f-search" }, "Name contains"),
-    el("input", { id: "f-search", name: "q", type: "search", value: search }),
-    el("button", { type: "submit" }, "Apply"));
-  filters.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const next = new URLSearchParams();
-    for (const [key, value] of new FormData(filters)) if (value) next.set(key, value);
-    location.hash = `#/list?${next}`;
-  });
-
+  const filters = filterForm(filter);
   const heading = el("h2", {}, "Schedules");
   if (!result.ok) {
+    const labelProblem = fieldErrors(result).find((error) => error.field.startsWith("label"));
+    if (labelProblem) filters.querySelector("#f-labels-error").textContent = `⚠ ${labelProblem.field}: ${labelProblem.message}`;
     show(heading, filters, el("p", { class: "error", role: "alert" }, problem(result)));
     return;
   }
   const items = (result.data.items || []).filter(
-    (item) => !search || item.name.toLowerCase().includes(search.toLowerCase()));
+    (item) => !filter.search || item.name.toLowerCase().includes(filter.search.toLowerCase()));
+  const filterKey = JSON.stringify([filter.status, filter.labels]);
+  if (bulk.filterKey !== filterKey) bulk = freshBulk(filterKey);
+  bulk.filter = filter;
+  bulk.page = items;
   const rows = items.map((item) => [
     cell(el("a", { href: `#/s/${item.id}` }, item.name), "name"),
+    cell(selectBox(item), "select"),
     cell(badge(item.status), "status"),
     cell(healthBadge(item.health), "health"),
+    cell(labelChips(item.labels), "labels"),
     cell(el("code", {}, item.schedule_expression), "expression"),
     cell(whenBoth(item.next_fire_time, item.timezone), "next-fire"),
     cell(lastRun(item.last_execution), "last-run"),
@@ -422,15 +431,232 @@ async function listPage(show, params) {
     next.set("cursor", result.data.next_cursor);
     paging.append(el("a", { href: `#/list?${next}`, rel: "next" }, "Next page"));
   }
-  const caption = search ? `Schedules whose name contains “${search}” (this page)` : "Schedules, newest first";
-  show(heading, filters, table(caption,
-    ["Name", "Status", "Health", "Expression", "Next fire", "Last run", "Created by"], rows, "No schedules."), paging);
+  const by = filter.labels.length ? ` labelled ${filter.labels.join(" and ")}` : "";
+  const caption = filter.search ? `Schedules${by} whose name contains “${filter.search}” (this page)` : `Schedules${by}, newest first`;
+  show(heading, filters, bulkBar(), table(caption,
+    ["Name", "Select", "Status", "Health", "Labels", "Expression", "Next fire", "Last run", "Created by"], rows, "No schedules."), paging);
   if (items.some((item) => item.status === "pending")) refreshLater(show, 3000);
+}
+
+function filterForm(filter) {
+  const form = el("form", { class: "filters", role: "search", "aria-label": "Filter schedules" },
+    el("span", { class: "pair" }, el("label", { for: "f-status" }, "Status"),
+      el("select", { id: "f-status", name: "status" },
+        el("option", { value: "" }, "all live"),
+        STATUSES.map((s) => el("option", { value: s, selected: s === filter.status }, s)))),
+    el("span", { class: "pair" }, el("label", { for: "f-labels" }, "With labels"),
+      el("input", { id: "f-labels", name: "labels", value: filter.labels.join(" "), placeholder: "team=golf env=prod",
+        size: 18, "aria-describedby": "f-labels-help f-labels-error" })),
+    el("span", { class: "pair" }, el("label", { for: "f-search" }, "Name contains"),
+      el("input", { id: "f-search", name: "q", type: "search", value: filter.search, size: 12 })),
+    el("button", { type: "submit" }, "Apply"),
+    el("p", { class: "help", id: "f-labels-help" }, "Labels: key=value, several separated by spaces; all must match."),
+    el("p", { class: "error", id: "f-labels-error", "aria-live": "polite" }));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    const data = new FormData(form);
+    if (data.get("status")) next.set("status", data.get("status"));
+    for (const label of String(data.get("labels") || "").split(/[\s,]+/).filter(Boolean)) next.append("label", label);
+    if (data.get("q")) next.set("q", data.get("q"));
+    location.hash = `#/list?${next}`;
+  });
+  return form;
 }
 
 function lastRun(last) {
   if (!last || !last.outcome) return "—";
   return el("span", {}, badge(last.outcome), " ", formatTime(last.scheduled_time));
+}
+
+// --- the bulk bar: act on the selected rows, or on everything the filter picks --------------
+//
+// A dry run first lists exactly what the action would touch; the confirmation then acts on
+// exactly that list (the dry run's ids, with the filter's labels and status still required),
+// with one Idempotency-Key for the confirmed intent, so a double click acts once. Its state
+// lives here, so the list's own refreshes keep it.
+
+const BULK_ACTIONS = { pause: "Pause", resume: "Resume", delete: "Delete", run: "Run now" };
+const RESULT_SYMBOLS = { planned: "○", done: "✔", skipped: "‖", failed: "✖" };
+
+function freshBulk(filterKey) {
+  return { filterKey, filter: null, page: [], selected: new Map(), mode: "selected", action: "pause",
+    reason: "", plan: null, report: null, busy: false, problem: "" };
+}
+
+let bulk = freshBulk("");
+
+function selectBox(item) {
+  return el("input", {
+    type: "checkbox", class: "select-row", id: `sel-${item.id}`, "data-key": `sel-${item.id}`,
+    "aria-label": `Select ${item.name}`, checked: bulk.selected.has(item.id),
+    onchange: (event) => {
+      if (event.currentTarget.checked) bulk.selected.set(item.id, item.name);
+      else bulk.selected.delete(item.id);
+      bulk.mode = "selected";
+      bulk.plan = null;
+      bulk.report = null;
+      redrawBulk();
+    },
+  });
+}
+
+function filterSelector(filter) {
+  const selector = {};
+  if (filter.status) selector.status = filter.status;
+  if (filter.labels.length) {
+    selector.labels = Object.fromEntries(filter.labels.map((label) => {
+      const at = label.indexOf("=");
+      return at < 0 ? [label, ""] : [label.slice(0, at), label.slice(at + 1)];
+    }));
+  }
+  return selector;
+}
+
+function redrawBulk() {
+  const old = document.getElementById("bulk");
+  if (!old) return;
+  const focused = document.activeElement && old.contains(document.activeElement) ? document.activeElement.id : null;
+  old.replaceWith(bulkBar());
+  if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
+}
+
+function bulkBar() {
+  const filtered = Object.keys(filterSelector(bulk.filter)).length > 0;
+  if (!filtered && bulk.mode === "filter") bulk.mode = "selected";
+  const choose = (mode) => () => { bulk.mode = mode; bulk.plan = null; bulk.report = null; redrawBulk(); };
+  const pageBoxes = bulk.page.length > 0 && bulk.page.every((item) => bulk.selected.has(item.id));
+  const bar = el("section", { id: "bulk", class: "bulk", "aria-labelledby": "bulk-title" },
+    el("h3", { id: "bulk-title" }, "Act on many"),
+    el("div", { class: "bulk-controls" },
+      el("span", { class: "pair" }, el("label", { for: "bulk-mode" }, "Which schedules"),
+        el("select", { id: "bulk-mode", onchange: (event) => choose(event.currentTarget.value)() },
+          el("option", { value: "selected", selected: bulk.mode === "selected" }, `The selected rows (${bulk.selected.size})`),
+          el("option", { value: "filter", selected: bulk.mode === "filter", disabled: !filtered },
+            filtered ? `All the filter picks: ${filterWords(bulk.filter)}` : "All the filter picks (set a label or status first)"))),
+      el("button", { type: "button", id: "bulk-select-page", onclick: () => {
+        for (const item of bulk.page) {
+          if (pageBoxes) bulk.selected.delete(item.id);
+          else bulk.selected.set(item.id, item.name);
+          const box = document.getElementById(`sel-${item.id}`);
+          if (box) box.checked = !pageBoxes;
+        }
+        bulk.mode = "selected";
+        bulk.plan = null;
+        bulk.report = null;
+        redrawBulk();
+      } }, pageBoxes ? "Clear this page's rows" : "Select this page's rows"),
+      el("span", { class: "pair" }, el("label", { for: "bulk-action" }, "Action"),
+        el("select", { id: "bulk-action", onchange: (event) => { bulk.action = event.currentTarget.value; bulk.plan = null; bulk.report = null; redrawBulk(); } },
+          Object.entries(BULK_ACTIONS).map(([value, words]) => el("option", { value, selected: value === bulk.action }, words)))),
+      bulk.action === "pause" ? el("span", { class: "pair" }, el("label", { for: "bulk-reason" }, "Reason (optional)"),
+        el("input", { id: "bulk-reason", value: bulk.reason, maxlength: 512, size: 14,
+          oninput: (event) => { bulk.reason = event.currentTarget.value; } })) : null,
+      el("button", { type: "button", id: "bulk-dry-run", disabled: bulk.busy || (bulk.mode === "selected" && !bulk.selected.size),
+        onclick: () => bulkDryRun() }, "Show what it would touch")),
+    bulk.problem ? el("p", { class: "error", role: "alert" }, bulk.problem) : null,
+    bulk.plan ? planPanel() : null,
+    bulk.report ? reportPanel(bulk.report) : null);
+  return bar;
+}
+
+function filterWords(filter) {
+  return [...filter.labels, filter.status ? `status ${filter.status}` : null].filter(Boolean).join(", ");
+}
+
+function bulkSelector() {
+  if (bulk.mode === "filter") return filterSelector(bulk.filter);
+  return { ids: [...bulk.selected.keys()] };
+}
+
+async function bulkCall(body, key) {
+  bulk.busy = true;
+  bulk.problem = "";
+  clearTimeout(refreshTimer);
+  redrawBulk();
+  try {
+    return await api("POST", "/api/schedules/bulk", body, key ? { "Idempotency-Key": key } : {});
+  } finally {
+    bulk.busy = false;
+  }
+}
+
+async function bulkDryRun() {
+  if (bulk.busy) return;
+  const selector = bulkSelector();
+  const action = bulk.action;
+  const result = await bulkCall({ selector, action, dry_run: true });
+  bulk.report = null;
+  if (!result.ok) {
+    bulk.problem = fieldErrors(result).map((error) => `${error.field}: ${error.message}`).join("\n") || problem(result);
+    redrawBulk();
+    return;
+  }
+  // the intent the person confirms: exactly the listed schedules, with one key for it
+  bulk.plan = { action, selector, data: result.data, key: `console-bulk-${newKey()}`, reason: bulk.reason };
+  redrawBulk();
+  const confirm = document.getElementById("bulk-confirm") || document.getElementById("bulk-cancel");
+  if (confirm) confirm.focus();
+}
+
+function planPanel() {
+  const { data, action } = bulk.plan;
+  const planned = data.results.filter((entry) => entry.result === "planned");
+  const verb = BULK_ACTIONS[action].toLowerCase();
+  const words = `${planned.length} schedule${planned.length === 1 ? "" : "s"}`;
+  return el("div", { class: "bulk-plan", id: "bulk-plan", role: "region", "aria-labelledby": "bulk-plan-title" },
+    el("h4", { id: "bulk-plan-title" }, `Dry run: ${verb} would touch ${words}`),
+    resultTable(data.results, "What the action would do to each; nothing has changed yet"),
+    data.next_cursor ? el("p", { class: "warning" }, "⚠ More schedules match: these are the first 1,000; act on them, then again for the rest.") : null,
+    el("div", { class: "actions" },
+      planned.length ? el("button", { type: "button", id: "bulk-confirm", class: action === "delete" ? "danger" : "",
+        disabled: bulk.busy, onclick: () => bulkConfirm() }, `${BULK_ACTIONS[action]}: these ${words}`) : null,
+      el("button", { type: "button", id: "bulk-cancel", disabled: bulk.busy,
+        onclick: () => { bulk.plan = null; redrawBulk(); document.getElementById("bulk-dry-run").focus(); } }, "Cancel")));
+}
+
+async function bulkConfirm() {
+  const plan = bulk.plan;
+  if (bulk.busy || !plan) return;
+  const ids = plan.data.results.filter((entry) => entry.result === "planned").map((entry) => entry.id);
+  const selector = { ...plan.selector, ids };
+  const body = { selector, action: plan.action };
+  if (plan.action === "pause" && plan.reason.trim()) body.reason = plan.reason.trim();
+  let result;
+  try {
+    result = await bulkCall(body, plan.key);
+  } catch {
+    result = await bulkCall(body, plan.key);  // the same key: a retried intent acts once
+  }
+  if (!result.ok) {
+    bulk.problem = fieldErrors(result).map((error) => `${error.field}: ${error.message}`).join("\n") || problem(result);
+    redrawBulk();
+    return;
+  }
+  bulk.plan = null;
+  bulk.report = result.data;
+  if (plan.action === "delete") bulk.selected.clear();
+  toast(`${BULK_ACTIONS[plan.action]}: ${Object.entries(result.data.counts).map(([k, v]) => `${v} ${k}`).join(", ") || "nothing"}`);
+  await route({ refresh: true });
+  const report = document.getElementById("bulk-report");
+  if (report) report.focus();
+}
+
+function reportPanel(report) {
+  const counts = ["done", "skipped", "failed"].map((name) => `${RESULT_SYMBOLS[name]} ${report.counts[name] || 0} ${name}`).join(" · ");
+  return el("div", { class: "bulk-report", id: "bulk-report", tabindex: "-1", role: "region", "aria-labelledby": "bulk-report-title" },
+    el("h4", { id: "bulk-report-title" }, `${BULK_ACTIONS[report.action]}: ${counts}`),
+    resultTable(report.results, "What became of each schedule"),
+    el("button", { type: "button", id: "bulk-dismiss", onclick: () => { bulk.report = null; redrawBulk(); } }, "Dismiss the report"));
+}
+
+function resultTable(results, caption) {
+  const rows = results.map((entry) => [
+    cell(el("a", { href: `#/s/${entry.id}` }, entry.name)),
+    cell(el("span", { class: `badge result-${entry.result}` }, `${RESULT_SYMBOLS[entry.result] || "•"} ${entry.result}`), "result"),
+    cell([entry.reason, entry.code ? ` (${entry.code})` : null, entry.execution_id ? `run ${entry.execution_id}` : null].filter(Boolean).join(" ") || "—", "why"),
+  ]);
+  return table(caption, ["Name", "Result", "Why"], rows, "No schedule matches.");
 }
 
 // --- one schedule ----------------------------------------------------------------------------
@@ -462,6 +688,7 @@ async function schedulePage(show, id) {
     live ? updatedLine(show) : el("p", { class: "updated" }, `Read ${clockTime(new Date())}; it no longer changes.`),
     schedule.last_error ? el("p", { class: "error", role: "alert" }, `Last error: ${schedule.last_error}`) : null,
     actionsFor(schedule),
+    reapplySection(schedule),
     definitionSection(schedule),
     timelineSection(schedule, timeline, windowStart, windowEnd),
     executionsSection(schedule, executions),
@@ -492,6 +719,7 @@ function actionsFor(schedule) {
   else act("pause", "Pause", () => change(schedule, "pause"));
   act("run", "Run now", () => runNow(schedule, newKey()));
   act("edit", "Edit", async () => { location.hash = `#/s/${schedule.id}/edit`; });
+  if (schedule.template) act("reapply", "Re-apply from template", () => reapplyDryRun(schedule));
   act("delete", "Delete", () => remove(schedule));
   return actions;
 }
@@ -531,6 +759,11 @@ function definitionSection(schedule) {
     ["Flexible window", schedule.flexible_window_minutes && `${schedule.flexible_window_minutes} min`],
     ["Retries", retry && `up to ${retry.maximum_retry_attempts} attempts within ${retry.maximum_event_age_in_seconds} s`],
     ["Alerts", alertWords(alerts)],
+    ["Labels", labelChips(schedule.labels)],
+    ["Template", schedule.template && el("span", {},
+      el("a", { href: "#/templates" }, schedule.template.name), `, version ${schedule.template.version}`,
+      Object.keys(schedule.template.params || {}).length
+        ? ` (${Object.entries(schedule.template.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")})` : "")],
     ["Next fire", schedule.next_fire_time && el("span", {}, relative(schedule.next_fire_time), " · ",
       whenBoth(schedule.next_fire_time, schedule.timezone))],
     ["Created", `${formatTime(schedule.created_date)} by ${schedule.created_by}`],
@@ -789,7 +1022,7 @@ function controlFor(path) {
 }
 
 function clearErrors() {
-  for (const node of document.querySelectorAll(".field .error")) node.textContent = "";
+  for (const node of document.querySelectorAll(".field .error, .label-row .error, #labels-error")) node.textContent = "";
   for (const node of document.querySelectorAll("[aria-invalid]")) node.setAttribute("aria-invalid", "false");
   const general = document.getElementById("form-error");
   if (general) general.textContent = "";
@@ -824,6 +1057,7 @@ function readForm(form) {
     if (data.maximum_event_age_in_seconds) body.retry_policy.maximum_event_age_in_seconds = Number(data.maximum_event_age_in_seconds);
     if (data.maximum_retry_attempts) body.retry_policy.maximum_retry_attempts = Number(data.maximum_retry_attempts);
   }
+  body.labels = readLabels();
   body.alerts = {
     on_missed: data["alerts-on_missed"] === "on",
     on_late: data["alerts-on_late"] === "on",
@@ -875,6 +1109,7 @@ function formValues(schedule) {
 
 function formFields(values) {
   const plain = FIELDS.filter((field) => !field.group).map((field) => fieldControl(field, values[field.name]));
+  plain.push(labelsFieldset(values.labels || {}));
   const alerts = el("fieldset", { class: "group" }, el("legend", {}, "Alerts"),
     FIELDS.filter((field) => field.group === "Alerts").map((field) => fieldControl(field, values[field.name])));
   return [plain, alerts];
@@ -901,7 +1136,10 @@ async function formPage(show, id) {
     el("div", { class: "actions" }, submit, el("a", { href: schedule ? `#/s/${schedule.id}` : "#/list" }, "Cancel")));
   const zones = el("datalist", { id: "zones" },
     (Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : ["UTC"]).map((zone) => el("option", { value: zone })));
-  show(el("h2", { id: "form-title" }, schedule ? `Edit ${schedule.name}` : "New schedule"),
+  const fromTemplate = schedule ? (schedule.template ? el("p", { class: "hint" },
+    `Made from the template ${schedule.template.name}: saving a definition here unlinks it from the template.`) : null)
+    : el("p", {}, "Or ", el("a", { href: "#/from/", id: "new-from-template" }, "make it from a template"), ".");
+  show(el("h2", { id: "form-title" }, schedule ? `Edit ${schedule.name}` : "New schedule"), fromTemplate,
     el("div", { class: "form-layout" }, form, preview), zones);
   if (!show.current()) return;
   wireForm(form, preview, schedule, submit);
@@ -991,6 +1229,7 @@ function showProblem(result, schedule) {
   }
   const unplaced = [];
   for (const error of fieldErrors(result)) {
+    if (placeLabelError(error)) continue;
     const name = controlFor(error.field);
     if (!name || !fieldError(name, `${error.field}: ${error.message}`)) unplaced.push(`${error.field}: ${error.message}`);
   }
@@ -1032,6 +1271,372 @@ async function updatePreview(preview) {
   for (const warning of result.data.warnings || []) {
     preview.append(el("p", { class: "warning" }, `⚠ ${typeof warning === "string" ? warning : warning.message || JSON.stringify(warning)}`));
   }
+}
+
+// --- labels ----------------------------------------------------------------------------------
+
+const MAX_LABELS = 5;
+let labelRows = 0;
+
+// One key=value row of the form's labels; its error (``labels.<key>``) appears under it.
+function labelRow(key = "", value = "") {
+  const n = labelRows++;
+  const row = el("div", { class: "label-row", "data-row": String(n) },
+    el("span", { class: "pair" }, el("label", { for: `label-key-${n}` }, "Key"),
+      el("input", { id: `label-key-${n}`, class: "label-key", value: key, maxlength: 128, size: 12,
+        "aria-describedby": `label-error-${n}`, oninput: () => clearLabelError(row) })),
+    el("span", { class: "pair" }, el("label", { for: `label-value-${n}` }, "Value"),
+      el("input", { id: `label-value-${n}`, class: "label-value", value, maxlength: 256, size: 12,
+        "aria-describedby": `label-error-${n}`, oninput: () => clearLabelError(row) })),
+    el("button", { type: "button", id: `label-remove-${n}`, "aria-label": `Remove label ${n + 1}`, onclick: () => {
+      const box = row.parentElement;
+      row.remove();
+      const next = box.querySelector(".label-key");
+      (next || document.getElementById("label-add")).focus();
+    } }, "Remove"),
+    el("p", { class: "error", id: `label-error-${n}`, "aria-live": "polite" }));
+  return row;
+}
+
+function clearLabelError(row) {
+  row.querySelector(".error").textContent = "";
+  for (const input of row.querySelectorAll("input")) input.setAttribute("aria-invalid", "false");
+  document.getElementById("labels-error").textContent = "";
+}
+
+function labelsFieldset(labels) {
+  const rows = el("div", { id: "label-rows" }, Object.entries(labels).map(([key, value]) => labelRow(key, value)));
+  const add = el("button", { type: "button", id: "label-add", onclick: () => {
+    const row = labelRow();
+    rows.append(row);
+    row.querySelector("input").focus();
+  } }, "Add label");
+  return el("fieldset", { class: "group labels", "aria-describedby": "labels-help labels-error" },
+    el("legend", {}, "Labels"),
+    el("p", { class: "help", id: "labels-help" },
+      `Up to ${MAX_LABELS} key=value pairs to find and act on schedules by, e.g. team = golf`),
+    rows, add,
+    el("p", { class: "error", id: "labels-error", "aria-live": "polite" }));
+}
+
+function readLabels() {
+  const labels = {};
+  for (const row of document.querySelectorAll("#label-rows .label-row")) {
+    const key = row.querySelector(".label-key").value.trim();
+    const value = row.querySelector(".label-value").value.trim();
+    if (key || value) labels[key] = value;
+  }
+  return labels;
+}
+
+// ``labels.<key>: ...`` under that key's row; ``labels: ...`` under the labels.
+function placeLabelError(error) {
+  if (error.field !== "labels" && !error.field.startsWith("labels.")) return false;
+  const key = error.field.slice("labels.".length);
+  const row = [...document.querySelectorAll("#label-rows .label-row")]
+    .find((each) => error.field !== "labels" && each.querySelector(".label-key").value.trim() === key);
+  const target = row ? row.querySelector(".error") : document.getElementById("labels-error");
+  if (!target) return false;
+  target.textContent = `⚠ ${error.field}: ${error.message}`;
+  if (row) for (const input of row.querySelectorAll("input")) input.setAttribute("aria-invalid", "true");
+  return true;
+}
+
+// Labels as chips; each links to the list filtered by it.
+function labelChips(labels) {
+  const entries = Object.entries(labels || {});
+  if (!entries.length) return null;
+  return el("ul", { class: "chips", "aria-label": "Labels" }, entries.map(([key, value]) => el("li", {},
+    el("a", { class: "chip", href: `#/list?${new URLSearchParams({ label: `${key}=${value}` })}`,
+      title: `List the schedules labelled ${key}=${value}` }, `${key}=${value}`))));
+}
+
+// --- templates -------------------------------------------------------------------------------
+
+async function allTemplates() {
+  const result = await api("GET", "/api/templates?limit=100");
+  return result.ok ? { ok: true, items: result.data.items || [] } : result;
+}
+
+function parameterWords(parameters) {
+  const entries = Object.entries(parameters || {});
+  if (!entries.length) return "none";
+  return entries.map(([name, spec]) => `${name}: ${spec.type || "string"}` +
+    (spec.default !== undefined && spec.default !== null ? ` = ${JSON.stringify(spec.default)}` : " (required)")).join(", ");
+}
+
+async function templatesPage(show) {
+  setTitle("Templates");
+  const result = await allTemplates();
+  const heading = el("h2", {}, "Templates");
+  const intro = el("p", {}, "A template is a schedule definition with {{parameters}}; each schedule made from it " +
+    "keeps its name and version. A changed template changes no schedule until it is re-applied from the schedule's page. ",
+  el("a", { href: "#/templates/new", id: "template-new" }, "New template"));
+  if (!result.ok) {
+    show(heading, intro, el("p", { class: "error", role: "alert" }, problem(result)));
+    return;
+  }
+  const rows = result.items.map((template) => [
+    cell(template.name, "name"),
+    cell(String(template.version), "version"),
+    cell(parameterWords(template.parameters), "parameters"),
+    cell(template.description || "", "description"),
+    cell(el("span", { class: "links" },
+      el("a", { href: `#/from/${encodeURIComponent(template.name)}`, id: `use-${template.name}` }, "New schedule from it"),
+      el("a", { href: `#/templates/${encodeURIComponent(template.name)}/edit` }, "Edit")), "use"),
+  ]);
+  show(heading, intro, table("Your templates, newest first", ["Name", "Version", "Parameters", "Description", ""], rows,
+    "No templates yet."));
+}
+
+// A template's JSON, edited whole; the server checks it and its errors are listed under it.
+async function templateEditPage(show, name) {
+  let template = null;
+  if (name) {
+    const result = await api("GET", `/api/templates/${name}`);
+    if (!result.ok) {
+      show(el("p", { class: "error", role: "alert" }, problem(result)), el("a", { href: "#/templates" }, "Back to the templates"));
+      return;
+    }
+    template = result.data;
+  }
+  setTitle(template ? `Edit template ${template.name}` : "New template");
+  const editable = template ? { name: template.name, description: template.description, parameters: template.parameters,
+    schedule: template.schedule } : { name: "", parameters: { club_id: { type: "integer" } },
+    schedule: { name: "club-{{club_id}}", schedule_expression: "cron(0 6 * * ? *)", timezone: "UTC",
+      target_type: "notification", payload: { club: "{{club_id}}" }, labels: {} } };
+  const text = el("textarea", { id: "template-json", rows: 18, class: "json", "aria-describedby": "template-help template-error" });
+  text.value = JSON.stringify(editable, null, 2);
+  const submit = el("button", { type: "submit", id: "template-save" }, template ? `Save version ${template.version + 1}` : "Create template");
+  const errorBox = el("p", { class: "error", id: "template-error", role: "alert" });
+  const form = el("form", { novalidate: true, class: "template-form" },
+    el("div", { class: "field" },
+      el("label", { for: "template-json" }, "The template (JSON)"),
+      text,
+      el("p", { class: "help", id: "template-help" },
+        "name; parameters: {name: {type: string | integer | boolean, default, description}}; schedule: a schedule's fields, " +
+        "where name, schedule_expression, timezone, description, payload and label values may hold {{parameter}}."),
+      errorBox),
+    el("div", { class: "actions" }, submit, el("a", { href: "#/templates" }, "Cancel")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (submit.disabled) return;
+    let body;
+    try {
+      body = JSON.parse(text.value);
+    } catch (error) {
+      errorBox.textContent = `⚠ not JSON: ${error.message}`;
+      return;
+    }
+    submit.disabled = true;
+    let result;
+    try {
+      result = template
+        ? await api("PUT", `/api/templates/${template.name}`, body, { "If-Match": `"${template.version}"` })
+        : await api("POST", "/api/templates", body);
+    } finally {
+      submit.disabled = false;
+    }
+    if (result.ok) {
+      toast(`Saved ${result.data.name}, version ${result.data.version}`);
+      location.hash = "#/templates";
+      return;
+    }
+    const errors = fieldErrors(result);
+    errorBox.textContent = errors.length ? errors.map((error) => `⚠ ${error.field}: ${error.message}`).join("\n") : `⚠ ${problem(result)}`;
+    text.focus();
+  });
+  show(el("h2", {}, template ? `Edit template ${template.name}` : "New template"), form);
+}
+
+// A schedule from a template: pick it, fill its typed parameters (defaults pre-filled),
+// preview the fire times it makes, create.
+async function fromTemplatePage(show, name) {
+  setTitle("New schedule from a template");
+  const result = await allTemplates();
+  const heading = el("h2", { id: "from-title" }, "New schedule from a template");
+  if (!result.ok) {
+    show(heading, el("p", { class: "error", role: "alert" }, problem(result)));
+    return;
+  }
+  if (!result.items.length) {
+    show(heading, el("p", {}, "You have no templates yet. ", el("a", { href: "#/templates/new" }, "Make one")));
+    return;
+  }
+  const template = result.items.find((each) => each.name === decodeURIComponent(name)) || result.items[0];
+  const picker = el("select", { id: "from-template", onchange: (event) => { location.hash = `#/from/${encodeURIComponent(event.currentTarget.value)}`; } },
+    result.items.map((each) => el("option", { value: each.name, selected: each.name === template.name }, `${each.name} (version ${each.version})`)));
+  const params = Object.entries(template.parameters || {}).map(([param, spec]) => parameterControl(param, spec));
+  const preview = el("section", { class: "preview", "aria-labelledby": "preview-title", "aria-live": "polite" },
+    el("h3", { id: "preview-title" }, "Next fire times"), el("p", { class: "hint" }, "Fill the parameters to see when it fires."));
+  const submit = el("button", { type: "submit", id: "submit" }, "Create schedule");
+  const form = el("form", { novalidate: true, "aria-labelledby": "from-title" },
+    el("div", { class: "field" }, el("label", { for: "from-template" }, "Template"), picker,
+      el("p", { class: "help" }, template.description || "")),
+    el("fieldset", { class: "group" }, el("legend", {}, "Parameters"),
+      params.length ? params : el("p", {}, "This template has no parameters."),
+      el("p", { class: "error", id: "field-params-error", "aria-live": "polite" })),
+    el("p", { class: "error", id: "form-error", role: "alert" }),
+    el("div", { class: "actions" }, submit, el("a", { href: "#/templates" }, "Cancel")));
+  show(heading, el("div", { class: "form-layout" }, form, preview));
+  if (!show.current()) return;
+  const read = () => readParams(template);
+  let timer = null;
+  form.addEventListener("input", (event) => {
+    const box = event.target.closest(".field");
+    if (box) {
+      const error = box.querySelector(".error");
+      if (error) error.textContent = "";
+      event.target.setAttribute("aria-invalid", "false");
+    }
+    clearTimeout(timer);
+    timer = setTimeout(() => templatePreview(preview, template.name, read()), 300);
+  });
+  templatePreview(preview, template.name, read());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (submit.disabled) return;
+    clearErrors();
+    submit.disabled = true;
+    submit.setAttribute("aria-busy", "true");
+    let answer;
+    try {
+      answer = await api("POST", "/api/schedules", { template: template.name, params: read() },
+        { "Idempotency-Key": `console-${newKey()}` });
+    } finally {
+      submit.disabled = false;
+      submit.removeAttribute("aria-busy");
+    }
+    if (answer.ok) {
+      toast("Created: applying it…");
+      location.hash = `#/s/${answer.data.id}`;
+      return;
+    }
+    placeParamErrors(answer, document.getElementById("form-error"));
+  });
+}
+
+function parameterControl(param, spec) {
+  const id = `field-param-${param}`;
+  const type = spec.type || "string";
+  const hasDefault = spec.default !== undefined && spec.default !== null;
+  const common = { id, "data-param": param, "data-type": type, "aria-describedby": `${id}-help ${id}-error` };
+  const control = type === "boolean"
+    ? el("input", { ...common, type: "checkbox", checked: spec.default === true })
+    : el("input", { ...common, type: type === "integer" ? "number" : "text", step: type === "integer" ? "1" : null,
+      value: hasDefault ? String(spec.default) : "" });
+  const label = el("label", { for: id }, param, hasDefault ? "" : " (required)");
+  const help = `${type}${hasDefault ? `, default ${JSON.stringify(spec.default)}` : ""}${spec.description ? `: ${spec.description}` : ""}`;
+  return el("div", { class: `field${type === "boolean" ? " check" : ""}` },
+    type === "boolean" ? [control, label] : [label, control],
+    el("p", { class: "help", id: `${id}-help` }, help),
+    el("p", { class: "error", id: `${id}-error`, "aria-live": "polite" }));
+}
+
+// The parameters as typed values; an empty one is left out, so its default applies.
+function readParams(template) {
+  const params = {};
+  for (const control of document.querySelectorAll("[data-param]")) {
+    const type = control.dataset.type;
+    if (type === "boolean") params[control.dataset.param] = control.checked;
+    else if (control.value.trim() === "") continue;
+    else if (type === "integer" && /^-?\d+$/.test(control.value.trim())) params[control.dataset.param] = Number(control.value.trim());
+    else params[control.dataset.param] = control.value.trim();
+  }
+  for (const name of Object.keys(params)) if (!(name in (template.parameters || {}))) delete params[name];
+  return params;
+}
+
+// ``params.<name>`` under that parameter, ``params`` under the parameters, the rest in ``general``.
+function placeParamErrors(result, general) {
+  const unplaced = [];
+  for (const error of fieldErrors(result)) {
+    const name = error.field.startsWith("params.") ? error.field.slice("params.".length) : null;
+    const target = name ? document.getElementById(`field-param-${name}-error`)
+      : error.field === "params" ? document.getElementById("field-params-error") : null;
+    if (target) {
+      target.textContent = `⚠ ${error.field}: ${error.message}`;
+      const control = document.getElementById(`field-param-${name}`);
+      if (control) control.setAttribute("aria-invalid", "true");
+    } else unplaced.push(`${error.field}: ${error.message}`);
+  }
+  if (!fieldErrors(result).length) unplaced.push(problem(result));
+  if (general) general.textContent = unplaced.join("\n");
+  return unplaced;
+}
+
+async function templatePreview(preview, name, params) {
+  const request = ++previewRequests;
+  const result = await api("POST", "/api/expressions/preview", { template: name, params, count: 5 });
+  if (request !== previewRequests) return;
+  const heading = preview.querySelector("h3");
+  preview.replaceChildren(heading);
+  if (!result.ok) {
+    const unplaced = placeParamErrors(result, null);
+    preview.append(el("p", { class: "hint" }, "No fire times yet: ", unplaced.join("; ") || "see the parameters."));
+    return;
+  }
+  const fires = result.data.next || [];
+  preview.append(fires.length
+    ? el("ol", {}, fires.map((fire) => el("li", {}, whenBoth(fire, result.data.timezone))))
+    : el("p", {}, "It never fires within its bounds."));
+}
+
+// --- re-apply a schedule from its template ---------------------------------------------------
+
+// The dry run's difference, kept while the page refreshes, until applied or cancelled.
+let reapplyPlan = null;
+
+async function reapplyDryRun(schedule) {
+  const result = await api("POST", `/api/schedules/${schedule.id}/reapply?dry_run=true`, undefined, { "If-Match": `"${schedule.version}"` });
+  reapplyPlan = { id: schedule.id, version: schedule.version, result };
+  afterAction(() => document.getElementById("reapply-confirm") || document.getElementById("reapply-cancel"));
+}
+
+// Render again once the action's buttons are enabled again (inFlight's end), then focus.
+function afterAction(focusTarget) {
+  setTimeout(async () => {
+    await route({ refresh: true });
+    const target = focusTarget && focusTarget();
+    if (target) target.focus();
+  }, 0);
+}
+
+function shown(value) {
+  if (value === undefined || value === null) return "—";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function reapplySection(schedule) {
+  if (!reapplyPlan || reapplyPlan.id !== schedule.id) return null;
+  const { result } = reapplyPlan;
+  const cancel = el("button", { type: "button", id: "reapply-cancel", onclick: () => { reapplyPlan = null; route({ refresh: true }); } }, "Cancel");
+  const box = el("section", { class: "bulk-plan", id: "reapply", "aria-labelledby": "reapply-title" });
+  if (!result.ok) {
+    box.append(el("h3", { id: "reapply-title" }, "Re-apply from the template"), el("p", { class: "error", role: "alert" }, problem(result)), cancel);
+    return box;
+  }
+  const data = result.data;
+  const changed = data.changed_fields || [];
+  const versions = `${schedule.template.name} version ${data.from_version} → version ${data.to_version}`;
+  box.append(el("h3", { id: "reapply-title" }, `Re-apply from ${versions}: dry run`));
+  if (!changed.length && data.from_version === data.to_version) {
+    box.append(el("p", {}, "Nothing would change: the schedule is what its template makes."), cancel);
+    return box;
+  }
+  box.append(
+    changed.length ? table("What would change (nothing has changed yet)", ["Field", "Now", "After"],
+      changed.map((field) => [cell(field), cell(el("code", {}, shown(schedule[field]))), cell(el("code", {}, shown(data.definition[field])))]), "")
+      : el("p", {}, "No field would change; the schedule would record the new version."),
+    el("div", { class: "actions" },
+      el("button", { type: "button", id: "reapply-confirm", onclick: (event) => inFlight(event.currentTarget, box, async () => {
+        const applied = await api("POST", `/api/schedules/${schedule.id}/reapply`, undefined, { "If-Match": `"${reapplyPlan.version}"` });
+        reapplyPlan = null;
+        toast(applied.ok ? `Re-applied from version ${applied.data.to_version}: applying it…` : problem(applied));
+        afterAction(() => document.getElementById("act-reapply"));
+      }) }, `Apply: change ${changed.length} field${changed.length === 1 ? "" : "s"}`),
+      cancel));
+  return box;
 }
 
 // --- start -----------------------------------------------------------------------------------
