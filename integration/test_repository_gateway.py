@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from chalicelib import clients
+from chalicelib.clock import system_clock
 from chalicelib.config import get_settings
 from chalicelib.errors import AlreadyExists, VersionConflict
 from chalicelib.invocations import Invocation
@@ -20,7 +21,6 @@ from chalicelib.models import (
     ScheduleStatus,
     iso,
     new_id,
-    utcnow,
 )
 from chalicelib.repository import DynamoDBScheduleRepository
 from chalicelib.runs import Claim, Claimed, Duplicate, RunStore
@@ -59,7 +59,7 @@ def gateway(stage):
 
 
 def a_schedule(name="nightly", created_by="alice", status=ScheduleStatus.PENDING, **definition) -> Schedule:
-    now = iso(utcnow())
+    now = iso(system_clock())
     return Schedule(
         id=new_id(),
         definition=ScheduleDefinition(
@@ -130,10 +130,10 @@ def test_a_run_is_claimed_once_per_execution_id_and_its_outcome_recorded(reposit
     repository.create(schedule)
     invocation = Invocation(schedule.id, "2026-11-24T06:00:00Z", "e1", 1, ExecutionTrigger.SCHEDULED)
     # WHEN the run is claimed, and claimed again by a second delivery while the first claim holds
-    claim = Claim.for_invocation(None, utcnow())
+    claim = Claim.for_invocation(None, system_clock())
     claimed = run_store.claim(schedule, invocation, claim)
     assert isinstance(claimed, Claimed)
-    assert isinstance(run_store.claim(schedule, invocation, Claim.for_invocation(None, utcnow())), Duplicate)
+    assert isinstance(run_store.claim(schedule, invocation, Claim.for_invocation(None, system_clock())), Duplicate)
     # AND the first one's outcome is stored
     assert run_store.finish(claimed.record, claim, ExecutionOutcome.SUCCEEDED, 12) is True
     # THEN the schedule lists one execution, with that outcome, and counts it once
