@@ -49,14 +49,18 @@ browser:
 
 test: venv ministack-venv lint browser
 	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest integration
+	$(BIN)/python -m pytest integration $(INTEGRATION_GROUPS)
 
 # The fast layer: every unit test but those marked slow (pyproject.toml).
 unit: venv
 	$(BIN)/python -m pytest tests -m "not slow"
 
+# Three groups side by side, each with its own emulators (integration/conftest.py): they
+# mostly wait for schedules to fire and stacks to settle.
+INTEGRATION_GROUPS := -n 3 --dist loadgroup
+
 integration: venv ministack-venv browser
-	$(BIN)/python -m pytest integration
+	$(BIN)/python -m pytest integration $(INTEGRATION_GROUPS)
 
 # Every figure of bench/bench_*.py against its baseline and target; writes bench/results.json.
 # Not part of `make test` (minutes, not seconds).
