@@ -48,15 +48,23 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
 
 test: venv ministack-venv lint browser
-	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest integration
+	$(BIN)/python -m pytest tests -n $(UNIT_JOBS)
+	$(BIN)/python -m pytest integration $(INTEGRATION_GROUPS)
 
-# The fast layer: every unit test but those marked slow (pyproject.toml).
+# The fast layer: every unit test but those marked slow (pyproject.toml). Two processes
+# (pytest-xdist), one a core; UNIT_JOBS=0 runs them in this one (and prints the fault
+# matrix's table, which a worker process cannot).
+UNIT_JOBS ?= 2
+
 unit: venv
-	$(BIN)/python -m pytest tests -m "not slow"
+	$(BIN)/python -m pytest tests -m "not slow" -n $(UNIT_JOBS)
+
+# Three groups side by side, each with its own emulators (integration/conftest.py): they
+# mostly wait for schedules to fire and stacks to settle.
+INTEGRATION_GROUPS := -n 3 --dist loadgroup
 
 integration: venv ministack-venv browser
-	$(BIN)/python -m pytest integration
+	$(BIN)/python -m pytest integration $(INTEGRATION_GROUPS)
 
 # Every figure of bench/bench_*.py against its baseline and target; writes bench/results.json.
 # Not part of `make test` (minutes, not seconds).

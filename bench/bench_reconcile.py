@@ -108,6 +108,7 @@ class CallCounter:
 def baseline_plan(repository: Any, gateway: Any) -> Counter[str]:
     """The reconcile's plan as it was: list the group, page through the records 100 at a
     time, and GetSchedule every live schedule in turn to compare it with its record."""
+    from chalicelib import wiring
     from chalicelib.models import ScheduleStatus
     from chalicelib.reconcile import LIVE_STATUSES, has_fires_left
     from chalicelib.scheduler import desired_spec, observed_spec
@@ -123,7 +124,7 @@ def baseline_plan(repository: Any, gateway: Any) -> Counter[str]:
                 continue
             observed = gateway.get(record.id) if record.id in cloud else None
             if observed is None:
-                actions["noop" if not has_fires_left(record) else "create"] += 1
+                actions["noop" if not has_fires_left(record, wiring.now()) else "create"] += 1
                 continue
             want = desired_spec(gateway.request_for(record))
             have = observed_spec(observed)
@@ -142,13 +143,13 @@ def populate(count: int) -> None:
 
     from chalicelib import clients, wiring
     from chalicelib.config import get_settings
-    from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id, utcnow
+    from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id
     from chalicelib.repository import schedule_to_item
 
     settings = get_settings()
     gateway = wiring.gateway(settings)
     client = clients.client("scheduler", settings)
-    now = iso(utcnow())
+    now = iso(wiring.now())
     records = [
         Schedule(
             id=new_id(),

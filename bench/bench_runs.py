@@ -119,14 +119,14 @@ def baseline_run(settings: Any, schedule_id: str, execution_id: str) -> None:
     """The target function before: read the schedule; put the execution record if new;
     publish (an SQS target looked its queue's URL up first, every run); store the outcome;
     fold it into the schedule's summary."""
-    from chalicelib import clients
-    from chalicelib.models import iso, utcnow
+    from chalicelib import clients, wiring
+    from chalicelib.models import iso
 
     table = clients.resource("dynamodb", settings).Table(settings.table_name)
     schedule = table.get_item(Key={"id": schedule_id})["Item"]
     definition = schedule["definition"]
     key = {"id": f"{schedule_id}#execution#{execution_id}"}
-    table.put_item(Item={**key, "record_type": "execution", "outcome": "started", "started_at": iso(utcnow())},
+    table.put_item(Item={**key, "record_type": "execution", "outcome": "started", "started_at": iso(wiring.now())},
                    ConditionExpression="attribute_not_exists(id)")
     message = json.dumps({"schedule_id": schedule_id, "execution_id": execution_id, "payload": definition.get("payload")})
     kind = definition["target_type"]
@@ -237,7 +237,8 @@ def _sts_figure(calls: Any, tap: Any, creation_topic: str, owner: Any, target: d
 _MEMORY_CHILD = r"""
 import gc, json, sys
 sys.path.insert(0, sys.argv[1])
-from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id, utcnow
+from chalicelib.clock import system_clock
+from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, new_id
 from chalicelib.runs import DefinitionCache
 
 def rss():
@@ -249,7 +250,7 @@ def rss():
 
 count, bounded = int(sys.argv[2]), sys.argv[3] == "bounded"
 cache = DefinitionCache() if bounded else DefinitionCache(payload_bytes=10**12, payload_bytes_each=10**12)
-now = iso(utcnow())
+now = iso(system_clock())
 gc.collect()
 before = rss()
 for i in range(count):

@@ -62,23 +62,19 @@ def _measure() -> list[dict[str, Any]]:
     from tests.fleet import seed_healthy_fleet
 
     fleet = seed_healthy_fleet(settings, FLEET, CREATED, RAN)
-    from chalicelib import alerts
-
-    alerts.utcnow = lambda: RAN + timedelta(seconds=10)  # before any deadline: nothing due
+    wiring.use_clock(lambda: RAN + timedelta(seconds=10))  # before any deadline: nothing due
     try:
         calls.reset()
         wiring.alert_sweep(settings).run()
         healthy = float(calls.total)
-        alerts.utcnow = lambda: RAN + timedelta(seconds=25)  # the silent one's slot is past its deadline
+        wiring.use_clock(lambda: RAN + timedelta(seconds=25))  # the silent one's slot is past its deadline
         calls.reset()
         report = wiring.alert_sweep(settings).run()
         missed = float(calls.total)
         assert len(report.alerts) == 1 and report.alerts[0]["schedule_id"] == silent, report.to_dict()
         per_due = _old_cost_per_due_schedule(settings, fleet[:BASELINE_SAMPLE], calls)
     finally:
-        from chalicelib.models import utcnow
-
-        alerts.utcnow = utcnow
+        wiring.use_clock(None)
     baseline = 1 + per_due * FLEET
     figures.append(figure(f"AWS calls per alert sweep, {FLEET:,} healthy every-minute schedules", healthy, "calls",
                           baseline, "<= 5", healthy <= 5))
@@ -90,27 +86,23 @@ def _measure() -> list[dict[str, Any]]:
 def _create_silent(settings: Any) -> str:
     """One more every-minute schedule, through the API's service and the command handler,
     whose run never comes."""
-    from chalicelib import activity, repository, service, wiring
+    from chalicelib import wiring
     from chalicelib.identity import Caller
     from tests.fleet import EVERY_MINUTE
 
-    modules = (service, activity, repository)
-    saved = [module.utcnow for module in modules]  # type: ignore[attr-defined]
-    for module in modules:
-        module.utcnow = lambda: CREATED  # type: ignore[attr-defined]
+    wiring.use_clock(lambda: CREATED)
     try:
         schedule = wiring.schedule_service(settings).create(EVERY_MINUTE, Caller("bench-silent"))
         wiring.command_handler(settings).handle_id(schedule.id)
     finally:
-        for module, original in zip(modules, saved, strict=True):
-            module.utcnow = original  # type: ignore[attr-defined]
+        wiring.use_clock(None)
     return schedule.id
 
 
 def _old_cost_per_due_schedule(settings: Any, sample: list[str], calls: Any) -> float:
     """What the sweep cost before runs moved their watches: every healthy schedule's watch
     was due at each slot's deadline. Made due again here and swept."""
-    from chalicelib import alerts, wiring
+    from chalicelib import wiring
     from chalicelib.activity import watch_id
     from chalicelib.models import iso
 
@@ -118,7 +110,7 @@ def _old_cost_per_due_schedule(settings: Any, sample: list[str], calls: Any) -> 
     for schedule_id in sample:  # as before: due at each slot's deadline, its run found on time
         table.update_item(Key={"id": watch_id(schedule_id)}, UpdateExpression="SET created_date = :due",
                           ExpressionAttributeValues={":due": iso(RAN + timedelta(seconds=20))})
-    alerts.utcnow = lambda: RAN + timedelta(seconds=26)
+    wiring.use_clock(lambda: RAN + timedelta(seconds=26))
     calls.reset()
     report = wiring.alert_sweep(settings).run()
     assert report.examined >= len(sample), report.to_dict()

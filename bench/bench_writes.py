@@ -158,10 +158,11 @@ def _store(
 ) -> None:
     """Schedule items as the repository writes them (``legacy``: deleted ones keep
     ``created_by``, as before the creator index became sparse)."""
-    from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso, utcnow
+    from chalicelib import wiring
+    from chalicelib.models import Schedule, ScheduleDefinition, ScheduleStatus, iso
     from chalicelib.repository import schedule_to_item
 
-    base = utcnow() - timedelta(days=2)
+    base = wiring.now() - timedelta(days=2)
     with table.batch_writer() as batch:
         for index in range(start, start + count):
             when = iso(base + timedelta(seconds=index))

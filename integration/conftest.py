@@ -24,6 +24,7 @@ import pytest
 from chalicelib import clients
 from ops import emulator as emulators
 from ops import run as local_run
+from tests.support import one_package_at_a_time
 
 pytest_plugins = ("integration.stack_fixtures",)
 
@@ -153,7 +154,38 @@ def local_stages(tmp_path_factory) -> Iterator[LocalStages]:
 # that share it deployed, so they start from no stage at all.
 _OWN_LIFECYCLE_FIRST = ("test_end_to_end.py",)
 
+# `make integration` runs three groups side by side (pytest-xdist, ``--dist loadgroup``), each
+# in its own process with its own emulators: most of their time is spent waiting for a
+# schedule to fire or a stack to settle, not on the CPU. A module stays in its group, in the
+# order above, so the modules that share a deployed stage share it as they do in one process.
+_GROUPS = {
+    # each brings the local stage up from nothing and leaves none: they wait for whole minutes
+    "fires": ("test_end_to_end.py", "test_timeline_alerts_end_to_end.py"),
+    # the deployed stages shared (``local_stages``)
+    "deployed": ("test_auth_on_emulator.py", "test_console_browser.py", "test_console_fleet_browser.py",
+                 "test_contracts_end_to_end.py", "test_failure_paths.py"),
+}
 
-@pytest.hookimpl(trylast=True)
+
+def _group(item) -> str:
+    """The module's group; every other module (the stack lifecycle and adapter suites on their
+    own ``endpoint``) is in "stack"."""
+    return next((group for group, modules in _GROUPS.items() if item.path.name in modules), "stack")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
     items.sort(key=lambda item: item.path.name not in _OWN_LIFECYCLE_FIRST)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_build_dir(tmp_path_factory) -> Iterator[None]:
+    """``chalice package`` output in this process's own directory, not ``build/package/``,
+    and one package at a time: two groups may deploy the local stage at once."""
+    from ops import app_stack
+
+    with pytest.MonkeyPatch.context() as patch, one_package_at_a_time():
+        patch.setattr(app_stack, "BUILD_DIR", tmp_path_factory.mktemp("package"))
+        yield

@@ -121,7 +121,8 @@ def test_a_person_manages_a_schedule_through_the_console(base_url, browser):
 
     # WHEN it is paused THEN it shows paused; WHEN resumed THEN active again
     page.get_by_role("button", name="Pause").click()
-    page.locator("h2 .badge.state-paused").wait_for(timeout=60_000)
+    # the status badge (the health badge of a paused schedule says paused too)
+    page.locator("h2 .badge.state-paused", has_text="paused").wait_for(timeout=60_000)
     page.get_by_role("button", name="Resume").click()
     page.locator("h2 .badge", has_text="active").wait_for(timeout=60_000)
 

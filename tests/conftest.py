@@ -25,6 +25,7 @@ from tests.support import (
     PACKAGED_STAGES,
     REGION,
     STAGE,
+    one_package_at_a_time,
     unit_test_environment,
 )
 from tests.support import unit_test_project as support_project
@@ -138,6 +139,13 @@ def faults(moto_stage):
     injector = FaultInjector()
     yield injector
     injector.clear()
+@pytest.fixture(scope="session", autouse=True)
+def _one_package_at_a_time():
+    """Tests in several processes (pytest-xdist) package the app one at a time."""
+    with one_package_at_a_time():
+        yield
+
+
 @pytest.fixture(scope="session", params=PACKAGED_STAGES)
 def packaged(request, tmp_path_factory):
     """``chalice package --stage S`` for each declared stage, once per session: (stage,

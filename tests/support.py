@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -136,3 +140,30 @@ def unit_test_project(environment: dict[str, str]) -> str:
 
 
 _PROJECTS: dict[str, str] = {}
+
+
+@contextlib.contextmanager
+def one_package_at_a_time() -> Iterator[None]:
+    """``chalice package`` one process at a time on this checkout: each run rewrites the
+    dependency zip it caches in ``.chalice/deployments/`` through one temporary file, so two
+    test processes (pytest-xdist workers, or the unit and integration suites) packaging at
+    once would write it together."""
+    from ops import app_stack
+
+    lock_path = Path(__file__).resolve().parent.parent / "build" / ".chalice-package.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    package = app_stack.package
+
+    def locked(*args: Any, **kwargs: Any) -> Path:
+        with lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return package(*args, **kwargs)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    app_stack.package = locked  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        app_stack.package = package  # type: ignore[assignment]

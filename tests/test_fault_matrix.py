@@ -833,7 +833,9 @@ def _print_table(request: Any) -> Iterator[None]:
 
 def pytest_generate_tests(metafunc: Any) -> None:
     if "cell" in metafunc.fixturenames:
-        metafunc.parametrize("cell", [_param(cell) for cell in matrix()])
+        # by id: the discovery's call order may differ between runs (the reconcile path), and
+        # processes that share the run (pytest-xdist) must collect the same list
+        metafunc.parametrize("cell", [_param(cell) for cell in sorted(matrix(), key=lambda cell: cell.id)])
 
 
 # --- the tests ---------------------------------------------------------------------------
