@@ -27,7 +27,7 @@ from typing import Any
 
 from chalicelib.clock import Clock, system_clock
 from chalicelib.models import ExecutionOutcome, Schedule, ScheduleState, ScheduleStatus, parse_iso
-from chalicelib.timeline import expected_slots, planned_slot, slot_key
+from chalicelib.timeline import expected_slots, last_execution, planned_slot, slot_key
 
 HORIZON = timedelta(days=3660)  # as far as a next fire is looked for (AWS: years up to 2199)
 FAILED_OUTCOMES = {ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED}
@@ -50,14 +50,7 @@ class Glance:
 
     def of(self, schedule: Schedule, now: datetime | None = None) -> dict[str, Any]:
         now = now or self._clock()
-        summary = schedule.executions
-        last = None
-        if summary.last_execution_id:
-            last = {
-                "execution_id": summary.last_execution_id,
-                "scheduled_time": summary.last_scheduled_time,
-                "outcome": summary.last_outcome.value if summary.last_outcome else None,
-            }
+        last = last_execution(schedule)
         active = schedule.status is ScheduleStatus.ACTIVE and schedule.definition.state is ScheduleState.ENABLED
         upcoming = expected_slots(schedule, now, now + HORIZON, 1, self._grace) if active else []
         return {

@@ -34,6 +34,13 @@ from chalicelib import expressions, names
 from chalicelib.errors import FieldError, InvalidExpression, PayloadTooLarge, ValidationError
 
 NAME_PATTERN = re.compile(r"[0-9A-Za-z_.\-]{1,64}")
+
+
+def check_name(value: str) -> str:
+    """A schedule's or template's name, by EventBridge Scheduler's rule for schedule names."""
+    if not NAME_PATTERN.fullmatch(value):
+        raise ValueError("must be 1-64 characters of letters, digits, '-', '_' or '.'")
+    return value
 MAX_PAYLOAD_BYTES = 256_000  # leaves room for the envelope under SNS's 262,144-byte limit
 MAX_DESCRIPTION = 512
 # Labels (``key=value``), checked like AWS tags: at most MAX_LABELS a schedule (each one
@@ -210,9 +217,7 @@ class ScheduleDefinition(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not NAME_PATTERN.fullmatch(value):
-            raise ValueError("must be 1-64 characters of letters, digits, '-', '_' or '.'")
-        return value
+        return check_name(value)
 
     @field_validator("schedule_expression")
     @classmethod

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.errors import ValidationError
-from chalicelib.models import NAME_PATTERN, ScheduleDefinition, parse_model
+from chalicelib.models import NAME_PATTERN, ScheduleDefinition, check_name, parse_model
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}")
 MAX_PARAMETERS = 20
@@ -76,9 +76,7 @@ class TemplateDefinition(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not NAME_PATTERN.fullmatch(value):
-            raise ValueError("must be 1-64 characters of letters, digits, '-', '_' or '.'")
-        return value
+        return check_name(value)
 
     @field_validator("parameters")
     @classmethod

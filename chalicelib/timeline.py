@@ -257,14 +257,7 @@ class TimelineService:
     def summary(self, schedule: Schedule) -> dict[str, Any]:
         """``last_execution``, ``next_fire_time`` and ``health`` for the record."""
         now = self._clock()
-        summary = schedule.executions
-        last = None
-        if summary.last_execution_id:
-            last = {
-                "execution_id": summary.last_execution_id,
-                "scheduled_time": summary.last_scheduled_time,
-                "outcome": summary.last_outcome.value if summary.last_outcome else None,
-            }
+        last = last_execution(schedule)
         upcoming = (
             expected_slots(schedule, now, now + timedelta(days=3660), 1, self._grace)
             if schedule.status is ScheduleStatus.ACTIVE else []
@@ -379,3 +372,15 @@ def state_at(history: list[dict[str, Any]], moment: str, current: ScheduleState 
         if entry["action"] == "create":
             return "ABSENT"
     return current.value if isinstance(current, ScheduleState) else current
+
+
+def last_execution(schedule: Schedule) -> dict[str, Any] | None:
+    """The last run the record keeps (its id, slot and outcome), as the API shows it."""
+    summary = schedule.executions
+    if not summary.last_execution_id:
+        return None
+    return {
+        "execution_id": summary.last_execution_id,
+        "scheduled_time": summary.last_scheduled_time,
+        "outcome": summary.last_outcome.value if summary.last_outcome else None,
+    }
