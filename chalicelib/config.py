@@ -29,6 +29,7 @@ ENV_TABLE = "SCHEDULES_TABLE_NAME"
 ENV_CREATION_TOPIC = "SCHEDULE_CREATION_TOPIC_NAME"
 ENV_WEB_ACTIONS_TOPIC = "WEB_ACTIONS_TOPIC_NAME"
 ENV_NOTIFICATIONS_TOPIC = "NOTIFICATIONS_TOPIC_NAME"
+ENV_RESULTS_TOPIC = "RESULTS_TOPIC_NAME"
 ENV_EXECUTION_ROLE = "EVENTBRIDGE_EXECUTION_ROLE_NAME"
 ENV_GROUP = "SCHEDULE_GROUP_NAME"
 ENV_DEAD_LETTER_QUEUE = "DEAD_LETTER_QUEUE_NAME"
@@ -99,6 +100,7 @@ NAME_OVERRIDES = {
     "creation_topic": ENV_CREATION_TOPIC,
     "web_actions_topic": ENV_WEB_ACTIONS_TOPIC,
     "notifications_topic": ENV_NOTIFICATIONS_TOPIC,
+    "results_topic": ENV_RESULTS_TOPIC,
     "execution_role": ENV_EXECUTION_ROLE,
     "schedule_group": ENV_GROUP,
     "dead_letter_queue": ENV_DEAD_LETTER_QUEUE,
@@ -131,6 +133,11 @@ class ResourceNames:
     @property
     def notifications_topic(self) -> str:
         return self._named(ENV_NOTIFICATIONS_TOPIC, f"{APP_NAME}-notifications-{self.stage}")
+
+    @property
+    def results_topic(self) -> str:
+        """Where workers publish how their runs ended."""
+        return self._named(ENV_RESULTS_TOPIC, f"{APP_NAME}-results-{self.stage}")
 
     @property
     def execution_role(self) -> str:
@@ -196,6 +203,7 @@ class Settings:
     creation_topic_name: str
     web_actions_topic_name: str
     notifications_topic_name: str
+    results_topic_name: str
     execution_role_name: str
     schedule_group_name: str
     dead_letter_queue_name: str
@@ -272,6 +280,7 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         creation_topic_name=names.creation_topic,
         web_actions_topic_name=names.web_actions_topic,
         notifications_topic_name=names.notifications_topic,
+        results_topic_name=names.results_topic,
         execution_role_name=names.execution_role,
         schedule_group_name=names.schedule_group,
         dead_letter_queue_name=names.dead_letter_queue,
