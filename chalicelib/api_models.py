@@ -213,6 +213,7 @@ class TimelineEntry(BaseModel):
     state: str = Field(description="succeeded, failed, running, late, missed, skipped or upcoming")
     deadline: str | None = Field(None, description="after this a slot without a run is missed")
     planned: bool | None = Field(None, description="false for a run at a time the plan does not have")
+    reason: str | None = Field(None, description="why the slot was skipped, or what its run's failure said")
     execution: TimelineRun | None = None
 
 

@@ -89,11 +89,13 @@ class ExecutionOutcome(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     UNDELIVERED = "undelivered"  # EventBridge Scheduler gave up before reaching the target
+    SKIPPED = "skipped"  # fired, and not dispatched on purpose (skip_reason says why)
 
 
 class ExecutionTrigger(StrEnum):
     SCHEDULED = "scheduled"  # EventBridge Scheduler fired it
     MANUAL = "manual"  # POST /api/schedules/{id}/run
+    BACKFILL = "backfill"  # POST /api/schedules/{id}/backfill: a past slot run late, on request
 
 
 def iso(moment: datetime) -> str:
@@ -637,6 +639,7 @@ class ExecutionRecord(BaseModel):
     claim_expires_at: str | None = None  # a started run is someone's until then
     duration_ms: int | None = None
     error: str | None = None
+    skip_reason: str | None = None  # why a skipped run was not dispatched
 
     def to_api(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
