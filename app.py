@@ -9,6 +9,7 @@ loaded on first use (chalicelib.lazy), so a cold start's ``import app`` stays ne
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -56,9 +57,10 @@ from chalicelib.openapi import (
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from chalicelib import expressions, fleet, models, rejections, service, templates
+    from chalicelib import expressions, fleet, models, rejections, reports, service, templates
 else:  # loaded by the first request that reads one of their names
     expressions = lazy_module("chalicelib.expressions")
+    reports = lazy_module("chalicelib.reports")
     fleet = lazy_module("chalicelib.fleet")
     models = lazy_module("chalicelib.models")
     rejections = lazy_module("chalicelib.rejections")
@@ -325,6 +327,21 @@ def schedule_timeline(id: str) -> dict[str, Any]:
     return wiring.timeline_service().timeline(schedule, params.get("from"), params.get("to"), params.get("cursor"))
 
 
+@app.route("/api/executions/{execution_id}/report", methods=["POST"], content_types=["application/json", "text/plain"],
+           authorizer=AUTHORIZER)
+@api.operation(
+    "Report how a run ended (its worker, the schedule's owner or an admin)",
+    description="The body names the run's schedule (the schedule_id of the message the worker received). "
+    "The same report again answers the stored one; a different one is refused (409, naming the field).",
+    request="RunReport", response="ReportRecorded", headers=(CREATED_BY,), errors=(404, 409),
+)
+@handles_errors
+def report_run(execution_id: str) -> dict[str, Any]:
+    request = app.current_request
+    report = reports.route_report(json_object(request), execution_id)
+    return wiring.report_service().report(report, caller(request)).to_api()
+
+
 # --- the console (static files; no data, so no authorizer) ---------------------------
 
 
@@ -522,6 +539,20 @@ def schedule_command(event: SNSEvent) -> dict[str, Any]:
         observability.command_raised()
         raise
     observability.command_outcome(result)
+    return result
+
+
+# --- the results topic's consumer ---------------------------------------------------
+
+
+@app.on_sns_message(topic=_SETTINGS_AT_IMPORT.results_topic_name, name=names.HANDLE_RESULTS)
+def handle_results(event: SNSEvent) -> dict[str, Any]:
+    """Record one worker's report (chalicelib.reports); one it cannot record is rejected to
+    the notifications topic, never retried."""
+    result = wiring.results_handler().handle(event.to_dict()["Records"][0]["Sns"])
+    level = logging.WARNING if result["outcome"] == "rejected" else logging.INFO
+    observability.declare(result["outcome"], f"report {result['outcome']}", level,
+                          **{k: v for k, v in result.items() if k != "outcome"})
     return result
 
 

@@ -31,6 +31,7 @@ claims and publishes it again; a claim left by a sweep that died expires after
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ from chalicelib.timeline import (
     MISSED,
     RUNNING,
     SUCCEEDED,
+    TIMED_OUT,
     UPCOMING,
     Slot,
     SlotJoin,
@@ -80,7 +82,7 @@ MARKER_TTL_DAYS = 35
 SETTLE_ATTEMPTS = 3  # marking a sent alert published; beyond this a later sweep may repeat it
 LATE_LOOKBACK = timedelta(hours=1)  # a run that starts this long after its slot still alerts
 SLOTS_PER_SWEEP = 1000
-ALERT_KINDS = ("missed", "late", "failed", "paused")
+ALERT_KINDS = ("missed", "late", "failed", "paused", "timed_out")
 
 
 class Pauser(Protocol):
@@ -157,6 +159,9 @@ class Alerter:
             self.alert(schedule, "missed", event, now, report, "no run started by the slot's deadline")
         elif event.state == LATE and settings.on_late:
             self.alert(schedule, "late", event, now, report, "the run started after the slot's deadline")
+        elif event.state == TIMED_OUT:
+            self.alert(schedule, "timed_out", event, now, report,
+                       f"no report within max_duration_seconds ({schedule.definition.max_duration_seconds})")
         if event.state == FAILED:
             progress.failures += 1
             self._failed(schedule, event, now, report, progress)
@@ -193,6 +198,22 @@ class Alerter:
                 self._failed_now(schedule, event, watch, now, report, next_due)
         except (_PublishFailed, AlertInFlight):
             pass  # the watch stays before this slot: the sweep publishes it
+        return report
+
+    def run_reported(self, schedule: Schedule, slot: Slot, record: ExecutionRecord, now: datetime,
+                     next_due: datetime | None) -> SweepReport:
+        """A scheduled run reported failed: alerted now, as a failed dispatch is
+        (``run_finished``); when its slot is not the one the watch waits for (the sweep
+        already looked at it while it was running), alerted now all the same when one failure
+        is enough to alert (the marker keeps it once: the sweep that judges the slot later
+        finds it published)."""
+        report = self.run_finished(schedule, slot, record, now, next_due)
+        settings = schedule.definition.alerts or DEFAULT_ALERTS
+        if report.alerts or settings.after_failures != 1:
+            return report
+        event = SlotEvent(slot.time, FAILED, ExecutionTrigger.SCHEDULED, record)
+        with contextlib.suppress(_PublishFailed, AlertInFlight):  # the sweep judges the slot and publishes it
+            self.alert(schedule, "failed", event, now, report, "the worker reported failed")
         return report
 
     def _failed_now(self, schedule: Schedule, event: SlotEvent, watch: dict[str, Any], now: datetime,
@@ -440,6 +461,8 @@ def alert_message(schedule: Schedule, kind: str, slot: datetime, state: str, rea
         message["execution_id"] = record.execution_id
         if record.error:
             message["error"] = record.error
+        if record.reported_message:
+            message["reported_message"] = record.reported_message
     if failures is not None:
         message["consecutive_failures"] = failures
     return message

@@ -203,6 +203,19 @@ class TimelineRun(BaseModel):
     attempt: int | None = None
     duration_ms: int | None = None
     error: str | None = None
+    skip_reason: str | None = None
+    dispatched_at: str | None = None
+    reported_at: str | None = None
+    reported_outcome: str | None = Field(None, description="what the worker reported: succeeded or failed")
+    reported_message: str | None = None
+    run_duration_ms: int | None = Field(None, description="reported_at minus dispatched_at")
+
+
+class ReportRecorded(BaseModel):
+    """A run's report, as stored."""
+
+    recorded: bool = Field(description="false when this report was stored before (nothing changed)")
+    execution: ExecutionRecord
 
 
 class TimelineEntry(BaseModel):
@@ -210,7 +223,7 @@ class TimelineEntry(BaseModel):
 
     time: str = Field(description="the slot, UTC")
     trigger: str = Field(description="scheduled or manual")
-    state: str = Field(description="succeeded, failed, running, late, missed, skipped or upcoming")
+    state: str = Field(description="succeeded, failed, running, late, missed, skipped, upcoming, timed_out or overdue")
     deadline: str | None = Field(None, description="after this a slot without a run is missed")
     planned: bool | None = Field(None, description="false for a run at a time the plan does not have")
     reason: str | None = Field(None, description="why the slot was skipped, or what its run's failure said")

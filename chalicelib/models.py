@@ -15,7 +15,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -90,6 +90,39 @@ class ExecutionOutcome(StrEnum):
     FAILED = "failed"
     UNDELIVERED = "undelivered"  # EventBridge Scheduler gave up before reaching the target
     SKIPPED = "skipped"  # fired, and not dispatched on purpose (skip_reason says why)
+
+
+class ReportedOutcome(StrEnum):
+    """How a worker says its run ended (``POST /api/executions/{id}/report``, the results topic)."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class OverlapPolicy(StrEnum):
+    """What a slot does while the previous run has not reported (Temporal's overlap policies,
+    Kubernetes' concurrencyPolicy): run anyway, be skipped, or wait (at most one slot)."""
+
+    ALLOW = "allow"
+    SKIP = "skip"
+    BUFFER_ONE = "buffer_one"
+
+
+class RunCondition(StrEnum):
+    """When a slot runs at all, judged on the previous run at fire time."""
+
+    PREVIOUS_SUCCEEDED = "previous_succeeded"  # the previous run reported succeeded
+    PREVIOUS_FINISHED = "previous_finished"  # the previous run reported, or ran out of time
+
+
+# How long a run may take when its schedule waits for reports (an overlap policy or a
+# run_if) and names no max_duration_seconds: past it, the run no longer holds later slots
+# back, and its slot shows ``overdue``.
+DEFAULT_REPORT_WAIT_SECONDS = 86_400
+MAX_RUN_SECONDS = 7 * 86_400
+# A report's message and details (serialized JSON) are kept up to these sizes.
+MAX_REPORT_MESSAGE = 1000
+MAX_REPORT_DETAILS_BYTES = 4096
 
 
 class ExecutionTrigger(StrEnum):
@@ -210,6 +243,19 @@ class ScheduleDefinition(BaseModel):
     action_after_completion: ActionAfterCompletion = ActionAfterCompletion.NONE
     state: ScheduleState = ScheduleState.ENABLED
     alerts: AlertSettings | None = None
+    max_duration_seconds: int | None = Field(
+        None, ge=1, le=MAX_RUN_SECONDS,
+        description="a run that has not reported how it ended this long after its dispatch is timed_out "
+        "(alerted once); a late report still records its outcome",
+    )
+    overlap_policy: OverlapPolicy | None = Field(
+        None, description="what a slot does while the previous run has not reported: allow (the default), "
+        "skip, or buffer_one (at most one slot waits, and runs when the previous run reports)",
+    )
+    run_if: RunCondition | None = Field(
+        None, description="run a slot only when the previous run reported succeeded (previous_succeeded) "
+        "or has ended at all (previous_finished); otherwise the slot is skipped, naming the condition",
+    )
     labels: dict[str, str] = Field(
         default_factory=dict,
         description=f"up to {MAX_LABELS} labels, key=value, to select schedules by (list, bulk, apply)",
@@ -281,6 +327,23 @@ class ScheduleDefinition(BaseModel):
             _check_custom_target(self.target_arn)
         return self
 
+    @property
+    def guards_runs(self) -> bool:
+        """Whether a slot is decided at fire time on the previous run (an overlap policy other
+        than allow, or a run_if): its runs hold the record's ``current_run`` marker."""
+        return self.overlap_policy not in (None, OverlapPolicy.ALLOW) or self.run_if is not None
+
+    @property
+    def awaits_report(self) -> bool:
+        """Whether a dispatched run is ``running`` until its worker reports (or its time runs
+        out): only when the schedule asks for reports. A report for any run is recorded."""
+        return self.max_duration_seconds is not None or self.guards_runs
+
+    @property
+    def report_wait(self) -> timedelta:
+        """How long a run of a schedule that awaits reports may go unreported."""
+        return timedelta(seconds=self.max_duration_seconds or DEFAULT_REPORT_WAIT_SECONDS)
+
     def to_storage(self) -> dict[str, Any]:
         """A DynamoDB-friendly dict: the payload as JSON text (no floats in DynamoDB)."""
         data = self.model_dump(mode="json", exclude_none=True)
@@ -294,7 +357,7 @@ class ScheduleDefinition(BaseModel):
         data = dict(data)
         if isinstance(data.get("payload"), str):
             data["payload"] = json.loads(data["payload"])
-        for key in ("flexible_window_minutes",):
+        for key in ("flexible_window_minutes", "max_duration_seconds"):
             if data.get(key) is not None:
                 data[key] = int(data[key])
         if data.get("retry_policy"):
@@ -544,15 +607,42 @@ class TemplateUse(BaseModel):
     params: dict[str, str | int | bool] = Field(default_factory=dict)
 
 
+RUN_GUARD_FIELDS = ("max_duration_seconds", "overlap_policy", "run_if")
+
+
 def definition_digest(definition: ScheduleDefinition) -> dict[str, str]:
     """Each field of a definition as a short digest (the state as it is)."""
     digest: dict[str, str] = {}
     for field, value in definition.model_dump(mode="json").items():
-        if field == "labels" and not value:
-            continue  # as recorded before labels existed
+        if (field == "labels" and not value) or (field in RUN_GUARD_FIELDS and value is None):
+            continue  # as recorded before labels (and runs' reports) existed
         text = json.dumps(value, sort_keys=True, separators=(",", ":"))
         digest[field] = text if field == "state" else hashlib.sha256(text.encode()).hexdigest()[:16]
     return digest
+
+
+class CurrentRun(BaseModel):
+    """The latest dispatched run of a schedule that guards its runs: it holds later slots back
+    until it reports (``reported_outcome``) or ``until`` passes."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    execution_id: str
+    scheduled_time: str
+    until: str
+    reported_outcome: ReportedOutcome | None = None
+
+
+class BufferedRun(BaseModel):
+    """The one slot of a buffer_one schedule that waits for the current run's report: the
+    invocation the report path sends the target function."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    execution_id: str
+    scheduled_time: str
+    attempt: int = 1
+    trigger: ExecutionTrigger = ExecutionTrigger.SCHEDULED
 
 
 class Schedule(BaseModel):
@@ -587,6 +677,10 @@ class Schedule(BaseModel):
     applied: dict[str, str] = Field(default_factory=dict)
     # the template (its version and the parameters given) the definition was made from
     template: TemplateUse | None = None
+    # the latest run of a schedule that guards its runs (``guards_runs``), and the slot that
+    # waits for it (buffer_one): what a fire-time decision reads (see chalicelib.runs)
+    current_run: CurrentRun | None = None
+    buffered_run: BufferedRun | None = None
 
     @property
     def desired_state(self) -> ScheduleState:
@@ -640,9 +734,67 @@ class ExecutionRecord(BaseModel):
     duration_ms: int | None = None
     error: str | None = None
     skip_reason: str | None = None  # why a skipped run was not dispatched
+    waiting: bool | None = None  # a buffer_one slot held until the previous run reports
+    dispatched_at: str | None = None  # when its message reached the target
+    report_due_at: str | None = None  # its schedule awaits a report: running until then
+    max_duration_seconds: int | None = None  # its schedule's, when it set one: past it, timed_out
+    reported_at: str | None = None
+    reported_outcome: ReportedOutcome | None = None
+    reported_message: str | None = None
+    reported_details: dict[str, Any] | None = None
+    run_duration_ms: int | None = None  # reported_at minus dispatched_at
+
+    @field_validator("reported_details", mode="before")
+    @classmethod
+    def _stored_details(cls, value: Any) -> Any:
+        """Details are stored as JSON text (DynamoDB keeps no floats)."""
+        return json.loads(value) if isinstance(value, str) else value
 
     def to_api(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
+
+
+class RunReport(BaseModel):
+    """How a worker says its run ended: the body of ``POST /api/executions/{execution_id}/report``
+    and of a message on the results topic. ``schedule_id`` and ``execution_id`` are copied
+    from the message the worker received (on the route the path names the execution)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schedule_id: str = Field(description="the schedule_id of the message the worker received",
+                             json_schema_extra={"pattern": f"^{_ID_PATTERN.pattern}$"})
+    execution_id: str | None = Field(
+        None, min_length=1, max_length=512,
+        description="the execution_id of the message the worker received (required on the results topic; "
+        "on the route, if given, it must be the path's)",
+    )
+    outcome: ReportedOutcome
+    message: str | None = Field(None, max_length=MAX_REPORT_MESSAGE, description="what the worker says, shown with a failure")
+    details: dict[str, Any] | None = Field(
+        None, description=f"anything else the worker wants kept (JSON, at most {MAX_REPORT_DETAILS_BYTES} bytes serialized)",
+    )
+
+    @field_validator("schedule_id")
+    @classmethod
+    def _schedule_id(cls, value: str) -> str:
+        if not is_schedule_id(value):
+            raise ValueError("must be a schedule id (the schedule_id of the message the worker received)")
+        return value
+
+    @field_validator("details")
+    @classmethod
+    def _details_size(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        try:
+            size = len(json.dumps(value, separators=(",", ":"), allow_nan=False).encode())
+        except ValueError:
+            raise ValueError("numbers must be finite (no NaN or Infinity)") from None
+        except RecursionError:
+            raise ValueError("is nested too deeply") from None
+        if size > MAX_REPORT_DETAILS_BYTES:
+            raise ValueError(f"serialized size {size} bytes exceeds the limit of {MAX_REPORT_DETAILS_BYTES} bytes")
+        return value
 
 
 M = TypeVar("M", bound=BaseModel)

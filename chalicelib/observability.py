@@ -79,6 +79,8 @@ LATE_RUNS = "LateRuns"
 ALERTS_RAISED = "AlertsRaised"
 
 EXECUTIONS_SKIPPED = "ExecutionsSkipped"
+RUN_DURATION = "RunDuration"  # a reported run: report time minus dispatch time
+REPORTS_REFUSED = "ReportsRefused"
 COMMANDS_ACCEPTED = "CommandsAccepted"
 COMMANDS_REJECTED = "CommandsRejected"
 

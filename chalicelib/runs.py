@@ -44,9 +44,14 @@ from chalicelib.clock import Clock, expires_after, system_clock
 from chalicelib.errors import NotFound, ServiceError, UpstreamRejected
 from chalicelib.invocations import Invocation, parse_invocation
 from chalicelib.models import (
+    RUN_GUARD_FIELDS,
+    BufferedRun,
     ExecutionOutcome,
     ExecutionRecord,
     ExecutionTrigger,
+    OverlapPolicy,
+    ReportedOutcome,
+    RunCondition,
     Schedule,
     ScheduleDefinition,
     ScheduleState,
@@ -88,7 +93,9 @@ OUTCOME_WRITES = 2
 RETRYABLE_OUTCOMES = (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED)
 # What the dispatch reads from a definition (see dispatch_message and TargetRunner._target_arn):
 # a definition stated by the Input must match the record in each.
-DISPATCHED_FIELDS = ("name", "target_type", "target_arn", "payload")
+DISPATCHED_FIELDS = ("name", "target_type", "target_arn", "payload", *RUN_GUARD_FIELDS)
+# Where a worker reports how its run ended over HTTP (``{execution_id}`` URL-quoted).
+REPORT_PATH = "/api/executions/{execution_id}/report"
 
 
 def stated_schedule(invocation: Invocation) -> Schedule | None:
@@ -147,6 +154,63 @@ def skip_reason(schedule: Schedule | None, trigger: ExecutionTrigger) -> str | N
     return None
 
 
+def run_ended(schedule: Schedule, now: datetime) -> bool:
+    """Whether the schedule's current run has ended: reported, or out of time."""
+    current = schedule.current_run
+    return current is None or current.reported_outcome is not None or _parse(current.until) <= now
+
+
+def overlap_refusal(schedule: Schedule, execution_id: str, now: datetime) -> str | None:
+    """Why ``overlap_policy`` holds this run back (None: it may run now)."""
+    current, policy = schedule.current_run, schedule.definition.overlap_policy
+    if current is None or current.execution_id == execution_id or policy in (None, OverlapPolicy.ALLOW):
+        return None
+    if run_ended(schedule, now):
+        return None
+    return f"overlap_policy {policy.value}: run {current.execution_id} has not reported yet"
+
+
+def condition_refusal(schedule: Schedule, execution_id: str, now: datetime) -> str | None:
+    """Why ``run_if`` skips this run (None: the condition holds, or there is no previous run)."""
+    current, condition = schedule.current_run, schedule.definition.run_if
+    if current is None or current.execution_id == execution_id or condition is None:
+        return None
+    if condition is RunCondition.PREVIOUS_FINISHED and not run_ended(schedule, now):
+        return f"run_if previous_finished: run {current.execution_id} has not finished"
+    if condition is RunCondition.PREVIOUS_SUCCEEDED and current.reported_outcome is not ReportedOutcome.SUCCEEDED:
+        said = f"reported {current.reported_outcome.value}" if current.reported_outcome else "has not reported succeeded"
+        return f"run_if previous_succeeded: run {current.execution_id} {said}"
+    return None
+
+
+def held_back(schedule: Schedule, execution_id: str, now: datetime) -> str | None:
+    """Why the previous run holds this one back at fire time: its ``run_if``, then its
+    ``overlap_policy`` (None: it may run)."""
+    return condition_refusal(schedule, execution_id, now) or overlap_refusal(schedule, execution_id, now)
+
+
+def guard_condition(schedule: Schedule) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The claim's condition on the record's ``current_run`` that ``overlap_refusal`` and
+    ``condition_refusal`` state (the text, its names, its values); none for a schedule that
+    does not guard its runs."""
+    definition = schedule.definition
+    names = {"#run": "current_run", "#run_id": "execution_id", "#run_until": "until",
+             "#run_said": "reported_outcome"}
+    values: dict[str, Any] = {}
+    clauses = []
+    free = "attribute_not_exists(#run) OR #run.#run_id = :id"
+    if definition.overlap_policy in (OverlapPolicy.SKIP, OverlapPolicy.BUFFER_ONE) or (
+        definition.run_if is RunCondition.PREVIOUS_FINISHED
+    ):
+        clauses.append(f"({free} OR attribute_exists(#run.#run_said) OR #run.#run_until <= :now)")
+        values[":now"] = None  # set by the claim
+    if definition.run_if is RunCondition.PREVIOUS_SUCCEEDED:
+        clauses.append(f"({free} OR #run.#run_said = :run_ok)")
+        values[":run_ok"] = ReportedOutcome.SUCCEEDED.value
+    text = " AND ".join(clauses)
+    return text, {key: name for key, name in names.items() if key == "#run" or key in text}, values
+
+
 @dataclass
 class Claimed:
     record: ExecutionRecord
@@ -155,6 +219,14 @@ class Claimed:
 @dataclass
 class Duplicate:
     reason: str
+
+
+@dataclass
+class Blocked:
+    """The record's ``current_run`` holds this slot back (overlap policy or run_if): the
+    record as it is now, with the run that holds it."""
+
+    schedule: Schedule
 
 
 @dataclass
@@ -197,7 +269,7 @@ class RunStore:
 
     def claim(
         self, schedule: Schedule, invocation: Invocation, claim: Claim, stated: bool = False
-    ) -> Claimed | Duplicate | Changed:
+    ) -> Claimed | Duplicate | Changed | Blocked:
         """Claim the run of ``schedule`` as this process holds it. ``stated``: the schedule
         comes from the invocation's Input, so the claim also checks that the record holds
         exactly the definition fields the dispatch uses (an Input can be forged; the record
@@ -205,7 +277,7 @@ class RunStore:
         previous: dict[str, Any] | None = None
         for _ in range(MAX_CLAIM_ROUNDS):
             reasons = self._transact(
-                [self._schedule_claim(schedule, invocation, previous, stated),
+                [self._schedule_claim(schedule, invocation, previous, stated, claim),
                  self._execution_claim(invocation, claim, previous)],
                 token=f"{claim.token[:28]}-c{0 if previous is None else previous.get('attempts', 0)}",
             )
@@ -214,7 +286,12 @@ class RunStore:
             schedule_reason, execution_reason = reasons
             if _failed_check(schedule_reason):
                 item = schedule_reason.get("Item")
-                return Changed(_schedule_from(item) if item else None)
+                now_held = _schedule_from(item) if item else None
+                if now_held is not None and now_held.version == schedule.version and (
+                    held_back(now_held, invocation.execution_id, claim.started_at)
+                ):
+                    return Blocked(now_held)
+                return Changed(now_held)
             if not _failed_check(execution_reason):
                 raise UpstreamRejected(f"the claim of execution {invocation.execution_id} was cancelled: {reasons}")
             current = plain_item(execution_reason.get("Item"))
@@ -232,8 +309,8 @@ class RunStore:
     def _claimable(self, item: dict[str, Any]) -> str | None:
         """None when ``item`` may be claimed again; else why not."""
         outcome = item.get("outcome")
-        if outcome in RETRYABLE_OUTCOMES:
-            return None
+        if outcome in RETRYABLE_OUTCOMES or item.get("waiting"):
+            return None  # a buffered slot is claimed when released; its guard decides
         if outcome == ExecutionOutcome.STARTED.value:
             now = self._now()
             expires = item.get("claim_expires_at")
@@ -247,7 +324,8 @@ class RunStore:
         return f"already {outcome}"
 
     def _schedule_claim(
-        self, schedule: Schedule, invocation: Invocation, previous: dict[str, Any] | None, stated: bool = False
+        self, schedule: Schedule, invocation: Invocation, previous: dict[str, Any] | None, stated: bool = False,
+        claim: Claim | None = None,
     ) -> dict[str, Any]:
         names = {"#version": "version", "#x": "executions", "#last_id": "last_execution_id",
                  "#last_time": "last_scheduled_time", "#last_outcome": "last_outcome"}
@@ -263,6 +341,8 @@ class RunStore:
             values[":one"] = 1
             sets.append("#x.#failed = if_not_exists(#x.#failed, :one) - :one")
         condition = "attribute_exists(id) AND #version = :version"
+        if schedule.definition.guards_runs and claim is not None:
+            condition += self._guard(schedule, invocation, claim, sets, names, values)
         if stated:
             stored = schedule.definition.to_storage()
             names["#definition"] = "definition"
@@ -283,6 +363,25 @@ class RunStore:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
 
+    @staticmethod
+    def _guard(schedule: Schedule, invocation: Invocation, claim: Claim, sets: list[str], names: dict[str, str],
+               values: dict[str, Any]) -> str:
+        """The fire-time decision in the claim's own write: the condition that the previous
+        run lets this one go, and this run as the record's ``current_run`` (held until it
+        reports or its time is out)."""
+        text, guard_names, guard_values = guard_condition(schedule)
+        names.update(guard_names)
+        values.update({key: iso(claim.started_at) if key == ":now" else value for key, value in guard_values.items()})
+        values[":current_run"] = {
+            "execution_id": invocation.execution_id, "scheduled_time": invocation.scheduled_time,
+            "until": iso(claim.started_at + schedule.definition.report_wait),
+        }
+        sets.append("#run = :current_run")
+        if schedule.definition.overlap_policy is OverlapPolicy.BUFFER_ONE:
+            names["#buffered"] = "buffered_run"
+            sets[-1] += " REMOVE #buffered"  # the waiting slot is this one, or lost its turn
+        return f" AND {text}" if text else ""
+
     def _execution_claim(self, invocation: Invocation, claim: Claim, previous: dict[str, Any] | None) -> dict[str, Any]:
         entry = {"attempt": invocation.attempt, "started_at": iso(claim.started_at)}
         if claim.request_id:
@@ -301,8 +400,9 @@ class RunStore:
             invocation, fields,
             sets=["#attempts = if_not_exists(#attempts, :zero) + :one",
                   "#log = list_append(if_not_exists(#log, :empty), :entry)"],
-            removes=["#err", "#d"],
-            names={"#attempts": "attempts", "#log": "attempt_log", "#err": "error", "#d": "duration_ms"},
+            removes=["#err", "#d", "#waiting"],
+            names={"#attempts": "attempts", "#log": "attempt_log", "#err": "error", "#d": "duration_ms",
+                   "#waiting": "waiting"},
             values={":zero": 0, ":one": 1, ":empty": [], ":entry": [entry]},
         )
         if previous is None:
@@ -367,26 +467,32 @@ class RunStore:
     # --- the outcome ----------------------------------------------------------------
 
     def finish(self, record: ExecutionRecord, claim: Claim, outcome: ExecutionOutcome,
-               duration_ms: int, error: str | None = None, watch: dict[str, Any] | None = None) -> bool:
+               duration_ms: int, error: str | None = None, watch: dict[str, Any] | None = None,
+               dispatched: dict[str, Any] | None = None, end_run: bool = False) -> bool:
         """Store the outcome of a claimed run and fold it into the summary, and with ``watch``
         (``activity.watch_moved``) move the alert watch past the run's slot in the same write.
         False when the claim was lost meanwhile (a later invocation holds it now: its outcome
         stands)."""
         failed = outcome in RETRYABLE_OUTCOMES
+        extra = dispatched or {}
         execution: dict[str, Any] = {"Update": {
             "TableName": self._name,
             "Key": {"id": execution_item_id(record.schedule_id, record.execution_id)},
             "UpdateExpression": "SET #outcome = :o, #d = :d" + (", #err = :e" if error else "")
+            + "".join(f", #x_{key} = :x_{key}" for key in extra)
             + " REMOVE #expires" + ("" if error else ", #err"),
             "ConditionExpression": "claim_token = :token AND #outcome = :started",
             "ExpressionAttributeNames": {"#outcome": "outcome", "#d": "duration_ms", "#err": "error",
-                                         "#expires": "claim_expires_at"},
+                                         "#expires": "claim_expires_at", **{f"#x_{key}": key for key in extra}},
             "ExpressionAttributeValues": {":o": outcome.value, ":d": duration_ms, ":token": claim.token,
                                           ":started": ExecutionOutcome.STARTED.value,
-                                          **({":e": error} if error else {})},
+                                          **({":e": error} if error else {}),
+                                          **{f":x_{key}": value for key, value in extra.items()}},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
         summary = self._summary_update(record, outcome, count_new=False, failed=failed)
+        if end_run:
+            _end_current_run(summary["Update"], record.execution_id)
         steps = [execution, summary] if watch is None else [execution, summary, watch]
         kind = "f" if watch is None else "w"
         reasons = self._transact(steps, token=f"{claim.token[:28]}-{kind}{outcome.value[:1]}")
@@ -395,7 +501,7 @@ class RunStore:
         execution_reason, summary_reason = reasons[:2]
         if watch is not None and _failed_check(reasons[2]) and not _failed_check(execution_reason):
             # the watch waits for an earlier slot (or the sweep moved it): the sweep moves it
-            return self.finish(record, claim, outcome, duration_ms, error)
+            return self.finish(record, claim, outcome, duration_ms, error, dispatched=dispatched)
         if _failed_check(execution_reason):
             current = plain_item(execution_reason.get("Item")) or {}
             return bool(current.get("claim_token") == claim.token and current.get("outcome") == outcome.value)
@@ -426,6 +532,67 @@ class RunStore:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }}
+
+    # --- reports ---------------------------------------------------------------------------
+
+    def record_report(self, schedule: Schedule, record: ExecutionRecord) -> bool:
+        """Store a worker's report (``reports.write_report``); False when the execution or the
+        record changed meanwhile."""
+        from chalicelib.reports import write_report
+
+        return write_report(self._client, self._name, schedule, record)
+
+    # --- runs held back at fire time ----------------------------------------------------
+
+    def record_skip(self, invocation: Invocation, claim: Claim, reason: str) -> None:
+        """Record a slot skipped at fire time (outcome ``skipped``, ``skip_reason``): one write,
+        which a redelivery of the same fire repeats harmlessly; a run already recorded
+        otherwise is left as it is."""
+        update = self._execution_update(
+            invocation, {"outcome": ExecutionOutcome.SKIPPED.value, "skip_reason": reason[:1000],
+                         "started_at": iso(claim.started_at), "attempt": invocation.attempt,
+                         "trigger": invocation.trigger.value},
+            sets=[], removes=[], names={"#outcome": "outcome"}, values={":skipped": ExecutionOutcome.SKIPPED.value},
+        )
+        update["ConditionExpression"] = "attribute_not_exists(id) OR #outcome = :skipped"
+        try:
+            self._client.update_item(**update)
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise translate(exc, "schedules table") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, "schedules table") from exc
+
+    def buffer(self, schedule: Schedule, invocation: Invocation, claim: Claim) -> bool:
+        """Hold a buffer_one slot until the current run reports: the record's ``buffered_run``
+        and the slot's execution, ``waiting``, in one write. False when a slot already waits
+        (or the current run ended meanwhile: the caller claims again)."""
+        current = schedule.current_run
+        if current is None:
+            return False
+        waiting = BufferedRun(execution_id=invocation.execution_id, scheduled_time=invocation.scheduled_time,
+                              attempt=invocation.attempt, trigger=invocation.trigger)
+        record = {"Update": {
+            "TableName": self._name,
+            "Key": {"id": schedule.id},
+            "UpdateExpression": "SET #buffered = :buffered",
+            "ConditionExpression": "#version = :version AND #run.#run_id = :current "
+            "AND attribute_not_exists(#run.#run_said) "
+            "AND (attribute_not_exists(#buffered) OR #buffered.#run_id = :id)",
+            "ExpressionAttributeNames": {"#buffered": "buffered_run", "#version": "version", "#run": "current_run",
+                                         "#run_id": "execution_id", "#run_said": "reported_outcome"},
+            "ExpressionAttributeValues": {":buffered": waiting.model_dump(mode="json"), ":version": schedule.version,
+                                          ":current": current.execution_id, ":id": invocation.execution_id},
+        }}
+        execution = self._execution_update(
+            invocation, {"outcome": ExecutionOutcome.STARTED.value, "waiting": True,
+                         "started_at": iso(claim.started_at), "attempt": invocation.attempt,
+                         "trigger": invocation.trigger.value, "claim_expires_at": current.until},
+            sets=[], removes=[], names={"#waiting": "waiting"}, values={},
+        )
+        execution["ConditionExpression"] = "attribute_not_exists(id) OR #waiting = :yes"
+        execution["ExpressionAttributeValues"][":yes"] = True
+        return self._transact([record, {"Update": execution}], token=f"{claim.token[:28]}-b") is None
 
     # --- dead letters ------------------------------------------------------------------
 
@@ -493,6 +660,17 @@ class RunStore:
             raise translate(exc, "schedules table") from exc
         except BotoCoreError as exc:
             raise translate(exc, "schedules table") from exc
+
+
+def _end_current_run(update: dict[str, Any], execution_id: str) -> None:
+    """Add to a summary update: the record's ``current_run``, when it is this run, has ended
+    (failed: its dispatch failed, so no report will come and later slots need not wait)."""
+    update["UpdateExpression"] += ", #run.#run_said = :run_failed"
+    # a later slot that took the record meanwhile owns it: then the run is written alone
+    update["ConditionExpression"] += " AND #run.#run_id = :run_id"
+    update["ExpressionAttributeNames"].update({"#run": "current_run", "#run_id": "execution_id",
+                                               "#run_said": "reported_outcome"})
+    update["ExpressionAttributeValues"].update({":run_failed": ReportedOutcome.FAILED.value, ":run_id": execution_id})
 
 
 def _failed_check(reason: dict[str, Any]) -> bool:
@@ -575,8 +753,10 @@ class TargetRunner:
         definitions: DefinitionCache | None = None,
         alerter: Alerter | None = None,
         grace_seconds: int | None = None,
+        results_topic_arn: Callable[[], str] | None = None,
     ):
         self._store = store
+        self._results_topic_arn = results_topic_arn or (lambda: "")
         self._alerter = alerter
         # with a grace, an on-time success moves the schedule's alert watch (see _watch_step)
         self._grace = timedelta(seconds=grace_seconds) if grace_seconds is not None else None
@@ -627,11 +807,26 @@ class TargetRunner:
                 self.definitions.drop(invocation.schedule_id)
                 return reason or "the schedule is deleted"
             result = self._store.claim(schedule, invocation, claim, stated=schedule is stated)
+            if isinstance(result, Blocked):
+                return self._hold_back(result.schedule, invocation, claim)
             if not isinstance(result, Changed):
                 self.definitions.keep(schedule)
                 return schedule, result
             schedule = result.schedule
         raise UpstreamRejected(f"schedule {invocation.schedule_id} kept changing while it fired")
+
+    def _hold_back(self, schedule: Schedule, invocation: Invocation, claim: Claim) -> str:
+        """A slot the previous run holds back: buffered (buffer_one, while no slot waits),
+        else recorded as skipped with the reason. Why it does not run now."""
+        reason = held_back(schedule, invocation.execution_id, claim.started_at) or "held back by the previous run"
+        overlap = overlap_refusal(schedule, invocation.execution_id, claim.started_at)
+        policy = schedule.definition.overlap_policy
+        if overlap == reason and policy is OverlapPolicy.BUFFER_ONE:
+            if self._store.buffer(schedule, invocation, claim):
+                return f"buffered: runs when run {schedule.current_run.execution_id if schedule.current_run else ''} reports"
+            reason = "overlap_policy buffer_one: another slot already waits for the run in progress"
+        self._store.record_skip(invocation, claim, reason)
+        return reason
 
     def _dispatch(self, schedule: Schedule, record: ExecutionRecord, claim: Claim, started: float) -> str | None:
         """Send the schedule's message and record how that went: None when it succeeded,
@@ -640,10 +835,12 @@ class TargetRunner:
         # the start latency counts from the planned slot (an emulator reports it floored)
         invocation = _invocation_of(record, planned[0].time if planned else None)
         try:
-            self._publisher.publish(self._target_arn(schedule), dispatch_message(schedule, record), dispatch_attributes(schedule))
+            self._publisher.publish(self._target_arn(schedule), dispatch_message(schedule, record, self._results_topic_arn()),
+                                    dispatch_attributes(schedule))
         except Exception as exc:
             reason = _error_text(exc)
-            self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), reason)
+            self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), reason,
+                               end_run=schedule.definition.guards_runs)
             _signal(invocation, "failed", claim, self._elapsed(started), reason=reason, dispatched=True)
             self._alert(schedule, record.model_copy(update={"outcome": ExecutionOutcome.FAILED, "error": reason}))
             if isinstance(exc, NotFound):  # the target does not exist: retrying cannot help
@@ -652,10 +849,15 @@ class TargetRunner:
             # the invocation, which claims the run again; after its last retry the dead-letter
             # queue gets the failure, already recorded here
             raise
-        watch = self._watch_step(schedule, record, claim)
+        awaits = schedule.definition.awaits_report
+        # a run that awaits its report leaves the watch on its slot: the sweep judges it once
+        # it reports or its time is out (timed_out)
+        watch = None if awaits else self._watch_step(schedule, record, claim)
+        dispatched = dispatch_times(schedule, self._now())
         for attempt in range(1, OUTCOME_WRITES + 1):
             try:
-                self._store.finish(record, claim, ExecutionOutcome.SUCCEEDED, self._elapsed(started), watch=watch)
+                self._store.finish(record, claim, ExecutionOutcome.SUCCEEDED, self._elapsed(started), watch=watch,
+                                   dispatched=dispatched)
                 break
             except ServiceError as exc:
                 # dispatched, but not yet recorded: try once more here; if that fails too,
@@ -667,7 +869,7 @@ class TargetRunner:
                 if attempt == OUTCOME_WRITES:
                     raise
         _signal(invocation, "succeeded", claim, self._elapsed(started), dispatched=True)
-        if watch is None:  # late, or its slot not the one the watch waits for: alert it if due
+        if watch is None and not awaits:  # late, or its slot not the one the watch waits for: alert it if due
             self._alert(schedule, record.model_copy(update={"outcome": ExecutionOutcome.SUCCEEDED}))
         return None
 
@@ -719,7 +921,26 @@ class TargetRunner:
         return schedule.definition.target_arn or ""
 
 
-def dispatch_message(schedule: Schedule, record: ExecutionRecord) -> dict[str, Any]:
+def dispatch_times(schedule: Schedule, now: datetime) -> dict[str, Any]:
+    """What the outcome write of a dispatched run adds: when it was dispatched, and, when its
+    schedule awaits a report, until when it is ``running``."""
+    times: dict[str, Any] = {"dispatched_at": iso(now)}
+    if schedule.definition.awaits_report:
+        times["report_due_at"] = iso(now + schedule.definition.report_wait)
+    if schedule.definition.max_duration_seconds:
+        times["max_duration_seconds"] = schedule.definition.max_duration_seconds
+    return times
+
+
+def report_path(execution_id: str) -> str:
+    from urllib.parse import quote
+
+    return REPORT_PATH.format(execution_id=quote(execution_id, safe=""))
+
+
+def dispatch_message(schedule: Schedule, record: ExecutionRecord, results_topic_arn: str = "") -> dict[str, Any]:
+    """What the target receives: the schedule's payload, the run's identity, and where the
+    worker reports how it ended (echoing ``schedule_id`` and ``execution_id``)."""
     return {
         "schedule_id": schedule.id,
         "name": schedule.definition.name,
@@ -730,6 +951,8 @@ def dispatch_message(schedule: Schedule, record: ExecutionRecord) -> dict[str, A
         "attempt": record.attempt,
         "trigger": record.trigger.value,
         "created_by": schedule.created_by,
+        "report": {"topic_arn": results_topic_arn, "path": report_path(record.execution_id),
+                   "awaited": schedule.definition.awaits_report},
     }
 
 

@@ -49,6 +49,8 @@ LATE = "late"
 MISSED = "missed"
 SKIPPED = "skipped"
 UPCOMING = "upcoming"
+TIMED_OUT = "timed_out"  # dispatched, no report within its max_duration_seconds (alerted once)
+OVERDUE = "overdue"  # dispatched, awaited (overlap_policy, run_if), no report within a day
 
 MAX_SPAN = timedelta(days=31)
 MAX_SLOTS = 1000
@@ -165,15 +167,59 @@ def next_due(schedule: Schedule, reached: datetime, grace: timedelta) -> datetim
 
 def run_state(record: ExecutionRecord, deadline: datetime | None, now: datetime) -> str:
     """The state of a slot (or a manual run) that has a run."""
+    held = _held_state(record, now)
+    if held is not None:
+        return held
     if record.outcome in (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED):
         return FAILED
     started = parse_iso(record.started_at)
+    reported = _report_state(record, now)
+    if reported is not None:
+        return LATE if reported == SUCCEEDED and deadline is not None and started > deadline else reported
     if record.outcome is ExecutionOutcome.STARTED:
         expires = parse_iso(record.claim_expires_at) if record.claim_expires_at else started + STUCK_AFTER
         return RUNNING if now < max(expires, started + STUCK_AFTER) else FAILED
     if deadline is not None and started > deadline:
         return LATE
     return SUCCEEDED
+
+
+def _held_state(record: ExecutionRecord, now: datetime) -> str | None:
+    """A run held back at fire time: skipped, or a buffered slot still waiting (``upcoming``:
+    it runs when the previous run reports; ``skipped`` once that run's time ran out)."""
+    if record.outcome is ExecutionOutcome.SKIPPED:
+        return SKIPPED
+    if record.waiting and record.outcome is ExecutionOutcome.STARTED:
+        expires = parse_iso(record.claim_expires_at) if record.claim_expires_at else parse_iso(record.started_at)
+        return UPCOMING if now < expires else SKIPPED
+    return None
+
+
+def _report_state(record: ExecutionRecord, now: datetime) -> str | None:
+    """What a report (or its absence) makes of a dispatched run: the reported outcome; else
+    ``running`` while its schedule awaits one, then ``timed_out`` (or ``overdue``); None for
+    a run whose schedule awaits no report and that has none."""
+    if record.reported_outcome is not None:
+        return FAILED if record.reported_outcome.value == FAILED else SUCCEEDED
+    if record.outcome is not ExecutionOutcome.SUCCEEDED or not record.report_due_at:
+        return None
+    if now < parse_iso(record.report_due_at):
+        return RUNNING
+    return TIMED_OUT if record.max_duration_seconds else OVERDUE
+
+
+def held_reason(record: ExecutionRecord, state: str) -> str | None:
+    """What a slot's entry says of why: a skip's reason, a reported failure's message, a
+    timeout's limit."""
+    if state == SKIPPED:
+        return record.skip_reason or ("the run it waited for never reported" if record.waiting else None)
+    if state == UPCOMING and record.waiting:
+        return "buffered: runs when the previous run reports"
+    if state == FAILED and record.reported_outcome is not None:
+        return record.reported_message or "the worker reported failed"
+    if state in (TIMED_OUT, OVERDUE):
+        return f"no report by {record.report_due_at}"
+    return None
 
 
 def slot_state(slot: Slot, record: ExecutionRecord | None, state: str, now: datetime) -> str:
@@ -194,7 +240,8 @@ def pick_run(records: list[ExecutionRecord]) -> ExecutionRecord:
 
 
 def run_view(record: ExecutionRecord) -> dict[str, Any]:
-    shown = {"execution_id", "outcome", "started_at", "attempt", "duration_ms", "error"}
+    shown = {"execution_id", "outcome", "started_at", "attempt", "duration_ms", "error", "skip_reason",
+             "dispatched_at", "reported_at", "reported_outcome", "reported_message", "run_duration_ms"}
     return record.model_dump(mode="json", include=shown, exclude_none=True)
 
 
@@ -277,7 +324,7 @@ class TimelineService:
         entries, _ = self.entries(schedule, now - HEALTH_SPAN, now, now)
         decided = [e["state"] for e in entries if e["state"] not in (UPCOMING, SKIPPED, RUNNING)]
         decided = decided[-HEALTH_SLOTS:]
-        if decided and decided[-1] == FAILED:
+        if decided and decided[-1] in (FAILED, TIMED_OUT):
             return "failing"
         if MISSED in decided:
             return "missing"
@@ -321,6 +368,9 @@ def _slot_entry(slot: Slot, runs: list[ExecutionRecord], history: list[dict[str,
     }
     if chosen is not None:
         entry["execution"] = run_view(chosen)
+        reason = held_reason(chosen, entry["state"])
+        if reason:
+            entry["reason"] = reason
     return entry
 
 
@@ -335,6 +385,9 @@ def _run_entry(record: ExecutionRecord, trigger: ExecutionTrigger, now: datetime
     }
     if not planned:
         entry["planned"] = False
+    reason = held_reason(record, entry["state"])
+    if reason:
+        entry["reason"] = reason
     return entry
 def _cursor_window(state: dict[str, Any]) -> tuple[datetime, datetime]:
     """A cursor's window, held to the same limits as ``from`` and ``to`` (1970-2199, at most

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     from chalicelib.publisher import AwsPublisher
     from chalicelib.reconcile import ScheduleReconciler
     from chalicelib.rejections import Rejecter
+    from chalicelib.reports import ReportService, ResultsHandler
     from chalicelib.repository import DynamoDBScheduleRepository
-    from chalicelib.run_now import RunNowService
+    from chalicelib.run_now import LambdaTargetInvoker, RunNowService
     from chalicelib.runs import RunStore, TargetRunner
     from chalicelib.scheduler import EventBridgeSchedulerGateway
     from chalicelib.service import CommandHandler, ScheduleService
@@ -187,8 +188,30 @@ def _target_runner(settings: Settings) -> TargetRunner:
         notifications_topic_arn=notifications,
         alerter=Alerter(activity(settings), publisher(settings), notifications),
         grace_seconds=settings.late_grace_seconds,
+        results_topic_arn=partial(clients.topic_arn, settings.results_topic_name, settings),
         clock=_clock,
     )
+
+
+def report_service(settings: Settings | None = None) -> ReportService:
+    """Records what workers report (chalicelib.reports): the route's and the results topic's."""
+    from chalicelib.alerts import Alerter
+    from chalicelib.reports import ReportService
+
+    settings = settings or get_settings()
+    notifications = partial(clients.topic_arn, settings.notifications_topic_name, settings)
+    return ReportService(
+        run_store(settings), repository(settings),
+        alerter=Alerter(activity(settings), publisher(settings), notifications),
+        invoker=partial(target_invoker, settings), grace_seconds=settings.late_grace_seconds, clock=_clock,
+    )
+
+
+def results_handler(settings: Settings | None = None) -> ResultsHandler:
+    from chalicelib.reports import ResultsHandler
+
+    settings = settings or get_settings()
+    return ResultsHandler(reports=partial(report_service, settings), rejecter=partial(rejecter, settings))
 
 
 @lru_cache(maxsize=8)
@@ -243,15 +266,21 @@ def glance(settings: Settings | None = None) -> Glance:
     return Glance(grace_seconds=settings.late_grace_seconds, clock=_clock)
 
 
-def run_now_service(settings: Settings | None = None) -> RunNowService:
-    from chalicelib.run_now import LambdaTargetInvoker, RunNowService
+def target_invoker(settings: Settings) -> LambdaTargetInvoker:
+    """Sends a run to the stage's target function (run-now, a buffered slot released)."""
+    from chalicelib.run_now import LambdaTargetInvoker
 
-    settings = settings or get_settings()
-    invoker = LambdaTargetInvoker(
+    return LambdaTargetInvoker(
         client_for=partial(_client, "lambda", settings=settings),
         function_arn=partial(target_function_arn, settings),
     )
-    return RunNowService(repository(settings), activity(settings), invoker, clock=_clock)
+
+
+def run_now_service(settings: Settings | None = None) -> RunNowService:
+    from chalicelib.run_now import RunNowService
+
+    settings = settings or get_settings()
+    return RunNowService(repository(settings), activity(settings), target_invoker(settings), clock=_clock)
 
 
 def bulk_service(settings: Settings | None = None) -> BulkService:

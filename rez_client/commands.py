@@ -115,6 +115,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("template-update", "PUT", "/api/templates/{name}", "replace a template (a new version)"),
     Command("template-delete", "DELETE", "/api/templates/{name}", "delete a template"),
     Command(
+        "report", "POST", "/api/executions/{execution_id}/report",
+        "report how a run ended: succeeded or failed (--body names its schedule_id, and a message or details)",
+        body_positional="outcome",
+    ),
+    Command(
         "preview", "POST", "/api/expressions/preview", "validate an expression and list its next fire times",
         body_positional="schedule_expression",
     ),

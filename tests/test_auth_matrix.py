@@ -94,7 +94,11 @@ ROUTES = [
     Route("delete_template", "DELETE", "/api/templates/{name}", writes=True),
     Route("openapi", "GET", "/api/openapi.json"),
     Route("docs", "GET", "/api/docs"),
+    # a worker's report on a run of the owner's schedule (dispatched, not yet reported)
+    Route("report", "POST", "/api/executions/{execution_id}/report",
+          body=lambda schedule_id: {"schedule_id": schedule_id, "outcome": "succeeded"}, writes=True),
 ]
+REPORTED_EXECUTION = "execution-1"
 
 # What each caller gets; the owner's schedule exists. "list" is what the caller sees by
 # default (their own schedules); "list_by_owner" asks for the owner's schedules by name.
@@ -103,7 +107,7 @@ OK = {"create": 202, "list": 200, "overview": 200, "list_by_owner": 200, "get": 
       "timeline": 200, "openapi": 200, "docs": 200,
       # the owner's schedule was not made from a template, and no template exists
       "bulk": 200, "reapply": 409, "create_template": 201, "list_templates": 200, "get_template": 404,
-      "update_template": 404, "delete_template": 404}
+      "update_template": 404, "delete_template": 404, "report": 200}
 EXPECTED: dict[tuple[str, str], int | None] = {}
 for _route in ROUTES:
     EXPECTED[(_route.name, "owner")] = OK[_route.name]
@@ -112,6 +116,7 @@ for _route in ROUTES:
     # another caller: a schedule of someone else does not exist for them (404, no leak);
     # creating and previewing are theirs to do; a list never shows the owner's schedule
     EXPECTED[(_route.name, "other")] = 404 if "{id}" in _route.resource else OK[_route.name]
+EXPECTED[("report", "other")] = 404  # a run of someone else's schedule does not exist for them
 EXPECTED[("list_by_owner", "other")] = None  # refused or empty: never the owner's schedule
 
 # The cells that need the service's ownership checks; they pass once those land, and then
@@ -174,9 +179,10 @@ def _call(app, identity: Identity, route: Route, schedule_id: str | None, owner:
         route.resource,
         path_parameters=(
             {"id": schedule_id} if "{id}" in route.resource and schedule_id
-            else {"name": "tee"} if "{name}" in route.resource else None
+            else {"name": "tee"} if "{name}" in route.resource
+            else {"execution_id": REPORTED_EXECUTION} if "{execution_id}" in route.resource else None
         ),
-        body=route.body,
+        body=route.body(schedule_id) if callable(route.body) else route.body,
         query=route.query(owner) if route.query else None,
     )
     return invoke(app, event)
@@ -198,6 +204,8 @@ def test_who_may_call_what(stage_auth, moto_stage, names, mode, route, kind):
     schedule_id = created.body["id"]
     assert created.body["created_by"] == owner.principal
     moto_stage["tap"].drain(names.creation_topic)
+    if "{execution_id}" in route.resource:
+        _dispatched_run(names, schedule_id)
     before = _table(names)
 
     # WHEN the caller calls the route
@@ -228,6 +236,17 @@ def test_who_may_call_what(stage_auth, moto_stage, names, mode, route, kind):
         # AND a change by the owner or an admin leaves the owner the owner
         stored = {item["id"]: item for item in _table(names)}[schedule_id]
         assert stored["created_by"] == owner.principal
+
+
+def _dispatched_run(names, schedule_id: str) -> None:
+    """A run of the schedule, dispatched and awaiting its report, as the target records it."""
+    boto3.resource("dynamodb", region_name=REGION).Table(names.table).put_item(Item={
+        "id": f"{schedule_id}#execution#{REPORTED_EXECUTION}", "record_type": "execution",
+        "status": f"execution#{schedule_id}", "created_date": "2026-11-24T11:00:00Z",
+        "schedule_id": schedule_id, "execution_id": REPORTED_EXECUTION, "scheduled_time": "2026-11-24T11:00:00Z",
+        "started_at": "2026-11-24T11:00:01Z", "dispatched_at": "2026-11-24T11:00:01Z", "outcome": "succeeded",
+        "attempt": 1, "trigger": "scheduled",
+    })
 
 
 def _shows(answer: Answer, schedule_id: str) -> bool:

@@ -521,6 +521,56 @@ def _sweep_expect(world: World, ctx: dict, run: Run) -> list[str]:
     return []
 
 
+REPORTED = "execution-r"
+AWAITING = {**DEFINITION, "max_duration_seconds": 3600}
+
+
+def _report_given(world: World) -> dict:
+    """A run of a schedule that awaits reports, dispatched and not yet reported."""
+    schedule_id = _active(world, AWAITING)
+    world.fire(Run(), schedule_id, REPORTED)
+    world.drain_fires()
+    return {"id": schedule_id}
+
+
+def _report_when(world: World, ctx: dict) -> Run:
+    """The owner reports the run failed; a client repeats a request it saw fail."""
+    run = Run()
+    body = {"schedule_id": ctx["id"], "outcome": "failed", "message": "disk full"}
+    for attempt in range(1, DELIVERIES + 1):
+        world.api(run, "post", f"/api/executions/{REPORTED}/report", body)
+        if run.status is not None and run.status < 500:
+            break
+        run.retried = True
+        run.failures.append(f"report attempt {attempt}: {run.status} {run.body.get('Code')}")
+    return run
+
+
+def _results_when(world: World, ctx: dict) -> Run:
+    """A worker publishes the report on the results topic; SNS delivers it again while the
+    consumer fails."""
+    run = Run()
+    message = {"schedule_id": ctx["id"], "execution_id": REPORTED, "outcome": "succeeded"}
+    event = world.client.events.generate_sns_event(message=json.dumps(message))
+    world._invoke(run, "handle_results", lambda _attempt: event)
+    return run
+
+
+def _reported_expect(outcome: str) -> Callable[[World, dict, Run], list[str]]:
+    def expect(world: World, ctx: dict, run: Run) -> list[str]:
+        """The report is recorded once, as sent, with the run's duration; nothing was rejected."""
+        runs = [e for e in world.executions() if e["execution_id"] == REPORTED]
+        found = [f"{LOST} report: {[e.get('reported_outcome') for e in runs]}"] if [
+            e.get("reported_outcome") for e in runs] != [outcome] else []
+        if runs and runs[0].get("run_duration_ms") is None:
+            found.append("the report has no run duration")
+        if [m for m in world.alerts() + world.notified if m.get("event") == "rejected"]:
+            found.append("the report was rejected")
+        return found
+
+    return expect
+
+
 _stages = itertools.count()
 
 
@@ -604,6 +654,8 @@ PATHS = {
              lambda world, ctx, run: _expect_one_record(world, "paused", DEFINITION["schedule_expression"])),
         Path("run-now", _run_now_given, _run_now_when, _run_now_expect),
         Path("dead-letter", _target_given, _dead_letter_when, _dead_letter_expect),
+        Path("report", _report_given, _report_when, _reported_expect("failed")),
+        Path("results", _report_given, _results_when, _reported_expect("succeeded")),
         Path("sweep", _sweep_given, _sweep_when, _sweep_expect),
         Path("reconcile", _reconcile_given, _reconcile_when, _reconcile_expect),
         Path("stack", _stack_given, _stack_when, _stack_expect, STACK_SERVICES),
