@@ -316,3 +316,44 @@ def test_a_run_whose_dispatch_failed_does_not_hold_the_next_slot_back(chalice_cl
     # THEN the next slot is tried, not skipped
     assert answer["outcome"] == "failed", answer
     assert execution(chalice_client, schedule_id, f"exec-{SLOT_2}")["outcome"] == "failed"
+
+
+class Calls:
+    """The AWS calls made from here on (botocore's before-call, on the clients' session)."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+
+    def __call__(self, event_name, **_):
+        self.calls.append(event_name.split(".", 1)[1])
+
+    def take(self) -> list[str]:
+        taken, self.calls = [c for c in self.calls if not c.startswith("sts.")], []
+        return taken
+
+
+def test_what_a_guarded_fire_and_a_report_cost(chalice_client, moto_stage, names, clock):
+    # GIVEN a schedule that skips slots while a run goes on, in a warm target function
+    schedule_id = create(chalice_client, moto_stage, names, clock, CREATED,
+                         {**HOURLY, "overlap_policy": "skip", "max_duration_seconds": 3 * 3600})
+    recorded = Calls()
+    clients.reset()
+    clients._shared_session()._session.register("before-call", recorded)
+    try:
+        fire(chalice_client, clock, schedule_id, SLOT_1, "2026-03-01T01:00:01Z")
+        recorded.take()
+        # WHEN a slot is skipped, the run reports, and the next slot runs
+        assert fire(chalice_client, clock, schedule_id, SLOT_2, "2026-03-01T02:00:01Z")["outcome"] == "skipped"
+        skip = recorded.take()
+        report_route(chalice_client, f"exec-{SLOT_1}", {"schedule_id": schedule_id, "outcome": "succeeded"})
+        report = recorded.take()
+        assert fire(chalice_client, clock, schedule_id, SLOT_3, "2026-03-01T03:00:01Z")["outcome"] == "succeeded"
+        run = recorded.take()
+    finally:
+        clients._shared_session()._session.unregister("before-call", recorded)
+    # THEN a run costs what an allow run costs: the claim (which decides), the dispatch, the outcome
+    assert run == ["dynamodb.TransactWriteItems", "sns.Publish", "dynamodb.TransactWriteItems"]
+    # AND a skip is the refused claim and the skipped execution's write
+    assert skip == ["dynamodb.TransactWriteItems", "dynamodb.UpdateItem"]
+    # AND a report reads the record and the execution, and writes both at once
+    assert report == ["dynamodb.GetItem", "dynamodb.GetItem", "dynamodb.TransactWriteItems"]
