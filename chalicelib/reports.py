@@ -33,6 +33,7 @@ from chalicelib.aws_errors import translate
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import (
     Conflict,
+    NotAvailableHere,
     NotFound,
     ServiceError,
     UpstreamRejected,
@@ -103,7 +104,7 @@ class ReportService:
             record = ExecutionRecord.model_validate(item)
             if record.reported_outcome is not None:
                 same_report(record, report)
-                self._release_buffered(schedule)  # a redelivery finishes what the first left
+                self._release_buffered(schedule, record.execution_id)  # a redelivery finishes what the first left
                 return Recorded(record, new=False)
             if item.get("outcome") not in REPORTABLE or record.waiting:
                 raise Conflict(f"outcome: execution {execution_id} was not dispatched ({item.get('outcome')}): "
@@ -134,8 +135,7 @@ class ReportService:
         observability.declare("reported", f"run reported {said}", **fields)
         if record.reported_outcome is ReportedOutcome.FAILED:
             self._alert(schedule, record)
-        if schedule.current_run is not None and schedule.current_run.execution_id == record.execution_id:
-            self._release_buffered(schedule)
+        self._release_buffered(schedule, record.execution_id)
 
     def _alert(self, schedule: Schedule, record: ExecutionRecord) -> None:
         """A reported failure alerts as a failed dispatch does (``Alerter.run_finished``):
@@ -152,16 +152,20 @@ class ReportService:
         except (ServiceError, ValueError) as exc:
             logger.warning("reported failure of %s not alerted yet (the sweep will): %s", record.execution_id, exc)
 
-    def _release_buffered(self, schedule: Schedule) -> None:
+    def _release_buffered(self, schedule: Schedule, reported: str) -> None:
         """The buffer_one slot that waited for the run that just reported: sent to the target
-        function now, the way run-now sends a run (its claim decides, so a repeat is harmless)."""
-        waiting = schedule.buffered_run
-        if waiting is None or self._invoker is None:
+        function now, the way run-now sends a run (its claim decides, so a repeat is harmless).
+        A failure to send it fails the call (the report is stored: its retry sends it)."""
+        waiting, current = schedule.buffered_run, schedule.current_run
+        if waiting is None or self._invoker is None or current is None or current.execution_id != reported:
             return
-        self._invoker().invoke_async({
-            "schedule_id": schedule.id, "scheduled_time": waiting.scheduled_time,
-            "execution_id": waiting.execution_id, "attempt": waiting.attempt, "trigger": waiting.trigger.value,
-        })
+        try:
+            self._invoker().invoke_async({
+                "schedule_id": schedule.id, "scheduled_time": waiting.scheduled_time,
+                "execution_id": waiting.execution_id, "attempt": waiting.attempt, "trigger": waiting.trigger.value,
+            })
+        except NotAvailableHere:  # `make local`: no target function to run it
+            logger.warning("buffered run %s of %s not sent: no target function here", waiting.execution_id, schedule.id)
 
 
 def same_report(record: ExecutionRecord, report: RunReport) -> None:

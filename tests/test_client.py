@@ -120,6 +120,21 @@ def test_errors_show_the_apis_message_and_exit_non_zero(served):
     assert code == 1 and "If-Match: must be one ETag of this schedule" in err
 
 
+def test_report_takes_the_execution_and_the_outcome_as_arguments(served):
+    # GIVEN a schedule with no run yet
+    code, out, _ = cli(served.url, "create", "--body", json.dumps(TEE_TIMES))
+    schedule_id = json.loads(out)["id"]
+    # WHEN a worker reports a run by its execution id and outcome, naming the schedule in --body
+    code, _, err = cli(served.url, "report", "exec-1", "failed", "--body",
+                       json.dumps({"schedule_id": schedule_id, "message": "disk full"}))
+    # THEN the API is asked about that run of that schedule (which has not run: 404)
+    assert code == 1
+    assert err == f"error: 404 NotFound: execution exec-1 of schedule {schedule_id} does not exist\n"
+    # AND an outcome the API does not know is refused naming the field
+    code, _, err = cli(served.url, "report", "exec-1", "done", "--body", json.dumps({"schedule_id": schedule_id}))
+    assert code == 1 and "outcome" in err
+
+
 def test_usage_errors_exit_2(served):
     assert cli(served.url, "create")[0] == 2
     code, _, err = cli(served.url, "create", "--body", "{not json")
