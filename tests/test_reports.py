@@ -357,3 +357,26 @@ def test_what_a_guarded_fire_and_a_report_cost(chalice_client, moto_stage, names
     assert skip == ["dynamodb.TransactWriteItems", "dynamodb.UpdateItem"]
     # AND a report reads the record and the execution, and writes both at once
     assert report == ["dynamodb.GetItem", "dynamodb.GetItem", "dynamodb.TransactWriteItems"]
+
+
+def test_what_buffering_a_slot_costs(chalice_client, moto_stage, names, clock):
+    # GIVEN a buffer_one schedule whose run goes on, in a warm target function
+    schedule_id = create(chalice_client, moto_stage, names, clock, CREATED,
+                         {**HOURLY, "overlap_policy": "buffer_one", "max_duration_seconds": 4 * 3600})
+    recorded = Calls()
+    clients.reset()
+    clients._shared_session()._session.register("before-call", recorded)
+    try:
+        fire(chalice_client, clock, schedule_id, SLOT_1, "2026-03-01T01:00:01Z")
+        recorded.take()
+        # WHEN a slot is buffered, and the next one finds the buffer taken
+        fire(chalice_client, clock, schedule_id, SLOT_2, "2026-03-01T02:00:01Z")
+        buffered = recorded.take()
+        fire(chalice_client, clock, schedule_id, SLOT_3, "2026-03-01T03:00:01Z")
+        full = recorded.take()
+    finally:
+        clients._shared_session()._session.unregister("before-call", recorded)
+    # THEN buffering is the refused claim and one write of the record and the waiting slot
+    assert buffered == ["dynamodb.TransactWriteItems", "dynamodb.TransactWriteItems"]
+    # AND a slot skipped for a full buffer adds the refused buffer write and the skip
+    assert full == ["dynamodb.TransactWriteItems", "dynamodb.TransactWriteItems", "dynamodb.UpdateItem"]
