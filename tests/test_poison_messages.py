@@ -1,5 +1,5 @@
-"""Poison never loops: every message the command handler, the dead-letter consumer and the
-target function can be given is applied or rejected, through each function's Lambda entry,
+"""Poison never loops: every message the command handler, the results consumer, the
+dead-letter consumer and the target function can be given is applied or rejected, through each function's Lambda entry,
 with one bounded ``rejected`` event (the original cut to fit SNS's 262,144 bytes), nothing
 written, and nothing raised for Lambda or SQS to retry."""
 
@@ -81,6 +81,18 @@ def test_the_command_handler_rejects_poison_once(chalice_client, moto_stage, nam
     assert result["outcome"] == "rejected", result
     assert result["reason"]
     rejected = assert_one_bounded_rejection(moto_stage, names)
+    assert rejected["reason"] == result["reason"]
+    assert table_items(names) == []
+
+
+@pytest.mark.parametrize("text", POISON.values(), ids=POISON.keys())
+def test_the_results_consumer_rejects_poison_once(chalice_client, moto_stage, names, text):
+    # WHEN the message arrives on the results topic
+    event = sns_event(chalice_client, text, message_id=str(uuid.uuid4()))
+    result = chalice_client.lambda_.invoke("handle_results", event).payload
+    # THEN it is rejected with a reason, told once and within SNS's size, and nothing is written
+    assert result["outcome"] == "rejected", result
+    rejected = assert_one_bounded_rejection(moto_stage, names, "handle_results")
     assert rejected["reason"] == result["reason"]
     assert table_items(names) == []
 
