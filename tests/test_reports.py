@@ -380,3 +380,39 @@ def test_what_buffering_a_slot_costs(chalice_client, moto_stage, names, clock):
     assert buffered == ["dynamodb.TransactWriteItems", "dynamodb.TransactWriteItems"]
     # AND a slot skipped for a full buffer adds the refused buffer write and the skip
     assert full == ["dynamodb.TransactWriteItems", "dynamodb.TransactWriteItems", "dynamodb.UpdateItem"]
+
+
+def test_a_failure_reported_after_the_sweep_looked_alerts_at_once_and_once(chalice_client, moto_stage, names, clock):
+    # GIVEN a long run the sweep has already found still running past its slot's deadline
+    schedule_id = create(chalice_client, moto_stage, names, clock, CREATED, {**HOURLY, "max_duration_seconds": 1800})
+    fire(chalice_client, clock, schedule_id, SLOT_1, "2026-03-01T01:00:01Z")
+    clock.set("2026-03-01T01:05:00Z")
+    sweeper(clock).run()
+    assert notified(moto_stage, names) == []
+    # WHEN the worker reports it failed
+    clock.set("2026-03-01T01:06:00Z")
+    publish_result(chalice_client, {"schedule_id": schedule_id, "execution_id": f"exec-{SLOT_1}",
+                                    "outcome": "failed", "message": "upstream 500"})
+    # THEN it is alerted at once, not at the next sweep
+    [alert] = alerts(notified(moto_stage, names), "failed")
+    assert alert["reported_message"] == "upstream 500"
+    # AND the sweeps after it do not alert it again
+    for minute in ("01:10", "01:15"):
+        clock.set(f"2026-03-01T{minute}:00Z")
+        sweeper(clock).run()
+    assert alerts(notified(moto_stage, names), "failed") == []
+
+
+def test_a_failure_reported_after_the_timeout_alerts_as_failed_too(chalice_client, moto_stage, names, clock):
+    # GIVEN a run alerted timed_out
+    schedule_id = create(chalice_client, moto_stage, names, clock, CREATED, {**HOURLY, "max_duration_seconds": 60})
+    fire(chalice_client, clock, schedule_id, SLOT_1, "2026-03-01T01:00:01Z")
+    clock.set("2026-03-01T01:05:00Z")
+    sweeper(clock).run()
+    assert len(alerts(notified(moto_stage, names), "timed_out")) == 1
+    # WHEN it reports failed at last
+    clock.set("2026-03-01T01:30:00Z")
+    publish_result(chalice_client, {"schedule_id": schedule_id, "execution_id": f"exec-{SLOT_1}", "outcome": "failed"})
+    # THEN its slot is failed, and that is alerted once
+    assert entry(clock, schedule_id, SLOT_1)["state"] == "failed"
+    assert len(alerts(notified(moto_stage, names), "failed")) == 1
