@@ -367,9 +367,12 @@ class RunStore:
     def _guard(schedule: Schedule, invocation: Invocation, claim: Claim, sets: list[str], names: dict[str, str],
                values: dict[str, Any]) -> str:
         """The fire-time decision in the claim's own write: the condition that the previous
-        run lets this one go, and this run as the record's ``current_run`` (held until it
-        reports or its time is out)."""
+        run lets this one go (none for a run-now: asked for by hand, it runs), and this run as
+        the record's ``current_run`` (held until it reports or its time is out)."""
         text, guard_names, guard_values = guard_condition(schedule)
+        if invocation.trigger is ExecutionTrigger.MANUAL:
+            # a run asked for by hand runs (and becomes the run later slots are judged on)
+            text, guard_names, guard_values = "", {"#run": "current_run"}, {}
         names.update(guard_names)
         values.update({key: iso(claim.started_at) if key == ":now" else value for key, value in guard_values.items()})
         values[":current_run"] = {

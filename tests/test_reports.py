@@ -416,3 +416,29 @@ def test_a_failure_reported_after_the_timeout_alerts_as_failed_too(chalice_clien
     # THEN its slot is failed, and that is alerted once
     assert entry(clock, schedule_id, SLOT_1)["state"] == "failed"
     assert len(alerts(notified(moto_stage, names), "failed")) == 1
+
+
+def test_a_run_now_runs_whatever_the_condition_and_a_success_lets_the_slots_run_again(
+        chalice_client, moto_stage, names, clock):
+    create_target_function()
+    invoked: list[dict] = []
+    lam = clients.client("lambda")
+    lam.meta.events.register("before-parameter-build.lambda.Invoke",
+                             lambda params, **_: invoked.append(json.loads(params["Payload"])), "reports-run-now")
+    try:
+        # GIVEN a previous_succeeded schedule held back by a reported failure
+        schedule_id = create(chalice_client, moto_stage, names, clock, CREATED,
+                             {**HOURLY, "run_if": "previous_succeeded", "max_duration_seconds": 600})
+        fire(chalice_client, clock, schedule_id, SLOT_1, "2026-03-01T01:00:01Z")
+        report_route(chalice_client, f"exec-{SLOT_1}", {"schedule_id": schedule_id, "outcome": "failed"})
+        assert fire(chalice_client, clock, schedule_id, SLOT_2, "2026-03-01T02:00:01Z")["outcome"] == "skipped"
+        # WHEN its owner runs it by hand, and that run reports succeeded
+        clock.set("2026-03-01T02:10:00Z")
+        assert chalice_client.http.post(f"/api/schedules/{schedule_id}/run").status_code == 202
+        [manual] = invoked
+        assert chalice_client.lambda_.invoke("schedule_target", manual).payload["outcome"] == "succeeded"
+        report_route(chalice_client, manual["execution_id"], {"schedule_id": schedule_id, "outcome": "succeeded"})
+    finally:
+        lam.meta.events.unregister("before-parameter-build.lambda.Invoke", unique_id="reports-run-now")
+    # THEN the next slot runs again
+    assert fire(chalice_client, clock, schedule_id, SLOT_3, "2026-03-01T03:00:01Z")["outcome"] == "succeeded"
