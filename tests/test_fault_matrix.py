@@ -571,6 +571,75 @@ def _reported_expect(outcome: str) -> Callable[[World, dict, Run], list[str]]:
     return expect
 
 
+def _held_given(policy: str) -> Callable[[World], dict]:
+    def given(world: World) -> dict:
+        """A schedule whose slots wait for the previous run, and a run going on."""
+        with contextlib.suppress(Exception):  # it exists from an earlier cell (moto's Lambda is not reset)
+            create_target_function()
+        schedule_id = _active(world, {**AWAITING, "overlap_policy": policy})
+        world.fire(Run(), schedule_id, REPORTED)
+        world.drain_fires()
+        world.published.clear()  # the run going on: the path is about what comes after it
+        return {"id": schedule_id}
+
+    return given
+
+
+def _held_when(world: World, ctx: dict) -> Run:
+    return world.fire(Run(), ctx["id"], "execution-2")
+
+
+def _held_expect(outcome: str) -> Callable[[World, dict, Run], list[str]]:
+    def expect(world: World, ctx: dict, run: Run) -> list[str]:
+        """The slot was held back once, as its policy says, and never dispatched."""
+        world.drain_fires()
+        found = [f"execution-2 was dispatched: {world.published}"] if world.published else []
+        held = [e for e in world.executions() if e["execution_id"] == "execution-2"]
+        said = [("waiting" if e.get("waiting") else e.get("outcome")) for e in held]
+        if said != [outcome]:
+            found.append(f"{LOST if not held else 'wrong'} execution: {said}, expected [{outcome!r}]")
+        return found
+
+    return expect
+
+
+def _release_given(world: World) -> dict:
+    ctx = _held_given("buffer_one")(world)
+    world.fire(Run(), ctx["id"], "execution-2")  # waits for the run going on
+    return ctx
+
+
+def _release_when(world: World, ctx: dict) -> Run:
+    """The run going on reports; the waiting slot is sent to the target function, which
+    Lambda runs (moto accepts the invoke without running it: the path runs it here)."""
+    lam = clients.client("lambda")
+
+    def seen(params: dict, **_: Any) -> None:
+        world.invoked.append(json.loads(params["Payload"]))
+
+    lam.meta.events.register("before-parameter-build.lambda.Invoke", seen, "matrix-release")
+    try:
+        run = _results_when(world, ctx)
+    finally:
+        lam.meta.events.unregister("before-parameter-build.lambda.Invoke", unique_id="matrix-release")
+    for payload in list(world.invoked):
+        world._invoke(run, "schedule_target", lambda _attempt, payload=payload: payload)
+    return run
+
+
+def _release_expect(world: World, ctx: dict, run: Run) -> list[str]:
+    """The report is recorded, and the waiting slot ran once."""
+    found = _reported_expect("succeeded")(world, ctx, run)
+    world.drain_fires()
+    sent = {m.get("execution_id") for m in world.published}
+    if sent != {"execution-2"}:
+        found.append(f"{LOST if not sent else 'wrong'} release: dispatched {sorted(map(str, sent))}")
+    outcomes = [e.get("outcome") for e in world.executions() if e["execution_id"] == "execution-2"]
+    if outcomes != ["succeeded"]:
+        found.append(f"the waiting slot's execution: {outcomes}, expected ['succeeded']")
+    return found
+
+
 _stages = itertools.count()
 
 
@@ -656,6 +725,10 @@ PATHS = {
         Path("dead-letter", _target_given, _dead_letter_when, _dead_letter_expect),
         Path("report", _report_given, _report_when, _reported_expect("failed")),
         Path("results", _report_given, _results_when, _reported_expect("succeeded")),
+        # slots held back at fire time: skipped, buffered, and the buffered one released by the report
+        Path("overlap-skip", _held_given("skip"), _held_when, _held_expect("skipped")),
+        Path("buffer", _held_given("buffer_one"), _held_when, _held_expect("waiting")),
+        Path("release", _release_given, _release_when, _release_expect, (*APP_SERVICES, "lambda")),
         Path("sweep", _sweep_given, _sweep_when, _sweep_expect),
         Path("reconcile", _reconcile_given, _reconcile_when, _reconcile_expect),
         Path("stack", _stack_given, _stack_when, _stack_expect, STACK_SERVICES),
