@@ -91,6 +91,9 @@ MAX_CLAIM_ROUNDS = 4
 # Writes of a dispatched run's outcome before the invocation fails (and Lambda retries it).
 OUTCOME_WRITES = 2
 RETRYABLE_OUTCOMES = (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED)
+# Why a buffer_one slot could not wait (RunStore.buffer).
+BUFFER_TAKEN = "overlap_policy buffer_one: another slot already waits for the run in progress"
+BUFFER_MOVED = "the run in progress ended meanwhile"
 # What the dispatch reads from a definition (see dispatch_message and TargetRunner._target_arn):
 # a definition stated by the Input must match the record in each.
 DISPATCHED_FIELDS = ("name", "target_type", "target_arn", "payload", *RUN_GUARD_FIELDS)
@@ -566,13 +569,14 @@ class RunStore:
         except BotoCoreError as exc:
             raise translate(exc, "schedules table") from exc
 
-    def buffer(self, schedule: Schedule, invocation: Invocation, claim: Claim) -> bool:
+    def buffer(self, schedule: Schedule, invocation: Invocation, claim: Claim) -> str | None:
         """Hold a buffer_one slot until the current run reports: the record's ``buffered_run``
-        and the slot's execution, ``waiting``, in one write. False when a slot already waits
-        (or the current run ended meanwhile: the caller claims again)."""
+        and the slot's execution, ``waiting``, in one write. None when done; ``BUFFER_TAKEN``
+        when another slot already waits; ``BUFFER_MOVED`` when the record changed meanwhile
+        (the current run ended: the caller claims again)."""
         current = schedule.current_run
         if current is None:
-            return False
+            return BUFFER_MOVED
         waiting = BufferedRun(execution_id=invocation.execution_id, scheduled_time=invocation.scheduled_time,
                               attempt=invocation.attempt, trigger=invocation.trigger)
         record = {"Update": {
@@ -586,6 +590,7 @@ class RunStore:
                                          "#run_id": "execution_id", "#run_said": "reported_outcome"},
             "ExpressionAttributeValues": {":buffered": waiting.model_dump(mode="json"), ":version": schedule.version,
                                           ":current": current.execution_id, ":id": invocation.execution_id},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
         execution = self._execution_update(
             invocation, {"outcome": ExecutionOutcome.STARTED.value, "waiting": True,
@@ -595,7 +600,15 @@ class RunStore:
         )
         execution["ConditionExpression"] = "attribute_not_exists(id) OR #waiting = :yes"
         execution["ExpressionAttributeValues"][":yes"] = True
-        return self._transact([record, {"Update": execution}], token=f"{claim.token[:28]}-b") is None
+        reasons = self._transact([record, {"Update": execution}], token=f"{claim.token[:28]}-b")
+        if reasons is None:
+            return None
+        now_held = _schedule_from(reasons[0].get("Item") or {}) if _failed_check(reasons[0]) else None
+        if now_held is not None and now_held.version == schedule.version and now_held.current_run == current:
+            return BUFFER_TAKEN  # the record is as it was: another slot waits
+        if not _failed_check(reasons[0]):
+            return BUFFER_TAKEN  # the slot's execution is recorded otherwise: it does not wait again
+        return BUFFER_MOVED
 
     # --- dead letters ------------------------------------------------------------------
 
@@ -811,23 +824,29 @@ class TargetRunner:
                 return reason or "the schedule is deleted"
             result = self._store.claim(schedule, invocation, claim, stated=schedule is stated)
             if isinstance(result, Blocked):
-                return self._hold_back(result.schedule, invocation, claim)
-            if not isinstance(result, Changed):
+                held = self._hold_back(result.schedule, invocation, claim)
+                if held is not None:
+                    return held
+            elif not isinstance(result, Changed):
                 self.definitions.keep(schedule)
                 return schedule, result
             schedule = result.schedule
         raise UpstreamRejected(f"schedule {invocation.schedule_id} kept changing while it fired")
 
-    def _hold_back(self, schedule: Schedule, invocation: Invocation, claim: Claim) -> str:
+    def _hold_back(self, schedule: Schedule, invocation: Invocation, claim: Claim) -> str | None:
         """A slot the previous run holds back: buffered (buffer_one, while no slot waits),
-        else recorded as skipped with the reason. Why it does not run now."""
+        else recorded as skipped with the reason. Why it does not run now (None: the run in
+        progress ended meanwhile, claim again)."""
         reason = held_back(schedule, invocation.execution_id, claim.started_at) or "held back by the previous run"
         overlap = overlap_refusal(schedule, invocation.execution_id, claim.started_at)
-        policy = schedule.definition.overlap_policy
-        if overlap == reason and policy is OverlapPolicy.BUFFER_ONE:
-            if self._store.buffer(schedule, invocation, claim):
-                return f"buffered: runs when run {schedule.current_run.execution_id if schedule.current_run else ''} reports"
-            reason = "overlap_policy buffer_one: another slot already waits for the run in progress"
+        if overlap == reason and schedule.definition.overlap_policy is OverlapPolicy.BUFFER_ONE:
+            refused = self._store.buffer(schedule, invocation, claim)
+            if refused is None:
+                waited = schedule.current_run.execution_id if schedule.current_run else ""
+                return f"buffered: runs when run {waited} reports"
+            if refused == BUFFER_MOVED:
+                return None
+            reason = refused
         self._store.record_skip(invocation, claim, reason)
         return reason
 

@@ -442,3 +442,30 @@ def test_a_run_now_runs_whatever_the_condition_and_a_success_lets_the_slots_run_
         lam.meta.events.unregister("before-parameter-build.lambda.Invoke", unique_id="reports-run-now")
     # THEN the next slot runs again
     assert fire(chalice_client, clock, schedule_id, SLOT_3, "2026-03-01T03:00:01Z")["outcome"] == "succeeded"
+
+
+def test_a_slot_buffered_as_the_run_in_progress_reports_is_claimed_again_not_skipped(
+        chalice_client, moto_stage, names, clock):
+    from datetime import timedelta
+
+    from chalicelib import runs, wiring
+    from chalicelib.config import get_settings
+    from chalicelib.models import ExecutionTrigger
+
+    # GIVEN a buffer_one schedule's record as a target function read it while run 1 went on
+    schedule_id = create(chalice_client, moto_stage, names, clock, CREATED,
+                         {**HOURLY, "overlap_policy": "buffer_one", "max_duration_seconds": 4 * 3600})
+    fire(chalice_client, clock, schedule_id, SLOT_1, "2026-03-01T01:00:01Z")
+    store = wiring.run_store(get_settings())
+    seen = store.load(schedule_id)
+    assert seen is not None and seen.current_run is not None
+    # WHEN run 1 reports before that function's buffer write lands
+    report_route(chalice_client, f"exec-{SLOT_1}", {"schedule_id": schedule_id, "outcome": "succeeded"})
+    invocation = runs.Invocation(schedule_id=schedule_id, scheduled_time=SLOT_2, execution_id=f"exec-{SLOT_2}",
+                                 attempt=1, trigger=ExecutionTrigger.SCHEDULED)
+    claim = runs.Claim(token="t" * 32, request_id=None, started_at=clock.now, expires_at=clock.now + timedelta(seconds=40))
+    # THEN the buffer write is refused as moved on (the caller claims again), and nothing waits
+    assert store.buffer(seen, invocation, claim) == runs.BUFFER_MOVED
+    assert store.get_execution(schedule_id, f"exec-{SLOT_2}") is None
+    # AND through the target, the slot simply runs
+    assert fire(chalice_client, clock, schedule_id, SLOT_2, "2026-03-01T02:00:01Z")["outcome"] == "succeeded"
