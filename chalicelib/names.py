@@ -14,6 +14,7 @@ SCHEDULE_TARGET = "schedule_target"
 RECONCILE = "reconcile"
 ALERT_SWEEP = "alert_sweep"
 DEAD_LETTERS = "dead_letters"  # records what the dead-letter queue receives
+HANDLE_RESULTS = "handle_results"  # records what workers report on the results topic
 
 # The schedules table's global secondary indexes.
 STATUS_INDEX = "status-created_date-index"

@@ -34,7 +34,8 @@ TARGET = function_names.SCHEDULE_TARGET
 RECONCILE = function_names.RECONCILE
 ALERT_SWEEP = function_names.ALERT_SWEEP
 DEAD_LETTERS = function_names.DEAD_LETTERS
-FUNCTIONS = (API, COMMAND, TARGET, RECONCILE, ALERT_SWEEP, DEAD_LETTERS)
+RESULTS = function_names.HANDLE_RESULTS
+FUNCTIONS = (API, COMMAND, TARGET, RECONCILE, ALERT_SWEEP, DEAD_LETTERS, RESULTS)
 
 SCHEDULE_WRITE = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"]
 
@@ -52,6 +53,8 @@ TABLE_ACTIONS: dict[str, list[str]] = {
     # watermarks, an automatic pause; DeleteItem: the watch of a schedule no longer active
     ALERT_SWEEP: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
     DEAD_LETTERS: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    # as the target's: the run's record and summary, the alert watch, a failed run's alert
+    RESULTS: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
 }
 GRANTS: dict[str, list[str]] = {
     API: ["logs", "table", "publish_commands", "invoke_target"],
@@ -60,6 +63,8 @@ GRANTS: dict[str, list[str]] = {
     RECONCILE: ["logs", "table", "schedules_write", "schedules_get", "schedules_list", "pass_role"],
     ALERT_SWEEP: ["logs", "table", "publish_commands", "publish_alerts"],
     DEAD_LETTERS: ["logs", "table", "read_dead_letters"],
+    # a report refused, or a reported failure, is published to the notifications topic
+    RESULTS: ["logs", "table", "publish_alerts"],
 }
 
 
@@ -234,7 +239,7 @@ def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-LAMBDA_TIMEOUTS = {COMMAND: 60, TARGET: 30, RECONCILE: 300, ALERT_SWEEP: 120, DEAD_LETTERS: 30}
+LAMBDA_TIMEOUTS = {COMMAND: 60, TARGET: 30, RECONCILE: 300, ALERT_SWEEP: 120, DEAD_LETTERS: 30, RESULTS: 30}
 
 LOCAL_STAGE = "local"
 # Who may be named as a results publisher: one IAM role or user (a role covers its sessions).
