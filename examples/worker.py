@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             run = json.loads(message["Body"])
             outcome, text = work(run, args.seconds, args.fail)
             report = {"execution_id": run["execution_id"], "outcome": outcome, "message": text}
-            sns.publish(TopicArn=run.get("report_to") or f"{prefix}-results-{args.stage}", Message=json.dumps(report))
+            # a Subject, as AWS always sends one to a subscribed function (some emulators omit the key)
+            sns.publish(TopicArn=run.get("report_to") or f"{prefix}-results-{args.stage}",
+                        Message=json.dumps(report), Subject="rez-agent run report")
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
             print(f"run {run['execution_id']} of {run.get('name')}: reported {outcome}", flush=True)
             done += 1
