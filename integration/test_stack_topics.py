@@ -59,3 +59,20 @@ def test_the_results_topic_lets_only_its_own_account_publish_and_an_edit_is_rese
     assert {n: action for n, action in again.actions().items() if action != "noop"} == {name: "update"}
     assert _publishers(oob.topic_policy(name)) == (allowed, denied_unless)
     assert "Anyone" not in {statement["Sid"] for statement in oob.topic_policy(name)["Statement"]}
+
+
+def test_a_results_topic_adopted_gets_the_declared_policy(scratch, oob):
+    # GIVEN a results topic someone else created, with the default policy SNS gives a topic
+    name = scratch.names.results_topic
+    oob.create_topic(name, {"team": "payments"})
+
+    # WHEN the stack adopts it
+    adopted = scratch.deploy("--adopt")
+
+    # THEN it is ours, and only the stage's account may publish to it
+    assert adopted.exit_code == 0, adopted
+    step = next(s for s in adopted.json["steps"] if s["name"] == name)
+    assert step["adopt"] is True and "policy" in [change["field"] for change in step["changes"]]
+    allowed, denied_unless = _publishers(oob.topic_policy(name))
+    assert allowed == [f"arn:aws:iam::{oob.account}:root"]
+    assert denied_unless == {"StringNotEquals": {"aws:PrincipalAccount": oob.account}}
