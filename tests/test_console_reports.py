@@ -137,3 +137,7 @@ def test_a_person_sees_how_each_run_ended_as_its_worker_reported(served, page):
     assert errors == []
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "reported-runs.png"), full_page=True)
+    # AND on a phone each run is a card that keeps its report
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert "failed in 1 min 35 s" in rows.nth(4).locator("td.reported").inner_text()
+    page.screenshot(path=str(SHOTS / "reported-runs-phone.png"), full_page=True)
