@@ -149,6 +149,15 @@ class OutOfBand:
     def delete_topic(self, name: str) -> None:
         self.sns.delete_topic(TopicArn=self.topic_arn(name))
 
+    def topic_policy(self, name: str) -> dict | None:
+        found = self.sns.get_topic_attributes(TopicArn=self.topic_arn(name))["Attributes"].get("Policy")
+        return json.loads(found) if found else None
+
+    def set_topic_policy(self, name: str, document: dict) -> None:
+        self.sns.set_topic_attributes(
+            TopicArn=self.topic_arn(name), AttributeName="Policy", AttributeValue=json.dumps(document)
+        )
+
     # -- queues ----------------------------------------------------------------------------
 
     def queue_url(self, name: str) -> str | None:

@@ -26,6 +26,7 @@ NAME_OVERRIDES = (
     config.ENV_CREATION_TOPIC,
     config.ENV_WEB_ACTIONS_TOPIC,
     config.ENV_NOTIFICATIONS_TOPIC,
+    config.ENV_RESULTS_TOPIC,
     config.ENV_EXECUTION_ROLE,
     config.ENV_GROUP,
     config.ENV_DEAD_LETTER_QUEUE,

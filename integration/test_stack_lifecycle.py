@@ -66,7 +66,7 @@ def test_plan_prints_the_changes_and_changes_nothing(scratch, recorder, oob):
     # THEN the plan lists a create per resource, in deploy order, and nothing was created
     assert plan.exit_code == 0, plan
     assert [s["type"] for s in plan.json["steps"]] == [
-        "iam-role", "dynamodb-table", "sns-topic", "sns-topic", "sns-topic", "sqs-queue", "schedule-group",
+        "iam-role", "dynamodb-table", "sns-topic", "sns-topic", "sns-topic", "sns-topic", "sqs-queue", "schedule-group",
     ]
     assert {s["action"] for s in plan.json["steps"]} == {"create"}
     assert recorder.mutating == []
@@ -261,13 +261,13 @@ def test_stack_destroy_twice_removes_everything_then_is_a_noop(scratch, oob, rec
     # THEN the group went first and the role last, and nothing is left
     assert first.exit_code == 0, first
     assert [s["type"] for s in first.json["steps"]] == [
-        "schedule-group", "sqs-queue", "sns-topic", "sns-topic", "sns-topic", "dynamodb-table", "iam-role",
+        "schedule-group", "sqs-queue", "sns-topic", "sns-topic", "sns-topic", "sns-topic", "dynamodb-table", "iam-role",
     ]
     assert oob.group(names.schedule_group) is None
     assert oob.table(names.table) is None
     assert not any(
         oob.topic_exists(t)
-        for t in (names.creation_topic, names.web_actions_topic, names.notifications_topic)
+        for t in (names.creation_topic, names.web_actions_topic, names.notifications_topic, names.results_topic)
     )
     assert oob.role(names.execution_role) is None
 

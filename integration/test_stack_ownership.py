@@ -48,6 +48,8 @@ class Kind:
 KINDS = {
     "table": Kind("schedules-table", lambda names: names.table, "table"),
     "topic": Kind("notifications-topic", lambda names: names.notifications_topic, "topic"),
+    # a topic with a managed attribute (its publish policy): created and adopted with it
+    "results-topic": Kind("results-topic", lambda names: names.results_topic, "topic"),
     "role": Kind("execution-role", lambda names: names.execution_role, "role"),
     "group": Kind("schedule-group", lambda names: names.schedule_group, "group"),
     "queue": Kind("dead-letter-queue", lambda names: names.dead_letter_queue, "queue"),

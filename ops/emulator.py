@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -59,12 +60,12 @@ def free_port() -> int:
         return port
 
 
-def wait_until_up(url: str, timeout: float = 30.0) -> None:
+def wait_until_up(url: str, timeout: float = 30.0, context: ssl.SSLContext | None = None) -> None:
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2):
+            with urllib.request.urlopen(url, timeout=2, context=context):
                 return
         except urllib.error.HTTPError:
             return  # it answered: it is up
@@ -152,10 +153,13 @@ def launch_ministack(
     pid_file: Path | None = None,
     port: int | None = None,
     prefer_default_port: bool = False,
+    enforce_iam: bool = False,
 ) -> Endpoint:
     """Start ministack from ``.venv-ministack`` on 127.0.0.1: on ``port``, or 4566 when
     ``prefer_default_port`` and it is free, else a free port; its output goes to
-    ``log_path`` (or nowhere)."""
+    ``log_path`` (or nowhere). With ``enforce_iam`` it judges every call by the IAM and
+    resource policies in force (its ``AUTH=true``) and answers over HTTPS with a self-signed
+    certificate (``USE_SSL=1``: a policy may require TLS); clients then skip verification."""
     binary = MINISTACK_VENV / "bin" / "ministack"
     if not binary.exists():
         raise RuntimeError(f"ministack is not installed in {MINISTACK_VENV}; run `make ministack-venv`")
@@ -165,9 +169,12 @@ def launch_ministack(
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(log_path, "wb")  # noqa: SIM115 - one run, one log; stop() closes it
+    environment = ministack_environment(port, temporary)
+    if enforce_iam:
+        environment.update(AUTH="true", USE_SSL="1")
     process = subprocess.Popen(
         [str(binary)],
-        env=ministack_environment(port, temporary),
+        env=environment,
         stdin=subprocess.DEVNULL,
         stdout=log or subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
@@ -176,7 +183,7 @@ def launch_ministack(
     if pid_file is not None:
         pid_file.write_text(f"{process.pid}\n")
         temporary_folder_file(pid_file).write_text(f"{temporary}\n")
-    url = f"http://{LOOPBACK}:{port}"
+    url = f"{'https' if enforce_iam else 'http'}://{LOOPBACK}:{port}"
 
     def stop() -> None:
         try:
@@ -192,11 +199,19 @@ def launch_ministack(
                     temporary_folder_file(pid_file).unlink()
 
     try:
-        wait_until_up(url + "/_ministack/health", timeout=60)
+        wait_until_up(url + "/_ministack/health", timeout=60, context=_unverified() if enforce_iam else None)
     except Exception:
         stop()
         raise
     return Endpoint(url=url, kind="ministack", reset_path="/_ministack/reset", stop=stop)
+
+
+def _unverified() -> ssl.SSLContext:
+    """TLS without checking the certificate: ministack's own, self-signed, on loopback."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def temporary_folder_file(pid_file: Path) -> Path:

@@ -43,6 +43,15 @@ def _slot(value: Any) -> str:
     return text[11:19] if len(text) >= 19 else text
 
 
+def _report(line: dict[str, Any], reason: str) -> str:
+    """A worker's report of a run: what it reported, and how long the run took."""
+    slot = f" of the {_slot(line['slot'])} slot" if line.get("slot") else ""
+    took = f" after {line['run_duration_ms']} ms" if line.get("run_duration_ms") is not None else ""
+    reported = f", run {line['reported_outcome']}{took}" if line.get("reported_outcome") else ""
+    said = f": {line['reported_message']}" if line.get("reported_message") else ""
+    return f"report{slot} -> {line.get('outcome')}{reported}  {_short(line.get('schedule_id'))}{said}{reason}"
+
+
 def render_event(line: dict[str, Any]) -> str | None:
     """The event part of a readable line, or None when it is noise."""
     event = line.get("event")
@@ -66,6 +75,8 @@ def render_event(line: dict[str, Any]) -> str | None:
             f"run of the {_slot(line.get('slot'))} slot, attempt {line.get('attempt')} -> {outcome}"
             f"  {_short(line.get('schedule_id'))}  {line.get('duration_ms')} ms{latency}{reason}"
         )
+    if event == "report":
+        return _report(line, reason)
     if event == "drift_repair":
         return f"drift {line.get('action')} -> {outcome}  {_short(line.get('schedule_id'))}{reason}"
     if event == "reconcile":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -33,7 +34,8 @@ TARGET = function_names.SCHEDULE_TARGET
 RECONCILE = function_names.RECONCILE
 ALERT_SWEEP = function_names.ALERT_SWEEP
 DEAD_LETTERS = function_names.DEAD_LETTERS
-FUNCTIONS = (API, COMMAND, TARGET, RECONCILE, ALERT_SWEEP, DEAD_LETTERS)
+RESULTS = function_names.HANDLE_RESULTS
+FUNCTIONS = (API, COMMAND, TARGET, RECONCILE, ALERT_SWEEP, DEAD_LETTERS, RESULTS)
 
 SCHEDULE_WRITE = ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"]
 
@@ -51,6 +53,8 @@ TABLE_ACTIONS: dict[str, list[str]] = {
     # watermarks, an automatic pause; DeleteItem: the watch of a schedule no longer active
     ALERT_SWEEP: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
     DEAD_LETTERS: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    # as the target's: the run's record and summary, the alert watch, a failed run's alert
+    RESULTS: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
 }
 GRANTS: dict[str, list[str]] = {
     API: ["logs", "table", "publish_commands", "invoke_target"],
@@ -59,6 +63,8 @@ GRANTS: dict[str, list[str]] = {
     RECONCILE: ["logs", "table", "schedules_write", "schedules_get", "schedules_list", "pass_role"],
     ALERT_SWEEP: ["logs", "table", "publish_commands", "publish_alerts"],
     DEAD_LETTERS: ["logs", "table", "read_dead_letters"],
+    # a report refused, or a reported failure, is published to the notifications topic
+    RESULTS: ["logs", "table", "publish_alerts"],
 }
 
 
@@ -233,9 +239,11 @@ def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-LAMBDA_TIMEOUTS = {COMMAND: 60, TARGET: 30, RECONCILE: 300, ALERT_SWEEP: 120, DEAD_LETTERS: 30}
+LAMBDA_TIMEOUTS = {COMMAND: 60, TARGET: 30, RECONCILE: 300, ALERT_SWEEP: 120, DEAD_LETTERS: 30, RESULTS: 30}
 
 LOCAL_STAGE = "local"
+# Who may be named as a results publisher: one IAM role or user (a role covers its sessions).
+PUBLISHER_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}")
 
 
 @dataclass(frozen=True)
@@ -246,7 +254,10 @@ class StageAccess:
     (open: the local stage only). Admins act on every schedule: ``admin_principals`` are IAM
     ARNs (a role's ARN covers its sessions) or Cognito ``sub``s, ``admin_cognito_group`` a
     group. ``cors_origins``: the one browser origin allowed, if any. ``throttle_rate`` and
-    ``throttle_burst``: API Gateway's stage throttle, requests per second."""
+    ``throttle_burst``: API Gateway's stage throttle, requests per second.
+    ``results_publishers``: IAM role or user ARNs of workers in other accounts that may publish
+    their runs' results to the stage's results topic (the stage's own account may always, as
+    its IAM policies allow: ``ops.stack.policies.results_topic_policy``)."""
 
     auth: str = config.AUTH_IAM
     cognito_user_pool_arns: tuple[str, ...] = ()
@@ -255,6 +266,7 @@ class StageAccess:
     cors_origins: tuple[str, ...] = ()
     throttle_rate: float = 50.0
     throttle_burst: int = 100
+    results_publishers: tuple[str, ...] = ()
 
     def environment(self) -> dict[str, str]:
         """What the functions read (chalicelib.config): the mode always, the rest when set."""
@@ -280,6 +292,12 @@ class StageAccess:
             found.append("cors_origins allows one origin (API Gateway answers preflights with a fixed one)")
         if self.throttle_rate <= 0 or self.throttle_burst <= 0:
             found.append("throttle_rate and throttle_burst must be positive")
+        found.extend(
+            f"results_publishers: {arn!r} is not an IAM role or user ARN "
+            "(arn:aws:iam::<12-digit account>:role/<name> or :user/<name>)"
+            for arn in self.results_publishers
+            if not PUBLISHER_ARN.fullmatch(arn)
+        )
         return found
 
 

@@ -5,7 +5,7 @@
 2. ``python -m ops stack deploy --stage local``: table, topics, role, group;
 3. the app: ``ops.app_stack.deploy_app`` (the same path as ``make deploy`` on AWS);
 4. ``BASE=...`` and a curl to paste, then the functions' logs and the messages published to
-   the web-actions and notifications topics, as they happen.
+   the web-actions, notifications and results topics, as they happen.
 
 Ctrl-C (or ``make stop`` from another shell, which signals the pid in ``.run/run.pid``) stops
 what the run started. ministack keeps its state in memory, so the next run starts clean.
@@ -139,6 +139,7 @@ def topic_tap(stage: str, out: TextIO) -> TopicTap:
         {
             "web-actions": clients.topic_arn(names.web_actions_topic, settings),
             "notifications": clients.topic_arn(names.notifications_topic, settings),
+            "results": clients.topic_arn(names.results_topic, settings),
         },
         prefix=f"rez-agent-run-tap-{stage}",
         out=out,
@@ -187,9 +188,11 @@ Create a schedule that fires every minute (paste both lines; ID keeps its id):
 Then:
   curl $BASE/api/schedules/$ID                  # its status goes pending -> active
   curl $BASE/api/schedules/$ID/executions       # one execution a minute
-In another shell, `source .run/env` sets BASE and points boto3 here (docs/operations.md: The local stage).
+In another shell, `source .run/env` sets BASE and points boto3 here (docs/operations.md: The local stage);
+then `.venv/bin/python examples/worker.py` takes each web action's run and reports how it ended
+(`--fail` reports failures; docs/runs.md).
 Below: one line per event of the functions (failures marked !!; `make run VERBOSE=1` for
-the raw JSON), and every message published to the web-actions and notifications topics.
+the raw JSON), and every message published to the web-actions, notifications and results topics.
 Ctrl-C (or `make stop`) stops everything this started.
 """
 

@@ -52,6 +52,11 @@ EXECUTION_COLUMNS = (
     Column("OUTCOME", "outcome"),
     Column("STARTED", "started_at"),
     Column("DURATION", "duration_ms", kind="duration_ms"),
+    # what the run's worker reported, and how long the run took (dispatch to report)
+    Column("REPORTED", "reported_outcome", optional=True),
+    Column("RAN FOR", "run_duration_ms", kind="duration_ms", optional=True),
+    Column("MESSAGE", "reported_message", optional=True),
+    Column("SKIPPED BECAUSE", "skip_reason", optional=True),
     Column("ATTEMPTS", "attempts"),
     Column("EXECUTION", "execution_id"),
 )
@@ -61,6 +66,10 @@ TIMELINE_COLUMNS = (
     Column("TRIGGER", "trigger"),
     Column("STARTED", "execution.started_at"),
     Column("DURATION", "execution.duration_ms", kind="duration_ms"),
+    Column("REPORTED", "execution.reported_outcome", optional=True),
+    Column("RAN FOR", "execution.run_duration_ms", kind="duration_ms", optional=True),
+    # why a slot was skipped, timed out or failed
+    Column("REASON", "reason", optional=True),
 )
 HISTORY_COLUMNS = (
     Column("VERSION", "version"),

@@ -36,7 +36,7 @@ def create_stage_resources(stage: str = STAGE) -> dict:
     sns = boto3.client("sns", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
     topics, queues = {}, {}
-    for topic in (names.creation_topic, names.web_actions_topic, names.notifications_topic):
+    for topic in (names.creation_topic, names.web_actions_topic, names.notifications_topic, names.results_topic):
         arn = result.outputs[_TOPIC_OUTPUTS[topic.replace(f"-{stage}", "")]]
         url = sqs.create_queue(QueueName=f"{topic}-tap")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -49,6 +49,7 @@ _TOPIC_OUTPUTS = {
     "rez-agent-schedule-creation": "creation_topic_arn",
     "rez-agent-web-actions": "web_actions_topic_arn",
     "rez-agent-notifications": "notifications_topic_arn",
+    "rez-agent-results": "results_topic_arn",
 }
 
 

@@ -94,3 +94,28 @@ def test_a_reconcile_that_repaired_something_is_shown():
     line = json.dumps({"level": "INFO", "event": "reconcile", "counts": {"noop": 3, "create": 1}, "function_name": "reconcile"})
     [text] = shown([line], "reconcile")
     assert "reconcile: 1 create" in text
+
+
+def test_a_report_shows_what_the_worker_reported_and_how_long_the_run_took():
+    # GIVEN the results handler's line for a run reported failed after 2.5 s (the fields the
+    # execution carries: reported_outcome, reported_message, run_duration_ms)
+    line = json.dumps({
+        "level": "INFO", "event": "report", "function_name": "handle_results", "outcome": "recorded",
+        "schedule_id": "0b1c2d3e-aaaa", "slot": "2026-11-24T11:00:00Z", "reported_outcome": "failed",
+        "reported_message": "the tee-time site answered 503", "run_duration_ms": 2500,
+    })
+    # WHEN it is rendered
+    [text] = shown([line], "handle_results")
+    # THEN one line says the slot, the reported outcome, the duration and the worker's message
+    assert text.split()[1] == "handle_results"
+    assert "report of the 11:00:00 slot -> recorded, run failed after 2500 ms  schedule 0b1c2d3e" in text
+    assert text.endswith(": the tee-time site answered 503")
+    # AND a recorded failure of the work is not a failure of the handler
+    assert "!!" not in text
+
+
+def test_a_refused_report_is_marked_with_its_reason():
+    line = json.dumps({"level": "WARNING", "event": "report", "function_name": "handle_results",
+                       "outcome": "refused", "reason": "no run e-9 in this stage"})
+    [text] = shown([line], "handle_results")
+    assert "!! report -> refused" in text and text.endswith("(no run e-9 in this stage)")

@@ -139,3 +139,24 @@ def test_the_command_handler_subscribes_to_the_stage_creation_topic(packaged):
     events = prepared["Resources"]["ScheduleCommand"]["Properties"]["Events"]
     (subscription,) = [e for e in events.values() if e["Type"] == "SNS"]
     assert subscription["Properties"]["Topic"]["Fn::Sub"].endswith(":" + resource_names(stage).creation_topic)
+
+
+def test_every_sns_subscription_is_to_the_topic_its_function_consumes(packaged):
+    # GIVEN the topic each SNS-subscribed function of app.py consumes (the results handler's
+    # subscription appears with the function; until then only the command handler has one)
+    stage, _, prepared, _ = packaged
+    names = resource_names(stage)
+    consumes = {"ScheduleCommand": names.creation_topic, "HandleResults": names.results_topic}
+    # WHEN the template CloudFormation gets is read
+    found = {
+        logical_id: event["Properties"]["Topic"]["Fn::Sub"]
+        for logical_id, resource in prepared["Resources"].items()
+        if resource["Type"] == app_stack.SERVERLESS_FUNCTION
+        for event in (resource["Properties"].get("Events") or {}).values()
+        if event["Type"] == "SNS"
+    }
+    # THEN every subscription is to its own stage's topic, and the command handler has one
+    assert "ScheduleCommand" in found
+    for logical_id, topic in found.items():
+        assert logical_id in consumes, f"{logical_id} subscribes to {topic}, which no function is meant to consume"
+        assert topic.endswith(":" + consumes[logical_id]), (logical_id, topic)

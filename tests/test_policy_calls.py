@@ -156,12 +156,24 @@ def exercise_every_function(client, moto_stage, names, recorder, monkeypatch):
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])))
 
 
+def declared_functions(functions: tuple[str, ...]) -> list[str]:
+    """The functions of the policy that app.py declares. The policy may name a function before
+    app.py has it (``handle_results``, whose role is declared with the results topic); it is
+    held to this test as soon as it exists, and no other function may be missing."""
+    import app as app_module
+
+    declared = set(app_module.app.handler_map) | {policy.API}
+    missing = set(functions) - declared
+    assert missing <= {policy.RESULTS}, f"the policy names functions app.py lacks: {sorted(missing)}"
+    return [function for function in functions if function in declared]
+
+
 @pytest.mark.slow  # drives every function through every path it has, on the whole stage
 def test_each_function_calls_only_what_its_policy_grants_and_uses_all_of_it(chalice_client, moto_stage, names, recorder, monkeypatch):
     # GIVEN every function run through its paths
     exercise_every_function(chalice_client, moto_stage, names, recorder, monkeypatch)
     wiring.reset()
-    for function in policy.FUNCTIONS:
+    for function in declared_functions(policy.FUNCTIONS):
         called = {IAM_ACTION.get(call, call) for call in recorder.calls.get(function, set())} - FREE
         called |= {IMPLIED[call] for call in called if call in IMPLIED}
         allowed = granted(function)

@@ -24,7 +24,7 @@ GROUP = f"rez-agent-{STAGE}"
 @pytest.fixture
 def moto(monkeypatch, tmp_path):
     for key in ("STAGE", config.ENV_TABLE, config.ENV_CREATION_TOPIC, config.ENV_WEB_ACTIONS_TOPIC,
-                config.ENV_NOTIFICATIONS_TOPIC, config.ENV_EXECUTION_ROLE, config.ENV_GROUP, config.ENV_DEAD_LETTER_QUEUE):
+                config.ENV_NOTIFICATIONS_TOPIC, config.ENV_RESULTS_TOPIC, config.ENV_EXECUTION_ROLE, config.ENV_GROUP, config.ENV_DEAD_LETTER_QUEUE):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv(ENV_STACK_STATE_DIR, str(tmp_path))
     monkeypatch.setenv(config.ENV_CONFLICT_RETRY_DELAY, "0")
@@ -41,10 +41,10 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_plan_deploy_redeploy_destroy_round_trip(moto):
-    # WHEN a fresh stage is planned THEN it lists seven creates and creates nothing
+    # WHEN a fresh stage is planned THEN it lists eight creates and creates nothing
     code, out, _ = run("stack", "plan", "--stage", STAGE, "--json")
     assert code == 0
-    assert [s["action"] for s in json.loads(out)["steps"]] == ["create"] * 7
+    assert [s["action"] for s in json.loads(out)["steps"]] == ["create"] * 8
     with pytest.raises(ClientError, match="ResourceNotFoundException"):
         boto3.client("scheduler", region_name="us-east-1").get_schedule_group(Name=GROUP)
 

@@ -18,6 +18,7 @@ const TOAST_MS = 3000;
 // Symbols the fonts of the OS packages draw (DejaVu, Liberation): each also has its word.
 const STATES = {
   succeeded: "✔", failed: "✖", running: "▶", late: "◷", missed: "⚠", skipped: "‖", upcoming: "○",
+  timed_out: "⊗", overdue: "◶",
   undelivered: "✖", started: "▶",
   // statuses
   pending: "◔", active: "●", paused: "‖", error: "✖", completed: "■", deleted: "×",
@@ -784,14 +785,37 @@ function alertWords(alerts) {
   return alerts.pause_after_failures ? `${text}; pauses after ${alerts.pause_after_failures} failures in a row` : text;
 }
 
+// How long a run took, from its dispatch to its worker's report (run_duration_ms).
+function runLength(ms) {
+  if (ms === undefined || ms === null) return null;
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+// What the worker said about a run: "reported failed after 2.5 s: <its message>", or, for a
+// run dispatched and not reported yet, since when it has been running.
+function reportWords(run) {
+  if (!run) return null;
+  if (run.reported_outcome) {
+    const took = runLength(run.run_duration_ms);
+    return `reported ${run.reported_outcome}${took ? ` after ${took}` : ""}` +
+      (run.reported_message ? `: ${run.reported_message}` : "");
+  }
+  return run.dispatched_at ? `no report since ${formatTime(run.dispatched_at, null, true)}` : null;
+}
+
 function slotWord(slot) {
   const when = formatTime(slot.time, null, true);
   const run = slot.execution;
   const parts = [`${when}: ${slot.state}`];
   if (slot.trigger === "manual") parts.push("manual run");
   if (run && run.started_at) parts.push(`started ${formatTime(run.started_at, null, true)} (${lateness(slot.time, run.started_at)})`);
-  if (run && run.duration_ms !== undefined) parts.push(`${run.duration_ms} ms`);
+  if (run && run.duration_ms !== undefined) parts.push(`dispatched in ${run.duration_ms} ms`);
+  if (reportWords(run)) parts.push(reportWords(run));
   if (run && run.error) parts.push(run.error);
+  if (slot.reason && !(run && run.reported_message === slot.reason)) parts.push(slot.reason);
   return parts.join(", ");
 }
 
@@ -833,7 +857,8 @@ function daystrip(schedule, items) {
     onmouseenter: (event) => { detail.textContent = event.currentTarget.getAttribute("aria-label"); },
   }, STATES[slot.state] || "•")));
   const legend = el("ul", { class: "legend", "aria-label": "Symbols" },
-    ["succeeded", "failed", "running", "late", "missed", "skipped", "upcoming"].map((state) => el("li", {}, badge(state))));
+    ["succeeded", "failed", "running", "overdue", "timed_out", "late", "missed", "skipped", "upcoming"]
+      .map((state) => el("li", {}, badge(state))));
   return el("div", { class: "daystrip" }, strip, detail, legend);
 }
 
@@ -875,8 +900,11 @@ function timelineSection(schedule, result, windowStart, windowEnd) {
       slot.execution ? el("span", { class: "detail" },
         `started ${formatTime(slot.execution.started_at, null, true)} (${lateness(slot.time, slot.execution.started_at)})` +
         `, attempt ${slot.execution.attempt || 1}` +
-        (slot.execution.duration_ms !== undefined ? `, ${slot.execution.duration_ms} ms` : "") +
-        (slot.execution.error ? `, ${slot.execution.error}` : "")) : null)));
+        (slot.execution.duration_ms !== undefined ? `, dispatched in ${slot.execution.duration_ms} ms` : "") +
+        (slot.execution.error ? `, ${slot.execution.error}` : "")) : null,
+      reportWords(slot.execution) ? el("span", { class: "report" }, reportWords(slot.execution)) : null,
+      slot.reason && !(slot.execution && slot.execution.reported_message === slot.reason)
+        ? el("span", { class: "reason" }, slot.reason) : null)));
   section.append(daystrip(schedule, items), el("h4", {}, "Recent and next slots"), list);
   return section;
 }
@@ -892,11 +920,25 @@ function executionsSection(schedule, result) {
     cell(run.trigger || "scheduled"),
     cell(String(run.attempt || 1)),
     cell(run.duration_ms !== undefined ? `${run.duration_ms} ms` : "—"),
-    cell(run.error || "", "error-text"),
+    cell(reportedRun(run), "reported"),
+    cell(run.error || (run.skip_reason ? `skipped: ${run.skip_reason}` : ""), "error-text"),
   ]);
   section.append(table("Newest first",
-    ["Scheduled", "Started", "Lateness", "Outcome", "Trigger", "Attempt", "Duration", "Error"], rows, "No executions yet."));
+    ["Scheduled", "Started", "Lateness", "Outcome", "Trigger", "Attempt", "Dispatch took", "Run (reported)", "Error"], rows,
+    "No executions yet."));
   return section;
+}
+
+// The executions table's "Run (reported)" cell: the worker's outcome, how long the run took
+// and its message; since when a dispatched run has had no report.
+function reportedRun(run) {
+  if (run.reported_outcome) {
+    const took = runLength(run.run_duration_ms);
+    return el("span", {}, badge(run.reported_outcome), took ? ` in ${took}` : "",
+      run.reported_message ? el("span", { class: "detail" }, ` ${run.reported_message}`) : null);
+  }
+  if (run.dispatched_at) return el("span", { class: "muted" }, `no report since ${formatTime(run.dispatched_at, null, true)}`);
+  return "—";
 }
 
 function historySection(result) {

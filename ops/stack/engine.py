@@ -1,7 +1,8 @@
 """One stage's stack: plan, deploy and destroy its resources in dependency order.
 
-Deploy goes role, table, topics, group (the group last: schedules in it need the role and
-the target's topics); destroy goes the other way. ``plan_deploy`` and ``plan_destroy``
+Deploy goes role, table, topics (the results topic with its publish policy), queue, group
+(the group last: schedules in it need the role and the target's topics); destroy goes the
+other way. ``plan_deploy`` and ``plan_destroy``
 only read; ``deploy`` and ``destroy`` refuse to start when the plan needs something the
 operator did not allow (``--adopt``, data loss), so a refused command changes nothing.
 """
@@ -19,6 +20,7 @@ from ops.stack.group import ScheduleGroupProvider
 from ops.stack.model import Absent, Delete, Noop, Observed, Plan, ReadResult, Step
 from ops.stack.provider import ResourceProvider
 from ops.stack.queue import QueueProvider
+from ops.stack.results_topic import ResultsTopicProvider
 from ops.stack.role import ExecutionRoleProvider
 from ops.stack.state import StackState, StateStore
 from ops.stack.table import TableProvider
@@ -37,6 +39,7 @@ SCHEDULES_TABLE = "schedules-table"
 CREATION_TOPIC = "schedule-creation-topic"
 WEB_ACTIONS_TOPIC = "web-actions-topic"
 NOTIFICATIONS_TOPIC = "notifications-topic"
+RESULTS_TOPIC = "results-topic"
 DEAD_LETTER_QUEUE = "dead-letter-queue"
 SCHEDULE_GROUP = "schedule-group"
 
@@ -49,6 +52,7 @@ OUTPUTS = {
     "creation_topic_arn": (CREATION_TOPIC, "arn"),
     "web_actions_topic_arn": (WEB_ACTIONS_TOPIC, "arn"),
     "notifications_topic_arn": (NOTIFICATIONS_TOPIC, "arn"),
+    "results_topic_arn": (RESULTS_TOPIC, "arn"),
     "dead_letter_queue_arn": (DEAD_LETTER_QUEUE, "arn"),
     "schedule_group_name": (SCHEDULE_GROUP, "name"),
     "schedule_group_arn": (SCHEDULE_GROUP, "arn"),
@@ -65,6 +69,7 @@ def stage_providers(
         TopicProvider(settings, CREATION_TOPIC, settings.creation_topic_name, sleep),
         TopicProvider(settings, WEB_ACTIONS_TOPIC, settings.web_actions_topic_name, sleep),
         TopicProvider(settings, NOTIFICATIONS_TOPIC, settings.notifications_topic_name, sleep),
+        ResultsTopicProvider(settings, RESULTS_TOPIC, settings.results_topic_name, sleep),
         QueueProvider(settings, DEAD_LETTER_QUEUE, settings.dead_letter_queue_name, sleep),
         ScheduleGroupProvider(settings, SCHEDULE_GROUP, settings.schedule_group_name, sleep),
     ]

@@ -1,4 +1,5 @@
-"""The execution role's policy documents, and the canonical form they are compared in.
+"""The stack's policy documents (the execution role's, the results topic's), and the canonical
+form they are compared in.
 
 IAM returns a document as it was written, and the same policy can be written several ways
 (one action as a string or a one-element list, statements in any order). ``canonical``
@@ -60,6 +61,47 @@ def send_dead_letters_policy(queue_arn: str) -> dict[str, Any]:
                 "Action": "sqs:SendMessage",
                 "Resource": queue_arn,
             }
+        ],
+    }
+
+
+def results_topic_policy(
+    topic_arn: str, account_id: str, partition: str, publishers: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Who may publish to the results topic: principals of the stage's own account whose IAM
+    policies allow it, and the listed ``publishers`` (IAM role or user ARNs, another
+    account's workers); everyone else is denied, and so is a publish without TLS. A report
+    is trusted for who sent it, never for a secret inside it (docs/security.md)."""
+    own_account = f"arn:{partition}:iam::{account_id}:root"
+    outsiders: dict[str, Any] = {"StringNotEquals": {"aws:PrincipalAccount": account_id}}
+    if publishers:
+        outsiders["ArnNotEquals"] = {"aws:PrincipalArn": list(publishers)}
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "WorkersPublishResults",
+                "Effect": "Allow",
+                "Principal": {"AWS": [own_account, *publishers]},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+            },
+            {
+                "Sid": "NoOtherPublishers",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": outsiders,
+            },
+            {
+                "Sid": "PublishOverTlsOnly",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
         ],
     }
 
