@@ -551,8 +551,8 @@ def handle_results(event: SNSEvent) -> dict[str, Any]:
     the notifications topic, never retried."""
     result = wiring.results_handler().handle(event.to_dict()["Records"][0]["Sns"])
     level = logging.WARNING if result["outcome"] == "rejected" else logging.INFO
-    observability.declare(result["outcome"], f"report {result['outcome']}", level,
-                          **{k: v for k, v in result.items() if k != "outcome"})
+    observability.declare(result["outcome"], f"report {result['outcome']}", level, event=observability.REPORT,
+                          **{k: v for k, v in result.items() if k != "outcome" and v is not None})
     return result
 
 

@@ -62,6 +62,7 @@ EXECUTION = "execution"
 DRIFT_REPAIR = "drift_repair"
 RECONCILE = "reconcile"
 INVOCATION = "invocation"
+REPORT = "report"  # a worker's report of its run (handle_results)
 
 # Metric names.
 API_REQUESTS = "ApiRequests"

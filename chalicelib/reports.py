@@ -292,7 +292,16 @@ class ResultsHandler:
         except (ValidationError, NotFound, Conflict) as exc:
             observability.count(observability.REPORTS_REFUSED)
             return self._rejecter().reject(names.HANDLE_RESULTS, exc.code, exc.message, text, message_id)
-        return {"outcome": "recorded" if recorded.new else "duplicate", "execution_id": recorded.record.execution_id}
+        record = recorded.record
+        return {
+            "outcome": "recorded" if recorded.new else "duplicate",
+            "schedule_id": record.schedule_id,
+            "execution_id": record.execution_id,
+            "slot": record.scheduled_time,
+            "reported_outcome": record.reported_outcome.value if record.reported_outcome else None,
+            "run_duration_ms": record.run_duration_ms,
+            "reported_message": record.reported_message,
+        }
 
 
 def parse_report(text: Any) -> RunReport:

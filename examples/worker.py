@@ -6,8 +6,9 @@ run ended on the stage's results topic (docs/runs.md).
     python examples/worker.py --fail   # report every run failed
 
 It subscribes a queue of its own to the stage's web-actions topic, takes each run from it, and
-publishes {"execution_id", "outcome", "message"} to the results topic the run names
-(``report_to``), else to the stage's (``rez-agent-results-<stage>``). Who may publish there is
+publishes {"schedule_id", "execution_id", "outcome", "message"} (the ids copied from the run) to
+the results topic the run names (``report.topic_arn``), else to the stage's
+(``rez-agent-results-<stage>``). Who may publish there is
 the topic's IAM policy; the message holds no secret.
 """
 
@@ -59,9 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
             run = json.loads(message["Body"])
             outcome, text = work(run, args.seconds, args.fail)
-            report = {"execution_id": run["execution_id"], "outcome": outcome, "message": text}
+            report = {"schedule_id": run["schedule_id"], "execution_id": run["execution_id"],
+                      "outcome": outcome, "message": text}
             # a Subject, as AWS always sends one to a subscribed function (some emulators omit the key)
-            sns.publish(TopicArn=run.get("report_to") or f"{prefix}-results-{args.stage}",
+            sns.publish(TopicArn=(run.get("report") or {}).get("topic_arn") or f"{prefix}-results-{args.stage}",
                         Message=json.dumps(report), Subject="rez-agent run report")
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
             print(f"run {run['execution_id']} of {run.get('name')}: reported {outcome}", flush=True)

@@ -57,14 +57,16 @@ TABLE_ACTIONS: dict[str, list[str]] = {
     RESULTS: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
 }
 GRANTS: dict[str, list[str]] = {
-    API: ["logs", "table", "publish_commands", "invoke_target"],
+    # publish_alerts: a failure reported through the route alerts at once
+    API: ["logs", "table", "publish_commands", "invoke_target", "publish_alerts"],
     COMMAND: ["logs", "table", "schedules_write", "schedules_get", "pass_role"],
     TARGET: ["logs", "table", "publish_targets", "failure_destination"],
     RECONCILE: ["logs", "table", "schedules_write", "schedules_get", "schedules_list", "pass_role"],
     ALERT_SWEEP: ["logs", "table", "publish_commands", "publish_alerts"],
     DEAD_LETTERS: ["logs", "table", "read_dead_letters"],
-    # a report refused, or a reported failure, is published to the notifications topic
-    RESULTS: ["logs", "table", "publish_alerts"],
+    # a report refused, or a reported failure, is published to the notifications topic;
+    # invoke_target: the report of a buffer_one schedule's run releases the slot that waited
+    RESULTS: ["logs", "table", "publish_alerts", "invoke_target"],
 }
 
 

@@ -39,21 +39,27 @@ def fire_one_run(chalice_client, moto_stage, names) -> str:
     event = {"schedule_id": schedule_id, "execution_id": "run-1", "scheduled_time": "2026-11-24T11:00:00Z", "attempt": "1"}
     fired = chalice_client.lambda_.invoke("schedule_target", event)
     assert fired.payload["outcome"] == "succeeded", fired.payload
-    return "run-1"
+    return schedule_id, "run-1"
 
 
 @pytest.mark.parametrize(("flags", "outcome"), [([], "succeeded"), (["--fail"], "failed")])
 def test_the_worker_reports_each_run_it_takes_on_the_results_topic(chalice_client, moto_stage, names, worker, capsys, flags, outcome):
     # GIVEN a run published to the web-actions topic while the worker listens
-    execution_id = fire_one_run(chalice_client, moto_stage, names)
+    schedule_id, execution_id = fire_one_run(chalice_client, moto_stage, names)
 
     # WHEN the worker takes it
     assert worker.main(["--stage", STAGE, "--runs", "1", "--seconds", "0", *flags]) == 0
 
     # THEN the results topic received one report of that run, with the outcome and a message
     (report,) = moto_stage["tap"].drain(names.results_topic)
-    assert report == {"execution_id": execution_id, "outcome": outcome, "message": report["message"]}
+    assert report == {"schedule_id": schedule_id, "execution_id": execution_id, "outcome": outcome,
+                      "message": report["message"]}
     assert "check_tee_times" in report["message"]
+    # AND the results function records it on the run
+    event = chalice_client.events.generate_sns_event(message=json.dumps(report), subject="rez-agent run report")
+    assert chalice_client.lambda_.invoke("handle_results", event).payload["outcome"] == "recorded"
+    (run,) = chalice_client.http.get(f"/api/schedules/{schedule_id}/executions").json_body["items"]
+    assert (run["reported_outcome"], run["reported_message"]) == (outcome, report["message"])
     # AND the worker said so
     assert f"run {execution_id} of tee-times: reported {outcome}" in capsys.readouterr().out
 
@@ -64,7 +70,7 @@ def test_the_worker_reports_where_the_run_says(chalice_client, moto_stage, names
     elsewhere = sns.create_topic(Name="rez-agent-custom-dev-reports")["TopicArn"]
     sqs = boto3.client("sqs", region_name=REGION)
     queue = worker.subscribe(sns, sqs, elsewhere, "rez-agent-custom-dev-reports-tap")
-    run = {"execution_id": "run-9", "name": "tee-times", "payload": {}, "report_to": elsewhere}
+    run = {"execution_id": "run-9", "name": "tee-times", "payload": {}, "schedule_id": "s-1", "report": {"topic_arn": elsewhere}}
     sns.publish(TopicArn=moto_stage["topics"][names.web_actions_topic], Message=json.dumps(run))
 
     # WHEN the worker takes it

@@ -26,7 +26,7 @@ APP = ROOT / "app.py"
 STAGES = PACKAGED_STAGES
 LINT_REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
 BUCKET = PACKAGE_BUCKET
-FUNCTIONS = {"api_handler", "schedule_command", "schedule_target", "reconcile", "alert_sweep", "dead_letters"}
+FUNCTIONS = {"api_handler", "schedule_command", "schedule_target", "reconcile", "alert_sweep", "dead_letters", "handle_results"}
 
 pytestmark = [
     pytest.mark.slow,
