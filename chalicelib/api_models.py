@@ -186,8 +186,9 @@ class HistoryEntry(BaseModel):
     version: int | None = None
     fields: list[str] = Field(description="the definition's fields the change touched")
     reason: str | None = None
-    state: str | None = None
-    previous_state: str | None = None
+    state: str | None = Field(None, description="the definition's state after the change: ENABLED or DISABLED "
+                              "(DELETED once the schedule is deleted)")
+    previous_state: str | None = Field(None, description="the definition's state before the change, where known")
     execution_id: str | None = None
 
 
@@ -210,7 +211,8 @@ class TimelineEntry(BaseModel):
 
     time: str = Field(description="the slot, UTC")
     trigger: str = Field(description="scheduled or manual")
-    state: str = Field(description="succeeded, failed, running, late, missed, skipped or upcoming")
+    result: str = Field(description="what became of the slot: succeeded, failed, running, late, missed, skipped "
+                        "or upcoming (formerly `state`)")
     deadline: str | None = Field(None, description="after this a slot without a run is missed")
     planned: bool | None = Field(None, description="false for a run at a time the plan does not have")
     reason: str | None = Field(None, description="why the slot was skipped, or what its run's failure said")

@@ -2,7 +2,7 @@
 
 The plan comes from the exact engine (``expressions.next_fires``: time zone, DST, start and
 end dates); the actual from the execution records; whether the schedule was paused at a
-time from its history. Each slot has one state:
+time from its history. Each slot has one result (the API's ``result``, formerly ``state``):
 
 - ``succeeded`` / ``failed``: its run finished so (``undelivered`` counts as failed);
 - ``running``: its run started and has not finished;
@@ -163,8 +163,8 @@ def next_due(schedule: Schedule, reached: datetime, grace: timedelta) -> datetim
     return upcoming[0].deadline if upcoming else None
 
 
-def run_state(record: ExecutionRecord, deadline: datetime | None, now: datetime) -> str:
-    """The state of a slot (or a manual run) that has a run."""
+def run_result(record: ExecutionRecord, deadline: datetime | None, now: datetime) -> str:
+    """The result of a slot (or a manual run) that has a run."""
     if record.outcome in (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED):
         return FAILED
     started = parse_iso(record.started_at)
@@ -176,9 +176,11 @@ def run_state(record: ExecutionRecord, deadline: datetime | None, now: datetime)
     return SUCCEEDED
 
 
-def slot_state(slot: Slot, record: ExecutionRecord | None, state: str, now: datetime) -> str:
+def slot_result(slot: Slot, record: ExecutionRecord | None, state: str, now: datetime) -> str:
+    """The result of a planned slot, given its run (if any) and the definition's ``state``
+    (ENABLED, DISABLED) at its time."""
     if record is not None:
-        return run_state(record, slot.deadline, now)
+        return run_result(record, slot.deadline, now)
     if state == ScheduleState.DISABLED.value:
         return SKIPPED
     if now > slot.deadline:
@@ -199,7 +201,7 @@ def run_view(record: ExecutionRecord) -> dict[str, Any]:
 
 
 class TimelineService:
-    """The timeline, the history-backed states and the record's health."""
+    """The timeline, its slots' results and the record's health."""
 
     def __init__(self, activity: RunHistory, grace_seconds: int = 120,
                  clock: Clock = system_clock):
@@ -275,7 +277,7 @@ class TimelineService:
         if schedule.status is ScheduleStatus.PAUSED or schedule.desired_state is ScheduleState.DISABLED:
             return "paused"
         entries, _ = self.entries(schedule, now - HEALTH_SPAN, now, now)
-        decided = [e["state"] for e in entries if e["state"] not in (UPCOMING, SKIPPED, RUNNING)]
+        decided = [e["result"] for e in entries if e["result"] not in (UPCOMING, SKIPPED, RUNNING)]
         decided = decided[-HEALTH_SLOTS:]
         if decided and decided[-1] == FAILED:
             return "failing"
@@ -316,7 +318,7 @@ def _slot_entry(slot: Slot, runs: list[ExecutionRecord], history: list[dict[str,
     entry: dict[str, Any] = {
         "time": key,
         "trigger": ExecutionTrigger.SCHEDULED.value,
-        "state": slot_state(slot, chosen, state, now),
+        "result": slot_result(slot, chosen, state, now),
         "deadline": iso(slot.deadline),
     }
     if chosen is not None:
@@ -330,7 +332,7 @@ def _run_entry(record: ExecutionRecord, trigger: ExecutionTrigger, now: datetime
     entry: dict[str, Any] = {
         "time": slot_key(parse_iso(record.scheduled_time)),
         "trigger": trigger.value,
-        "state": run_state(record, None, now),
+        "result": run_result(record, None, now),
         "execution": run_view(record),
     }
     if not planned:
