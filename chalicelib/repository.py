@@ -46,6 +46,7 @@ from chalicelib.models import (
 )
 from chalicelib.names import (
     CREATOR_INDEX,
+    INDEX_PARTITION,
     LABEL_RANGE,
     LABEL_SLOTS,
     LIVE_INDEX,
@@ -569,13 +570,13 @@ class DynamoDBScheduleRepository:
 
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page:
         page = self._query_page(
-            STATUS_INDEX, "status", EXECUTION_PREFIX + schedule_id, limit, cursor, raw=True
+            STATUS_INDEX, INDEX_PARTITION, EXECUTION_PREFIX + schedule_id, limit, cursor, raw=True
         )
         return Page([ExecutionRecord.model_validate(item) for item in page], page.cursor)
 
     def list_partition(self, partition: str, limit: int, cursor: str | None = None) -> Page:
-        """Raw items of one ``status`` partition, newest first (history entries)."""
-        return self._query_page(STATUS_INDEX, "status", partition, limit, cursor, raw=True)
+        """Raw items of one partition of the status index, newest first (history entries)."""
+        return self._query_page(STATUS_INDEX, INDEX_PARTITION, partition, limit, cursor, raw=True)
 
     # --- internals ----------------------------------------------------------------
 
