@@ -511,7 +511,7 @@ def api_docs() -> Response:
 # --- the schedule-command handler ----------------------------------------------------
 
 
-@app.on_sns_message(topic=_SETTINGS_AT_IMPORT.creation_topic_name, name=names.SCHEDULE_COMMAND)
+@app.on_sns_message(topic=_SETTINGS_AT_IMPORT.command_topic_name, name=names.SCHEDULE_COMMAND)
 def schedule_command(event: SNSEvent) -> dict[str, Any]:
     """Apply one message: the published contract (create/update/pause/resume/delete) or an
     internal command. A message the sender must fix is rejected to the notifications topic;

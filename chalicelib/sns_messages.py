@@ -1,4 +1,4 @@
-"""The schedule-creation topic's messages: the public ``ScheduleMessage`` and the internal
+"""The command topic's messages (``rez-agent-schedule-creation-<stage>``): the public ``ScheduleMessage`` and the internal
 ``ScheduleCommand``, told apart by ``request_id`` and handled separately.
 
 Two shapes arrive on the same topic, kept apart on purpose:
@@ -124,7 +124,7 @@ class Commands(Protocol):
 
 
 class TopicMessageHandler:
-    """Applies one message from the schedule-creation topic (one SNS record)."""
+    """Applies one message from the command topic (one SNS record)."""
 
     def __init__(
         self,

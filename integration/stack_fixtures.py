@@ -23,7 +23,7 @@ from ops.stack.state import ENV_STACK_STATE_DIR
 # dev stage's values process-wide, so a scratch stack clears them: names follow the stage.
 NAME_OVERRIDES = (
     config.ENV_TABLE,
-    config.ENV_CREATION_TOPIC,
+    config.ENV_COMMAND_TOPIC,
     config.ENV_WEB_ACTIONS_TOPIC,
     config.ENV_NOTIFICATIONS_TOPIC,
     config.ENV_EXECUTION_ROLE,

@@ -134,8 +134,8 @@ def test_every_function_knows_its_stage_and_the_target_function(packaged):
         assert properties["CodeUri"]["Bucket"] == BUCKET
 
 
-def test_the_command_handler_subscribes_to_the_stage_creation_topic(packaged):
+def test_the_command_handler_subscribes_to_the_stage_command_topic(packaged):
     stage, _, prepared, _ = packaged
     events = prepared["Resources"]["ScheduleCommand"]["Properties"]["Events"]
     (subscription,) = [e for e in events.values() if e["Type"] == "SNS"]
-    assert subscription["Properties"]["Topic"]["Fn::Sub"].endswith(":" + resource_names(stage).creation_topic)
+    assert subscription["Properties"]["Topic"]["Fn::Sub"].endswith(":" + resource_names(stage).command_topic)

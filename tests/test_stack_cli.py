@@ -23,7 +23,7 @@ GROUP = f"rez-agent-{STAGE}"
 
 @pytest.fixture
 def moto(monkeypatch, tmp_path):
-    for key in ("STAGE", config.ENV_TABLE, config.ENV_CREATION_TOPIC, config.ENV_WEB_ACTIONS_TOPIC,
+    for key in ("STAGE", config.ENV_TABLE, config.ENV_COMMAND_TOPIC, config.ENV_WEB_ACTIONS_TOPIC,
                 config.ENV_NOTIFICATIONS_TOPIC, config.ENV_EXECUTION_ROLE, config.ENV_GROUP, config.ENV_DEAD_LETTER_QUEUE):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv(ENV_STACK_STATE_DIR, str(tmp_path))
