@@ -198,7 +198,7 @@ def get_schedule(id: str) -> Response:
     schedules = wiring.schedule_service()
     schedule = schedules.get(schedule_id(id), caller(app.current_request))
     body = schedule.to_api(next_fires=schedules.next_fire_times(schedule))
-    body.update(wiring.timeline_service().summary(schedule))
+    body.update(wiring.timeline_service().run_overview(schedule))
     return Response(
         body=body,
         headers={"ETag": etag(schedule.version), "Content-Type": "application/json"},

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from chalicelib.models import (
     Action,
     ExecutionRecord,
-    ExecutionSummary,
     PreviewRequest,
+    RunCounts,
     ScheduleDefinition,
     ScheduleStatus,
     TemplateUse,
@@ -59,7 +59,7 @@ class ScheduleView(ScheduleDefinition):
     version: int = Field(description="send it back in If-Match to change exactly this version")
     eventbridge_arn: str | None = None
     last_error: str | None = None
-    executions: ExecutionSummary
+    executions: RunCounts
     last_drift: list[str] | None = Field(None, description="fields the last reconcile repaired")
     last_drift_repaired_at: str | None = None
     next_fire_times: list[str] | None = Field(

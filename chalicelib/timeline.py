@@ -256,8 +256,8 @@ class TimelineService:
         entries.sort(key=lambda entry: (entry["time"], entry["trigger"]))
         return entries, next_after
 
-    def summary(self, schedule: Schedule) -> dict[str, Any]:
-        """``last_execution``, ``next_fire_time`` and ``health`` for the record."""
+    def run_overview(self, schedule: Schedule) -> dict[str, Any]:
+        """The record's runs at a glance: ``last_execution``, ``next_fire_time`` and ``health``."""
         now = self._clock()
         last = last_execution(schedule)
         upcoming = (
