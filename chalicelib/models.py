@@ -510,7 +510,7 @@ class BulkRequest(BaseModel):
 
 class RunCounts(BaseModel):
     """A record's runs, counted as each outcome is written: how many, how many failed, and the
-    last one (the record's ``executions``)."""
+    last one (the record's ``executions``; formerly the schema ExecutionSummary)."""
 
     model_config = ConfigDict(extra="ignore")
 
