@@ -200,7 +200,7 @@ def get_schedule(id: str) -> Response:
     schedules = wiring.schedule_service()
     schedule = schedules.get(schedule_id(id), caller(app.current_request))
     body = schedule.to_api(next_fires=schedules.next_fire_times(schedule))
-    body.update(wiring.timeline_service().summary(schedule))
+    body.update(wiring.timeline_service().run_overview(schedule))
     return Response(
         body=body,
         headers={"ETag": etag(schedule.version), "Content-Type": "application/json"},
@@ -528,7 +528,7 @@ def api_docs() -> Response:
 # --- the schedule-command handler ----------------------------------------------------
 
 
-@app.on_sns_message(topic=_SETTINGS_AT_IMPORT.creation_topic_name, name=names.SCHEDULE_COMMAND)
+@app.on_sns_message(topic=_SETTINGS_AT_IMPORT.command_topic_name, name=names.SCHEDULE_COMMAND)
 def schedule_command(event: SNSEvent) -> dict[str, Any]:
     """Apply one message: the published contract (create/update/pause/resume/delete) or an
     internal command. A message the sender must fix is rejected to the notifications topic;

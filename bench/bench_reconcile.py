@@ -167,7 +167,7 @@ def populate(count: int) -> None:
 
     with ThreadPoolExecutor(max_workers=SETUP_WORKERS) as pool:
         list(pool.map(create, records))
-    markers = {summary.name: summary.modified for summary in gateway.list_summaries()}
+    markers = {summary.name: summary.modified for summary in gateway.list_schedules()}
     table = boto3.resource("dynamodb").Table(settings.table_name)
     with table.batch_writer() as batch:
         for record in records:
@@ -231,7 +231,7 @@ def measure(count: int) -> dict[str, Any]:
 
     # per-call costs, measured alone: the group's listing and the records' query pages
     list_seconds, pages = timed(lambda: sum(1 for _ in _pages(gateway)))
-    query_seconds, records = timed(lambda: sum(1 for _ in repository.iter_summaries(_active())))
+    query_seconds, records = timed(lambda: sum(1 for _ in repository.iter_listed(_active())))
     counter.take()
     clients._shared_session()._session.unregister("before-call", counter)
     return {
@@ -251,7 +251,7 @@ def measure(count: int) -> dict[str, Any]:
 def _pages(gateway: Any) -> Iterator[int]:
     """One item per ListSchedules page of the group."""
     seen = 0
-    for seen, _ in enumerate(gateway.list_summaries(), start=1):
+    for seen, _ in enumerate(gateway.list_schedules(), start=1):
         if seen % 100 == 1:
             yield seen
 

@@ -76,11 +76,11 @@ def _cold_process() -> None:
     wiring.reset()
 
 
-def _apply_commands(tap: Any, creation_topic: str) -> None:
+def _apply_commands(tap: Any, command_topic: str) -> None:
     """Deliver what the API published to the command function, as SNS does."""
     from chalicelib import wiring
 
-    for message in tap.drain(creation_topic):
+    for message in tap.drain(command_topic):
         result = wiring.topic_messages().handle({"Message": json.dumps(message), "MessageId": uuid.uuid4().hex})
         assert result.get("outcome") == "applied", result
 
@@ -158,7 +158,7 @@ def _measure() -> list[dict[str, Any]]:
     stage = create_stage_resources(STAGE)
     tap = Tap(stage["queues"])
     settings = wiring.get_settings()
-    creation_topic = settings.creation_topic_name
+    command_topic = settings.command_topic_name
     owner = Caller("bench-owner")
 
     sqs = boto3.client("sqs", region_name=REGION)
@@ -177,7 +177,7 @@ def _measure() -> list[dict[str, Any]]:
     for kind in TARGET_KINDS:
         definition = ScheduleDefinition.model_validate({**DEFINITION, **targets[kind], "name": f"bench-{kind}"})
         schedule_ids[kind] = wiring.schedule_service(settings).create(definition, owner).id
-    _apply_commands(tap, creation_topic)
+    _apply_commands(tap, command_topic)
 
     def counted(action: Callable[..., Any], *args: Any) -> int:
         calls.reset()
@@ -207,12 +207,12 @@ def _measure() -> list[dict[str, Any]]:
                 figures.append(figure(f"AWS calls per run, {label} target, {when}", value, "calls", before,
                                       f"<= {RUN_TARGET}", value <= RUN_TARGET))
 
-    figures.append(_sts_figure(calls, tap, creation_topic, owner, targets["web_action"]))
+    figures.append(_sts_figure(calls, tap, command_topic, owner, targets["web_action"]))
     figures.append(_memory_figure())
     return figures
 
 
-def _sts_figure(calls: Any, tap: Any, creation_topic: str, owner: Any, target: dict[str, Any]) -> dict[str, Any]:
+def _sts_figure(calls: Any, tap: Any, command_topic: str, owner: Any, target: dict[str, Any]) -> dict[str, Any]:
     """STS calls in a cold process's first request, command and run: with the account id
     set (as packaged) and without it (the account id resolved by STS, as before)."""
     from chalicelib import wiring
@@ -223,7 +223,7 @@ def _sts_figure(calls: Any, tap: Any, creation_topic: str, owner: Any, target: d
         calls.install()
         definition = ScheduleDefinition.model_validate({**DEFINITION, **target, "name": f"bench-sts-{uuid.uuid4().hex[:8]}"})
         schedule_id = wiring.schedule_service().create(definition, owner).id
-        _apply_commands(tap, creation_topic)
+        _apply_commands(tap, command_topic)
         result = wiring.target_runner().run(_event(schedule_id, "sts"), _Context())
         assert result["outcome"] == "succeeded", result
         return calls.calls["sts:GetCallerIdentity"]

@@ -3,11 +3,11 @@
 Three more kinds of item, all keyed by ``id`` like the records, none read by a scan:
 - history entries: ``<schedule id>#history#<at>#v<version>-<action>`` (a change the
   command handler settled, or a drift repair), ``<schedule id>#history#run#<execution id>``
-  (a run-now; the same item is the run's idempotency marker); ``status`` =
-  ``history#<schedule id>`` and ``created_date`` = when, so a schedule's history is one
+  (a run-now; the same item is the run's idempotency marker); the index partition
+  (``INDEX_PARTITION``) = ``history#<schedule id>`` and ``created_date`` = when, so a schedule's history is one
   query on the status index, newest first. They expire ``history_ttl_days`` after they were
   written, or with the record when it is deleted.
-- the alert watch of an active schedule: ``<schedule id>#alertwatch`` with ``status`` =
+- the alert watch of an active schedule: ``<schedule id>#alertwatch`` with the index partition =
   ``alertwatch`` and ``created_date`` = when its next slot is due to be checked, so the
   alert sweep reads only the schedules with a slot due (one query for all of them).
 - alert markers: ``<schedule id>#alert#<slot>#<kind>``, claimed with a conditional put
@@ -32,7 +32,7 @@ from chalicelib.models import (
     Schedule,
     iso,
 )
-from chalicelib.names import STATUS_INDEX
+from chalicelib.names import INDEX_PARTITION, STATUS_INDEX
 from chalicelib.paging import query_items
 from chalicelib.ports import AlertInFlight, Page, ScheduleRepository
 from chalicelib.repository import (
@@ -180,7 +180,7 @@ class ActivityStore:
         item: dict[str, Any] = {
             "id": item_id,
             "record_type": "history",
-            "status": history_partition(schedule_id),
+            INDEX_PARTITION: history_partition(schedule_id),
             "created_date": change.at,
             "schedule_id": schedule_id,
             "state": state,
@@ -213,7 +213,7 @@ class ActivityStore:
         request: dict[str, Any] = {
             "IndexName": STATUS_INDEX,
             "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeNames": {"#s": INDEX_PARTITION},
             "ExpressionAttributeValues": values,
             "ScanIndexForward": True,
         }
@@ -247,7 +247,7 @@ class ActivityStore:
                 "checked_until = if_not_exists(checked_until, :now), "
                 "consecutive_failures = if_not_exists(consecutive_failures, :zero)"
             ),
-            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeNames": {"#s": INDEX_PARTITION},
             "ExpressionAttributeValues": {
                 ":p": WATCH_PARTITION, ":due": iso(due or now), ":sid": schedule_id, ":t": "alertwatch",
                 ":now": iso(now), ":zero": 0,
@@ -273,7 +273,7 @@ class ActivityStore:
             "IndexName": STATUS_INDEX,
             "KeyConditionExpression": "#s = :p",
             "ProjectionExpression": "schedule_id",
-            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeNames": {"#s": INDEX_PARTITION},
             "ExpressionAttributeValues": {":p": WATCH_PARTITION},
         }
         return {str(item["schedule_id"]) for item in self._query_all(request) if item.get("schedule_id")}
@@ -284,7 +284,7 @@ class ActivityStore:
         request: dict[str, Any] = {
             "IndexName": STATUS_INDEX,
             "KeyConditionExpression": "#s = :p AND created_date <= :now",
-            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeNames": {"#s": INDEX_PARTITION},
             "ExpressionAttributeValues": values,
         }
         return self._query_all(request)

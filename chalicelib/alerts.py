@@ -69,9 +69,9 @@ from chalicelib.timeline import (
     SlotJoin,
     expected_slots,
     next_due,
-    run_state,
+    run_result,
     slot_key,
-    slot_state,
+    slot_result,
 )
 
 logger = logging.getLogger("rez_agent.alerts")
@@ -115,10 +115,10 @@ class SweepReport:
 
 @dataclass
 class SlotEvent:
-    """A slot (or a manual run) judged: when, in which state, and its run if it has one."""
+    """A slot (or a manual run) judged: when, with which result, and its run if it has one."""
 
     time: datetime
-    state: str
+    result: str
     trigger: ExecutionTrigger
     record: ExecutionRecord | None
 
@@ -155,17 +155,17 @@ class Alerter:
               progress: _Progress) -> None:
         """The alerts one judged slot calls for, by the schedule's ``alerts`` settings."""
         settings = schedule.definition.alerts or DEFAULT_ALERTS
-        if event.state == MISSED and settings.on_missed:
+        if event.result == MISSED and settings.on_missed:
             self.alert(schedule, "missed", event, now, report, "no run started by the slot's deadline")
-        elif event.state == LATE and settings.on_late:
+        elif event.result == LATE and settings.on_late:
             self.alert(schedule, "late", event, now, report, "the run started after the slot's deadline")
-        elif event.state == TIMED_OUT:
+        elif event.result == TIMED_OUT:
             self.alert(schedule, "timed_out", event, now, report,
                        f"no report within max_duration_seconds ({schedule.definition.max_duration_seconds})")
-        if event.state == FAILED:
+        if event.result == FAILED:
             progress.failures += 1
             self._failed(schedule, event, now, report, progress)
-        elif event.state in (SUCCEEDED, LATE):
+        elif event.result in (SUCCEEDED, LATE):
             progress.failures = 0
 
     def _failed(self, schedule: Schedule, event: SlotEvent, now: datetime, report: SweepReport,
@@ -189,12 +189,12 @@ class Alerter:
         watch = self._activity.get_watch(schedule.id)
         if watch is None:
             return report
-        state = run_state(record, slot.deadline, now)
-        event = SlotEvent(slot.time, state, ExecutionTrigger.SCHEDULED, record)
+        result = run_result(record, slot.deadline, now)
+        event = SlotEvent(slot.time, result, ExecutionTrigger.SCHEDULED, record)
         try:
             if parse_iso(str(watch["checked_until"])) >= slot.time:
                 self.judged_already(schedule, event, now, report)
-            elif state == FAILED and watch.get("created_date") == iso(slot.deadline):
+            elif result == FAILED and watch.get("created_date") == iso(slot.deadline):
                 self._failed_now(schedule, event, watch, now, report, next_due)
         except (_PublishFailed, AlertInFlight):
             pass  # the watch stays before this slot: the sweep publishes it
@@ -231,10 +231,10 @@ class Alerter:
     def judged_already(self, schedule: Schedule, event: SlotEvent, now: datetime, report: SweepReport) -> None:
         """A run of a slot already judged (missed at its deadline) that started since."""
         settings = schedule.definition.alerts or DEFAULT_ALERTS
-        _count_judged(event.state)
-        if event.state == LATE and settings.on_late:
+        _count_judged(event.result)
+        if event.result == LATE and settings.on_late:
             self.alert(schedule, "late", event, now, report, "the run started after the slot's deadline")
-        elif event.state == FAILED and settings.after_failures:
+        elif event.result == FAILED and settings.after_failures:
             self.alert(schedule, "failed", event, now, report, "the run started after the slot's deadline and failed")
 
     def pause(self, schedule: Schedule, event: SlotEvent, now: datetime, report: SweepReport,
@@ -267,7 +267,7 @@ class Alerter:
     def _publish(self, schedule: Schedule, kind: str, event: SlotEvent, now: datetime, report: SweepReport,
                  reason: str, token: str, failures: int | None = None) -> None:
         slot = slot_key(event.time)
-        message = alert_message(schedule, kind, event.time, event.state, reason, now,
+        message = alert_message(schedule, kind, event.time, event.result, reason, now,
                                 event.trigger, event.record, failures)
         try:
             self._publisher.publish(self._topic_arn(), message, attributes={"kind": kind})
@@ -368,11 +368,11 @@ class AlertSweep:
     def _judge(self, schedule: Schedule, events: list[SlotEvent], now: datetime, report: SweepReport,
                progress: _Progress) -> None:
         for event in events:
-            if event.state in (RUNNING, UPCOMING):  # not judged yet (at its deadline exactly: upcoming)
+            if event.result in (RUNNING, UPCOMING):  # not judged yet (at its deadline exactly: upcoming)
                 progress.stopped = True
                 return
             report.slots += 1
-            _count_judged(event.state)
+            _count_judged(event.result)
             self._alerter.judge(schedule, event, now, report, progress)
             progress.reached = event.time
 
@@ -385,11 +385,11 @@ class AlertSweep:
         more = len(slots) > SLOTS_PER_SWEEP
         slots = slots[:SLOTS_PER_SWEEP]
         joined, _, manual = SlotJoin(slots).split(records)
-        events = [SlotEvent(moment, run_state(record, None, now), record.trigger, record)
+        events = [SlotEvent(moment, run_result(record, None, now), record.trigger, record)
                   for record in manual if checked < (moment := parse_iso(record.scheduled_time)) <= cut]
         for slot in slots:
             latest = _latest(joined.get(slot_key(slot.time), []))
-            events.append(SlotEvent(slot.time, slot_state(slot, latest, "ENABLED", now),
+            events.append(SlotEvent(slot.time, slot_result(slot, latest, "ENABLED", now),
                                     ExecutionTrigger.SCHEDULED, latest))
         events.sort(key=lambda event: event.time)
         return events, more
@@ -405,15 +405,15 @@ class AlertSweep:
             for record in joined.get(slot_key(slot.time), []):
                 if parse_iso(record.started_at) <= slot.deadline:
                     continue  # started in time: its slot was judged with it
-                event = SlotEvent(slot.time, run_state(record, slot.deadline, now), record.trigger, record)
+                event = SlotEvent(slot.time, run_result(record, slot.deadline, now), record.trigger, record)
                 self._alerter.judged_already(schedule, event, now, report)
 
 
-def _count_judged(state: str) -> None:
+def _count_judged(result: str) -> None:
     """A slot judged missed or a run judged late is counted as the sweep decides it."""
-    if state == MISSED:
+    if result == MISSED:
         observability.missed_runs()
-    elif state == LATE:
+    elif result == LATE:
         observability.late_runs()
 
 
@@ -435,10 +435,10 @@ def _latest(runs: list[ExecutionRecord]) -> ExecutionRecord | None:
     return (done or sorted(runs, key=lambda run: run.started_at))[-1]
 
 
-def alert_message(schedule: Schedule, kind: str, slot: datetime, state: str, reason: str, now: datetime,
+def alert_message(schedule: Schedule, kind: str, slot: datetime, result: str, reason: str, now: datetime,
                   trigger: ExecutionTrigger = ExecutionTrigger.SCHEDULED,
                   record: ExecutionRecord | None = None, failures: int | None = None) -> dict[str, Any]:
-    """One alert, as published to the notifications topic (schema in the README)."""
+    """One alert, as published to the notifications topic (shown in docs/api.md, Alerts)."""
     base = f"/api/schedules/{schedule.id}"
     around = f"from={iso(slot - timedelta(hours=1))}&to={iso(slot + timedelta(hours=1))}"
     message: dict[str, Any] = {
@@ -446,7 +446,7 @@ def alert_message(schedule: Schedule, kind: str, slot: datetime, state: str, rea
         "schedule_id": schedule.id,
         "name": schedule.definition.name,
         "slot": slot_key(slot),
-        "state": state,
+        "result": result,
         "trigger": trigger.value,
         "reason": reason,
         "detected_at": iso(now),

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from chalicelib.models import (
     Action,
     ExecutionRecord,
-    ExecutionSummary,
     PreviewRequest,
+    RunCounts,
     ScheduleDefinition,
     ScheduleStatus,
     TemplateUse,
@@ -59,7 +59,7 @@ class ScheduleView(ScheduleDefinition):
     version: int = Field(description="send it back in If-Match to change exactly this version")
     eventbridge_arn: str | None = None
     last_error: str | None = None
-    executions: ExecutionSummary
+    executions: RunCounts
     last_drift: list[str] | None = Field(None, description="fields the last reconcile repaired")
     last_drift_repaired_at: str | None = None
     next_fire_times: list[str] | None = Field(
@@ -186,8 +186,9 @@ class HistoryEntry(BaseModel):
     version: int | None = None
     fields: list[str] = Field(description="the definition's fields the change touched")
     reason: str | None = None
-    state: str | None = None
-    previous_state: str | None = None
+    state: str | None = Field(None, description="the definition's state after the change: ENABLED or DISABLED "
+                              "(DELETED once the schedule is deleted)")
+    previous_state: str | None = Field(None, description="the definition's state before the change, where known")
     execution_id: str | None = None
 
 
@@ -223,7 +224,8 @@ class TimelineEntry(BaseModel):
 
     time: str = Field(description="the slot, UTC")
     trigger: str = Field(description="scheduled or manual")
-    state: str = Field(description="succeeded, failed, running, late, missed, skipped, upcoming, timed_out or overdue")
+    result: str = Field(description="what became of the slot: succeeded, failed, running, late, missed, skipped, "
+                        "upcoming, timed_out or overdue (formerly `state`)")
     deadline: str | None = Field(None, description="after this a slot without a run is missed")
     planned: bool | None = Field(None, description="false for a run at a time the plan does not have")
     reason: str | None = Field(None, description="why the slot was skipped, or what its run's failure said")

@@ -26,7 +26,9 @@ ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 ENV_LOCALSTACK_ENDPOINT = "LOCALSTACK_ENDPOINT"
 ENV_ACCOUNT_ID = "AWS_ACCOUNT_ID"
 ENV_TABLE = "SCHEDULES_TABLE_NAME"
-ENV_CREATION_TOPIC = "SCHEDULE_CREATION_TOPIC_NAME"
+# The command topic (create, update, pause, resume, delete); its variable keeps the name the
+# first stages were deployed with, as the topic keeps its name.
+ENV_COMMAND_TOPIC = "SCHEDULE_CREATION_TOPIC_NAME"
 ENV_WEB_ACTIONS_TOPIC = "WEB_ACTIONS_TOPIC_NAME"
 ENV_NOTIFICATIONS_TOPIC = "NOTIFICATIONS_TOPIC_NAME"
 ENV_RESULTS_TOPIC = "RESULTS_TOPIC_NAME"
@@ -40,8 +42,6 @@ ENV_RECONCILE_MINUTES = "RECONCILE_INTERVAL_MINUTES"
 ENV_ALERT_SWEEP_MINUTES = "ALERT_SWEEP_INTERVAL_MINUTES"
 ENV_LATE_GRACE_SECONDS = "LATE_GRACE_SECONDS"
 ENV_HISTORY_TTL_DAYS = "HISTORY_TTL_DAYS"
-ENV_CONFLICT_RETRY_ATTEMPTS = "CONFLICT_RETRY_ATTEMPTS"
-ENV_CONFLICT_RETRY_DELAY = "CONFLICT_RETRY_DELAY_SECONDS"
 ENV_ROLE_PROPAGATION_ATTEMPTS = "ROLE_PROPAGATION_RETRY_ATTEMPTS"
 ENV_ROLE_PROPAGATION_DELAY = "ROLE_PROPAGATION_RETRY_DELAY_SECONDS"
 ENV_RECONCILE_CONCURRENCY = "RECONCILE_CONCURRENCY"
@@ -97,7 +97,7 @@ AUTH_MODES: tuple[AuthMode, ...] = (AUTH_IAM, AUTH_COGNITO, AUTH_NONE)
 # the names through ``resource_names``, so an override is honoured everywhere at once.
 NAME_OVERRIDES = {
     "table": ENV_TABLE,
-    "creation_topic": ENV_CREATION_TOPIC,
+    "command_topic": ENV_COMMAND_TOPIC,
     "web_actions_topic": ENV_WEB_ACTIONS_TOPIC,
     "notifications_topic": ENV_NOTIFICATIONS_TOPIC,
     "results_topic": ENV_RESULTS_TOPIC,
@@ -123,8 +123,8 @@ class ResourceNames:
         return self._named(ENV_TABLE, f"{APP_NAME}-schedules-{self.stage}")
 
     @property
-    def creation_topic(self) -> str:
-        return self._named(ENV_CREATION_TOPIC, f"{APP_NAME}-schedule-creation-{self.stage}")
+    def command_topic(self) -> str:
+        return self._named(ENV_COMMAND_TOPIC, f"{APP_NAME}-schedule-creation-{self.stage}")
 
     @property
     def web_actions_topic(self) -> str:
@@ -200,7 +200,7 @@ class Settings:
     endpoint_url: str | None
     account_id: str | None
     table_name: str
-    creation_topic_name: str
+    command_topic_name: str
     web_actions_topic_name: str
     notifications_topic_name: str
     results_topic_name: str
@@ -215,8 +215,6 @@ class Settings:
     alert_sweep_interval_minutes: int = 1
     late_grace_seconds: int = 120
     history_ttl_days: int = 90
-    conflict_retry_attempts: int = 15
-    conflict_retry_delay_seconds: float = 2.0
     role_propagation_retry_attempts: int = 10
     role_propagation_retry_delay_seconds: float = 3.0
     reconcile_concurrency: int = 16
@@ -277,7 +275,7 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         account_id=env.get(ENV_ACCOUNT_ID) or None,
         names=names,
         table_name=names.table,
-        creation_topic_name=names.creation_topic,
+        command_topic_name=names.command_topic,
         web_actions_topic_name=names.web_actions_topic,
         notifications_topic_name=names.notifications_topic,
         results_topic_name=names.results_topic,
@@ -291,8 +289,6 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         alert_sweep_interval_minutes=_int(env, ENV_ALERT_SWEEP_MINUTES, 1),
         late_grace_seconds=_int(env, ENV_LATE_GRACE_SECONDS, 120),
         history_ttl_days=_int(env, ENV_HISTORY_TTL_DAYS, 90),
-        conflict_retry_attempts=_int(env, ENV_CONFLICT_RETRY_ATTEMPTS, 15),
-        conflict_retry_delay_seconds=_float(env, ENV_CONFLICT_RETRY_DELAY, 2.0),
         role_propagation_retry_attempts=_int(env, ENV_ROLE_PROPAGATION_ATTEMPTS, 10),
         role_propagation_retry_delay_seconds=_float(env, ENV_ROLE_PROPAGATION_DELAY, 3.0),
         reconcile_concurrency=max(1, _int(env, ENV_RECONCILE_CONCURRENCY, 16)),

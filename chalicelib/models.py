@@ -571,7 +571,10 @@ class BulkRequest(BaseModel):
     cursor: str | None = Field(None, max_length=4096, description="the next_cursor of the previous call")
 
 
-class ExecutionSummary(BaseModel):
+class RunCounts(BaseModel):
+    """A record's runs, counted as each outcome is written: how many, how many failed, and the
+    last one (the record's ``executions``; formerly the schema ExecutionSummary)."""
+
     model_config = ConfigDict(extra="ignore")
 
     total: int = 0
@@ -662,7 +665,7 @@ class Schedule(BaseModel):
     last_error: str | None = None
     idempotency_key: str | None = None
     ttl: int | None = None
-    executions: ExecutionSummary = Field(default_factory=ExecutionSummary)
+    executions: RunCounts = Field(default_factory=RunCounts)
     last_drift: list[str] = Field(default_factory=list)
     last_drift_repaired_at: str | None = None
     # EventBridge's LastModificationDate of the schedule when it was last applied and read

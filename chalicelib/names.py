@@ -18,6 +18,12 @@ HANDLE_RESULTS = "handle_results"  # records what workers publish to the results
 
 # The schedules table's global secondary indexes.
 STATUS_INDEX = "status-created_date-index"
+# The status index's partition attribute. On a schedule record it is the schedule's status;
+# every other kind of item on the index (executions, history entries, alert watches, templates)
+# stores there the partition that groups its items (``execution#<schedule id>``,
+# ``history#<schedule id>``, ``alertwatch``, ``template#<owner>``): a generic storage attribute
+# that keeps its old name, never an API field (docs/architecture.md, the item kinds).
+INDEX_PARTITION = "status"
 CREATOR_INDEX = "created_by-index"
 
 # Routes served without an authorizer on every stage: the console's static files (no data;

@@ -58,8 +58,8 @@ class ChangeResult:
 
 
 @dataclass(frozen=True)
-class RecordSummary:
-    """The few fields of a schedule record the reconcile plans with."""
+class ListedRecord:
+    """A schedule record as the reconcile lists it: the few fields it plans with."""
 
     id: str
     status: ScheduleStatus
@@ -69,7 +69,7 @@ class RecordSummary:
     next_retry_at: str | None
 
     @classmethod
-    def from_item(cls, item: dict[str, Any], status: ScheduleStatus) -> RecordSummary:
+    def from_item(cls, item: dict[str, Any], status: ScheduleStatus) -> ListedRecord:
         pending = item.get("pending_action")
         return cls(
             id=item["id"],
@@ -124,7 +124,7 @@ class ScheduleRepository(Protocol):
     # The raw items of one partition (the activity store's history entries).
     def list_partition(self, partition: str, limit: int, cursor: str | None = None) -> Page: ...
     # What the reconciler reads and writes besides the service's calls.
-    def iter_summaries(self, status: ScheduleStatus, page_size: int | None = None) -> Iterator[RecordSummary]: ...
+    def iter_listed(self, status: ScheduleStatus, page_size: int | None = None) -> Iterator[ListedRecord]: ...
     def iter_by_status(self, status: ScheduleStatus) -> Iterable[Schedule]: ...
     def note_drift(
         self, schedule_id: str, notes: list[str], arn: str, expected_version: int,
@@ -146,12 +146,13 @@ class SchedulerGateway(Protocol):
     def request_for(self, schedule: Schedule, now: datetime | None = None) -> dict[str, Any]: ...
     def upsert(self, schedule: Schedule, repair: bool = False) -> str: ...
     def matches(self, schedule: Schedule, observed: dict[str, Any]) -> bool: ...
-    def list_summaries(self) -> Iterator[ScheduleSummary]: ...
+    def list_schedules(self) -> Iterator[ListedSchedule]: ...
 
 
 @dataclass(frozen=True)
-class ScheduleSummary:
-    """One entry of ListSchedules: the name and when the schedule last changed."""
+class ListedSchedule:
+    """A schedule as the group's listing (ListSchedules) shows it: its name and when it last
+    changed."""
 
     name: str
     modified: str | None

@@ -1,5 +1,5 @@
-"""Publishing: commands to the schedule-creation topic, and fired schedules' messages to
-their targets (an SNS topic, an SQS queue or a Lambda function, by ARN)."""
+"""Publishing: commands to the command topic (``rez-agent-schedule-creation-<stage>``), and
+fired schedules' messages to their targets (an SNS topic, an SQS queue or a Lambda function, by ARN)."""
 
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ def queue_url(queue_arn: str, endpoint_url: str) -> str:
 
 
 class AwsPublisher:
-    def __init__(self, client_for: Callable[[str], Any], creation_topic_arn: Callable[[], str]):
+    def __init__(self, client_for: Callable[[str], Any], command_topic_arn: Callable[[], str]):
         self._client_for = client_for
-        self._creation_topic_arn = creation_topic_arn
+        self._command_topic_arn = command_topic_arn
 
     def publish_command(self, command: ScheduleCommand) -> None:
         self.publish(
-            self._creation_topic_arn(),
+            self._command_topic_arn(),
             command.model_dump(mode="json"),
             attributes={"action": command.action.value},
         )

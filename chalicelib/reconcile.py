@@ -33,7 +33,7 @@ from chalicelib.clock import Clock, system_clock
 from chalicelib.completion import has_fires_left
 from chalicelib.errors import ServiceError
 from chalicelib.models import Action, Schedule, ScheduleStatus, iso
-from chalicelib.ports import RecordSummary, RepairLog, ScheduleRepository, SchedulerGateway
+from chalicelib.ports import ListedRecord, RepairLog, ScheduleRepository, SchedulerGateway
 from chalicelib.scheduler import (
     desired_spec,
     modification_marker,
@@ -150,7 +150,7 @@ class ScheduleReconciler:
         handler: CommandHandler,
         concurrency: int = DEFAULT_CONCURRENCY,
         spot_checks: int = DEFAULT_SPOT_CHECKS,
-        choose: Callable[[list[RecordSummary], int], list[RecordSummary]] | None = None,
+        choose: Callable[[list[ListedRecord], int], list[ListedRecord]] | None = None,
         activity: RepairLog | None = None,
         clock: Clock = system_clock,
     ):
@@ -169,9 +169,9 @@ class ScheduleReconciler:
         now = iso(self._clock())
         plan = DriftPlan([])
         with ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="reconcile") as pool:
-            listing = pool.submit(lambda: {s.name: s.modified for s in self._gateway.list_summaries()})
+            listing = pool.submit(lambda: {s.name: s.modified for s in self._gateway.list_schedules()})
             records = self._listed_records(plan)
-            plan.active = [summary.id for summary in records.values() if summary.status is ScheduleStatus.ACTIVE]
+            plan.active = [listed.id for listed in records.values() if listed.status is ScheduleStatus.ACTIVE]
             cloud: dict[str, str | None] | None
             try:
                 cloud = listing.result()
@@ -190,69 +190,69 @@ class ScheduleReconciler:
                     plan.unchecked.append(Unchecked(subject, _message(exc)))
         return plan
 
-    def _listed_records(self, plan: DriftPlan) -> dict[str, RecordSummary]:
-        """Every listed record's summary; a status that cannot be listed is reported."""
-        records: dict[str, RecordSummary] = {}
+    def _listed_records(self, plan: DriftPlan) -> dict[str, ListedRecord]:
+        """Every listed record; a status that cannot be listed is reported."""
+        records: dict[str, ListedRecord] = {}
         for status in LISTED_STATUSES:
             try:
-                for summary in self._repository.iter_summaries(status):
-                    records[summary.id] = summary
+                for listed in self._repository.iter_listed(status):
+                    records[listed.id] = listed
             except Exception as exc:  # noqa: BLE001 - reported, the rest goes on
                 plan.unchecked.append(Unchecked(f"records with status {status.value}", _message(exc)))
         return records
 
     def _triage(
-        self, pool: ThreadPoolExecutor, plan: DriftPlan, records: dict[str, RecordSummary],
+        self, pool: ThreadPoolExecutor, plan: DriftPlan, records: dict[str, ListedRecord],
         cloud: dict[str, str | None] | None, now: str,
-    ) -> tuple[list[tuple[str, Future[Repair]]], list[RecordSummary]]:
-        """Decide each record from its summary where it can be (pending, error, unchanged since
+    ) -> tuple[list[tuple[str, Future[Repair]]], list[ListedRecord]]:
+        """Decide each record from what its listing read where it can be (pending, error, unchanged since
         applied); start a read of the others. Returns the reads and the unchanged records."""
         reads: list[tuple[str, Future[Repair]]] = []
-        in_sync: list[RecordSummary] = []
-        for summary in records.values():
-            if summary.status is ScheduleStatus.PENDING:
-                action = summary.pending_action.value if summary.pending_action else ""
-                plan.repairs.append(Repair(summary.id, FINISH, f"pending {action}".strip(), version=summary.version))
-            elif summary.status is ScheduleStatus.ERROR:
-                plan.repairs.append(self._error_repair(summary, now))
+        in_sync: list[ListedRecord] = []
+        for listed in records.values():
+            if listed.status is ScheduleStatus.PENDING:
+                action = listed.pending_action.value if listed.pending_action else ""
+                plan.repairs.append(Repair(listed.id, FINISH, f"pending {action}".strip(), version=listed.version))
+            elif listed.status is ScheduleStatus.ERROR:
+                plan.repairs.append(self._error_repair(listed, now))
             elif cloud is None:
-                plan.unchecked.append(Unchecked(summary.id, "the schedule group could not be listed"))
-            elif summary.id in cloud and cloud[summary.id] is not None and (
-                cloud[summary.id] == summary.eventbridge_modified
+                plan.unchecked.append(Unchecked(listed.id, "the schedule group could not be listed"))
+            elif listed.id in cloud and cloud[listed.id] is not None and (
+                cloud[listed.id] == listed.eventbridge_modified
             ):
-                in_sync.append(summary)
+                in_sync.append(listed)
             else:
-                plan.schedules_read += summary.id in cloud
-                reads.append((summary.id, pool.submit(self._check, summary, summary.id in cloud)))
+                plan.schedules_read += listed.id in cloud
+                reads.append((listed.id, pool.submit(self._check, listed, listed.id in cloud)))
         return reads, in_sync
 
     def _spot_checks_of(
-        self, pool: ThreadPoolExecutor, plan: DriftPlan, in_sync: list[RecordSummary]
+        self, pool: ThreadPoolExecutor, plan: DriftPlan, in_sync: list[ListedRecord]
     ) -> list[tuple[str, Future[Repair]]]:
         """Read a few of the records unchanged since applied; the rest need nothing."""
         spot = self._choose(in_sync, min(self._spot_checks, len(in_sync))) if in_sync else []
-        spot_ids = {summary.id for summary in spot}
+        spot_ids = {listed.id for listed in spot}
         reads: list[tuple[str, Future[Repair]]] = []
-        for summary in in_sync:
-            if summary.id in spot_ids:
+        for listed in in_sync:
+            if listed.id in spot_ids:
                 plan.schedules_read += 1
-                reads.append((summary.id, pool.submit(self._check, summary, True)))
+                reads.append((listed.id, pool.submit(self._check, listed, True)))
             else:
-                plan.repairs.append(Repair(summary.id, NOOP, "unchanged since applied", version=summary.version))
+                plan.repairs.append(Repair(listed.id, NOOP, "unchanged since applied", version=listed.version))
         return reads
 
-    def _error_repair(self, summary: RecordSummary, now: str) -> Repair:
-        if summary.pending_action is Action.DELETE:
-            return Repair(summary.id, RETRY, "in error while deleting: retried every run", version=summary.version)
-        if summary.next_retry_at is None or summary.next_retry_at <= now:
-            return Repair(summary.id, RETRY, "in error: retry due", version=summary.version)
-        return Repair(summary.id, NOOP, f"in error: next retry at {summary.next_retry_at}", version=summary.version)
+    def _error_repair(self, listed: ListedRecord, now: str) -> Repair:
+        if listed.pending_action is Action.DELETE:
+            return Repair(listed.id, RETRY, "in error while deleting: retried every run", version=listed.version)
+        if listed.next_retry_at is None or listed.next_retry_at <= now:
+            return Repair(listed.id, RETRY, "in error: retry due", version=listed.version)
+        return Repair(listed.id, NOOP, f"in error: next retry at {listed.next_retry_at}", version=listed.version)
 
-    def _check(self, summary: RecordSummary, in_cloud: bool) -> Repair:
+    def _check(self, listed: ListedRecord, in_cloud: bool) -> Repair:
         """Read one live record and its schedule, and say what to do."""
-        record = self._repository.get(summary.id)
+        record = self._repository.get(listed.id)
         if record is None or record.status not in LIVE_STATUSES:
-            return Repair(summary.id, NOOP, "changed since listed: its own command converges it")
+            return Repair(listed.id, NOOP, "changed since listed: its own command converges it")
         observed = self._gateway.get(record.id) if in_cloud else None
         repair = self._classify(record, observed)
         repair.version = record.version

@@ -46,6 +46,7 @@ from chalicelib.models import (
 )
 from chalicelib.names import (
     CREATOR_INDEX,
+    INDEX_PARTITION,
     LABEL_RANGE,
     LABEL_SLOTS,
     LIVE_INDEX,
@@ -54,7 +55,7 @@ from chalicelib.names import (
     label_slot,
 )
 from chalicelib.paging import query_items
-from chalicelib.ports import ChangeResult, OwnerAtCap, Page, RecordExists, RecordSummary
+from chalicelib.ports import ChangeResult, ListedRecord, OwnerAtCap, Page, RecordExists
 
 EXECUTION_PREFIX = "execution#"
 # Attributes of a schedule item that only serve its indexes and its writes:
@@ -72,8 +73,8 @@ OWNER_COUNTER_PREFIX = "owner#"
 
 # What the reconcile reads of each record: the fewest attributes (a Query's cost grows with
 # what it returns); pending and error records also say what they wait for.
-SUMMARY_FIELDS = ("id", "eventbridge_modified")
-WAITING_FIELDS = (*SUMMARY_FIELDS, "version", "pending_action", "next_retry_at")
+LISTED_FIELDS = ("id", "eventbridge_modified")
+WAITING_FIELDS = (*LISTED_FIELDS, "version", "pending_action", "next_retry_at")
 
 
 def _decimal(value: Any) -> Any:
@@ -299,7 +300,7 @@ class DynamoDBScheduleRepository:
         return read_schedule(self._table, schedule_id)
 
     def update(self, schedule: Schedule, expected_version: int, also: list[dict[str, Any]] | None = None) -> Schedule:
-        """Write every field of ``schedule`` except the execution summary, only if the
+        """Write every field of ``schedule`` except its run counts (``executions``), only if the
         stored version is still ``expected_version``. With ``also`` (transaction steps: the
         history entry and the alert watch), in one transaction with them; the schedule
         written is then returned as written."""
@@ -427,11 +428,11 @@ class DynamoDBScheduleRepository:
                 return False
             raise upstream_error(exc) from exc
 
-    def iter_summaries(self, status: ScheduleStatus, page_size: int | None = None) -> Iterator[RecordSummary]:
+    def iter_listed(self, status: ScheduleStatus, page_size: int | None = None) -> Iterator[ListedRecord]:
         """Every record with ``status``, reduced to what the reconcile plans with, one Query
         a page: as large as DynamoDB returns (1 MB of records read) unless ``page_size``
         says otherwise. The full record is read only where needed."""
-        fields = SUMMARY_FIELDS if status in (ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED) else WAITING_FIELDS
+        fields = LISTED_FIELDS if status in (ScheduleStatus.ACTIVE, ScheduleStatus.PAUSED) else WAITING_FIELDS
         request: dict[str, Any] = {
             "IndexName": STATUS_INDEX,
             "KeyConditionExpression": "#s = :v",
@@ -443,7 +444,7 @@ class DynamoDBScheduleRepository:
             request["Limit"] = page_size
         try:
             for item in query_items(self._table, request):
-                yield RecordSummary.from_item(plain_value(item), status)
+                yield ListedRecord.from_item(plain_value(item), status)
         except ClientError as exc:
             raise upstream_error(exc) from exc
 
@@ -569,13 +570,13 @@ class DynamoDBScheduleRepository:
 
     def list_executions(self, schedule_id: str, limit: int, cursor: str | None = None) -> Page:
         page = self._query_page(
-            STATUS_INDEX, "status", EXECUTION_PREFIX + schedule_id, limit, cursor, raw=True
+            STATUS_INDEX, INDEX_PARTITION, EXECUTION_PREFIX + schedule_id, limit, cursor, raw=True
         )
         return Page([ExecutionRecord.model_validate(item) for item in page], page.cursor)
 
     def list_partition(self, partition: str, limit: int, cursor: str | None = None) -> Page:
-        """Raw items of one ``status`` partition, newest first (history entries)."""
-        return self._query_page(STATUS_INDEX, "status", partition, limit, cursor, raw=True)
+        """Raw items of one partition of the status index, newest first (history entries)."""
+        return self._query_page(STATUS_INDEX, INDEX_PARTITION, partition, limit, cursor, raw=True)
 
     # --- internals ----------------------------------------------------------------
 

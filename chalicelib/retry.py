@@ -3,14 +3,11 @@
 botocore already retries throttling and 5xx answers (``clients`` uses its "standard" mode).
 What it cannot know is that some errors are transient only in context:
 
-- ``ConflictException`` on a schedule group: the group is still DELETING (or CREATING), so
-  re-creating, tagging or deleting it fails for a while and then works. The same code also
-  means a genuine name collision, so it is retried a bounded number of times and then
-  reported, never retried forever.
 - ``ValidationException`` "The execution role you provide must allow AWS EventBridge
   Scheduler to assume the role": IAM has not propagated a new role or trust policy yet.
 
-Nothing else is retried here: a retry is always a predicate plus a bound.
+Nothing else is retried here: a retry is always a predicate plus a bound. The stack
+command's own retry (a schedule group still deleting) lives with it, in ``ops/stack/group.py``.
 """
 
 from __future__ import annotations
@@ -33,11 +30,6 @@ Predicate = Callable[[BaseException], bool]
 ROLE_PROPAGATION_MESSAGE = (
     "The execution role you provide must allow AWS EventBridge Scheduler to assume the role"
 )
-
-
-def is_conflict(exc: BaseException) -> bool:
-    """A ConflictException from AWS (a schedule group still DELETING or CREATING)."""
-    return error_code(exc) == "ConflictException"
 
 
 def is_role_propagation_delay(exc: BaseException) -> bool:
@@ -97,24 +89,13 @@ def retry_on(
     sleep: Callable[[float], Any] = time.sleep,
     name: str | None = None,
 ) -> BoundedRetry:
-    """A bounded retry: ``retry_on(is_conflict, 15, 2.0).call(fn, **kwargs)``."""
+    """A bounded retry: ``retry_on(is_role_propagation_delay, 10, 3.0).call(fn, **kwargs)``."""
     return BoundedRetry(
         name=name or str(getattr(predicate, "__name__", "retry")),
         predicate=predicate,
         attempts=max(1, attempts),
         delay=max(0.0, delay),
         sleep=sleep,
-    )
-
-
-def conflict_retry(settings: Settings, sleep: Callable[[float], Any] = time.sleep) -> BoundedRetry:
-    """The schedule-group ConflictException retry (15 x 2 s unless configured)."""
-    return retry_on(
-        is_conflict,
-        settings.conflict_retry_attempts,
-        settings.conflict_retry_delay_seconds,
-        sleep=sleep,
-        name="schedule group conflict retry",
     )
 
 

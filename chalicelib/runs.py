@@ -60,6 +60,7 @@ from chalicelib.models import (
     iso,
     parse_iso,
 )
+from chalicelib.names import INDEX_PARTITION
 from chalicelib.ports import MessagePublisher, ScheduleRepository
 from chalicelib.repository import (
     EXECUTION_PREFIX,
@@ -431,7 +432,7 @@ class RunStore:
         adds its condition."""
         every = {
             "record_type": "execution",
-            "status": EXECUTION_PREFIX + invocation.schedule_id,
+            INDEX_PARTITION: EXECUTION_PREFIX + invocation.schedule_id,
             "created_date": invocation.scheduled_time,
             "schedule_id": invocation.schedule_id,
             "execution_id": invocation.execution_id,

@@ -21,7 +21,7 @@ from chalicelib.aws_errors import error_code, error_message, translate
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import AlreadyExists, NotFound
 from chalicelib.models import Schedule, ScheduleDefinition
-from chalicelib.ports import ScheduleSummary
+from chalicelib.ports import ListedSchedule
 from chalicelib.retry import BoundedRetry
 
 TARGET_INPUT_TEMPLATE = {
@@ -195,10 +195,10 @@ class EventBridgeSchedulerGateway:
 
     def list_names(self) -> Iterator[str]:
         """The names of every schedule in the group, page by page."""
-        for summary in self.list_summaries():
-            yield summary.name
+        for listed in self.list_schedules():
+            yield listed.name
 
-    def list_summaries(self) -> Iterator[ScheduleSummary]:
+    def list_schedules(self) -> Iterator[ListedSchedule]:
         """Every schedule in the group with its modification marker, 100 a page (botocore's
         paginator; a group that does not exist has none)."""
         pages = self._client.get_paginator("list_schedules").paginate(
@@ -207,7 +207,7 @@ class EventBridgeSchedulerGateway:
         try:
             for page in pages:
                 for summary in page.get("Schedules", []):
-                    yield ScheduleSummary(summary["Name"], modification_marker(summary))
+                    yield ListedSchedule(summary["Name"], modification_marker(summary))
         except (ClientError, BotoCoreError) as exc:
             error = _gateway_error(exc)
             if not isinstance(error, NotFound):

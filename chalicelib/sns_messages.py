@@ -1,4 +1,4 @@
-"""The schedule-creation topic's messages: the public ``ScheduleMessage`` and the internal
+"""The command topic's messages (``rez-agent-schedule-creation-<stage>``): the public ``ScheduleMessage`` and the internal
 ``ScheduleCommand``, told apart by ``request_id`` and handled separately.
 
 Two shapes arrive on the same topic, kept apart on purpose:
@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -40,6 +39,7 @@ from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import BadRequest, ServiceError
 from chalicelib.identity import Caller
 from chalicelib.models import (
+    Action,
     Schedule,
     ScheduleCommand,
     ScheduleDefinition,
@@ -61,15 +61,7 @@ REJECTED_EVENT = rejections.REJECTED_EVENT
 MAX_VERSION = 10**15  # far beyond any schedule's history; within DynamoDB's numbers
 
 
-class MessageAction(StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    PAUSE = "pause"
-    RESUME = "resume"
-    DELETE = "delete"
-
-
-_NEEDS_DEFINITION = {MessageAction.CREATE, MessageAction.UPDATE}
+_NEEDS_DEFINITION = {Action.CREATE, Action.UPDATE}
 
 
 class ScheduleMessage(BaseModel):
@@ -77,7 +69,7 @@ class ScheduleMessage(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    action: MessageAction
+    action: Action
     schedule: ScheduleDefinition | None = None
     schedule_id: str | None = None
     version: int | None = Field(
@@ -91,7 +83,7 @@ class ScheduleMessage(BaseModel):
             raise ValueError(f"schedule: required when action is {action}")
         if self.action not in _NEEDS_DEFINITION and self.schedule is not None:
             raise ValueError(f"schedule: allowed only when action is create or update, not {action}")
-        if self.action is MessageAction.CREATE:
+        if self.action is Action.CREATE:
             if self.schedule_id is not None:
                 raise ValueError("schedule_id: not allowed when action is create (the service assigns it)")
             if self.version is not None:
@@ -124,7 +116,7 @@ class Commands(Protocol):
 
 
 class TopicMessageHandler:
-    """Applies one message from the schedule-creation topic (one SNS record)."""
+    """Applies one message from the command topic (one SNS record)."""
 
     def __init__(
         self,
@@ -178,17 +170,17 @@ class TopicMessageHandler:
 
     def _apply(self, message: ScheduleMessage, caller: Caller, message_id: str) -> Schedule:
         schedules = self._schedules()
-        if message.action is MessageAction.CREATE:
+        if message.action is Action.CREATE:
             assert message.schedule is not None
             key = f"sns:{message_id}" if message_id else None
             return schedules.create(message.schedule, caller, key)
         schedule_id = message.schedule_id or ""
-        if message.action is MessageAction.UPDATE:
+        if message.action is Action.UPDATE:
             assert message.schedule is not None
             return schedules.update(schedule_id, message.schedule, caller, message.version)
-        if message.action is MessageAction.PAUSE:
+        if message.action is Action.PAUSE:
             return schedules.pause(schedule_id, caller, message.version)
-        if message.action is MessageAction.RESUME:
+        if message.action is Action.RESUME:
             return schedules.resume(schedule_id, caller, message.version)
         return schedules.delete(schedule_id, caller, message.version)
 

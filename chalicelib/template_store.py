@@ -15,7 +15,7 @@ from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import AlreadyExists, Conflict, NotFound, ValidationError, VersionConflict
 from chalicelib.identity import Caller
 from chalicelib.models import ScheduleDefinition, TemplateUse, iso
-from chalicelib.names import STATUS_INDEX
+from chalicelib.names import INDEX_PARTITION, STATUS_INDEX
 from chalicelib.ports import Page
 from chalicelib.repository import plain_value, upstream_error
 from chalicelib.service import ScheduleService, changed_fields
@@ -59,7 +59,7 @@ class TemplateStore:
         request: dict[str, Any] = {
             "IndexName": STATUS_INDEX,
             "KeyConditionExpression": "#s = :p",
-            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeNames": {"#s": INDEX_PARTITION},
             "ExpressionAttributeValues": {":p": TEMPLATE_PREFIX + caller.principal},
             "ScanIndexForward": False,
             "Limit": limit,
@@ -114,7 +114,7 @@ def _item(template: Template) -> dict[str, Any]:
     return {
         "id": template_id(template.owner, template.definition.name),
         "record_type": "template",
-        "status": TEMPLATE_PREFIX + template.owner,  # the owner's templates: one partition of the status index
+        INDEX_PARTITION: TEMPLATE_PREFIX + template.owner,  # the owner's templates: one partition of the status index
         "owner": template.owner,
         "created_date": template.created_date,
         "updated_date": template.updated_date,
@@ -133,7 +133,7 @@ def _template(item: dict[str, Any]) -> Template:
 
 
 def _template_position(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict) or set(value) != {"id", "status", "created_date"} or not all(
+    if not isinstance(value, dict) or set(value) != {"id", INDEX_PARTITION, "created_date"} or not all(
         isinstance(part, str) for part in value.values()
     ):
         raise ValidationError("is not a cursor for this listing", field="cursor")

@@ -2,7 +2,7 @@
 
 The plan comes from the exact engine (``expressions.next_fires``: time zone, DST, start and
 end dates); the actual from the execution records; whether the schedule was paused at a
-time from its history. Each slot has one state:
+time from its history. Each slot has one result (the API's ``result``, formerly ``state``):
 
 - ``succeeded`` / ``failed``: its run finished so (``undelivered`` counts as failed);
 - ``running``: its run started and has not finished;
@@ -165,15 +165,15 @@ def next_due(schedule: Schedule, reached: datetime, grace: timedelta) -> datetim
     return upcoming[0].deadline if upcoming else None
 
 
-def run_state(record: ExecutionRecord, deadline: datetime | None, now: datetime) -> str:
-    """The state of a slot (or a manual run) that has a run."""
-    held = _held_state(record, now)
+def run_result(record: ExecutionRecord, deadline: datetime | None, now: datetime) -> str:
+    """The result of a slot (or a manual run) that has a run."""
+    held = _held_result(record, now)
     if held is not None:
         return held
     if record.outcome in (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED):
         return FAILED
     started = parse_iso(record.started_at)
-    reported = _report_state(record, now)
+    reported = _report_result(record, now)
     if reported is not None:
         return LATE if reported == SUCCEEDED and deadline is not None and started > deadline else reported
     if record.outcome is ExecutionOutcome.STARTED:
@@ -184,7 +184,7 @@ def run_state(record: ExecutionRecord, deadline: datetime | None, now: datetime)
     return SUCCEEDED
 
 
-def _held_state(record: ExecutionRecord, now: datetime) -> str | None:
+def _held_result(record: ExecutionRecord, now: datetime) -> str | None:
     """A run held back at fire time: skipped, or a buffered slot still waiting (``upcoming``:
     it runs when the previous run reports; ``skipped`` once that run's time ran out)."""
     if record.outcome is ExecutionOutcome.SKIPPED:
@@ -195,7 +195,7 @@ def _held_state(record: ExecutionRecord, now: datetime) -> str | None:
     return None
 
 
-def _report_state(record: ExecutionRecord, now: datetime) -> str | None:
+def _report_result(record: ExecutionRecord, now: datetime) -> str | None:
     """What a report (or its absence) makes of a dispatched run: the reported outcome; else
     ``running`` while its schedule awaits one, then ``timed_out`` (or ``overdue``); None for
     a run whose schedule awaits no report and that has none."""
@@ -208,23 +208,25 @@ def _report_state(record: ExecutionRecord, now: datetime) -> str | None:
     return TIMED_OUT if record.max_duration_seconds else OVERDUE
 
 
-def held_reason(record: ExecutionRecord, state: str) -> str | None:
+def held_reason(record: ExecutionRecord, result: str) -> str | None:
     """What a slot's entry says of why: a skip's reason, a reported failure's message, a
     timeout's limit."""
-    if state == SKIPPED:
+    if result == SKIPPED:
         return record.skip_reason or ("the run it waited for never reported" if record.waiting else None)
-    if state == UPCOMING and record.waiting:
+    if result == UPCOMING and record.waiting:
         return "buffered: runs when the previous run reports"
-    if state == FAILED and record.reported_outcome is not None:
+    if result == FAILED and record.reported_outcome is not None:
         return record.reported_message or "the worker reported failed"
-    if state in (TIMED_OUT, OVERDUE):
+    if result in (TIMED_OUT, OVERDUE):
         return f"no report by {record.report_due_at}"
     return None
 
 
-def slot_state(slot: Slot, record: ExecutionRecord | None, state: str, now: datetime) -> str:
+def slot_result(slot: Slot, record: ExecutionRecord | None, state: str, now: datetime) -> str:
+    """The result of a planned slot, given its run (if any) and the definition's ``state``
+    (ENABLED, DISABLED) at its time."""
     if record is not None:
-        return run_state(record, slot.deadline, now)
+        return run_result(record, slot.deadline, now)
     if state == ScheduleState.DISABLED.value:
         return SKIPPED
     if now > slot.deadline:
@@ -246,7 +248,7 @@ def run_view(record: ExecutionRecord) -> dict[str, Any]:
 
 
 class TimelineService:
-    """The timeline, the history-backed states and the record's health."""
+    """The timeline, its slots' results and the record's health."""
 
     def __init__(self, activity: RunHistory, grace_seconds: int = 120,
                  clock: Clock = system_clock):
@@ -301,8 +303,8 @@ class TimelineService:
         entries.sort(key=lambda entry: (entry["time"], entry["trigger"]))
         return entries, next_after
 
-    def summary(self, schedule: Schedule) -> dict[str, Any]:
-        """``last_execution``, ``next_fire_time`` and ``health`` for the record."""
+    def run_overview(self, schedule: Schedule) -> dict[str, Any]:
+        """The record's runs at a glance: ``last_execution``, ``next_fire_time`` and ``health``."""
         now = self._clock()
         last = last_execution(schedule)
         upcoming = (
@@ -322,7 +324,7 @@ class TimelineService:
         if schedule.status is ScheduleStatus.PAUSED or schedule.desired_state is ScheduleState.DISABLED:
             return "paused"
         entries, _ = self.entries(schedule, now - HEALTH_SPAN, now, now)
-        decided = [e["state"] for e in entries if e["state"] not in (UPCOMING, SKIPPED, RUNNING)]
+        decided = [e["result"] for e in entries if e["result"] not in (UPCOMING, SKIPPED, RUNNING)]
         decided = decided[-HEALTH_SLOTS:]
         if decided and decided[-1] in (FAILED, TIMED_OUT):
             return "failing"
@@ -363,12 +365,12 @@ def _slot_entry(slot: Slot, runs: list[ExecutionRecord], history: list[dict[str,
     entry: dict[str, Any] = {
         "time": key,
         "trigger": ExecutionTrigger.SCHEDULED.value,
-        "state": slot_state(slot, chosen, state, now),
+        "result": slot_result(slot, chosen, state, now),
         "deadline": iso(slot.deadline),
     }
     if chosen is not None:
         entry["execution"] = run_view(chosen)
-        reason = held_reason(chosen, entry["state"])
+        reason = held_reason(chosen, entry["result"])
         if reason:
             entry["reason"] = reason
     return entry
@@ -380,12 +382,12 @@ def _run_entry(record: ExecutionRecord, trigger: ExecutionTrigger, now: datetime
     entry: dict[str, Any] = {
         "time": slot_key(parse_iso(record.scheduled_time)),
         "trigger": trigger.value,
-        "state": run_state(record, None, now),
+        "result": run_result(record, None, now),
         "execution": run_view(record),
     }
     if not planned:
         entry["planned"] = False
-    reason = held_reason(record, entry["state"])
+    reason = held_reason(record, entry["result"])
     if reason:
         entry["reason"] = reason
     return entry

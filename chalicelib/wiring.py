@@ -75,7 +75,7 @@ def publisher(settings: Settings) -> AwsPublisher:
 
     return AwsPublisher(
         client_for=partial(_client, settings=settings),
-        creation_topic_arn=partial(clients.topic_arn, settings.creation_topic_name, settings),
+        command_topic_arn=partial(clients.topic_arn, settings.command_topic_name, settings),
     )
 
 
@@ -87,7 +87,7 @@ def alert_publisher(settings: Settings) -> AwsPublisher:
 
     return AwsPublisher(
         client_for=partial(clients.client, settings=settings, single_attempt=True),
-        creation_topic_arn=partial(clients.topic_arn, settings.creation_topic_name, settings),
+        command_topic_arn=partial(clients.topic_arn, settings.command_topic_name, settings),
     )
 
 

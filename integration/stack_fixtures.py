@@ -17,13 +17,14 @@ from integration.faults import FaultInjector
 from integration.out_of_band import OutOfBand
 from integration.recorder import CallRecorder
 from integration.scratch import ScratchStack
+from ops.stack.group import ENV_CONFLICT_RETRY_DELAY
 from ops.stack.state import ENV_STACK_STATE_DIR
 
 # Environment variables that override a stage's resource names. The unit tests set the
 # dev stage's values process-wide, so a scratch stack clears them: names follow the stage.
 NAME_OVERRIDES = (
     config.ENV_TABLE,
-    config.ENV_CREATION_TOPIC,
+    config.ENV_COMMAND_TOPIC,
     config.ENV_WEB_ACTIONS_TOPIC,
     config.ENV_NOTIFICATIONS_TOPIC,
     config.ENV_RESULTS_TOPIC,
@@ -64,7 +65,7 @@ def scratch(aws, monkeypatch, tmp_path) -> ScratchStack:
     for key in NAME_OVERRIDES:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv(ENV_STACK_STATE_DIR, str(tmp_path / "stack-state"))
-    monkeypatch.setenv(config.ENV_CONFLICT_RETRY_DELAY, "0")
+    monkeypatch.setenv(ENV_CONFLICT_RETRY_DELAY, "0")
     stack = ScratchStack()
     before = stack.destroy()
     assert before.exit_code == 0, before

@@ -122,7 +122,7 @@ def test_a_person_manages_a_schedule_through_the_console(base_url, browser):
     # WHEN it is paused THEN it shows paused; WHEN resumed THEN active again
     page.get_by_role("button", name="Pause").click()
     # the status badge (the health badge of a paused schedule says paused too)
-    page.locator("h2 .badge.state-paused", has_text="paused").wait_for(timeout=60_000)
+    page.locator("h2 .badge.is-paused", has_text="paused").wait_for(timeout=60_000)
     page.get_by_role("button", name="Resume").click()
     page.locator("h2 .badge", has_text="active").wait_for(timeout=60_000)
 
@@ -131,7 +131,7 @@ def test_a_person_manages_a_schedule_through_the_console(base_url, browser):
     reload_until(page, "section[aria-labelledby='exec-title'] tbody", "manual", seconds=45)
     reload_until(page, "section[aria-labelledby='exec-title'] tbody", "succeeded", seconds=30)
 
-    # AND its timeline shows the manual run among the planned slots, each state in words
+    # AND its timeline shows the manual run among the planned slots, each result in words
     timeline = page.locator("section.timeline")
     timeline.locator(".slot", has_text="manual run").first.wait_for()
     assert timeline.locator(".slot .badge").count() >= 1
@@ -359,7 +359,7 @@ def test_a_double_click_on_run_now_runs_once(base_url, browser, fleet):
 
 
 def test_the_symbols_are_drawn_by_the_installed_fonts(base_url, browser, fleet):
-    # GIVEN a schedule's page, whose legend shows every slot state's symbol
+    # GIVEN a schedule's page, whose legend shows every slot result's symbol
     page = open_as_owner(browser, "desktop")
     open_page(page, base_url, "schedule", fleet)
     symbols = sorted({text.split()[0] for text in page.locator(".legend .badge").all_text_contents()})

@@ -81,11 +81,11 @@ OWNER = ["--message-attributes", '{"created_by": {"DataType": "String", "StringV
 SNS_OWNER = "sns:report-pipeline"  # who the message acts as (docs/security.md)
 
 
-def creation_topic(deployed: dict[str, Any]) -> str:
+def command_topic(deployed: dict[str, Any]) -> str:
     # the README's line: the topic's ARN from its name
     return aws_cli(
         deployed, "sns", "list-topics", "--query",
-        f"Topics[?ends_with(TopicArn, ':{NAMES.creation_topic}')].TopicArn", "--output", "text",
+        f"Topics[?ends_with(TopicArn, ':{NAMES.command_topic}')].TopicArn", "--output", "text",
     )
 
 
@@ -118,8 +118,8 @@ def rejected(deployed: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_the_readme_sns_messages_create_and_delete_a_schedule(deployed):
-    topic = creation_topic(deployed)
-    assert topic.endswith(f":{NAMES.creation_topic}")
+    topic = command_topic(deployed)
+    assert topic.endswith(f":{NAMES.command_topic}")
     # WHEN the README's create is published, with a created_by attribute
     message = json.dumps({"action": "create", "schedule": DEFINITION})
     aws_cli(
@@ -158,7 +158,7 @@ def test_a_redelivered_create_makes_one_schedule(deployed):
     record = {
         "EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": "arn:aws:sns:::sub",
         "Sns": {
-            "Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": creation_topic(deployed),
+            "Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": command_topic(deployed),
             "Subject": None, "Message": json.dumps({"action": "create", "schedule": definition}),
             "Timestamp": "2026-11-29T12:00:00.000Z", "MessageAttributes": {},
         },
@@ -176,7 +176,7 @@ def test_a_redelivered_create_makes_one_schedule(deployed):
 
 
 def test_an_invalid_message_is_rejected_to_the_notifications_topic(deployed):
-    topic = creation_topic(deployed)
+    topic = command_topic(deployed)
     bad = {"action": "create", "schedule": {**DEFINITION, "name": "bad", "schedule_expression": "rate(0 minutes)"}}
     aws_cli(deployed, "sns", "publish", "--topic-arn", topic, "--subject", "create", "--message", json.dumps(bad), *OWNER)
     events = eventually("a rejected event is published", lambda: rejected(deployed), 90, deployed["outputs"],

@@ -267,7 +267,7 @@ def test_stack_destroy_twice_removes_everything_then_is_a_noop(scratch, oob, rec
     assert oob.table(names.table) is None
     assert not any(
         oob.topic_exists(t)
-        for t in (names.creation_topic, names.web_actions_topic, names.notifications_topic, names.results_topic)
+        for t in (names.command_topic, names.web_actions_topic, names.notifications_topic, names.results_topic)
     )
     assert oob.role(names.execution_role) is None
 

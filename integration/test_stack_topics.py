@@ -6,7 +6,7 @@ from __future__ import annotations
 from integration.stack_fixtures import ours
 
 TOPICS = {
-    "creation_topic": "schedule-creation-topic",
+    "command_topic": "schedule-creation-topic",
     "web_actions_topic": "web-actions-topic",
     "notifications_topic": "notifications-topic",
     "results_topic": "results-topic",

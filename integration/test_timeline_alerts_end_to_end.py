@@ -144,12 +144,12 @@ def test_failed_and_missed_slots_alert_once_and_run_now_runs(endpoint_url, local
         failed_alert, missed_alert = failed_alerts[0], missed_alerts[0]
 
         # the timeline shows those slots so
-        def slot_state(schedule_id, slot):
+        def slot_result(schedule_id, slot):
             body = http("GET", f"{base}/api/schedules/{schedule_id}/timeline")[1]
-            return {i["time"]: i["state"] for i in body["items"] if i["trigger"] == "scheduled"}.get(slot)
+            return {i["time"]: i["result"] for i in body["items"] if i["trigger"] == "scheduled"}.get(slot)
 
-        assert slot_state(failing["id"], failed_alert["slot"]) == "failed"
-        assert slot_state(silent["id"], missed_alert["slot"]) == "missed"
+        assert slot_result(failing["id"], failed_alert["slot"]) == "failed"
+        assert slot_result(silent["id"], missed_alert["slot"]) == "missed"
         # and sweeping again alerts nothing more for any slot already alerted
         for _ in range(3):
             sweep(outputs)
@@ -162,13 +162,13 @@ def test_failed_and_missed_slots_alert_once_and_run_now_runs(endpoint_url, local
         # slot, health ok, no alert; the failing one's health says failing
         def healthy_ran():
             body = http("GET", f"{base}/api/schedules/{healthy['id']}/timeline")[1]
-            return [i for i in body["items"] if i["state"] == "succeeded"]
+            return [i for i in body["items"] if i["result"] == "succeeded"]
 
         eventually("the healthy schedule ran", healthy_ran, 120, outputs, log, every=5)
         items = http("GET", f"{base}/api/schedules/{healthy['id']}/timeline")[1]["items"]
         minutes = [i["time"][:16] for i in items]
         assert len(minutes) == len(set(minutes)), items
-        assert not [i for i in items if i["state"] in ("missed", "failed") or i.get("planned") is False], items
+        assert not [i for i in items if i["result"] in ("missed", "failed") or i.get("planned") is False], items
         assert http("GET", f"{base}/api/schedules/{healthy['id']}")[1]["health"] == "ok"
         assert http("GET", f"{base}/api/schedules/{failing['id']}")[1]["health"] == "failing"
         sweep(outputs)

@@ -136,7 +136,7 @@ def _statements(names: ResourceNames, function: str) -> dict[str, list[dict[str,
                 "Sid": "PublishCommands",
                 "Effect": "Allow",
                 "Action": "sns:Publish",
-                "Resource": f"arn:aws:sns:*:*:{names.creation_topic}",
+                "Resource": f"arn:aws:sns:*:*:{names.command_topic}",
             }
         ],
         "invoke_target": [

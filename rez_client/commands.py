@@ -62,7 +62,7 @@ EXECUTION_COLUMNS = (
 )
 TIMELINE_COLUMNS = (
     Column("TIME", "time"),
-    Column("STATE", "state"),
+    Column("RESULT", "result"),
     Column("TRIGGER", "trigger"),
     Column("STARTED", "execution.started_at"),
     Column("DURATION", "execution.duration_ms", kind="duration_ms"),

@@ -15,7 +15,7 @@ from tests.timeline_support import (
     create,
     fire,
     record_run,
-    states,
+    results,
     sweeper,
     timeline_of,
 )
@@ -43,7 +43,7 @@ def test_a_missed_slot_alerts_once_however_often_the_sweep_runs(chalice_client, 
         "schedule_id": sid,
         "name": "hourly-report",
         "slot": "2026-03-02T01:00:00Z",
-        "state": "missed",
+        "result": "missed",
         "trigger": "scheduled",
         "reason": "no run started by the slot's deadline",
         "detected_at": "2026-03-02T01:03:00Z",
@@ -55,7 +55,7 @@ def test_a_missed_slot_alerts_once_however_often_the_sweep_runs(chalice_client, 
         },
     }
     # AND the timeline agrees
-    assert states(timeline_of(clock, sid, "2026-03-02T00:00:00Z", "2026-03-02T01:30:00Z")) == {
+    assert results(timeline_of(clock, sid, "2026-03-02T00:00:00Z", "2026-03-02T01:30:00Z")) == {
         "2026-03-02T01:00:00Z": "missed"
     }
 
@@ -165,7 +165,7 @@ def test_pause_after_failures_pauses_through_the_normal_path_with_the_reason(cha
     clock.set("2026-03-02T05:00:00Z")
     assert sweeper(clock).run().examined == 0
     assert alerts(moto_stage, names) == []
-    assert states(timeline_of(clock, sid, "2026-03-02T03:00:00Z", "2026-03-02T04:00:00Z")) == {
+    assert results(timeline_of(clock, sid, "2026-03-02T03:00:00Z", "2026-03-02T04:00:00Z")) == {
         "2026-03-02T03:00:00Z": "skipped", "2026-03-02T04:00:00Z": "skipped",
     }
 
@@ -271,7 +271,7 @@ def test_a_run_that_starts_after_its_slot_was_judged_missed_still_alerts_when_it
     sweeper(clock).run()
     # THEN the failure of the 01:00 slot is alerted, once
     [failed] = alerts(moto_stage, names)
-    assert (failed["kind"], failed["slot"], failed["state"]) == ("failed", "2026-03-02T01:00:00Z", "failed")
+    assert (failed["kind"], failed["slot"], failed["result"]) == ("failed", "2026-03-02T01:00:00Z", "failed")
     assert failed["reason"] == "the run started after the slot's deadline and failed"
 
 

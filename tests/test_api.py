@@ -228,7 +228,7 @@ def test_bad_requests_get_a_4xx_naming_the_problem_and_write_nothing(
     assert set(response.json_body) == ({"Code", "Message", "Errors"} if status == 400 else {"Code", "Message"})
     assert words.lower() in response.json_body["Message"].lower()
     assert table_items(names) == []
-    assert moto_stage["tap"].drain(names.creation_topic) == []
+    assert moto_stage["tap"].drain(names.command_topic) == []
 
 
 @pytest.mark.parametrize(

@@ -203,7 +203,7 @@ def test_who_may_call_what(stage_auth, moto_stage, names, mode, route, kind):
     assert created.status == 202, created.body
     schedule_id = created.body["id"]
     assert created.body["created_by"] == owner.principal
-    moto_stage["tap"].drain(names.creation_topic)
+    moto_stage["tap"].drain(names.command_topic)
     if "{execution_id}" in route.resource:
         _dispatched_run(names, schedule_id)
     before = _table(names)
@@ -213,7 +213,7 @@ def test_who_may_call_what(stage_auth, moto_stage, names, mode, route, kind):
 
     # THEN the answer is the one this caller gets
     expected = EXPECTED[(route.name, kind)]
-    commands = moto_stage["tap"].drain(names.creation_topic)
+    commands = moto_stage["tap"].drain(names.command_topic)
     if expected is None:
         assert not (answer.status == 200 and _shows(answer, schedule_id)), answer.body
         expected_refusal = True

@@ -284,16 +284,16 @@ def record_a_run(schedule_id):
     return slot
 
 
-def test_timeline_table_shows_time_state_trigger_started_and_duration(served):
+def test_timeline_table_shows_time_result_trigger_started_and_duration(served):
     # GIVEN a schedule with one run
     schedule_id = created_by_team_golf(served.url)["id"]
     slot = record_a_run(schedule_id)
     # WHEN its timeline is printed as a table
     code, out, err = rez(served.url, "--output", "table", "timeline", schedule_id)
-    # THEN each slot reads with its state, trigger, when its run started and how long it took
+    # THEN each slot reads with its result, trigger, when its run started and how long it took
     assert code == 0, err
     header, rows = table_rows(out)
-    assert titles(header) == ["TIME", "STATE", "TRIGGER", "STARTED", "DURATION"]
+    assert titles(header) == ["TIME", "RESULT", "TRIGGER", "STARTED", "DURATION"]
     ran = next(row.split() for row in rows if row.startswith(slot))
     assert ran[1:3] == ["succeeded", "scheduled"] and ran[3].startswith(slot[:10]) and ran[4:] == ["10", "ms"]
     assert any(row.split()[1:3] == ["upcoming", "scheduled"] and row.split()[3] == "-" for row in rows)

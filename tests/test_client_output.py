@@ -31,12 +31,12 @@ def test_a_list_shows_health_next_fire_and_last_run_only_when_the_api_sends_them
 
 def test_a_timeline_reads_durations_and_a_slot_without_a_run():
     body = {"items": [
-        {"time": "2026-12-06T08:00:00Z", "state": "late", "trigger": "scheduled",
+        {"time": "2026-12-06T08:00:00Z", "result": "late", "trigger": "scheduled",
          "execution": {"started_at": "2026-12-06T08:03:10Z", "duration_ms": 2500}},
-        {"time": "2026-12-06T09:00:00Z", "state": "upcoming", "trigger": "scheduled"},
+        {"time": "2026-12-06T09:00:00Z", "result": "upcoming", "trigger": "scheduled"},
     ], "next_cursor": "more"}
     header, late, upcoming, more = lines(body, "timeline")
-    assert header.split() == ["TIME", "STATE", "TRIGGER", "STARTED", "DURATION"]
+    assert header.split() == ["TIME", "RESULT", "TRIGGER", "STARTED", "DURATION"]
     assert late.split() == ["2026-12-06T08:00:00Z", "late", "scheduled", "2026-12-06T08:03:10Z", "2.5", "s"]
     assert upcoming.split() == ["2026-12-06T09:00:00Z", "upcoming", "scheduled", "-", "-"]
     assert more == "next page: --cursor more"

@@ -31,7 +31,7 @@ def test_a_permanent_rejection_puts_the_record_in_error_with_the_reason(chalice_
 def test_a_transient_failure_raises_so_lambda_retries_and_the_retry_finishes(chalice_client, moto_stage, names, faults):
     # GIVEN EventBridge Scheduler is throttling
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    [command] = moto_stage["tap"].drain(names.creation_topic)
+    [command] = moto_stage["tap"].drain(names.command_topic)
     event = chalice_client.events.generate_sns_event(message=json.dumps(command))
     faults.throttle("scheduler", "CreateSchedule", ALWAYS)
     # WHEN the command is handled, THEN the handler raises and the record stays pending
@@ -53,7 +53,7 @@ def test_a_stale_command_applies_the_current_record(chalice_client, moto_stage, 
         f"/api/schedules/{schedule_id}", headers={"Content-Type": "application/json"}, body=json.dumps(changed)
     )
     # WHEN both commands arrive, in reverse order
-    commands = moto_stage["tap"].drain(names.creation_topic)
+    commands = moto_stage["tap"].drain(names.command_topic)
     for command in reversed(commands):
         chalice_client.lambda_.invoke("schedule_command", chalice_client.events.generate_sns_event(message=json.dumps(command)))
     # THEN EventBridge has the latest definition and the record is active

@@ -57,16 +57,16 @@ def runs_reported(schedule_id: str, now: datetime) -> tuple[list[dict], list[dic
 
     def slot(record: dict, result: str, **fields) -> dict:
         execution = {key: value for key, value in record.items() if value is not None and key not in ("schedule_id", "scheduled_time", "trigger", "skip_reason")}
-        return {"time": record["scheduled_time"], "trigger": "scheduled", "state": result, "execution": execution, **fields}
+        return {"time": record["scheduled_time"], "trigger": "scheduled", "result": result, "execution": execution, **fields}
 
     timeline = [
         slot(succeeded, "succeeded"),
         slot(failed, "failed", reason=FAILURE),
         slot(timed_out, "timed_out", reason="no report within max_duration_seconds (60 s)"),
-        {"time": skipped["scheduled_time"], "trigger": "scheduled", "state": "skipped", "reason": SKIPPED},
+        {"time": skipped["scheduled_time"], "trigger": "scheduled", "result": "skipped", "reason": SKIPPED},
         slot(overdue, "overdue"),
         slot(running, "running"),
-        {"time": iso(now + timedelta(hours=1)), "trigger": "scheduled", "state": "upcoming"},
+        {"time": iso(now + timedelta(hours=1)), "trigger": "scheduled", "result": "upcoming"},
     ]
     return [{k: v for k, v in e.items() if v is not None} for e in executions], timeline
 
@@ -121,7 +121,7 @@ def test_a_person_sees_how_each_run_ended_as_its_worker_reported(served, page):
 
     # AND the timeline's slots say the same, with the skipped slot's reason
     slots = page.locator("ol.slots li")
-    by_result = {item.get_attribute("class").split("state-", 1)[1]: item.text_content() for item in slots.all()}
+    by_result = {item.get_attribute("class").split("is-", 1)[1]: item.text_content() for item in slots.all()}
     assert "reported succeeded after 2.5 s: 42 tee times found" in by_result["succeeded"]
     assert f"reported failed after 1 min 35 s: {FAILURE}" in by_result["failed"]
     assert by_result["failed"].count(FAILURE) == 1  # the slot's reason is the worker's message: said once

@@ -16,6 +16,7 @@ from moto import mock_aws
 from chalicelib import clients, config
 from integration.recorder import STACK_SERVICES, CallRecorder
 from ops import cli
+from ops.stack.group import ENV_CONFLICT_RETRY_DELAY
 from ops.stack.state import ENV_STACK_STATE_DIR
 
 pytestmark = pytest.mark.slow  # deploys the stage's whole stack on moto
@@ -41,7 +42,7 @@ def moto(monkeypatch, tmp_path):
     for key in ("STAGE", *config.NAME_OVERRIDES.values()):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv(ENV_STACK_STATE_DIR, str(tmp_path))
-    monkeypatch.setenv(config.ENV_CONFLICT_RETRY_DELAY, "0")
+    monkeypatch.setenv(ENV_CONFLICT_RETRY_DELAY, "0")
     with mock_aws():
         clients.reset()
         yield

@@ -72,7 +72,7 @@ def test_a_command_that_cannot_be_published_is_finished_by_reconcile(chalice_cli
     # THEN the request is still accepted (the record is durable) and it stays pending
     assert response.status_code == 202
     schedule_id = response.json_body["id"]
-    assert moto_stage["tap"].drain(names.creation_topic) == []
+    assert moto_stage["tap"].drain(names.command_topic) == []
     # WHEN the reconcile runs, THEN it finishes the create
     assert wiring.reconciler().run()["counts"] == {"finish": 1}
     assert chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body["status"] == "active"

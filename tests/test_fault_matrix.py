@@ -149,7 +149,7 @@ class World:
 
     def deliver(self, run: Run) -> Run:
         """Each published command to the handler; a failed invocation is delivered again."""
-        for command in self.moto_stage["tap"].drain(self.names.creation_topic):
+        for command in self.moto_stage["tap"].drain(self.names.command_topic):
             event = self.client.events.generate_sns_event(message=json.dumps(command))
             self._invoke(run, "schedule_command", lambda _attempt, event=event: event)
         return run
@@ -403,7 +403,7 @@ def _reconcile_given(world: World) -> dict:
     unfinished = world.client.http.post(
         "/api/schedules", headers=JSON, body=json.dumps({**DEFINITION, "name": "unfinished"})
     ).json_body["id"]
-    world.moto_stage["tap"].drain(world.names.creation_topic)  # its command is lost
+    world.moto_stage["tap"].drain(world.names.command_topic)  # its command is lost
     return {"ids": [missing, changed, stale, unfinished]}
 
 

@@ -157,7 +157,7 @@ def test_run_now_invokes_the_target_at_once_and_the_run_is_recorded(chalice_clie
         "state": "ENABLED", "previous_state": "ENABLED", "execution_id": body["execution_id"],
     }
     [entry] = [e for e in timeline_of(clock, sid)["items"] if e["trigger"] == "manual"]
-    assert entry["state"] == "succeeded"
+    assert entry["result"] == "succeeded"
 
 
 def test_a_retried_run_now_with_the_same_idempotency_key_runs_once(chalice_client, moto_stage, names, clock, target_function):

@@ -30,7 +30,7 @@ def shown(lines: list[str], label: str, **options: Any) -> list[str]:
 def test_each_event_is_one_readable_line_with_function_event_schedule_and_outcome(chalice_client, moto_stage, names, written):
     # GIVEN a schedule created, its command applied, and one run
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    [command] = moto_stage["tap"].drain(names.creation_topic)
+    [command] = moto_stage["tap"].drain(names.command_topic)
     chalice_client.lambda_.invoke("schedule_command", chalice_client.events.generate_sns_event(message=json.dumps(command)))
     chalice_client.lambda_.invoke(
         "schedule_target", {"schedule_id": schedule_id, "scheduled_time": "2026-11-24T11:00:00Z", "execution_id": "e-1", "attempt": "1"}
@@ -61,7 +61,7 @@ def test_successes_and_skips_are_never_marked_as_failures(chalice_client, moto_s
     event = chalice_client.events.generate_sns_event(message=json.dumps({"action": "create", "schedule": TEE_TIMES}))
     schedule_id = chalice_client.lambda_.invoke("schedule_command", event).payload["schedule_id"]
     for _ in range(2):
-        for command in moto_stage["tap"].drain(names.creation_topic):
+        for command in moto_stage["tap"].drain(names.command_topic):
             chalice_client.lambda_.invoke(
                 "schedule_command", chalice_client.events.generate_sns_event(message=json.dumps(command)))
         chalice_client.http.post(f"/api/schedules/{schedule_id}/pause", headers={"X-Created-By": "sns"})

@@ -64,7 +64,7 @@ def events(lines: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 
 def command_event(client, moto_stage, names) -> tuple[dict[str, Any], dict[str, Any]]:
-    [command] = moto_stage["tap"].drain(names.creation_topic)
+    [command] = moto_stage["tap"].drain(names.command_topic)
     return command, client.events.generate_sns_event(message=json.dumps(command))
 
 

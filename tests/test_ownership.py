@@ -58,7 +58,7 @@ def test_another_callers_schedule_is_not_found_and_untouched(chalice_client, mot
     assert response.status_code == 404, response.json_body
     assert response.json_body["Message"] == f"schedule {alices} does not exist"
     assert table_snapshot(names) == before
-    assert moto_stage["tap"].drain(names.creation_topic) == []
+    assert moto_stage["tap"].drain(names.command_topic) == []
 
 
 @pytest.mark.parametrize("method,suffix,body", ROUTES)
@@ -78,7 +78,7 @@ def test_an_admin_acts_on_any_schedule(chalice_client, moto_stage, names, alices
     paused = service.pause(alices, ADMIN)
     # THEN the pause is stored and its command names the admin
     assert paused.pending_action.value == "pause"
-    [command] = moto_stage["tap"].drain(names.creation_topic)
+    [command] = moto_stage["tap"].drain(names.command_topic)
     assert (command["action"], command["requested_by"]) == ("pause", "root-of-ops")
     # AND the schedule still belongs to alice
     assert service.get(alices, Caller("alice")).created_by == "alice"

@@ -134,11 +134,11 @@ def test_every_function_knows_its_stage_and_the_target_function(packaged):
         assert properties["CodeUri"]["Bucket"] == BUCKET
 
 
-def test_the_command_handler_subscribes_to_the_stage_creation_topic(packaged):
+def test_the_command_handler_subscribes_to_the_stage_command_topic(packaged):
     stage, _, prepared, _ = packaged
     events = prepared["Resources"]["ScheduleCommand"]["Properties"]["Events"]
     (subscription,) = [e for e in events.values() if e["Type"] == "SNS"]
-    assert subscription["Properties"]["Topic"]["Fn::Sub"].endswith(":" + resource_names(stage).creation_topic)
+    assert subscription["Properties"]["Topic"]["Fn::Sub"].endswith(":" + resource_names(stage).command_topic)
 
 
 def test_every_sns_subscription_is_to_the_topic_its_function_consumes(packaged):
@@ -146,7 +146,7 @@ def test_every_sns_subscription_is_to_the_topic_its_function_consumes(packaged):
     # subscription appears with the function; until then only the command handler has one)
     stage, _, prepared, _ = packaged
     names = resource_names(stage)
-    consumes = {"ScheduleCommand": names.creation_topic, "HandleResults": names.results_topic}
+    consumes = {"ScheduleCommand": names.command_topic, "HandleResults": names.results_topic}
     # WHEN the template CloudFormation gets is read
     found = {
         logical_id: event["Properties"]["Topic"]["Fn::Sub"]

@@ -85,7 +85,7 @@ def exercise_every_function(client, moto_stage, names, recorder, monkeypatch):
             **({"body": json.dumps(body)} if body is not None else {})))
 
     def commands():
-        for command in moto_stage["tap"].drain(names.creation_topic):
+        for command in moto_stage["tap"].drain(names.command_topic):
             event = client.events.generate_sns_event(message=json.dumps(command))
             recorder.run("schedule_command", lambda event=event: client.lambda_.invoke("schedule_command", event))
 
@@ -151,7 +151,7 @@ def exercise_every_function(client, moto_stage, names, recorder, monkeypatch):
                               FlexibleTimeWindow={"Mode": "OFF"}, Target=current["Target"])
     api("post", "/api/schedules", TEE_TIMES)
     api("delete", f"/api/schedules/{web}")
-    moto_stage["tap"].drain(names.creation_topic)  # their commands are lost
+    moto_stage["tap"].drain(names.command_topic)  # their commands are lost
     recorder.run("reconcile", lambda: client.lambda_.invoke("reconcile", client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])))
 

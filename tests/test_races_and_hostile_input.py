@@ -26,7 +26,7 @@ def test_an_older_command_finishing_last_does_not_leave_its_definition_in_the_cl
     # AND meanwhile the user changed the expression and that command was applied
     changed = {**TEE_TIMES, "schedule_expression": "cron(30 7 * * ? *)"}
     chalice_client.http.put(f"/api/schedules/{schedule_id}", headers=JSON, body=json.dumps(changed))
-    moto_stage["tap"].drain(names.creation_topic)
+    moto_stage["tap"].drain(names.command_topic)
     wiring.command_handler().handle_id(schedule_id)
     # WHEN the stalled handler resumes and writes its older definition
     wiring.command_handler().converge(stale)
@@ -40,7 +40,7 @@ def test_a_stale_create_after_a_delete_does_not_revive_the_schedule(chalice_clie
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
     stale = wiring.repository(wiring.get_settings()).get(schedule_id)
     chalice_client.http.delete(f"/api/schedules/{schedule_id}")
-    moto_stage["tap"].drain(names.creation_topic)
+    moto_stage["tap"].drain(names.command_topic)
     wiring.command_handler().handle_id(schedule_id)
     wiring.command_handler().converge(stale)
     assert boto3.client("scheduler", region_name=REGION).list_schedules(GroupName=names.schedule_group)["Schedules"] == []

@@ -87,7 +87,7 @@ def test_schedules_outside_our_group_are_never_touched(chalice_client, moto_stag
 def test_stuck_pending_is_finished(chalice_client, moto_stage, names):
     # GIVEN a create whose command was lost
     schedule_id = post(chalice_client, "/api/schedules", TEE_TIMES).json_body["id"]
-    moto_stage["tap"].drain(names.creation_topic)
+    moto_stage["tap"].drain(names.command_topic)
     # WHEN reconciled
     report = wiring.reconciler().run()
     # THEN the schedule exists and the record is active

@@ -229,7 +229,7 @@ def test_a_failed_listing_of_the_group_still_finishes_pending_records(chalice_cl
     # GIVEN an active schedule, and a create whose command was lost
     active_id = active_schedule(chalice_client, moto_stage, names)
     pending_id = post(chalice_client, "/api/schedules", {**TEE_TIMES, "name": "lost"}).json_body["id"]
-    moto_stage["tap"].drain(names.creation_topic)
+    moto_stage["tap"].drain(names.command_topic)
     # WHEN the group cannot be listed during the reconcile
     undo = fail("ListSchedules", "InternalServerException", times=10)
     report = wiring.reconciler().run()

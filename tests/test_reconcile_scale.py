@@ -159,6 +159,6 @@ def test_the_command_handler_records_the_marker_the_listing_shows(calls, names):
     [schedule_id] = applied_schedules(1)
     # THEN the record holds the LastModificationDate that ListSchedules reports for it
     record = wiring.repository(get_settings()).get(schedule_id)
-    [summary] = list(wiring.gateway(get_settings()).list_summaries())
+    [summary] = list(wiring.gateway(get_settings()).list_schedules())
     assert record.eventbridge_modified is not None
     assert record.eventbridge_modified == summary.modified

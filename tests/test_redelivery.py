@@ -41,7 +41,7 @@ def test_commands_shuffled_and_repeated_converge_to_the_last_change(chalice_clie
     api(chalice_client, "post", f"/api/schedules/{created[2]}/pause")
     api(chalice_client, "post", f"/api/schedules/{created[2]}/resume")
     api(chalice_client, "delete", f"/api/schedules/{created[3]}")
-    commands = moto_stage["tap"].drain(names.creation_topic)
+    commands = moto_stage["tap"].drain(names.command_topic)
     published = [sns_create(chalice_client, f"m-{i}", f"p{i}") for i in range(2)]
     # WHEN every command and published create is delivered 1-3 times, in a shuffled order
     deliveries = [chalice_client.events.generate_sns_event(message=json.dumps(c)) for c in commands for _ in range(rng.randint(1, 3))]
@@ -49,7 +49,7 @@ def test_commands_shuffled_and_repeated_converge_to_the_last_change(chalice_clie
     rng.shuffle(deliveries)
     for event in deliveries:
         chalice_client.lambda_.invoke("schedule_command", event)
-    for command in moto_stage["tap"].drain(names.creation_topic):  # what the published creates caused
+    for command in moto_stage["tap"].drain(names.command_topic):  # what the published creates caused
         chalice_client.lambda_.invoke("schedule_command", chalice_client.events.generate_sns_event(message=json.dumps(command)))
     # THEN each schedule is at its last change, matches EventBridge, and nothing is doubled
     records = world.records()

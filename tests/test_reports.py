@@ -84,7 +84,7 @@ def test_a_run_reported_succeeded_shows_its_duration_in_the_execution_timeline_a
     assert message["report"]["path"] == f"/api/executions/exec-{SLOT_1.replace(':', '%3A')}/report"
     # AND until it reports, its slot is running
     clock.set("2026-03-01T01:03:00Z")
-    assert entry(clock, schedule_id, SLOT_1)["state"] == "running"
+    assert entry(clock, schedule_id, SLOT_1)["result"] == "running"
     emitted()
     # WHEN it publishes its result to the results topic five minutes after its dispatch
     clock.set("2026-03-01T01:05:01Z")
@@ -97,7 +97,7 @@ def test_a_run_reported_succeeded_shows_its_duration_in_the_execution_timeline_a
     assert (run["dispatched_at"], run["reported_at"]) == ("2026-03-01T01:00:01Z", "2026-03-01T01:05:01Z")
     # AND the timeline shows the slot succeeded, with the duration
     slot = entry(clock, schedule_id, SLOT_1)
-    assert (slot["state"], slot["execution"]["run_duration_ms"]) == ("succeeded", 300_000)
+    assert (slot["result"], slot["execution"]["run_duration_ms"]) == ("succeeded", 300_000)
     # AND RunDuration is measured
     assert emitted()["RunDuration"] == [300_000.0]
 
@@ -118,7 +118,7 @@ def test_a_run_reported_failed_alerts_once_and_a_duplicate_changes_nothing(chali
     assert (alert["slot"], alert["reported_message"]) == ("2026-03-01T01:00:00Z", "disk full")
     # AND the timeline shows the slot failed, saying why
     slot = entry(clock, schedule_id, SLOT_1)
-    assert (slot["state"], slot["reason"]) == ("failed", "disk full")
+    assert (slot["result"], slot["reason"]) == ("failed", "disk full")
     # AND the record's health says failing
     assert chalice_client.http.get(f"/api/schedules/{schedule_id}").json_body["health"] == "failing"
     stored = execution(chalice_client, schedule_id, f"exec-{SLOT_1}")
@@ -184,7 +184,7 @@ def test_a_run_that_never_reports_times_out_alerted_once_and_a_late_report_still
     clock.set("2026-03-01T01:10:00Z")
     sweeper(clock).run()
     # THEN the slot is timed_out, alerted once
-    assert entry(clock, schedule_id, SLOT_1)["state"] == "timed_out"
+    assert entry(clock, schedule_id, SLOT_1)["result"] == "timed_out"
     [alert] = alerts(notified(moto_stage, names), "timed_out")
     assert alert["slot"] == "2026-03-01T01:00:00Z"
     # WHEN the worker reports at last
@@ -193,7 +193,7 @@ def test_a_run_that_never_reports_times_out_alerted_once_and_a_late_report_still
                                            "outcome": "succeeded"})["outcome"] == "recorded"
     # THEN its outcome stands, with its duration
     slot = entry(clock, schedule_id, SLOT_1)
-    assert (slot["state"], slot["execution"]["run_duration_ms"]) == ("succeeded", 1_199_000)
+    assert (slot["result"], slot["execution"]["run_duration_ms"]) == ("succeeded", 1_199_000)
 
 
 def test_overlap_skip_skips_a_slot_while_the_previous_run_is_unreported(chalice_client, moto_stage, names, clock):
@@ -209,7 +209,7 @@ def test_overlap_skip_skips_a_slot_while_the_previous_run_is_unreported(chalice_
     assert skipped["outcome"] == "skipped"
     assert skipped["skip_reason"] == f"overlap_policy skip: run exec-{SLOT_1} has not reported yet"
     slot = entry(clock, schedule_id, SLOT_2)
-    assert (slot["state"], slot["reason"]) == ("skipped", skipped["skip_reason"])
+    assert (slot["result"], slot["reason"]) == ("skipped", skipped["skip_reason"])
     # AND only the first run's message went out
     assert [m["execution_id"] for m in moto_stage["tap"].drain(names.web_actions_topic)] == [f"exec-{SLOT_1}"]
     # WHEN the first run reports, THEN the next slot runs
@@ -237,8 +237,8 @@ def test_buffer_one_runs_exactly_one_waiting_slot_after_the_report(chalice_clien
         # THEN the first waits and the second is skipped
         assert second["outcome"] == "skipped" and second["reason"].startswith("buffered")
         assert third["outcome"] == "skipped"
-        assert entry(clock, schedule_id, SLOT_2)["state"] == "upcoming"
-        assert entry(clock, schedule_id, SLOT_3)["state"] == "skipped"
+        assert entry(clock, schedule_id, SLOT_2)["result"] == "upcoming"
+        assert entry(clock, schedule_id, SLOT_3)["result"] == "skipped"
         # WHEN the first run reports
         clock.set("2026-03-01T03:30:00Z")
         report_route(chalice_client, f"exec-{SLOT_1}", {"schedule_id": schedule_id, "outcome": "succeeded"})
@@ -249,7 +249,7 @@ def test_buffer_one_runs_exactly_one_waiting_slot_after_the_report(chalice_clien
         lam.meta.events.unregister("before-parameter-build.lambda.Invoke", unique_id="reports-buffer")
     sent = [m["execution_id"] for m in moto_stage["tap"].drain(names.web_actions_topic)]
     assert sent == [f"exec-{SLOT_1}", f"exec-{SLOT_2}"]
-    assert entry(clock, schedule_id, SLOT_2)["state"] == "running"
+    assert entry(clock, schedule_id, SLOT_2)["result"] == "running"
 
 
 def test_run_if_previous_succeeded_skips_after_a_reported_failure(chalice_client, moto_stage, names, clock):
@@ -263,7 +263,7 @@ def test_run_if_previous_succeeded_skips_after_a_reported_failure(chalice_client
     # THEN it is skipped, naming the condition
     assert answer["outcome"] == "skipped"
     slot = entry(clock, schedule_id, SLOT_2)
-    assert (slot["state"], slot["reason"]) == ("skipped", f"run_if previous_succeeded: run exec-{SLOT_1} reported failed")
+    assert (slot["result"], slot["reason"]) == ("skipped", f"run_if previous_succeeded: run exec-{SLOT_1} reported failed")
 
 
 def test_a_report_for_a_schedule_that_awaits_none_is_recorded_and_its_runs_do_not_stay_running(
@@ -272,13 +272,13 @@ def test_a_report_for_a_schedule_that_awaits_none_is_recorded_and_its_runs_do_no
     schedule_id = create(chalice_client, moto_stage, names, clock, CREATED, HOURLY)
     fire(chalice_client, clock, schedule_id, SLOT_1, "2026-03-01T01:00:01Z")
     # THEN its slot is succeeded at once (not running while nobody reports)
-    assert entry(clock, schedule_id, SLOT_1)["state"] == "succeeded"
+    assert entry(clock, schedule_id, SLOT_1)["result"] == "succeeded"
     # WHEN a worker reports it failed all the same, THEN that is recorded and shown
     clock.set("2026-03-01T01:00:31Z")
     assert report_route(chalice_client, f"exec-{SLOT_1}", {"schedule_id": schedule_id, "outcome": "failed"}
                         ).status_code == 200
     slot = entry(clock, schedule_id, SLOT_1)
-    assert (slot["state"], slot["execution"]["run_duration_ms"]) == ("failed", 30_000)
+    assert (slot["result"], slot["execution"]["run_duration_ms"]) == ("failed", 30_000)
 
 
 @pytest.mark.parametrize("body, field", [
@@ -414,7 +414,7 @@ def test_a_failure_reported_after_the_timeout_alerts_as_failed_too(chalice_clien
     clock.set("2026-03-01T01:30:00Z")
     publish_result(chalice_client, {"schedule_id": schedule_id, "execution_id": f"exec-{SLOT_1}", "outcome": "failed"})
     # THEN its slot is failed, and that is alerted once
-    assert entry(clock, schedule_id, SLOT_1)["state"] == "failed"
+    assert entry(clock, schedule_id, SLOT_1)["result"] == "failed"
     assert len(alerts(notified(moto_stage, names), "failed")) == 1
 
 

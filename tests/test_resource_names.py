@@ -23,7 +23,7 @@ from ops.stack.engine import stage_providers
 STAGE = "dev"
 RENAMES = {
     config.ENV_TABLE: "team-schedules-table",
-    config.ENV_CREATION_TOPIC: "team-schedule-commands",
+    config.ENV_COMMAND_TOPIC: "team-schedule-commands",
     config.ENV_WEB_ACTIONS_TOPIC: "team-web-actions",
     config.ENV_NOTIFICATIONS_TOPIC: "team-notifications",
     config.ENV_EXECUTION_ROLE: "team-scheduler-role",

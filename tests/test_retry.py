@@ -1,4 +1,5 @@
-"""The bounded, named retries of chalicelib.retry."""
+"""The bounded, named retries of chalicelib.retry, and the stack command's conflict retry
+(ops/stack/group.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from botocore.exceptions import ClientError
 from chalicelib.config import get_settings
 from chalicelib.retry import (
     ROLE_PROPAGATION_MESSAGE,
-    conflict_retry,
-    is_conflict,
     is_role_propagation_delay,
     retry_on,
     role_propagation_retry,
 )
+from ops.stack.group import conflict_retry, is_conflict
 
 
 def aws_error(code: str, message: str = "boom", operation: str = "Op") -> ClientError:
@@ -74,10 +74,14 @@ def test_retry_works_as_a_decorator():
     assert wrapped() == "done" and call.calls == 2
 
 
-def test_conflict_retry_defaults_to_15_times_2_seconds_and_reads_the_environment():
-    assert (conflict_retry(get_settings({})).attempts, conflict_retry(get_settings({})).delay) == (15, 2.0)
-    settings = get_settings({"CONFLICT_RETRY_ATTEMPTS": "4", "CONFLICT_RETRY_DELAY_SECONDS": "0"})
-    assert (conflict_retry(settings).attempts, conflict_retry(settings).delay) == (4, 0.0)
+def test_conflict_retry_defaults_to_15_times_2_seconds_and_reads_the_environment(monkeypatch):
+    assert (conflict_retry({}).attempts, conflict_retry({}).delay) == (15, 2.0)
+    given = {"CONFLICT_RETRY_ATTEMPTS": "4", "CONFLICT_RETRY_DELAY_SECONDS": "0"}
+    assert (conflict_retry(given).attempts, conflict_retry(given).delay) == (4, 0.0)
+    # the stack command reads its own process environment
+    for key, value in given.items():
+        monkeypatch.setenv(key, value)
+    assert (conflict_retry().attempts, conflict_retry().delay) == (4, 0.0)
 
 
 @pytest.mark.parametrize(

@@ -106,7 +106,7 @@ def on_fakes() -> Stage:
 
 def on_moto(moto_stage: dict) -> Stage:
     settings = get_settings()
-    topic = settings.creation_topic_name
+    topic = settings.command_topic_name
 
     def commands() -> list[ScheduleCommand]:
         published = []

@@ -53,7 +53,7 @@ def test_a_message_naming_an_api_callers_identity_changes_nothing_and_is_rejecte
     assert event["reason"] == result["reason"]
     assert event["request"] == message
     assert record(names, created["id"]) == before
-    assert moto_stage["tap"].drain(names.creation_topic) == []
+    assert moto_stage["tap"].drain(names.command_topic) == []
 
 
 def test_two_namespaces_cannot_touch_each_others_schedules(chalice_client, moto_stage, names):

@@ -1,4 +1,4 @@
-"""The schedule-creation topic's published contract: create, update, pause, resume and
+"""The command topic's published contract: create, update, pause, resume and
 delete by message, validated as the API validates, idempotent under redelivery, and never
 silently dropped."""
 
@@ -122,7 +122,7 @@ def test_an_invalid_definition_is_rejected_with_the_api_rule_and_writes_nothing(
     assert event["message_id"] == "m-bad"
     assert "schedule.schedule_expression" in event["reason"]
     assert table_items(names) == []
-    assert moto_stage["tap"].drain(names.creation_topic) == []
+    assert moto_stage["tap"].drain(names.command_topic) == []
 
 
 def test_messages_that_break_the_contract_are_rejected_naming_the_rule(chalice_client, moto_stage, names):

@@ -13,6 +13,7 @@ from moto import mock_aws
 from chalicelib import clients, config
 from integration.faults import FaultInjector
 from ops import cli
+from ops.stack.group import ENV_CONFLICT_RETRY_DELAY
 from ops.stack.state import ENV_STACK_STATE_DIR
 
 pytestmark = pytest.mark.slow  # deploys the stage's whole stack on moto per test
@@ -23,11 +24,11 @@ GROUP = f"rez-agent-{STAGE}"
 
 @pytest.fixture
 def moto(monkeypatch, tmp_path):
-    for key in ("STAGE", config.ENV_TABLE, config.ENV_CREATION_TOPIC, config.ENV_WEB_ACTIONS_TOPIC,
+    for key in ("STAGE", config.ENV_TABLE, config.ENV_COMMAND_TOPIC, config.ENV_WEB_ACTIONS_TOPIC,
                 config.ENV_NOTIFICATIONS_TOPIC, config.ENV_RESULTS_TOPIC, config.ENV_EXECUTION_ROLE, config.ENV_GROUP, config.ENV_DEAD_LETTER_QUEUE):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv(ENV_STACK_STATE_DIR, str(tmp_path))
-    monkeypatch.setenv(config.ENV_CONFLICT_RETRY_DELAY, "0")
+    monkeypatch.setenv(ENV_CONFLICT_RETRY_DELAY, "0")
     with mock_aws():
         clients.reset()
         yield tmp_path

@@ -8,7 +8,12 @@ from botocore.stub import ANY, Stubber
 
 from chalicelib import errors
 from chalicelib.config import get_settings
-from ops.stack.group import ScheduleGroupProvider
+from ops.stack.group import (
+    ENV_CONFLICT_RETRY_ATTEMPTS,
+    ENV_CONFLICT_RETRY_DELAY,
+    ScheduleGroupProvider,
+    conflict_retry,
+)
 from ops.stack.model import Absent, Delete, Observed, Unowned
 
 NAME = "rez-agent-unit"
@@ -27,9 +32,11 @@ def scheduler():
 
 
 def provider_for(client, sleeps: list, **env) -> ScheduleGroupProvider:
-    settings = get_settings({"STAGE": "unit", "AWS_ACCOUNT_ID": "111122223333", **env})
+    """A provider whose conflict retry reads ``env`` (not the process environment)."""
+    settings = get_settings({"STAGE": "unit", "AWS_ACCOUNT_ID": "111122223333"})
     return ScheduleGroupProvider(
-        settings, "schedule-group", NAME, sleep=sleeps.append, client_factory=lambda _: client
+        settings, "schedule-group", NAME, sleep=sleeps.append, client_factory=lambda _: client,
+        retry=conflict_retry(env, sleep=sleeps.append),
     )
 
 
@@ -60,14 +67,22 @@ def test_create_rides_conflicts_with_the_configured_delay_and_reads_back(schedul
     assert final == Observed(NAME, ARN, {"state": "ACTIVE"}, OURS)
 
 
-def test_conflict_that_outlasts_the_attempts_is_a_conflict_error(scheduler):
+def test_conflict_that_outlasts_the_attempts_is_a_conflict_error(scheduler, monkeypatch):
+    # GIVEN the stack command's environment allows 3 attempts, and the group conflicts 3 times
     client, stubber = scheduler
     for _ in range(3):
         stubber.add_client_error("create_schedule_group", "ConflictException", http_status_code=409)
-    provider = provider_for(client, [], CONFLICT_RETRY_ATTEMPTS="3")
+    monkeypatch.setenv(ENV_CONFLICT_RETRY_ATTEMPTS, "3")
+    monkeypatch.setenv(ENV_CONFLICT_RETRY_DELAY, "0.5")
+    sleeps: list = []
+    settings = get_settings({"STAGE": "unit", "AWS_ACCOUNT_ID": "111122223333"})
+    provider = ScheduleGroupProvider(settings, "schedule-group", NAME, sleep=sleeps.append,
+                                     client_factory=lambda _: client)
 
+    # WHEN the create step is applied THEN it gives up after the third call, as a Conflict
     with pytest.raises(errors.Conflict, match=NAME):
         provider.apply(provider.diff(provider.desired(), Absent(NAME)))
+    assert sleeps == [0.5, 0.5]
 
 
 @pytest.mark.parametrize(

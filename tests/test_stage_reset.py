@@ -23,7 +23,7 @@ def _leave_everything_behind(resources: dict, names) -> None:
         Target={"Arn": resources["topics"][names.web_actions_topic], "RoleArn": resources["role_arn"]},
     )
     sqs = boto3.client("sqs", region_name=REGION)
-    queue = resources["queues"][names.creation_topic]
+    queue = resources["queues"][names.command_topic]
     sqs.send_message(QueueUrl=queue, MessageBody="{}")
     sqs.send_message(QueueUrl=queue, MessageBody="{}")
     sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1)  # in flight, never deleted
@@ -43,9 +43,9 @@ def test_the_next_test_finds_the_stage_as_created_and_empty(names):
         assert again["queues"] == resources["queues"]
         assert boto3.client("dynamodb", region_name=REGION).scan(TableName=names.table)["Items"] == []
         assert boto3.client("scheduler", region_name=REGION).list_schedules()["Schedules"] == []
-        assert again["tap"].drain(names.creation_topic) == []
+        assert again["tap"].drain(names.command_topic) == []
         attributes = boto3.client("sqs", region_name=REGION).get_queue_attributes(
-            QueueUrl=again["queues"][names.creation_topic], AttributeNames=["All"]
+            QueueUrl=again["queues"][names.command_topic], AttributeNames=["All"]
         )["Attributes"]
         assert attributes["ApproximateNumberOfMessagesNotVisible"] == "0"  # none comes back later
         queues = boto3.client("sqs", region_name=REGION).list_queues()["QueueUrls"]

@@ -102,7 +102,7 @@ def test_a_healthy_fleet_costs_the_sweep_one_query_and_a_silent_schedule_only_it
     # minute once, as the slot, succeeded; its health is ok
     timeline = chalice_client.http.get(
         f"/api/schedules/{fired[0]}/timeline?from=2026-03-02T00:00:00Z&to=2026-03-02T00:02:00Z").json_body
-    assert [(entry["time"], entry["state"]) for entry in timeline["items"]] == [
+    assert [(entry["time"], entry["result"]) for entry in timeline["items"]] == [
         ("2026-03-02T00:01:30Z", "succeeded")]
     assert timeline["items"][0]["execution"]["outcome"] == "succeeded"
     assert chalice_client.http.get(f"/api/schedules/{fired[0]}").json_body["health"] == "ok"

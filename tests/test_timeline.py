@@ -11,12 +11,12 @@ from tests.timeline_support import (
     create,
     fire,
     record_run,
-    states,
+    results,
     timeline_of,
 )
 
 
-def test_every_slot_state_from_plan_runs_and_history(chalice_client, moto_stage, names, clock):
+def test_every_slot_result_from_plan_runs_and_history(chalice_client, moto_stage, names, clock):
     # GIVEN an hourly schedule created at 00:30
     sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
     # AND runs: 01:00 on time, 02:00 failed, 03:00 started 5 minutes late, 04:00 none,
@@ -34,8 +34,8 @@ def test_every_slot_state_from_plan_runs_and_history(chalice_client, moto_stage,
     # WHEN the timeline is read at 08:05 with the default range (24 h back, 24 h ahead)
     clock.set("2026-03-02T08:05:00Z")
     body = timeline_of(clock, sid)
-    # THEN each slot has its one state, and nothing before the schedule existed is a slot
-    got = states(body)
+    # THEN each slot has its one result, and nothing before the schedule existed is a slot
+    got = results(body)
     assert min(got) == "2026-03-02T01:00:00Z"
     assert [got[f"2026-03-02T0{h}:00:00Z"] for h in range(1, 10)] == [
         "succeeded", "failed", "late", "missed", "skipped", "succeeded", "succeeded", "running", "upcoming",
@@ -45,7 +45,7 @@ def test_every_slot_state_from_plan_runs_and_history(chalice_client, moto_stage,
     # AND the manual run is an entry of its own
     [manual] = [e for e in body["items"] if e["trigger"] == "manual"]
     assert manual["time"] == "2026-03-02T06:30:00Z"
-    assert (manual["state"], manual["execution"]["execution_id"]) == ("succeeded", "manual-7d3f")
+    assert (manual["result"], manual["execution"]["execution_id"]) == ("succeeded", "manual-7d3f")
     # AND a failed slot names its error
     [failed] = [e for e in body["items"] if e["time"] == "2026-03-02T02:00:00Z"]
     assert failed["execution"]["error"] == "the target answered 500"
@@ -86,7 +86,7 @@ def test_a_spring_forward_slot_aws_skips_is_not_a_slot(chalice_client, moto_stag
     fire(chalice_client, clock, sid, "2026-03-09T06:30:00Z", "2026-03-09T06:30:02Z")
     # WHEN the timeline of those three days is read
     clock.set("2026-03-10T12:00:00Z")
-    got = states(timeline_of(clock, sid, "2026-03-07T00:00:00Z", "2026-03-10T00:00:00Z"))
+    got = results(timeline_of(clock, sid, "2026-03-07T00:00:00Z", "2026-03-10T00:00:00Z"))
     # THEN the skipped day has no slot (nothing missed), the others ran
     assert got == {"2026-03-07T07:30:00Z": "succeeded", "2026-03-09T06:30:00Z": "succeeded"}
 
@@ -98,7 +98,7 @@ def test_a_fall_back_slot_fires_once(chalice_client, moto_stage, names, clock):
     fire(chalice_client, clock, sid, "2026-11-01T05:30:00Z", "2026-11-01T05:30:02Z")
     # WHEN the timeline of the change day is read
     clock.set("2026-11-02T12:00:00Z")
-    got = states(timeline_of(clock, sid, "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"))
+    got = results(timeline_of(clock, sid, "2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"))
     # THEN the day has one slot, at the first 01:30 (EDT), and it ran; the second 01:30 is
     # not a missed slot
     assert got == {"2026-11-01T05:30:00Z": "succeeded"}
@@ -112,7 +112,7 @@ def test_slots_while_paused_are_skipped_and_after_delete_are_gone(chalice_client
     change(chalice_client, moto_stage, names, clock, "2026-03-02T07:10:00Z", "delete", f"/api/schedules/{sid}")
     # WHEN the timeline is read later that day
     clock.set("2026-03-02T12:00:00Z")
-    got = states(timeline_of(clock, sid, "2026-03-02T00:00:00Z", "2026-03-02T12:00:00Z"))
+    got = results(timeline_of(clock, sid, "2026-03-02T00:00:00Z", "2026-03-02T12:00:00Z"))
     # THEN the paused hours are skipped, the others missed, and after the delete no slot
     assert got == {
         "2026-03-02T01:00:00Z": "missed", "2026-03-02T02:00:00Z": "missed",
@@ -130,7 +130,7 @@ def test_a_flexible_window_moves_the_deadline(chalice_client, moto_stage, names,
     fire(chalice_client, clock, sid, "2026-03-02T02:00:00Z", "2026-03-02T02:20:00Z")
     # WHEN the timeline is read at 03:10 (03:00 is still inside window + grace)
     clock.set("2026-03-02T03:10:00Z")
-    got = states(timeline_of(clock, sid, "2026-03-02T00:00:00Z", "2026-03-02T03:30:00Z"))
+    got = results(timeline_of(clock, sid, "2026-03-02T00:00:00Z", "2026-03-02T03:30:00Z"))
     # THEN on time, late, and not yet missed
     assert got == {
         "2026-03-02T01:00:00Z": "succeeded", "2026-03-02T02:00:00Z": "late", "2026-03-02T03:00:00Z": "upcoming",
@@ -184,4 +184,4 @@ def test_a_paused_schedules_health_says_paused_never_missing(chalice_client, mot
     body = chalice_client.http.get(f"/api/schedules/{sid}").json_body
     # THEN its health says paused, and its slots are skipped, not missed
     assert body["health"] == "paused"
-    assert set(states(timeline_of(clock, sid, "2026-03-02T01:00:00Z", "2026-03-02T04:00:00Z")).values()) == {"skipped"}
+    assert set(results(timeline_of(clock, sid, "2026-03-02T01:00:00Z", "2026-03-02T04:00:00Z")).values()) == {"skipped"}

@@ -118,8 +118,8 @@ def timeline_of(clock: Clock, schedule_id: str, start: str | None = None, end: s
     return wiring.timeline_service(settings).timeline(schedule, start, end, cursor)
 
 
-def states(body: dict) -> dict[str, str]:
-    return {entry["time"]: entry["state"] for entry in body["items"] if entry["trigger"] == "scheduled"}
+def results(body: dict) -> dict[str, str]:
+    return {entry["time"]: entry["result"] for entry in body["items"] if entry["trigger"] == "scheduled"}
 
 
 def sweeper(clock: Clock) -> AlertSweep:

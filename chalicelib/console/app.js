@@ -16,9 +16,11 @@ const SCHEDULE_REFRESH_MS = 10_000;
 const OVERVIEW_REFRESH_MS = 30_000;
 const TOAST_MS = 3000;
 // Symbols the fonts of the OS packages draw (DejaVu, Liberation): each also has its word.
-const STATES = {
+const SYMBOLS = {
+  // slot results
   succeeded: "✔", failed: "✖", running: "▶", late: "◷", missed: "⚠", skipped: "‖", upcoming: "○",
   timed_out: "⊗", overdue: "◶",
+  // run outcomes
   undelivered: "✖", started: "▶",
   // statuses
   pending: "◔", active: "●", paused: "‖", error: "✖", completed: "■", deleted: "×",
@@ -49,9 +51,10 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-function badge(state) {
-  const name = state || "unknown";
-  return el("span", { class: `badge state-${name}` }, `${STATES[name] || "•"} ${name}`);
+// A word (a status, an outcome, a slot's result) with its symbol; its class "is-<word>" colours it.
+function badge(word) {
+  const name = word || "unknown";
+  return el("span", { class: `badge is-${name}` }, `${SYMBOLS[name] || "•"} ${name}`);
 }
 
 function healthBadge(health) {
@@ -809,7 +812,7 @@ function reportWords(run) {
 function slotWord(slot) {
   const when = formatTime(slot.time, null, true);
   const run = slot.execution;
-  const parts = [`${when}: ${slot.state}`];
+  const parts = [`${when}: ${slot.result}`];
   if (slot.trigger === "manual") parts.push("manual run");
   if (run && run.started_at) parts.push(`started ${formatTime(run.started_at, null, true)} (${lateness(slot.time, run.started_at)})`);
   if (run && run.duration_ms !== undefined) parts.push(`dispatched in ${run.duration_ms} ms`);
@@ -851,14 +854,14 @@ function daystrip(schedule, items) {
     class: "strip", role: "group", "aria-label": "The day's slots, oldest first (arrow keys move)",
     onkeydown: stripKeys,
   }, slots.map((slot, index) => el("span", {
-    class: `cell state-${slot.state}`, role: "img", tabindex: index === focusAt ? "0" : "-1",
+    class: `cell is-${slot.result}`, role: "img", tabindex: index === focusAt ? "0" : "-1",
     "data-key": `cell-${slot.time}`, "aria-label": slotWord(slot), title: slotWord(slot),
-    "data-word": slot.state, onfocus: (event) => rove(event.currentTarget),
+    "data-word": slot.result, onfocus: (event) => rove(event.currentTarget),
     onmouseenter: (event) => { detail.textContent = event.currentTarget.getAttribute("aria-label"); },
-  }, STATES[slot.state] || "•")));
+  }, SYMBOLS[slot.result] || "•")));
   const legend = el("ul", { class: "legend", "aria-label": "Symbols" },
     ["succeeded", "failed", "running", "overdue", "timed_out", "late", "missed", "skipped", "upcoming"]
-      .map((state) => el("li", {}, badge(state))));
+      .map((result) => el("li", {}, badge(result))));
   return el("div", { class: "daystrip" }, strip, detail, legend);
 }
 
@@ -893,8 +896,8 @@ function timelineSection(schedule, result, windowStart, windowEnd) {
   const past = items.filter((slot) => new Date(slot.time).getTime() <= now).reverse().slice(0, 50);
   const coming = items.filter((slot) => new Date(slot.time).getTime() > now).slice(0, 5);
   const list = el("ol", { class: "slots", "aria-label": "Recent and next slots" },
-    [...coming.reverse(), ...past].map((slot) => el("li", { class: `slot state-${slot.state}` },
-      badge(slot.state),
+    [...coming.reverse(), ...past].map((slot) => el("li", { class: `slot is-${slot.result}` },
+      badge(slot.result),
       el("span", { class: "when" }, whenBoth(slot.time, schedule.timezone)),
       slot.trigger === "manual" ? el("span", { class: "tag" }, "manual run") : null,
       slot.execution ? el("span", { class: "detail" },

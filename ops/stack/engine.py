@@ -36,7 +36,7 @@ class NotOwned(Conflict):
 # Logical ids: the stack's own names for its resources (also the logical-id tag).
 EXECUTION_ROLE = "execution-role"
 SCHEDULES_TABLE = "schedules-table"
-CREATION_TOPIC = "schedule-creation-topic"
+COMMAND_TOPIC = "schedule-creation-topic"
 WEB_ACTIONS_TOPIC = "web-actions-topic"
 NOTIFICATIONS_TOPIC = "notifications-topic"
 RESULTS_TOPIC = "results-topic"
@@ -49,7 +49,7 @@ OUTPUTS = {
     "execution_role_arn": (EXECUTION_ROLE, "arn"),
     "table_name": (SCHEDULES_TABLE, "name"),
     "table_arn": (SCHEDULES_TABLE, "arn"),
-    "creation_topic_arn": (CREATION_TOPIC, "arn"),
+    "command_topic_arn": (COMMAND_TOPIC, "arn"),
     "web_actions_topic_arn": (WEB_ACTIONS_TOPIC, "arn"),
     "notifications_topic_arn": (NOTIFICATIONS_TOPIC, "arn"),
     "results_topic_arn": (RESULTS_TOPIC, "arn"),
@@ -66,7 +66,7 @@ def stage_providers(
     return [
         ExecutionRoleProvider(settings, EXECUTION_ROLE, settings.execution_role_name, sleep),
         TableProvider(settings, SCHEDULES_TABLE, settings.table_name, sleep),
-        TopicProvider(settings, CREATION_TOPIC, settings.creation_topic_name, sleep),
+        TopicProvider(settings, COMMAND_TOPIC, settings.command_topic_name, sleep),
         TopicProvider(settings, WEB_ACTIONS_TOPIC, settings.web_actions_topic_name, sleep),
         TopicProvider(settings, NOTIFICATIONS_TOPIC, settings.notifications_topic_name, sleep),
         ResultsTopicProvider(settings, RESULTS_TOPIC, settings.results_topic_name, sleep),

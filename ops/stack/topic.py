@@ -1,4 +1,4 @@
-"""An SNS topic (schedule creation, web actions, notifications). It manages only its tags."""
+"""An SNS topic (commands, web actions, notifications). It manages only its tags."""
 
 from __future__ import annotations
 
