@@ -391,6 +391,8 @@ def _run_entry(record: ExecutionRecord, trigger: ExecutionTrigger, now: datetime
     if reason:
         entry["reason"] = reason
     return entry
+
+
 def _cursor_window(state: dict[str, Any]) -> tuple[datetime, datetime]:
     """A cursor's window, held to the same limits as ``from`` and ``to`` (1970-2199, at most
     31 days)."""

@@ -77,15 +77,15 @@ def test_executions_show_what_the_worker_reported_and_how_long_the_run_took():
 def test_a_timeline_shows_running_overdue_and_timed_out_slots_and_why_a_slot_was_skipped():
     started = {"started_at": "2026-12-06T08:00:01Z", "duration_ms": 40}
     body = {"items": [
-        {"time": "2026-12-06T08:00:00Z", "state": "failed", "trigger": "scheduled", "reason": "site answered 503",
+        {"time": "2026-12-06T08:00:00Z", "result": "failed", "trigger": "scheduled", "reason": "site answered 503",
          "execution": {**started, "reported_outcome": "failed", "run_duration_ms": 95_000}},
-        {"time": "2026-12-06T09:00:00Z", "state": "skipped", "trigger": "scheduled", "reason": "run_if previous_succeeded"},
-        {"time": "2026-12-06T10:00:00Z", "state": "timed_out", "trigger": "scheduled", "execution": started},
-        {"time": "2026-12-06T11:00:00Z", "state": "overdue", "trigger": "scheduled", "execution": started},
-        {"time": "2026-12-06T12:00:00Z", "state": "running", "trigger": "scheduled", "execution": started},
+        {"time": "2026-12-06T09:00:00Z", "result": "skipped", "trigger": "scheduled", "reason": "run_if previous_succeeded"},
+        {"time": "2026-12-06T10:00:00Z", "result": "timed_out", "trigger": "scheduled", "execution": started},
+        {"time": "2026-12-06T11:00:00Z", "result": "overdue", "trigger": "scheduled", "execution": started},
+        {"time": "2026-12-06T12:00:00Z", "result": "running", "trigger": "scheduled", "execution": started},
     ], "next_cursor": None}
     header, failed, skipped, timed_out, overdue, running = lines(body, "timeline")
-    assert header.split() == ["TIME", "STATE", "TRIGGER", "STARTED", "DURATION", "REPORTED", "RAN", "FOR", "REASON"]
+    assert header.split() == ["TIME", "RESULT", "TRIGGER", "STARTED", "DURATION", "REPORTED", "RAN", "FOR", "REASON"]
     assert cells(failed)[1:] == ["failed", "scheduled", "2026-12-06T08:00:01Z", "40 ms", "failed", "95.0 s", "site answered 503"]
     assert cells(skipped)[1] == "skipped" and cells(skipped)[-1] == "run_if previous_succeeded"
     assert [line.split()[1] for line in (timed_out, overdue, running)] == ["timed_out", "overdue", "running"]
