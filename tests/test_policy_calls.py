@@ -134,6 +134,19 @@ def exercise_every_function(client, moto_stage, names, recorder, monkeypatch):
     event = {"schedule_id": flaky, "execution_id": "f1", "scheduled_time": slot, "attempt": 1}
     failed = recorder.run("schedule_target", lambda: client.lambda_.invoke("schedule_target", event))
     assert failed.payload["outcome"] == "failed"  # its queue does not exist: final, not retried
+    # a worker reports on the results topic: a failure (recorded and alerted), then a report
+    # of a run that does not exist (refused to the notifications topic)
+    reported = api("post", "/api/schedules", {**TEE_TIMES, "schedule_expression": "rate(5 minutes)"}).json_body["id"]
+    commands()
+    slot = api("get", f"/api/schedules/{reported}").json_body["next_fire_time"]
+    fired = recorder.run("schedule_target", lambda: client.lambda_.invoke(
+        "schedule_target", {"schedule_id": reported, "execution_id": "r1", "scheduled_time": slot, "attempt": 1}))
+    assert fired.payload["outcome"] == "succeeded", fired.payload
+    for execution_id in ("r1", "r-unknown"):
+        report = {"schedule_id": reported, "execution_id": execution_id, "outcome": "failed", "message": "disk full"}
+        event = client.events.generate_sns_event(message=json.dumps(report), subject="run report")
+        recorder.run("handle_results", lambda event=event: client.lambda_.invoke("handle_results", event))
+    assert {m.get("kind") for m in moto_stage["tap"].drain(names.notifications_topic)} >= {"failed"}
     later = system_clock() + timedelta(hours=2)
     for minutes in (0, 10):  # the second sweep, once the paused schedule's watch is due again
         wiring.use_clock(lambda minutes=minutes: later + timedelta(minutes=minutes))
