@@ -42,6 +42,7 @@ from chalicelib import observability
 from chalicelib.aws_errors import error_code, translate
 from chalicelib.clock import Clock, expires_after, system_clock
 from chalicelib.errors import NotFound, ServiceError, UpstreamRejected
+from chalicelib.exclusions import CalendarReader, fire_skip
 from chalicelib.invocations import Invocation, parse_invocation
 from chalicelib.models import (
     ExecutionOutcome,
@@ -367,23 +368,26 @@ class RunStore:
     # --- the outcome ----------------------------------------------------------------
 
     def finish(self, record: ExecutionRecord, claim: Claim, outcome: ExecutionOutcome,
-               duration_ms: int, error: str | None = None, watch: dict[str, Any] | None = None) -> bool:
+               duration_ms: int, error: str | None = None, watch: dict[str, Any] | None = None,
+               skip_reason: str | None = None) -> bool:
         """Store the outcome of a claimed run and fold it into the summary, and with ``watch``
         (``activity.watch_moved``) move the alert watch past the run's slot in the same write.
-        False when the claim was lost meanwhile (a later invocation holds it now: its outcome
-        stands)."""
+        A run not dispatched on purpose is ``skipped`` with its ``skip_reason``. False when
+        the claim was lost meanwhile (a later invocation holds it now: its outcome stands)."""
         failed = outcome in RETRYABLE_OUTCOMES
         execution: dict[str, Any] = {"Update": {
             "TableName": self._name,
             "Key": {"id": execution_item_id(record.schedule_id, record.execution_id)},
             "UpdateExpression": "SET #outcome = :o, #d = :d" + (", #err = :e" if error else "")
+            + (", #why = :why" if skip_reason else "")
             + " REMOVE #expires" + ("" if error else ", #err"),
             "ConditionExpression": "claim_token = :token AND #outcome = :started",
             "ExpressionAttributeNames": {"#outcome": "outcome", "#d": "duration_ms", "#err": "error",
-                                         "#expires": "claim_expires_at"},
+                                         "#expires": "claim_expires_at", **({"#why": "skip_reason"} if skip_reason else {})},
             "ExpressionAttributeValues": {":o": outcome.value, ":d": duration_ms, ":token": claim.token,
                                           ":started": ExecutionOutcome.STARTED.value,
-                                          **({":e": error} if error else {})},
+                                          **({":e": error} if error else {}),
+                                          **({":why": skip_reason} if skip_reason else {})},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
         summary = self._summary_update(record, outcome, count_new=False, failed=failed)
@@ -395,7 +399,7 @@ class RunStore:
         execution_reason, summary_reason = reasons[:2]
         if watch is not None and _failed_check(reasons[2]) and not _failed_check(execution_reason):
             # the watch waits for an earlier slot (or the sweep moved it): the sweep moves it
-            return self.finish(record, claim, outcome, duration_ms, error)
+            return self.finish(record, claim, outcome, duration_ms, error, skip_reason=skip_reason)
         if _failed_check(execution_reason):
             current = plain_item(execution_reason.get("Item")) or {}
             return bool(current.get("claim_token") == claim.token and current.get("outcome") == outcome.value)
@@ -575,8 +579,10 @@ class TargetRunner:
         definitions: DefinitionCache | None = None,
         alerter: Alerter | None = None,
         grace_seconds: int | None = None,
+        calendars: CalendarReader | None = None,
     ):
         self._store = store
+        self._calendars = calendars  # the days of the calendars a schedule names, read per fire
         self._alerter = alerter
         # with a grace, an on-time success moves the schedule's alert watch (see _watch_step)
         self._grace = timedelta(seconds=grace_seconds) if grace_seconds is not None else None
@@ -602,6 +608,10 @@ class TargetRunner:
         if isinstance(result, Duplicate):
             _signal(invocation, "duplicate", claim, self._elapsed(started), reason=result.reason)
             return {**answer, "outcome": "duplicate", "reason": result.reason}
+        excluded = fire_skip(schedule, result.record, self._calendars)
+        if excluded is not None:
+            self._skip(schedule, result.record, claim, started, excluded)
+            return {**answer, "outcome": "skipped", "reason": excluded}
         failure = self._dispatch(schedule, result.record, claim, started)
         if failure is not None:
             return {**answer, "outcome": "failed", "reason": failure}
@@ -632,6 +642,16 @@ class TargetRunner:
                 return schedule, result
             schedule = result.schedule
         raise UpstreamRejected(f"schedule {invocation.schedule_id} kept changing while it fired")
+
+    def _skip(self, schedule: Schedule, record: ExecutionRecord, claim: Claim, started: float, reason: str) -> None:
+        """Record a claimed run ``skipped`` on purpose (a calendar's day, a requested skip, a
+        snooze) in the outcome write a run makes anyway, its slot judged there (the alert
+        watch moves past it as after an on-time run); nothing is dispatched."""
+        watch = self._watch_step(schedule, record, claim)
+        self._store.finish(record, claim, ExecutionOutcome.SKIPPED, self._elapsed(started), watch=watch,
+                           skip_reason=reason)
+        logger.info("execution %s skipped: %s", record.execution_id, reason)
+        _signal(_invocation_of(record), "skipped", claim, self._elapsed(started), reason=reason)
 
     def _dispatch(self, schedule: Schedule, record: ExecutionRecord, claim: Claim, started: float) -> str | None:
         """Send the schedule's message and record how that went: None when it succeeded,
