@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.support import JSON, post
+from tests.support import JSON, deliver_commands, post
 from tests.timeline_support import create, fire, states, timeline_of
 
 ALICE = {"X-Created-By": "alice"}
@@ -105,3 +105,113 @@ def test_a_daily_schedule_skips_the_calendars_days_in_the_plan_and_when_it_fires
     # AND the next day's slot runs as usual
     assert fire(chalice_client, clock, schedule_id, "2026-12-26T11:00:00Z", "2026-12-26T11:00:02Z")["outcome"] == "succeeded"
     assert len(dispatched(moto_stage, names)) == 1
+
+
+def test_a_calendar_is_its_owners_and_versioned(chalice_client, moto_stage):
+    # GIVEN alice's calendar
+    made = ok(send(chalice_client, "post", "/api/calendars", {**HOLIDAYS, "yearly": ["07-04"],
+                                                              "ranges": [{"from": "2026-08-01", "to": "2026-08-14"}]}), 201)
+    assert (made["version"], made["owner"], made["used_by"]) == (1, "alice", [])
+    assert made["ranges"] == [{"from": "2026-08-01", "to": "2026-08-14"}] and made["yearly"] == ["07-04"]
+    # THEN bob neither sees nor changes it
+    assert send(chalice_client, "get", "/api/calendars/holidays", headers=BOB).status_code == 404
+    assert ok(send(chalice_client, "get", "/api/calendars", headers=BOB))["items"] == []
+    assert send(chalice_client, "delete", "/api/calendars/holidays", headers=BOB).status_code == 404
+    # AND alice lists it, and changes it only at the version she read
+    assert [item["name"] for item in ok(send(chalice_client, "get", "/api/calendars"))["items"]] == ["holidays"]
+    stale = send(chalice_client, "put", "/api/calendars/holidays", {**HOLIDAYS, "dates": ["2026-12-24"]},
+                 headers={**ALICE, "If-Match": '"7"'})
+    assert stale.status_code == 409
+    changed = ok(send(chalice_client, "put", "/api/calendars/holidays", {**HOLIDAYS, "dates": ["2026-12-24"]},
+                      headers={**ALICE, "If-Match": '"1"'}))
+    assert (changed["version"], changed["dates"]) == (2, ["2026-12-24"])
+    # AND a second calendar of that name is a conflict
+    assert send(chalice_client, "post", "/api/calendars", HOLIDAYS).status_code == 409
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({**HOLIDAYS, "dates": ["2026-02-30"]}, "dates.0"),
+    ({**HOLIDAYS, "dates": ["26-12-25"]}, "dates.0"),
+    ({**HOLIDAYS, "yearly": ["13-01"]}, "yearly.0"),
+    ({**HOLIDAYS, "ranges": [{"from": "2026-12-31", "to": "2026-12-01"}]}, "ranges.0.to"),
+    ({**HOLIDAYS, "timezone": "Mars/Olympus"}, "timezone"),
+    ({**HOLIDAYS, "ics": "not a calendar"}, "ics"),
+    ({**HOLIDAYS, "ics": "x" * 256_001}, "ics"),
+    ({**HOLIDAYS, "ics": HOLIDAYS_ICS.replace("SUMMARY:Christmas Day", "RRULE:FREQ=WEEKLY\r\nSUMMARY:Christmas Day")},
+     "ics"),
+    ({**HOLIDAYS, "dates": ["2026-01-01"] * 1001}, "dates"),
+    ({**HOLIDAYS, "name": "no spaces"}, "name"),
+])
+def test_a_bad_calendar_is_a_400_naming_the_field(chalice_client, moto_stage, body, field):
+    response = send(chalice_client, "post", "/api/calendars", body)
+    assert response.status_code == 400, response.json_body
+    assert field in [error["field"] for error in response.json_body["Errors"]], response.json_body
+
+
+def test_a_yearly_ics_event_becomes_a_yearly_day(chalice_client, moto_stage):
+    ics = HOLIDAYS_ICS.replace("DTEND;VALUE=DATE:20261226\r\n", "DTEND;VALUE=DATE:20261226\r\nRRULE:FREQ=YEARLY\r\n")
+    made = ok(send(chalice_client, "post", "/api/calendars", {"name": "yearly", "ics": ics}), 201)
+    assert (made["yearly"], made["dates"]) == (["12-25"], ["2027-01-01"])
+
+
+def test_a_schedule_names_only_existing_calendars_of_its_owner(chalice_client, moto_stage, names):
+    ok(send(chalice_client, "post", "/api/calendars", HOLIDAYS), 201)
+    # WHEN bob names alice's calendar, or anyone names one that does not exist
+    for who, calendars in ((BOB, ["holidays"]), (ALICE, ["holidays", "nope"])):
+        response = post(chalice_client, "/api/schedules", {**DAILY_NY, "exclude_calendars": calendars}, who)
+        # THEN a 400 names the place of the missing one
+        assert response.status_code == 400, response.json_body
+        assert response.json_body["Errors"][0]["field"] == f"exclude_calendars.{len(calendars) - 1}"
+    too_many = post(chalice_client, "/api/schedules", {**DAILY_NY, "exclude_calendars": [f"c{i}" for i in range(6)]}, ALICE)
+    assert too_many.status_code == 400 and too_many.json_body["Errors"][0]["field"] == "exclude_calendars"
+
+
+def test_a_calendar_a_schedule_names_is_not_deleted(chalice_client, moto_stage, names, clock):
+    ok(send(chalice_client, "post", "/api/calendars", HOLIDAYS), 201)
+    ok(send(chalice_client, "post", "/api/calendars", {**HOLIDAYS, "name": "summer"}), 201)
+    schedule_id = create(chalice_client, moto_stage, names, clock, "2026-03-01T00:00:00Z",
+                         {**DAILY_NY, "exclude_calendars": ["holidays"]}, ALICE)
+    # WHEN alice deletes the calendar her schedule names
+    refused = send(chalice_client, "delete", "/api/calendars/holidays")
+    # THEN it is refused, naming the schedule
+    assert refused.status_code == 409 and schedule_id in refused.json_body["Message"]
+    assert ok(send(chalice_client, "get", "/api/calendars/holidays"))["used_by"] == [schedule_id]
+    # WHEN the schedule names another calendar instead
+    current = ok(chalice_client.http.get(f"/api/schedules/{schedule_id}", headers=ALICE))
+    changed = send(chalice_client, "put", f"/api/schedules/{schedule_id}", {**DAILY_NY, "exclude_calendars": ["summer"]},
+                   headers={**ALICE, "If-Match": f'"{current["version"]}"'})
+    assert changed.status_code == 202, changed.json_body
+    deliver_commands(chalice_client, moto_stage, names)
+    # THEN the first calendar can go, and the second cannot
+    assert ok(send(chalice_client, "delete", "/api/calendars/holidays"))["deleted"] is True
+    assert send(chalice_client, "delete", "/api/calendars/summer").status_code == 409
+    # AND once the schedule is deleted, neither blocks
+    assert send(chalice_client, "delete", f"/api/schedules/{schedule_id}").status_code == 202
+    deliver_commands(chalice_client, moto_stage, names)
+    assert ok(send(chalice_client, "delete", "/api/calendars/summer"))["deleted"] is True
+
+
+def test_a_calendar_changed_later_applies_to_the_slots_not_yet_run(chalice_client, moto_stage, names, clock):
+    ok(send(chalice_client, "post", "/api/calendars", {**HOLIDAYS, "dates": []}), 201)
+    schedule_id = create(chalice_client, moto_stage, names, clock, "2026-12-20T00:00:00Z",
+                         {**DAILY_NY, "exclude_calendars": ["holidays"]}, ALICE)
+    assert fire(chalice_client, clock, schedule_id, "2026-12-24T11:00:00Z", "2026-12-24T11:00:01Z")["outcome"] == "succeeded"
+    # WHEN the calendar gets 2026-12-25 after the schedule's last run (its definition cached warm)
+    clock.set("2026-12-24T12:00:00Z")
+    ok(send(chalice_client, "put", "/api/calendars/holidays", HOLIDAYS))
+    # THEN the plan and the fire follow it
+    assert states(timeline_of(clock, schedule_id, "2026-12-24T00:00:00Z", "2026-12-26T00:00:00Z"))[
+        "2026-12-25T11:00:00Z"] == "skipped"
+    assert fire(chalice_client, clock, schedule_id, "2026-12-25T11:00:00Z", "2026-12-25T11:00:01Z")["outcome"] == "skipped"
+
+
+def test_an_inline_calendar_previews_without_being_stored(chalice_client, moto_stage):
+    preview = ok(post(chalice_client, "/api/expressions/preview", {
+        "schedule_expression": "cron(0 6 * * ? *)", "timezone": "America/New_York", "after": "2026-12-24T00:00:00Z",
+        "count": 3, "calendars": [{"name": "xmas", "timezone": "America/New_York", "ics": HOLIDAYS_ICS}]}))
+    assert preview["next"] == ["2026-12-24T11:00:00Z", "2026-12-26T11:00:00Z"]
+    assert preview["skipped"] == [{"time": "2026-12-25T11:00:00Z", "reason": "calendar xmas"}]
+    bad = post(chalice_client, "/api/expressions/preview", {"schedule_expression": "rate(1 hour)",
+                                                            "exclude_calendars": ["nope"]}, ALICE)
+    assert bad.status_code == 400 and bad.json_body["Errors"][0]["field"] == "exclude_calendars.0"
+    assert ok(send(chalice_client, "get", "/api/calendars"))["items"] == []
