@@ -69,6 +69,9 @@ class CalendarStore:
             self._table.put_item(Item=_item(calendar), ConditionExpression="attribute_not_exists(id)")
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
+                found = self.find(caller.principal, definition.name)
+                if found is not None and (found.created_date, found.version, found.definition) == (now, 1, definition):
+                    return found  # this very write, sent again after its answer was lost
                 raise AlreadyExists(f"calendar {definition.name} already exists") from exc
             raise upstream_error(exc) from exc
         return calendar
@@ -173,6 +176,8 @@ class CalendarStore:
             self._table.delete_item(**request)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
+                if self.find(caller.principal, name) is None:
+                    return  # gone: this delete, sent again after its answer was lost
                 raise Conflict(f"calendar {name} changed while it was deleted (a schedule may name it now); "
                                "read it again") from exc
             raise upstream_error(exc) from exc

@@ -608,7 +608,7 @@ class TargetRunner:
         if isinstance(result, Duplicate):
             _signal(invocation, "duplicate", claim, self._elapsed(started), reason=result.reason)
             return {**answer, "outcome": "duplicate", "reason": result.reason}
-        excluded = fire_skip(schedule, result.record, self._calendars)
+        excluded = self._exclusion(schedule, result.record, claim, started)
         if excluded is not None:
             self._skip(schedule, result.record, claim, started, excluded)
             return {**answer, "outcome": "skipped", "reason": excluded}
@@ -643,13 +643,33 @@ class TargetRunner:
             schedule = result.schedule
         raise UpstreamRejected(f"schedule {invocation.schedule_id} kept changing while it fired")
 
+    def _exclusion(self, schedule: Schedule, record: ExecutionRecord, claim: Claim, started: float) -> str | None:
+        """Why the claimed run is not dispatched (``exclusions.fire_skip``). When the calendars
+        cannot be read, the run is recorded failed (so a retry claims it again) and the
+        invocation fails, for Lambda to retry it."""
+        try:
+            return fire_skip(schedule, record, self._calendars)
+        except ServiceError as exc:
+            reason = f"its exclusion calendars could not be read: {exc.message}"[:1000]
+            self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), reason)
+            _signal(_invocation_of(record), "failed", claim, self._elapsed(started), reason=reason)
+            raise
+
     def _skip(self, schedule: Schedule, record: ExecutionRecord, claim: Claim, started: float, reason: str) -> None:
         """Record a claimed run ``skipped`` on purpose (a calendar's day, a requested skip, a
         snooze) in the outcome write a run makes anyway, its slot judged there (the alert
-        watch moves past it as after an on-time run); nothing is dispatched."""
+        watch moves past it as after an on-time run); nothing is dispatched. The write is
+        tried twice, as a dispatched run's is; then the invocation fails and its retry (once
+        the claim lapses) records it."""
         watch = self._watch_step(schedule, record, claim)
-        self._store.finish(record, claim, ExecutionOutcome.SKIPPED, self._elapsed(started), watch=watch,
-                           skip_reason=reason)
+        for attempt in range(1, OUTCOME_WRITES + 1):
+            try:
+                self._store.finish(record, claim, ExecutionOutcome.SKIPPED, self._elapsed(started), watch=watch,
+                                   skip_reason=reason)
+                break
+            except ServiceError:
+                if attempt == OUTCOME_WRITES:
+                    raise
         logger.info("execution %s skipped: %s", record.execution_id, reason)
         _signal(_invocation_of(record), "skipped", claim, self._elapsed(started), reason=reason)
 
