@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.support import JSON, deliver_commands, post
-from tests.timeline_support import create, fire, states, timeline_of
+from tests.timeline_support import create, fire, states, sweeper, timeline_of
 
 ALICE = {"X-Created-By": "alice"}
 BOB = {"X-Created-By": "bob"}
@@ -215,3 +215,52 @@ def test_an_inline_calendar_previews_without_being_stored(chalice_client, moto_s
                                                             "exclude_calendars": ["nope"]}, ALICE)
     assert bad.status_code == 400 and bad.json_body["Errors"][0]["field"] == "exclude_calendars.0"
     assert ok(send(chalice_client, "get", "/api/calendars"))["items"] == []
+
+
+class _Calls:
+    def __init__(self):
+        self.calls: list[str] = []
+
+    def __call__(self, event_name, **_):
+        self.calls.append(event_name.split(".", 1)[1])
+
+
+def _warm_calls(client, schedule_id: str, clock, warm: str, slot: str) -> tuple[str, list[str]]:
+    """The AWS calls of one fire of ``slot`` in a process that ran the schedule's ``warm`` slot
+    (the slot before: the alert watch waits for ``slot``)."""
+    from chalicelib import clients
+
+    recorded = _Calls()
+    clients.reset()
+    clients._shared_session()._session.register("before-call", recorded)
+    try:
+        fire(client, clock, schedule_id, warm, warm.replace(":00Z", ":01Z"))
+        recorded.calls.clear()
+        outcome = fire(client, clock, schedule_id, slot, slot.replace(":00Z", ":01Z"))["outcome"]
+    finally:
+        clients._shared_session()._session.unregister("before-call", recorded)
+    return outcome, [call for call in recorded.calls if not call.startswith("sts.")]
+
+
+def test_what_a_fire_costs_with_calendars_and_without(chalice_client, moto_stage, names, clock):
+    ok(send(chalice_client, "post", "/api/calendars", HOLIDAYS), 201)
+    plain = create(chalice_client, moto_stage, names, clock, "2026-12-23T12:00:00Z", DAILY_NY, ALICE)
+    named = create(chalice_client, moto_stage, names, clock, "2026-12-22T12:00:00Z",
+                   {**DAILY_NY, "name": "with-holidays", "exclude_calendars": ["holidays"]}, ALICE)
+    claim, dispatch, outcome = "dynamodb.TransactWriteItems", "sns.Publish", "dynamodb.TransactWriteItems"
+    # a schedule with no calendar pays nothing: the claim, the dispatch, the outcome
+    assert _warm_calls(chalice_client, plain, clock, "2026-12-24T11:00:00Z", "2026-12-25T11:00:00Z") == (
+        "succeeded", [claim, dispatch, outcome])
+    # a schedule with a calendar reads it once per fire (one GetItem), after its claim
+    assert _warm_calls(chalice_client, named, clock, "2026-12-23T11:00:00Z", "2026-12-24T11:00:00Z") == (
+        "succeeded", [claim, "dynamodb.GetItem", dispatch, outcome])
+    # on the calendar's day: no dispatch, the skipped outcome in the write a run makes anyway
+    assert _warm_calls(chalice_client, named, clock, "2026-12-24T11:00:00Z", "2026-12-25T11:00:00Z") == (
+        "skipped", [claim, "dynamodb.GetItem", outcome])
+    # a requested skip is on the record: the calendar is not read
+    clock.set("2026-12-25T12:00:00Z")
+    ok(send(chalice_client, "post", f"/api/schedules/{named}/skip", {"count": 1}), 202)
+    deliver_commands(chalice_client, moto_stage, names)
+    sweeper(clock).run()  # a change leaves the alert watch due: the sweep checks it once
+    assert _warm_calls(chalice_client, named, clock, "2026-12-25T11:00:00Z", "2026-12-26T11:00:00Z") == (
+        "skipped", [claim, outcome])
