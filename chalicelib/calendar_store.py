@@ -6,7 +6,8 @@ Which schedules name a calendar is kept on the calendar's item (``used_by``, a s
 schedule ids), so a delete finds its users without looking at any other schedule: a schedule
 write (create or update) that names calendars first adds its id to each (``refer``: one
 UpdateItem per named calendar, conditioned on the calendar existing, which is also how the
-schedule's ``exclude_calendars`` is checked). Nothing is removed when a schedule stops naming
+schedule's ``exclude_calendars`` is checked; when the schedule write then fails, the ids it
+added are taken back, so a refused request leaves nothing behind). Nothing is removed when a schedule stops naming
 a calendar or is deleted (that would need the record as it was: a read on every change); a
 delete re-reads the schedules its calendar lists (one GetItem each), leaves out those that no
 longer name it, and refuses (409, naming them) only when some still do. A write that fails
@@ -16,7 +17,9 @@ nothing.
 
 from __future__ import annotations
 
+import builtins
 import json
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,6 +38,7 @@ from chalicelib.ports import Page, ScheduleRepository
 from chalicelib.repository import plain_value, upstream_error
 
 CALENDAR_PREFIX = "calendar#"
+logger = logging.getLogger("rez_agent.calendars")
 
 
 def calendar_id(owner: str, name: str) -> str:
@@ -184,23 +188,44 @@ class CalendarStore:
 
     # --- users ----------------------------------------------------------------------
 
-    def refer(self, owner: str, names: Iterable[str], schedule_id: str) -> None:
-        """Note that ``schedule_id`` names ``owner``'s calendars ``names``; a calendar that
-        does not exist is a 400 naming its place in ``exclude_calendars``."""
+    def refer(self, owner: str, names: Iterable[str], schedule_id: str) -> builtins.list[str]:
+        """Note that ``schedule_id`` names ``owner``'s calendars ``names``; the names it was
+        newly added to (so a write that then fails can take it back: ``release``). A calendar
+        that does not exist is a 400 naming its place in ``exclude_calendars``, and what was
+        added before it is taken back."""
+        added: builtins.list[str] = []
         for index, name in enumerate(names):
             try:
-                self._table.update_item(
+                response = self._table.update_item(
                     Key={"id": calendar_id(owner, name)},
                     UpdateExpression="ADD #u :id",
                     ConditionExpression="attribute_exists(id)",
                     ExpressionAttributeNames={"#u": "used_by"},
                     ExpressionAttributeValues={":id": {schedule_id}},
+                    ReturnValues="UPDATED_OLD",
                 )
             except ClientError as exc:
+                self.release(owner, added, schedule_id)
                 if error_code(exc) == "ConditionalCheckFailedException":
                     raise ValidationError(f"calendar {name} does not exist (create it first with POST "
                                           "/api/calendars)", field=f"exclude_calendars.{index}") from exc
                 raise upstream_error(exc) from exc
+            if schedule_id not in (response.get("Attributes", {}).get("used_by") or set()):
+                added.append(name)
+        return added
+
+    def release(self, owner: str, names: Iterable[str], schedule_id: str) -> None:
+        """Take back what ``refer`` added for a write that did not happen (best effort: an id
+        left behind only makes a later delete read that schedule)."""
+        for name in names:
+            try:
+                self._table.update_item(
+                    Key={"id": calendar_id(owner, name)}, UpdateExpression="DELETE #u :id",
+                    ConditionExpression="attribute_exists(id)",
+                    ExpressionAttributeNames={"#u": "used_by"}, ExpressionAttributeValues={":id": {schedule_id}},
+                )
+            except (ClientError, BotoCoreError) as exc:
+                logger.warning("calendar %s keeps schedule %s in used_by: %s", name, schedule_id, exc)
 
 
 class CalendarService:

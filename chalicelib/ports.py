@@ -163,7 +163,8 @@ class ScheduleSummary:
 class CalendarUsers(Protocol):
     """Where a schedule notes the calendars it names (``chalicelib.calendar_store``)."""
 
-    def refer(self, owner: str, names: Iterable[str], schedule_id: str) -> None: ...
+    def refer(self, owner: str, names: Iterable[str], schedule_id: str) -> list[str]: ...
+    def release(self, owner: str, names: Iterable[str], schedule_id: str) -> None: ...
 
 
 class CommandPublisher(Protocol):

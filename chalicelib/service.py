@@ -13,7 +13,8 @@ from __future__ import annotations
 import builtins
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -120,7 +121,14 @@ class ScheduleService:
         self._check(definition)
         created_by = caller.principal
         schedule_id = derived_id(created_by, idempotency_key) if idempotency_key else new_id()
-        self._refer(created_by, definition, schedule_id)
+        with self._referring(created_by, definition, schedule_id):
+            return self._create(schedule_id, definition, caller, idempotency_key, template)
+
+    def _create(
+        self, schedule_id: str, definition: ScheduleDefinition, caller: Caller, idempotency_key: str | None,
+        template: TemplateUse | None,
+    ) -> Schedule:
+        created_by = caller.principal
         now = iso(self._clock())
         request_id = str(uuid.uuid4())
         schedule = Schedule(
@@ -203,13 +211,14 @@ class ScheduleService:
         none any more). A start date in the past is accepted only if it is the one stored
         (the write's condition checks that)."""
         start_passed = self._check(definition, start_may_be_stored=True)
-        if definition.exclude_calendars:
-            owner = self.get(schedule_id, caller).created_by if caller.is_admin else caller.principal
-            self._refer(owner, definition, schedule_id)
-        return self._change(
-            schedule_id, Action.UPDATE, caller, expected_version,
-            definition=definition, start_date_unchanged=start_passed, template=template,
-        )
+        owner = caller.principal
+        if definition.exclude_calendars and caller.is_admin:
+            owner = self.get(schedule_id, caller).created_by  # the calendars are the schedule owner's
+        with self._referring(owner, definition, schedule_id):
+            return self._change(
+                schedule_id, Action.UPDATE, caller, expected_version,
+                definition=definition, start_date_unchanged=start_passed, template=template,
+            )
 
     # ``request_id`` (all three): the write's token, when the caller derives one so that a
     # repeated request finds its own earlier write (a bulk call's Idempotency-Key).
@@ -295,12 +304,21 @@ class ScheduleService:
             return []
         return [fire.replace(microsecond=0) for fire in fires]
 
-    def _refer(self, owner: str, definition: ScheduleDefinition, schedule_id: str) -> None:
-        """Note the schedule on each calendar it names (a 400 for one that does not exist)."""
-        if definition.exclude_calendars:
-            if self._calendars is None:
-                raise ValidationError("calendars are not available here", field="exclude_calendars")
-            self._calendars.refer(owner, definition.exclude_calendars, schedule_id)
+    @contextmanager
+    def _referring(self, owner: str, definition: ScheduleDefinition, schedule_id: str) -> Iterator[None]:
+        """Note the schedule on each calendar it names (a 400 for one that does not exist)
+        before its write, and take that back when the write fails."""
+        if not definition.exclude_calendars:
+            yield
+            return
+        if self._calendars is None:
+            raise ValidationError("calendars are not available here", field="exclude_calendars")
+        added = self._calendars.refer(owner, definition.exclude_calendars, schedule_id)
+        try:
+            yield
+        except Exception:
+            self._calendars.release(owner, added, schedule_id)
+            raise
 
     def delete(
         self, schedule_id: str, caller: Caller, expected_version: int | None = None, request_id: str | None = None

@@ -264,3 +264,16 @@ def test_what_a_fire_costs_with_calendars_and_without(chalice_client, moto_stage
     sweeper(clock).run()  # a change leaves the alert watch due: the sweep checks it once
     assert _warm_calls(chalice_client, named, clock, "2026-12-25T11:00:00Z", "2026-12-26T11:00:00Z") == (
         "skipped", [claim, outcome])
+
+
+def test_a_refused_schedule_write_leaves_no_calendar_reference(chalice_client, moto_stage, names, clock):
+    ok(send(chalice_client, "post", "/api/calendars", HOLIDAYS), 201)
+    schedule_id = create(chalice_client, moto_stage, names, clock, "2026-03-01T00:00:00Z", DAILY_NY, ALICE)
+    # WHEN an update naming the calendar is refused (a stale If-Match), or names a missing one too
+    stale = send(chalice_client, "put", f"/api/schedules/{schedule_id}", {**DAILY_NY, "exclude_calendars": ["holidays"]},
+                 headers={**ALICE, "If-Match": '"9"'})
+    missing = send(chalice_client, "put", f"/api/schedules/{schedule_id}",
+                   {**DAILY_NY, "exclude_calendars": ["holidays", "nope"]})
+    # THEN nothing was left on the calendar
+    assert (stale.status_code, missing.status_code) == (409, 400)
+    assert ok(send(chalice_client, "get", "/api/calendars/holidays"))["used_by"] == []
