@@ -105,7 +105,8 @@ def stated_schedule(invocation: Invocation) -> Schedule | None:
         return Schedule(
             id=schedule_id, definition=definition, status=status, version=int(record["version"]),
             created_by=str(record["created_by"]), created_date=str(record["created_date"]),
-            updated_date=str(record["created_date"]),
+            updated_date=str(record["created_date"]), skip=record.get("skip"),
+            snoozed_until=record.get("snoozed_until"),
         )
     except (KeyError, TypeError, ValueError):  # pydantic's ValidationError is a ValueError
         return None
@@ -274,6 +275,7 @@ class RunStore:
                     condition += f" AND #definition.#d_{key} = :d_{key}"
                 else:
                     condition += f" AND attribute_not_exists(#definition.#d_{key})"
+            condition += _stated_exclusions(schedule, names, values)
         return {"Update": {
             "TableName": self._name,
             "Key": {"id": schedule.id},
@@ -497,6 +499,25 @@ class RunStore:
             raise translate(exc, "schedules table") from exc
         except BotoCoreError as exc:
             raise translate(exc, "schedules table") from exc
+
+
+def _stated_exclusions(schedule: Schedule, names: dict[str, str], values: dict[str, Any]) -> str:
+    """The claim's check that the record holds the skip and the snooze the Input states (a
+    run decides on them: ``chalicelib.exclusions``)."""
+    names.update({"#skip": "skip", "#snoozed": "snoozed_until"})
+    condition = ""
+    if schedule.skip is not None:
+        names["#skip_until"] = "until"
+        values[":skip_until"] = schedule.skip.until
+        condition += " AND #skip.#skip_until = :skip_until"
+    else:
+        condition += " AND attribute_not_exists(#skip)"
+    if schedule.snoozed_until:
+        values[":snoozed"] = schedule.snoozed_until
+        condition += " AND #snoozed = :snoozed"
+    else:
+        condition += " AND attribute_not_exists(#snoozed)"
+    return condition
 
 
 def _failed_check(reason: dict[str, Any]) -> bool:

@@ -40,7 +40,8 @@ STATED_PAYLOAD_BYTES = 4096
 def target_input(schedule: Schedule) -> str:
     """The Input EventBridge Scheduler sends the target function: the schedule id, the
     firing's placeholders and, for a payload up to ``STATED_PAYLOAD_BYTES``, the record as
-    applied (``version``, ``created_by``, ``created_date`` and the stored definition)."""
+    applied (``version``, ``created_by``, ``created_date``, the stored definition, and a
+    requested skip or a snooze when there is one)."""
     body: dict[str, Any] = {"schedule_id": schedule.id, **TARGET_INPUT_TEMPLATE}
     definition = schedule.definition.to_storage()
     definition.pop("labels", None)  # selectors of the API's, nothing a run reads
@@ -51,6 +52,12 @@ def target_input(schedule: Schedule) -> str:
             "created_date": schedule.created_date,
             "definition": definition,
         }
+        # what the run decides on besides the definition (chalicelib.exclusions): a requested
+        # skip and a snooze, each written with a new version, so the claim checks them too
+        if schedule.skip is not None:
+            body["record"]["skip"] = schedule.skip.model_dump(mode="json", exclude_none=True)
+        if schedule.snoozed_until:
+            body["record"]["snoozed_until"] = schedule.snoozed_until
     return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
 

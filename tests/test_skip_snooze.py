@@ -144,3 +144,28 @@ def test_resume_ends_a_snooze_and_a_past_or_at_snooze_is_refused(chalice_client,
                   {**EVERY_5, "name": "once", "schedule_expression": "at(2026-03-05T09:00:00)"}, ALICE)
     refused = send(chalice_client, "post", f"/api/schedules/{once}/snooze", {"until": "2026-03-03T00:00:00Z"})
     assert refused.status_code == 400 and refused.json_body["Errors"][0]["field"] == "until"
+
+
+def test_a_skip_is_honoured_when_the_input_states_the_record(chalice_client, moto_stage, names, clock):
+    # GIVEN a skip applied, and a cold target function that reads the schedule from the Input
+    # EventBridge sends (the record as applied), not from the table
+    from chalicelib import clients
+
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T09:00:00Z", EVERY_5, ALICE)
+    clock.set("2026-03-02T09:01:00Z")
+    ok(send(chalice_client, "post", f"/api/schedules/{sid}/skip", {"count": 1}), 202)
+    deliver_commands(chalice_client, moto_stage, names)
+    stated = json.loads(eventbridge_schedule(sid)["Target"]["Input"])
+    assert stated["record"]["skip"]["until"] == "2026-03-02T09:05:01Z"
+    clients.reset()
+    # WHEN the skipped slot fires with that Input
+    clock.set("2026-03-02T09:05:02Z")
+    event = {**stated, "scheduled_time": "2026-03-02T09:05:00Z", "execution_id": "stated-1", "attempt": 1}
+    answer = chalice_client.lambda_.invoke("schedule_target", event).payload
+    # THEN it is skipped as requested, and nothing is dispatched
+    assert (answer["outcome"], answer["reason"]) == ("skipped", "requested")
+    assert dispatched(moto_stage, names) == []
+    # AND an Input that leaves the skip out is not believed: the record decides
+    forged = {**event, "execution_id": "forged-1", "record": {k: v for k, v in stated["record"].items() if k != "skip"}}
+    clients.reset()
+    assert chalice_client.lambda_.invoke("schedule_target", forged).payload["outcome"] == "skipped"
