@@ -169,3 +169,16 @@ def test_a_skip_is_honoured_when_the_input_states_the_record(chalice_client, mot
     forged = {**event, "execution_id": "forged-1", "record": {k: v for k, v in stated["record"].items() if k != "skip"}}
     clients.reset()
     assert chalice_client.lambda_.invoke("schedule_target", forged).payload["outcome"] == "skipped"
+
+
+def test_the_list_shows_a_snoozed_schedule_healthy_with_its_next_fire_after_the_snooze(
+        chalice_client, moto_stage, names, clock):
+    sid = create(chalice_client, moto_stage, names, clock, "2026-03-02T09:00:00Z", EVERY_5, ALICE)
+    clock.set("2026-03-02T09:01:00Z")
+    ok(send(chalice_client, "post", f"/api/schedules/{sid}/snooze", {"until": "2026-03-02T09:22:00Z"}), 202)
+    deliver_commands(chalice_client, moto_stage, names)
+    # WHEN the list is read while its slots are held (none of them ran)
+    clock.set("2026-03-02T09:16:00Z")
+    [item] = ok(chalice_client.http.get("/api/schedules", headers=ALICE))["items"]
+    # THEN it is not missing, and its next fire is the first after the snooze
+    assert (item["health"], item["next_fire_time"]) == ("ok", "2026-03-02T09:25:00Z")
