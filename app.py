@@ -439,7 +439,9 @@ def preview_expression() -> dict[str, Any]:
         start_date=request.start_date,
         end_date=request.end_date,
     )
-    return exclusions.split_preview(answer, wiring.calendar_store().preview_exclusions(request, caller(app.current_request)))
+    excluded = wiring.calendar_store().preview_exclusions(caller(app.current_request), request.exclude_calendars,
+                                                           request.calendars)
+    return exclusions.split_preview(answer, excluded)
 
 
 def _this_second() -> datetime:
@@ -451,11 +453,13 @@ def _template_preview(body: dict[str, Any]) -> dict[str, Any]:
     count = body.pop("count", 10)
     instance = models.parse_model(templates.TemplateInstance, body)
     preview = models.parse_model(models.PreviewRequest, {"schedule_expression": "rate(1 hour)", "count": count})
-    definition, _ = wiring.template_service().definition_from(instance, caller(app.current_request))
-    return expressions.preview(
+    who = caller(app.current_request)
+    definition, _ = wiring.template_service().definition_from(instance, who)
+    answer = expressions.preview(
         definition.schedule_expression, definition.timezone, after=_this_second(), count=preview.count,
         start_date=definition.start_date, end_date=definition.end_date,
     )
+    return exclusions.split_preview(answer, wiring.calendar_store().preview_exclusions(who, definition.exclude_calendars))
 
 
 # --- calendars -------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import cursors
 from chalicelib.aws_errors import error_code, translate
-from chalicelib.calendars import Calendar, CalendarDays, CalendarDefinition, CalendarPreviewRequest
+from chalicelib.calendars import Calendar, CalendarDays, CalendarDefinition
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import AlreadyExists, Conflict, NotFound, ValidationError, VersionConflict
 from chalicelib.exclusions import Exclusions
@@ -100,12 +100,13 @@ class CalendarStore:
         found = [self.find(owner, name) for name in names]
         return [CalendarDays(calendar.definition) for calendar in found if calendar is not None]
 
-    def preview_exclusions(self, request: CalendarPreviewRequest, caller: Caller) -> Exclusions:
+    def preview_exclusions(self, caller: Caller, names: Iterable[str],
+                           inline: Iterable[CalendarDefinition] = ()) -> Exclusions:
         """The calendars a preview names (the caller's: each must exist, else a 400 naming
         its place) and the ones it gives inline."""
         days = [CalendarDays(resolve(definition, f"calendars.{index}."))
-                for index, definition in enumerate(request.calendars)]
-        for index, name in enumerate(request.exclude_calendars):
+                for index, definition in enumerate(inline)]
+        for index, name in enumerate(names):
             found = self.find(caller.principal, name)
             if found is None:
                 raise ValidationError(f"calendar {name} does not exist", field=f"exclude_calendars.{index}")
