@@ -771,9 +771,10 @@ function definitionSection(schedule) {
     ["Labels", labelChips(schedule.labels)],
     ["Skips days of", (schedule.exclude_calendars || []).length && el("span", {},
       schedule.exclude_calendars.map((name, index) => [index ? ", " : "", el("a", { href: "#/calendars" }, name)]))],
-    ["Snoozed", schedule.snoozed_until && `until ${whenBoth(schedule.snoozed_until, schedule.timezone)}: it resumes by itself`],
-    ["Skipping", schedule.skip && `the slots before ${whenBoth(schedule.skip.until, schedule.timezone)}` +
-      (schedule.skip.count ? ` (${schedule.skip.count} asked by ${schedule.skip.by})` : ` (asked by ${schedule.skip.by})`)],
+    ["Snoozed", schedule.snoozed_until && el("span", {}, "until ", whenBoth(schedule.snoozed_until, schedule.timezone),
+      ": it resumes by itself")],
+    ["Skipping", schedule.skip && el("span", {}, "the slots before ", whenBoth(schedule.skip.until, schedule.timezone),
+      schedule.skip.count ? ` (${schedule.skip.count} asked by ${schedule.skip.by})` : ` (asked by ${schedule.skip.by})`)],
     ["Skipped next", (schedule.skipped_fire_times || []).length && el("ul", { class: "skipped-next" },
       schedule.skipped_fire_times.map((slot) => el("li", {}, badge("skipped"), " ", whenBoth(slot.time, schedule.timezone),
         el("span", { class: "reason" }, ` — ${slot.reason}`))))],
