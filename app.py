@@ -23,6 +23,7 @@ from chalicelib.config import get_settings
 from chalicelib.errors import ValidationError
 from chalicelib.http import (
     authenticate,
+    calendar_name,
     caller,
     etag,
     expected_version,
@@ -57,8 +58,22 @@ from chalicelib.openapi import (
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from chalicelib import expressions, fleet, models, rejections, reports, service, templates
+    from chalicelib import (
+        calendar_store,
+        calendars,
+        exclusions,
+        expressions,
+        fleet,
+        models,
+        rejections,
+        reports,
+        service,
+        templates,
+    )
 else:  # loaded by the first request that reads one of their names
+    calendar_store = lazy_module("chalicelib.calendar_store")
+    calendars = lazy_module("chalicelib.calendars")
+    exclusions = lazy_module("chalicelib.exclusions")
     expressions = lazy_module("chalicelib.expressions")
     reports = lazy_module("chalicelib.reports")
     fleet = lazy_module("chalicelib.fleet")
@@ -199,8 +214,13 @@ def bulk_action() -> dict[str, Any]:
 def get_schedule(id: str) -> Response:
     schedules = wiring.schedule_service()
     schedule = schedules.get(schedule_id(id), caller(app.current_request))
-    body = schedule.to_api(next_fires=schedules.next_fire_times(schedule))
-    body.update(wiring.timeline_service().run_overview(schedule))
+    timeline = wiring.timeline_service()
+    excluded = timeline.exclusions(schedule)  # its calendars read once, for the plan and the summary
+    planned = schedules.next_fire_times(schedule, excluded=excluded)
+    body = schedule.to_api(next_fires=planned[0] if planned else None)
+    if planned and planned[1]:
+        body["skipped_fire_times"] = planned[1]
+    body.update(timeline.run_overview(schedule, excluded))
     return Response(
         body=body,
         headers={"ETag": etag(schedule.version), "Content-Type": "application/json"},
@@ -258,6 +278,52 @@ def resume_schedule(id: str) -> Response:
 def delete_schedule(id: str) -> Response:
     request = app.current_request
     schedule = wiring.schedule_service().delete(schedule_id(id), caller(request), expected_version(request))
+    return Response(body=schedule.to_api(), status_code=202)
+
+
+@app.route("/api/schedules/{id}/skip", methods=["POST"], content_types=["application/json", "text/plain"],
+           authorizer=AUTHORIZER)
+@api.operation(
+    "Skip the next count slots, or the slots before until",
+    description="The slots show as skipped (reason requested) in the plan and are recorded skipped when "
+    "they fire; a new skip replaces the one before. DELETE undoes it.",
+    request="SkipRequest", response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    links=SCHEDULE_LINKS,
+)
+@handles_errors
+def skip_slots(id: str) -> Response:
+    request = app.current_request
+    body = models.parse_model(models.SkipRequest, json_object(request))
+    schedule = wiring.schedule_service().skip(schedule_id(id), body, caller(request), expected_version(request))
+    return Response(body=schedule.to_api(), status_code=202)
+
+
+@app.route("/api/schedules/{id}/skip", methods=["DELETE"], authorizer=AUTHORIZER)
+@api.operation(
+    "Undo a requested skip", response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    links=SCHEDULE_LINKS,
+)
+@handles_errors
+def unskip_slots(id: str) -> Response:
+    request = app.current_request
+    schedule = wiring.schedule_service().unskip(schedule_id(id), caller(request), expected_version(request))
+    return Response(body=schedule.to_api(), status_code=202)
+
+
+@app.route("/api/schedules/{id}/snooze", methods=["POST"], content_types=["application/json", "text/plain"],
+           authorizer=AUTHORIZER)
+@api.operation(
+    "Snooze a schedule: no run until a time, when it resumes by itself",
+    description="EventBridge Scheduler holds the schedule until then (its StartDate), so it resumes on "
+    "time without any tick of the service; POST /resume ends a snooze early, /pause replaces it.",
+    request="SnoozeRequest", response="ScheduleView", status=202, headers=(IF_MATCH, CREATED_BY), errors=(409,),
+    links=SCHEDULE_LINKS,
+)
+@handles_errors
+def snooze_schedule(id: str) -> Response:
+    request = app.current_request
+    body = models.parse_model(models.SnoozeRequest, json_object(request))
+    schedule = wiring.schedule_service().snooze(schedule_id(id), body.until, caller(request), expected_version(request))
     return Response(body=schedule.to_api(), status_code=202)
 
 
@@ -382,8 +448,8 @@ def preview_expression() -> dict[str, Any]:
     body = json_object(app.current_request)
     if "template" in body:
         return _template_preview(body)
-    request = models.parse_model(models.PreviewRequest, body)
-    return expressions.preview(
+    request = models.parse_model(calendars.CalendarPreviewRequest, body)
+    answer = expressions.preview(
         request.schedule_expression,
         request.timezone,
         after=request.after or _this_second(),
@@ -391,6 +457,9 @@ def preview_expression() -> dict[str, Any]:
         start_date=request.start_date,
         end_date=request.end_date,
     )
+    excluded = wiring.calendar_store().preview_exclusions(caller(app.current_request), request.exclude_calendars,
+                                                           request.calendars)
+    return exclusions.split_preview(answer, excluded)
 
 
 def _this_second() -> datetime:
@@ -402,11 +471,78 @@ def _template_preview(body: dict[str, Any]) -> dict[str, Any]:
     count = body.pop("count", 10)
     instance = models.parse_model(templates.TemplateInstance, body)
     preview = models.parse_model(models.PreviewRequest, {"schedule_expression": "rate(1 hour)", "count": count})
-    definition, _ = wiring.template_service().definition_from(instance, caller(app.current_request))
-    return expressions.preview(
+    who = caller(app.current_request)
+    definition, _ = wiring.template_service().definition_from(instance, who)
+    answer = expressions.preview(
         definition.schedule_expression, definition.timezone, after=_this_second(), count=preview.count,
         start_date=definition.start_date, end_date=definition.end_date,
     )
+    return exclusions.split_preview(answer, wiring.calendar_store().preview_exclusions(who, definition.exclude_calendars))
+
+
+# --- calendars -------------------------------------------------------------------------
+
+@app.route("/api/calendars", methods=["POST"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
+@api.operation(
+    "Create an exclusion calendar: days (dates, ranges, yearly, or an iCalendar file) a schedule skips",
+    tag="calendars", request="CalendarDefinition", response="CalendarView", status=201, headers=(CREATED_BY,),
+    errors=(409,),
+)
+@handles_errors
+def create_calendar() -> Response:
+    request = app.current_request
+    definition = calendar_store.parse_calendar(json_object(request))
+    calendar = wiring.calendar_store().create(definition, caller(request))
+    return Response(body=calendar.to_api(), status_code=201, headers=_template_headers(calendar.version))
+
+
+@app.route("/api/calendars", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation(
+    "List your calendars, newest first", tag="calendars", response="CalendarPage",
+    query=(limit_param(LIST_LIMIT_MAX), CURSOR), headers=(CREATED_BY,),
+)
+@handles_errors
+def list_calendars() -> dict[str, Any]:
+    request = app.current_request
+    params = query(request)
+    only_params(params, {"limit", "cursor"})
+    page = wiring.calendar_store().list(
+        caller(request), int_param(params, "limit", 50, 1, service.MAX_LIST_LIMIT), params.get("cursor")
+    )
+    return {"items": [calendar.to_api() for calendar in page], "next_cursor": page.cursor}
+
+
+@app.route("/api/calendars/{name}", methods=["GET"], authorizer=AUTHORIZER)
+@api.operation("Get a calendar", tag="calendars", response="CalendarView", headers=(CREATED_BY,), response_headers=(ETAG,))
+@handles_errors
+def get_calendar(name: str) -> Response:
+    calendar = wiring.calendar_store().get(calendar_name(name), caller(app.current_request))
+    return Response(body=calendar.to_api(), headers=_template_headers(calendar.version))
+
+
+@app.route("/api/calendars/{name}", methods=["PUT"], content_types=["application/json", "text/plain"], authorizer=AUTHORIZER)
+@api.operation(
+    "Replace a calendar's days (the slots not yet run follow them)", tag="calendars",
+    request="CalendarDefinition", response="CalendarView", headers=(IF_MATCH, CREATED_BY), errors=(409,),
+)
+@handles_errors
+def update_calendar(name: str) -> Response:
+    request = app.current_request
+    definition = calendar_store.parse_calendar(json_object(request))
+    calendar = wiring.calendar_store().update(calendar_name(name), definition, caller(request), expected_version(request))
+    return Response(body=calendar.to_api(), headers=_template_headers(calendar.version))
+
+
+@app.route("/api/calendars/{name}", methods=["DELETE"], authorizer=AUTHORIZER)
+@api.operation(
+    "Delete a calendar (refused, 409, while a schedule names it)", tag="calendars", response=None,
+    headers=(IF_MATCH, CREATED_BY), errors=(409,),
+)
+@handles_errors
+def delete_calendar(name: str) -> dict[str, Any]:
+    request = app.current_request
+    wiring.calendar_service().delete(calendar_name(name), caller(request), expected_version(request))
+    return {"name": name, "deleted": True}
 
 
 # --- templates -------------------------------------------------------------------------

@@ -44,6 +44,8 @@ from pydantic import ValidationError as PydanticValidationError
 from chalicelib import observability
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import Conflict, ServiceError
+from chalicelib.exclusions import NONE as NO_EXCLUSIONS
+from chalicelib.exclusions import CalendarReader, for_schedule
 from chalicelib.identity import Caller
 from chalicelib.models import (
     DEFAULT_ALERTS,
@@ -310,7 +312,9 @@ class AlertSweep:
         pauser: Pauser,
         grace_seconds: int = 120,
         clock: Clock = system_clock,
+        calendars: CalendarReader | None = None,
     ):
+        self._calendars = calendars  # read only for a due schedule that names calendars
         self._repository = repository
         self._activity = activity
         self._alerter = Alerter(activity, publisher, notifications_topic_arn, pauser)
@@ -384,12 +388,13 @@ class AlertSweep:
         slots = expected_slots(schedule, after, cut, SLOTS_PER_SWEEP + 1, self._grace) if cut >= after else []
         more = len(slots) > SLOTS_PER_SWEEP
         slots = slots[:SLOTS_PER_SWEEP]
+        excluded = for_schedule(schedule, self._calendars) if slots else NO_EXCLUSIONS  # a skipped slot is never missed
         joined, _, manual = SlotJoin(slots).split(records)
         events = [SlotEvent(moment, run_result(record, None, now), record.trigger, record)
                   for record in manual if checked < (moment := parse_iso(record.scheduled_time)) <= cut]
         for slot in slots:
             latest = _latest(joined.get(slot_key(slot.time), []))
-            events.append(SlotEvent(slot.time, slot_result(slot, latest, "ENABLED", now),
+            events.append(SlotEvent(slot.time, slot_result(slot, latest, "ENABLED", now, excluded.reason(slot.time)),
                                     ExecutionTrigger.SCHEDULED, latest))
         events.sort(key=lambda event: event.time)
         return events, more

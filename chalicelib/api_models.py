@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from chalicelib.calendars import CalendarDefinition, CalendarPreviewRequest
+from chalicelib.expressions import MAX_PREVIEW_COUNT
 from chalicelib.models import (
     Action,
     ExecutionRecord,
-    PreviewRequest,
+    RequestedSkip,
     RunCounts,
     ScheduleDefinition,
     ScheduleStatus,
@@ -47,6 +49,14 @@ class InvalidRequestBody(ErrorBody):
     Errors: list[FieldErrorView]
 
 
+class SkippedSlot(BaseModel):
+    """A planned slot that does not run, and why: ``calendar <name>``, ``requested`` (a
+    skip) or ``snoozed until <time>``."""
+
+    time: str
+    reason: str
+
+
 class ScheduleView(ScheduleDefinition):
     """A schedule as clients see it: its definition's fields, then the service's."""
 
@@ -65,6 +75,11 @@ class ScheduleView(ScheduleDefinition):
     next_fire_times: list[str] | None = Field(
         None, description="the next fire times (UTC) of an active schedule; GET only"
     )
+    skipped_fire_times: list[SkippedSlot] | None = Field(
+        None, description="slots before the last of next_fire_times that do not run, and why; GET only"
+    )
+    skip: RequestedSkip | None = Field(None, description="a requested skip: slots before its until do not run")
+    snoozed_until: str | None = Field(None, description="snoozed: no slot runs before this time (UTC)")
     template: TemplateUse | None = Field(None, description="the template it was made from")
 
 
@@ -121,6 +136,8 @@ class PreviewView(BaseModel):
     schedule_expression: str
     timezone: str
     next: list[str] = Field(description="the next fire times, UTC ISO 8601 with Z")
+    skipped: list[SkippedSlot] | None = Field(
+        None, description="slots among the count looked at that do not run (calendars named or given)")
     warnings: list[str]
 
 
@@ -249,10 +266,10 @@ class ScheduleRequest(RootModel[ScheduleDefinition | TemplateInstance]):
 class PreviewFromTemplate(TemplateInstance):
     """The preview of the schedule a template makes with these parameters."""
 
-    count: int = Field(10, ge=1, le=100)
+    count: int = Field(10, ge=1, le=MAX_PREVIEW_COUNT)
 
 
-class PreviewBody(RootModel[PreviewRequest | PreviewFromTemplate]):
+class PreviewBody(RootModel[CalendarPreviewRequest | PreviewFromTemplate]):
     """An expression to preview, or a template and parameters."""
 
 
@@ -261,6 +278,21 @@ class TemplateView(TemplateDefinition):
     version: int = Field(description="send it back in If-Match to change exactly this version")
     created_date: str
     updated_date: str
+
+
+class CalendarView(CalendarDefinition):
+    """A stored calendar: its days (an ``ics`` given is read into them and not kept)."""
+
+    owner: str
+    version: int = Field(description="send it back in If-Match to change exactly this version")
+    created_date: str
+    updated_date: str
+    used_by: list[str] = Field(description="the schedules that name it in exclude_calendars")
+
+
+class CalendarPage(BaseModel):
+    items: list[CalendarView]
+    next_cursor: str | None
 
 
 class TemplatePage(BaseModel):

@@ -75,7 +75,7 @@ __all__ = [
 MAX_EXPRESSION_LENGTH = 256
 MIN_YEAR = 1970
 MAX_YEAR = 2199
-MAX_PREVIEW_COUNT = 100
+MAX_PREVIEW_COUNT = 366  # a daily schedule's (leap) year
 # Memory bounds: parsed expressions kept, and matching days kept per expression (year,
 # month). A never-firing expression scans every month to 2199, so an unbounded day cache
 # held ~2,760 entries per expression.

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.clock import Clock, system_clock
+from chalicelib.exclusions import PLAN_LOOKAHEAD, on_record
 from chalicelib.models import ExecutionOutcome, Schedule, ScheduleState, ScheduleStatus, parse_iso
 from chalicelib.timeline import expected_slots, last_execution, planned_slot, slot_key
 
@@ -52,10 +53,13 @@ class Glance:
         now = now or self._clock()
         last = last_execution(schedule)
         active = schedule.status is ScheduleStatus.ACTIVE and schedule.definition.state is ScheduleState.ENABLED
-        upcoming = expected_slots(schedule, now, now + HORIZON, 1, self._grace) if active else []
+        held = on_record(schedule)  # a skip or a snooze: on the record, no read
+        upcoming = expected_slots(schedule, now, now + HORIZON, 1 + (PLAN_LOOKAHEAD if held else 0),
+                                  self._grace) if active else []
+        runs = [slot for slot in upcoming if held.reason(slot.time) is None]
         return {
             "health": self.health(schedule, now),
-            "next_fire_time": slot_key(upcoming[0].time) if upcoming else None,
+            "next_fire_time": slot_key(runs[0].time) if runs else None,
             "last_execution": last,
         }
 
@@ -78,6 +82,8 @@ class Glance:
             reported = parse_iso(summary.last_scheduled_time)
             slot = planned_slot(schedule, reported, self._grace)
             since = max(since, (slot.time if slot else reported.replace(microsecond=0)) + timedelta(seconds=1))
+        if schedule.snoozed_until:  # EventBridge holds every slot before the snooze ends
+            since = max(since, parse_iso(schedule.snoozed_until))
         due = expected_slots(schedule, since, now, 1, self._grace)
         if due and due[0].deadline < now:
             return "missing"

@@ -294,3 +294,12 @@ def template_name(value: str) -> str:
     if not NAME_PATTERN.fullmatch(value):
         raise NotFound(f"template {value[:64]} does not exist")
     return value
+
+
+def calendar_name(value: str) -> str:
+    """A calendar's name from the path (404 when it cannot be one)."""
+    from chalicelib.models import NAME_PATTERN
+
+    if not NAME_PATTERN.fullmatch(value):
+        raise NotFound(f"calendar {value[:64]} does not exist")
+    return value

@@ -47,6 +47,7 @@ MAX_DESCRIPTION = 512
 # is an index entry), keys without '=' (a filter ``?label=team=golf`` splits at the first
 # '='), no ``aws:`` prefix.
 MAX_LABELS = names.LABEL_SLOTS
+MAX_EXCLUDE_CALENDARS = 5  # each is one read when a slot fires
 LABEL_KEY_PATTERN = re.compile(r"[\w.:/+\-@]{1,128}")
 LABEL_VALUE_PATTERN = re.compile(r"[\w.:/=+\-@]{0,256}")
 
@@ -261,11 +262,23 @@ class ScheduleDefinition(BaseModel):
         description=f"up to {MAX_LABELS} labels, key=value, to select schedules by (list, bulk, apply)",
         json_schema_extra={"maxProperties": MAX_LABELS, "examples": [{"team": "golf", "env": "prod"}]},
     )
+    exclude_calendars: list[str] = Field(
+        default_factory=list,
+        description=f"up to {MAX_EXCLUDE_CALENDARS} of the owner's calendars (/api/calendars): a slot on one of "
+        "their days is skipped",
+        json_schema_extra={"maxItems": MAX_EXCLUDE_CALENDARS, "uniqueItems": True,
+                           "items": {"type": "string", "pattern": NAME_PATTERN.pattern}},
+    )
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         return check_name(value)
+
+    @field_validator("exclude_calendars")
+    @classmethod
+    def _calendars(cls, value: list[str]) -> list[str]:
+        return check_calendar_names(value)
 
     @field_validator("schedule_expression")
     @classmethod
@@ -350,6 +363,8 @@ class ScheduleDefinition(BaseModel):
         data["payload"] = json.dumps(self.payload, separators=(",", ":"))
         if not self.labels:
             del data["labels"]  # records without labels stay as they were stored before labels
+        if not self.exclude_calendars:
+            del data["exclude_calendars"]  # nor without calendars
         return data
 
     @classmethod
@@ -378,6 +393,18 @@ def check_labels(labels: dict[str, str], field: str = "labels") -> None:
             )
         if not isinstance(value, str) or not LABEL_VALUE_PATTERN.fullmatch(value):
             raise ValueError(f"{field}.{key}: a value is 0-256 letters, digits or _ . : / = + - @")
+
+
+def check_calendar_names(names: list[str], field: str = "exclude_calendars") -> list[str]:
+    """A bounded list of distinct calendar names."""
+    if len(names) > MAX_EXCLUDE_CALENDARS:
+        raise ValueError(f"{field}: at most {MAX_EXCLUDE_CALENDARS} calendars, not {len(names)}")
+    for index, name in enumerate(names):
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+            raise ValueError(f"{field}.{index}: a calendar's name is 1-64 letters, digits, '-', '_' or '.'")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{field}: a calendar is named twice")
+    return names
 
 
 def parse_label(text: str, field: str = "label") -> tuple[str, str]:
@@ -488,7 +515,7 @@ class PreviewRequest(BaseModel):
     schedule_expression: str
     timezone: str = "UTC"
     after: datetime | None = None
-    count: int = Field(10, ge=1, le=100)
+    count: int = Field(10, ge=1, le=expressions.MAX_PREVIEW_COUNT)
     start_date: datetime | None = None
     end_date: datetime | None = None
 
@@ -611,14 +638,63 @@ class TemplateUse(BaseModel):
 
 
 RUN_GUARD_FIELDS = ("max_duration_seconds", "overlap_policy", "run_if")
+MAX_SKIP_COUNT = 1000
+MAX_SNOOZE = timedelta(days=366)
+
+
+class RequestedSkip(BaseModel):
+    """A skip kept on a record: the slots before ``until`` do not run."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    until: str = Field(description="slots before this time are skipped")
+    count: int | None = Field(None, description="the number of slots asked for, when given as a count")
+    by: str
+    at: str
+
+
+class SkipRequest(BaseModel):
+    """The body of ``POST /api/schedules/{id}/skip``: the next ``count`` slots, or the slots
+    before ``until``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: int | None = Field(None, ge=1, le=MAX_SKIP_COUNT, description="skip the next count slots")
+    until: datetime | None = Field(None, description="skip the slots before this time (ISO 8601)")
+
+    @field_validator("until")
+    @classmethod
+    def _until(cls, value: datetime | None) -> datetime | None:
+        return bounded_utc(value)
+
+    @model_validator(mode="after")
+    def _one(self) -> SkipRequest:
+        if (self.count is None) == (self.until is None):
+            raise ValueError("count: give exactly one of count and until")
+        return self
+
+
+class SnoozeRequest(BaseModel):
+    """The body of ``POST /api/schedules/{id}/snooze``: no run until ``until``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    until: datetime = Field(description="the schedule resumes itself at this time (ISO 8601; at most a year ahead)")
+
+    @field_validator("until")
+    @classmethod
+    def _until(cls, value: datetime) -> datetime:
+        checked = bounded_utc(value)
+        assert checked is not None
+        return checked
 
 
 def definition_digest(definition: ScheduleDefinition) -> dict[str, str]:
     """Each field of a definition as a short digest (the state as it is)."""
     digest: dict[str, str] = {}
     for field, value in definition.model_dump(mode="json").items():
-        if (field == "labels" and not value) or (field in RUN_GUARD_FIELDS and value is None):
-            continue  # as recorded before labels (and runs' reports) existed
+        if (field in ("labels", "exclude_calendars") and not value) or (field in RUN_GUARD_FIELDS and value is None):
+            continue  # as recorded before labels, calendars and runs' reports existed
         text = json.dumps(value, sort_keys=True, separators=(",", ":"))
         digest[field] = text if field == "state" else hashlib.sha256(text.encode()).hexdigest()[:16]
     return digest
@@ -684,6 +760,10 @@ class Schedule(BaseModel):
     # waits for it (buffer_one): what a fire-time decision reads (see chalicelib.runs)
     current_run: CurrentRun | None = None
     buffered_run: BufferedRun | None = None
+    # slots before skip.until do not run (POST /api/schedules/{id}/skip)
+    skip: RequestedSkip | None = None
+    # a pause that resumes itself: EventBridge holds the schedule until then (its StartDate)
+    snoozed_until: str | None = None
 
     @property
     def desired_state(self) -> ScheduleState:
@@ -711,6 +791,10 @@ class Schedule(BaseModel):
         )
         if self.template is not None:
             body["template"] = self.template.model_dump(mode="json")
+        if self.skip is not None:
+            body["skip"] = self.skip.model_dump(mode="json", exclude_none=True)
+        if self.snoozed_until is not None:
+            body["snoozed_until"] = self.snoozed_until
         if self.last_drift:
             body["last_drift"] = self.last_drift
             body["last_drift_repaired_at"] = self.last_drift_repaired_at

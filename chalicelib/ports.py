@@ -105,6 +105,7 @@ class ScheduleRepository(Protocol):
         start_date_unchanged: bool = False,
         note: LastChange | None = None,
         template: TemplateUse | None = None,
+        marks: dict[str, Any] | None = None,
     ) -> ChangeResult: ...
     def update(self, schedule: Schedule, expected_version: int, also: list[dict[str, Any]] | None = None) -> Schedule: ...
     def mark_deleted(self, schedule: Schedule, ttl_days: int, also: list[dict[str, Any]] | None = None) -> Schedule: ...
@@ -159,6 +160,13 @@ class ListedSchedule:
 
 
 # --- publishing and the activity the domain writes ---------------------------------------
+
+class CalendarUsers(Protocol):
+    """Where a schedule notes the calendars it names (``chalicelib.calendar_store``)."""
+
+    def refer(self, owner: str, names: Iterable[str], schedule_id: str) -> list[str]: ...
+    def release(self, owner: str, names: Iterable[str], schedule_id: str) -> None: ...
+
 
 class CommandPublisher(Protocol):
     def publish_command(self, command: ScheduleCommand) -> None: ...

@@ -266,6 +266,7 @@ class DynamoDBScheduleRepository:
         start_date_unchanged: bool = False,
         note: LastChange | None = None,
         template: TemplateUse | None = None,
+        marks: dict[str, Any] | None = None,
     ) -> ChangeResult:
         """One conditional UpdateItem: the record becomes pending ``action`` at the next
         version, with ``definition`` (replaced) or ``state`` (set), only if it is a live
@@ -273,8 +274,10 @@ class DynamoDBScheduleRepository:
         ``expected_version`` (None: any) and, with ``start_date_unchanged``, still holding
         ``definition``'s start date. When the condition fails DynamoDB answers the record as
         it was (ALL_OLD), so the caller can tell why without reading it again; a failure
-        against this request's own earlier attempt counts as applied."""
+        against this request's own earlier attempt counts as applied. ``marks``: record
+        fields outside the definition set with it (None: removed), such as a skip or a snooze."""
         names, values, sets, removes = _change_sets(action, request_id, definition, state, note, template, iso(self._clock()))
+        _set_marks(marks or {}, names, values, sets, removes)
         conditions = _change_conditions(names, values, owner, expected_version,
                                         definition if start_date_unchanged else None)
         try:
@@ -723,6 +726,18 @@ def _change_sets(
         sets.append("#def.#state = :state")
         values[":state"] = state.value
     return names, values, sets, removes
+
+
+def _set_marks(marks: dict[str, Any], names: dict[str, str], values: dict[str, Any], sets: list[str],
+               removes: list[str]) -> None:
+    """The parts of a change that set (or, for None, remove) record fields of ``marks``."""
+    for index, (field, value) in enumerate(sorted(marks.items())):
+        names[f"#mark{index}"] = field
+        if value is None:
+            removes.append(f"#mark{index}")
+        else:
+            values[f":mark{index}"] = value.model_dump(mode="json", exclude_none=True) if hasattr(value, "model_dump") else value
+            sets.append(f"#mark{index} = :mark{index}")
 
 
 def _change_conditions(

@@ -42,6 +42,7 @@ from chalicelib import observability
 from chalicelib.aws_errors import error_code, translate
 from chalicelib.clock import Clock, expires_after, system_clock
 from chalicelib.errors import NotFound, ServiceError, UpstreamRejected
+from chalicelib.exclusions import CalendarReader, fire_skip
 from chalicelib.invocations import Invocation, parse_invocation
 from chalicelib.models import (
     RUN_GUARD_FIELDS,
@@ -115,7 +116,8 @@ def stated_schedule(invocation: Invocation) -> Schedule | None:
         return Schedule(
             id=schedule_id, definition=definition, status=status, version=int(record["version"]),
             created_by=str(record["created_by"]), created_date=str(record["created_date"]),
-            updated_date=str(record["created_date"]),
+            updated_date=str(record["created_date"]), skip=record.get("skip"),
+            snoozed_until=record.get("snoozed_until"),
         )
     except (KeyError, TypeError, ValueError):  # pydantic's ValidationError is a ValueError
         return None
@@ -357,6 +359,7 @@ class RunStore:
                     condition += f" AND #definition.#d_{key} = :d_{key}"
                 else:
                     condition += f" AND attribute_not_exists(#definition.#d_{key})"
+            condition += _stated_exclusions(schedule, names, values)
         return {"Update": {
             "TableName": self._name,
             "Key": {"id": schedule.id},
@@ -475,13 +478,14 @@ class RunStore:
 
     def finish(self, record: ExecutionRecord, claim: Claim, outcome: ExecutionOutcome,
                duration_ms: int, error: str | None = None, watch: dict[str, Any] | None = None,
-               dispatched: dict[str, Any] | None = None, end_run: bool = False) -> bool:
+               dispatched: dict[str, Any] | None = None, end_run: bool = False,
+               skip_reason: str | None = None) -> bool:
         """Store the outcome of a claimed run and fold it into the summary, and with ``watch``
         (``activity.watch_moved``) move the alert watch past the run's slot in the same write.
-        False when the claim was lost meanwhile (a later invocation holds it now: its outcome
-        stands)."""
+        A run not dispatched on purpose is ``skipped`` with its ``skip_reason``. False when
+        the claim was lost meanwhile (a later invocation holds it now: its outcome stands)."""
         failed = outcome in RETRYABLE_OUTCOMES
-        extra = dispatched or {}
+        extra = {**(dispatched or {}), **({"skip_reason": skip_reason} if skip_reason else {})}
         execution: dict[str, Any] = {"Update": {
             "TableName": self._name,
             "Key": {"id": execution_item_id(record.schedule_id, record.execution_id)},
@@ -499,7 +503,7 @@ class RunStore:
         }}
         summary = self._summary_update(record, outcome, count_new=False, failed=failed)
         if end_run:
-            _end_current_run(summary["Update"], record.execution_id)
+            _end_current_run(summary["Update"], record.execution_id, skipped=outcome is ExecutionOutcome.SKIPPED)
         steps = [execution, summary] if watch is None else [execution, summary, watch]
         kind = "f" if watch is None else "w"
         reasons = self._transact(steps, token=f"{claim.token[:28]}-{kind}{outcome.value[:1]}")
@@ -508,7 +512,8 @@ class RunStore:
         execution_reason, summary_reason = reasons[:2]
         if watch is not None and _failed_check(reasons[2]) and not _failed_check(execution_reason):
             # the watch waits for an earlier slot (or the sweep moved it): the sweep moves it
-            return self.finish(record, claim, outcome, duration_ms, error, dispatched=dispatched)
+            return self.finish(record, claim, outcome, duration_ms, error, dispatched=dispatched, end_run=end_run,
+                               skip_reason=skip_reason)
         if _failed_check(execution_reason):
             current = plain_item(execution_reason.get("Item")) or {}
             return bool(current.get("claim_token") == claim.token and current.get("outcome") == outcome.value)
@@ -679,15 +684,39 @@ class RunStore:
             raise translate(exc, "schedules table") from exc
 
 
-def _end_current_run(update: dict[str, Any], execution_id: str) -> None:
-    """Add to a summary update: the record's ``current_run``, when it is this run, has ended
-    (failed: its dispatch failed, so no report will come and later slots need not wait)."""
-    update["UpdateExpression"] += ", #run.#run_said = :run_failed"
+def _end_current_run(update: dict[str, Any], execution_id: str, skipped: bool = False) -> None:
+    """Add to a summary update: the record's ``current_run``, when it is this run, has ended:
+    failed (its dispatch failed, so no report will come and later slots need not wait), or
+    never was (a calendar, a requested skip or a snooze kept it from running after its claim
+    took the record: later slots are then judged as after a first run)."""
+    if skipped:
+        update["UpdateExpression"] += " REMOVE #run"
+        update["ExpressionAttributeNames"].update({"#run": "current_run", "#run_id": "execution_id"})
+    else:
+        update["UpdateExpression"] += ", #run.#run_said = :run_failed"
+        update["ExpressionAttributeNames"].update({"#run": "current_run", "#run_id": "execution_id",
+                                                   "#run_said": "reported_outcome"})
+        update["ExpressionAttributeValues"][":run_failed"] = ReportedOutcome.FAILED.value
     # a later slot that took the record meanwhile owns it: then the run is written alone
     update["ConditionExpression"] += " AND #run.#run_id = :run_id"
-    update["ExpressionAttributeNames"].update({"#run": "current_run", "#run_id": "execution_id",
-                                               "#run_said": "reported_outcome"})
-    update["ExpressionAttributeValues"].update({":run_failed": ReportedOutcome.FAILED.value, ":run_id": execution_id})
+    update["ExpressionAttributeValues"][":run_id"] = execution_id
+def _stated_exclusions(schedule: Schedule, names: dict[str, str], values: dict[str, Any]) -> str:
+    """The claim's check that the record holds the skip and the snooze the Input states (a
+    run decides on them: ``chalicelib.exclusions``)."""
+    names.update({"#skip": "skip", "#snoozed": "snoozed_until"})
+    condition = ""
+    if schedule.skip is not None:
+        names["#skip_until"] = "until"
+        values[":skip_until"] = schedule.skip.until
+        condition += " AND #skip.#skip_until = :skip_until"
+    else:
+        condition += " AND attribute_not_exists(#skip)"
+    if schedule.snoozed_until:
+        values[":snoozed"] = schedule.snoozed_until
+        condition += " AND #snoozed = :snoozed"
+    else:
+        condition += " AND attribute_not_exists(#snoozed)"
+    return condition
 
 
 def _failed_check(reason: dict[str, Any]) -> bool:
@@ -771,9 +800,11 @@ class TargetRunner:
         alerter: Alerter | None = None,
         grace_seconds: int | None = None,
         results_topic_arn: Callable[[], str] | None = None,
+        calendars: CalendarReader | None = None,
     ):
         self._store = store
         self._results_topic_arn = results_topic_arn or (lambda: "")
+        self._calendars = calendars  # the days of the calendars a schedule names, read per fire
         self._alerter = alerter
         # with a grace, an on-time success moves the schedule's alert watch (see _watch_step)
         self._grace = timedelta(seconds=grace_seconds) if grace_seconds is not None else None
@@ -799,6 +830,10 @@ class TargetRunner:
         if isinstance(result, Duplicate):
             _signal(invocation, "duplicate", claim, self._elapsed(started), reason=result.reason)
             return {**answer, "outcome": "duplicate", "reason": result.reason}
+        excluded = self._exclusion(schedule, result.record, claim, started)
+        if excluded is not None:
+            self._skip(schedule, result.record, claim, started, excluded)
+            return {**answer, "outcome": "skipped", "reason": excluded}
         failure = self._dispatch(schedule, result.record, claim, started)
         if failure is not None:
             return {**answer, "outcome": "failed", "reason": failure}
@@ -850,6 +885,41 @@ class TargetRunner:
             reason = refused
         self._store.record_skip(invocation, claim, reason)
         return reason
+    def _exclusion(self, schedule: Schedule, record: ExecutionRecord, claim: Claim, started: float) -> str | None:
+        """Why the claimed run is not dispatched (``exclusions.fire_skip``). When the calendars
+        cannot be read, the run is recorded failed (so a retry claims it again) and the
+        invocation fails, for Lambda to retry it."""
+        try:
+            return fire_skip(schedule, record, self._calendars)
+        except ServiceError as exc:
+            reason = f"its exclusion calendars could not be read: {exc.message}"[:1000]
+            self._store.finish(record, claim, ExecutionOutcome.FAILED, self._elapsed(started), reason)
+            _signal(_invocation_of(record), "failed", claim, self._elapsed(started), reason=reason)
+            raise
+
+    @staticmethod
+    def _took_record(schedule: Schedule, record: ExecutionRecord) -> bool:
+        """Whether this run's claim made it the record's ``current_run`` (a scheduled run of a
+        schedule that guards its runs)."""
+        return schedule.definition.guards_runs and record.trigger is ExecutionTrigger.SCHEDULED
+
+    def _skip(self, schedule: Schedule, record: ExecutionRecord, claim: Claim, started: float, reason: str) -> None:
+        """Record a claimed run ``skipped`` on purpose (a calendar's day, a requested skip, a
+        snooze) in the outcome write a run makes anyway, its slot judged there (the alert
+        watch moves past it as after an on-time run); nothing is dispatched. The write is
+        tried twice, as a dispatched run's is; then the invocation fails and its retry (once
+        the claim lapses) records it."""
+        watch = self._watch_step(schedule, record, claim)
+        for attempt in range(1, OUTCOME_WRITES + 1):
+            try:
+                self._store.finish(record, claim, ExecutionOutcome.SKIPPED, self._elapsed(started), watch=watch,
+                                   skip_reason=reason, end_run=self._took_record(schedule, record))
+                break
+            except ServiceError:
+                if attempt == OUTCOME_WRITES:
+                    raise
+        logger.info("execution %s skipped: %s", record.execution_id, reason)
+        _signal(_invocation_of(record), "skipped", claim, self._elapsed(started), reason=reason)
 
     def _dispatch(self, schedule: Schedule, record: ExecutionRecord, claim: Claim, started: float) -> str | None:
         """Send the schedule's message and record how that went: None when it succeeded,

@@ -20,7 +20,7 @@ from chalicelib import expressions
 from chalicelib.aws_errors import error_code, error_message, translate
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import AlreadyExists, NotFound
-from chalicelib.models import Schedule, ScheduleDefinition
+from chalicelib.models import Schedule, ScheduleDefinition, parse_iso
 from chalicelib.ports import ListedSchedule
 from chalicelib.retry import BoundedRetry
 
@@ -40,7 +40,8 @@ STATED_PAYLOAD_BYTES = 4096
 def target_input(schedule: Schedule) -> str:
     """The Input EventBridge Scheduler sends the target function: the schedule id, the
     firing's placeholders and, for a payload up to ``STATED_PAYLOAD_BYTES``, the record as
-    applied (``version``, ``created_by``, ``created_date`` and the stored definition)."""
+    applied (``version``, ``created_by``, ``created_date``, the stored definition, and a
+    requested skip or a snooze when there is one)."""
     body: dict[str, Any] = {"schedule_id": schedule.id, **TARGET_INPUT_TEMPLATE}
     definition = schedule.definition.to_storage()
     definition.pop("labels", None)  # selectors of the API's, nothing a run reads
@@ -51,6 +52,12 @@ def target_input(schedule: Schedule) -> str:
             "created_date": schedule.created_date,
             "definition": definition,
         }
+        # what the run decides on besides the definition (chalicelib.exclusions): a requested
+        # skip and a snooze, each written with a new version, so the claim checks them too
+        if schedule.skip is not None:
+            body["record"]["skip"] = schedule.skip.model_dump(mode="json", exclude_none=True)
+        if schedule.snoozed_until:
+            body["record"]["snoozed_until"] = schedule.snoozed_until
     return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
 
@@ -134,6 +141,9 @@ class EventBridgeSchedulerGateway:
         if definition.description:
             request["Description"] = definition.description
         start = effective_start(definition, now or self._clock())
+        resume = snooze_start(schedule, now or self._clock())
+        if resume is not None and (start is None or resume > start):
+            start = resume  # snoozed: AWS itself holds every slot before it
         if start:
             request["StartDate"] = start
         if definition.end_date:
@@ -238,6 +248,26 @@ def effective_start(definition: ScheduleDefinition, now: datetime) -> datetime |
         steps = -(-(now - start) // parsed.interval)  # ceiling division
         return start + steps * parsed.interval
     return None
+
+
+def snooze_start(schedule: Schedule, now: datetime) -> datetime | None:
+    """The StartDate that holds a snoozed schedule until its snooze ends (None: not snoozed,
+    or the snooze is over). A rate schedule's first fire is its StartDate, so it gets its
+    first slot on its own phase at or after the end (start, or creation, + k * interval); a
+    cron schedule fires on or after it. StartDate is not part of the drift comparison
+    (``observed_spec``), so a snooze is never drift."""
+    if not schedule.snoozed_until:
+        return None
+    until = parse_iso(schedule.snoozed_until)
+    if until <= now:
+        return None
+    parsed = expressions.parse_expression(schedule.definition.schedule_expression)
+    if isinstance(parsed, expressions.RateExpression):
+        anchor = schedule.definition.start_date or parse_iso(schedule.created_date)
+        if anchor < until:
+            steps = -(-(until - anchor) // parsed.interval)
+            return anchor + steps * parsed.interval
+    return until
 
 
 # What AWS fills in when a schedule is created without a retry policy.

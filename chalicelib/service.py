@@ -13,8 +13,9 @@ from __future__ import annotations
 import builtins
 import logging
 import uuid
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib import expressions
@@ -32,15 +33,20 @@ from chalicelib.errors import (
     ValidationError,
     VersionConflict,
 )
+from chalicelib.exclusions import NONE as NO_EXCLUSIONS
+from chalicelib.exclusions import PLAN_LOOKAHEAD, Exclusions, plan
 from chalicelib.identity import Caller
 from chalicelib.models import (
+    MAX_SNOOZE,
     Action,
     LastChange,
+    RequestedSkip,
     Schedule,
     ScheduleCommand,
     ScheduleDefinition,
     ScheduleState,
     ScheduleStatus,
+    SkipRequest,
     TemplateUse,
     definition_digest,
     derived_id,
@@ -50,6 +56,7 @@ from chalicelib.models import (
     parse_iso,
 )
 from chalicelib.ports import (
+    CalendarUsers,
     ChangeRecorder,
     CommandPublisher,
     OwnerAtCap,
@@ -85,10 +92,12 @@ class ScheduleService:
         account_id: Callable[[], str] | None = None,
         max_schedules_per_owner: int | None = None,
         clock: Clock = system_clock,
+        calendars: CalendarUsers | None = None,
     ):
         self._repository = repository
         self._clock = clock
         self._publisher = publisher
+        self._calendars = calendars
         self._custom_target_prefix = custom_target_prefix
         self._deleted_ttl_days = deleted_ttl_days
         self._region = region
@@ -112,6 +121,14 @@ class ScheduleService:
         self._check(definition)
         created_by = caller.principal
         schedule_id = derived_id(created_by, idempotency_key) if idempotency_key else new_id()
+        with self._referring(created_by, definition, schedule_id):
+            return self._create(schedule_id, definition, caller, idempotency_key, template)
+
+    def _create(
+        self, schedule_id: str, definition: ScheduleDefinition, caller: Caller, idempotency_key: str | None,
+        template: TemplateUse | None,
+    ) -> Schedule:
+        created_by = caller.principal
         now = iso(self._clock())
         request_id = str(uuid.uuid4())
         schedule = Schedule(
@@ -194,10 +211,14 @@ class ScheduleService:
         none any more). A start date in the past is accepted only if it is the one stored
         (the write's condition checks that)."""
         start_passed = self._check(definition, start_may_be_stored=True)
-        return self._change(
-            schedule_id, Action.UPDATE, caller, expected_version,
-            definition=definition, start_date_unchanged=start_passed, template=template,
-        )
+        owner = caller.principal
+        if definition.exclude_calendars and caller.is_admin:
+            owner = self.get(schedule_id, caller).created_by  # the calendars are the schedule owner's
+        with self._referring(owner, definition, schedule_id):
+            return self._change(
+                schedule_id, Action.UPDATE, caller, expected_version,
+                definition=definition, start_date_unchanged=start_passed, template=template,
+            )
 
     # ``request_id`` (all three): the write's token, when the caller derives one so that a
     # repeated request finds its own earlier write (a bulk call's Idempotency-Key).
@@ -207,16 +228,97 @@ class ScheduleService:
     ) -> Schedule:
         return self._change(
             schedule_id, Action.PAUSE, caller, expected_version, state=ScheduleState.DISABLED,
-            reason=reason, request_id=request_id,
+            reason=reason, request_id=request_id, marks={"snoozed_until": None},  # a pause ends a snooze
         )
 
     def resume(
         self, schedule_id: str, caller: Caller, expected_version: int | None = None, request_id: str | None = None
     ) -> Schedule:
+        """Resume a paused schedule, or end a snooze now."""
         return self._change(
             schedule_id, Action.RESUME, caller, expected_version, state=ScheduleState.ENABLED,
-            request_id=request_id,
+            request_id=request_id, marks={"snoozed_until": None},
         )
+
+    def snooze(self, schedule_id: str, until: datetime, caller: Caller, expected_version: int | None = None) -> Schedule:
+        """A pause that resumes itself at ``until``: the schedule stays (or becomes) enabled
+        and its EventBridge StartDate becomes ``until`` (``scheduler.snooze_start``), so AWS
+        holds every slot before it and resumes on time with no tick of ours."""
+        now = self._clock()
+        if until <= now:
+            raise ValidationError("must be in the future", field="until")
+        if until > now + MAX_SNOOZE:
+            raise ValidationError("must be at most 366 days ahead (pause the schedule instead)", field="until")
+        schedule = self.get(schedule_id, caller)
+        if expressions.parse_expression(schedule.definition.schedule_expression).kind == "at":
+            raise ValidationError("a one-time at() schedule cannot be snoozed (AWS ignores its StartDate): "
+                                  "pause it or change its time", field="until")
+        return self._change(
+            schedule_id, Action.UPDATE, caller, expected_version, state=ScheduleState.ENABLED,
+            reason=f"until {iso(until)}", note_action="snooze", marks={"snoozed_until": iso(until)},
+        )
+
+    def skip(self, schedule_id: str, request: SkipRequest, caller: Caller,
+             expected_version: int | None = None) -> Schedule:
+        """Skip the next ``count`` slots (from now, or from the end of a snooze) or the slots
+        before ``until``: they show as skipped (``requested``) in the plan and the target
+        records them skipped when they fire. It goes through the command path like any
+        change, so the EventBridge schedule's Input names the new version."""
+        schedule = self.get(schedule_id, caller)
+        now = self._clock()
+        if request.until is not None:
+            if request.until <= now:
+                raise ValidationError("must be in the future", field="until")
+            until, reason = request.until, f"the slots before {iso(request.until)}"
+        else:
+            count = request.count or 1
+            slots = self._slots_after(schedule, now, count)
+            if not slots:
+                raise ValidationError("the schedule has no slot left to skip", field="count")
+            until = slots[-1] + timedelta(seconds=1)
+            reason = f"the next {count} slot(s), through {iso(slots[-1])}"
+        skip = RequestedSkip(until=iso(until), count=request.count, by=caller.principal, at=iso(now))
+        return self._change(schedule_id, Action.UPDATE, caller, expected_version, reason=reason,
+                            note_action="skip", marks={"skip": skip})
+
+    def unskip(self, schedule_id: str, caller: Caller, expected_version: int | None = None) -> Schedule:
+        """Undo a requested skip (the slots it held run again)."""
+        schedule = self.get(schedule_id, caller)
+        if schedule.skip is None:
+            return schedule
+        return self._change(schedule_id, Action.UPDATE, caller, expected_version, note_action="unskip",
+                            marks={"skip": None})
+
+    def _slots_after(self, schedule: Schedule, now: datetime, count: int) -> builtins.list[datetime]:
+        """The next ``count`` slots of the plan after ``now`` (and after a snooze)."""
+        definition = schedule.definition
+        after = now
+        if schedule.snoozed_until and parse_iso(schedule.snoozed_until) > now:
+            after = parse_iso(schedule.snoozed_until) - timedelta(microseconds=1)
+        try:
+            fires = expressions.next_fires(
+                definition.schedule_expression, definition.timezone, after, count,
+                start=definition.start_date or parse_iso(schedule.created_date), end=definition.end_date,
+            )
+        except ValidationError:
+            return []
+        return [fire.replace(microsecond=0) for fire in fires]
+
+    @contextmanager
+    def _referring(self, owner: str, definition: ScheduleDefinition, schedule_id: str) -> Iterator[None]:
+        """Note the schedule on each calendar it names (a 400 for one that does not exist)
+        before its write, and take that back when the write fails."""
+        if not definition.exclude_calendars:
+            yield
+            return
+        if self._calendars is None:
+            raise ValidationError("calendars are not available here", field="exclude_calendars")
+        added = self._calendars.refer(owner, definition.exclude_calendars, schedule_id)
+        try:
+            yield
+        except Exception:
+            self._calendars.release(owner, added, schedule_id)
+            raise
 
     def delete(
         self, schedule_id: str, caller: Caller, expected_version: int | None = None, request_id: str | None = None
@@ -229,20 +331,23 @@ class ScheduleService:
         self.get(schedule_id, caller)
         return self._repository.list_executions(schedule_id, limit, cursor)
 
-    def next_fire_times(self, schedule: Schedule, count: int = NEXT_FIRES_SHOWN) -> builtins.list[str] | None:
-        """The next fire times of an active schedule (None for any other status)."""
+    def next_fire_times(
+        self, schedule: Schedule, count: int = NEXT_FIRES_SHOWN, excluded: Exclusions = NO_EXCLUSIONS,
+    ) -> tuple[builtins.list[str], builtins.list[dict[str, str]]] | None:
+        """The next fire times of an active schedule that run, and the slots before the last
+        of them that do not (``excluded`` says which; None for any other status)."""
         if schedule.status is not ScheduleStatus.ACTIVE:
             return None
         definition = schedule.definition
         start = definition.start_date or parse_iso(schedule.created_date)
         try:
             fires = expressions.next_fires(
-                definition.schedule_expression, definition.timezone, self._clock(), count,
-                start=start, end=definition.end_date,
+                definition.schedule_expression, definition.timezone, self._clock(),
+                count + (PLAN_LOOKAHEAD if excluded else 0), start=start, end=definition.end_date,
             )
         except ValidationError:
             return None  # a record stored under older rules: show it without a forecast
-        return [iso(moment.replace(microsecond=0)) for moment in fires]
+        return plan(fires, excluded, count)
 
     # --- internals ------------------------------------------------------------------
 
@@ -258,6 +363,8 @@ class ScheduleService:
         reason: str | None = None,
         request_id: str | None = None,
         template: TemplateUse | None = None,
+        marks: dict[str, Any] | None = None,
+        note_action: str | None = None,
     ) -> Schedule:
         """One conditional write, then the command. When the write's condition fails, the
         record as it was (returned by the same call) says why: not there or not the
@@ -272,7 +379,9 @@ class ScheduleService:
             state=state,
             start_date_unchanged=start_date_unchanged,
             template=template,
-            note=LastChange(action=action.value, by=caller.principal, at=iso(self._clock()), reason=reason),
+            note=LastChange(action=note_action or action.value, by=caller.principal, at=iso(self._clock()),
+                            reason=reason),
+            marks=marks,
         )
         current = result.schedule
         if result.applied and current is not None:

@@ -8,7 +8,9 @@ time from its history. Each slot has one result (the API's ``result``, formerly 
 - ``running``: its run started and has not finished;
 - ``late``: its run started after the slot's flexible window plus the grace;
 - ``missed``: no run by then;
-- ``skipped``: the schedule was paused (disabled) at that time;
+- ``skipped``: the schedule was paused (disabled) at that time, or the slot is excluded
+  (a calendar's day, a requested skip, a snooze: ``chalicelib.exclusions``), or its run was
+  recorded skipped; the entry's ``reason`` says which;
 - ``upcoming``: not due yet.
 
 A spring-forward wall time that AWS skips is not computed as a slot, so it is never missed.
@@ -29,6 +31,8 @@ from typing import Any
 from chalicelib import cursors, expressions
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import InvalidExpression, ValidationError
+from chalicelib.exclusions import NONE as NO_EXCLUSIONS
+from chalicelib.exclusions import PLAN_LOOKAHEAD, CalendarReader, Exclusions, for_schedule
 from chalicelib.models import (
     DELETED_STATE,
     ExecutionOutcome,
@@ -159,7 +163,10 @@ def _second_at_or_after(moment: datetime) -> datetime:
 
 def next_due(schedule: Schedule, reached: datetime, grace: timedelta) -> datetime | None:
     """When the alert watch of a schedule checked up to ``reached`` is next due: the deadline
-    of its next slot (None: it has none left)."""
+    of its next slot (None: it has none left). A snoozed schedule's slots before its snooze
+    ends never fire, so the watch waits for the first one after it."""
+    if schedule.snoozed_until and parse_iso(schedule.snoozed_until) > reached:
+        reached = parse_iso(schedule.snoozed_until) - timedelta(microseconds=1)
     upcoming = expected_slots(schedule, reached + timedelta(microseconds=1),
                               reached + timedelta(days=3660), 1, grace)
     return upcoming[0].deadline if upcoming else None
@@ -172,6 +179,8 @@ def run_result(record: ExecutionRecord, deadline: datetime | None, now: datetime
         return held
     if record.outcome in (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED):
         return FAILED
+    if record.outcome is ExecutionOutcome.SKIPPED:
+        return SKIPPED  # fired and not dispatched on purpose: never missed, never a success
     started = parse_iso(record.started_at)
     reported = _report_result(record, now)
     if reported is not None:
@@ -222,12 +231,14 @@ def held_reason(record: ExecutionRecord, result: str) -> str | None:
     return None
 
 
-def slot_result(slot: Slot, record: ExecutionRecord | None, state: str, now: datetime) -> str:
-    """The result of a planned slot, given its run (if any) and the definition's ``state``
-    (ENABLED, DISABLED) at its time."""
+def slot_result(slot: Slot, record: ExecutionRecord | None, state: str, now: datetime,
+                excluded: str | None = None) -> str:
+    """The result of a planned slot, given its run (if any), the definition's ``state``
+    (ENABLED, DISABLED) at its time, and ``excluded``: why the plan skips the slot (a
+    calendar, a requested skip, a snooze)."""
     if record is not None:
         return run_result(record, slot.deadline, now)
-    if state == ScheduleState.DISABLED.value:
+    if state == ScheduleState.DISABLED.value or excluded is not None:
         return SKIPPED
     if now > slot.deadline:
         return MISSED
@@ -251,16 +262,22 @@ class TimelineService:
     """The timeline, its slots' results and the record's health."""
 
     def __init__(self, activity: RunHistory, grace_seconds: int = 120,
-                 clock: Clock = system_clock):
+                 clock: Clock = system_clock, calendars: CalendarReader | None = None):
         self._activity = activity
         self._grace = timedelta(seconds=grace_seconds)
         self._clock = clock
+        self._calendars = calendars
+
+    def exclusions(self, schedule: Schedule) -> Exclusions:
+        """What keeps the schedule's slots from running (its calendars read only if it
+        names some): read once per request and handed to ``entries`` and ``summary``."""
+        return for_schedule(schedule, self._calendars)
 
     def timeline(self, schedule: Schedule, start: str | None, end: str | None,
                  cursor: str | None = None) -> dict[str, Any]:
         now = self._clock()
         low, high = self._bounds(now, start, end, cursor)
-        entries, next_after = self.entries(schedule, low, high, now)
+        entries, next_after = self.entries(schedule, low, high, now, self.exclusions(schedule))
         next_cursor = (
             cursors.encode({"after": iso(next_after), "to": iso(high)}) if next_after is not None else None
         )
@@ -274,8 +291,8 @@ class TimelineService:
             "next_cursor": next_cursor,
         }
 
-    def entries(self, schedule: Schedule, low: datetime, high: datetime,
-                now: datetime) -> tuple[list[dict[str, Any]], datetime | None]:
+    def entries(self, schedule: Schedule, low: datetime, high: datetime, now: datetime,
+                excluded: Exclusions = NO_EXCLUSIONS) -> tuple[list[dict[str, Any]], datetime | None]:
         """The entries from ``low`` to ``high``, oldest first, and where the next page starts
         (None when this is the last)."""
         slots = expected_slots(schedule, low, high, MAX_SLOTS + 1, self._grace)
@@ -291,7 +308,8 @@ class TimelineService:
         current = DELETED_STATE if schedule.status is ScheduleStatus.DELETED else schedule.definition.state.value
         joined, unplanned, manual = SlotJoin(slots).split(records)
         entries = [entry for slot in slots
-                   if (entry := _slot_entry(slot, joined.get(slot_key(slot.time), []), history, current, now))]
+                   if (entry := _slot_entry(slot, joined.get(slot_key(slot.time), []), history, current, now,
+                                            excluded.reason(slot.time)))]
         at_time: dict[str, list[ExecutionRecord]] = {}
         for record in unplanned:
             if low <= parse_iso(record.scheduled_time) <= high:
@@ -303,27 +321,30 @@ class TimelineService:
         entries.sort(key=lambda entry: (entry["time"], entry["trigger"]))
         return entries, next_after
 
-    def run_overview(self, schedule: Schedule) -> dict[str, Any]:
-        """The record's runs at a glance: ``last_execution``, ``next_fire_time`` and ``health``."""
+    def run_overview(self, schedule: Schedule, excluded: Exclusions = NO_EXCLUSIONS) -> dict[str, Any]:
+        """The record's runs at a glance: ``last_execution``, ``next_fire_time`` (the next slot
+        that runs) and ``health``."""
         now = self._clock()
         last = last_execution(schedule)
         upcoming = (
-            expected_slots(schedule, now, now + timedelta(days=3660), 1, self._grace)
+            expected_slots(schedule, now, now + timedelta(days=3660), 1 + (PLAN_LOOKAHEAD if excluded else 0),
+                           self._grace)
             if schedule.status is ScheduleStatus.ACTIVE else []
         )
+        runs = [slot for slot in upcoming if excluded.reason(slot.time) is None]
         return {
             "last_execution": last,
-            "next_fire_time": slot_key(upcoming[0].time) if upcoming else None,
-            "health": self.health(schedule, now),
+            "next_fire_time": slot_key(runs[0].time) if runs else None,
+            "health": self.health(schedule, now, excluded),
         }
 
-    def health(self, schedule: Schedule, now: datetime) -> str:
+    def health(self, schedule: Schedule, now: datetime, excluded: Exclusions = NO_EXCLUSIONS) -> str:
         """``paused`` for a paused schedule; else from the last ``HEALTH_SLOTS`` decided slots
         of the last 24 hours: ``failing`` when the latest run failed, ``missing`` when a slot
         was missed, ``late`` when a run started late, else ``ok``."""
         if schedule.status is ScheduleStatus.PAUSED or schedule.desired_state is ScheduleState.DISABLED:
             return "paused"
-        entries, _ = self.entries(schedule, now - HEALTH_SPAN, now, now)
+        entries, _ = self.entries(schedule, now - HEALTH_SPAN, now, now, excluded)
         decided = [e["result"] for e in entries if e["result"] not in (UPCOMING, SKIPPED, RUNNING)]
         decided = decided[-HEALTH_SLOTS:]
         if decided and decided[-1] in (FAILED, TIMED_OUT):
@@ -355,19 +376,23 @@ class TimelineService:
 
 
 def _slot_entry(slot: Slot, runs: list[ExecutionRecord], history: list[dict[str, Any]], current: str,
-                now: datetime) -> dict[str, Any] | None:
-    """A planned slot's entry (None when the schedule did not exist then)."""
+                now: datetime, excluded: str | None = None) -> dict[str, Any] | None:
+    """A planned slot's entry (None when the schedule did not exist then); a skipped one
+    says why (``reason``): its run's own reason, else the plan's, else ``paused``."""
     key = slot_key(slot.time)
     state = state_at(history, key, current)
     if not runs and state in (DELETED_STATE, "ABSENT"):
         return None
     chosen = pick_run(runs) if runs else None
+    result = slot_result(slot, chosen, state, now, excluded)
     entry: dict[str, Any] = {
         "time": key,
         "trigger": ExecutionTrigger.SCHEDULED.value,
-        "result": slot_result(slot, chosen, state, now),
+        "result": result,
         "deadline": iso(slot.deadline),
     }
+    if result == SKIPPED:
+        entry["reason"] = (chosen.skip_reason if chosen is not None else None) or excluded or "paused"
     if chosen is not None:
         entry["execution"] = run_view(chosen)
         reason = held_reason(chosen, entry["result"])

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.activity import ActivityStore
     from chalicelib.alerts import AlertSweep
     from chalicelib.bulk import BulkService
+    from chalicelib.calendar_store import CalendarService, CalendarStore
     from chalicelib.dead_letters import DeadLetterRecorder
     from chalicelib.fleet import Glance
     from chalicelib.publisher import AwsPublisher
@@ -138,7 +139,28 @@ def schedule_service(settings: Settings | None = None) -> ScheduleService:
         account_id=partial(clients.account_id, settings),
         max_schedules_per_owner=settings.max_schedules_per_owner,
         clock=_clock,
+        calendars=calendar_store(settings),
     )
+
+
+def calendar_store(settings: Settings | None = None) -> CalendarStore:
+    """Exclusion calendars (chalicelib.calendar_store), in the schedules table."""
+    return _calendar_store(settings or get_settings())
+
+
+def calendar_service(settings: Settings | None = None) -> CalendarService:
+    from chalicelib.calendar_store import CalendarService
+
+    settings = settings or get_settings()
+    return CalendarService(_calendar_store(settings), repository(settings))
+
+
+@lru_cache(maxsize=8)
+def _calendar_store(settings: Settings) -> CalendarStore:
+    from chalicelib.calendar_store import CalendarStore
+
+    table = clients.resource("dynamodb", settings).Table(settings.table_name)
+    return CalendarStore(table, clock=_clock)
 
 
 def command_handler(settings: Settings | None = None) -> CommandHandler:
@@ -190,6 +212,7 @@ def _target_runner(settings: Settings) -> TargetRunner:
         grace_seconds=settings.late_grace_seconds,
         results_topic_arn=partial(clients.topic_arn, settings.results_topic_name, settings),
         clock=_clock,
+        calendars=calendar_store(settings).days,
     )
 
 
@@ -255,7 +278,8 @@ def timeline_service(settings: Settings | None = None) -> TimelineService:
     from chalicelib.timeline import TimelineService
 
     settings = settings or get_settings()
-    return TimelineService(activity(settings), grace_seconds=settings.late_grace_seconds, clock=_clock)
+    return TimelineService(activity(settings), grace_seconds=settings.late_grace_seconds, clock=_clock,
+                           calendars=calendar_store(settings).days)
 
 
 def glance(settings: Settings | None = None) -> Glance:
@@ -310,6 +334,7 @@ def alert_sweep(settings: Settings | None = None) -> AlertSweep:
         pauser=schedule_service(settings),
         grace_seconds=settings.late_grace_seconds,
         clock=_clock,
+        calendars=calendar_store(settings).days,
     )
 
 
@@ -320,7 +345,8 @@ def reset() -> None:
 
 
 def _forget_built() -> None:
-    for cached in (repository, publisher, alert_publisher, gateway, activity, _target_runner, run_store):
+    for cached in (repository, publisher, alert_publisher, gateway, activity, _target_runner, run_store,
+                   _calendar_store):
         cached.cache_clear()
 
 

@@ -191,7 +191,8 @@ SIZES = {
     # 200 % zoom of a 1280x800 screen: half the CSS pixels, each drawn twice as large
     "zoom-200": {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2},
 }
-PAGE_HEADINGS = {"overview": "Overview", "list": "Schedules", "schedule": "fleet-daily", "form": "New schedule"}
+PAGE_HEADINGS = {"overview": "Overview", "list": "Schedules", "calendars": "Calendars", "schedule": "fleet-daily",
+                 "form": "New schedule"}
 
 
 def call(base_url: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
@@ -231,10 +232,12 @@ def open_as_owner(browser: Any, size: str) -> Any:
 
 
 def open_page(page: Any, base_url: str, name: str, fleet: dict[str, str]) -> None:
-    path = {"overview": "/", "list": "/#/list", "schedule": f"/#/s/{fleet['fleet-daily']}", "form": "/#/new"}[name]
+    path = {"overview": "/", "list": "/#/list", "schedule": f"/#/s/{fleet['fleet-daily']}", "form": "/#/new",
+            "calendars": "/#/calendars"}[name]
     page.goto(f"{base_url}{path}", wait_until="domcontentloaded")
     page.locator("main h2").filter(has_text=PAGE_HEADINGS[name]).wait_for()
-    ready = {"overview": ".tiles li", "list": "table.cards tbody th", "schedule": ".strip .cell", "form": ".preview"}
+    ready = {"overview": ".tiles li", "list": "table.cards tbody th", "schedule": ".strip .cell", "form": ".preview",
+             "calendars": "table.cards tbody tr"}
     page.locator(f"main {ready[name]}").first.wait_for()
 
 

@@ -33,11 +33,12 @@ PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\}\}")
 # A definition's fields and the values the API fills in when a field is left out.
 DEFAULTS: dict[str, Any] = {
     "timezone": "UTC", "payload": {}, "action_after_completion": "NONE", "state": "ENABLED", "labels": {},
+    "exclude_calendars": [],
 }
 FIELDS = (
     "name", "schedule_expression", "timezone", "target_type", "target_arn", "payload", "description",
     "start_date", "end_date", "flexible_window_minutes", "retry_policy", "action_after_completion", "state",
-    "alerts", "labels",
+    "alerts", "labels", "exclude_calendars",
 )
 ALWAYS_EXPORTED = ("name", "schedule_expression", "target_type")
 

@@ -79,6 +79,14 @@ HISTORY_COLUMNS = (
     Column("FIELDS", "fields", kind="list"),
     Column("REASON", "reason", optional=True),
 )
+CALENDAR_COLUMNS = (
+    Column("NAME", "name"),
+    Column("TIMEZONE", "timezone"),
+    Column("DATES", "dates", kind="list"),
+    Column("YEARLY", "yearly", kind="list"),
+    Column("USED BY", "used_by", kind="list"),
+    Column("VERSION", "version"),
+)
 
 COMMANDS: tuple[Command, ...] = (
     Command(
@@ -118,6 +126,17 @@ COMMANDS: tuple[Command, ...] = (
             "what is failing or missing now, the next fires"),
     Command("bulk", "POST", "/api/schedules/bulk", "pause, resume, delete or run every schedule a selector picks"),
     Command("reapply", "POST", "/api/schedules/{id}/reapply", "make a schedule again from its template"),
+    Command("skip", "POST", "/api/schedules/{id}/skip",
+            "skip a schedule's next slots: --body '{\"count\": 2}' or '{\"until\": TIME}'"),
+    Command("unskip", "DELETE", "/api/schedules/{id}/skip", "undo a requested skip"),
+    Command("snooze", "POST", "/api/schedules/{id}/snooze",
+            "pause a schedule until TIME, when it resumes by itself", body_positional="until"),
+    Command("calendar-create", "POST", "/api/calendars",
+            "create an exclusion calendar (dates, ranges, yearly days, or an .ics file's text in ics)"),
+    Command("calendars", "GET", "/api/calendars", "list your calendars", columns=CALENDAR_COLUMNS),
+    Command("calendar", "GET", "/api/calendars/{name}", "show a calendar"),
+    Command("calendar-update", "PUT", "/api/calendars/{name}", "replace a calendar's days (a new version)"),
+    Command("calendar-delete", "DELETE", "/api/calendars/{name}", "delete a calendar no schedule names"),
     Command("template-create", "POST", "/api/templates", "create a template from a JSON definition"),
     Command("templates", "GET", "/api/templates", "list your templates"),
     Command("template", "GET", "/api/templates/{name}", "show a template"),

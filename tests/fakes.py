@@ -92,6 +92,7 @@ class InMemoryScheduleRepository:
         start_date_unchanged: bool = False,
         note: LastChange | None = None,
         template: TemplateUse | None = None,
+        marks: dict | None = None,
     ) -> ChangeResult:
         current = self._records.get(schedule_id)
         if current is None:
@@ -124,6 +125,7 @@ class InMemoryScheduleRepository:
                 "last_error": None,
                 "last_change": note if note is not None else current.last_change,
                 "template": new_template,
+                **(marks or {}),
             },
             deep=True,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -56,6 +57,9 @@ PREVIEW = {"schedule_expression": "rate(1 hour)", "count": 2}
 TEMPLATE = {"name": "tee", "parameters": {"hour": {"type": "integer"}},
             "schedule": {**TEE_TIMES, "schedule_expression": "cron(0 {{hour}} * * ? *)"}}
 
+CALENDAR = {"name": "tee", "timezone": "America/New_York", "dates": ["2026-12-25"]}
+SNOOZE_END = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+
 
 @dataclass(frozen=True)
 class Route:
@@ -92,6 +96,14 @@ ROUTES = [
     Route("get_template", "GET", "/api/templates/{name}"),
     Route("update_template", "PUT", "/api/templates/{name}", body=TEMPLATE, writes=True),
     Route("delete_template", "DELETE", "/api/templates/{name}", writes=True),
+    Route("skip", "POST", "/api/schedules/{id}/skip", body={"count": 1}, writes=True),
+    Route("unskip", "DELETE", "/api/schedules/{id}/skip", writes=True),
+    Route("snooze", "POST", "/api/schedules/{id}/snooze", body={"until": SNOOZE_END}, writes=True),
+    Route("create_calendar", "POST", "/api/calendars", body=CALENDAR, writes=True),
+    Route("list_calendars", "GET", "/api/calendars"),
+    Route("get_calendar", "GET", "/api/calendars/{name}"),
+    Route("update_calendar", "PUT", "/api/calendars/{name}", body=CALENDAR, writes=True),
+    Route("delete_calendar", "DELETE", "/api/calendars/{name}", writes=True),
     Route("openapi", "GET", "/api/openapi.json"),
     Route("docs", "GET", "/api/docs"),
     # a worker's report on a run of the owner's schedule (dispatched, not yet reported)
@@ -107,7 +119,10 @@ OK = {"create": 202, "list": 200, "overview": 200, "list_by_owner": 200, "get": 
       "timeline": 200, "openapi": 200, "docs": 200,
       # the owner's schedule was not made from a template, and no template exists
       "bulk": 200, "reapply": 409, "create_template": 201, "list_templates": 200, "get_template": 404,
-      "update_template": 404, "delete_template": 404, "report": 200}
+      "update_template": 404, "delete_template": 404, "report": 200,
+      # no calendar exists
+      "skip": 202, "unskip": 202, "snooze": 202, "create_calendar": 201, "list_calendars": 200,
+      "get_calendar": 404, "update_calendar": 404, "delete_calendar": 404}
 EXPECTED: dict[tuple[str, str], int | None] = {}
 for _route in ROUTES:
     EXPECTED[(_route.name, "owner")] = OK[_route.name]

@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,30 @@ def test_the_lifecycle_through_the_client(served):
     assert code == 0 and json.loads(out) == {"items": [], "next_cursor": None}
     code, out, _ = cli(base, "delete", schedule_id)
     assert code == 0 and json.loads(out)["pending_action"] == "delete"
+
+
+def test_calendars_skip_and_snooze_through_the_client(served):
+    base = served.url
+    # a calendar, listed as a table
+    calendar = {"name": "club-holidays", "timezone": "America/New_York", "dates": ["2026-12-25", "2027-01-01"]}
+    code, out, err = cli(base, "calendar-create", "--body", json.dumps(calendar))
+    assert (code, err) == (0, "") and json.loads(out)["version"] == 1
+    code, out, _ = cli(base, "--output", "table", "calendars")
+    header, row = out.strip().splitlines()
+    assert header.split()[:3] == ["NAME", "TIMEZONE", "DATES"] and row.startswith("club-holidays")
+    # a schedule that names it; the calendar cannot go while it does
+    created = json.loads(cli(base, "create", "--body", json.dumps({**TEE_TIMES, "exclude_calendars": ["club-holidays"]}))[1])
+    code, _, err = cli(base, "calendar-delete", "club-holidays")
+    assert code == 1 and "409 Conflict" in err and created["id"] in err
+    # skip two slots, undo it, snooze until a time (the positional argument)
+    code, out, err = cli(base, "skip", created["id"], "--body", '{"count": 2}')
+    assert (code, err) == (0, "") and json.loads(out)["skip"]["count"] == 2
+    assert "skip" not in json.loads(cli(base, "unskip", created["id"])[1])
+    code, out, err = cli(base, "snooze", created["id"], "2199-01-01T00:00:00Z")
+    assert code == 1 and "until: must be at most 366 days ahead" in err
+    soon = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    code, out, err = cli(base, "snooze", created["id"], soon.isoformat())
+    assert (code, err) == (0, "") and json.loads(out)["snoozed_until"] == soon.isoformat().replace("+00:00", "Z")
 
 
 def test_preview_takes_the_expression_as_an_argument(served):

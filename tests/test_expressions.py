@@ -561,9 +561,9 @@ def test_preview_defaults_to_ten_fire_times():
     assert 0 < (first - AFTER).total_seconds() <= 60
 
 
-@pytest.mark.parametrize("count", [0, 101, -1, 1.5, "10", True])
-def test_preview_rejects_a_count_outside_1_to_100(count):
-    # Given a count outside 1-100 (or not a whole number)
+@pytest.mark.parametrize("count", [0, 367, -1, 1.5, "10", True])
+def test_preview_rejects_a_count_outside_1_to_366(count):
+    # Given a count outside 1-366 (a daily schedule's leap year; or not a whole number)
     # When previewed
     # Then InvalidExpression names the count field
     with pytest.raises(InvalidExpression) as caught:

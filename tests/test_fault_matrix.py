@@ -701,6 +701,50 @@ def _bulk_when(world: World, ctx: dict) -> Run:
     return world.deliver(run)
 
 
+CALENDAR = {"name": "holidays", "timezone": "America/New_York", "dates": ["2026-11-24"]}
+SNOOZE_END = (system_clock() + timedelta(days=1)).isoformat()
+
+
+def _calendar_given(world: World, body: dict = CALENDAR) -> dict:
+    created = world.client.http.post("/api/calendars", headers=JSON, body=json.dumps(body))
+    assert created.status_code == 201, created.json_body
+    return {}
+
+
+def _calendar_create_when(world: World, ctx: dict) -> Run:
+    return world.api(Run(), "post", "/api/calendars", CALENDAR)
+
+
+def _calendar_expect(present: bool) -> Callable[[World, dict, Run], list[str]]:
+    def expect(world: World, ctx: dict, run: Run) -> list[str]:
+        found = any(item.get("record_type") == "calendar" for item in world.table.scan()["Items"])
+        return [] if found == present else [f"the calendar is {'missing' if present else 'still there'}"]
+
+    return expect
+
+
+def _excluding_target_given(world: World) -> dict:
+    """A schedule whose calendar has the day its slot fires on (2026-11-24, New York)."""
+    _calendar_given(world)
+    return {"id": _active(world, {**DEFINITION, "exclude_calendars": ["holidays"]})}
+
+
+def _excluded_target_expect(world: World, ctx: dict, run: Run) -> list[str]:
+    """The fire was recorded skipped once, with the calendar's name, and dispatched nothing."""
+    world.drain_fires()
+    found = [f"the excluded fire was dispatched: {world.published}"] if world.published else []
+    runs = [(e.get("outcome"), e.get("skip_reason")) for e in world.executions() if e["execution_id"] == "execution-1"]
+    if runs != [("skipped", "calendar holidays")]:
+        found.append(f"execution records {runs}, expected one skipped by calendar holidays")
+    return found
+
+
+def _calendar_sweep_given(world: World) -> dict:
+    _calendar_given(world, {**CALENDAR, "dates": ["2001-01-01"]})
+    return {"id": _active(world, {**DEFINITION, "schedule_expression": "rate(1 hour)", "exclude_calendars": ["holidays"]}),
+            "at": system_clock()}
+
+
 PATHS = {
     path.name: path
     for path in (
@@ -722,6 +766,18 @@ PATHS = {
         Path("bulk_pause", lambda world: {"id": _active(world)}, _bulk_when,
              lambda world, ctx, run: _expect_one_record(world, "paused", DEFINITION["schedule_expression"])),
         Path("run-now", _run_now_given, _run_now_when, _run_now_expect),
+        # exclusion calendars: created, named by a schedule, read when its slot fires and by the sweep
+        Path("calendar_create", lambda world: {}, _calendar_create_when, _calendar_expect(True)),
+        Path("calendar_delete", _calendar_given,
+             lambda world, ctx: world.api(Run(), "delete", "/api/calendars/holidays"), _calendar_expect(False)),
+        Path("create_with_calendar", _calendar_given,
+             lambda world, ctx: world.deliver(world.api(Run(), "post", "/api/schedules",
+                                                        {**DEFINITION, "exclude_calendars": ["holidays"]})),
+             lambda world, ctx, run: _expect_one_record(world, "active", DEFINITION["schedule_expression"])),
+        Path("target_excluded", _excluding_target_given, _target_when, _excluded_target_expect),
+        Path("sweep_with_calendar", _calendar_sweep_given, _sweep_when, _sweep_expect),
+        _change_path("skip", "post", "/skip", {"count": 1}, "active", DEFINITION["schedule_expression"]),
+        _change_path("snooze", "post", "/snooze", {"until": SNOOZE_END}, "active", DEFINITION["schedule_expression"]),
         Path("dead-letter", _target_given, _dead_letter_when, _dead_letter_expect),
         Path("report", _report_given, _report_when, _reported_expect("failed")),
         Path("results", _report_given, _results_when, _reported_expect("succeeded")),

@@ -11,6 +11,7 @@ from chalice import Chalice
 from openapi_spec_validator import validate
 
 import app as app_module
+from chalicelib.calendars import CalendarPreviewRequest
 from chalicelib.models import PreviewRequest, ScheduleDefinition
 from chalicelib.openapi import IF_MATCH, Registry, api, paths_and_methods
 
@@ -60,7 +61,10 @@ def test_bodies_come_from_the_pydantic_models(document):
     definition = ScheduleDefinition.model_json_schema(ref_template="#/components/schemas/{model}")
     definition.pop("$defs")
     assert schemas["ScheduleDefinition"] == definition
-    assert schemas["PreviewRequest"]["properties"] == PreviewRequest.model_json_schema()["properties"]
+    preview = CalendarPreviewRequest.model_json_schema(ref_template="#/components/schemas/{model}")["properties"]
+    assert schemas["CalendarPreviewRequest"]["properties"] == preview
+    # the preview takes what an expression's preview took, and calendars
+    assert set(PreviewRequest.model_fields) < set(preview)
     # the schedule answered lists every definition field plus the service's
     view = schemas["ScheduleView"]["properties"]
     assert set(ScheduleDefinition.model_fields) < set(view)

@@ -58,7 +58,7 @@ def test_preview_warns_about_an_at_in_the_past(offline_client):
         ({"schedule_expression": "rate(1 fortnight)"}, "schedule_expression"),
         ({"schedule_expression": "rate(1 hour)", "timezone": "Europe/Atlantis"}, "timezone"),
         ({"schedule_expression": "rate(1 hour)", "count": 0}, "count"),
-        ({"schedule_expression": "rate(1 hour)", "count": 101}, "count"),
+        ({"schedule_expression": "rate(1 hour)", "count": 367}, "count"),
         ({"schedule_expression": "rate(1 hour)", "after": "yesterday"}, "after"),
         ({"schedule_expression": "rate(1 hour)", "start_date": "2027-01-02T00:00:00Z", "end_date": "2027-01-01T00:00:00Z"}, "start_date"),
         ({"schedule_expression": "rate(1 hour)", "colour": "red"}, "colour"),

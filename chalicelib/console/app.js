@@ -5,6 +5,7 @@
 //   #/s/<id>          one schedule: definition, day strip, timeline, executions, history, actions
 //   #/s/<id>/edit     edit (sends If-Match)
 //   #/templates       the caller's templates; #/templates/new, #/templates/<name>/edit (JSON)
+//   #/calendars       the caller's exclusion calendars; #/calendars/new, #/calendars/<name>/edit
 //   #/from/<name>     a schedule from a template: its parameters, a preview, create
 
 // Served at <base>/ and <base>/console/...: <base> is "" locally and "/<stage>" behind API Gateway.
@@ -293,6 +294,9 @@ async function route(options = {}) {
     else if (parts[0] === "templates" && parts[1] === "new") await templateEditPage(show, null);
     else if (parts[0] === "templates" && parts[2] === "edit") await templateEditPage(show, parts[1]);
     else if (parts[0] === "templates") await templatesPage(show);
+    else if (parts[0] === "calendars" && parts[1] === "new") await calendarEditPage(show, null);
+    else if (parts[0] === "calendars" && parts[2] === "edit") await calendarEditPage(show, parts[1]);
+    else if (parts[0] === "calendars") await calendarsPage(show);
     else if (parts[0] === "s" && parts[2] === "edit") await formPage(show, parts[1]);
     else if (parts[0] === "s") await schedulePage(show, parts[1], options);
     else show(el("p", {}, "Nothing here. ", el("a", { href: "#/" }, "Back to the overview")));
@@ -302,7 +306,8 @@ async function route(options = {}) {
 }
 
 function markCurrentNav(first) {
-  const current = first === "" ? "#/" : first === "new" ? "#/new" : ["templates", "from"].includes(first) ? "#/templates" : "#/list";
+  const current = first === "" ? "#/" : first === "new" ? "#/new" : ["templates", "from"].includes(first) ? "#/templates"
+    : first === "calendars" ? "#/calendars" : "#/list";
   for (const link of document.querySelectorAll(".bar nav a")) {
     if (link.getAttribute("href") === current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -721,6 +726,10 @@ function actionsFor(schedule) {
   }, label));
   if (schedule.state === "DISABLED") act("resume", "Resume", () => change(schedule, "resume"));
   else act("pause", "Pause", () => change(schedule, "pause"));
+  if (schedule.snoozed_until) act("unsnooze", "End snooze", () => change(schedule, "resume"));
+  else act("snooze", "Snooze…", () => snooze(schedule));
+  if (schedule.skip) act("unskip", "Undo skip", () => skipSlots(schedule, null));
+  else act("skip", "Skip next…", () => skipSlots(schedule, window.prompt("Skip how many of the next slots?", "1")));
   act("run", "Run now", () => runNow(schedule, newKey()));
   act("edit", "Edit", async () => { location.hash = `#/s/${schedule.id}/edit`; });
   if (schedule.template) act("reapply", "Re-apply from template", () => reapplyDryRun(schedule));
@@ -764,6 +773,15 @@ function definitionSection(schedule) {
     ["Retries", retry && `up to ${retry.maximum_retry_attempts} attempts within ${retry.maximum_event_age_in_seconds} s`],
     ["Alerts", alertWords(alerts)],
     ["Labels", labelChips(schedule.labels)],
+    ["Skips days of", (schedule.exclude_calendars || []).length && el("span", {},
+      schedule.exclude_calendars.map((name, index) => [index ? ", " : "", el("a", { href: "#/calendars" }, name)]))],
+    ["Snoozed", schedule.snoozed_until && el("span", {}, "until ", whenBoth(schedule.snoozed_until, schedule.timezone),
+      ": it resumes by itself")],
+    ["Skipping", schedule.skip && el("span", {}, "the slots before ", whenBoth(schedule.skip.until, schedule.timezone),
+      schedule.skip.count ? ` (${schedule.skip.count} asked by ${schedule.skip.by})` : ` (asked by ${schedule.skip.by})`)],
+    ["Skipped next", (schedule.skipped_fire_times || []).length && el("ul", { class: "skipped-next" },
+      schedule.skipped_fire_times.map((slot) => el("li", {}, badge("skipped"), " ", whenBoth(slot.time, schedule.timezone),
+        el("span", { class: "reason" }, ` — ${slot.reason}`))))],
     ["Template", schedule.template && el("span", {},
       el("a", { href: "#/templates" }, schedule.template.name), `, version ${schedule.template.version}`,
       Object.keys(schedule.template.params || {}).length
@@ -900,7 +918,8 @@ function timelineSection(schedule, result, windowStart, windowEnd) {
       badge(slot.result),
       el("span", { class: "when" }, whenBoth(slot.time, schedule.timezone)),
       slot.trigger === "manual" ? el("span", { class: "tag" }, "manual run") : null,
-      slot.execution ? el("span", { class: "detail" },
+      slot.result === "skipped" && slot.reason ? el("span", { class: "reason" }, slot.reason) : null,
+      slot.execution && slot.result !== "skipped" ? el("span", { class: "detail" },
         `started ${formatTime(slot.execution.started_at, null, true)} (${lateness(slot.time, slot.execution.started_at)})` +
         `, attempt ${slot.execution.attempt || 1}` +
         (slot.execution.duration_ms !== undefined ? `, dispatched in ${slot.execution.duration_ms} ms` : "") +
@@ -964,6 +983,29 @@ async function change(schedule, action) {
   await route({ refresh: true });
 }
 
+// Skip the next slots (``count``), or undo the skip (null count).
+async function skipSlots(schedule, count) {
+  if (count === undefined || (count !== null && !String(count).trim())) return;
+  const headers = { "If-Match": `"${schedule.version}"` };
+  const result = count === null
+    ? await api("DELETE", `/api/schedules/${schedule.id}/skip`, undefined, headers)
+    : await api("POST", `/api/schedules/${schedule.id}/skip`, { count: Number(count) }, headers);
+  toast(result.ok ? (count === null ? "Skip undone" : `Skipping the next ${count} slot(s) of ${schedule.name}`) : problem(result));
+  await route({ refresh: true });
+}
+
+// A pause that ends by itself: EventBridge Scheduler holds the schedule until then.
+async function snooze(schedule) {
+  const hours = window.prompt("Snooze for how many hours? (it resumes by itself)", "1");
+  if (!hours || !Number(hours)) return;
+  const until = new Date(Date.now() + Number(hours) * 3600 * 1000);
+  until.setSeconds(0, 0);
+  const result = await api("POST", `/api/schedules/${schedule.id}/snooze`, { until: until.toISOString() },
+    { "If-Match": `"${schedule.version}"` });
+  toast(result.ok ? `Snoozed ${schedule.name} until ${formatTime(until.toISOString())}` : problem(result));
+  await route({ refresh: true });
+}
+
 // One key per intent: a retry of the same click (a network error) sends the same key, and
 // the button stays disabled until the answer, so a double click runs once.
 async function runNow(schedule, key) {
@@ -1013,6 +1055,8 @@ const FIELDS = [
   { name: "action_after_completion", label: "After the last run", kind: "select",
     options: [["NONE", "Keep the schedule"], ["DELETE", "Delete the schedule"]] },
   { name: "state", label: "State", kind: "select", options: [["ENABLED", "Enabled: it fires"], ["DISABLED", "Disabled: paused"]] },
+  { name: "exclude_calendars", label: "Skip the days of these calendars (optional)", pattern: "[0-9A-Za-z_.\\-, ]*",
+    help: "Names of your calendars (Calendars page), separated by commas: a slot on one of their days is skipped" },
   { name: "alerts-on_missed", label: "Alert when a slot passes with no run", kind: "checkbox", value: true, path: "alerts.on_missed", group: "Alerts" },
   { name: "alerts-on_late", label: "Alert when a run starts late", kind: "checkbox", value: false, path: "alerts.on_late", group: "Alerts" },
   { name: "alerts-after_failures", label: "Alert after this many failed runs in a row (empty: never)", type: "number", min: 1, max: 1000, value: 1, path: "alerts.after_failures", group: "Alerts" },
@@ -1103,6 +1147,7 @@ function readForm(form) {
     if (data.maximum_retry_attempts) body.retry_policy.maximum_retry_attempts = Number(data.maximum_retry_attempts);
   }
   body.labels = readLabels();
+  body.exclude_calendars = String(data.exclude_calendars || "").split(/[\s,]+/).filter(Boolean);
   body.alerts = {
     on_missed: data["alerts-on_missed"] === "on",
     on_late: data["alerts-on_late"] === "on",
@@ -1141,6 +1186,7 @@ function formValues(schedule) {
   return {
     ...schedule,
     payload: JSON.stringify(schedule.payload ?? {}, null, 2),
+    exclude_calendars: (schedule.exclude_calendars || []).join(", "),
     start_date: toInputDate(schedule.start_date),
     end_date: toInputDate(schedule.end_date),
     maximum_event_age_in_seconds: schedule.retry_policy?.maximum_event_age_in_seconds,
@@ -1394,6 +1440,118 @@ function labelChips(labels) {
   return el("ul", { class: "chips", "aria-label": "Labels" }, entries.map(([key, value]) => el("li", {},
     el("a", { class: "chip", href: `#/list?${new URLSearchParams({ label: `${key}=${value}` })}`,
       title: `List the schedules labelled ${key}=${value}` }, `${key}=${value}`))));
+}
+
+// --- calendars -------------------------------------------------------------------------------
+
+function dayWords(calendar) {
+  const parts = [];
+  if ((calendar.dates || []).length) parts.push(calendar.dates.join(", "));
+  for (const range of calendar.ranges || []) parts.push(`${range.from} to ${range.to}`);
+  if ((calendar.yearly || []).length) parts.push(`every year on ${calendar.yearly.join(", ")}`);
+  return parts.join("; ") || "no days";
+}
+
+async function calendarsPage(show) {
+  setTitle("Calendars");
+  const result = await api("GET", "/api/calendars?limit=100");
+  const heading = el("h2", {}, "Calendars");
+  const intro = el("p", {}, "A calendar is a set of days off in a time zone (dates, ranges, yearly days, or an iCalendar " +
+    "file's all-day events). A schedule that names it in “Skip the days of these calendars” skips every slot on those " +
+    "days: shown skipped in its plan, recorded skipped when it fires. ",
+  el("a", { href: "#/calendars/new", id: "calendar-new" }, "New calendar"));
+  if (!result.ok) {
+    show(heading, intro, el("p", { class: "error", role: "alert" }, problem(result)));
+    return;
+  }
+  const rows = (result.data.items || []).map((calendar) => [
+    cell(calendar.name, "name"),
+    cell(calendar.timezone, "timezone"),
+    cell(dayWords(calendar), "days"),
+    cell((calendar.used_by || []).length
+      ? el("span", {}, calendar.used_by.map((id, index) => [index ? ", " : "", el("a", { href: `#/s/${id}` }, id.slice(0, 8))]))
+      : "no schedule", "used-by"),
+    cell(el("span", { class: "links" },
+      el("a", { href: `#/calendars/${encodeURIComponent(calendar.name)}/edit` }, "Edit"),
+      el("button", { type: "button", id: `delete-${calendar.name}`, onclick: () => deleteCalendar(calendar) }, "Delete")),
+    "use"),
+  ]);
+  show(heading, intro, table("Your calendars, newest first", ["Name", "Time zone", "Days", "Used by", ""], rows,
+    "No calendars yet."));
+}
+
+async function deleteCalendar(calendar) {
+  if (!window.confirm(`Delete the calendar “${calendar.name}”?`)) return;
+  const result = await api("DELETE", `/api/calendars/${calendar.name}`, undefined, { "If-Match": `"${calendar.version}"` });
+  toast(result.ok ? `Deleted ${calendar.name}` : problem(result));
+  await route({ refresh: true });
+}
+
+// A calendar's JSON, edited whole; an .ics file chosen is read into its ics field.
+async function calendarEditPage(show, name) {
+  let calendar = null;
+  if (name) {
+    const result = await api("GET", `/api/calendars/${name}`);
+    if (!result.ok) {
+      show(el("p", { class: "error", role: "alert" }, problem(result)), el("a", { href: "#/calendars" }, "Back to the calendars"));
+      return;
+    }
+    calendar = result.data;
+  }
+  setTitle(calendar ? `Edit calendar ${calendar.name}` : "New calendar");
+  const editable = calendar
+    ? { name: calendar.name, timezone: calendar.timezone, dates: calendar.dates, ranges: calendar.ranges, yearly: calendar.yearly }
+    : { name: "club-holidays", timezone: "America/New_York", dates: ["2026-12-25", "2027-01-01"], ranges: [], yearly: [] };
+  const text = el("textarea", { id: "calendar-json", rows: 14, class: "json", "aria-describedby": "calendar-help calendar-error" });
+  text.value = JSON.stringify(editable, null, 2);
+  const file = el("input", { type: "file", id: "calendar-ics", accept: ".ics,text/calendar" });
+  file.addEventListener("change", async () => {
+    const chosen = file.files && file.files[0];
+    if (!chosen) return;
+    const body = JSON.parse(text.value || "{}");
+    body.ics = await chosen.text();
+    text.value = JSON.stringify(body, null, 2);
+  });
+  const submit = el("button", { type: "submit", id: "calendar-save" }, calendar ? `Save version ${calendar.version + 1}` : "Create calendar");
+  const errorBox = el("p", { class: "error", id: "calendar-error", role: "alert" });
+  const form = el("form", { novalidate: true, class: "template-form" },
+    el("div", { class: "field" },
+      el("label", { for: "calendar-json" }, "The calendar (JSON)"), text,
+      el("p", { class: "help", id: "calendar-help" },
+        "name; timezone (the days are dates there); dates: [YYYY-MM-DD]; ranges: [{from, to}] (both included); " +
+        "yearly: [MM-DD]; ics: an iCalendar file's text (its all-day events are added; timed events are ignored)."),
+      errorBox),
+    el("div", { class: "field" }, el("label", { for: "calendar-ics" }, "Import an .ics file (optional)"), file),
+    el("div", { class: "actions" }, submit, el("a", { href: "#/calendars" }, "Cancel")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (submit.disabled) return;
+    let body;
+    try {
+      body = JSON.parse(text.value);
+    } catch (error) {
+      errorBox.textContent = `⚠ not JSON: ${error.message}`;
+      return;
+    }
+    submit.disabled = true;
+    let result;
+    try {
+      result = calendar
+        ? await api("PUT", `/api/calendars/${calendar.name}`, body, { "If-Match": `"${calendar.version}"` })
+        : await api("POST", "/api/calendars", body);
+    } finally {
+      submit.disabled = false;
+    }
+    if (result.ok) {
+      toast(`Saved ${result.data.name}, version ${result.data.version}`);
+      location.hash = "#/calendars";
+      return;
+    }
+    const errors = fieldErrors(result);
+    errorBox.textContent = errors.length ? errors.map((error) => `⚠ ${error.field}: ${error.message}`).join("\n") : `⚠ ${problem(result)}`;
+    text.focus();
+  });
+  show(el("h2", {}, calendar ? `Edit calendar ${calendar.name}` : "New calendar"), form);
 }
 
 // --- templates -------------------------------------------------------------------------------
