@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.support import JSON, deliver_commands, post
-from tests.timeline_support import create, fire, states, sweeper, timeline_of
+from tests.timeline_support import create, fire, results, sweeper, timeline_of
 
 ALICE = {"X-Created-By": "alice"}
 BOB = {"X-Created-By": "bob"}
@@ -90,7 +90,7 @@ def test_a_daily_schedule_skips_the_calendars_days_in_the_plan_and_when_it_fires
     assert "2026-12-25T11:00:00Z" not in shown["next_fire_times"]
     assert shown["next_fire_times"][:3] == ["2026-12-23T11:00:00Z", "2026-12-24T11:00:00Z", "2026-12-26T11:00:00Z"]
     upcoming = timeline_of(clock, schedule_id, "2026-12-24T00:00:00Z", "2026-12-27T00:00:00Z")
-    assert states(upcoming)["2026-12-25T11:00:00Z"] == "skipped"
+    assert results(upcoming)["2026-12-25T11:00:00Z"] == "skipped"
     dispatched(moto_stage, names)
     # WHEN EventBridge fires the 2026-12-25 06:00 New York slot
     answer = fire(chalice_client, clock, schedule_id, "2026-12-25T11:00:00Z", "2026-12-25T11:00:03Z")
@@ -200,7 +200,7 @@ def test_a_calendar_changed_later_applies_to_the_slots_not_yet_run(chalice_clien
     clock.set("2026-12-24T12:00:00Z")
     ok(send(chalice_client, "put", "/api/calendars/holidays", HOLIDAYS))
     # THEN the plan and the fire follow it
-    assert states(timeline_of(clock, schedule_id, "2026-12-24T00:00:00Z", "2026-12-26T00:00:00Z"))[
+    assert results(timeline_of(clock, schedule_id, "2026-12-24T00:00:00Z", "2026-12-26T00:00:00Z"))[
         "2026-12-25T11:00:00Z"] == "skipped"
     assert fire(chalice_client, clock, schedule_id, "2026-12-25T11:00:00Z", "2026-12-25T11:00:01Z")["outcome"] == "skipped"
 

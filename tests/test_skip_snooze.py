@@ -12,7 +12,7 @@ import boto3
 
 from chalicelib.config import get_settings
 from tests.support import JSON, REGION, deliver_commands
-from tests.timeline_support import at, create, fire, states, sweeper, timeline_of
+from tests.timeline_support import at, create, fire, results, sweeper, timeline_of
 
 ALICE = {"X-Created-By": "alice"}
 EVERY_5 = {"name": "on-call-reminder", "schedule_expression": "rate(5 minutes)", "target_type": "web_action",
@@ -58,7 +58,7 @@ def test_skip_two_slots_of_a_rate_schedule_then_the_third_runs(chalice_client, m
     assert outcomes == ["skipped", "skipped", "succeeded"]
     assert len(dispatched(moto_stage, names)) == 1
     timeline = timeline_of(clock, sid, "2026-03-02T09:00:00Z", "2026-03-02T09:16:00Z")
-    assert states(timeline) == {"2026-03-02T09:05:00Z": "skipped", "2026-03-02T09:10:00Z": "skipped",
+    assert results(timeline) == {"2026-03-02T09:05:00Z": "skipped", "2026-03-02T09:10:00Z": "skipped",
                                 "2026-03-02T09:15:00Z": "succeeded"}
     assert [entry.get("reason") for entry in timeline["items"]] == ["requested", "requested", None]
     # AND the alert sweep calls none of them missed
