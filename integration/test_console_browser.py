@@ -191,7 +191,7 @@ SIZES = {
     # 200 % zoom of a 1280x800 screen: half the CSS pixels, each drawn twice as large
     "zoom-200": {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2},
 }
-PAGE_HEADINGS = {"overview": "Overview", "list": "Schedules", "calendars": "Calendars", "schedule": "fleet-daily",
+PAGE_HEADINGS = {"overview": "Overview", "list": "Schedules", "calendars": "Calendars", "schedule": "fleet-3-hourly",
                  "form": "New schedule"}
 
 
@@ -207,9 +207,10 @@ def call(base_url: str, method: str, path: str, body: Any = None, headers: dict[
 
 @pytest.fixture(scope="module")
 def fleet(base_url) -> dict[str, str]:
-    """Three schedules of one owner, applied: a daily one, a paused one, one every minute."""
+    """Three schedules of one owner, applied: one every three hours (so its page's day strip has a
+    slot within the next four hours whenever the test runs), a paused one, one every minute."""
     bodies = [
-        {"name": "fleet-daily", "schedule_expression": "cron(0 6 * * ? *)", "timezone": "America/New_York",
+        {"name": "fleet-3-hourly", "schedule_expression": "cron(0 */3 * * ? *)", "timezone": "America/New_York",
          "target_type": "web_action", "payload": {"action": "check_tee_times"}},
         {"name": "fleet-paused", "schedule_expression": "rate(1 hour)", "target_type": "notification",
          "state": "DISABLED", "payload": {"note": "paused"}},
@@ -232,7 +233,7 @@ def open_as_owner(browser: Any, size: str) -> Any:
 
 
 def open_page(page: Any, base_url: str, name: str, fleet: dict[str, str]) -> None:
-    path = {"overview": "/", "list": "/#/list", "schedule": f"/#/s/{fleet['fleet-daily']}", "form": "/#/new",
+    path = {"overview": "/", "list": "/#/list", "schedule": f"/#/s/{fleet['fleet-3-hourly']}", "form": "/#/new",
             "calendars": "/#/calendars"}[name]
     page.goto(f"{base_url}{path}", wait_until="domcontentloaded")
     page.locator("main h2").filter(has_text=PAGE_HEADINGS[name]).wait_for()
@@ -334,7 +335,7 @@ def test_the_overview_counts_match_the_api(base_url, browser, fleet):
     assert shown_health.get("paused") == 1
     # AND the next fires name the active schedules, soonest first
     names = page.locator("section[aria-labelledby='fires-title'] tbody th").all_text_contents()
-    assert names[0] == "fleet-minutely" and "fleet-daily" in names and "fleet-paused" not in names
+    assert names[0] == "fleet-minutely" and "fleet-3-hourly" in names and "fleet-paused" not in names
     shot(page, "overview")
 
 
