@@ -15,7 +15,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -506,6 +506,41 @@ class BulkRequest(BaseModel):
     reason: str | None = Field(None, max_length=MAX_DESCRIPTION, description="kept in each pause's history entry")
     limit: int = Field(MAX_BULK, ge=1, le=MAX_BULK, description="at most this many schedules in this call")
     cursor: str | None = Field(None, max_length=4096, description="the next_cursor of the previous call")
+
+
+class BackfillSlots(StrEnum):
+    """Which past slots a backfill runs (chalicelib.backfill)."""
+
+    MISSED = "missed"  # no run of its own
+    FAILED = "failed"  # its run failed, or was undelivered
+    ALL = "all"  # every slot that was due while the schedule was enabled
+
+
+class BackfillRequest(BaseModel):
+    """The body of ``POST /api/schedules/{id}/backfill``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    from_: datetime = Field(alias="from", description="the window's start (ISO 8601), inclusive")
+    to: datetime = Field(description="the window's end (ISO 8601), inclusive; not in the future")
+    slots: BackfillSlots = Field(BackfillSlots.MISSED, description="missed (default), failed or all")
+    dry_run: bool = Field(False, description="answer the slots it would run, and run nothing")
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _dates(cls, value: datetime) -> datetime:
+        return bounded_utc(value) or value
+
+    @model_validator(mode="after")
+    def _window(self) -> BackfillRequest:
+        if self.to <= self.from_:
+            raise ValueError("to: must be after from")
+        if self.to - self.from_ > MAX_BACKFILL_SPAN:
+            raise ValueError("to: must be at most 31 days after from")
+        return self
+
+
+MAX_BACKFILL_SPAN = timedelta(days=31)
 
 
 class ExecutionSummary(BaseModel):

@@ -12,7 +12,9 @@ time from its history. Each slot has one state:
 - ``upcoming``: not due yet.
 
 A spring-forward wall time that AWS skips is not computed as a slot, so it is never missed.
-Manual runs (run-now) are entries of their own, with ``trigger: manual``.
+Manual runs (run-now) are entries of their own, with ``trigger: manual``. A backfill run
+(``trigger: backfill``, chalicelib.backfill) is its slot's run, never late, and its entry says
+``note: backfilled at <time>``.
 
 Which slot a run belongs to is decided in one place, :class:`SlotJoin` (the timeline, the
 health, the alert sweep and the run's own watch update all use it): the slot its scheduled
@@ -49,6 +51,8 @@ LATE = "late"
 MISSED = "missed"
 SKIPPED = "skipped"
 UPCOMING = "upcoming"
+
+BACKFILLED = "backfilled at {at}"  # the note of a slot whose run was a backfill
 
 MAX_SPAN = timedelta(days=31)
 MAX_SLOTS = 1000
@@ -171,8 +175,8 @@ def run_state(record: ExecutionRecord, deadline: datetime | None, now: datetime)
     if record.outcome is ExecutionOutcome.STARTED:
         expires = parse_iso(record.claim_expires_at) if record.claim_expires_at else started + STUCK_AFTER
         return RUNNING if now < max(expires, started + STUCK_AFTER) else FAILED
-    if deadline is not None and started > deadline:
-        return LATE
+    if deadline is not None and started > deadline and record.trigger is not ExecutionTrigger.BACKFILL:
+        return LATE  # a backfill runs after its slot on purpose
     return SUCCEEDED
 
 
@@ -321,6 +325,8 @@ def _slot_entry(slot: Slot, runs: list[ExecutionRecord], history: list[dict[str,
     }
     if chosen is not None:
         entry["execution"] = run_view(chosen)
+        if chosen.trigger is ExecutionTrigger.BACKFILL:
+            entry["note"] = BACKFILLED.format(at=chosen.started_at)
     return entry
 
 

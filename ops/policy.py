@@ -55,7 +55,8 @@ TABLE_ACTIONS: dict[str, list[str]] = {
 GRANTS: dict[str, list[str]] = {
     API: ["logs", "table", "publish_commands", "invoke_target"],
     COMMAND: ["logs", "table", "schedules_write", "schedules_get", "pass_role"],
-    TARGET: ["logs", "table", "publish_targets", "failure_destination"],
+    # invoke_target: a backfill's walk continues in a new invocation of itself
+    TARGET: ["logs", "table", "publish_targets", "failure_destination", "invoke_target"],
     RECONCILE: ["logs", "table", "schedules_write", "schedules_get", "schedules_list", "pass_role"],
     ALERT_SWEEP: ["logs", "table", "publish_commands", "publish_alerts"],
     DEAD_LETTERS: ["logs", "table", "read_dead_letters"],
@@ -133,7 +134,8 @@ def _statements(names: ResourceNames, function: str) -> dict[str, list[dict[str,
         ],
         "invoke_target": [
             {
-                # run-now: the stage's target function, the one EventBridge Scheduler invokes
+                # run-now and backfill: the stage's target function, the one EventBridge
+                # Scheduler invokes (a backfill's walk invokes it again with the slots left)
                 "Sid": "InvokeTargetFunction",
                 "Effect": "Allow",
                 "Action": "lambda:InvokeFunction",
