@@ -60,10 +60,10 @@ def backfill(client, sid, body, principal=None):
     return client.http.post(f"/api/schedules/{sid}/backfill", headers=headers, body=json.dumps(body))
 
 
-def outage(client, moto_stage, names, clock) -> str:
+def outage(client, moto_stage, names, clock, definition=HOURLY) -> str:
     """An hourly schedule created at 00:30 whose 01:00, 02:00 and 06:00 runs happened and
     whose 03:00, 04:00 and 05:00 slots were missed (a 3-hour outage); now 06:30."""
-    sid = create(client, moto_stage, names, clock, "2026-03-02T00:30:00Z", HOURLY)
+    sid = create(client, moto_stage, names, clock, "2026-03-02T00:30:00Z", definition)
     for hour in (1, 2, 6):
         fire(client, clock, sid, f"2026-03-02T0{hour}:00:00Z", f"2026-03-02T0{hour}:00:03Z")
     clock.set("2026-03-02T06:30:00Z")
@@ -229,25 +229,53 @@ def test_a_walk_short_of_time_continues_in_a_new_invocation_in_order(chalice_cli
     assert [m["scheduled_time"] for m in dispatched] == OUTAGE
 
 
+ALERTING = {**HOURLY, "alerts": {"on_missed": True, "on_late": True, "after_failures": 1}}
+
+
 def test_a_backfilled_slot_is_never_alerted_again(chalice_client, moto_stage, names, clock, invokes):
-    # GIVEN an outage the sweep judged: three missed alerts
-    sid = outage(chalice_client, moto_stage, names, clock)
+    # GIVEN an outage the sweep judged: three missed alerts (late runs alert too)
+    sid = outage(chalice_client, moto_stage, names, clock, ALERTING)
     sweeper(clock).run()
     missed = [a for a in moto_stage["tap"].drain(names.notifications_topic) if a.get("kind")]
     assert sorted((a["kind"], a["slot"]) for a in missed) == [("missed", slot) for slot in OUTAGE]
     # WHEN the slots are backfilled (long after their deadline) and the sweep runs again
     assert backfill(chalice_client, sid, WINDOW).status_code == 202
     walk(chalice_client, invokes)
-    clock.set("2026-03-02T06:40:00Z")
+    clock.set("2026-03-02T07:05:00Z")  # when the watch is next due
     sweeper(clock).run()
-    # THEN no alert is raised for them (not late, not missed again)
-    assert [a for a in moto_stage["tap"].drain(names.notifications_topic) if a.get("kind")] == []
+    # THEN no alert is raised for them (not late, not missed again): only the new slot's
+    assert [(a["kind"], a["slot"]) for a in moto_stage["tap"].drain(names.notifications_topic) if a.get("kind")] == [
+        ("missed", "2026-03-02T07:00:00Z")]
+
+
+def test_a_failed_backfill_of_an_alerted_slot_is_not_alerted_again(chalice_client, moto_stage, names, clock,
+                                                                    invokes, faults):
+    # GIVEN an outage the sweep judged (three missed alerts), then a backfill of its last
+    # slot (within the hour the sweep looks back for late runs) whose run fails
+    sid = outage(chalice_client, moto_stage, names, clock, ALERTING)
+    sweeper(clock).run()
+    assert len([a for a in moto_stage["tap"].drain(names.notifications_topic) if a.get("kind")]) == 3
+    last = {"from": "2026-03-02T04:30:00Z", "to": WINDOW["to"]}
+    assert [i["slot"] for i in backfill(chalice_client, sid, last).json_body["items"]] == OUTAGE[2:]
+    faults.fail("sns", "Publish", "InternalError", 1_000, "SNS is down")
+    with pytest.raises(Exception):  # noqa: B017 - the invocation fails
+        walk(chalice_client, invokes)
+    faults.clear()
+    # WHEN the sweep runs again, when the watch is next due
+    clock.set("2026-03-02T07:05:00Z")
+    sweeper(clock).run()
+    # THEN the slot is not alerted a second time (its backfill's outcome is in the timeline):
+    # only the new slot is
+    assert [(a["kind"], a["slot"]) for a in moto_stage["tap"].drain(names.notifications_topic) if a.get("kind")] == [
+        ("missed", "2026-03-02T07:00:00Z")]
+    [entry] = [e for e in timeline_of(clock, sid, WINDOW["from"], WINDOW["to"])["items"] if e["time"] == OUTAGE[2]]
+    assert entry["state"] == "failed" and entry["note"].startswith("backfilled at")
 
 
 def test_slots_backfilled_before_the_sweep_judged_them_are_not_alerted(chalice_client, moto_stage, names, clock,
                                                                         invokes):
     # GIVEN an outage backfilled before any sweep ran
-    sid = outage(chalice_client, moto_stage, names, clock)
+    sid = outage(chalice_client, moto_stage, names, clock, ALERTING)
     assert backfill(chalice_client, sid, WINDOW).status_code == 202
     walk(chalice_client, invokes)
     # WHEN the sweep runs
