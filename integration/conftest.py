@@ -163,7 +163,7 @@ _GROUPS = {
     "fires": ("test_end_to_end.py", "test_timeline_alerts_end_to_end.py"),
     # the deployed stages shared (``local_stages``)
     "deployed": ("test_auth_on_emulator.py", "test_console_browser.py", "test_console_fleet_browser.py",
-                 "test_contracts_end_to_end.py", "test_failure_paths.py"),
+                 "test_contracts_end_to_end.py", "test_failure_paths.py", "test_backfill_end_to_end.py"),
 }
 
 
