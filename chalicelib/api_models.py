@@ -201,7 +201,7 @@ class BackfillView(BaseModel):
     slots: str = Field(description="missed, failed or all")
     dry_run: bool
     items: list[BackfillItem]
-    counts: dict[str, int] = Field(description="the items by run")
+    counts: dict[str, int] = Field(description="the items by run: started (would_start in a dry run) and already_ran")
     links: BackfillLinks
 
 

@@ -209,7 +209,7 @@ def _picked(kind: BackfillSlots, result: str) -> bool:
 
 def answer(schedule: Schedule, request: BackfillRequest, items: list[dict[str, Any]]) -> dict[str, Any]:
     low, high = iso(request.from_), iso(request.to)
-    counts = {run: sum(1 for item in items if item["run"] == run) for run in (STARTED, WOULD_START, ALREADY_RAN)}
+    runs = (WOULD_START if request.dry_run else STARTED, ALREADY_RAN)
     return {
         "schedule_id": schedule.id,
         "from": low,
@@ -217,7 +217,7 @@ def answer(schedule: Schedule, request: BackfillRequest, items: list[dict[str, A
         "slots": request.slots.value,
         "dry_run": request.dry_run,
         "items": items,
-        "counts": {run: count for run, count in counts.items() if count or run != WOULD_START or request.dry_run},
+        "counts": {run: sum(1 for item in items if item["run"] == run) for run in runs},
         "links": {
             "timeline": f"/api/schedules/{schedule.id}/timeline?from={low}&to={high}",
             "executions": f"/api/schedules/{schedule.id}/executions",
