@@ -92,7 +92,10 @@ def _authenticate(request: Request, get_response: Callable[[Request], Response])
 
 MAX_CREATED_BY_FILTER = 256
 # The operations that take a schedule's id: the document links every answer with one to them.
-SCHEDULE_LINKS = ("get_schedule", "update_schedule", "pause_schedule", "resume_schedule", "delete_schedule", "list_executions")
+SCHEDULE_LINKS = (
+    "get_schedule", "update_schedule", "pause_schedule", "resume_schedule", "delete_schedule", "list_executions",
+    "backfill_schedule",
+)
 
 
 # --- schedules -----------------------------------------------------------------------

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import app as app_module
 from chalicelib import clients
@@ -371,3 +374,33 @@ def test_a_walk_that_cannot_be_one_is_rejected_not_run(chalice_client, moto_stag
         "schedule_id": sid, "scheduled_time": OUTAGE[0], **event}).payload
     assert answer["outcome"] == "rejected" and rule in answer["reason"]
     assert dispatched == []
+
+
+TIMES = st.one_of(
+    st.datetimes(min_value=datetime(1960, 1, 1), max_value=datetime(2230, 1, 1)).map(lambda moment: moment.isoformat()),
+    st.sampled_from(["2026-03-02T03:00:00Z", "2026-03-02T06:30:00Z", "2026-03-02T06:30:00+14:00", "2026-03-02",
+                     "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "now", "", "2026-02-30T00:00:00Z"]),
+    st.integers(), st.none(), st.booleans(), st.lists(st.integers(), max_size=2),
+)
+BODIES = st.fixed_dictionaries({}, optional={
+    "from": TIMES, "to": TIMES,
+    "slots": st.one_of(st.sampled_from(["missed", "failed", "all", "MISSED", ""]), st.integers(), st.none()),
+    "dry_run": st.one_of(st.booleans(), st.sampled_from(["true", "no", 1, 0, None])),
+    "extra": st.integers(),
+})
+
+
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=BODIES)
+def test_no_input_is_a_5xx(chalice_client, moto_stage, names, clock, invokes, body):
+    # GIVEN the outage's schedule (made once), WHEN any body is sent, THEN never a 5xx
+    global _FUZZED
+    if _FUZZED is None or _FUZZED[0] is not moto_stage:
+        _FUZZED = (moto_stage, outage(chalice_client, moto_stage, names, clock))
+    clock.set("2026-03-02T06:30:00Z")
+    response = backfill(chalice_client, _FUZZED[1], body)
+    assert response.status_code in (200, 202, 400), (body, response.json_body)
+
+
+_FUZZED: tuple | None = None
