@@ -56,9 +56,9 @@ from chalicelib.openapi import (
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from chalicelib import backfill, expressions, fleet, models, rejections, service, templates
+    from chalicelib import expressions, fleet, invocations, models, rejections, service, templates
 else:  # loaded by the first request that reads one of their names
-    backfill = lazy_module("chalicelib.backfill")
+    invocations = lazy_module("chalicelib.invocations")
     expressions = lazy_module("chalicelib.expressions")
     fleet = lazy_module("chalicelib.fleet")
     models = lazy_module("chalicelib.models")
@@ -559,7 +559,7 @@ def schedule_target(event: dict[str, Any], context: Any) -> dict[str, Any]:
     problem = rejections.invocation_problem(event)
     if problem:
         return wiring.rejecter().reject(names.SCHEDULE_TARGET, "InvalidInvocation", problem, event)
-    if backfill.WALK_SLOTS in event:  # a backfill's slots, run one after another
+    if invocations.WALK_SLOTS in event:  # a backfill's slots, run one after another
         return wiring.backfill_walker(getattr(context, "invoked_function_arn", None)).walk(event, context)
     return wiring.target_runner().run(event, context)
 

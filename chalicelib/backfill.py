@@ -38,6 +38,7 @@ from typing import Any, Protocol
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.identity import Caller
+from chalicelib.invocations import WALK_SLOTS
 from chalicelib.models import (
     DELETED_STATE,
     BackfillRequest,
@@ -76,8 +77,6 @@ MAX_SLOTS = 1000
 # A walk invokes itself with the slots left when less than this remains of its invocation:
 # more than one run takes at its worst (claim, dispatch and outcome, each with retries).
 WALK_RESERVE_MS = 10_000
-# An event that carries the slots after its own (oldest first) is a walk.
-WALK_SLOTS = "backfill_slots"
 
 STARTED = "started"  # this request started the slot's run
 WOULD_START = "would_start"  # a dry run: this request would start it

@@ -18,6 +18,7 @@ from typing import Any
 
 from chalicelib import strict_json
 from chalicelib.clock import Clock, system_clock
+from chalicelib.invocations import WALK_SLOTS
 from chalicelib.models import is_schedule_id, iso, parse_iso
 from chalicelib.ports import MessagePublisher
 
@@ -101,9 +102,9 @@ MAX_WALK_SLOTS = 999  # a backfill runs at most 1,000 slots: the event's own and
 def walk_problem(event: dict[str, Any]) -> str | None:
     """Why a backfill's walk (an invocation carrying ``backfill_slots``, chalicelib.backfill)
     cannot be one, or None."""
-    if "backfill_slots" not in event:
+    if WALK_SLOTS not in event:
         return None
-    slots = event["backfill_slots"]
+    slots = event[WALK_SLOTS]
     if event.get("trigger") != "backfill":
         return "backfill_slots: only a backfill (trigger backfill) carries slots"
     if not isinstance(slots, list) or len(slots) > MAX_WALK_SLOTS:

@@ -201,6 +201,30 @@ def test_a_failed_backfill_run_is_run_again_by_the_next_backfill(chalice_client,
     assert again.json_body["items"][0]["execution_id"] == backfill(chalice_client, sid, WINDOW).json_body["items"][0]["execution_id"]
 
 
+def test_a_walk_lambda_gave_up_on_records_its_slot_failed_and_the_next_backfill_runs_it(
+        chalice_client, moto_stage, names, clock, invokes):
+    # GIVEN a backfill whose walk Lambda gave up on (every attempt of its first slot failed):
+    # the stage's dead-letter queue gets Lambda's on-failure record of it
+    sid = outage(chalice_client, moto_stage, names, clock)
+    assert backfill(chalice_client, sid, WINDOW).status_code == 202
+    record = {"requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+              "requestPayload": invokes[0]["event"],
+              "responsePayload": {"errorType": "UpstreamUnavailable", "errorMessage": "SNS is down"}}
+    # WHEN the dead-letter consumer reads it
+    chalice_client.lambda_.invoke("dead_letters", chalice_client.events.generate_sqs_event(
+        message_bodies=[json.dumps(record)]))
+    # THEN the slot it stopped at is recorded failed, with why; the slots after it did not run
+    runs = [e for e in chalice_client.http.get(f"/api/schedules/{sid}/executions").json_body["items"]
+            if e["trigger"] == "backfill"]
+    assert [(e["scheduled_time"], e["outcome"]) for e in runs] == [(OUTAGE[0], "failed")]
+    assert "SNS is down" in runs[0]["error"]
+    # AND the next backfill runs all three, the failed one under its same execution id
+    again = backfill(chalice_client, sid, WINDOW).json_body
+    assert [(i["run"], i.get("outcome")) for i in again["items"]] == [
+        ("started", "failed"), ("started", None), ("started", None)]
+    assert again["items"][0]["execution_id"] == runs[0]["execution_id"]
+
+
 class Context:
     """A Lambda context whose remaining time drops by ``per_call`` at each look."""
 
