@@ -249,17 +249,16 @@ class RunStore:
     def _schedule_claim(
         self, schedule: Schedule, invocation: Invocation, previous: dict[str, Any] | None, stated: bool = False
     ) -> dict[str, Any]:
-        names = {"#version": "version", "#x": "executions", "#last_id": "last_execution_id",
-                 "#last_time": "last_scheduled_time", "#last_outcome": "last_outcome"}
-        values: dict[str, Any] = {":version": schedule.version, ":id": invocation.execution_id,
-                                  ":t": invocation.scheduled_time, ":o": ExecutionOutcome.STARTED.value}
-        sets = ["#x.#last_id = :id", "#x.#last_time = :t", "#x.#last_outcome = :o"]
+        sets, names, values = _last_run(invocation.execution_id, invocation.scheduled_time,
+                                        ExecutionOutcome.STARTED, invocation.trigger)
+        names["#version"] = "version"
+        values[":version"] = schedule.version
         if previous is None:
-            names["#total"] = "total"
+            names.update({"#x": "executions", "#total": "total"})
             values.update({":zero": 0, ":one": 1})
             sets.append("#x.#total = if_not_exists(#x.#total, :zero) + :one")
         elif previous.get("outcome") in RETRYABLE_OUTCOMES:
-            names["#failed"] = "failed"
+            names.update({"#x": "executions", "#failed": "failed"})
             values[":one"] = 1
             sets.append("#x.#failed = if_not_exists(#x.#failed, :one) - :one")
         condition = "attribute_exists(id) AND #version = :version"
@@ -273,15 +272,14 @@ class RunStore:
                     condition += f" AND #definition.#d_{key} = :d_{key}"
                 else:
                     condition += f" AND attribute_not_exists(#definition.#d_{key})"
-        return {"Update": {
+        return _update_or_check({
             "TableName": self._name,
             "Key": {"id": schedule.id},
-            "UpdateExpression": "SET " + ", ".join(sets),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }}
+        }, sets)
 
     def _execution_claim(self, invocation: Invocation, claim: Claim, previous: dict[str, Any] | None) -> dict[str, Any]:
         entry = {"attempt": invocation.attempt, "started_at": iso(claim.started_at)}
@@ -406,26 +404,22 @@ class RunStore:
 
     def _summary_update(self, record: ExecutionRecord, outcome: ExecutionOutcome, count_new: bool,
                         failed: bool) -> dict[str, Any]:
-        names = {"#x": "executions", "#last_id": "last_execution_id", "#last_time": "last_scheduled_time",
-                 "#last_outcome": "last_outcome"}
-        values: dict[str, Any] = {":id": record.execution_id, ":t": record.scheduled_time, ":o": outcome.value}
-        sets = ["#x.#last_id = :id", "#x.#last_time = :t", "#x.#last_outcome = :o"]
+        sets, names, values = _last_run(record.execution_id, record.scheduled_time, outcome, record.trigger)
         if count_new:
-            names["#total"] = "total"
+            names.update({"#x": "executions", "#total": "total"})
             sets.append("#x.#total = if_not_exists(#x.#total, :zero) + :one")
         if failed:
-            names["#failed"] = "failed"
+            names.update({"#x": "executions", "#failed": "failed"})
             sets.append("#x.#failed = if_not_exists(#x.#failed, :zero) + :one")
         if count_new or failed:
             values.update({":zero": 0, ":one": 1})  # AWS rejects a value the expression does not use
-        return {"Update": {
+        return _update_or_check({
             "TableName": self._name,
             "Key": {"id": record.schedule_id},
-            "UpdateExpression": "SET " + ", ".join(sets),
             "ConditionExpression": "attribute_exists(id)",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
-        }}
+        }, sets)
 
     # --- dead letters ------------------------------------------------------------------
 
@@ -493,6 +487,30 @@ class RunStore:
             raise translate(exc, "schedules table") from exc
         except BotoCoreError as exc:
             raise translate(exc, "schedules table") from exc
+
+
+def _last_run(execution_id: str, scheduled_time: str, outcome: ExecutionOutcome,
+              trigger: ExecutionTrigger) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    """The summary's last run (its SET clauses, names and values), which every run writes
+    but a backfill: it runs a past slot, so it is never the schedule's latest run (the
+    summary still counts it)."""
+    if trigger is ExecutionTrigger.BACKFILL:
+        return [], {}, {}
+    return (
+        ["#x.#last_id = :id", "#x.#last_time = :t", "#x.#last_outcome = :o"],
+        {"#x": "executions", "#last_id": "last_execution_id", "#last_time": "last_scheduled_time",
+         "#last_outcome": "last_outcome"},
+        {":id": execution_id, ":t": scheduled_time, ":o": outcome.value},
+    )
+
+
+def _update_or_check(request: dict[str, Any], sets: list[str]) -> dict[str, Any]:
+    """A transaction step on the schedule record: an Update of ``sets``, or with nothing to
+    set, a ConditionCheck of its condition (AWS refuses an empty expression map)."""
+    request = {key: value for key, value in request.items() if value != {}}
+    if sets:
+        return {"Update": {**request, "UpdateExpression": "SET " + ", ".join(sets)}}
+    return {"ConditionCheck": request}
 
 
 def _failed_check(reason: dict[str, Any]) -> bool:

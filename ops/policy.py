@@ -44,8 +44,9 @@ TABLE_ACTIONS: dict[str, list[str]] = {
     # PutItem: history entries; UpdateItem/DeleteItem: the alert watch
     COMMAND: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
     # TransactWriteItems is authorised as the actions inside it (UpdateItem here: the run, its
-    # summary, the alert watch); GetItem/PutItem: a failed run's alert (the watch, its marker)
-    TARGET: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    # summary, the alert watch; ConditionCheckItem: a backfill run's check of the record, which
+    # it leaves as it is); GetItem/PutItem: a failed run's alert (the watch, its marker)
+    TARGET: ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
     RECONCILE: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
     # Query: due watches, runs since the watermark; PutItem/UpdateItem: alert markers,
     # watermarks, an automatic pause; DeleteItem: the watch of a schedule no longer active

@@ -142,6 +142,21 @@ def test_a_three_hour_outage_is_backfilled_once_oldest_first(chalice_client, mot
     assert sorted(e["scheduled_time"] for e in executions if e["trigger"] == "backfill") == OUTAGE
 
 
+def test_a_backfill_never_becomes_the_records_last_run(chalice_client, moto_stage, names, clock, invokes):
+    # GIVEN the outage backfilled after the 06:00 run
+    sid = outage(chalice_client, moto_stage, names, clock)
+    assert backfill(chalice_client, sid, WINDOW).status_code == 202
+    walk(chalice_client, invokes)
+    # WHEN the list and the record are read
+    [item] = chalice_client.http.get("/api/schedules").json_body["items"]
+    record = chalice_client.http.get(f"/api/schedules/{sid}").json_body
+    # THEN the last run is still 06:00's (the backfill ran older slots), so the schedule is
+    # healthy, and the backfill runs are counted
+    assert item["last_execution"]["scheduled_time"] == "2026-03-02T06:00:00Z"
+    assert (item["health"], record["health"]) == ("ok", "ok")
+    assert record["executions"]["total"] == 6
+
+
 def test_a_walk_delivered_twice_runs_each_slot_once(chalice_client, moto_stage, names, clock, invokes, dispatched):
     # GIVEN a backfill of the outage, started
     sid = outage(chalice_client, moto_stage, names, clock)
