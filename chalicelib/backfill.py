@@ -59,6 +59,7 @@ from chalicelib.timeline import (
     MINUTE,
     MISSED,
     RUNNING,
+    SKIPPED,
     UPCOMING,
     Slot,
     SlotJoin,
@@ -191,8 +192,8 @@ class BackfillService:
                 continue  # paused then (skipped), or not there: not a slot to run
             runs = joined.get(key, [])
             result = slot_state(slot, pick_run(runs) if runs else None, state, now)
-            if result in (UPCOMING, RUNNING) or not _picked(kind, result):
-                continue
+            if result in (UPCOMING, RUNNING, SKIPPED) or not _picked(kind, result):
+                continue  # not due, still running, or not to run (a skip decided by the plan)
             execution_id = backfill_execution_id(schedule.id, key)
             choices.append(Choice(slot, result, execution_id, backfills.get(execution_id)))
         return choices
