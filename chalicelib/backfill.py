@@ -26,6 +26,9 @@ time. A slot's run that raises (a throttled dispatch, an unavailable table) fail
 invocation: Lambda's retries walk the list again (the slots that ran are duplicates, the
 failed one runs again) and, after the last retry, the stage's dead-letter consumer records
 that slot as failed; the slots after it stay as they were and a second backfill runs them.
+Two walks of the same slots (a request sent twice, a continuation delivered twice) never
+overtake each other: a walk that finds a slot claimed by a running invocation stops there and
+leaves the rest to the walk ahead of it.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from chalicelib.models import (
 )
 from chalicelib.ports import RunHistory, ScheduleRepository
 from chalicelib.run_now import TargetInvoker
+from chalicelib.runs import HELD_ELSEWHERE
 from chalicelib.timeline import (
     FAILED,
     MINUTE,
@@ -250,6 +254,12 @@ class BackfillWalker:
             result = self._runner.run(slot_event(schedule_id, slot), context)
             outcome = str(result.get("outcome"))
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if outcome == "duplicate" and str(result.get("reason", "")).startswith(HELD_ELSEWHERE):
+                # another walk of these slots is running this one now (a request sent twice,
+                # a continuation delivered twice): it is ahead, so it runs the rest, in order
+                logger.info("backfill of %s left to the walk running %s", schedule_id, slot)
+                return {"schedule_id": schedule_id, "outcome": "left to another walk", "ran": outcomes,
+                        "stopped_at": slot}
         return {"schedule_id": schedule_id, "outcome": "walked", "ran": outcomes}
 
 

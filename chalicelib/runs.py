@@ -86,6 +86,8 @@ MAX_CLAIM_ROUNDS = 4
 # Writes of a dispatched run's outcome before the invocation fails (and Lambda retries it).
 OUTCOME_WRITES = 2
 RETRYABLE_OUTCOMES = (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED)
+# A duplicate whose run another invocation is running now (its claim has not lapsed).
+HELD_ELSEWHERE = "claimed by another invocation"
 # What the dispatch reads from a definition (see dispatch_message and TargetRunner._target_arn):
 # a definition stated by the Input must match the record in each.
 DISPATCHED_FIELDS = ("name", "target_type", "target_arn", "payload")
@@ -240,7 +242,7 @@ class RunStore:
             if expires:
                 if _parse(expires) <= now:
                     return None
-                return f"claimed by another invocation until {expires}"
+                return f"{HELD_ELSEWHERE} until {expires}"
             if _parse(item.get("started_at", "")) <= now - LEGACY_STALE:
                 return None
             return "started less than 5 minutes ago"

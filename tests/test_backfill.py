@@ -168,6 +168,22 @@ def test_a_walk_delivered_twice_runs_each_slot_once(chalice_client, moto_stage, 
     assert len(dispatched) == 3
 
 
+def test_a_walk_that_meets_a_slot_another_walk_is_running_leaves_the_rest_to_it(chalice_client, moto_stage, names,
+                                                                                 clock, invokes, dispatched):
+    # GIVEN a backfill whose first slot another walk is running now (the request sent twice,
+    # or a continuation delivered twice)
+    sid = outage(chalice_client, moto_stage, names, clock)
+    assert backfill(chalice_client, sid, WINDOW).status_code == 202
+    event = invokes[0]["event"]
+    record_run(clock, sid, OUTAGE[0], "2026-03-02T06:30:00Z", ExecutionOutcome.STARTED,
+               execution_id=event["execution_id"])
+    # WHEN this walk runs
+    answer = chalice_client.lambda_.invoke("schedule_target", event).payload
+    # THEN it stops there, so no later slot runs before the first one is done
+    assert (answer["outcome"], answer["stopped_at"]) == ("left to another walk", OUTAGE[0])
+    assert dispatched == [] and len(invokes) == 1
+
+
 def test_failed_picks_the_slots_whose_run_failed_and_all_every_due_slot(chalice_client, moto_stage, names, clock,
                                                                        invokes):
     # GIVEN an hourly schedule: 01:00 succeeded, 02:00 failed, 03:00 missed, paused from
