@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.clock import Clock, system_clock
-from chalicelib.errors import Conflict, NotFound, ValidationError
+from chalicelib.errors import Conflict, NotFound, ServiceError, ValidationError
 from chalicelib.identity import Caller
 from chalicelib.invocations import WALK_SLOTS
 from chalicelib.models import (
@@ -55,7 +55,7 @@ from chalicelib.models import (
     derived_id,
     iso,
 )
-from chalicelib.ports import RunHistory, ScheduleRepository
+from chalicelib.ports import BackfillLog, ScheduleRepository
 from chalicelib.run_now import TargetInvoker
 from chalicelib.runs import HELD_ELSEWHERE
 from chalicelib.timeline import (
@@ -143,7 +143,7 @@ class Choice:
 
 
 class BackfillService:
-    def __init__(self, repository: ScheduleRepository, activity: RunHistory, invoker: TargetInvoker,
+    def __init__(self, repository: ScheduleRepository, activity: BackfillLog, invoker: TargetInvoker,
                  grace_seconds: int = 120, clock: Clock = system_clock):
         self._repository = repository
         self._activity = activity
@@ -164,12 +164,23 @@ class BackfillService:
         choices = self.choose(schedule, request.from_, request.to, request.slots, now)
         to_start = [choice for choice in choices if not choice.already_ran(now)]
         if to_start and not request.dry_run:
-            self._invoker.invoke_async(walk_event(schedule.id, [slot_key(c.slot.time) for c in to_start]))
-            logger.info("backfill of %s: %d slots started, %s to %s", schedule.id, len(to_start),
-                        slot_key(to_start[0].slot.time), slot_key(to_start[-1].slot.time))
+            self._start(schedule, caller, request, [slot_key(choice.slot.time) for choice in to_start], now)
         fresh = WOULD_START if request.dry_run else STARTED
         items = [choice.view(ALREADY_RAN if choice not in to_start else fresh) for choice in choices]
         return answer(schedule, request, items)
+
+    def _start(self, schedule: Schedule, caller: Caller, request: BackfillRequest, slots: list[str],
+               now: datetime) -> None:
+        """The history entry (who asked, which slots), then the walk's one invoke; the entry
+        is forgotten when the invoke fails, so a retried request is the only one recorded."""
+        reason = f"{len(slots)} {request.slots.value} slot(s) started, {slots[0]} to {slots[-1]}"
+        entry = self._activity.record_backfill(schedule, caller.principal, iso(now), reason)
+        try:
+            self._invoker.invoke_async(walk_event(schedule.id, slots))
+        except ServiceError:
+            self._activity.forget(entry)
+            raise
+        logger.info("backfill of %s: %s", schedule.id, reason)
 
     def choose(self, schedule: Schedule, low: datetime, high: datetime, kind: BackfillSlots,
                now: datetime) -> list[Choice]:

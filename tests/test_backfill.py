@@ -140,6 +140,11 @@ def test_a_three_hour_outage_is_backfilled_once_oldest_first(chalice_client, mot
     # AND the executions list them with trigger backfill
     executions = chalice_client.http.get(f"/api/schedules/{sid}/executions").json_body["items"]
     assert sorted(e["scheduled_time"] for e in executions if e["trigger"] == "backfill") == OUTAGE
+    # AND the history says who started which slots, once (the repeat started none)
+    history = chalice_client.http.get(f"/api/schedules/{sid}/history").json_body["items"]
+    assert [(h["action"], h["by"], h["at"], h.get("reason")) for h in history if h["action"] == "backfill"] == [
+        ("backfill", "anonymous", "2026-03-02T06:30:00Z",
+         "3 missed slot(s) started, 2026-03-02T03:00:00Z to 2026-03-02T05:00:00Z")]
 
 
 def test_a_backfill_never_becomes_the_records_last_run(chalice_client, moto_stage, names, clock, invokes):
@@ -414,6 +419,22 @@ def test_without_a_target_function_a_backfill_is_501_and_its_dry_run_works(chali
     assert response.status_code == 501
     assert response.json_body["Code"] == "NotAvailableHere"
     assert "backfill needs this stage's target function" in response.json_body["Message"]
+    # AND nothing is remembered: the history holds no backfill
+    history = chalice_client.http.get(f"/api/schedules/{sid}/history").json_body["items"]
+    assert "backfill" not in [h["action"] for h in history]
+
+
+def test_a_throttled_invoke_is_a_503_that_leaves_nothing_and_the_retry_starts_the_slots(
+        chalice_client, moto_stage, names, clock, invokes, faults):
+    sid = outage(chalice_client, moto_stage, names, clock)
+    faults.fail("lambda", "Invoke", "TooManyRequestsException", 1_000, "Rate exceeded")
+    first = backfill(chalice_client, sid, WINDOW)
+    faults.clear()
+    assert first.status_code == 503
+    history = chalice_client.http.get(f"/api/schedules/{sid}/history").json_body["items"]
+    assert "backfill" not in [h["action"] for h in history]
+    second = backfill(chalice_client, sid, WINDOW)
+    assert second.status_code == 202 and second.json_body["counts"]["started"] == 3
 
 
 @pytest.mark.parametrize(("event", "rule"), [
