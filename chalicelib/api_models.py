@@ -208,7 +208,7 @@ class BackfillView(BaseModel):
 class HistoryEntry(BaseModel):
     """One change to a schedule: who, when, what."""
 
-    action: str = Field(description="create, update, pause, resume, delete, repair, run, auto_pause, ...")
+    action: str = Field(description="create, update, pause, resume, delete, repair, run, backfill, auto_pause, ...")
     by: str | None = None
     at: str
     version: int | None = None
