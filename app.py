@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         exclusions,
         expressions,
         fleet,
+        invocations,
         models,
         rejections,
         reports,
@@ -74,6 +75,7 @@ else:  # loaded by the first request that reads one of their names
     calendar_store = lazy_module("chalicelib.calendar_store")
     calendars = lazy_module("chalicelib.calendars")
     exclusions = lazy_module("chalicelib.exclusions")
+    invocations = lazy_module("chalicelib.invocations")
     expressions = lazy_module("chalicelib.expressions")
     reports = lazy_module("chalicelib.reports")
     fleet = lazy_module("chalicelib.fleet")
@@ -108,7 +110,10 @@ def _authenticate(request: Request, get_response: Callable[[Request], Response])
 
 MAX_CREATED_BY_FILTER = 256
 # The operations that take a schedule's id: the document links every answer with one to them.
-SCHEDULE_LINKS = ("get_schedule", "update_schedule", "pause_schedule", "resume_schedule", "delete_schedule", "list_executions")
+SCHEDULE_LINKS = (
+    "get_schedule", "update_schedule", "pause_schedule", "resume_schedule", "delete_schedule", "list_executions",
+    "backfill_schedule",
+)
 
 
 # --- schedules -----------------------------------------------------------------------
@@ -354,6 +359,26 @@ def run_schedule_now(id: str) -> Response:
     request = app.current_request
     run = wiring.run_now_service().run(schedule_id(id), caller(request), idempotency_key(request))
     return Response(body=run, status_code=202, headers={"Content-Type": "application/json"})
+
+
+@app.route("/api/schedules/{id}/backfill", methods=["POST"], content_types=["application/json", "text/plain"],
+           authorizer=AUTHORIZER)
+@api.operation(
+    "Run a schedule's past slots once each, oldest first (missed, failed or all in a window)",
+    description="At most 1,000 planned slots in a window of at most 31 days, ending now or "
+    "earlier. With dry_run the answer (200) lists the slots it would run and runs nothing; "
+    "otherwise (202) their runs start, one after another, each with an execution id derived "
+    "from its slot, so a repeated backfill runs nothing twice. docs/backfill.md.",
+    request="BackfillRequest", response="BackfillView", status=202, also=(200,), headers=(CREATED_BY,),
+    errors=(409, 501),
+)
+@handles_errors
+def backfill_schedule(id: str) -> Response:
+    request = app.current_request
+    body = models.parse_model(models.BackfillRequest, json_object(request))
+    answer = wiring.backfill_service().backfill(schedule_id(id), caller(request), body)
+    return Response(body=answer, status_code=200 if body.dry_run else 202,
+                    headers={"Content-Type": "application/json"})
 
 
 @app.route("/api/schedules/{id}/history", methods=["GET"], authorizer=AUTHORIZER)
@@ -702,6 +727,8 @@ def schedule_target(event: dict[str, Any], context: Any) -> dict[str, Any]:
     problem = rejections.invocation_problem(event)
     if problem:
         return wiring.rejecter().reject(names.SCHEDULE_TARGET, "InvalidInvocation", problem, event)
+    if invocations.WALK_SLOTS in event:  # a backfill's slots, run one after another
+        return wiring.backfill_walker(getattr(context, "invoked_function_arn", None)).walk(event, context)
     return wiring.target_runner().run(event, context)
 
 

@@ -47,6 +47,7 @@ WATCH_PARTITION = "alertwatch"
 # History actions beyond the API's own (create, update, pause, resume, delete).
 REPAIR = "repair"
 RUN = "run"
+BACKFILL = "backfill"
 
 
 def history_partition(schedule_id: str) -> str:
@@ -150,6 +151,22 @@ class ActivityStore:
             raise upstream_error(exc) from exc
         stored: dict[str, Any] = plain_value(item)
         return stored
+
+    def record_backfill(self, schedule: Schedule, by: str, at: str, reason: str) -> str:
+        """Write the history entry of a backfill request (who, when, which slots); its id."""
+        change = LastChange(action=BACKFILL, by=by, at=at, version=schedule.version, reason=reason,
+                            previous_state=schedule.definition.state)
+        item = self._history_item(schedule.id, f"{schedule.id}#{HISTORY_PREFIX}{at}#{BACKFILL}", change,
+                                  state=schedule.definition.state.value)
+        self._put(item)
+        return str(item["id"])
+
+    def forget(self, item_id: str) -> None:
+        """Delete a history entry whose action did not happen after all (its invoke failed)."""
+        try:
+            self._table.delete_item(Key={"id": item_id})
+        except ClientError as exc:
+            raise upstream_error(exc) from exc
 
     def find_run(self, schedule_id: str, execution_id: str) -> dict[str, Any] | None:
         try:

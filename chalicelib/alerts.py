@@ -410,6 +410,8 @@ class AlertSweep:
             for record in joined.get(slot_key(slot.time), []):
                 if parse_iso(record.started_at) <= slot.deadline:
                     continue  # started in time: its slot was judged with it
+                if record.trigger is ExecutionTrigger.BACKFILL:
+                    continue  # asked for after the slot was judged (and alerted): never alerted again
                 event = SlotEvent(slot.time, run_result(record, slot.deadline, now), record.trigger, record)
                 self._alerter.judged_already(schedule, event, now, report)
 

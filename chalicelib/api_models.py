@@ -194,10 +194,38 @@ class RunAccepted(BaseModel):
     links: RunLinks
 
 
+class BackfillItem(BaseModel):
+    """One slot a backfill picked."""
+
+    slot: str = Field(description="the planned slot, UTC: the run's scheduled_time")
+    execution_id: str = Field(description="backfill-<id derived from the schedule and the slot>")
+    result: str = Field(description="what the slot's own runs made of it: missed, failed, succeeded or late")
+    run: str = Field(description="started (by this request), would_start (a dry run) or already_ran")
+    outcome: str | None = Field(None, description="the outcome of the slot's backfill run so far, when it has one")
+
+
+class BackfillLinks(BaseModel):
+    timeline: str = Field(description="the window's timeline, where the runs show as they finish")
+    executions: str
+
+
+class BackfillView(BaseModel):
+    """The slots a backfill picked, oldest first, and what it did with each."""
+
+    schedule_id: str
+    from_: str = Field(alias="from")
+    to: str
+    slots: str = Field(description="missed, failed or all")
+    dry_run: bool
+    items: list[BackfillItem]
+    counts: dict[str, int] = Field(description="the items by run: started (would_start in a dry run) and already_ran")
+    links: BackfillLinks
+
+
 class HistoryEntry(BaseModel):
     """One change to a schedule: who, when, what."""
 
-    action: str = Field(description="create, update, pause, resume, delete, repair, run, auto_pause, ...")
+    action: str = Field(description="create, update, pause, resume, delete, repair, run, backfill, auto_pause, ...")
     by: str | None = None
     at: str
     version: int | None = None
@@ -246,6 +274,7 @@ class TimelineEntry(BaseModel):
     deadline: str | None = Field(None, description="after this a slot without a run is missed")
     planned: bool | None = Field(None, description="false for a run at a time the plan does not have")
     reason: str | None = Field(None, description="why the slot was skipped, or what its run's failure said")
+    note: str | None = Field(None, description="backfilled at <time>: the slot's run was a backfill")
     execution: TimelineRun | None = None
 
 

@@ -13,6 +13,10 @@ from typing import Any
 from chalicelib.errors import ValidationError
 from chalicelib.models import ExecutionTrigger, iso
 
+# An invocation that carries the slots after its own (oldest first) is a backfill's walk
+# (chalicelib.backfill).
+WALK_SLOTS = "backfill_slots"
+
 
 @dataclass(frozen=True)
 class Invocation:

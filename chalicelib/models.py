@@ -598,6 +598,41 @@ class BulkRequest(BaseModel):
     cursor: str | None = Field(None, max_length=4096, description="the next_cursor of the previous call")
 
 
+class BackfillSlots(StrEnum):
+    """Which past slots a backfill runs (chalicelib.backfill)."""
+
+    MISSED = "missed"  # no run of its own
+    FAILED = "failed"  # its run failed, or was undelivered
+    ALL = "all"  # every slot that was due while the schedule was enabled
+
+
+class BackfillRequest(BaseModel):
+    """The body of ``POST /api/schedules/{id}/backfill``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    from_: datetime = Field(alias="from", description="the window's start (ISO 8601), inclusive")
+    to: datetime = Field(description="the window's end (ISO 8601), inclusive; not in the future")
+    slots: BackfillSlots = Field(BackfillSlots.MISSED, description="missed (default), failed or all")
+    dry_run: bool = Field(False, description="answer the slots it would run, and run nothing")
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _dates(cls, value: datetime) -> datetime:
+        return bounded_utc(value) or value
+
+    @model_validator(mode="after")
+    def _window(self) -> BackfillRequest:
+        if self.to <= self.from_:
+            raise ValueError("to: must be after from")
+        if self.to - self.from_ > MAX_BACKFILL_SPAN:
+            raise ValueError("to: must be at most 31 days after from")
+        return self
+
+
+MAX_BACKFILL_SPAN = timedelta(days=31)
+
+
 class RunCounts(BaseModel):
     """A record's runs, counted as each outcome is written: how many, how many failed, and the
     last one (the record's ``executions``; formerly the schema ExecutionSummary)."""

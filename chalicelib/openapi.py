@@ -44,6 +44,7 @@ class Operation:
     request: str | None = None  # a model's name, in chalicelib.models or chalicelib.api_models
     response: str | None = None
     status: int = 200
+    also: tuple[int, ...] = ()  # other success statuses with the same answer (a dry run's 200)
     media_type: str = "application/json"
     query: tuple[Param, ...] = ()
     headers: tuple[Param, ...] = ()
@@ -119,7 +120,7 @@ _ERROR_TEXT = {
     415: "The body is not application/json.",
     429: "The caller has as many live schedules as the stage allows.",
     500: "An unexpected error: the message names only a request id to report (the logs carry it).",
-    501: "This stage cannot do it: run now where no target function is deployed (make local on moto).",
+    501: "This stage cannot do it: run now or backfill where no target function is deployed (make local on moto).",
     502: "AWS rejected the request.",
     503: "AWS is unavailable or throttling; retry later.",
 }
@@ -218,7 +219,7 @@ def _operation(
         "operationId": op.view_name,
         "summary": op.summary,
         "tags": [op.tag],
-        "responses": {str(op.status): _success(op, schemas, routed)},
+        "responses": {str(status): _success(op, schemas, routed) for status in (op.status, *op.also)},
     }
     if op.description:
         operation["description"] = op.description

@@ -216,6 +216,16 @@ class RunNowMarkers(Protocol):
     def release_run(self, schedule_id: str, execution_id: str) -> None: ...
 
 
+class BackfillLog(Protocol):
+    """What a backfill reads of a schedule's past and writes in its history
+    (chalicelib.activity.ActivityStore)."""
+
+    def executions_between(self, schedule_id: str, start: datetime, end: datetime) -> list[ExecutionRecord]: ...
+    def history_since(self, schedule_id: str, since: datetime) -> list[dict[str, Any]]: ...
+    def record_backfill(self, schedule: Schedule, by: str, at: str, reason: str) -> str: ...
+    def forget(self, item_id: str) -> None: ...
+
+
 class RepairLog(Protocol):
     """What the reconcile writes besides the records (chalicelib.activity.ActivityStore):
     the history of a repair, and the watches of active schedules."""

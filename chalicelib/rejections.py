@@ -18,7 +18,8 @@ from typing import Any
 
 from chalicelib import strict_json
 from chalicelib.clock import Clock, system_clock
-from chalicelib.models import is_schedule_id, iso
+from chalicelib.invocations import WALK_SLOTS
+from chalicelib.models import is_schedule_id, iso, parse_iso
 from chalicelib.ports import MessagePublisher
 
 logger = logging.getLogger("rez_agent.rejections")
@@ -92,6 +93,27 @@ def invocation_problem(event: Any) -> str | None:
         return "attempt: must be a whole number (or the scheduler's placeholder for one)"
     if event.get("record") is not None and not isinstance(event.get("record"), dict):
         return "record: must be an object"
+    return walk_problem(event)
+
+
+MAX_WALK_SLOTS = 999  # a backfill runs at most 1,000 slots: the event's own and these
+
+
+def walk_problem(event: dict[str, Any]) -> str | None:
+    """Why a backfill's walk (an invocation carrying ``backfill_slots``, chalicelib.backfill)
+    cannot be one, or None."""
+    if WALK_SLOTS not in event:
+        return None
+    slots = event[WALK_SLOTS]
+    if event.get("trigger") != "backfill":
+        return "backfill_slots: only a backfill (trigger backfill) carries slots"
+    if not isinstance(slots, list) or len(slots) > MAX_WALK_SLOTS:
+        return f"backfill_slots: must be a list of at most {MAX_WALK_SLOTS} times"
+    for slot in [event.get("scheduled_time"), *slots]:
+        try:
+            parse_iso(slot if isinstance(slot, str) and len(slot) <= MAX_INVOCATION_TEXT else "")
+        except ValueError:
+            return "backfill_slots: each slot (and scheduled_time) must be an ISO 8601 time"
     return None
 
 

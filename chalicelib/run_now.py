@@ -42,9 +42,12 @@ class TargetInvoker(Protocol):
 class LambdaTargetInvoker:
     """Invokes the stage's target function asynchronously (InvocationType Event)."""
 
-    def __init__(self, client_for: Callable[[], Any], function_arn: Callable[[], str]):
+    def __init__(self, client_for: Callable[[], Any], function_arn: Callable[[], str],
+                 unavailable: str = NO_TARGET_FUNCTION):
+        """``unavailable``: what a 501 says where the stage has no target function."""
         self._client_for = client_for
         self._function_arn = function_arn
+        self._unavailable = unavailable
 
     def invoke_async(self, payload: dict[str, Any]) -> None:
         try:
@@ -56,7 +59,7 @@ class LambdaTargetInvoker:
         except (ClientError, BotoCoreError) as exc:
             error = translate(exc, "target function")
             if isinstance(error, NotFound):  # the function, not the schedule
-                raise NotAvailableHere(NO_TARGET_FUNCTION) from exc
+                raise NotAvailableHere(self._unavailable) from exc
             if isinstance(error, Conflict):
                 raise UpstreamRejected(error.message) from exc
             raise error from exc

@@ -96,6 +96,8 @@ RETRYABLE_OUTCOMES = (ExecutionOutcome.FAILED, ExecutionOutcome.UNDELIVERED)
 # Why a buffer_one slot could not wait (RunStore.buffer).
 BUFFER_TAKEN = "overlap_policy buffer_one: another slot already waits for the run in progress"
 BUFFER_MOVED = "the run in progress ended meanwhile"
+# A duplicate whose run another invocation is running now (its claim has not lapsed).
+HELD_ELSEWHERE = "claimed by another invocation"
 # What the dispatch reads from a definition (see dispatch_message and TargetRunner._target_arn):
 # a definition stated by the Input must match the record in each.
 DISPATCHED_FIELDS = ("name", "target_type", "target_arn", "payload", *RUN_GUARD_FIELDS)
@@ -323,7 +325,7 @@ class RunStore:
             if expires:
                 if _parse(expires) <= now:
                     return None
-                return f"claimed by another invocation until {expires}"
+                return f"{HELD_ELSEWHERE} until {expires}"
             if _parse(item.get("started_at", "")) <= now - LEGACY_STALE:
                 return None
             return "started less than 5 minutes ago"
@@ -333,17 +335,16 @@ class RunStore:
         self, schedule: Schedule, invocation: Invocation, previous: dict[str, Any] | None, stated: bool = False,
         claim: Claim | None = None,
     ) -> dict[str, Any]:
-        names = {"#version": "version", "#x": "executions", "#last_id": "last_execution_id",
-                 "#last_time": "last_scheduled_time", "#last_outcome": "last_outcome"}
-        values: dict[str, Any] = {":version": schedule.version, ":id": invocation.execution_id,
-                                  ":t": invocation.scheduled_time, ":o": ExecutionOutcome.STARTED.value}
-        sets = ["#x.#last_id = :id", "#x.#last_time = :t", "#x.#last_outcome = :o"]
+        sets, names, values = _last_run(invocation.execution_id, invocation.scheduled_time,
+                                        ExecutionOutcome.STARTED, invocation.trigger)
+        names["#version"] = "version"
+        values[":version"] = schedule.version
         if previous is None:
-            names["#total"] = "total"
+            names.update({"#x": "executions", "#total": "total"})
             values.update({":zero": 0, ":one": 1})
             sets.append("#x.#total = if_not_exists(#x.#total, :zero) + :one")
         elif previous.get("outcome") in RETRYABLE_OUTCOMES:
-            names["#failed"] = "failed"
+            names.update({"#x": "executions", "#failed": "failed"})
             values[":one"] = 1
             sets.append("#x.#failed = if_not_exists(#x.#failed, :one) - :one")
         condition = "attribute_exists(id) AND #version = :version"
@@ -360,15 +361,14 @@ class RunStore:
                 else:
                     condition += f" AND attribute_not_exists(#definition.#d_{key})"
             condition += _stated_exclusions(schedule, names, values)
-        return {"Update": {
+        return _update_or_check({
             "TableName": self._name,
             "Key": {"id": schedule.id},
-            "UpdateExpression": "SET " + ", ".join(sets),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }}
+        }, sets)
 
     @staticmethod
     def _guard(schedule: Schedule, invocation: Invocation, claim: Claim, sets: list[str], names: dict[str, str],
@@ -502,7 +502,7 @@ class RunStore:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }}
         summary = self._summary_update(record, outcome, count_new=False, failed=failed)
-        if end_run:
+        if end_run and "Update" in summary:  # (a step with nothing to set is a ConditionCheck: no run of the record's)
             _end_current_run(summary["Update"], record.execution_id, skipped=outcome is ExecutionOutcome.SKIPPED)
         steps = [execution, summary] if watch is None else [execution, summary, watch]
         kind = "f" if watch is None else "w"
@@ -524,26 +524,22 @@ class RunStore:
 
     def _summary_update(self, record: ExecutionRecord, outcome: ExecutionOutcome, count_new: bool,
                         failed: bool) -> dict[str, Any]:
-        names = {"#x": "executions", "#last_id": "last_execution_id", "#last_time": "last_scheduled_time",
-                 "#last_outcome": "last_outcome"}
-        values: dict[str, Any] = {":id": record.execution_id, ":t": record.scheduled_time, ":o": outcome.value}
-        sets = ["#x.#last_id = :id", "#x.#last_time = :t", "#x.#last_outcome = :o"]
+        sets, names, values = _last_run(record.execution_id, record.scheduled_time, outcome, record.trigger)
         if count_new:
-            names["#total"] = "total"
+            names.update({"#x": "executions", "#total": "total"})
             sets.append("#x.#total = if_not_exists(#x.#total, :zero) + :one")
         if failed:
-            names["#failed"] = "failed"
+            names.update({"#x": "executions", "#failed": "failed"})
             sets.append("#x.#failed = if_not_exists(#x.#failed, :zero) + :one")
         if count_new or failed:
             values.update({":zero": 0, ":one": 1})  # AWS rejects a value the expression does not use
-        return {"Update": {
+        return _update_or_check({
             "TableName": self._name,
             "Key": {"id": record.schedule_id},
-            "UpdateExpression": "SET " + ", ".join(sets),
             "ConditionExpression": "attribute_exists(id)",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
-        }}
+        }, sets)
 
     # --- reports ---------------------------------------------------------------------------
 
@@ -700,6 +696,8 @@ def _end_current_run(update: dict[str, Any], execution_id: str, skipped: bool = 
     # a later slot that took the record meanwhile owns it: then the run is written alone
     update["ConditionExpression"] += " AND #run.#run_id = :run_id"
     update["ExpressionAttributeValues"][":run_id"] = execution_id
+
+
 def _stated_exclusions(schedule: Schedule, names: dict[str, str], values: dict[str, Any]) -> str:
     """The claim's check that the record holds the skip and the snooze the Input states (a
     run decides on them: ``chalicelib.exclusions``)."""
@@ -717,6 +715,30 @@ def _stated_exclusions(schedule: Schedule, names: dict[str, str], values: dict[s
     else:
         condition += " AND attribute_not_exists(#snoozed)"
     return condition
+
+
+def _last_run(execution_id: str, scheduled_time: str, outcome: ExecutionOutcome,
+              trigger: ExecutionTrigger) -> tuple[list[str], dict[str, str], dict[str, Any]]:
+    """The summary's last run (its SET clauses, names and values), which every run writes
+    but a backfill: it runs a past slot, so it is never the schedule's latest run (the
+    summary still counts it)."""
+    if trigger is ExecutionTrigger.BACKFILL:
+        return [], {}, {}
+    return (
+        ["#x.#last_id = :id", "#x.#last_time = :t", "#x.#last_outcome = :o"],
+        {"#x": "executions", "#last_id": "last_execution_id", "#last_time": "last_scheduled_time",
+         "#last_outcome": "last_outcome"},
+        {":id": execution_id, ":t": scheduled_time, ":o": outcome.value},
+    )
+
+
+def _update_or_check(request: dict[str, Any], sets: list[str]) -> dict[str, Any]:
+    """A transaction step on the schedule record: an Update of ``sets``, or with nothing to
+    set, a ConditionCheck of its condition (AWS refuses an empty expression map)."""
+    request = {key: value for key, value in request.items() if value != {}}
+    if sets:
+        return {"Update": {**request, "UpdateExpression": "SET " + ", ".join(sets)}}
+    return {"ConditionCheck": request}
 
 
 def _failed_check(reason: dict[str, Any]) -> bool:

@@ -14,7 +14,9 @@ time from its history. Each slot has one result (the API's ``result``, formerly 
 - ``upcoming``: not due yet.
 
 A spring-forward wall time that AWS skips is not computed as a slot, so it is never missed.
-Manual runs (run-now) are entries of their own, with ``trigger: manual``.
+Manual runs (run-now) are entries of their own, with ``trigger: manual``. A backfill run
+(``trigger: backfill``, chalicelib.backfill) is its slot's run, never late, and its entry says
+``note: backfilled at <time>``.
 
 Which slot a run belongs to is decided in one place, :class:`SlotJoin` (the timeline, the
 health, the alert sweep and the run's own watch update all use it): the slot its scheduled
@@ -55,6 +57,8 @@ SKIPPED = "skipped"
 UPCOMING = "upcoming"
 TIMED_OUT = "timed_out"  # dispatched, no report within its max_duration_seconds (alerted once)
 OVERDUE = "overdue"  # dispatched, awaited (overlap_policy, run_if), no report within a day
+
+BACKFILLED = "backfilled at {at}"  # the note of a slot whose run was a backfill
 
 MAX_SPAN = timedelta(days=31)
 MAX_SLOTS = 1000
@@ -188,8 +192,8 @@ def run_result(record: ExecutionRecord, deadline: datetime | None, now: datetime
     if record.outcome is ExecutionOutcome.STARTED:
         expires = parse_iso(record.claim_expires_at) if record.claim_expires_at else started + STUCK_AFTER
         return RUNNING if now < max(expires, started + STUCK_AFTER) else FAILED
-    if deadline is not None and started > deadline:
-        return LATE
+    if deadline is not None and started > deadline and record.trigger is not ExecutionTrigger.BACKFILL:
+        return LATE  # a backfill runs after its slot on purpose
     return SUCCEEDED
 
 
@@ -398,6 +402,8 @@ def _slot_entry(slot: Slot, runs: list[ExecutionRecord], history: list[dict[str,
         reason = held_reason(chosen, entry["result"])
         if reason:
             entry["reason"] = reason
+        if chosen.trigger is ExecutionTrigger.BACKFILL:
+            entry["note"] = BACKFILLED.format(at=chosen.started_at)
     return entry
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from chalicelib.activity import ActivityStore
     from chalicelib.alerts import AlertSweep
+    from chalicelib.backfill import BackfillService, BackfillWalker
     from chalicelib.bulk import BulkService
     from chalicelib.calendar_store import CalendarService, CalendarStore
     from chalicelib.dead_letters import DeadLetterRecorder
@@ -305,6 +306,35 @@ def run_now_service(settings: Settings | None = None) -> RunNowService:
 
     settings = settings or get_settings()
     return RunNowService(repository(settings), activity(settings), target_invoker(settings), clock=_clock)
+
+
+def backfill_service(settings: Settings | None = None) -> BackfillService:
+    from chalicelib.backfill import NO_TARGET_FUNCTION, BackfillService
+    from chalicelib.run_now import LambdaTargetInvoker
+
+    settings = settings or get_settings()
+    invoker = LambdaTargetInvoker(
+        client_for=partial(_client, "lambda", settings=settings),
+        function_arn=partial(target_function_arn, settings),
+        unavailable=NO_TARGET_FUNCTION,
+    )
+    return BackfillService(repository(settings), activity(settings), invoker,
+                           grace_seconds=settings.late_grace_seconds, clock=_clock,
+                           calendars=calendar_store(settings).days)
+
+
+def backfill_walker(function_arn: str | None = None, settings: Settings | None = None) -> BackfillWalker:
+    """The walk of a backfill's slots, in the target function; it continues by invoking
+    ``function_arn`` (the invocation's own, from its context), else the stage's target."""
+    from chalicelib.backfill import BackfillWalker
+    from chalicelib.run_now import LambdaTargetInvoker
+
+    settings = settings or get_settings()
+    invoker = LambdaTargetInvoker(
+        client_for=partial(_client, "lambda", settings=settings),
+        function_arn=(lambda: function_arn) if function_arn else partial(target_function_arn, settings),
+    )
+    return BackfillWalker(_target_runner(settings), invoker)
 
 
 def bulk_service(settings: Settings | None = None) -> BulkService:

@@ -165,7 +165,7 @@ _GROUPS = {
     "deployed": ("test_auth_on_emulator.py", "test_console_browser.py", "test_console_fleet_browser.py",
                  "test_contracts_end_to_end.py", "test_failure_paths.py", "test_example_worker_end_to_end.py",
                  "test_calendars_on_emulator.py",
-                 "test_console_calendars_browser.py"),
+                 "test_console_calendars_browser.py", "test_backfill_end_to_end.py"),
 }
 
 

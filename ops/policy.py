@@ -46,8 +46,9 @@ TABLE_ACTIONS: dict[str, list[str]] = {
     # PutItem: history entries; UpdateItem/DeleteItem: the alert watch
     COMMAND: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
     # TransactWriteItems is authorised as the actions inside it (UpdateItem here: the run, its
-    # summary, the alert watch); GetItem/PutItem: a failed run's alert (the watch, its marker)
-    TARGET: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    # summary, the alert watch; ConditionCheckItem: a backfill run's check of the record, which
+    # it leaves as it is); GetItem/PutItem: a failed run's alert (the watch, its marker)
+    TARGET: ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
     RECONCILE: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
     # Query: due watches, runs since the watermark; PutItem/UpdateItem: alert markers,
     # watermarks, an automatic pause; DeleteItem: the watch of a schedule no longer active
@@ -60,7 +61,8 @@ GRANTS: dict[str, list[str]] = {
     # publish_alerts: a failure reported through the route alerts at once
     API: ["logs", "table", "publish_commands", "invoke_target", "publish_alerts"],
     COMMAND: ["logs", "table", "schedules_write", "schedules_get", "pass_role"],
-    TARGET: ["logs", "table", "publish_targets", "failure_destination"],
+    # invoke_target: a backfill's walk continues in a new invocation of itself
+    TARGET: ["logs", "table", "publish_targets", "failure_destination", "invoke_target"],
     RECONCILE: ["logs", "table", "schedules_write", "schedules_get", "schedules_list", "pass_role"],
     ALERT_SWEEP: ["logs", "table", "publish_commands", "publish_alerts"],
     DEAD_LETTERS: ["logs", "table", "read_dead_letters"],
@@ -141,7 +143,8 @@ def _statements(names: ResourceNames, function: str) -> dict[str, list[dict[str,
         ],
         "invoke_target": [
             {
-                # run-now: the stage's target function, the one EventBridge Scheduler invokes
+                # run-now and backfill: the stage's target function, the one EventBridge
+                # Scheduler invokes (a backfill's walk invokes it again with the slots left)
                 "Sid": "InvokeTargetFunction",
                 "Effect": "Allow",
                 "Action": "lambda:InvokeFunction",

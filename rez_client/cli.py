@@ -169,6 +169,14 @@ def _add_operation_arguments(sub: argparse.ArgumentParser, command: Command, ope
                 help=_option_help(command, parameter),
             )
     if operation.has_body:
+        for option in command.body_options:
+            if option.flag:
+                sub.add_argument(option_name(option.field), dest=_dest("body", option.field), action="store_const",
+                                 const=True, default=None, help=f"{option.help} (body {option.field}: true)")
+            else:
+                sub.add_argument(option_name(option.field), dest=_dest("body", option.field), choices=option.choices,
+                                 metavar=None if option.choices else option.metavar,
+                                 help=f"{option.help} (body {option.field})")
         if command.body_positional:
             sub.add_argument(command.body_positional, help=f"the body's {command.body_positional}")
         sub.add_argument(
@@ -229,6 +237,10 @@ def _body(command: Command, operation: Operation, args: argparse.Namespace) -> A
         if not isinstance(parsed, dict):
             raise UsageError("--body must be a JSON object")
         body.update(parsed)
+    for option in command.body_options:
+        value = getattr(args, _dest("body", option.field), None)
+        if value is not None:
+            body[option.field] = value
     if not body:
         raise UsageError(f"{command.name} needs a body: --body JSON, --body @file.json or --body -")
     return body

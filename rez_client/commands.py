@@ -19,6 +19,19 @@ class Column:
 
 
 @dataclass(frozen=True)
+class BodyOption:
+    """A field of the body offered as an option (``--from TIME``); ``flag``: a boolean set
+    to true by the option alone (``--dry-run``). The body's own ``--body`` still works; an
+    option given wins over the same field there."""
+
+    field: str
+    help: str
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    flag: bool = False
+
+
+@dataclass(frozen=True)
 class Command:
     name: str
     method: str
@@ -30,6 +43,8 @@ class Command:
     columns: tuple[Column, ...] = ()
     # help for a parameter where the document's shared description would mislead
     option_help: dict[str, str] = field(default_factory=dict)
+    # the body's fields offered as options
+    body_options: tuple[BodyOption, ...] = ()
 
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -108,6 +123,23 @@ COMMANDS: tuple[Command, ...] = (
             IDEMPOTENCY_KEY: "any text naming this run request: a retry with the same key answers the "
             "same run (\"repeated\": true) and starts nothing again",
         },
+    ),
+    Command(
+        "backfill", "POST", "/api/schedules/{id}/backfill",
+        "run a schedule's past slots once each, oldest first (a dry run lists them)",
+        columns=(
+            Column("SLOT", "slot"),
+            Column("RESULT", "result"),
+            Column("RUN", "run"),
+            Column("OUTCOME", "outcome", optional=True),
+            Column("EXECUTION", "execution_id"),
+        ),
+        body_options=(
+            BodyOption("from", "the window's start (ISO 8601)", metavar="TIME"),
+            BodyOption("to", "the window's end (ISO 8601), not in the future", metavar="TIME"),
+            BodyOption("slots", "which slots: missed (default), failed or all", choices=("missed", "failed", "all")),
+            BodyOption("dry_run", "list the slots it would run, and run nothing", flag=True),
+        ),
     ),
     Command(
         "executions", "GET", "/api/schedules/{id}/executions", "list a schedule's runs, newest first",

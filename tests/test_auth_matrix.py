@@ -54,6 +54,8 @@ CALLER_KINDS = ("owner", "other", "admin", "anonymous")
 
 CHANGED = {**TEE_TIMES, "schedule_expression": "cron(30 7 * * ? *)"}
 PREVIEW = {"schedule_expression": "rate(1 hour)", "count": 2}
+# a past day: the new schedule has no slots in it, so the backfill (202) starts nothing
+BACKFILL = {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z", "slots": "all"}
 TEMPLATE = {"name": "tee", "parameters": {"hour": {"type": "integer"}},
             "schedule": {**TEE_TIMES, "schedule_expression": "cron(0 {{hour}} * * ? *)"}}
 
@@ -86,6 +88,7 @@ ROUTES = [
     Route("delete", "DELETE", "/api/schedules/{id}", writes=True),
     Route("executions", "GET", "/api/schedules/{id}/executions"),
     Route("run", "POST", "/api/schedules/{id}/run", writes=True),
+    Route("backfill", "POST", "/api/schedules/{id}/backfill", body=BACKFILL, writes=True),
     Route("history", "GET", "/api/schedules/{id}/history"),
     Route("timeline", "GET", "/api/schedules/{id}/timeline"),
     Route("preview", "POST", "/api/expressions/preview", body=PREVIEW),
@@ -115,7 +118,7 @@ REPORTED_EXECUTION = "execution-1"
 # What each caller gets; the owner's schedule exists. "list" is what the caller sees by
 # default (their own schedules); "list_by_owner" asks for the owner's schedules by name.
 OK = {"create": 202, "list": 200, "overview": 200, "list_by_owner": 200, "get": 200, "update": 202, "pause": 202,
-      "resume": 202, "delete": 202, "executions": 200, "preview": 200, "run": 202, "history": 200,
+      "resume": 202, "delete": 202, "executions": 200, "preview": 200, "run": 202, "backfill": 202, "history": 200,
       "timeline": 200, "openapi": 200, "docs": 200,
       # the owner's schedule was not made from a template, and no template exists
       "bulk": 200, "reapply": 409, "create_template": 201, "list_templates": 200, "get_template": 404,

@@ -375,3 +375,21 @@ def test_publish_to_a_stage_that_is_not_there_says_so(served):
            "AWS_DEFAULT_REGION": "us-east-1"}
     code, _, err = rez(served.url, "publish", '{"action": "delete", "schedule_id": "x"}', "--stage", "nowhere", env=env)
     assert code == 1 and "no topic rez-agent-schedule-creation-nowhere here" in err
+
+
+def test_backfill_takes_its_window_and_choice_as_options(served):
+    # GIVEN a schedule
+    code, out, _ = cli(served.url, "create", "--body", json.dumps(TEE_TIMES))
+    schedule_id = json.loads(out)["id"]
+    # WHEN a dry run of a past day's slots is asked for with options
+    code, out, err = cli(served.url, "backfill", schedule_id, "--from", "2026-01-01T00:00:00Z",
+                         "--to", "2026-01-02T00:00:00Z", "--slots", "all", "--dry-run")
+    # THEN the body carried them (the schedule did not exist then: no slots)
+    assert (code, err) == (0, "")
+    answer = json.loads(out)
+    assert (answer["from"], answer["to"], answer["slots"], answer["dry_run"], answer["items"]) == (
+        "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "all", True, [])
+    # AND the API's rules come back per field; a choice it does not know is a usage error
+    code, _, err = cli(served.url, "backfill", schedule_id, "--from", "2026-01-02T00:00:00Z", "--to", "2026-01-01T00:00:00Z")
+    assert code == 1 and "to: must be after from" in err
+    assert cli(served.url, "backfill", schedule_id, "--slots", "some")[0] == 2

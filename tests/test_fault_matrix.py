@@ -499,6 +499,66 @@ def _run_now_expect(world: World, ctx: dict, run: Run) -> list[str]:
     return found
 
 
+HOURLY = {**DEFINITION, "schedule_expression": "rate(1 hour)"}
+
+
+def _backfill_given(world: World) -> dict:
+    """An hourly schedule created 3 hours 30 minutes ago whose 3 slots never ran."""
+    with contextlib.suppress(Exception):  # it exists from an earlier cell (moto's Lambda is not reset)
+        create_target_function()
+    now = system_clock()
+    wiring.use_clock(lambda: now - timedelta(hours=3, minutes=30))
+    try:
+        schedule_id = _active(world, HOURLY)
+    finally:
+        wiring.use_clock(None)
+    window = {"from": (now - timedelta(hours=4)).isoformat(), "to": now.isoformat(), "slots": "missed"}
+    return {"id": schedule_id, "window": window}
+
+
+def _backfill_when(world: World, ctx: dict) -> Run:
+    """The client repeats a request it saw fail; Lambda runs each invoke (the API's walk,
+    then each continuation the walk makes), again while it fails."""
+    run = Run()
+    lam = clients.client("lambda")
+
+    def seen(params: dict, **_: Any) -> None:
+        world.invoked.append(json.loads(params["Payload"]))
+
+    lam.meta.events.register("before-parameter-build.lambda.Invoke", seen, "matrix-backfill")
+    try:
+        for attempt in range(1, DELIVERIES + 1):
+            world.api(run, "post", f"/api/schedules/{ctx['id']}/backfill", ctx["window"])
+            if run.status is not None and run.status < 500:
+                break
+            run.retried = True
+            run.failures.append(f"backfill attempt {attempt}: {run.status} {run.body.get('Code')}")
+        walked = 0
+        while walked < len(world.invoked):
+            payload = world.invoked[walked]
+            walked += 1
+            world._invoke(run, "schedule_target", lambda _attempt, payload=payload: payload)
+    finally:
+        lam.meta.events.unregister("before-parameter-build.lambda.Invoke", unique_id="matrix-backfill")
+    return run
+
+
+def _backfill_expect(world: World, ctx: dict, run: Run) -> list[str]:
+    """Each of the 3 missed slots ran once, succeeded and dispatched (a dispatch may be sent
+    twice with the same execution id: at-least-once, as for a scheduled fire)."""
+    world.drain_fires()
+    runs = [e for e in world.executions() if str(e["execution_id"]).startswith("backfill-")]
+    found = []
+    if len(runs) != 3:
+        found.append(f"{LOST if len(runs) < 3 else DOUBLED} execution: {len(runs)} backfill runs, expected 3")
+    if any(e.get("outcome") != "succeeded" for e in runs):
+        found.append(f"backfill runs {sorted(str(e.get('outcome')) for e in runs)}, expected all succeeded")
+    ids = {m.get("execution_id") for m in world.published}
+    if ids != {e["execution_id"] for e in runs}:
+        found.append(f"dispatched {len(ids)} executions, expected the {len(runs)} backfill runs")
+    return found
+
+
 def _sweep_given(world: World) -> dict:
     return {"id": _active(world, {**DEFINITION, "schedule_expression": "rate(1 hour)"}), "at": system_clock()}
 
@@ -778,6 +838,8 @@ PATHS = {
         Path("sweep_with_calendar", _calendar_sweep_given, _sweep_when, _sweep_expect),
         _change_path("skip", "post", "/skip", {"count": 1}, "active", DEFINITION["schedule_expression"]),
         _change_path("snooze", "post", "/snooze", {"until": SNOOZE_END}, "active", DEFINITION["schedule_expression"]),
+        # its Lambda invokes too: the API's walk, and each continuation the walk makes
+        Path("backfill", _backfill_given, _backfill_when, _backfill_expect, (*APP_SERVICES, "lambda")),
         Path("dead-letter", _target_given, _dead_letter_when, _dead_letter_expect),
         Path("report", _report_given, _report_when, _reported_expect("failed")),
         Path("results", _report_given, _results_when, _reported_expect("succeeded")),
@@ -1046,7 +1108,7 @@ def test_one_fault_converges(cell: Cell, world: World) -> None:
     assert outcome != NOT_CONVERGED, "; ".join(wrong)
 
 
-TWO_FAULT_PATHS = ("create", "sns", "target", "run-now", "dead-letter", "sweep")
+TWO_FAULT_PATHS = ("create", "sns", "target", "run-now", "backfill", "dead-letter", "sweep")
 
 
 @pytest.mark.parametrize("path_name", TWO_FAULT_PATHS)

@@ -121,6 +121,15 @@ def exercise_every_function(client, moto_stage, names, recorder, monkeypatch):
     api("post", f"/api/schedules/{note}/run")
     create_target_function()
     api("post", f"/api/schedules/{note}/run")
+    # backfill: the API's dry run and its request (the schedule is new: nothing to start),
+    # then a walk of two slots, which continues in a new invocation of the target function
+    window = {"from": "2026-11-24T00:00:00Z", "to": "2026-11-24T12:00:00Z"}
+    api("post", f"/api/schedules/{note}/backfill", {**window, "dry_run": True})
+    api("post", f"/api/schedules/{note}/backfill", window)
+    walk = {"schedule_id": note, "scheduled_time": "2026-11-24T11:00:00Z", "trigger": "backfill",
+            "backfill_slots": ["2026-11-24T12:00:00Z"]}
+    walked = recorder.run("schedule_target", lambda: client.lambda_.invoke("schedule_target", walk))
+    assert walked.payload["outcome"] == "continued"
     api("get", f"/api/schedules/{note}/history")
     api("get", f"/api/schedules/{note}/timeline")
     # the alert sweep, two hours on: a failed run pauses a schedule (pause_after_failures),
@@ -194,5 +203,7 @@ def test_each_function_calls_only_what_its_policy_grants_and_uses_all_of_it(chal
         # custom Lambda targets, which moto cannot invoke)
         unused = allowed - called - RUNTIME - LAMBDA_SERVICE.get(function, set()) - {"lambda:InvokeFunction"}
         assert not unused, f"{function} is granted {sorted(unused)} but never calls them"
-    # AND run-now's invoke is one of the API's calls (the grant names only the stage's target)
+    # AND run-now's invoke is one of the API's calls (the grant names only the stage's target),
+    # and a backfill's continuation one of the target function's
     assert "lambda:Invoke" in recorder.calls[policy.API]
+    assert "lambda:Invoke" in recorder.calls[policy.TARGET]

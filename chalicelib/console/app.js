@@ -26,6 +26,7 @@ const SYMBOLS = {
   // statuses
   pending: "◔", active: "●", paused: "‖", error: "✖", completed: "■", deleted: "×",
 };
+const BACKFILLED = "↺"; // a slot whose run was a backfill (docs/backfill.md)
 const HEALTH = { ok: "✔", late: "◷", missing: "⚠", failing: "✖", paused: "‖" };
 const STATUSES = ["pending", "active", "paused", "error", "completed", "deleted"];
 const TOKEN_KEY = "rez-agent-token";
@@ -698,6 +699,7 @@ async function schedulePage(show, id) {
     schedule.last_error ? el("p", { class: "error", role: "alert" }, `Last error: ${schedule.last_error}`) : null,
     actionsFor(schedule),
     reapplySection(schedule),
+    backfillSection(schedule),
     definitionSection(schedule),
     timelineSection(schedule, timeline, windowStart, windowEnd),
     executionsSection(schedule, executions),
@@ -731,6 +733,7 @@ function actionsFor(schedule) {
   if (schedule.skip) act("unskip", "Undo skip", () => skipSlots(schedule, null));
   else act("skip", "Skip next…", () => skipSlots(schedule, window.prompt("Skip how many of the next slots?", "1")));
   act("run", "Run now", () => runNow(schedule, newKey()));
+  act("backfill", "Backfill…", async () => openBackfill(schedule));
   act("edit", "Edit", async () => { location.hash = `#/s/${schedule.id}/edit`; });
   if (schedule.template) act("reapply", "Re-apply from template", () => reapplyDryRun(schedule));
   act("delete", "Delete", () => remove(schedule));
@@ -832,6 +835,7 @@ function slotWord(slot) {
   const run = slot.execution;
   const parts = [`${when}: ${slot.result}`];
   if (slot.trigger === "manual") parts.push("manual run");
+  if (slot.note) parts.push(`${BACKFILLED} backfilled`);
   if (run && run.started_at) parts.push(`started ${formatTime(run.started_at, null, true)} (${lateness(slot.time, run.started_at)})`);
   if (run && run.duration_ms !== undefined) parts.push(`dispatched in ${run.duration_ms} ms`);
   if (reportWords(run)) parts.push(reportWords(run));
@@ -872,7 +876,7 @@ function daystrip(schedule, items) {
     class: "strip", role: "group", "aria-label": "The day's slots, oldest first (arrow keys move)",
     onkeydown: stripKeys,
   }, slots.map((slot, index) => el("span", {
-    class: `cell is-${slot.result}`, role: "img", tabindex: index === focusAt ? "0" : "-1",
+    class: `cell is-${slot.result}${slot.note ? " backfilled" : ""}`, role: "img", tabindex: index === focusAt ? "0" : "-1",
     "data-key": `cell-${slot.time}`, "aria-label": slotWord(slot), title: slotWord(slot),
     "data-word": slot.result, onfocus: (event) => rove(event.currentTarget),
     onmouseenter: (event) => { detail.textContent = event.currentTarget.getAttribute("aria-label"); },
@@ -919,6 +923,7 @@ function timelineSection(schedule, result, windowStart, windowEnd) {
       el("span", { class: "when" }, whenBoth(slot.time, schedule.timezone)),
       slot.trigger === "manual" ? el("span", { class: "tag" }, "manual run") : null,
       slot.result === "skipped" && slot.reason ? el("span", { class: "reason" }, slot.reason) : null,
+      slot.note ? el("span", { class: "tag backfill", title: slot.note }, `${BACKFILLED} backfilled`) : null,
       slot.execution && slot.result !== "skipped" ? el("span", { class: "detail" },
         `started ${formatTime(slot.execution.started_at, null, true)} (${lateness(slot.time, slot.execution.started_at)})` +
         `, attempt ${slot.execution.attempt || 1}` +
@@ -937,9 +942,9 @@ function executionsSection(schedule, result) {
   const rows = (result.data.items || []).map((run) => [
     cell(formatTime(run.scheduled_time, schedule.timezone)),
     cell(formatTime(run.started_at, null, true)),
-    cell(run.trigger === "manual" ? "—" : lateness(run.scheduled_time, run.started_at)),
+    cell(run.trigger === "scheduled" || !run.trigger ? lateness(run.scheduled_time, run.started_at) : "—"),
     cell(badge(run.outcome)),
-    cell(run.trigger || "scheduled"),
+    cell(run.trigger === "backfill" ? `${BACKFILLED} backfill` : run.trigger || "scheduled"),
     cell(String(run.attempt || 1)),
     cell(run.duration_ms !== undefined ? `${run.duration_ms} ms` : "—"),
     cell(reportedRun(run), "reported"),
@@ -1840,6 +1845,78 @@ function reapplySection(schedule) {
       }) }, `Apply: change ${changed.length} field${changed.length === 1 ? "" : "s"}`),
       cancel));
   return box;
+}
+
+// --- backfill: a window's past slots, once each, oldest first (docs/backfill.md) --------------
+
+// The open panel (kept across refreshes): its fields as typed, and the last answer.
+let backfillPanel = null;
+
+function utcInput(date) {
+  return date.toISOString().slice(0, 19);
+}
+
+function openBackfill(schedule) {
+  const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+  backfillPanel = { id: schedule.id, from: utcInput(new Date(now.getTime() - DAY_MS)), to: utcInput(now), slots: "missed", answer: null };
+  afterAction(() => document.getElementById("backfill-from"));
+}
+
+async function sendBackfill(schedule, dryRun) {
+  const panel = backfillPanel;
+  const body = { from: `${panel.from}Z`, to: `${panel.to}Z`, slots: panel.slots, dry_run: dryRun };
+  const result = await api("POST", `/api/schedules/${schedule.id}/backfill`, body);
+  panel.answer = { dryRun, result };
+  if (result.ok && !dryRun) toast(`Backfill: ${result.data.counts.started || 0} slot(s) started`);
+  afterAction(() => document.getElementById(dryRun ? "backfill-run" : "backfill-close"));
+}
+
+function backfillField(name, label) {
+  return el("label", { class: "field" }, label, el("input", {
+    id: `backfill-${name}`, type: "datetime-local", step: "1", value: backfillPanel[name], required: true,
+    oninput: (event) => { backfillPanel[name] = event.currentTarget.value; },
+  }));
+}
+
+const BACKFILL_CHOICES = [
+  ["missed", "Missed: slots that never ran"], ["failed", "Failed: slots whose run failed"], ["all", "All the due slots"],
+];
+
+function backfillSection(schedule) {
+  if (!backfillPanel || backfillPanel.id !== schedule.id) return null;
+  const box = el("section", { class: "bulk-plan", id: "backfill", "aria-labelledby": "backfill-title" },
+    el("h3", { id: "backfill-title" }, `${BACKFILLED} Backfill past slots`),
+    el("p", { class: "hint" }, "Runs each chosen slot once, oldest first, with the slot's own time; "
+      + "a slot that already ran is never run again. Times are UTC; at most 31 days and 1,000 slots."));
+  const choice = el("select", { id: "backfill-slots", onchange: (event) => { backfillPanel.slots = event.currentTarget.value; } },
+    BACKFILL_CHOICES.map(([value, words]) => el("option", { value, selected: backfillPanel.slots === value }, words)));
+  box.append(el("div", { class: "backfill-fields" },
+    backfillField("from", "From (UTC)"), backfillField("to", "To (UTC)"),
+    el("label", { class: "field" }, "Which slots", choice)));
+  box.append(el("div", { class: "actions" },
+    el("button", { type: "button", id: "backfill-dry-run", onclick: (event) => inFlight(event.currentTarget, box, () => sendBackfill(schedule, true)) }, "Dry run"),
+    el("button", { type: "button", id: "backfill-run", onclick: (event) => inFlight(event.currentTarget, box, () => sendBackfill(schedule, false)) }, "Backfill"),
+    el("button", { type: "button", id: "backfill-close", onclick: () => { backfillPanel = null; route({ refresh: true }); } }, "Close")));
+  const answer = backfillPanel.answer;
+  if (answer) box.append(backfillAnswer(schedule, answer));
+  return box;
+}
+
+function backfillAnswer(schedule, { dryRun, result }) {
+  if (!result.ok) {
+    const fields = fieldErrors(result);
+    return el("div", { class: "error", role: "alert" }, problem(result),
+      fields.length ? el("ul", {}, fields.map((error) => el("li", {}, `${error.field}: ${error.message}`))) : null);
+  }
+  const data = result.data;
+  const counts = Object.entries(data.counts).map(([run, count]) => `${count} ${run.replace("_", " ")}`).join(", ");
+  const caption = `${dryRun ? "Dry run: nothing ran" : "Backfill"} (${counts})`;
+  return el("div", { class: "backfill-answer", "aria-live": "polite" },
+    table(caption, ["Slot", "Its own runs", "Backfill", "Execution"], data.items.map((item) => [
+      cell(whenBoth(item.slot, schedule.timezone)), cell(badge(item.result)),
+      cell(item.run.replace("_", " ") + (item.outcome ? ` (${item.outcome})` : "")), cell(el("code", {}, item.execution_id)),
+    ]), "No slot in this window is one to backfill."),
+    dryRun ? null : el("p", { class: "hint" }, "The runs appear in the timeline below as they finish."));
 }
 
 // --- start -----------------------------------------------------------------------------------
