@@ -97,7 +97,7 @@ def test_a_person_backfills_an_outage_from_the_schedules_page(served, browser):
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{served.url}/#/s/{schedule_id}", wait_until="domcontentloaded")
     page.get_by_role("heading", name="console-backfill").wait_for()
-    assert page.locator(".strip .cell.state-missed").count() == 3
+    assert page.locator(".strip .cell.is-missed").count() == 3
 
     # WHEN the person opens the backfill form and asks for a dry run of the missed slots
     page.get_by_role("button", name="Backfill…").click()
@@ -122,8 +122,8 @@ def test_a_person_backfills_an_outage_from_the_schedules_page(served, browser):
     # executions say backfill
     page.get_by_role("button", name="Close").click()
     page.reload(wait_until="domcontentloaded")
-    page.locator(".strip .cell.state-succeeded.backfilled").nth(2).wait_for()
-    assert page.locator(".strip .cell.state-missed").count() == 0
+    page.locator(".strip .cell.is-succeeded.backfilled").nth(2).wait_for()
+    assert page.locator(".strip .cell.is-missed").count() == 0
     tags = page.locator("section.timeline .slot .tag.backfill")
     assert tags.count() == 3 and tags.first.text_content() == "↺ backfilled"
     assert tags.first.get_attribute("title").startswith("backfilled at ")
