@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from chalice.local import LambdaContext
-from chalice.test import TestEventsClient
+from chalice.test import TestEventsClient as EventsClient
 
 import app as app_module
 from chalicelib import clients, wiring
@@ -61,7 +61,7 @@ def lambda_runs(function: str, event: dict) -> Any:
 
 
 def deliver_commands(served: LocalApi) -> None:
-    events = TestEventsClient(app_module.app)
+    events = EventsClient(app_module.app)
     for command in served.resources["tap"].drain(resource_names(STAGE).creation_topic):
         lambda_runs("schedule_command", events.generate_sns_event(message=json.dumps(command)))
 
