@@ -62,7 +62,7 @@ def lambda_runs(function: str, event: dict) -> Any:
 
 def deliver_commands(served: LocalApi) -> None:
     events = EventsClient(app_module.app)
-    for command in served.resources["tap"].drain(resource_names(STAGE).creation_topic):
+    for command in served.resources["tap"].drain(resource_names(STAGE).command_topic):
         lambda_runs("schedule_command", events.generate_sns_event(message=json.dumps(command)))
 
 
