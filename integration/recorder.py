@@ -55,12 +55,13 @@ class CallSite:
 
 
 def call_sites(calls: Iterable[Call]) -> list[CallSite]:
-    """Each call with its occurrence index among calls of the same operation, in order."""
-    seen: dict[Call, int] = {}
+    """Each call with its occurrence index among calls of the same operation, in order (as
+    the fault injector counts them: a transaction's steps do not make it another operation)."""
+    seen: dict[tuple[str, str], int] = {}
     sites = []
     for call in calls:
-        index = seen.get(call, 0)
-        seen[call] = index + 1
+        index = seen.get((call.service, call.operation), 0)
+        seen[(call.service, call.operation)] = index + 1
         sites.append(CallSite(call.service, call.operation, index))
     return sites
 
