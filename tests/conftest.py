@@ -19,6 +19,7 @@ from moto import mock_aws
 from chalicelib import clients
 from chalicelib.config import resource_names
 from integration.faults import FaultInjector
+from tests import moto_transactions
 from tests.stage import MotoPatch, StageWorld, foreign_mock_active
 from tests.support import (
     PACKAGE_BUCKET,
@@ -46,6 +47,10 @@ for _key in (
 ):
     os.environ.pop(_key, None)
 
+
+# A TransactWriteItems backs up the items it touches, not its whole table (moto's copy made
+# each schedule change cost more the more items a test had made).
+moto_transactions.install()
 
 # The stage on moto, created once per session and reset between the tests that use it
 # (tests/stage.py says what a reset restores).
