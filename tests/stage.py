@@ -21,6 +21,8 @@ as it always was.
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -197,6 +199,37 @@ class StageWorld:
                 self._client("lambda").delete_function(FunctionName=name)
             elif kind == "role" and added[3:] == ("[]", ()):
                 self._client("iam").delete_role(RoleName=name)
+
+
+@dataclass(frozen=True)
+class StageContents:
+    """What the stage holds beside its resources: every table item and every schedule, as
+    moto keeps them (copies)."""
+
+    items: dict[str, Any]
+    schedules: dict[str, Any]
+
+
+def stage_contents() -> StageContents:
+    """The stage's items and schedules now, to put back with ``put_back``: a fixture that
+    builds many records through the API builds them once per module, and each test starts
+    from the same records (a stream's table or a queued message is not kept: take it
+    after the commands were delivered)."""
+    tables = {name: copy.deepcopy(table.items) for backend in _backends("dynamodb")
+              for name, table in backend.tables.items() if table.stream_shard is None}
+    schedules = {name: copy.deepcopy(group.schedules) for backend in _backends("scheduler")
+                 for name, group in backend.schedule_groups.items()}
+    return StageContents(tables, schedules)
+
+
+def put_back(contents: StageContents) -> None:
+    """The stage's items and schedules as ``contents`` holds them (over what a test left)."""
+    for backend in _backends("dynamodb"):
+        for name, items in contents.items.items():
+            backend.tables[name].items = copy.deepcopy(items)
+    for backend in _backends("scheduler"):
+        for name, schedules in contents.schedules.items():
+            backend.schedule_groups[name].schedules = copy.deepcopy(schedules)
 
 
 def _delete_items(table: Any, keys: list[str]) -> None:
