@@ -232,6 +232,11 @@ def put_back(contents: StageContents) -> None:
             backend.schedule_groups[name].schedules = copy.deepcopy(schedules)
 
 
+def queued_messages() -> int:
+    """How many messages wait in the region's queues (received ones included)."""
+    return sum(len(queue._messages) for backend in _backends("sqs") for queue in backend.queues.values())
+
+
 def _delete_items(table: Any, keys: list[str]) -> None:
     items = _scan_all(table, keys)
     with table.batch_writer() as batch:
