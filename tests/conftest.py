@@ -20,7 +20,7 @@ from chalicelib import clients
 from chalicelib.config import resource_names
 from integration.faults import FaultInjector
 from tests import moto_transactions
-from tests.stage import MotoPatch, StageWorld, foreign_mock_active
+from tests.stage import KeptClients, MotoPatch, StageWorld, foreign_mock_active
 from tests.support import (
     PACKAGE_BUCKET,
     PACKAGED_STAGES,
@@ -58,15 +58,26 @@ _STAGE_WORLD = StageWorld()
 _MOTO = MotoPatch()
 
 
+_CLIENTS = KeptClients()
+_CLIENTS.install()
+
+
 @pytest.fixture
 def moto_stage():
     """moto for everything, with the stage's resources in place and empty: ``topics`` and
-    ``queues`` by name, ``role_arn``, and ``tap`` to read what was published."""
+    ``queues`` by name, ``role_arn``, and ``tap`` to read what was published. The app's
+    clients are kept from the last test on the stage unless it changed their hooks."""
     foreign = foreign_mock_active(_MOTO)
     _MOTO.start()
-    clients.reset()
+    if foreign:
+        _CLIENTS.drop()
+    else:
+        _CLIENTS.start()
     yield _STAGE_WORLD.ready(foreign)
-    clients.reset()
+    if foreign:
+        _CLIENTS.drop()
+    else:
+        _CLIENTS.finish()
 
 
 @pytest.hookimpl(tryfirst=True)
