@@ -36,10 +36,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import fcntl
 import itertools
 import json
 import os
+import pathlib
 import tempfile
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -782,8 +785,29 @@ _DISCOVERED: dict[str, list[CallSite]] | None = None
 def discovered() -> dict[str, list[CallSite]]:
     global _DISCOVERED
     if _DISCOVERED is None:
-        _DISCOVERED = discover()
+        _DISCOVERED = _discovered_once_per_run()
     return _DISCOVERED
+
+
+def _discovered_once_per_run() -> dict[str, list[CallSite]]:
+    """``discover()``, run by one process of a pytest-xdist run while the others wait for its
+    answer (they must collect the same cells; each would otherwise spend seconds of the two
+    cores finding the same call sites)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run:
+        return discover()
+    found = pathlib.Path(tempfile.gettempdir()) / f"fault-matrix-sites-{run}.json"
+    with (found.with_suffix(".lock")).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not found.exists():
+            for old in found.parent.glob("fault-matrix-sites-*"):  # earlier runs'
+                if old.stat().st_mtime < time.time() - 3600:
+                    old.unlink(missing_ok=True)
+            sites = discover()
+            found.write_text(json.dumps({path: [[s.service, s.operation, s.index] for s in path_sites]
+                                         for path, path_sites in sites.items()}))
+            return sites
+    return {path: [CallSite(*site) for site in path_sites] for path, path_sites in json.loads(found.read_text()).items()}
 
 
 def matrix(full: bool = FULL) -> list[Cell]:
