@@ -19,7 +19,8 @@ from moto import mock_aws
 from chalicelib import clients
 from chalicelib.config import resource_names
 from integration.faults import FaultInjector
-from tests.stage import MotoPatch, StageWorld, foreign_mock_active
+from tests import moto_transactions
+from tests.stage import KeptClients, MotoPatch, StageWorld, foreign_mock_active
 from tests.support import (
     PACKAGE_BUCKET,
     PACKAGED_STAGES,
@@ -47,21 +48,36 @@ for _key in (
     os.environ.pop(_key, None)
 
 
+# A TransactWriteItems backs up the items it touches, not its whole table (moto's copy made
+# each schedule change cost more the more items a test had made).
+moto_transactions.install()
+
 # The stage on moto, created once per session and reset between the tests that use it
 # (tests/stage.py says what a reset restores).
 _STAGE_WORLD = StageWorld()
 _MOTO = MotoPatch()
 
 
+_CLIENTS = KeptClients()
+_CLIENTS.install()
+
+
 @pytest.fixture
 def moto_stage():
     """moto for everything, with the stage's resources in place and empty: ``topics`` and
-    ``queues`` by name, ``role_arn``, and ``tap`` to read what was published."""
+    ``queues`` by name, ``role_arn``, and ``tap`` to read what was published. The app's
+    clients are kept from the last test on the stage unless it changed their hooks."""
     foreign = foreign_mock_active(_MOTO)
     _MOTO.start()
-    clients.reset()
+    if foreign:
+        _CLIENTS.drop()
+    else:
+        _CLIENTS.start()
     yield _STAGE_WORLD.ready(foreign)
-    clients.reset()
+    if foreign:
+        _CLIENTS.drop()
+    else:
+        _CLIENTS.finish()
 
 
 @pytest.hookimpl(tryfirst=True)

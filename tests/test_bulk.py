@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.models import ScheduleStatus
 from tests.aws_calls import AwsCalls
+from tests.stage import put_back, stage_contents
 from tests.support import JSON, TEE_TIMES, deliver_commands, post
 from tests.test_listing_cost import store
 from tests.timeline_support import create_target_function
@@ -32,7 +33,20 @@ def by_result(report, result):
 @pytest.fixture
 def golf_fleet(chalice_client, moto_stage, names):
     """200 of alice's schedules, 30 of them team=golf (created through the API and applied),
-    and 20 team=golf schedules of bob's."""
+    and 20 team=golf schedules of bob's: made once per module (per process), and put back
+    as they were made before each test that asks for them (tests/stage.py)."""
+    if _FLEET:
+        put_back(_FLEET[0])
+        return _FLEET[1]
+    golf = _make_golf_fleet(chalice_client, moto_stage, names)
+    _FLEET[:] = [stage_contents(), golf]
+    return golf
+
+
+_FLEET: list = []  # the fleet's records and schedules as made, and the golf names
+
+
+def _make_golf_fleet(chalice_client, moto_stage, names):
     golf = [f"golf-{n:02}" for n in range(30)]
     for name in golf:
         body = {**TEE_TIMES, "name": name, "labels": {"team": "golf"}}

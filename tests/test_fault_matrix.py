@@ -35,10 +35,14 @@ removed.
 from __future__ import annotations
 
 import contextlib
+import copy
+import fcntl
 import itertools
 import json
 import os
+import pathlib
 import tempfile
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -67,6 +71,7 @@ from integration.faults import (
 from integration.recorder import APP_SERVICES, STACK_SERVICES, CallRecorder, CallSite
 from ops.stack.engine import Stack, stage_providers
 from ops.stack.state import StateStore
+from tests.stage import StageContents, put_back, queued_messages, stage_contents
 from tests.support import (
     REGION,
     STAGE,
@@ -223,11 +228,37 @@ class World:
                 batch.delete_item(Key={"id": item["id"]})
         for name in self.cloud():
             self.scheduler.delete_schedule(Name=name, GroupName=self.names.schedule_group)
+        self.forget_messages()
+
+    def forget_messages(self) -> None:
+        """No message queued on the stage's topics, none remembered from the last cell."""
         for topic in self.moto_stage["queues"]:
             self.moto_stage["tap"].drain(topic)
         self.published.clear()
         self.notified.clear()
         self.invoked.clear()
+
+    def start(self, path: Path) -> dict:
+        """The path's starting state: made by its ``given`` on a clean stage the first time,
+        then put back as it was made (the same records and schedules: tests/stage.py), so a
+        cell's cost is its fault's path, not the making of its starting state. A ``given``
+        that leaves a message queued, or state beside the stage's records and schedules
+        (``GIVEN_MADE_EACH_TIME``), runs for every cell."""
+        kept = _GIVEN.get(path.name)
+        if kept is not None:
+            self.forget_messages()
+            put_back(kept[0])
+            # a warm target function has not seen them (each ``given`` made new records)
+            definitions = wiring.target_runner(get_settings()).definitions
+            for table in kept[0].items.values():
+                for key in table:
+                    definitions.drop(key.value)
+            return copy.deepcopy(kept[1])
+        self.reset()
+        ctx = path.given(self)
+        if path.name not in GIVEN_MADE_EACH_TIME and not queued_messages():
+            _GIVEN[path.name] = (stage_contents(), copy.deepcopy(ctx))
+        return ctx
 
     # -- reading --------------------------------------------------------------------------
 
@@ -279,6 +310,12 @@ class World:
             if name not in records:
                 found.append(f"{ORPHAN} schedule {name[:8]}: no record")
         return found
+
+
+# Each path's starting state as its ``given`` made it (``World.start``), per process.
+_GIVEN: dict[str, tuple[StageContents, dict]] = {}
+# The stack path's ``given`` is a stage of its own, with its own names, for each run.
+GIVEN_MADE_EACH_TIME = frozenset({"stack"})
 
 
 # --- the paths ---------------------------------------------------------------------------
@@ -872,8 +909,7 @@ def run_faults(world: World, path_name: str, faults_to_inject: list[tuple[CallSi
     """Several faults on one run of a path (each on its own call site), then its retries and
     one reconcile; the outcome and what is still wrong."""
     path = PATHS[path_name]
-    world.reset()
-    ctx = path.given(world)
+    ctx = world.start(path)
     before = world.snapshot()
     faults = FaultInjector()
     injected = [faults.inject(site.service, site.operation, variant, skip=site.index) for site, variant in faults_to_inject]
@@ -896,8 +932,7 @@ def run_cell(world: World, cell: Cell) -> tuple[str, list[str]]:
     """Fail the cell's call site once, let the path retry, reconcile once; the outcome and
     what is still wrong."""
     path = PATHS[cell.path]
-    world.reset()
-    ctx = path.given(world)
+    ctx = world.start(path)
     before = world.snapshot()
     faults = FaultInjector()
     fault = faults.inject(cell.site.service, cell.site.operation, cell.variant, skip=cell.site.index)
@@ -993,8 +1028,29 @@ _DISCOVERED: dict[str, list[CallSite]] | None = None
 def discovered() -> dict[str, list[CallSite]]:
     global _DISCOVERED
     if _DISCOVERED is None:
-        _DISCOVERED = discover()
+        _DISCOVERED = _discovered_once_per_run()
     return _DISCOVERED
+
+
+def _discovered_once_per_run() -> dict[str, list[CallSite]]:
+    """``discover()``, run by one process of a pytest-xdist run while the others wait for its
+    answer (they must collect the same cells; each would otherwise spend seconds of the two
+    cores finding the same call sites)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run:
+        return discover()
+    found = pathlib.Path(tempfile.gettempdir()) / f"fault-matrix-sites-{run}.json"
+    with (found.with_suffix(".lock")).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not found.exists():
+            for old in found.parent.glob("fault-matrix-sites-*"):  # earlier runs'
+                if old.stat().st_mtime < time.time() - 3600:
+                    old.unlink(missing_ok=True)
+            sites = discover()
+            found.write_text(json.dumps({path: [[s.service, s.operation, s.index] for s in path_sites]
+                                         for path, path_sites in sites.items()}))
+            return sites
+    return {path: [CallSite(*site) for site in path_sites] for path, path_sites in json.loads(found.read_text()).items()}
 
 
 def matrix(full: bool = FULL) -> list[Cell]:

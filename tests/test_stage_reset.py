@@ -64,3 +64,27 @@ def test_a_stage_a_test_broke_is_created_again(names):
         assert world.created == 2
         topics = [t["TopicArn"] for t in boto3.client("sns", region_name=REGION).list_topics()["Topics"]]
         assert resources["topics"][names.notifications_topic] in topics
+
+
+def test_the_next_test_keeps_the_clients_unless_a_hook_was_left_on_them():
+    from chalicelib import clients, wiring
+    from tests.conftest import _CLIENTS as kept  # the session's: it counts every hook change
+
+    kept.drop()
+    kept.start()
+    sqs = clients.client("sqs", wiring.get_settings())
+    repository = wiring.repository(wiring.get_settings())
+    kept.finish()
+    # WHEN the next test starts after one that only used its clients
+    kept.start()
+    # THEN it gets the same client, but what wiring built on it is built again
+    assert clients.client("sqs", wiring.get_settings()) is sqs
+    assert wiring.repository(wiring.get_settings()) is not repository
+    # GIVEN a test that leaves a handler on a client
+    sqs.meta.events.register("before-call.sqs.ListQueues", lambda **_: None)
+    kept.finish()
+    # WHEN the next test starts
+    kept.start()
+    # THEN its clients are new ones, without that handler
+    assert clients.client("sqs", wiring.get_settings()) is not sqs
+    kept.drop()
