@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fail", action="store_true", help="report every run failed")
     parser.add_argument("--seconds", type=float, default=2.0, help="how long each run's work takes")
     parser.add_argument("--runs", type=int, default=0, help="stop after this many runs (0: never)")
+    parser.add_argument("--schedule", help="take only this schedule's runs (others are left to other workers)")
     args = parser.parse_args(argv)
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
     account = boto3.client("sts").get_caller_identity()["Account"]
@@ -59,12 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     while not args.runs or done < args.runs:
         for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
             run = json.loads(message["Body"])
+            if args.schedule and run.get("schedule_id") != args.schedule:
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])  # our copy only
+                continue
             outcome, text = work(run, args.seconds, args.fail)
             report = {"schedule_id": run["schedule_id"], "execution_id": run["execution_id"],
                       "outcome": outcome, "message": text}
-            # a Subject, as AWS always sends one to a subscribed function (some emulators omit the key)
+            # a Subject and a message attribute: AWS always sends both keys to a subscribed
+            # function, ministack only when the publish set them (and Chalice needs them)
             sns.publish(TopicArn=(run.get("report") or {}).get("topic_arn") or f"{prefix}-results-{args.stage}",
-                        Message=json.dumps(report), Subject="rez-agent run report")
+                        Message=json.dumps(report), Subject="rez-agent run report",
+                        MessageAttributes={"kind": {"DataType": "String", "StringValue": "run-report"}})
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
             print(f"run {run['execution_id']} of {run.get('name')}: reported {outcome}", flush=True)
             done += 1

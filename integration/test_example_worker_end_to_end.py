@@ -44,14 +44,14 @@ def test_the_worker_takes_a_run_and_reports_it_on_the_results_topic(endpoint_url
     try:
         reports: list[dict] = []
         # GIVEN the example worker listening on the web-actions topic, and a web-action schedule
-        worker = threading.Thread(
-            target=load_worker().main, args=(["--stage", STAGE, "--runs", "1", "--seconds", "1", *flags],), daemon=True,
-        )
-        worker.start()
         status, schedule = http("POST", f"{base}/api/schedules", {
             "name": f"worker-{outcome}", "schedule_expression": "rate(1 hour)", "target_type": "web_action",
             "payload": {"action": "check_tee_times"}})
         assert status == 202, schedule
+        # (the shared stage has other schedules firing: the worker takes this one's runs only)
+        worker = threading.Thread(target=load_worker().main, daemon=True, args=(
+            ["--stage", STAGE, "--runs", "1", "--seconds", "1", "--schedule", schedule["id"], *flags],))
+        worker.start()
         eventually("the schedule becomes active",
                    lambda: http("GET", f"{base}/api/schedules/{schedule['id']}")[1].get("status") == "active",
                    90, outputs, log)

@@ -1339,6 +1339,7 @@ let previewRequests = 0;
 
 async function updatePreview(preview) {
   const request = ++previewRequests;  // answers can arrive out of order: only the latest counts
+  if (!preview.isConnected) return;  // the form was left (saved) before its typing settled
   const expression = document.getElementById("field-schedule_expression").value.trim();
   const timezone = document.getElementById("field-timezone").value.trim() || "UTC";
   if (!expression) return;
