@@ -59,9 +59,9 @@ UNIT_JOBS ?= 2
 unit: venv
 	$(BIN)/python -m pytest tests -m "not slow" -n $(UNIT_JOBS)
 
-# Four groups side by side, each with its own emulators (integration/conftest.py): they
-# mostly wait for schedules to fire and stacks to settle.
-INTEGRATION_GROUPS := -n 4 --dist loadgroup
+# Five groups side by side, each with its own emulators (integration/conftest.py): they
+# mostly wait for schedules to fire, slots to pass and stacks to settle.
+INTEGRATION_GROUPS := -n 5 --dist loadgroup
 
 integration: venv ministack-venv browser
 	$(BIN)/python -m pytest integration $(INTEGRATION_GROUPS)

@@ -154,7 +154,7 @@ def local_stages(tmp_path_factory) -> Iterator[LocalStages]:
 # that share it deployed, so they start from no stage at all.
 _OWN_LIFECYCLE_FIRST = ("test_end_to_end.py",)
 
-# `make integration` runs four groups side by side (pytest-xdist, ``--dist loadgroup``), each
+# `make integration` runs five groups side by side (pytest-xdist, ``--dist loadgroup``), each
 # in its own process with its own emulators: most of their time is spent waiting for a
 # schedule to fire or a stack to settle, not on the CPU. A module stays in its group, in the
 # order above, so the modules that share a deployed stage share it as they do in one process.
@@ -165,8 +165,9 @@ _GROUPS = {
     "deployed": ("test_auth_on_emulator.py", "test_console_browser.py", "test_console_fleet_browser.py",
                  "test_contracts_end_to_end.py", "test_failure_paths.py", "test_example_worker_end_to_end.py",
                  "test_console_calendars_browser.py"),
-    # a deployed stage of their own: they wait minutes for slots to pass (a snooze, an outage)
-    "waits": ("test_calendars_on_emulator.py", "test_backfill_end_to_end.py"),
+    # a deployed stage each: they wait minutes for slots to pass (a snooze, an outage)
+    "snooze": ("test_calendars_on_emulator.py",),
+    "outage": ("test_backfill_end_to_end.py",),
 }
 
 
