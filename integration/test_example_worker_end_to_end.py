@@ -1,15 +1,16 @@
-"""The example worker on the deployed app (ministack, as ``make run``): a schedule's run reaches
-the worker through the web-actions topic, and the worker's report reaches the results topic.
+"""The example worker on the deployed app (ministack, as ``make run``): a schedule's fired run
+reaches the worker through the web-actions topic, the worker's report reaches the results
+topic, ``handle_results`` records it on the run (outcome, duration), the timeline shows the
+slot as the worker said, and a reported failure is alerted once.
 
-The local stage as the other deployed tests share it (integration/conftest.py). The run is a
-run-now (it executes within seconds; a fired slot takes the same path from the target on). With
-the stage's ``handle_results`` function deployed, the run's execution then carries the report.
+The local stage as the other deployed tests share it (integration/conftest.py).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -35,48 +36,57 @@ def endpoint_url(local_stages):
 
 
 @pytest.mark.parametrize(("flags", "outcome"), [([], "succeeded"), (["--fail"], "failed")])
-def test_the_worker_takes_a_run_and_reports_it_on_the_results_topic(endpoint_url, local_stages, flags, outcome):
+def test_the_worker_reports_a_fired_run_and_the_timeline_shows_it(endpoint_url, local_stages, flags, outcome):
     outputs = local_stages.up(STAGE)
     log = local_stages.logs[STAGE]
     base = outputs.base_url
     tap = local_run.topic_tap(STAGE, log)
     tap.start()
+    seen: dict[str, list[dict]] = {"results": [], "notifications": []}
+
+    def poll() -> None:
+        tap.poll(lambda label, message: seen[label].append(message) if label in seen and isinstance(message, dict) else None)
+
+    status, schedule = http("POST", f"{base}/api/schedules", {
+        "name": f"worker-{outcome}", "schedule_expression": "rate(1 minute)", "target_type": "web_action",
+        "payload": {"action": "check_tee_times"}})
+    assert status == 202, schedule
     try:
-        reports: list[dict] = []
-        # GIVEN the example worker listening on the web-actions topic, and a web-action schedule
-        status, schedule = http("POST", f"{base}/api/schedules", {
-            "name": f"worker-{outcome}", "schedule_expression": "rate(1 hour)", "target_type": "web_action",
-            "payload": {"action": "check_tee_times"}})
-        assert status == 202, schedule
-        # (the shared stage has other schedules firing: the worker takes this one's runs only)
+        # GIVEN the example worker taking this schedule's runs (the shared stage fires others)
         worker = threading.Thread(target=load_worker().main, daemon=True, args=(
             ["--stage", STAGE, "--runs", "1", "--seconds", "1", "--schedule", schedule["id"], *flags],))
         worker.start()
-        eventually("the schedule becomes active",
-                   lambda: http("GET", f"{base}/api/schedules/{schedule['id']}")[1].get("status") == "active",
-                   90, outputs, log)
 
-        # WHEN it runs
-        status, run = http("POST", f"{base}/api/schedules/{schedule['id']}/run")
-        assert status == 202, run
-
-        # THEN the worker reports that run on the results topic, with its outcome and message
+        # WHEN the schedule fires (within a minute and the emulator's tick)
         def reported():
-            tap.poll(lambda label, message: reports.append(message) if label == "results" else None)
-            return [r for r in reports if isinstance(r, dict) and r.get("execution_id") == run["execution_id"]]
+            poll()
+            return [r for r in seen["results"] if r.get("schedule_id") == schedule["id"]]
 
-        [report] = eventually("the worker's report on the results topic", reported, 60, outputs, log)
+        [report] = eventually("the worker's report on the results topic", reported, 150, outputs, log)
         assert report["outcome"] == outcome and "check_tee_times" in report["message"]
         worker.join(timeout=10)
         assert not worker.is_alive(), "the worker did not stop after its one run"
 
-        # AND, where the stage records reports, the run carries what the worker reported
-        if "handle_results" in outputs.functions:
-            def recorded():
-                items = http("GET", f"{base}/api/schedules/{schedule['id']}/executions")[1].get("items", [])
-                return [i for i in items if i["execution_id"] == run["execution_id"] and i.get("reported_outcome")]
+        # THEN the run carries what the worker reported, with how long it ran
+        def recorded():
+            items = http("GET", f"{base}/api/schedules/{schedule['id']}/executions")[1].get("items", [])
+            return [i for i in items if i["execution_id"] == report["execution_id"] and i.get("reported_outcome")]
 
-            [execution] = eventually("the report recorded on the run", recorded, 60, outputs, log)
-            assert execution["reported_outcome"] == outcome and execution["run_duration_ms"] >= 1000
+        [execution] = eventually("the report recorded on the run", recorded, 60, outputs, log)
+        assert execution["reported_outcome"] == outcome and execution["run_duration_ms"] >= 1000
+        # AND the timeline shows the slot as the worker said, with the duration
+        slots = http("GET", f"{base}/api/schedules/{schedule['id']}/timeline")[1]["items"]
+        [slot] = [e for e in slots if (e.get("execution") or {}).get("execution_id") == report["execution_id"]]
+        assert slot["result"] == outcome and slot["execution"]["run_duration_ms"] >= 1000
+        # AND a reported failure is alerted once (a success not at all)
+        def alerts():
+            poll()
+            return [m for m in seen["notifications"] if m.get("schedule_id") == schedule["id"] and m.get("kind") == "failed"]
+
+        if outcome == "failed":
+            eventually("the failure's alert", alerts, 60, outputs, log)
+        time.sleep(5)
+        assert len(alerts()) == (1 if outcome == "failed" else 0), alerts()
     finally:
+        http("DELETE", f"{base}/api/schedules/{schedule['id']}")
         tap.stop()
