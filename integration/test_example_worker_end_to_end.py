@@ -13,10 +13,12 @@ import threading
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 
 from integration.deployed import STAGE, eventually, http
 from ops import run as local_run
+from tests.support import REGION
 
 WORKER = Path(__file__).resolve().parent.parent / "examples" / "worker.py"
 
@@ -56,6 +58,12 @@ def test_the_worker_reports_a_fired_run_and_the_timeline_shows_it(endpoint_url, 
         worker = threading.Thread(target=load_worker().main, daemon=True, args=(
             ["--stage", STAGE, "--runs", "1", "--seconds", "1", "--schedule", schedule["id"], *flags],))
         worker.start()
+        sns = boto3.client("sns", endpoint_url=endpoint_url, region_name=REGION)
+        web_actions = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
+                           if t["TopicArn"].endswith(f":rez-agent-web-actions-{STAGE}"))
+        eventually("the worker subscribed", lambda: [
+            each for each in sns.list_subscriptions_by_topic(TopicArn=web_actions)["Subscriptions"]
+            if "rez-agent-example-worker" in each["Endpoint"]], 30, outputs, log)
 
         # WHEN the schedule fires (within a minute and the emulator's tick)
         def reported():
