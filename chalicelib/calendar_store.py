@@ -25,7 +25,6 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import cursors
 from chalicelib.aws_errors import error_code, translate
 from chalicelib.calendars import Calendar, CalendarDays, CalendarDefinition
 from chalicelib.clock import Clock, system_clock
@@ -33,9 +32,8 @@ from chalicelib.errors import AlreadyExists, Conflict, NotFound, ValidationError
 from chalicelib.exclusions import Exclusions
 from chalicelib.identity import Caller
 from chalicelib.models import Schedule, iso, parse_model
-from chalicelib.names import STATUS_INDEX
 from chalicelib.ports import Page, ScheduleRepository
-from chalicelib.repository import plain_value, upstream_error
+from chalicelib.repository import partition_page, plain_value, upstream_error
 
 CALENDAR_PREFIX = "calendar#"
 logger = logging.getLogger("rez_agent.calendars")
@@ -114,24 +112,8 @@ class CalendarStore:
         return Exclusions(calendars=days)
 
     def list(self, caller: Caller, limit: int, cursor: str | None = None) -> Page:
-        request: dict[str, Any] = {
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": "#s = :p",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":p": CALENDAR_PREFIX + caller.principal},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if cursor:
-            request["ExclusiveStartKey"] = _position(cursors.decode(cursor))
-        try:
-            response = self._table.query(**request)
-        except ClientError as exc:
-            if error_code(exc) == "ValidationException" and cursor:
-                raise ValidationError("is not a cursor for this listing", field="cursor") from exc
-            raise upstream_error(exc) from exc
-        last = response.get("LastEvaluatedKey")
-        return Page([_calendar(item) for item in response.get("Items", [])], cursors.encode(last) if last else None)
+        items, next_cursor = partition_page(self._table, CALENDAR_PREFIX + caller.principal, limit, cursor)
+        return Page([_calendar(item) for item in items], next_cursor)
 
     def update(self, name: str, definition: CalendarDefinition, caller: Caller, expected_version: int | None) -> Calendar:
         """Replace the days (the users stay). Slots not yet run follow the new days."""
@@ -274,9 +256,3 @@ def _calendar(item: dict[str, Any]) -> Calendar:
     )
 
 
-def _position(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict) or set(value) != {"id", "status", "created_date"} or not all(
-        isinstance(part, str) for part in value.values()
-    ):
-        raise ValidationError("is not a cursor for this listing", field="cursor")
-    return value

@@ -820,6 +820,29 @@ def upstream_error(exc: Exception) -> ServiceError:
     return error
 
 
+def partition_page(table: Any, partition: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the items filed under ``partition`` in the status index (an owner's
+    templates, an owner's calendars), newest first, and the next page's cursor."""
+    request: dict[str, Any] = {
+        "IndexName": STATUS_INDEX,
+        "KeyConditionExpression": "#s = :p",
+        "ExpressionAttributeNames": {"#s": INDEX_PARTITION},
+        "ExpressionAttributeValues": {":p": partition},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if cursor:
+        request["ExclusiveStartKey"] = _start_key(cursors.decode(cursor), INDEX_PARTITION)
+    try:
+        response = table.query(**request)
+    except ClientError as exc:
+        if error_code(exc) == "ValidationException" and cursor:
+            raise ValidationError("is not a cursor for this listing", field="cursor") from exc
+        raise upstream_error(exc) from exc
+    last = response.get("LastEvaluatedKey")
+    return response.get("Items", []), cursors.encode(last) if last else None
+
+
 def _start_key(value: Any, key: str) -> dict[str, Any]:
     """A decoded cursor position, checked: exactly the index's key attributes, as text."""
     expected = {"id", key, "created_date"}

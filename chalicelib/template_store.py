@@ -9,15 +9,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib import cursors
 from chalicelib.aws_errors import error_code
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import AlreadyExists, Conflict, NotFound, ValidationError, VersionConflict
 from chalicelib.identity import Caller
 from chalicelib.models import ScheduleDefinition, TemplateUse, iso
-from chalicelib.names import INDEX_PARTITION, STATUS_INDEX
+from chalicelib.names import INDEX_PARTITION
 from chalicelib.ports import Page
-from chalicelib.repository import plain_value, upstream_error
+from chalicelib.repository import partition_page, plain_value, upstream_error
 from chalicelib.service import ScheduleService, changed_fields
 from chalicelib.templates import Template, TemplateDefinition, TemplateInstance, render
 
@@ -56,24 +55,8 @@ class TemplateStore:
         return _template(item)
 
     def list(self, caller: Caller, limit: int, cursor: str | None = None) -> Page:
-        request: dict[str, Any] = {
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": "#s = :p",
-            "ExpressionAttributeNames": {"#s": INDEX_PARTITION},
-            "ExpressionAttributeValues": {":p": TEMPLATE_PREFIX + caller.principal},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if cursor:
-            request["ExclusiveStartKey"] = _template_position(cursors.decode(cursor))
-        try:
-            response = self._table.query(**request)
-        except ClientError as exc:
-            if error_code(exc) == "ValidationException" and cursor:
-                raise ValidationError("is not a cursor for this listing", field="cursor") from exc
-            raise upstream_error(exc) from exc
-        last = response.get("LastEvaluatedKey")
-        return Page([_template(item) for item in response.get("Items", [])], cursors.encode(last) if last else None)
+        items, next_cursor = partition_page(self._table, TEMPLATE_PREFIX + caller.principal, limit, cursor)
+        return Page([_template(item) for item in items], next_cursor)
 
     def update(self, name: str, definition: TemplateDefinition, caller: Caller, expected_version: int | None) -> Template:
         if definition.name != name:
@@ -132,12 +115,6 @@ def _template(item: dict[str, Any]) -> Template:
     )
 
 
-def _template_position(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict) or set(value) != {"id", INDEX_PARTITION, "created_date"} or not all(
-        isinstance(part, str) for part in value.values()
-    ):
-        raise ValidationError("is not a cursor for this listing", field="cursor")
-    return value
 
 
 class TemplateService:

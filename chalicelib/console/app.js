@@ -1529,6 +1529,20 @@ async function calendarEditPage(show, name) {
       errorBox),
     el("div", { class: "field" }, el("label", { for: "calendar-ics" }, "Import an .ics file (optional)"), file),
     el("div", { class: "actions" }, submit, el("a", { href: "#/calendars" }, "Cancel")));
+  saveAsJson(form, { text, submit, errorBox, existing: calendar, collection: "calendars" });
+  show(el("h2", {}, calendar ? `Edit calendar ${calendar.name}` : "New calendar"), form);
+}
+
+// --- templates -------------------------------------------------------------------------------
+
+async function allTemplates() {
+  const result = await api("GET", "/api/templates?limit=100");
+  return result.ok ? { ok: true, items: result.data.items || [] } : result;
+}
+
+// A named item edited as JSON (a template, a calendar): created with POST, or replaced with PUT
+// at the version it was read; field errors shown in ``errorBox``; back to the list when saved.
+function saveAsJson(form, { text, submit, errorBox, existing, collection }) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (submit.disabled) return;
@@ -1542,29 +1556,21 @@ async function calendarEditPage(show, name) {
     submit.disabled = true;
     let result;
     try {
-      result = calendar
-        ? await api("PUT", `/api/calendars/${calendar.name}`, body, { "If-Match": `"${calendar.version}"` })
-        : await api("POST", "/api/calendars", body);
+      result = existing
+        ? await api("PUT", `/api/${collection}/${existing.name}`, body, { "If-Match": `"${existing.version}"` })
+        : await api("POST", `/api/${collection}`, body);
     } finally {
       submit.disabled = false;
     }
     if (result.ok) {
       toast(`Saved ${result.data.name}, version ${result.data.version}`);
-      location.hash = "#/calendars";
+      location.hash = `#/${collection}`;
       return;
     }
     const errors = fieldErrors(result);
     errorBox.textContent = errors.length ? errors.map((error) => `⚠ ${error.field}: ${error.message}`).join("\n") : `⚠ ${problem(result)}`;
     text.focus();
   });
-  show(el("h2", {}, calendar ? `Edit calendar ${calendar.name}` : "New calendar"), form);
-}
-
-// --- templates -------------------------------------------------------------------------------
-
-async function allTemplates() {
-  const result = await api("GET", "/api/templates?limit=100");
-  return result.ok ? { ok: true, items: result.data.items || [] } : result;
 }
 
 function parameterWords(parameters) {
@@ -1627,34 +1633,7 @@ async function templateEditPage(show, name) {
         "where name, schedule_expression, timezone, description, payload and label values may hold {{parameter}}."),
       errorBox),
     el("div", { class: "actions" }, submit, el("a", { href: "#/templates" }, "Cancel")));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (submit.disabled) return;
-    let body;
-    try {
-      body = JSON.parse(text.value);
-    } catch (error) {
-      errorBox.textContent = `⚠ not JSON: ${error.message}`;
-      return;
-    }
-    submit.disabled = true;
-    let result;
-    try {
-      result = template
-        ? await api("PUT", `/api/templates/${template.name}`, body, { "If-Match": `"${template.version}"` })
-        : await api("POST", "/api/templates", body);
-    } finally {
-      submit.disabled = false;
-    }
-    if (result.ok) {
-      toast(`Saved ${result.data.name}, version ${result.data.version}`);
-      location.hash = "#/templates";
-      return;
-    }
-    const errors = fieldErrors(result);
-    errorBox.textContent = errors.length ? errors.map((error) => `⚠ ${error.field}: ${error.message}`).join("\n") : `⚠ ${problem(result)}`;
-    text.focus();
-  });
+  saveAsJson(form, { text, submit, errorBox, existing: template, collection: "templates" });
   show(el("h2", {}, template ? `Edit template ${template.name}` : "New template"), form);
 }
 
